@@ -1,0 +1,3 @@
+// Launch-token verification.
+export { LaunchTokenError, LaunchTokenVerifier } from './launch-token-verifier.js';
+export type { LaunchTokenVerifierOptions, VerifyAlgorithm } from './launch-token-verifier.js';

@@ -1,0 +1,72 @@
+// The Bus port: how services talk. Subjects are dot-separated tokens; `*` matches one token and
+// `>` the rest. Payloads are JSON values; adapters copy them, so no sender shares memory with a receiver.
+
+export type Headers = Record<string, string>;
+
+export interface BusMessage<T = unknown> {
+  subject: string;
+  data: T;
+  headers: Headers;
+}
+
+export interface PublishOptions {
+  headers?: Headers;
+  /** Unique id of the message; durable subjects de-duplicate on it. */
+  msgId?: string;
+}
+
+export interface Subscription {
+  /** Stops delivery; messages already delivered finish. */
+  unsubscribe(): Promise<void>;
+}
+
+/** Handles work from a durable subject; resolve to acknowledge, reject to have it delivered again. */
+export type WorkHandler<T = unknown> = (message: BusMessage<T>, attempt: number) => Promise<void>;
+
+export interface ConsumeOptions {
+  /** Deliveries of one message before it is given up (and logged). @default 5 */
+  maxDeliver?: number;
+}
+
+export interface Bus {
+  /** Fire-and-forget to every subscriber (one per queue group). */
+  publish(subject: string, data: unknown, options?: PublishOptions): Promise<void>;
+  /** Live messages on `subject`; with `queue`, each message goes to one member of the group. */
+  subscribe<T = unknown>(subject: string, handler: (message: BusMessage<T>) => void | Promise<void>, options?: { queue?: string }): Subscription;
+  /** Answers requests on `subject` with the handler's return value; members of `queue` share them. */
+  serve<T = unknown, R = unknown>(subject: string, handler: (message: BusMessage<T>) => Promise<R>, options?: { queue?: string }): Subscription;
+  /** Sends a request and waits for one answer. @throws BusError `no_responders` or `timeout` */
+  request<R = unknown>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R>;
+  /** Durable work: each message goes to one consumer of `group`, and again if it is not acknowledged. */
+  consume<T = unknown>(subject: string, group: string, handler: WorkHandler<T>, options?: ConsumeOptions): Subscription;
+  /** Stops taking messages, lets handlers in flight finish, and closes. */
+  drain(): Promise<void>;
+}
+
+export type BusErrorCode = 'no_responders' | 'timeout' | 'closed' | 'remote_error';
+
+export class BusError extends Error {
+  override name = 'BusError';
+  constructor(
+    readonly code: BusErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  get retryable(): boolean {
+    return this.code !== 'closed';
+  }
+}
+
+/** Whether `subject` matches `pattern` under NATS wildcard rules. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}

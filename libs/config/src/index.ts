@@ -1,0 +1,5 @@
+// Configuration of the runtime's services from the environment.
+export { readEnv } from './env.js';
+export type { Env } from './env.js';
+export { ConfigError, RuntimeConfig, SECRET_VARIABLES, loadRuntimeConfig } from './runtime-config.js';
+export type { JwtAlgorithm } from './runtime-config.js';

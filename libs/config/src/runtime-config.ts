@@ -1,0 +1,148 @@
+// The runtime's configuration: the integration guide's variables plus the runtime's own, validated
+// once at start so a bad value stops the process with every problem named.
+import { z } from 'zod';
+import { readEnv } from './env.js';
+import type { Env } from './env.js';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
+const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+const ModelPrice = z.object({
+  prompt: z.number().nonnegative(),
+  completion: z.number().nonnegative(),
+});
+
+export const RuntimeConfig = z
+  .object({
+    /** HTTP port for the WebSocket, /health and /metrics. */
+    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    /** Interface to listen on. */
+    HOST: z.string().default('0.0.0.0'),
+    /** Key for the LLM endpoint. Unset: standalone starts a local demo endpoint. */
+    OPENAI_API_KEY: z.string().optional(),
+    /** Base URL of any OpenAI-compatible endpoint (the SDK's `OPENAI_BASE_URL` is read too). */
+    OPENAI_API_BASE: url.optional(),
+    OPENAI_BASE_URL: url.optional(),
+    /** Model for agents whose `llm_config` names none. */
+    DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    /** Seconds one LLM call may take before it is retried. */
+    LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+    /** Retries of a failed LLM call (connection errors, 408, 409, 429, 5xx), by the SDK. */
+    LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /** JSON object of per-model prices in USD per million tokens: {"model": {"prompt": 2.5, "completion": 10}}. */
+    MODEL_PRICES: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (text === undefined) return {};
+        try {
+          const parsed = z.record(z.string(), ModelPrice).safeParse(JSON.parse(text));
+          if (parsed.success) return parsed.data;
+          ctx.addIssue({ code: 'custom', message: `must map model names to {"prompt": n, "completion": n}: ${parsed.error.issues[0]?.message}` });
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
+        }
+        return z.NEVER;
+      }),
+    /** MongoDB connection string (the MongoDB store is not part of this release; SQLite is used). */
+    MONGODB_URI: z.string().optional(),
+    MONGODB_DATABASE: z.string().default('mozaiks_runtime'),
+    /** Shared secret for HS256 launch tokens. */
+    JWT_SECRET: z.string().optional(),
+    /** PEM public key (SPKI) for RS256/ES256 launch tokens; `\n` escapes are accepted. */
+    JWT_PUBLIC_KEY: z
+      .string()
+      .optional()
+      .transform((pem) => pem?.replace(/\\n/g, '\n'))
+      .refine((pem) => pem === undefined || pem.includes('-----BEGIN PUBLIC KEY-----'), {
+        message: 'must be a PEM public key starting with -----BEGIN PUBLIC KEY-----',
+      }),
+    /** Comma-separated algorithms a token may use; by default those of the configured keys. */
+    JWT_ALGORITHMS: z
+      .string()
+      .optional()
+      .transform((list, ctx) => {
+        if (list === undefined) return undefined;
+        const algs = list.split(',').map((a) => a.trim()).filter(Boolean);
+        const unknown = algs.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
+        if (unknown.length || algs.length === 0) {
+          ctx.addIssue({ code: 'custom', message: `unsupported algorithm(s) ${unknown.join(', ') || '(none)'}; use ${JWT_ALGORITHMS.join(', ')}` });
+          return z.NEVER;
+        }
+        return algs as JwtAlgorithm[];
+      }),
+    /** Required `iss` of launch tokens. */
+    JWT_ISSUER: z.string().optional(),
+    /** Required `aud` of launch tokens. */
+    JWT_AUDIENCE: z.string().default('mozaiks-runtime'),
+    /** Show the launch token's custom claims to the agents as context. */
+    CONTEXT_AWARE: bool(false),
+    /** Publish priced usage to the billing subjects (usage is always measured and sent to the client). */
+    MONETIZATION_ENABLED: bool(true),
+    /** trace, debug, info, warn (warning), error, fatal (critical), silent; any case. */
+    LOG_LEVEL: z
+      .string()
+      .default('info')
+      .refine((l) => LOG_LEVELS.includes(l.toLowerCase()), { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+      .transform((l) => l.toLowerCase()),
+    /** Folder holding one folder per workflow. */
+    WORKFLOWS_DIR: z.string().default('./workflows'),
+    /** Folder for the embedded store (SQLite). */
+    DATA_DIR: z.string().default('./.data'),
+    /** First token of every bus subject. */
+    SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"').default('mozaiks'),
+    /** Seconds one tool call may run. */
+    TOOL_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+    /** Largest WebSocket frame a client may send, in bytes. */
+    MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  })
+  .superRefine((c, ctx) => {
+    if (c.OPENAI_API_BASE && c.OPENAI_BASE_URL && c.OPENAI_API_BASE !== c.OPENAI_BASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['OPENAI_API_BASE'], message: 'differs from OPENAI_BASE_URL; set one of them' });
+    }
+    for (const alg of c.JWT_ALGORITHMS ?? []) {
+      if (alg.startsWith('HS') && !c.JWT_SECRET) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `${alg} needs JWT_SECRET` });
+      }
+      if (!alg.startsWith('HS') && !c.JWT_PUBLIC_KEY) {
+        ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `${alg} needs JWT_PUBLIC_KEY` });
+      }
+    }
+  })
+  .transform(({ OPENAI_BASE_URL, ...c }) => ({ ...c, OPENAI_API_BASE: c.OPENAI_API_BASE ?? OPENAI_BASE_URL }));
+export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+
+/** A configuration that cannot start the runtime; `problems` names each bad variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Names of the variables whose values are secrets, for log scrubbing. */
+export const SECRET_VARIABLES = ['OPENAI_API_KEY', 'JWT_SECRET', 'MONGODB_URI'] as const;
+
+/**
+ * Reads and validates the configuration from the environment and `.env`.
+ * @throws ConfigError listing every problem, not just the first.
+ */
+export function loadRuntimeConfig(env?: Env, envFile?: string): RuntimeConfig {
+  const parsed = RuntimeConfig.safeParse(readEnv(env, envFile));
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(config)';
+      return `${name}: ${issue.message}`;
+    }),
+  );
+}

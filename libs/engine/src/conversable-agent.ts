@@ -1,0 +1,49 @@
+// An agent of a workflow: builds its view of the chat for the model and turns replies into messages.
+import type { AgentDefinition } from '@mozaiks/workflows';
+import type { ChatMessage, LlmMessage, LlmRequest, LlmToolSpec } from './ports.js';
+
+export class ConversableAgent {
+  constructor(readonly definition: AgentDefinition) {}
+
+  get name(): string {
+    return this.definition.name;
+  }
+
+  /** The system prompt: the agent's instructions, its role, and the chat's context when shared. */
+  systemPrompt(context: Record<string, unknown> | undefined): string {
+    const parts = [this.definition.system_message];
+    if (this.definition.role) parts.push(`Your role: ${this.definition.role}`);
+    if (context && Object.keys(context).length > 0) parts.push(`Context for this chat (JSON): ${JSON.stringify(context)}`);
+    return parts.join('\n\n');
+  }
+
+  /**
+   * The chat as this agent sees it: its own replies and tool exchanges as the assistant, the user's
+   * and other agents' words as named user messages. Other agents' tool exchanges stay theirs.
+   */
+  buildRequest(history: readonly ChatMessage[], context: Record<string, unknown> | undefined): LlmRequest {
+    const messages: LlmMessage[] = [{ role: 'system', content: this.systemPrompt(context) }];
+    for (const m of history) {
+      if (m.role === 'user') messages.push({ role: 'user', content: m.content });
+      else if (m.role === 'assistant' && m.agent === this.name) {
+        messages.push({ role: 'assistant', content: m.content, ...(m.tool_calls?.length ? { tool_calls: m.tool_calls } : {}) });
+      } else if (m.role === 'assistant' && m.content) messages.push({ role: 'user', name: m.agent, content: m.content });
+      else if (m.role === 'tool' && m.agent === this.name) messages.push({ role: 'tool', tool_call_id: m.tool_call_id, content: m.content });
+    }
+    const { model, temperature, max_tokens } = this.definition.llm_config;
+    return {
+      agent: this.name,
+      ...(model ? { model } : {}),
+      ...(temperature === undefined ? {} : { temperature }),
+      ...(max_tokens === undefined ? {} : { max_tokens }),
+      messages,
+      tools: this.toolSpecs(),
+    };
+  }
+
+  toolSpecs(): LlmToolSpec[] {
+    return this.definition.tools
+      .filter((t) => t.tool_type === 'Agent_Tool')
+      .map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+  }
+}

@@ -1,0 +1,20 @@
+// The workflow engine: agents, orchestration and the turn loop, behind ports.
+export { ConversableAgent } from './conversable-agent.js';
+export { DefaultPattern, createPattern } from './default-pattern.js';
+export type { OrchestrationPattern } from './default-pattern.js';
+export { MAX_TOOL_ROUNDS_PER_TURN, runWorkflow } from './run-workflow.js';
+export type { RunInput, RunOutcome, RunPorts } from './run-workflow.js';
+export type {
+  ChatMessage,
+  ChatState,
+  EventSink,
+  LlmClient,
+  LlmMessage,
+  LlmRequest,
+  LlmResponse,
+  LlmToolCall,
+  LlmToolSpec,
+  ToolInvocation,
+  ToolInvoker,
+  ToolOutcome,
+} from './ports.js';

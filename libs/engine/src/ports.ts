@@ -1,0 +1,78 @@
+// The engine's ports: everything it needs from the world, so it runs and is tested without I/O.
+import type { EventBody, LlmCallUsage, ToolFailure } from '@mozaiks/protocol';
+import type { ToolDefinition } from '@mozaiks/workflows';
+
+export interface LlmToolCall {
+  id: string;
+  name: string;
+  /** The arguments as the model wrote them: JSON text, not yet trusted. */
+  arguments: string;
+}
+
+export type LlmMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string; name?: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: LlmToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface LlmToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface LlmRequest {
+  /** The agent the call is made for; reported with its usage. */
+  agent: string;
+  /** The agent's model; the client's default when unset. */
+  model?: string;
+  temperature?: number;
+  max_tokens?: number;
+  messages: LlmMessage[];
+  tools: LlmToolSpec[];
+}
+
+export interface LlmResponse {
+  content: string | null;
+  tool_calls: LlmToolCall[];
+  /** Tokens as the endpoint reported them for this call. */
+  usage: LlmCallUsage;
+}
+
+/** A chat-completions endpoint. Throws `LlmCallError` (or any error) when the call fails for good. */
+export interface LlmClient {
+  complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmResponse>;
+}
+
+export type ToolOutcome =
+  | { ok: true; result: unknown; duration_ms: number }
+  | { ok: false; error: ToolFailure; duration_ms: number };
+
+export interface ToolInvocation {
+  tool: ToolDefinition;
+  agent: string;
+  tool_call_id: string;
+  args: Record<string, unknown>;
+}
+
+/** Runs a tool somewhere else. Failures come back as `{ ok: false }`, never as a throw. */
+export interface ToolInvoker {
+  invoke(invocation: ToolInvocation): Promise<ToolOutcome>;
+}
+
+/** Receives the run's events in order; the adapter stamps chat, id, time and seq. */
+export interface EventSink {
+  emit(event: EventBody): Promise<void>;
+}
+
+/** One entry of a chat's history, as the engine reads and writes it. */
+export type ChatMessage =
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; agent: string; content: string | null; tool_calls?: LlmToolCall[] }
+  | { role: 'tool'; agent: string; tool_call_id: string; name: string; content: string };
+
+/** A chat's persisted history. `append` must be durable before it resolves. */
+export interface ChatState {
+  load(): Promise<ChatMessage[]>;
+  append(messages: ChatMessage[]): Promise<void>;
+}

@@ -1,0 +1,60 @@
+// Model prices in USD per million tokens, and the cost of a call under them.
+
+export interface ModelPrice {
+  /** USD per million prompt (input) tokens. */
+  prompt: number;
+  /** USD per million completion (output) tokens. */
+  completion: number;
+}
+
+/** List prices of common OpenAI models; override or extend with MODEL_PRICES. */
+export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
+  'gpt-4': { prompt: 30, completion: 60 },
+  'gpt-4-turbo': { prompt: 10, completion: 30 },
+  'gpt-4o': { prompt: 2.5, completion: 10 },
+  'gpt-4o-mini': { prompt: 0.15, completion: 0.6 },
+  'gpt-4.1': { prompt: 2, completion: 8 },
+  'gpt-4.1-mini': { prompt: 0.4, completion: 1.6 },
+  'gpt-4.1-nano': { prompt: 0.1, completion: 0.4 },
+  'gpt-5': { prompt: 1.25, completion: 10 },
+  'gpt-5-mini': { prompt: 0.25, completion: 2 },
+  'gpt-5-nano': { prompt: 0.05, completion: 0.4 },
+  'gpt-3.5-turbo': { prompt: 0.5, completion: 1.5 },
+  'o3-mini': { prompt: 1.1, completion: 4.4 },
+  'o4-mini': { prompt: 1.1, completion: 4.4 },
+};
+
+export class PriceTable {
+  private readonly prices: Map<string, ModelPrice>;
+
+  constructor(overrides: Record<string, ModelPrice> = {}, base: Record<string, ModelPrice> = DEFAULT_MODEL_PRICES) {
+    this.prices = new Map(Object.entries({ ...base, ...overrides }));
+  }
+
+  /**
+   * The price of `model`: an exact entry, else the longest entry it extends with a dated or
+   * versioned suffix (`gpt-4o-2024-08-06` → `gpt-4o`); a provider prefix (`openai/`) is ignored.
+   */
+  priceOf(model: string): ModelPrice | undefined {
+    const name = model.slice(model.lastIndexOf('/') + 1);
+    const exact = this.prices.get(name);
+    if (exact) return exact;
+    let best: string | undefined;
+    for (const key of this.prices.keys()) {
+      if (name.startsWith(`${key}-`) && (!best || key.length > best.length)) best = key;
+    }
+    return best ? this.prices.get(best) : undefined;
+  }
+
+  /** Cost in USD of the given tokens on `model`; 0 for a model with no price. */
+  cost(model: string, promptTokens: number, completionTokens: number): number {
+    const price = this.priceOf(model);
+    if (!price) return 0;
+    return roundUsd((promptTokens * price.prompt + completionTokens * price.completion) / 1_000_000);
+  }
+}
+
+/** Rounds to a billionth of a dollar, so sums of prices do not print float noise. */
+export function roundUsd(value: number): number {
+  return Math.round(value * 1e9) / 1e9;
+}

@@ -1,0 +1,61 @@
+// Messages a client sends over the WebSocket. Parsed once, at the gateway, by `parseClientMessage`.
+import { z } from 'zod';
+import { Id } from './ids.js';
+
+/** Largest `content` a user message may carry, in characters. */
+export const MAX_USER_CONTENT = 100_000;
+
+export const UserMessage = z.strictObject({
+  type: z.literal('user_message'),
+  content: z.string().min(1).max(MAX_USER_CONTENT),
+  /** Optional; when present it must equal the token's `chat_id`. */
+  chat_id: Id.optional(),
+  /** Optional; when present it must equal the token's `user_id`. */
+  user_id: Id.optional(),
+});
+export type UserMessage = z.infer<typeof UserMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UserMessage]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);
+
+export type ParsedClientMessage =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; code: 'invalid_message' | 'unknown_message_type'; message: string };
+
+/** Parses one WebSocket text frame into a client message, or says precisely what is wrong with it. */
+export function parseClientMessage(frame: string): ParsedClientMessage {
+  let data: unknown;
+  try {
+    data = JSON.parse(frame);
+  } catch {
+    return { ok: false, code: 'invalid_message', message: 'frame is not valid JSON' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, code: 'invalid_message', message: 'frame must be a JSON object' };
+  }
+  const type = (data as { type?: unknown }).type;
+  if (typeof type !== 'string') {
+    return { ok: false, code: 'invalid_message', message: 'frame has no string "type"' };
+  }
+  if (!(CLIENT_MESSAGE_TYPES as string[]).includes(type)) {
+    return {
+      ok: false,
+      code: 'unknown_message_type',
+      message: `unknown message type "${type.slice(0, 64)}"; expected one of: ${CLIENT_MESSAGE_TYPES.join(', ')}`,
+    };
+  }
+  const parsed = ClientMessage.safeParse(data);
+  if (!parsed.success) {
+    return { ok: false, code: 'invalid_message', message: describeIssues(parsed.error) };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/** One line naming each invalid field: `content: Too small…; chat_id: …`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : '(message)'}: ${issue.message}`)
+    .join('; ');
+}

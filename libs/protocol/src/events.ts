@@ -1,0 +1,129 @@
+// Events the runtime sends to clients. Every event names its chat, has a unique `event_id` and a
+// `timestamp`; an event that was persisted also has `seq`, its position in the chat's history.
+import { z } from 'zod';
+import { ERROR_CODES } from './errors.js';
+
+const Envelope = {
+  chat_id: z.string(),
+  event_id: z.string(),
+  timestamp: z.iso.datetime(),
+  /** Position in the chat's persisted history, from 1, gapless; absent on events that are not persisted. */
+  seq: z.number().int().positive().optional(),
+};
+
+/** Token counts as the LLM endpoint reported them. */
+export const TokenCounts = z.object({
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+});
+export type TokenCounts = z.infer<typeof TokenCounts>;
+
+export const AgentMessageEvent = z.object({
+  type: z.literal('agent_message'),
+  ...Envelope,
+  run_id: z.string(),
+  /** The agent that spoke, as named in agents.yaml. */
+  agent: z.string(),
+  content: z.string(),
+});
+export type AgentMessageEvent = z.infer<typeof AgentMessageEvent>;
+
+export const ToolCallEvent = z.object({
+  type: z.literal('tool_call'),
+  ...Envelope,
+  run_id: z.string(),
+  agent: z.string(),
+  tool_call_id: z.string(),
+  /** The tool's name, as the model calls it. */
+  name: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+export type ToolCallEvent = z.infer<typeof ToolCallEvent>;
+
+export const ToolResultEvent = z.object({
+  type: z.literal('tool_result'),
+  ...Envelope,
+  run_id: z.string(),
+  agent: z.string(),
+  tool_call_id: z.string(),
+  name: z.string(),
+  ok: z.boolean(),
+  /** The tool's JSON result, when `ok`. */
+  result: z.unknown().optional(),
+  /** Why the tool failed, when not `ok`. */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  duration_ms: z.number().nonnegative(),
+});
+export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
+
+/** Why a run ended. */
+export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'error']);
+export type CompletionReason = z.infer<typeof CompletionReason>;
+
+export const WorkflowCompleteEvent = z.object({
+  type: z.literal('workflow_complete'),
+  ...Envelope,
+  run_id: z.string(),
+  workflow_id: z.string(),
+  status: z.enum(['completed', 'failed']),
+  reason: CompletionReason,
+  /** Agent turns taken by this run. */
+  turns: z.number().int().nonnegative(),
+  duration_ms: z.number().nonnegative(),
+});
+export type WorkflowCompleteEvent = z.infer<typeof WorkflowCompleteEvent>;
+
+/** Usage of one model within a run. */
+export const ModelUsage = TokenCounts.extend({
+  model: z.string(),
+  calls: z.number().int().positive(),
+  cost_usd: z.number().nonnegative(),
+});
+export type ModelUsage = z.infer<typeof ModelUsage>;
+
+export const UsageUpdateEvent = z.object({
+  type: z.literal('usage_update'),
+  ...Envelope,
+  user_id: z.string(),
+  app_id: z.string(),
+  workflow_id: z.string(),
+  run_id: z.string(),
+  tokens: TokenCounts,
+  /** Same as `tokens.total_tokens`, for clients that read it at the top level. */
+  total_tokens: z.number().int().nonnegative(),
+  cost_usd: z.number().nonnegative(),
+  /** The breakdown by model. */
+  models: z.array(ModelUsage),
+  /** The token's advisory `max_tokens`, when it had one: reported, never enforced. */
+  max_tokens: z.number().int().positive().optional(),
+});
+export type UsageUpdateEvent = z.infer<typeof UsageUpdateEvent>;
+
+export const ErrorEvent = z.object({
+  type: z.literal('error'),
+  ...Envelope,
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  /** Whether sending the same thing again may succeed. */
+  retryable: z.boolean(),
+  run_id: z.string().optional(),
+});
+export type ErrorEvent = z.infer<typeof ErrorEvent>;
+
+export const ServerEvent = z.discriminatedUnion('type', [
+  AgentMessageEvent,
+  ToolCallEvent,
+  ToolResultEvent,
+  WorkflowCompleteEvent,
+  UsageUpdateEvent,
+  ErrorEvent,
+]);
+export type ServerEvent = z.infer<typeof ServerEvent>;
+export type ServerEventType = ServerEvent['type'];
+
+export const SERVER_EVENT_TYPES = ServerEvent.options.map((o) => o.shape.type.value);
+
+type EnvelopeKeys = 'chat_id' | 'event_id' | 'timestamp' | 'seq';
+/** An event as its producer makes it, before the envelope (chat, id, time, seq) is stamped on. */
+export type EventBody = ServerEvent extends infer E ? (E extends ServerEvent ? Omit<E, EnvelopeKeys> : never) : never;

@@ -1,0 +1,15 @@
+// Identifier rules shared by tokens, messages and bus subjects. Ids become NATS subject tokens and
+// workflow ids become folder names, so they may not hold dots, wildcards, slashes or whitespace.
+import { z } from 'zod';
+
+/** Characters an id may use: letters, digits, `_`, `-`, `:` and `@`; 1 to 128 of them. */
+export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_:@-]{0,127}$/;
+
+export const Id = z
+  .string()
+  .regex(ID_PATTERN, 'must be 1-128 characters of letters, digits, "_", "-", ":" or "@", not starting with "-", ":" or "@"');
+export type Id = z.infer<typeof Id>;
+
+/** The owner of a chat: every stored chat, message and event belongs to one. */
+export const Tenant = z.object({ app_id: Id, user_id: Id });
+export type Tenant = z.infer<typeof Tenant>;

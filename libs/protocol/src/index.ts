@@ -1,0 +1,39 @@
+// The runtime's wire contract: token claims, client messages, server events, bus messages, subjects.
+export { ID_PATTERN, Id, Tenant } from './ids.js';
+export { ERROR_CODES, ErrorCode, RuntimeError } from './errors.js';
+export { EXECUTE_SCOPE, LaunchTokenClaims, REGISTERED_CLAIMS, toLaunchContext } from './launch-token.js';
+export type { LaunchContext } from './launch-token.js';
+export {
+  CLIENT_MESSAGE_TYPES,
+  ClientMessage,
+  MAX_USER_CONTENT,
+  UserMessage,
+  describeIssues,
+  parseClientMessage,
+} from './client-messages.js';
+export type { ParsedClientMessage } from './client-messages.js';
+export {
+  AgentMessageEvent,
+  CompletionReason,
+  ErrorEvent,
+  ModelUsage,
+  SERVER_EVENT_TYPES,
+  ServerEvent,
+  TokenCounts,
+  ToolCallEvent,
+  ToolResultEvent,
+  UsageUpdateEvent,
+  WorkflowCompleteEvent,
+} from './events.js';
+export type { EventBody, ServerEventType } from './events.js';
+export {
+  ChatEventEnvelope,
+  LlmCallUsage,
+  RawUsage,
+  RunRequest,
+  ToolFailure,
+  ToolReply,
+  ToolRequest,
+} from './bus-messages.js';
+export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
+export type { Subjects } from './subjects.js';

@@ -1,0 +1,4 @@
+// Logs and metrics shared by every service.
+export { LOG_LEVELS, createLogger, scrubSecrets, toPinoLevel } from './logger.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export { RuntimeMetrics } from './metrics.js';

@@ -1,0 +1,48 @@
+// The Prometheus metric families the runtime exposes on /metrics, on a registry the caller owns.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class RuntimeMetrics {
+  readonly registry: Registry;
+  /** Executions by workflow and outcome (`completed` or `failed`). */
+  readonly workflowExecutions: Counter<'workflow_id' | 'status'>;
+  /** Wall time of one execution, from request taken to `workflow_complete`. */
+  readonly workflowDuration: Histogram<'workflow_id'>;
+  /** Tokens reported by the LLM endpoint, by tenant. */
+  readonly tokenUsage: Counter<'user_id' | 'app_id'>;
+  /** Open client WebSockets on this process. */
+  readonly websocketConnections: Gauge;
+
+  constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
+    this.registry = options.registry ?? new Registry();
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.workflowExecutions = new Counter({
+      name: 'workflow_executions_total',
+      help: 'Workflow executions, by workflow and outcome.',
+      labelNames: ['workflow_id', 'status'],
+      registers: [this.registry],
+    });
+    this.workflowDuration = new Histogram({
+      name: 'workflow_duration_seconds',
+      help: 'Duration of workflow executions in seconds.',
+      labelNames: ['workflow_id'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [this.registry],
+    });
+    this.tokenUsage = new Counter({
+      name: 'token_usage_total',
+      help: 'LLM tokens used, as reported by the endpoint, by tenant.',
+      labelNames: ['user_id', 'app_id'],
+      registers: [this.registry],
+    });
+    this.websocketConnections = new Gauge({
+      name: 'websocket_connections_active',
+      help: 'Client WebSocket connections open on this process.',
+      registers: [this.registry],
+    });
+  }
+
+  /** The exposition text for /metrics. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,13 @@
+// Workflow folders: loading, validation and the definition the engine runs.
+export {
+  AgentsFile,
+  LlmConfig,
+  ORCHESTRATION_PATTERNS,
+  OrchestratorFile,
+  STARTUP_MODES,
+  TOOL_FILE_EXTENSIONS,
+  ToolsFile,
+} from './workflow-definition.js';
+export type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
+export type { WorkflowProblem } from './workflow-loader.js';

@@ -1,0 +1,101 @@
+// The schema of a workflow folder's YAML files and the validated definition they load into.
+import { z } from 'zod';
+
+/** Names the model sees (agents, tools) follow the OpenAI `name` rules. */
+const ModelName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
+
+export const ORCHESTRATION_PATTERNS = ['DefaultPattern'] as const;
+export const STARTUP_MODES = ['UserDriven', 'AgentDriven'] as const;
+export const TOOL_FILE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.py'] as const;
+
+export const OrchestratorFile = z.strictObject({
+  workflow_name: z.string().min(1),
+  description: z.string().optional(),
+  /** Agent turns one run may take. */
+  max_turns: z.number().int().positive().default(10),
+  human_in_the_loop: z.boolean().default(false),
+  startup_mode: z.enum(STARTUP_MODES).default('UserDriven'),
+  orchestration_pattern: z.enum(ORCHESTRATION_PATTERNS).default('DefaultPattern'),
+  /** The agent that speaks first; the first in agents.yaml when unset. */
+  initial_agent: ModelName.optional(),
+  initial_message: z.string().optional(),
+  /** Text that, at the end of an agent's reply, ends the run. */
+  termination_marker: z.string().min(1).default('TERMINATE'),
+});
+export type OrchestratorFile = z.infer<typeof OrchestratorFile>;
+
+export const LlmConfig = z.strictObject({
+  model: z.string().min(1).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: z.number().int().positive().optional(),
+});
+export type LlmConfig = z.infer<typeof LlmConfig>;
+
+export const AgentEntry = z.strictObject({
+  name: ModelName,
+  role: z.string().optional(),
+  system_message: z.string().min(1),
+  llm_config: LlmConfig.optional(),
+});
+
+export const AgentsFile = z.strictObject({
+  agents: z.array(AgentEntry).min(1, 'a workflow needs at least one agent'),
+});
+
+/** JSON Schema of a tool's arguments, as the model receives it. */
+const ToolParameters = z.looseObject({ type: z.literal('object') });
+
+export const ToolEntry = z.strictObject({
+  agent: ModelName,
+  file: z
+    .string()
+    .min(1)
+    .refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), 'must be a path inside the workflow folder')
+    .refine((f) => TOOL_FILE_EXTENSIONS.some((ext) => f.endsWith(ext)), `must end in ${TOOL_FILE_EXTENSIONS.join(', ')}`),
+  function: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be a function name'),
+  /** The name the model calls; the function's name when unset. */
+  name: ModelName.optional(),
+  description: z.string().min(1),
+  tool_type: z.enum(['Agent_Tool', 'UI_Tool']).default('Agent_Tool'),
+  parameters: ToolParameters.optional(),
+  timeout_seconds: z.number().positive().optional(),
+});
+
+export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
+
+export interface ToolDefinition {
+  name: string;
+  agent: string;
+  file: string;
+  function: string;
+  description: string;
+  tool_type: 'Agent_Tool' | 'UI_Tool';
+  parameters: Record<string, unknown>;
+  timeout_seconds?: number;
+}
+
+export interface AgentDefinition {
+  name: string;
+  role?: string;
+  system_message: string;
+  llm_config: LlmConfig;
+  tools: ToolDefinition[];
+}
+
+/** One workflow, validated, with everything the engine needs to run it. */
+export interface WorkflowDefinition {
+  id: string;
+  /** Absolute path of the workflow folder. */
+  dir: string;
+  name: string;
+  description?: string;
+  max_turns: number;
+  human_in_the_loop: boolean;
+  startup_mode: (typeof STARTUP_MODES)[number];
+  orchestration_pattern: (typeof ORCHESTRATION_PATTERNS)[number];
+  initial_agent: string;
+  initial_message?: string;
+  termination_marker: string;
+  agents: AgentDefinition[];
+  tools: ToolDefinition[];
+}

@@ -1,0 +1,169 @@
+// Loads `workflows/<id>/` (orchestrator.yaml, agents.yaml, tools.yaml) into one WorkflowDefinition,
+// collecting every problem with the file, field, line and column it is in.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, isNode, parseDocument } from 'yaml';
+import type { Document } from 'yaml';
+import type { z } from 'zod';
+import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
+import { AgentsFile, OrchestratorFile, ToolsFile } from './workflow-definition.js';
+import type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+
+/** One thing wrong with a workflow, located as precisely as the files allow. */
+export interface WorkflowProblem {
+  /** Path of the file, relative to the workflows folder (`onboarding_flow/agents.yaml`). */
+  file: string;
+  /** The field, as a dotted path (`agents.1.system_message`); empty for the file as a whole. */
+  field: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** Formats a problem as `file:line:column: field: message`. */
+export function formatProblem(p: WorkflowProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+export class WorkflowNotFoundError extends RuntimeError {
+  override name = 'WorkflowNotFoundError';
+  constructor(readonly workflowId: string, dir: string) {
+    super(ErrorCode.WorkflowNotFound, `workflow "${workflowId}" not found: no folder ${dir} with an orchestrator.yaml`);
+  }
+}
+
+export class WorkflowValidationError extends RuntimeError {
+  override name = 'WorkflowValidationError';
+  constructor(readonly workflowId: string, readonly problems: WorkflowProblem[]) {
+    super(
+      ErrorCode.WorkflowInvalid,
+      `workflow "${workflowId}" is invalid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    );
+  }
+}
+
+interface ParsedFile<T> {
+  value?: T;
+  problems: WorkflowProblem[];
+}
+
+/** Reads one YAML file and validates it, mapping each zod issue back to its place in the file. */
+function parseFile<S extends z.ZodType>(
+  root: string,
+  relative: string,
+  schema: S,
+  options: { optional?: boolean } = {},
+): ParsedFile<z.infer<S>> & { locate: (field: (string | number)[]) => { line: number; column: number } } {
+  const full = path.join(root, relative);
+  const noPosition = () => ({ line: 1, column: 1 });
+  if (!existsSync(full)) {
+    if (options.optional) return { value: schema.parse({}), problems: [], locate: noPosition };
+    return { problems: [{ file: relative, field: '', line: 1, column: 1, message: 'file is missing' }], locate: noPosition };
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readFileSync(full, 'utf8'), { lineCounter, prettyErrors: false });
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, column: col };
+  };
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => ({ file: relative, field: '', ...at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      locate: noPosition,
+    };
+  }
+  const locate = (field: (string | number)[]) => at(offsetOf(doc, field));
+  const parsed = schema.safeParse(doc.toJS() ?? {});
+  if (parsed.success) return { value: parsed.data, problems: [], locate };
+  return {
+    problems: parsed.error.issues.map((issue) => {
+      const field = issue.path.map(String);
+      const message =
+        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      return { file: relative, field: field.join('.'), ...locate(issue.path as (string | number)[]), message };
+    }),
+    locate,
+  };
+}
+
+/** Offset of the deepest node on `field` that exists: a missing key points at its parent. */
+function offsetOf(doc: Document, field: (string | number)[]): number {
+  for (let depth = field.length; depth > 0; depth--) {
+    const node = doc.getIn(field.slice(0, depth), true);
+    if (isNode(node) && node.range) return node.range[0];
+  }
+  return isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : 0;
+}
+
+/**
+ * Loads and validates the workflow `workflowId` from `workflowsDir`.
+ * @throws WorkflowNotFoundError when there is no such folder.
+ * @throws WorkflowValidationError listing every problem.
+ */
+export function loadWorkflow(workflowsDir: string, workflowId: string): WorkflowDefinition {
+  const root = path.resolve(workflowsDir);
+  const dir = path.join(root, workflowId);
+  if (!ID_PATTERN.test(workflowId) || !existsSync(path.join(dir, 'orchestrator.yaml'))) {
+    throw new WorkflowNotFoundError(workflowId, dir);
+  }
+  const rel = (name: string) => path.join(workflowId, name);
+  const orchestrator = parseFile(root, rel('orchestrator.yaml'), OrchestratorFile);
+  const agentsFile = parseFile(root, rel('agents.yaml'), AgentsFile);
+  const toolsFile = parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
+  const problems = [...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems];
+
+  const agents: AgentDefinition[] = [];
+  const seen = new Set<string>();
+  agentsFile.value?.agents.forEach((a, i) => {
+    if (seen.has(a.name)) {
+      problems.push({ file: rel('agents.yaml'), field: `agents.${i}.name`, ...agentsFile.locate(['agents', i, 'name']), message: `duplicate agent name "${a.name}"` });
+    }
+    seen.add(a.name);
+    agents.push({ name: a.name, ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [] });
+  });
+
+  const tools: ToolDefinition[] = [];
+  toolsFile.value?.tools.forEach((t, i) => {
+    const problem = (field: string, message: string) =>
+      problems.push({ file: rel('tools.yaml'), field: `tools.${i}.${field}`, ...toolsFile.locate(['tools', i, field]), message });
+    const tool: ToolDefinition = {
+      name: t.name ?? t.function,
+      agent: t.agent,
+      file: t.file,
+      function: t.function,
+      description: t.description,
+      tool_type: t.tool_type,
+      parameters: t.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
+      ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+    };
+    const agent = agents.find((a) => a.name === t.agent);
+    if (agentsFile.value && !agent) problem('agent', `no agent named "${t.agent}" in agents.yaml`);
+    const file = path.join(dir, t.file);
+    if (!existsSync(file) || !statSync(file).isFile()) problem('file', `tool file ${t.file} not found in ${workflowId}/`);
+    if (agent?.tools.some((other) => other.name === tool.name)) problem(t.name ? 'name' : 'function', `agent "${t.agent}" already has a tool named "${tool.name}"`);
+    agent?.tools.push(tool);
+    tools.push(tool);
+  });
+
+  const o = orchestrator.value;
+  if (o?.initial_agent && agentsFile.value && !agents.some((a) => a.name === o.initial_agent)) {
+    problems.push({ file: rel('orchestrator.yaml'), field: 'initial_agent', ...orchestrator.locate(['initial_agent']), message: `no agent named "${o.initial_agent}" in agents.yaml` });
+  }
+  if (problems.length > 0 || !o) throw new WorkflowValidationError(workflowId, problems);
+
+  return {
+    id: workflowId,
+    dir,
+    name: o.workflow_name,
+    ...(o.description ? { description: o.description } : {}),
+    max_turns: o.max_turns,
+    human_in_the_loop: o.human_in_the_loop,
+    startup_mode: o.startup_mode,
+    orchestration_pattern: o.orchestration_pattern,
+    initial_agent: o.initial_agent ?? agents[0]!.name,
+    ...(o.initial_message ? { initial_message: o.initial_message } : {}),
+    termination_marker: o.termination_marker,
+    agents,
+    tools,
+  };
+}
