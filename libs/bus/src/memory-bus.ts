@@ -87,10 +87,18 @@ export class MemoryBus implements Bus {
     return this.add(subject, `work:${group}`, (message) => attempt(message, 1));
   }
 
+  /**
+   * Lets every message already sent, and whatever its handlers send in turn, be handled; then
+   * closes. Work finishing during a drain can still publish, as on a draining NATS connection.
+   */
   async drain(): Promise<void> {
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.inFlight.size === 0) break;
+      await Promise.allSettled([...this.inFlight]);
+    }
     this.closed = true;
     this.subs.clear();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   /** Delivers to every plain subscriber and one member of each queue group; returns how many. */

@@ -1,0 +1,73 @@
+// Starts a standalone runtime for a test: its own port, data folder, scripted LLM endpoint and
+// captured log lines, so a test sees exactly what an operator and a client would.
+import { Writable } from 'node:stream';
+import path from 'node:path';
+import { loadRuntimeConfig } from '@mozaiks/config';
+import { startStandalone } from '@mozaiks/standalone';
+import type { StandaloneRuntime } from '@mozaiks/standalone';
+import { createLogger } from '@mozaiks/telemetry';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startScriptedLlm } from '@mozaiks/testing';
+import type { ScriptedLlm, TempDir } from '@mozaiks/testing';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+export const SHIPPED_WORKFLOWS = path.join(REPO_ROOT, 'workflows');
+export const FIXTURE_WORKFLOWS = path.join(__dirname, '../fixtures/workflows');
+export const TEST_API_KEY = 'sk-test-do-not-log-0123456789abcdef';
+
+export interface TestRuntime {
+  runtime: StandaloneRuntime;
+  llm: ScriptedLlm;
+  /** Log lines written so far, parsed. */
+  logs: () => Record<string, unknown>[];
+  /** Log output as written. */
+  rawLogs: () => string;
+  /** `ws://…/ws/chat?token=` + token. */
+  wsUrl: (token: string) => string;
+  dataDir: TempDir;
+  stop: () => Promise<void>;
+}
+
+export async function startTestRuntime(options: { workflowsDir?: string; env?: Record<string, string> } = {}): Promise<TestRuntime> {
+  const llm = await startScriptedLlm();
+  const dataDir = makeTempDir('mozaiks-e2e-');
+  const config = loadRuntimeConfig(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      OPENAI_API_KEY: TEST_API_KEY,
+      OPENAI_API_BASE: llm.url,
+      DEFAULT_MODEL: 'gpt-4o-mini',
+      LLM_MAX_RETRIES: '0',
+      JWT_SECRET: TEST_SECRET,
+      JWT_ISSUER: TEST_ISSUER,
+      JWT_AUDIENCE: TEST_AUDIENCE,
+      WORKFLOWS_DIR: options.workflowsDir ?? SHIPPED_WORKFLOWS,
+      DATA_DIR: dataDir.path,
+      LOG_LEVEL: 'debug',
+      ...options.env,
+    },
+    undefined,
+  );
+  let raw = '';
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      raw += chunk.toString();
+      done();
+    },
+  });
+  const logger = createLogger({ service: 'standalone', level: 'debug', destination, secrets: [config.OPENAI_API_KEY, config.JWT_SECRET] });
+  const runtime = await startStandalone(config, { logger, processMetrics: false });
+  return {
+    runtime,
+    llm,
+    rawLogs: () => raw,
+    logs: () => raw.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    wsUrl: (token) => `${runtime.url.replace(/^http/, 'ws')}/ws/chat?token=${token}`,
+    dataDir,
+    stop: async () => {
+      await runtime.stop();
+      await llm.close();
+      dataDir.remove();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// The engine's ports for one chat, on the store and the bus: history and events are persisted
+// before anyone hears of them, then published live to the chat's subject.
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@mozaiks/bus';
+import type { ChatMessage, ChatState, EventSink, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
+import type { ChatEventEnvelope, EventBody, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest } from '@mozaiks/protocol';
+import type { ChatStore } from '@mozaiks/store';
+
+export interface ChatScope {
+  tenant: Tenant;
+  chatId: string;
+  workflowId: string;
+  /** Custom claims of the launch token. */
+  context: Record<string, unknown>;
+}
+
+export function newEventId(): string {
+  return `evt_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** Stamps an event body with the chat, a fresh id and the time. */
+export function stampEvent(chatId: string, body: EventBody): ServerEvent {
+  return { ...body, chat_id: chatId, event_id: newEventId(), timestamp: new Date().toISOString() } as ServerEvent;
+}
+
+/** Publishes an event to the chat's live subject, addressed to its owner. */
+export async function publishChatEvent(bus: Bus, subjects: Subjects, tenant: Tenant, event: ServerEvent): Promise<void> {
+  const envelope: ChatEventEnvelope = { v: 1, app_id: tenant.app_id, user_id: tenant.user_id, event };
+  await bus.publish(subjects.chat(tenant.app_id, event.chat_id), envelope);
+}
+
+export class StoreChatState implements ChatState {
+  constructor(private readonly store: ChatStore, private readonly scope: ChatScope) {}
+
+  async load(): Promise<ChatMessage[]> {
+    return (await this.store.listMessages(this.scope.tenant, this.scope.chatId)) as ChatMessage[];
+  }
+
+  async append(messages: ChatMessage[]): Promise<void> {
+    await this.store.appendMessages(this.scope.tenant, this.scope.chatId, messages);
+  }
+}
+
+export class PersistingEventSink implements EventSink {
+  constructor(
+    private readonly store: ChatStore,
+    private readonly bus: Bus,
+    private readonly subjects: Subjects,
+    private readonly scope: ChatScope,
+  ) {}
+
+  async emit(body: EventBody): Promise<void> {
+    const event = await this.store.appendEvent(this.scope.tenant, this.scope.chatId, stampEvent(this.scope.chatId, body));
+    await publishChatEvent(this.bus, this.subjects, this.scope.tenant, event);
+  }
+}
+
+/** Asks the tool-runner, over the bus, to run a tool; an unreachable runner is a tool error. */
+export class BusToolInvoker implements ToolInvoker {
+  constructor(
+    private readonly bus: Bus,
+    private readonly subjects: Subjects,
+    private readonly scope: ChatScope,
+    private readonly defaultTimeoutMs: number,
+  ) {}
+
+  async invoke({ tool, args }: ToolInvocation): Promise<ToolOutcome> {
+    const timeoutMs = tool.timeout_seconds ? tool.timeout_seconds * 1000 : this.defaultTimeoutMs;
+    const request: ToolRequest = {
+      v: 1,
+      app_id: this.scope.tenant.app_id,
+      user_id: this.scope.tenant.user_id,
+      chat_id: this.scope.chatId,
+      workflow_id: this.scope.workflowId,
+      file: tool.file,
+      function: tool.function,
+      args,
+      context: this.scope.context,
+      timeout_ms: timeoutMs,
+    };
+    const started = performance.now();
+    try {
+      // The runner enforces the timeout; the extra second lets its answer arrive.
+      const reply = await this.bus.request<ToolReply>(this.subjects.tool(request.app_id, request.workflow_id), request, { timeoutMs: timeoutMs + 1000 });
+      return reply.ok ? { ok: true, result: reply.result, duration_ms: reply.duration_ms } : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ok: false, error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` }, duration_ms: performance.now() - started };
+    }
+  }
+}

@@ -1,0 +1,226 @@
+// The gateway: terminates client WebSockets at /ws/chat, verifies each launch token at the
+// handshake, turns user messages into run requests, and relays the chat's events to its sockets.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { RawData } from 'ws';
+import type { LaunchTokenVerifier } from '@mozaiks/auth';
+import type { Bus, Subscription } from '@mozaiks/bus';
+import { ChatEventEnvelope, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
+import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects } from '@mozaiks/protocol';
+import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+
+/** WebSocket close codes the runtime uses. */
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  MessageTooBig: 1009,
+  ServiceRestart: 1012,
+} as const;
+
+export const CHAT_PATH = '/ws/chat';
+
+export interface GatewayOptions {
+  verifier: LaunchTokenVerifier;
+  bus: Bus;
+  subjects: Subjects;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  /** Largest frame a client may send. @default 1 MiB */
+  maxMessageBytes?: number;
+  /** Interval of WebSocket pings that detect dead peers. @default 30000 */
+  heartbeatMs?: number;
+  /** Whether the runtime behind the gateway can take work, for /ready. @default always */
+  isReady?: () => boolean;
+}
+
+interface Connection {
+  socket: WebSocket;
+  launch: LaunchContext;
+  subscription: Subscription;
+  alive: boolean;
+  log: Logger;
+}
+
+export class Gateway {
+  readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private accepting = true;
+
+  constructor(private readonly options: GatewayOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
+    this.server = createServer((req, res) => void this.handleHttp(req, res));
+    this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
+  }
+
+  /** Listens on `port` (0 picks one) and returns the address. */
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const interval = this.options.heartbeatMs ?? 30_000;
+    this.heartbeat = setInterval(() => this.ping(), interval).unref();
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, asks every client to reconnect elsewhere (1012), and closes the server. */
+  async stop(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.heartbeat);
+    for (const c of this.connections) c.socket.close(CloseCode.ServiceRestart, 'server restarting; reconnect');
+    const deadline = Date.now() + 2000;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    for (const c of this.connections) c.socket.terminate();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const route = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (req.method === 'GET' && route === '/health') {
+      json(res, 200, { status: 'ok' });
+    } else if (req.method === 'GET' && route === '/ready') {
+      const ready = this.accepting && (this.options.isReady?.() ?? true);
+      json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    } else if (req.method === 'GET' && route === '/metrics') {
+      const { contentType, body } = await this.options.metrics.render();
+      res.writeHead(200, { 'content-type': contentType }).end(body);
+    } else if (route === CHAT_PATH) {
+      json(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` });
+    } else {
+      json(res, 404, { error: 'not_found', message: `no route ${req.method} ${route}` });
+    }
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== CHAT_PATH) return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}; use ${CHAT_PATH}`);
+    if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
+    const token = url.searchParams.get('token') ?? bearer(req.headers.authorization);
+    if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, 'missing launch token: pass ?token=<jwt>');
+    let launch: LaunchContext;
+    try {
+      launch = await this.options.verifier.verify(token);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : 'invalid token';
+      this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
+      return refuse(socket, 401, ErrorCode.Unauthorized, reason);
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, launch));
+  }
+
+  private open(socket: WebSocket, launch: LaunchContext): void {
+    const { bus, subjects, metrics } = this.options;
+    const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
+    // Subscribe before any run can start, so no event of this chat is missed.
+    const subscription = bus.subscribe(subjects.chat(launch.app_id, launch.chat_id), (message) => {
+      const envelope = ChatEventEnvelope.safeParse(message.data);
+      if (!envelope.success) return log.error('dropped malformed chat event');
+      // Chat ids are unique per tenant, not globally: show a socket only its owner's events.
+      if (envelope.data.user_id !== launch.user_id || envelope.data.app_id !== launch.app_id) return;
+      send(socket, envelope.data.event);
+    });
+    const connection: Connection = { socket, launch, subscription, alive: true, log };
+    this.connections.add(connection);
+    metrics.websocketConnections.inc();
+    log.info('client connected');
+
+    socket.on('pong', () => (connection.alive = true));
+    socket.on('message', (data, isBinary) => void this.receive(connection, data, isBinary));
+    socket.on('error', (error) => log.warn({ error: error.message }, 'socket error'));
+    socket.on('close', (code) => {
+      this.connections.delete(connection);
+      metrics.websocketConnections.dec();
+      void subscription.unsubscribe();
+      log.info({ code }, 'client disconnected');
+    });
+  }
+
+  private async receive(c: Connection, data: RawData, isBinary: boolean): Promise<void> {
+    const { launch } = c;
+    if (isBinary) return this.reject(c, ErrorCode.InvalidMessage, 'binary frames are not accepted; send JSON text');
+    const parsed = parseClientMessage(data.toString());
+    if (!parsed.ok) return this.reject(c, parsed.code, parsed.message);
+    const message = parsed.message;
+    if (message.chat_id !== undefined && message.chat_id !== launch.chat_id) {
+      return this.reject(c, ErrorCode.IdentityMismatch, `chat_id "${message.chat_id}" is not the chat this token was issued for`);
+    }
+    if (message.user_id !== undefined && message.user_id !== launch.user_id) {
+      return this.reject(c, ErrorCode.IdentityMismatch, `user_id "${message.user_id}" is not the user this token was issued for`);
+    }
+    const request: RunRequest = {
+      v: 1,
+      kind: 'user_message',
+      request_id: randomUUID(),
+      app_id: launch.app_id,
+      user_id: launch.user_id,
+      chat_id: launch.chat_id,
+      workflow_id: launch.workflow_id,
+      content: message.content,
+      context: launch.custom,
+      ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }),
+      received_at: new Date().toISOString(),
+    };
+    try {
+      await this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id });
+    } catch (error) {
+      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not queue run request');
+      this.reject(c, ErrorCode.Internal, 'the message could not be queued; send it again', true);
+    }
+  }
+
+  private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {
+    c.log.info({ code, problem: message }, 'client message refused');
+    const event: ErrorEvent = {
+      type: 'error',
+      chat_id: c.launch.chat_id,
+      event_id: `evt_${randomUUID().replace(/-/g, '')}`,
+      timestamp: new Date().toISOString(),
+      code,
+      message,
+      retryable,
+    };
+    send(c.socket, event);
+  }
+
+  private ping(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.socket.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.socket.ping();
+    }
+  }
+}
+
+function send(socket: WebSocket, event: ServerEvent): void {
+  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const match = header?.match(/^Bearer\s+(.+)$/i);
+  return match?.[1];
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Answers a WebSocket handshake with an HTTP error and a JSON body saying why. */
+function refuse(socket: Duplex, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: code, message });
+  const reason = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

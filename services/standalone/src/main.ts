@@ -1,0 +1,96 @@
+// `npm start`: the standalone runtime's composition root. Reads the configuration, fills in
+// development defaults (a signing secret, a demo LLM endpoint) when none is configured, starts
+// the runtime, and stops it cleanly on SIGTERM/SIGINT.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { signLaunchToken } from '@mozaiks/auth';
+import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import type { RuntimeConfig } from '@mozaiks/config';
+import { createLogger, toPinoLevel } from '@mozaiks/telemetry';
+import type { Logger } from '@mozaiks/telemetry';
+import { startDemoLlm } from './demo-llm.js';
+import { startStandalone } from './standalone-runtime.js';
+
+const DEV_ISSUER = 'mozaiks-dev';
+
+async function main(): Promise<void> {
+  let config: RuntimeConfig;
+  try {
+    config = loadRuntimeConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY ? randomBytes(32).toString('base64url') : undefined;
+  if (devSecret) config = { ...config, JWT_SECRET: devSecret, JWT_ISSUER: config.JWT_ISSUER ?? DEV_ISSUER, JWT_ALGORITHMS: undefined };
+  const logger = createLogger({
+    service: 'standalone',
+    level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
+    secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI],
+  });
+  if (config.MONGODB_URI) logger.warn('MONGODB_URI is set, but this release stores chats in SQLite under DATA_DIR');
+
+  const demo = !config.OPENAI_API_KEY && !config.OPENAI_API_BASE ? await startDemoLlm() : undefined;
+  if (demo) {
+    logger.warn(
+      { llm_base_url: demo.url },
+      'OPENAI_API_KEY is not set: agents answer from the built-in DEMO LLM endpoint (canned replies). Set OPENAI_API_KEY to use a real model.',
+    );
+  }
+
+  const runtime = await startStandalone(config, { logger, ...(demo ? { llm: { baseURL: demo.url, apiKey: 'demo' } } : {}) });
+  logger.info(
+    { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), data_dir: path.resolve(config.DATA_DIR) },
+    'MozaiksAI runtime listening',
+  );
+  if (devSecret) await printDevToken(config, devSecret, runtime.url, logger);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await runtime.stop();
+    await demo?.close();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** With no signing key configured, mints a token for the first workflow and shows how to use it. */
+async function printDevToken(config: RuntimeConfig, secret: string, url: string, logger: Logger): Promise<void> {
+  const workflows = existsSync(config.WORKFLOWS_DIR)
+    ? readdirSync(config.WORKFLOWS_DIR).filter((d) => existsSync(path.join(config.WORKFLOWS_DIR, d, 'orchestrator.yaml'))).sort()
+    : [];
+  const workflowId = workflows.includes('hello') ? 'hello' : workflows[0];
+  logger.warn('no JWT_SECRET or JWT_PUBLIC_KEY: launch tokens are checked against a random secret made for this run only');
+  if (!workflowId) return;
+  const token = await signLaunchToken(
+    { user_id: 'dev_user', app_id: 'dev_app', workflow_id: workflowId, chat_id: `chat_${randomUUID().slice(0, 8)}` },
+    { secret, issuer: config.JWT_ISSUER ?? DEV_ISSUER, audience: config.JWT_AUDIENCE, expiresInSeconds: 24 * 3600 },
+  );
+  const wsUrl = `${url.replace(/^http/, 'ws')}/ws/chat?token=${token}`;
+  // Straight to the terminal, never through the logger: this is the one place a token is shown.
+  process.stderr.write(
+    [
+      '',
+      `Development token for workflow "${workflowId}" (valid 24 h, for this run only):`,
+      `  ${token}`,
+      'Chat with it from another terminal:',
+      `  npm run chat -- "${wsUrl}"`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+void main().catch((error: unknown) => {
+  process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
