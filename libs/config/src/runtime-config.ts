@@ -24,7 +24,7 @@ const ModelPrice = z.object({
 export const RuntimeConfig = z
   .object({
     /** HTTP port for the WebSocket, /health and /metrics. */
-    PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(8000),
     /** Interface to listen on. */
     HOST: z.string().default('0.0.0.0'),
     /** Key for the LLM endpoint. Unset: standalone starts a local demo endpoint. */
@@ -35,9 +35,9 @@ export const RuntimeConfig = z
     /** Model for agents whose `llm_config` names none. */
     DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
     /** Seconds one LLM call may take before it is retried. */
-    LLM_TIMEOUT_SECONDS: z.coerce.number().positive().default(120),
+    LLM_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive().default(120),
     /** Retries of a failed LLM call (connection errors, 408, 409, 429, 5xx), by the SDK. */
-    LLM_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    LLM_MAX_RETRIES: z.coerce.number({ error: 'must be a whole number' }).int().min(0).max(10).default(2),
     /** JSON object of per-model prices in USD per million tokens: {"model": {"prompt": 2.5, "completion": 10}}. */
     MODEL_PRICES: z
       .string()
@@ -101,25 +101,28 @@ export const RuntimeConfig = z
     /** First token of every bus subject. */
     SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"').default('mozaiks'),
     /** Seconds one tool call may run. */
-    TOOL_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
+    TOOL_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive().default(30),
     /** Largest WebSocket frame a client may send, in bytes. */
-    MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
-  })
-  .superRefine((c, ctx) => {
-    if (c.OPENAI_API_BASE && c.OPENAI_BASE_URL && c.OPENAI_API_BASE !== c.OPENAI_BASE_URL) {
-      ctx.addIssue({ code: 'custom', path: ['OPENAI_API_BASE'], message: 'differs from OPENAI_BASE_URL; set one of them' });
-    }
-    for (const alg of c.JWT_ALGORITHMS ?? []) {
-      if (alg.startsWith('HS') && !c.JWT_SECRET) {
-        ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `${alg} needs JWT_SECRET` });
-      }
-      if (!alg.startsWith('HS') && !c.JWT_PUBLIC_KEY) {
-        ctx.addIssue({ code: 'custom', path: ['JWT_ALGORITHMS'], message: `${alg} needs JWT_PUBLIC_KEY` });
-      }
-    }
+    MAX_MESSAGE_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int().min(1024).default(1024 * 1024),
   })
   .transform(({ OPENAI_BASE_URL, ...c }) => ({ ...c, OPENAI_API_BASE: c.OPENAI_API_BASE ?? OPENAI_BASE_URL }));
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
+
+/**
+ * Rules across variables, checked on the raw values so they are reported together with any
+ * problem of a single variable (zod skips refinements of an object with an invalid field).
+ */
+function crossFieldProblems(env: Env): string[] {
+  const problems: string[] = [];
+  if (env.OPENAI_API_BASE && env.OPENAI_BASE_URL && env.OPENAI_API_BASE !== env.OPENAI_BASE_URL) {
+    problems.push('OPENAI_API_BASE: differs from OPENAI_BASE_URL; set one of them');
+  }
+  for (const alg of (env.JWT_ALGORITHMS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
+    if (alg.startsWith('HS') && !env.JWT_SECRET) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_SECRET`);
+    if (/^(RS|PS|ES)/.test(alg) && !env.JWT_PUBLIC_KEY) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY`);
+  }
+  return problems;
+}
 
 /** A configuration that cannot start the runtime; `problems` names each bad variable. */
 export class ConfigError extends Error {
@@ -137,12 +140,12 @@ export const SECRET_VARIABLES = ['OPENAI_API_KEY', 'JWT_SECRET', 'MONGODB_URI'] 
  * @throws ConfigError listing every problem, not just the first.
  */
 export function loadRuntimeConfig(env?: Env, envFile?: string): RuntimeConfig {
-  const parsed = RuntimeConfig.safeParse(readEnv(env, envFile));
-  if (parsed.success) return parsed.data;
-  throw new ConfigError(
-    parsed.error.issues.map((issue) => {
-      const name = issue.path.join('.') || '(config)';
-      return `${name}: ${issue.message}`;
-    }),
-  );
+  const values = readEnv(env, envFile);
+  const parsed = RuntimeConfig.safeParse(values);
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`)),
+    ...crossFieldProblems(values),
+  ];
+  if (parsed.success && problems.length === 0) return parsed.data;
+  throw new ConfigError(problems);
 }

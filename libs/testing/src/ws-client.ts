@@ -21,9 +21,9 @@ export class WsTestClient {
   }
 
   /** Opens a socket; rejects with the HTTP status and body if the handshake is refused. */
-  static connect(url: string): Promise<WsTestClient> {
+  static connect(url: string, options: { headers?: Record<string, string> } = {}): Promise<WsTestClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url);
+      const socket = new WebSocket(url, options.headers ? { headers: options.headers } : {});
       socket.once('open', () => resolve(new WsTestClient(socket)));
       socket.once('unexpected-response', (_req, res) => {
         let body = '';
@@ -35,9 +35,9 @@ export class WsTestClient {
   }
 
   /** The handshake's HTTP status and body: 101 when it was accepted (and the socket is closed again). */
-  static async handshakeStatus(url: string): Promise<{ status: number; body: string }> {
+  static async handshakeStatus(url: string, options: { headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
     try {
-      const client = await WsTestClient.connect(url);
+      const client = await WsTestClient.connect(url, options);
       await client.close();
       return { status: 101, body: '' };
     } catch (error) {

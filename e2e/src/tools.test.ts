@@ -1,0 +1,85 @@
+// Tools declared in tools.yaml run out of process in every JS flavour and in Python, emit
+// tool_call/tool_result, and their results (or errors) reach the model.
+import { WsTestClient, mintToken } from '@mozaiks/testing';
+import { FIXTURE_WORKFLOWS, TEST_API_KEY, startTestRuntime } from './harness';
+import type { TestRuntime } from './harness';
+
+describe('tools', () => {
+  let t: TestRuntime;
+  beforeAll(async () => {
+    t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+  });
+  afterAll(async () => t.stop());
+
+  it('runs .js (ESM), .ts and .cjs tools in one reply, in parallel, and returns every result to the model', async () => {
+    t.llm.push(
+      {
+        tool_calls: [
+          { id: 'call_add', name: 'add', arguments: '{"a": 2, "b": 40}' },
+          { id: 'call_greet', name: 'greet', arguments: '{"name": "Ada"}' },
+          { id: 'call_shout', name: 'shout', arguments: '{"text": "quiet"}' },
+          { id: 'call_fail', name: 'fail', arguments: '{}' },
+          { id: 'call_bad', name: 'add', arguments: '{"a": 2,' },
+        ],
+        usage: { prompt_tokens: 50, completion_tokens: 20 },
+      },
+      { content: 'All done: 42.', usage: { prompt_tokens: 120, completion_tokens: 5 } },
+    );
+    const token = await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_tools', plan: 'enterprise' } });
+    const client = await WsTestClient.connect(t.wsUrl(token));
+    const events = await client.exchange('use your tools');
+    expect(events.map((e) => e.type)).toEqual([
+      'tool_call', 'tool_call', 'tool_call', 'tool_call', 'tool_call',
+      'tool_result', 'tool_result', 'tool_result', 'tool_result', 'tool_result',
+      'agent_message', 'workflow_complete', 'usage_update',
+    ]);
+    expect(events[0]).toMatchObject({ name: 'add', agent: 'Worker', tool_call_id: 'call_add', arguments: { a: 2, b: 40 } });
+    const results = events.filter((e) => e.type === 'tool_result');
+    expect(results[0]).toMatchObject({ name: 'add', ok: true, result: { sum: 42 } });
+    // Custom claims of the token reach a tool as its context.
+    expect(results[1]).toMatchObject({ name: 'greet', ok: true, result: { greeting: 'Hello, Ada!', plan: 'enterprise' } });
+    expect(results[2]).toMatchObject({ name: 'shout', ok: true, result: { text: 'QUIET' } });
+    expect(results[3]).toMatchObject({ name: 'fail', ok: false, error: { code: 'tool_failed', message: 'the database is down' } });
+    expect(results[4]).toMatchObject({ name: 'add', ok: false, error: { code: 'invalid_tool_call' } });
+    expect(events.at(-1)).toMatchObject({ tokens: { prompt_tokens: 170, completion_tokens: 25, total_tokens: 195 } });
+
+    // The model's second call carries its tool calls and their results, in order.
+    const second = t.llm.requests[1]!.messages;
+    const toolMessages = second.filter((m) => m.role === 'tool');
+    expect(toolMessages.map((m) => m.tool_call_id)).toEqual(['call_add', 'call_greet', 'call_shout', 'call_fail', 'call_bad']);
+    expect(JSON.parse(String(toolMessages[0]!.content))).toEqual({ sum: 42 });
+    expect(JSON.parse(String(toolMessages[3]!.content))).toEqual({ error: { code: 'tool_failed', message: 'the database is down' } });
+    await client.close();
+  });
+
+  it('gives tool code no runtime secret in its environment', async () => {
+    t.llm.push(
+      { tool_calls: [{ name: 'read_env', arguments: '{}' }], usage: { prompt_tokens: 1, completion_tokens: 1 } },
+      { content: 'ok', usage: { prompt_tokens: 1, completion_tokens: 1 } },
+    );
+    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_env' } })));
+    const events = await client.exchange('what do you see?');
+    const result = events.find((e) => e.type === 'tool_result')!.result as { keys: string[]; values: string[] };
+    expect(result.keys).toEqual(['LANG', 'PATH']);
+    expect(JSON.stringify(result.values)).not.toContain(TEST_API_KEY);
+    await client.close();
+  });
+
+  it('runs the guide\'s onboarding_flow with its Python email tool', async () => {
+    const shipped = await startTestRuntime();
+    try {
+      shipped.llm.push(
+        { tool_calls: [{ name: 'send_email', arguments: '{"to": "ada@example.com", "subject": "Welcome"}' }], usage: { prompt_tokens: 10, completion_tokens: 10 } },
+        { content: 'Welcome email queued.', usage: { prompt_tokens: 20, completion_tokens: 5 } },
+        { content: 'Looks complete.', usage: { prompt_tokens: 30, completion_tokens: 3 } },
+      );
+      const client = await WsTestClient.connect(shipped.wsUrl(await mintToken()));
+      const events = await client.exchange('Onboard ada@example.com');
+      expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'agent_message', 'workflow_complete', 'usage_update']);
+      expect(events[1]).toMatchObject({ name: 'send_email', ok: true, result: { status: 'queued', to: 'ada@example.com', subject: 'Welcome' } });
+      await client.close();
+    } finally {
+      await shipped.stop();
+    }
+  });
+});
