@@ -9,17 +9,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus, Subscription } from '@mozaiks/bus';
-import { ChatEventEnvelope, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
+import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
 import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects } from '@mozaiks/protocol';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
-
-/** WebSocket close codes the runtime uses. */
-export const CloseCode = {
-  Normal: 1000,
-  GoingAway: 1001,
-  MessageTooBig: 1009,
-  ServiceRestart: 1012,
-} as const;
 
 export const CHAT_PATH = '/ws/chat';
 

@@ -1,3 +1,3 @@
 // The gateway service's parts, shared with the standalone runtime.
-export { CHAT_PATH, CloseCode, Gateway } from './gateway.js';
+export { CHAT_PATH, Gateway } from './gateway.js';
 export type { GatewayOptions } from './gateway.js';
