@@ -33,6 +33,8 @@ export interface RunOutcome {
   /** Every LLM call made, with the endpoint's token counts. */
   calls: LlmCallUsage[];
   duration_ms: number;
+  /** What made the run fail, for the caller's log (the client sees a sanitised error event). */
+  error?: unknown;
 }
 
 /** Runs the workflow for one user message. Never throws for LLM or tool failures: they become events. */
@@ -51,6 +53,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
 
   let reason: CompletionReason = 'agents_done';
   let status: RunOutcome['status'] = 'completed';
+  let failure: unknown;
   try {
     for (;;) {
       const next = pattern.nextSpeaker(spoken);
@@ -70,8 +73,8 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   } catch (error) {
     status = 'failed';
     reason = 'error';
-    const failure = toFailure(error);
-    await ports.events.emit({ type: 'error', run_id: runId, ...failure });
+    failure = error;
+    await ports.events.emit({ type: 'error', run_id: runId, ...toFailure(error) });
   }
 
   const duration_ms = performance.now() - started;
@@ -84,7 +87,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     turns: spoken.length,
     duration_ms,
   });
-  return { status, reason, turns: spoken.length, calls, duration_ms };
+  return { status, reason, turns: spoken.length, calls, duration_ms, ...(failure === undefined ? {} : { error: failure }) };
 }
 
 interface TurnScope {
@@ -173,12 +176,11 @@ async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input
   return results;
 }
 
+/** The client's view of a failure: an LLM error says what the endpoint said; anything else stays inside. */
 function toFailure(error: unknown): { code: ErrorCode; message: string; retryable: boolean } {
   const e = error as { code?: unknown; message?: unknown; retryable?: unknown };
-  const code = typeof e?.code === 'string' && e.code === 'llm_error' ? 'llm_error' : 'internal_error';
-  return {
-    code,
-    message: typeof e?.message === 'string' ? e.message : 'run failed',
-    retryable: typeof e?.retryable === 'boolean' ? e.retryable : false,
-  };
+  if (e?.code === 'llm_error' && typeof e.message === 'string') {
+    return { code: 'llm_error', message: e.message, retryable: e.retryable === true };
+  }
+  return { code: 'internal_error', message: 'the run failed inside the runtime; it is logged for the operator', retryable: true };
 }

@@ -103,6 +103,9 @@ export class Executor {
     );
     metrics.workflowExecutions.inc({ workflow_id: workflow.id, status: outcome.status });
     metrics.workflowDuration.observe({ workflow_id: workflow.id }, outcome.duration_ms / 1000);
+    if (outcome.error !== undefined && !(outcome.error instanceof Error && (outcome.error as { code?: string }).code === 'llm_error')) {
+      log.error({ run_id: runId, error: outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error) }, 'workflow execution failed inside the runtime');
+    }
     log.info({ run_id: runId, status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
 
     const usage: RawUsage = {

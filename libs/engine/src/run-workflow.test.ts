@@ -1,0 +1,182 @@
+// The turn loop and DefaultPattern on the engine alone: scripted LLM port, in-memory chat and events.
+import type { EventBody } from '@mozaiks/protocol';
+import type { WorkflowDefinition } from '@mozaiks/workflows';
+import { MAX_TOOL_ROUNDS_PER_TURN, runWorkflow } from './run-workflow';
+import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, RunPorts, ToolInvocation, ToolOutcome } from './ports';
+
+type Reply = Partial<Pick<LlmResponse, 'content' | 'tool_calls'>> | Error;
+
+class ScriptedLlmPort implements LlmClient {
+  readonly requests: LlmRequest[] = [];
+  constructor(private readonly replies: Reply[]) {}
+  async complete(request: LlmRequest): Promise<LlmResponse> {
+    this.requests.push(structuredClone(request));
+    const next = this.replies.shift() ?? { content: 'default reply' };
+    if (next instanceof Error) throw next;
+    return {
+      content: next.content ?? null,
+      tool_calls: next.tool_calls ?? [],
+      usage: { call_id: `call${this.requests.length}`, agent: request.agent, model: request.model ?? 'default', prompt_tokens: 10, completion_tokens: 2, total_tokens: 12 },
+    };
+  }
+}
+
+function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
+  const tool = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' } };
+  return {
+    id: 'wf', dir: '/wf', name: 'WF', max_turns: 10, human_in_the_loop: false, startup_mode: 'UserDriven',
+    orchestration_pattern: 'DefaultPattern', initial_agent: 'A', termination_marker: 'TERMINATE',
+    agents: [
+      { name: 'A', role: 'first', system_message: 'You are A.', llm_config: { model: 'model-a', temperature: 0.2 }, tools: [tool] },
+      { name: 'B', system_message: 'You are B.', llm_config: {}, tools: [] },
+      { name: 'C', system_message: 'You are C.', llm_config: {}, tools: [] },
+    ],
+    tools: [tool],
+    ...overrides,
+  };
+}
+
+function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvocation) => Promise<ToolOutcome>) {
+  const events: EventBody[] = [];
+  const stored: ChatMessage[] = [...history];
+  const invocations: ToolInvocation[] = [];
+  const p: RunPorts = {
+    llm,
+    tools: { invoke: async (i) => (invocations.push(i), tool ? tool(i) : { ok: true, result: { found: i.args }, duration_ms: 1 }) },
+    events: { emit: async (e) => void events.push(e) },
+    chat: { load: async () => [...stored], append: async (m) => void stored.push(...m) },
+  };
+  return { ports: p, events, stored, invocations };
+}
+
+describe('runWorkflow with DefaultPattern', () => {
+  it('lets each agent speak once, in order, and completes with agents_done', async () => {
+    const llm = new ScriptedLlmPort([{ content: 'from A' }, { content: 'from B' }, { content: 'from C' }]);
+    const { ports: p, events, stored } = ports(llm);
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi' }, p);
+    expect(events.map((e) => (e.type === 'agent_message' ? `${e.agent}:${e.content}` : e.type))).toEqual(['A:from A', 'B:from B', 'C:from C', 'workflow_complete']);
+    expect(outcome).toMatchObject({ status: 'completed', reason: 'agents_done', turns: 3 });
+    expect(outcome.calls.map((c) => c.agent)).toEqual(['A', 'B', 'C']);
+    expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'assistant', 'assistant']);
+    expect(llm.requests[0]).toMatchObject({ agent: 'A', model: 'model-a', temperature: 0.2 });
+    expect(llm.requests[1]!.model).toBeUndefined();
+  });
+
+  it('starts with initial_agent and wraps around the list', async () => {
+    const llm = new ScriptedLlmPort([]);
+    const { ports: p } = ports(llm);
+    await runWorkflow({ workflow: workflow({ initial_agent: 'B' }), runId: 'r', userMessage: 'hi' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['B', 'C', 'A']);
+  });
+
+  it('stops at max_turns', async () => {
+    const { ports: p, events } = ports(new ScriptedLlmPort([]));
+    const outcome = await runWorkflow({ workflow: workflow({ max_turns: 2 }), runId: 'r', userMessage: 'hi' }, p);
+    expect(outcome).toMatchObject({ status: 'completed', reason: 'max_turns', turns: 2 });
+    expect(events.at(-1)).toMatchObject({ type: 'workflow_complete', reason: 'max_turns', turns: 2 });
+  });
+
+  it('ends the run when a reply ends with the termination marker, and hides the marker', async () => {
+    const { ports: p, events } = ports(new ScriptedLlmPort([{ content: 'All set. TERMINATE' }]));
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r', userMessage: 'hi' }, p);
+    expect(outcome).toMatchObject({ reason: 'terminated', turns: 1 });
+    expect(events[0]).toMatchObject({ type: 'agent_message', content: 'All set.' });
+  });
+
+  it('shows each agent its own words as the assistant and the others\' as named users', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'earlier question' },
+      { role: 'assistant', agent: 'A', content: null, tool_calls: [{ id: 't0', name: 'lookup', arguments: '{}' }] },
+      { role: 'tool', agent: 'A', tool_call_id: 't0', name: 'lookup', content: '{"found":{}}' },
+      { role: 'assistant', agent: 'A', content: 'earlier A' },
+      { role: 'assistant', agent: 'B', content: 'earlier B' },
+    ];
+    const llm = new ScriptedLlmPort([]);
+    const { ports: p } = ports(llm, history);
+    await runWorkflow({ workflow: workflow(), runId: 'r', userMessage: 'now', context: { plan: 'pro' } }, p);
+    const [toA, toB] = llm.requests;
+    expect(toA!.messages[0]).toEqual({ role: 'system', content: 'You are A.\n\nYour role: first\n\nContext for this chat (JSON): {"plan":"pro"}' });
+    expect(toA!.messages.slice(1).map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant', 'user', 'user']);
+    expect(toA!.messages[5]).toEqual({ role: 'user', name: 'B', content: 'earlier B' });
+    // B sees none of A's tool traffic, only A's words.
+    expect(toB!.messages.slice(1)).toEqual([
+      { role: 'user', content: 'earlier question' },
+      { role: 'user', name: 'A', content: 'earlier A' },
+      { role: 'assistant', content: 'earlier B' },
+      { role: 'user', content: 'now' },
+      { role: 'user', name: 'A', content: 'default reply' },
+    ]);
+    expect(toA!.tools).toEqual([{ name: 'lookup', description: 'Looks up', parameters: { type: 'object' } }]);
+    expect(toB!.tools).toEqual([]);
+  });
+
+  it('runs tool calls, emits tool_call then tool_result in order, and gives the results back to the agent', async () => {
+    const llm = new ScriptedLlmPort([
+      { content: 'Let me check.', tool_calls: [{ id: 't1', name: 'lookup', arguments: '{"q":1}' }, { id: 't2', name: 'lookup', arguments: '{"q":2}' }] },
+      { content: 'Found both.' },
+    ]);
+    let running = 0;
+    let maxParallel = 0;
+    const { ports: p, events, invocations } = ports(llm, [], async (i) => {
+      maxParallel = Math.max(maxParallel, ++running);
+      await new Promise((r) => setTimeout(r, i.args.q === 1 ? 30 : 5));
+      running--;
+      return { ok: true, result: { q: i.args.q }, duration_ms: 1 };
+    });
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r', userMessage: 'find' }, p);
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'tool_call', 'tool_call', 'tool_result', 'tool_result', 'agent_message', 'workflow_complete']);
+    expect(events.filter((e) => e.type === 'tool_result').map((e) => (e as { result: unknown }).result)).toEqual([{ q: 1 }, { q: 2 }]);
+    expect(maxParallel).toBe(2);
+    expect(invocations.map((i) => i.tool_call_id)).toEqual(['t1', 't2']);
+    const second = llm.requests[1]!.messages;
+    expect(second.slice(-3)).toEqual([
+      { role: 'assistant', content: 'Let me check.', tool_calls: [{ id: 't1', name: 'lookup', arguments: '{"q":1}' }, { id: 't2', name: 'lookup', arguments: '{"q":2}' }] },
+      { role: 'tool', tool_call_id: 't1', content: '{"q":1}' },
+      { role: 'tool', tool_call_id: 't2', content: '{"q":2}' },
+    ]);
+  });
+
+  it('returns unknown tools, bad arguments and tool failures to the model as errors', async () => {
+    const llm = new ScriptedLlmPort([
+      { tool_calls: [{ id: 'a', name: 'nope', arguments: '{}' }, { id: 'b', name: 'lookup', arguments: '[1]' }, { id: 'c', name: 'lookup', arguments: '{}' }] },
+      { content: 'recovered' },
+    ]);
+    const { ports: p, events } = ports(llm, [], async () => ({ ok: false, error: { code: 'tool_failed', message: 'boom' }, duration_ms: 1 }));
+    const outcome = await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r', userMessage: 'go' }, p);
+    expect(outcome.status).toBe('completed');
+    const results = events.filter((e) => e.type === 'tool_result') as Array<{ ok: boolean; error?: { code: string; message: string } }>;
+    expect(results.map((r) => r.error?.code)).toEqual(['invalid_tool_call', 'invalid_tool_call', 'tool_failed']);
+    expect(results[0]!.error!.message).toContain('no tool named "nope"');
+    const toolMessages = llm.requests[1]!.messages.filter((m) => m.role === 'tool');
+    expect(toolMessages.map((m) => JSON.parse((m as { content: string }).content).error.code)).toEqual(['invalid_tool_call', 'invalid_tool_call', 'tool_failed']);
+  });
+
+  it(`makes an agent answer in words after ${MAX_TOOL_ROUNDS_PER_TURN} tool rounds`, async () => {
+    const llm = new ScriptedLlmPort([]);
+    llm.complete = async function (request) {
+      this.requests.push(structuredClone(request));
+      const toolsOffered = request.tools.length > 0;
+      return {
+        content: toolsOffered ? null : 'giving up on tools',
+        tool_calls: toolsOffered ? [{ id: `t${this.requests.length}`, name: 'lookup', arguments: '{}' }] : [],
+        usage: { call_id: 'x', agent: request.agent, model: 'm', prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      };
+    };
+    const { ports: p, events } = ports(llm);
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r', userMessage: 'loop' }, p);
+    expect(llm.requests).toHaveLength(MAX_TOOL_ROUNDS_PER_TURN + 1);
+    expect(events.filter((e) => e.type === 'agent_message')).toEqual([expect.objectContaining({ content: 'giving up on tools' })]);
+  });
+
+  it('turns an LLM failure into an error event and a failed completion, keeping the usage so far', async () => {
+    const failure = Object.assign(new Error('LLM call to model m failed (HTTP 503): overloaded'), { code: 'llm_error', retryable: true });
+    const { ports: p, events, stored } = ports(new ScriptedLlmPort([{ content: 'A ok' }, failure]));
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r', userMessage: 'hi' }, p);
+    expect(outcome).toMatchObject({ status: 'failed', reason: 'error', turns: 1 });
+    expect(outcome.calls).toHaveLength(1);
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'error', 'workflow_complete']);
+    expect(events[1]).toMatchObject({ code: 'llm_error', retryable: true, message: expect.stringContaining('overloaded') });
+    // The user's message and A's reply stay in the history.
+    expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+});
