@@ -16,6 +16,7 @@ for (const group of ['libs', 'services']) {
 
 module.exports = {
   testEnvironment: 'node',
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   testMatch: ['<rootDir>/src/**/*.test.ts'],
   transform: {
     '^.+\\.(ts|m?js)$': [

@@ -14,6 +14,10 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal
 const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
+/** A number from a string; `what` names the expected kind when the text is not a number at all. */
+const number = (what: string) =>
+  z.coerce.number({ error: (issue) => (issue.code === 'invalid_type' ? what : undefined) });
+
 const url = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
 
 const ModelPrice = z.object({
@@ -24,7 +28,7 @@ const ModelPrice = z.object({
 export const RuntimeConfig = z
   .object({
     /** HTTP port for the WebSocket, /health and /metrics. */
-    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(8000),
+    PORT: number('must be a port number').int().min(0).max(65535).default(8000),
     /** Interface to listen on. */
     HOST: z.string().default('0.0.0.0'),
     /** Key for the LLM endpoint. Unset: standalone starts a local demo endpoint. */
@@ -35,9 +39,9 @@ export const RuntimeConfig = z
     /** Model for agents whose `llm_config` names none. */
     DEFAULT_MODEL: z.string().min(1).default('gpt-4o-mini'),
     /** Seconds one LLM call may take before it is retried. */
-    LLM_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive().default(120),
+    LLM_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(120),
     /** Retries of a failed LLM call (connection errors, 408, 409, 429, 5xx), by the SDK. */
-    LLM_MAX_RETRIES: z.coerce.number({ error: 'must be a whole number' }).int().min(0).max(10).default(2),
+    LLM_MAX_RETRIES: number('must be a whole number').int().min(0).max(10).default(2),
     /** JSON object of per-model prices in USD per million tokens: {"model": {"prompt": 2.5, "completion": 10}}. */
     MODEL_PRICES: z
       .string()
@@ -101,9 +105,9 @@ export const RuntimeConfig = z
     /** First token of every bus subject. */
     SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"').default('mozaiks'),
     /** Seconds one tool call may run. */
-    TOOL_TIMEOUT_SECONDS: z.coerce.number({ error: 'must be a number of seconds' }).positive().default(30),
+    TOOL_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(30),
     /** Largest WebSocket frame a client may send, in bytes. */
-    MAX_MESSAGE_BYTES: z.coerce.number({ error: 'must be a number of bytes' }).int().min(1024).default(1024 * 1024),
+    MAX_MESSAGE_BYTES: number('must be a number of bytes').int().min(1024).default(1024 * 1024),
   })
   .transform(({ OPENAI_BASE_URL, ...c }) => ({ ...c, OPENAI_API_BASE: c.OPENAI_API_BASE ?? OPENAI_BASE_URL }));
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;

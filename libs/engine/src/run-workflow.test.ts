@@ -2,7 +2,8 @@
 import type { EventBody } from '@mozaiks/protocol';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { MAX_TOOL_ROUNDS_PER_TURN, runWorkflow } from './run-workflow';
-import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, RunPorts, ToolInvocation, ToolOutcome } from './ports';
+import type { RunPorts } from './run-workflow';
+import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, ToolInvocation, ToolOutcome } from './ports';
 
 type Reply = Partial<Pick<LlmResponse, 'content' | 'tool_calls'>> | Error;
 

@@ -13,7 +13,7 @@ export interface ChatRecord {
 }
 
 /** An event to persist: everything but `seq`, which the store assigns. */
-export type NewEvent = Omit<ServerEvent, 'seq'>;
+export type NewEvent = ServerEvent extends infer E ? (E extends ServerEvent ? Omit<E, 'seq'> : never) : never;
 
 /** A stored history entry; the engine owns its shape, the store keeps it as JSON. */
 export type StoredMessage = Record<string, unknown>;

@@ -14,8 +14,10 @@ export const OrchestratorFile = z.strictObject({
   /** Agent turns one run may take. */
   max_turns: z.number().int().positive().default(10),
   human_in_the_loop: z.boolean().default(false),
-  startup_mode: z.enum(STARTUP_MODES).default('UserDriven'),
-  orchestration_pattern: z.enum(ORCHESTRATION_PATTERNS).default('DefaultPattern'),
+  startup_mode: z.enum(STARTUP_MODES, { error: `must be one of: ${STARTUP_MODES.join(', ')}` }).default('UserDriven'),
+  orchestration_pattern: z
+    .enum(ORCHESTRATION_PATTERNS, { error: `must be one of: ${ORCHESTRATION_PATTERNS.join(', ')}` })
+    .default('DefaultPattern'),
   /** The agent that speaks first; the first in agents.yaml when unset. */
   initial_agent: ModelName.optional(),
   initial_message: z.string().optional(),
@@ -56,7 +58,7 @@ export const ToolEntry = z.strictObject({
   /** The name the model calls; the function's name when unset. */
   name: ModelName.optional(),
   description: z.string().min(1),
-  tool_type: z.enum(['Agent_Tool', 'UI_Tool']).default('Agent_Tool'),
+  tool_type: z.enum(['Agent_Tool', 'UI_Tool'], { error: 'must be one of: Agent_Tool, UI_Tool' }).default('Agent_Tool'),
   parameters: ToolParameters.optional(),
   timeout_seconds: z.number().positive().optional(),
 });

@@ -2,7 +2,7 @@
 // collecting every problem with the file, field, line and column it is in.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, isNode, parseDocument } from 'yaml';
+import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
@@ -73,17 +73,29 @@ function parseFile<S extends z.ZodType>(
     };
   }
   const locate = (field: (string | number)[]) => at(offsetOf(doc, field));
+  const locateKey = (parent: (string | number)[], key: string) => at(keyOffset(doc, parent, key) ?? offsetOf(doc, parent));
   const parsed = schema.safeParse(doc.toJS() ?? {});
   if (parsed.success) return { value: parsed.data, problems: [], locate };
   return {
     problems: parsed.error.issues.map((issue) => {
-      const field = issue.path.map(String);
-      const message =
-        issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-      return { file: relative, field: field.join('.'), ...locate(issue.path as (string | number)[]), message };
+      const at = issue.path as (string | number)[];
+      if (issue.code === 'unrecognized_keys') {
+        const key = issue.keys[0]!;
+        const field = [...at, key].join('.');
+        return { file: relative, field, ...locateKey(at, key), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` };
+      }
+      return { file: relative, field: at.join('.'), ...locate(at), message: issue.message };
     }),
     locate,
   };
+}
+
+/** Offset of the key `key` in the mapping at `parent`, if there is one. */
+function keyOffset(doc: Document, parent: (string | number)[], key: string): number | undefined {
+  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
 }
 
 /** Offset of the deepest node on `field` that exists: a missing key points at its parent. */

@@ -1,0 +1,93 @@
+// Loading workflow folders: the shipped examples load; broken ones report every problem with the
+// file, line, column and field.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader';
+
+const SHIPPED = path.resolve(__dirname, '../../../workflows');
+
+let root: string;
+beforeEach(() => {
+  root = mkdtempSync(path.join(tmpdir(), 'mozaiks-wf-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+function write(id: string, files: Record<string, string>): void {
+  mkdirSync(path.join(root, id), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(root, id, name), text);
+}
+
+function problems(id: string): string[] {
+  try {
+    loadWorkflow(root, id);
+  } catch (error) {
+    if (error instanceof WorkflowValidationError) return error.problems.map(formatProblem);
+    throw error;
+  }
+  throw new Error('expected the workflow to be invalid');
+}
+
+describe('loadWorkflow', () => {
+  it('loads the guide\'s onboarding_flow as written', () => {
+    const wf = loadWorkflow(SHIPPED, 'onboarding_flow');
+    expect(wf).toMatchObject({
+      id: 'onboarding_flow', name: 'Customer Onboarding', max_turns: 10, human_in_the_loop: false,
+      startup_mode: 'UserDriven', orchestration_pattern: 'DefaultPattern', initial_agent: 'DataCollector',
+    });
+    expect(wf.agents.map((a) => a.name)).toEqual(['DataCollector', 'Validator']);
+    expect(wf.agents[0]!.llm_config).toEqual({ model: 'gpt-4', temperature: 0.7 });
+    expect(wf.agents[0]!.tools).toEqual([
+      expect.objectContaining({ name: 'send_email', file: 'email_tools.py', function: 'send_email', description: 'Send welcome email', tool_type: 'Agent_Tool' }),
+    ]);
+    expect(wf.agents[1]!.tools).toEqual([]);
+  });
+
+  it('loads the hello example and a workflow without tools.yaml', () => {
+    expect(loadWorkflow(SHIPPED, 'hello').tools.map((t) => t.name)).toEqual(['current_time']);
+    write('bare', { 'orchestrator.yaml': 'workflow_name: Bare\n', 'agents.yaml': 'agents:\n  - name: Solo\n    system_message: Hi.\n' });
+    expect(loadWorkflow(root, 'bare')).toMatchObject({ max_turns: 10, startup_mode: 'UserDriven', tools: [] });
+  });
+
+  it('says a workflow is not found, for missing folders and ids that could escape the folder', () => {
+    expect(() => loadWorkflow(root, 'nothing')).toThrow(WorkflowNotFoundError);
+    expect(() => loadWorkflow(root, '../etc')).toThrow(WorkflowNotFoundError);
+  });
+
+  it('reports every problem across the files, each at its place', () => {
+    write('broken', {
+      'orchestrator.yaml': ['workflow_name: Broken', 'max_turns: -1', 'orchestration_pattern: SwarmPattern', 'initial_agent: Ghost', 'max_turn: 3', ''].join('\n'),
+      'agents.yaml': ['agents:', '  - name: Writer', '    system_message: Writes.', '  - name: Writer', '    system_message: Again.', '  - name: bad name', ''].join('\n'),
+      'tools.yaml': ['tools:', '  - agent: Nobody', '    file: missing.py', '    function: go', '    description: Goes.', '  - agent: Writer', '    file: ../outside.js', '    function: x', '    description: X.', ''].join('\n'),
+    });
+    expect(problems('broken')).toEqual([
+      'broken/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0',
+      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern',
+      'broken/orchestrator.yaml:5:1: max_turn: unknown field',
+      'broken/agents.yaml:6:11: agents.2.name: must be 1-64 letters, digits, "_" or "-"',
+      'broken/agents.yaml:6:5: agents.2.system_message: Invalid input: expected string, received undefined',
+      'broken/tools.yaml:7:11: tools.1.file: must be a path inside the workflow folder',
+    ]);
+  });
+
+  it('checks references between files once each file is valid', () => {
+    write('refs', {
+      'orchestrator.yaml': 'workflow_name: Refs\ninitial_agent: Ghost\n',
+      'agents.yaml': 'agents:\n  - name: Writer\n    system_message: Writes.\n  - name: Writer\n    system_message: Again.\n',
+      'tools.yaml': 'tools:\n  - agent: Nobody\n    file: missing.py\n    function: go\n    description: Goes.\n',
+    });
+    expect(problems('refs')).toEqual([
+      'refs/agents.yaml:4:11: agents.1.name: duplicate agent name "Writer"',
+      'refs/tools.yaml:2:12: tools.0.agent: no agent named "Nobody" in agents.yaml',
+      'refs/tools.yaml:3:11: tools.0.file: tool file missing.py not found in refs/',
+      'refs/orchestrator.yaml:2:16: initial_agent: no agent named "Ghost" in agents.yaml',
+    ]);
+  });
+
+  it('reports YAML syntax errors and missing files', () => {
+    write('syntax', { 'orchestrator.yaml': 'workflow_name: [unclosed\n' });
+    const found = problems('syntax');
+    expect(found[0]).toMatch(/^syntax\/orchestrator.yaml:\d+:\d+: YAML syntax: /);
+    expect(found).toContain('syntax/agents.yaml:1:1: file is missing');
+  });
+});
