@@ -24,6 +24,25 @@ async function issueToken(chatId = 'chat_789'): Promise<string> {
     .sign(new TextEncoder().encode(JWT_SECRET));
 }
 
+describe('with MONETIZATION_ENABLED=false', () => {
+  it('still sends usage_update to the client but publishes nothing for billing', async () => {
+    const t = await startTestRuntime({ env: { MONETIZATION_ENABLED: 'false' } });
+    try {
+      const billed: unknown[] = [];
+      t.runtime.bus.subscribe('mozaiks.usage.>', (m) => void billed.push(m.data));
+      t.llm.setFallback({ content: 'ok', usage: { prompt_tokens: 1, completion_tokens: 1 } });
+      const client = await WsTestClient.connect(t.wsUrl(await issueToken()));
+      const events = await client.exchange('hello');
+      expect(events.at(-1)).toMatchObject({ type: 'usage_update', total_tokens: 4 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(billed).toEqual([]);
+      await client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('the guide flow on the standalone runtime', () => {
   let t: TestRuntime;
   beforeEach(async () => {
@@ -102,6 +121,20 @@ describe('the guide flow on the standalone runtime', () => {
     const lastRequest = t.llm.requests.at(-1)!;
     expect(lastRequest.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual(['My name is Ada.', 'What is my name?']);
     await second.close();
+  });
+
+  it('publishes each usage_update once on the billing subject mozaiks.usage.<app_id>.<user_id>', async () => {
+    const billed: Array<{ subject: string; data: Record<string, unknown> }> = [];
+    t.runtime.bus.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void billed.push({ subject: m.subject, data: m.data }));
+    t.llm.setFallback({ content: 'ok', usage: { prompt_tokens: 100, completion_tokens: 10 } });
+    const client = await WsTestClient.connect(t.wsUrl(await issueToken()));
+    const first = (await client.exchange('one')).at(-1)!;
+    const second = (await client.exchange('two')).at(-1)!;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(billed.map((b) => b.subject)).toEqual(['mozaiks.usage.app_456.user_123', 'mozaiks.usage.app_456.user_123']);
+    expect(billed.map((b) => b.data)).toEqual([first, second]);
+    expect(first.event_id).not.toBe(second.event_id);
+    await client.close();
   });
 
   it('reports an LLM failure as an error event, completes the run as failed, and keeps serving', async () => {

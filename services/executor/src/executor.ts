@@ -53,7 +53,7 @@ export class Executor {
     const request = parsed.data;
     const key = `${request.app_id}\u0000${request.user_id}\u0000${request.chat_id}`;
     const previous = this.chatQueues.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.execute(request));
+    const run = previous.then(() => this.executeReported(request));
     const tail = run.catch(() => undefined);
     this.chatQueues.set(key, tail);
     this.running.add(tail);
@@ -62,6 +62,31 @@ export class Executor {
       if (this.chatQueues.get(key) === tail) this.chatQueues.delete(key);
     });
     await run;
+  }
+
+  /**
+   * Runs the request; a failure of the runtime itself (store, bus) is logged and told to the
+   * client, and the request is not retried: running it again would repeat its user message.
+   */
+  private async executeReported(request: RunRequest): Promise<void> {
+    try {
+      await this.execute(request);
+    } catch (error) {
+      const { bus, subjects, logger, metrics } = this.options;
+      logger.error(
+        { app_id: request.app_id, user_id: request.user_id, workflow_id: request.workflow_id, chat_id: request.chat_id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
+        'workflow execution failed inside the runtime',
+      );
+      metrics.workflowExecutions.inc({ workflow_id: request.workflow_id, status: 'failed' });
+      const event = stampEvent(request.chat_id, {
+        type: 'error',
+        code: 'internal_error',
+        message: 'the message could not be processed; it is logged for the operator. Send it again.',
+        retryable: true,
+        run_id: `run_${request.request_id}`,
+      });
+      await publishChatEvent(bus, subjects, { app_id: request.app_id, user_id: request.user_id }, event).catch(() => undefined);
+    }
   }
 
   private async execute(request: RunRequest): Promise<void> {
