@@ -5,5 +5,7 @@ export { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, guideClaims, mintToken, unsign
 export type { MintOptions } from './tokens.js';
 export { HandshakeRefused, WsTestClient } from './ws-client.js';
 export type { TestEvent } from './ws-client.js';
+export { freePort, natsServerBinary, startNatsServer } from './nats-server.js';
+export type { NatsServer } from './nats-server.js';
 export { makeTempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';

@@ -1,0 +1,297 @@
+// The Bus on NATS: core pub/sub and request/reply for live traffic, JetStream streams for work
+// and usage that must survive a crash. Streams and consumers are created idempotently at connect.
+import { createHash } from 'node:crypto';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
+import { connect, errors, headers as natsHeaders, nuid } from '@nats-io/transport-node';
+import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
+import { BusError, subjectMatches } from './bus.js';
+import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
+
+/** Header carrying the version of the payload's shape. */
+export const VERSION_HEADER = 'Mozaiks-Version';
+/** Header carrying the message's id (JetStream de-duplicates on Nats-Msg-Id as well). */
+export const MESSAGE_ID_HEADER = 'Mozaiks-Msg-Id';
+/** Header on a reply whose handler failed, with its message. */
+const ERROR_HEADER = 'Mozaiks-Error';
+
+/** A JetStream stream the bus keeps: what it holds and how long. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** `workqueue`: a message is gone once a consumer acknowledges it. `limits`: kept for `maxAgeMs`. */
+  retention: 'workqueue' | 'limits';
+  maxAgeMs: number;
+  /** Window within which a repeated Nats-Msg-Id is stored once. */
+  duplicateWindowMs: number;
+}
+
+/** The streams of ARCHITECTURE.md for a subject prefix. */
+export function runtimeStreams(prefix: string): StreamSpec[] {
+  const name = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  const day = 24 * 3600_000;
+  return [
+    { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
+    { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },
+    { name: `${name}_USAGE`, subjects: [`${prefix}.usage.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 10 * 60_000 },
+  ];
+}
+
+export interface NatsBusOptions {
+  /** NATS URL(s), e.g. `nats://127.0.0.1:4222`. */
+  servers: string | string[];
+  /** Connection name, shown in the server's monitoring. */
+  name: string;
+  /** Streams to keep; see `runtimeStreams`. */
+  streams: StreamSpec[];
+  /** Time a consumer has to acknowledge before the message goes to another; long handlers extend it. @default 30000 */
+  ackWaitMs?: number;
+  /** Messages one `consume` handles at once. @default 16 */
+  concurrency?: number;
+  onError?: (error: unknown, subject: string) => void;
+}
+
+const nanos = (ms: number) => ms * 1_000_000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class NatsBus implements Bus {
+  private readonly subscriptions = new Set<NatsSubscription>();
+  private readonly consumers = new Set<ConsumerMessages>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  private constructor(
+    readonly connection: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly options: NatsBusOptions,
+  ) {}
+
+  /** Connects (retrying for ever on disconnects) and makes sure the streams exist as specified. */
+  static async connect(options: NatsBusOptions): Promise<NatsBus> {
+    const nc = await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+    const jsm = await jetstreamManager(nc);
+    for (const spec of options.streams) await ensureStream(jsm, spec);
+    const bus = new NatsBus(nc, jetstream(nc), jsm, options);
+    bus.watchStatus();
+    return bus;
+  }
+
+  /** Whether the connection is up (for /ready). */
+  get connected(): boolean {
+    return this.up && !this.connection.isClosed() && !this.connection.isDraining();
+  }
+
+  private up = true;
+
+  private watchStatus(): void {
+    void (async () => {
+      for await (const status of this.connection.status()) {
+        if (status.type === 'disconnect') this.up = false;
+        else if (status.type === 'reconnect') this.up = true;
+      }
+    })().catch(() => undefined);
+  }
+
+  async publish(subject: string, data: unknown, options: PublishOptions = {}): Promise<void> {
+    const hdrs = toNatsHeaders(options.headers, options.msgId);
+    const payload = encoder.encode(JSON.stringify(data));
+    if (this.durable(subject)) {
+      // Waits for the stream's acknowledgement: once this resolves, the message is stored.
+      await this.js.publish(subject, payload, { headers: hdrs, ...(options.msgId ? { msgID: options.msgId } : {}), timeout: 10_000 });
+    } else {
+      this.connection.publish(subject, payload, { headers: hdrs });
+    }
+  }
+
+  subscribe<T>(subject: string, handler: (message: BusMessage<T>) => void | Promise<void>, options: { queue?: string } = {}): Subscription {
+    const sub = this.connection.subscribe(subject, {
+      ...(options.queue ? { queue: options.queue } : {}),
+      callback: (error, msg) => {
+        if (error) return this.options.onError?.(error, subject);
+        this.track(subject, async () => handler(toBusMessage<T>(msg)));
+      },
+    });
+    return this.keep(sub);
+  }
+
+  serve<T, R>(subject: string, handler: (message: BusMessage<T>) => Promise<R>, options: { queue?: string } = {}): Subscription {
+    const sub = this.connection.subscribe(subject, {
+      ...(options.queue ? { queue: options.queue } : {}),
+      callback: (error, msg) => {
+        if (error) return this.options.onError?.(error, subject);
+        this.track(subject, async () => {
+          try {
+            msg.respond(encoder.encode(JSON.stringify(await handler(toBusMessage<T>(msg)) ?? null)));
+          } catch (failure) {
+            const hdrs = natsHeaders();
+            hdrs.set(ERROR_HEADER, (failure instanceof Error ? failure.message : String(failure)).replace(/[\r\n]+/g, ' ').slice(0, 500));
+            msg.respond(new Uint8Array(), { headers: hdrs });
+          }
+        });
+      },
+    });
+    return this.keep(sub);
+  }
+
+  async request<R>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R> {
+    let reply: Msg;
+    try {
+      reply = await this.connection.request(subject, encoder.encode(JSON.stringify(data)), { timeout: options.timeoutMs, headers: toNatsHeaders(options.headers) });
+    } catch (error) {
+      throw toBusError(error, subject, options.timeoutMs);
+    }
+    const failure = reply.headers?.get(ERROR_HEADER);
+    if (failure) throw new BusError('remote_error', `request to ${subject} failed: ${failure}`);
+    return JSON.parse(decoder.decode(reply.data)) as R;
+  }
+
+  consume<T>(subject: string, group: string, handler: WorkHandler<T>, options: ConsumeOptions = {}): Subscription {
+    const spec = this.options.streams.find((s) => s.subjects.some((p) => covers(p, subject)));
+    if (!spec) throw new Error(`no stream holds ${subject}; durable work needs one`);
+    let messages: ConsumerMessages | undefined;
+    let stopped = false;
+    const started = this.startConsumer(spec, subject, group, handler, options).then((m) => {
+      messages = m;
+      if (stopped) void m.close();
+    });
+    started.catch((error: unknown) => this.options.onError?.(error, subject));
+    return {
+      unsubscribe: async () => {
+        stopped = true;
+        await started.catch(() => undefined);
+        if (messages) {
+          this.consumers.delete(messages);
+          await messages.close().catch(() => undefined);
+        }
+      },
+    };
+  }
+
+  async drain(): Promise<void> {
+    for (const m of this.consumers) await m.close().catch(() => undefined);
+    this.consumers.clear();
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.inFlight.size === 0) break;
+      await Promise.allSettled([...this.inFlight]);
+    }
+    if (!this.connection.isClosed()) await this.connection.drain();
+  }
+
+  private async startConsumer<T>(spec: StreamSpec, subject: string, group: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<ConsumerMessages> {
+    const ackWaitMs = this.options.ackWaitMs ?? 30_000;
+    const maxDeliver = options.maxDeliver ?? 5;
+    // One durable per group and filter: every member of the group binds to the same one.
+    const durable = `${group}_${createHash('sha256').update(subject).digest('hex').slice(0, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: subject, ack_wait: nanos(ackWaitMs), max_deliver: maxDeliver, max_ack_pending: 1000 };
+    try {
+      // Creating a durable that exists with the same settings succeeds: every member does it.
+      await this.jsm.consumers.add(spec.name, config);
+    } catch (error) {
+      // It exists with other settings (a new release changed them): bring it up to date.
+      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: maxDeliver }).catch(() => {
+        throw error;
+      });
+    }
+    const consumer = await this.js.consumers.get(spec.name, durable);
+    const messages = await consumer.consume({ max_messages: this.options.concurrency ?? 16 });
+    this.consumers.add(messages);
+    void (async () => {
+      for await (const m of messages) this.track(subject, () => this.handleWork(m, handler, ackWaitMs, maxDeliver));
+    })().catch((error: unknown) => this.options.onError?.(error, subject));
+    return messages;
+  }
+
+  private async handleWork<T>(m: JsMsg, handler: WorkHandler<T>, ackWaitMs: number, maxDeliver: number): Promise<void> {
+    // A long handler tells the server it is alive, so its message is not handed to another consumer.
+    const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
+    const attempt = m.info.deliveryCount;
+    try {
+      await handler({ subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers) }, attempt);
+      m.ack();
+    } catch (error) {
+      if (attempt >= maxDeliver) {
+        m.term(`failed ${attempt} times`);
+        throw error;
+      }
+      m.nak(Math.min(30_000, 200 * 2 ** (attempt - 1)));
+      throw error;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private durable(subject: string): boolean {
+    return this.options.streams.some((s) => s.subjects.some((p) => subjectMatches(p, subject)));
+  }
+
+  private keep(sub: NatsSubscription): Subscription {
+    this.subscriptions.add(sub);
+    return {
+      unsubscribe: async () => {
+        this.subscriptions.delete(sub);
+        if (!sub.isClosed()) sub.unsubscribe();
+      },
+    };
+  }
+
+  private track(subject: string, work: () => Promise<unknown>): void {
+    const p = work().catch((error: unknown) => this.options.onError?.(error, subject));
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+}
+
+async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: spec.name,
+    subjects: spec.subjects,
+    retention: spec.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(spec.duplicateWindowMs),
+  };
+  try {
+    await jsm.streams.info(spec.name);
+  } catch (error) {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound) {
+      await jsm.streams.add(config);
+      return;
+    }
+    throw error;
+  }
+  await jsm.streams.update(spec.name, config);
+}
+
+/** Whether every subject matched by `filter` is matched by the stream subject `pattern`. */
+function covers(pattern: string, filter: string): boolean {
+  return subjectMatches(pattern, filter.replace(/\*/g, 'x').replace(/>$/, 'x'));
+}
+
+function toNatsHeaders(headers: Headers = {}, msgId?: string): MsgHdrs {
+  const hdrs = natsHeaders();
+  hdrs.set(VERSION_HEADER, '1');
+  hdrs.set(MESSAGE_ID_HEADER, msgId ?? nuid.next());
+  for (const [k, v] of Object.entries(headers)) hdrs.set(k, v);
+  return hdrs;
+}
+
+function fromNatsHeaders(hdrs: MsgHdrs | undefined): Headers {
+  const out: Headers = {};
+  if (!hdrs) return out;
+  for (const [k, v] of hdrs) if (v[0] !== undefined) out[k] = v[0];
+  return out;
+}
+
+function toBusMessage<T>(msg: Msg): BusMessage<T> {
+  return { subject: msg.subject, data: (msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined) as T, headers: fromNatsHeaders(msg.headers) };
+}
+
+function toBusError(error: unknown, subject: string, timeoutMs: number): BusError {
+  const chain = [error, (error as { cause?: unknown })?.cause];
+  if (chain.some((e) => e instanceof errors.NoRespondersError)) return new BusError('no_responders', `no service answers ${subject}`, { cause: error });
+  if (chain.some((e) => e instanceof errors.TimeoutError)) return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, { cause: error });
+  if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError)) return new BusError('closed', 'bus is closed', { cause: error });
+  return new BusError('timeout', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
