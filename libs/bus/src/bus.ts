@@ -24,8 +24,19 @@ export interface Subscription {
 export type WorkHandler<T = unknown> = (message: BusMessage<T>, attempt: number) => Promise<void>;
 
 export interface ConsumeOptions {
-  /** Deliveries of one message before it is given up (and logged). @default 5 */
+  /** Deliveries of one message before it is given up (and logged); `Infinity` never gives up. @default 5 */
   maxDeliver?: number;
+}
+
+/**
+ * Thrown by a work handler to have its message delivered again after `delayMs`, without it being
+ * a failure (the work is not ready yet: say, another consumer holds what it needs).
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  constructor(readonly delayMs: number, reason: string) {
+    super(reason);
+  }
 }
 
 export interface Bus {

@@ -1,5 +1,5 @@
 // Messaging between services: the Bus port, its NATS adapter and its in-memory adapter.
-export { BusError, subjectMatches } from './bus.js';
+export { BusError, RetryLaterError, subjectMatches } from './bus.js';
 export type { Bus, BusErrorCode, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
 export { MemoryBus } from './memory-bus.js';
 export { MESSAGE_ID_HEADER, NatsBus, VERSION_HEADER, runtimeStreams } from './nats-bus.js';

@@ -1,6 +1,6 @@
 // The in-process Bus: same semantics as the NATS adapter (wildcards, queue groups, request/reply,
 // redelivery of unacknowledged work), for the standalone runtime and tests.
-import { BusError, subjectMatches } from './bus.js';
+import { BusError, RetryLaterError, subjectMatches } from './bus.js';
 import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
 
 interface Sub {
@@ -79,7 +79,12 @@ export class MemoryBus implements Bus {
         try {
           await handler(message as BusMessage<T>, n);
         } catch (error) {
-          if (n >= maxDeliver || this.closed) throw error;
+          if (this.closed) return;
+          if (error instanceof RetryLaterError) {
+            setTimeout(() => !this.closed && attempt(message, n + 1), error.delayMs).unref();
+            return;
+          }
+          if (n >= maxDeliver) throw error;
           setTimeout(() => !this.closed && attempt(message, n + 1), delay * n).unref();
         }
       });

@@ -5,7 +5,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, Retenti
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import { connect, errors, headers as natsHeaders, nuid } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
-import { BusError, subjectMatches } from './bus.js';
+import { BusError, RetryLaterError, subjectMatches } from './bus.js';
 import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
 
 /** Header carrying the version of the payload's shape. */
@@ -184,13 +184,21 @@ export class NatsBus implements Bus {
     const maxDeliver = options.maxDeliver ?? 5;
     // One durable per group and filter: every member of the group binds to the same one.
     const durable = `${group}_${createHash('sha256').update(subject).digest('hex').slice(0, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
-    const config = { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: subject, ack_wait: nanos(ackWaitMs), max_deliver: maxDeliver, max_ack_pending: 1000 };
+    const config = {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: subject,
+      ack_wait: nanos(ackWaitMs),
+      max_deliver: Number.isFinite(maxDeliver) ? maxDeliver : -1,
+      max_ack_pending: 1000,
+    };
     try {
       // Creating a durable that exists with the same settings succeeds: every member does it.
       await this.jsm.consumers.add(spec.name, config);
     } catch (error) {
       // It exists with other settings (a new release changed them): bring it up to date.
-      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: maxDeliver }).catch(() => {
+      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver }).catch(() => {
         throw error;
       });
     }
@@ -211,6 +219,10 @@ export class NatsBus implements Bus {
       await handler({ subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers) }, attempt);
       m.ack();
     } catch (error) {
+      if (error instanceof RetryLaterError) {
+        m.nak(error.delayMs);
+        return;
+      }
       if (attempt >= maxDeliver) {
         m.term(`failed ${attempt} times`);
         throw error;

@@ -2,18 +2,18 @@
 export { ConversableAgent } from './conversable-agent.js';
 export { DefaultPattern, createPattern } from './default-pattern.js';
 export type { OrchestrationPattern } from './default-pattern.js';
-export { MAX_TOOL_ROUNDS_PER_TURN, runWorkflow } from './run-workflow.js';
+export { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow.js';
 export type { RunInput, RunOutcome, RunPorts } from './run-workflow.js';
 export type {
   ChatMessage,
-  ChatState,
-  EventSink,
   LlmClient,
   LlmMessage,
   LlmRequest,
   LlmResponse,
   LlmToolCall,
   LlmToolSpec,
+  RunJournal,
+  RunStep,
   ToolInvocation,
   ToolInvoker,
   ToolOutcome,

@@ -60,19 +60,37 @@ export interface ToolInvoker {
   invoke(invocation: ToolInvocation): Promise<ToolOutcome>;
 }
 
-/** Receives the run's events in order; the adapter stamps chat, id, time and seq. */
-export interface EventSink {
-  emit(event: EventBody): Promise<void>;
+/** One entry of a chat's history, as the engine reads and writes it. `run_id` names the run that wrote it. */
+export type ChatMessage =
+  | { role: 'user'; content: string; run_id?: string }
+  | {
+      role: 'assistant';
+      agent: string;
+      content: string | null;
+      tool_calls?: LlmToolCall[];
+      run_id?: string;
+      /** The agent's last word in its turn (no tool calls follow). */
+      final?: boolean;
+      /** Set when this reply ended the run with the termination marker. */
+      ended?: 'terminated';
+    }
+  | { role: 'tool'; agent: string; tool_call_id: string; name: string; content: string; run_id?: string };
+
+/** What one step of a run changes; persisted all or nothing. */
+export interface RunStep {
+  messages?: ChatMessage[];
+  events?: EventBody[];
+  /** LLM calls made in this step, for usage. */
+  calls?: LlmCallUsage[];
+  /** Ends the run (and its input) with this status. */
+  finish?: 'completed' | 'failed';
 }
 
-/** One entry of a chat's history, as the engine reads and writes it. */
-export type ChatMessage =
-  | { role: 'user'; content: string }
-  | { role: 'assistant'; agent: string; content: string | null; tool_calls?: LlmToolCall[] }
-  | { role: 'tool'; agent: string; tool_call_id: string; name: string; content: string };
-
-/** A chat's persisted history. `append` must be durable before it resolves. */
-export interface ChatState {
+/**
+ * A chat's durable record as a run sees it: the history, and a commit that persists a step before
+ * anyone hears of it. A run that is started again after a crash resumes from what was committed.
+ */
+export interface RunJournal {
   load(): Promise<ChatMessage[]>;
-  append(messages: ChatMessage[]): Promise<void>;
+  commit(step: RunStep): Promise<void>;
 }

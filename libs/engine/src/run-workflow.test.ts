@@ -1,9 +1,9 @@
 // The turn loop and DefaultPattern on the engine alone: scripted LLM port, in-memory chat and events.
 import type { EventBody } from '@mozaiks/protocol';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
-import { MAX_TOOL_ROUNDS_PER_TURN, runWorkflow } from './run-workflow';
+import { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow';
 import type { RunPorts } from './run-workflow';
-import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, ToolInvocation, ToolOutcome } from './ports';
+import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, RunStep, ToolInvocation, ToolOutcome } from './ports';
 
 type Reply = Partial<Pick<LlmResponse, 'content' | 'tool_calls'>> | Error;
 
@@ -41,13 +41,20 @@ function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvoc
   const events: EventBody[] = [];
   const stored: ChatMessage[] = [...history];
   const invocations: ToolInvocation[] = [];
+  const commits: RunStep[] = [];
   const p: RunPorts = {
     llm,
     tools: { invoke: async (i) => (invocations.push(i), tool ? tool(i) : { ok: true, result: { found: i.args }, duration_ms: 1 }) },
-    events: { emit: async (e) => void events.push(e) },
-    chat: { load: async () => [...stored], append: async (m) => void stored.push(...m) },
+    journal: {
+      load: async () => structuredClone(stored),
+      commit: async (step) => {
+        commits.push(structuredClone(step));
+        stored.push(...(step.messages ?? []));
+        events.push(...(step.events ?? []));
+      },
+    },
   };
-  return { ports: p, events, stored, invocations };
+  return { ports: p, events, stored, invocations, commits };
 }
 
 describe('runWorkflow with DefaultPattern', () => {
@@ -179,5 +186,76 @@ describe('runWorkflow with DefaultPattern', () => {
     expect(events[1]).toMatchObject({ code: 'llm_error', retryable: true, message: expect.stringContaining('overloaded') });
     // The user's message and A's reply stay in the history.
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('commits each reply with its event and its LLM call, and the end with the run\'s status', async () => {
+    const { ports: p, commits } = ports(new ScriptedLlmPort([{ content: 'one' }, { content: 'two' }, { content: 'three' }]));
+    await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi' }, p);
+    expect(commits[0]).toEqual({ messages: [{ role: 'user', content: 'hi', run_id: 'r1' }] });
+    expect(commits[1]).toMatchObject({
+      messages: [{ role: 'assistant', agent: 'A', content: 'one', final: true, run_id: 'r1' }],
+      events: [{ type: 'agent_message', agent: 'A', content: 'one' }],
+      calls: [{ agent: 'A', total_tokens: 12 }],
+    });
+    expect(commits.at(-1)).toMatchObject({ events: [{ type: 'workflow_complete', status: 'completed' }], finish: 'completed' });
+  });
+});
+
+describe('runWorkflow resuming a run after a crash', () => {
+  it('does not repeat the user message or a finished turn, and goes on with the next agent', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'hi', run_id: 'r1' },
+      { role: 'assistant', agent: 'A', content: 'A already said this', final: true, run_id: 'r1' },
+    ];
+    const llm = new ScriptedLlmPort([{ content: 'from B' }, { content: 'from C' }]);
+    const { ports: p, events, stored } = ports(llm, history);
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['B', 'C']);
+    expect(events.filter((e) => e.type === 'agent_message').map((e) => (e as { content: string }).content)).toEqual(['from B', 'from C']);
+    expect(stored.filter((m) => m.role === 'user')).toHaveLength(1);
+    expect(outcome).toMatchObject({ turns: 3, reason: 'agents_done' });
+  });
+
+  it('runs the tool calls left without results, then lets the same agent finish its turn', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'find', run_id: 'r1' },
+      { role: 'assistant', agent: 'A', content: null, tool_calls: [{ id: 't1', name: 'lookup', arguments: '{"q":1}' }], run_id: 'r1' },
+    ];
+    const llm = new ScriptedLlmPort([{ content: 'found it' }]);
+    const { ports: p, events, invocations } = ports(llm, history);
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r1', userMessage: 'find' }, p);
+    expect(invocations.map((i) => i.tool_call_id)).toEqual(['t1']);
+    expect(events.map((e) => e.type)).toEqual(['tool_result', 'agent_message', 'workflow_complete']);
+    expect(llm.requests[0]!.messages.slice(-2)).toEqual([
+      { role: 'assistant', content: null, tool_calls: [{ id: 't1', name: 'lookup', arguments: '{"q":1}' }] },
+      { role: 'tool', tool_call_id: 't1', content: '{"found":{"q":1}}' },
+    ]);
+  });
+
+  it('completes a run whose terminating reply was committed, without another turn', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'hi', run_id: 'r1' },
+      { role: 'assistant', agent: 'A', content: 'done', final: true, ended: 'terminated', run_id: 'r1' },
+    ];
+    const llm = new ScriptedLlmPort([]);
+    const { ports: p } = ports(llm, history);
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi' }, p);
+    expect(llm.requests).toHaveLength(0);
+    expect(outcome).toMatchObject({ reason: 'terminated', turns: 1 });
+  });
+
+  it('stops between steps when aborted, committing no end, so the run can be resumed', async () => {
+    const controller = new AbortController();
+    const llm = new ScriptedLlmPort([]);
+    const original = llm.complete.bind(llm);
+    llm.complete = async (request) => {
+      const reply = await original(request);
+      controller.abort();
+      return reply;
+    };
+    const { ports: p, commits } = ports(llm);
+    await expect(runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi', signal: controller.signal }, p)).rejects.toBeInstanceOf(RunAbortedError);
+    expect(commits.some((c) => c.finish)).toBe(false);
+    expect(commits).toHaveLength(2);
   });
 });

@@ -1,10 +1,12 @@
 // One execution of a workflow: the user's message goes into the chat, then agents take turns as
 // the pattern says, each replying through the LLM and calling its tools, until the run ends.
-import type { CompletionReason, ErrorCode, LlmCallUsage } from '@mozaiks/protocol';
+// Every step is committed before the next begins, so a run started again after a crash (same
+// run id) continues from its last committed step: no reply is produced twice, none is lost.
+import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@mozaiks/protocol';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
-import type { ChatMessage, ChatState, EventSink, LlmClient, LlmToolCall, ToolInvoker } from './ports.js';
+import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, ToolInvoker } from './ports.js';
 
 /** Tool rounds one agent turn may take before the agent must answer in words. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
@@ -12,17 +14,18 @@ export const MAX_TOOL_ROUNDS_PER_TURN = 10;
 export interface RunPorts {
   llm: LlmClient;
   tools: ToolInvoker;
-  events: EventSink;
-  chat: ChatState;
+  journal: RunJournal;
 }
 
 export interface RunInput {
   workflow: WorkflowDefinition;
+  /** Stable per user message: a run started again with the same id resumes. */
   runId: string;
   /** The user's message that starts the run. */
   userMessage: string;
   /** Shown to the agents when given (CONTEXT_AWARE). */
   context?: Record<string, unknown>;
+  /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
 }
 
@@ -30,62 +33,70 @@ export interface RunOutcome {
   status: 'completed' | 'failed';
   reason: CompletionReason;
   turns: number;
-  /** Every LLM call made, with the endpoint's token counts. */
+  /** LLM calls made by this attempt, with the endpoint's token counts. */
   calls: LlmCallUsage[];
   duration_ms: number;
   /** What made the run fail, for the caller's log (the client sees a sanitised error event). */
   error?: unknown;
 }
 
-/** Runs the workflow for one user message. Never throws for LLM or tool failures: they become events. */
+/** The run was stopped through its signal; it can be started again and will resume. */
+export class RunAbortedError extends Error {
+  override name = 'RunAbortedError';
+}
+
+/**
+ * Runs (or resumes) the workflow for one user message. LLM and tool failures become events and a
+ * failed completion; only an abort (RunAbortedError) or a failing journal throws.
+ */
 export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<RunOutcome> {
   const started = performance.now();
   const { workflow, runId } = input;
   const agents = new Map(workflow.agents.map((a) => [a.name, new ConversableAgent(a)]));
   const pattern = createPattern(workflow);
   const calls: LlmCallUsage[] = [];
-  const spoken: string[] = [];
 
-  const history = await ports.chat.load();
-  const userEntry: ChatMessage = { role: 'user', content: input.userMessage };
-  await ports.chat.append([userEntry]);
-  history.push(userEntry);
+  const history = await ports.journal.load();
+  const mine = history.filter((m) => m.run_id === runId);
+  if (!mine.some((m) => m.role === 'user')) {
+    const entry: ChatMessage = { role: 'user', content: input.userMessage, run_id: runId };
+    await ports.journal.commit({ messages: [entry] });
+    history.push(entry);
+  }
+  const spoken = mine.flatMap((m) => (m.role === 'assistant' && m.final ? [m.agent] : []));
+  const last = mine.at(-1);
+  // A turn interrupted after a tool round goes on with the same agent.
+  let resuming = last && last.role !== 'user' && !(last.role === 'assistant' && last.final) ? last.agent : undefined;
 
-  let reason: CompletionReason = 'agents_done';
+  let reason: CompletionReason = mine.some((m) => m.role === 'assistant' && m.ended === 'terminated') ? 'terminated' : 'agents_done';
   let status: RunOutcome['status'] = 'completed';
   let failure: unknown;
+  const failureEvents: EventBody[] = [];
   try {
-    for (;;) {
-      const next = pattern.nextSpeaker(spoken);
+    while (reason !== 'terminated') {
+      const next = resuming ?? pattern.nextSpeaker(spoken);
+      resuming = undefined;
       if (next === null) break;
       if (spoken.length >= workflow.max_turns) {
         reason = 'max_turns';
         break;
       }
-      const agent = agents.get(next)!;
-      const ended = await takeTurn(agent, { input, ports, history, calls });
+      const ended = await takeTurn(agents.get(next)!, { input, ports, history, calls });
       spoken.push(next);
-      if (ended) {
-        reason = 'terminated';
-        break;
-      }
+      if (ended) reason = 'terminated';
     }
   } catch (error) {
+    if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
     status = 'failed';
     reason = 'error';
     failure = error;
-    await ports.events.emit({ type: 'error', run_id: runId, ...toFailure(error) });
+    failureEvents.push({ type: 'error', run_id: runId, ...toFailure(error) });
   }
 
   const duration_ms = performance.now() - started;
-  await ports.events.emit({
-    type: 'workflow_complete',
-    run_id: runId,
-    workflow_id: workflow.id,
-    status,
-    reason,
-    turns: spoken.length,
-    duration_ms,
+  await ports.journal.commit({
+    events: [...failureEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
+    finish: status,
   });
   return { status, reason, turns: spoken.length, calls, duration_ms, ...(failure === undefined ? {} : { error: failure }) };
 }
@@ -100,7 +111,11 @@ interface TurnScope {
 /** One agent's turn: reply, run any tools it calls, reply again. Returns true if it ended the run. */
 async function takeTurn(agent: ConversableAgent, { input, ports, history, calls }: TurnScope): Promise<boolean> {
   const { workflow, runId } = input;
+  const unanswered = unansweredToolCalls(history, agent.name, runId);
+  if (unanswered.length > 0) await runTools(agent, unanswered, input, ports, history);
+
   for (let round = 0; ; round++) {
+    if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`);
     const request = agent.buildRequest(history, input.context);
     // After the last allowed tool round the agent must answer in words.
     if (round >= MAX_TOOL_ROUNDS_PER_TURN) request.tools = [];
@@ -111,52 +126,62 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls 
     let content = reply.content;
     const terminates = content !== null && content.trimEnd().endsWith(marker);
     if (terminates) content = content!.trimEnd().slice(0, -marker.length).trimEnd();
-
     const toolCalls = terminates ? [] : reply.tool_calls;
-    const entry: ChatMessage = { role: 'assistant', agent: agent.name, content: content || null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
-    if (content) await ports.events.emit({ type: 'agent_message', run_id: runId, agent: agent.name, content });
-    if (toolCalls.length === 0) {
-      await ports.chat.append([entry]);
-      history.push(entry);
-      return terminates;
+
+    const entry: ChatMessage = {
+      role: 'assistant',
+      agent: agent.name,
+      content: content || null,
+      ...(toolCalls.length ? { tool_calls: toolCalls } : { final: true }),
+      ...(terminates ? { ended: 'terminated' as const } : {}),
+      run_id: runId,
+    };
+    const events: EventBody[] = content ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content }] : [];
+    for (const call of toolCalls) {
+      events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
     }
-    const results = await runTools(agent, toolCalls, input, ports);
-    await ports.chat.append([entry, ...results]);
-    history.push(entry, ...results);
+    await ports.journal.commit({ messages: [entry], events, calls: [reply.usage] });
+    history.push(entry);
+    if (toolCalls.length === 0) return terminates;
+    await runTools(agent, toolCalls, input, ports, history);
   }
 }
 
-/** Runs one reply's tool calls in parallel and returns their results in the order called. */
-async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input: RunInput, ports: RunPorts): Promise<ChatMessage[]> {
-  const prepared = toolCalls.map((call) => {
-    const tool = agent.definition.tools.find((t) => t.name === call.name && t.tool_type === 'Agent_Tool');
-    let args: Record<string, unknown> = {};
-    let problem: string | undefined = tool ? undefined : `agent ${agent.name} has no tool named "${call.name}"`;
-    if (!problem) {
-      try {
-        const parsed: unknown = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
-        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) args = parsed as Record<string, unknown>;
-        else problem = 'tool arguments must be a JSON object';
-      } catch {
-        problem = 'tool arguments are not valid JSON';
-      }
-    }
-    return { call, tool, args, problem };
-  });
-  for (const p of prepared) {
-    await ports.events.emit({ type: 'tool_call', run_id: input.runId, agent: agent.name, tool_call_id: p.call.id, name: p.call.name, arguments: p.args });
+/** Tool calls of the agent's last reply in this run that have no result yet (after a crash). */
+function unansweredToolCalls(history: readonly ChatMessage[], agent: string, runId: string): LlmToolCall[] {
+  const lastCall = [...history].reverse().find((m) => m.run_id === runId && m.role === 'assistant' && m.agent === agent);
+  if (!lastCall || lastCall.role !== 'assistant' || !lastCall.tool_calls?.length) return [];
+  const answered = new Set(history.flatMap((m) => (m.role === 'tool' ? [m.tool_call_id] : [])));
+  return lastCall.tool_calls.filter((c) => !answered.has(c.id));
+}
+
+function parseArguments(text: string): { args: Record<string, unknown>; problem?: string } {
+  try {
+    const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { args: parsed as Record<string, unknown> };
+    return { args: {}, problem: 'tool arguments must be a JSON object' };
+  } catch {
+    return { args: {}, problem: 'tool arguments are not valid JSON' };
   }
+}
+
+/** Runs tool calls in parallel and commits their results, in the order called. */
+async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input: RunInput, ports: RunPorts, history: ChatMessage[]): Promise<void> {
   const outcomes = await Promise.all(
-    prepared.map((p) =>
-      p.tool && !p.problem
-        ? ports.tools.invoke({ tool: p.tool, agent: agent.name, tool_call_id: p.call.id, args: p.args })
-        : Promise.resolve({ ok: false as const, error: { code: 'invalid_tool_call', message: p.problem! }, duration_ms: 0 }),
-    ),
+    toolCalls.map((call) => {
+      const tool = agent.definition.tools.find((t) => t.name === call.name && t.tool_type === 'Agent_Tool');
+      const { args, problem } = parseArguments(call.arguments);
+      const invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
+      return tool && !invalid
+        ? ports.tools.invoke({ tool, agent: agent.name, tool_call_id: call.id, args })
+        : Promise.resolve({ ok: false as const, error: { code: 'invalid_tool_call', message: invalid! }, duration_ms: 0 });
+    }),
   );
   const results: ChatMessage[] = [];
+  const events: EventBody[] = [];
   for (const [i, outcome] of outcomes.entries()) {
-    const { call } = prepared[i]!;
-    await ports.events.emit({
+    const call = toolCalls[i]!;
+    events.push({
       type: 'tool_result',
       run_id: input.runId,
       agent: agent.name,
@@ -171,9 +196,11 @@ async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input
       tool_call_id: call.id,
       name: call.name,
       content: JSON.stringify(outcome.ok ? outcome.result ?? null : { error: outcome.error }),
+      run_id: input.runId,
     });
   }
-  return results;
+  await ports.journal.commit({ messages: results, events });
+  history.push(...results);
 }
 
 /** The client's view of a failure: an LLM error says what the endpoint said; anything else stays inside. */

@@ -3,8 +3,11 @@ import { z } from 'zod';
 import { Id } from './ids.js';
 import { ServerEvent } from './events.js';
 
-/** A request to run a chat's workflow: sent by the gateway, taken by one executor. */
-export const RunRequest = z.object({
+/**
+ * A request to run a chat's workflow: sent by the gateway once the message is stored as the
+ * chat's next input, taken by one executor, which runs every pending input of the chat in order.
+ */
+export const UserMessageRunRequest = z.object({
   v: z.literal(1),
   kind: z.literal('user_message'),
   request_id: z.string(),
@@ -18,6 +21,21 @@ export const RunRequest = z.object({
   max_tokens: z.number().int().positive().optional(),
   received_at: z.iso.datetime(),
 });
+export type UserMessageRunRequest = z.infer<typeof UserMessageRunRequest>;
+
+/** Asks for a chat's pending work (inputs, unpublished usage) to be taken up, after a restart. */
+export const ResumeRunRequest = z.object({
+  v: z.literal(1),
+  kind: z.literal('resume'),
+  request_id: z.string(),
+  app_id: Id,
+  user_id: Id,
+  chat_id: Id,
+  workflow_id: Id,
+});
+export type ResumeRunRequest = z.infer<typeof ResumeRunRequest>;
+
+export const RunRequest = z.discriminatedUnion('kind', [UserMessageRunRequest, ResumeRunRequest]);
 export type RunRequest = z.infer<typeof RunRequest>;
 
 /** A chat event on its way to the gateways, with the owner it must be shown to. */

@@ -15,7 +15,15 @@ export const UserMessage = z.strictObject({
 });
 export type UserMessage = z.infer<typeof UserMessage>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UserMessage]);
+/** Asks for every persisted event after `last_seq`, then the live stream without gaps or repeats. */
+export const ResumeMessage = z.strictObject({
+  type: z.literal('resume'),
+  /** The highest `seq` the client has; 0 for the chat's whole history. */
+  last_seq: z.number().int().nonnegative(),
+});
+export type ResumeMessage = z.infer<typeof ResumeMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UserMessage, ResumeMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);

@@ -8,6 +8,7 @@ export {
   CLIENT_MESSAGE_TYPES,
   ClientMessage,
   MAX_USER_CONTENT,
+  ResumeMessage,
   UserMessage,
   describeIssues,
   parseClientMessage,
@@ -31,10 +32,12 @@ export {
   ChatEventEnvelope,
   LlmCallUsage,
   RawUsage,
+  ResumeRunRequest,
   RunRequest,
   ToolFailure,
   ToolReply,
   ToolRequest,
+  UserMessageRunRequest,
 } from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
 export type { Subjects } from './subjects.js';

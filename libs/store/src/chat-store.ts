@@ -1,5 +1,5 @@
 // The ChatStore port: chats, their message history and their event log, always under a tenant.
-import type { ServerEvent, Tenant } from '@mozaiks/protocol';
+import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
 
 export interface ChatRecord {
   app_id: string;
@@ -17,6 +17,45 @@ export type NewEvent = ServerEvent extends infer E ? (E extends ServerEvent ? Om
 
 /** A stored history entry; the engine owns its shape, the store keeps it as JSON. */
 export type StoredMessage = Record<string, unknown>;
+
+/** A user message accepted for a chat and waiting for (or being given) its run. */
+export interface PendingInput {
+  /** Position among the chat's inputs, from 1: runs happen in this order. */
+  input_seq: number;
+  request_id: string;
+  workflow_id: string;
+  content: string;
+  /** Custom claims of the launch token. */
+  context: Record<string, unknown>;
+  max_tokens?: number;
+  received_at: string;
+}
+
+export type NewInput = Omit<PendingInput, 'input_seq'>;
+
+/** One execution: the run of one input, with every LLM call it made (across executors). */
+export interface RunRecord {
+  run_id: string;
+  app_id: string;
+  user_id: string;
+  chat_id: string;
+  workflow_id: string;
+  input_seq: number;
+  status: 'running' | 'completed' | 'failed';
+  calls: LlmCallUsage[];
+  max_tokens?: number;
+  finished_at?: string;
+  /** Whether its raw usage reached the bus. */
+  usage_published: boolean;
+}
+
+/** What one step of a run persists, all or nothing. */
+export interface Commit {
+  messages?: readonly StoredMessage[];
+  events?: readonly NewEvent[];
+  /** The run this step belongs to: its calls are added, and `finish` closes it and its input. */
+  run?: { run_id: string; calls?: readonly LlmCallUsage[]; finish?: 'completed' | 'failed' };
+}
 
 /**
  * Persistence of chats. Every method takes the tenant that owns the chat: a chat is found only
@@ -36,6 +75,34 @@ export interface ChatStore {
   appendEvent(tenant: Tenant, chatId: string, event: NewEvent): Promise<ServerEvent>;
   /** Events with `seq` greater than `afterSeq`, oldest first. */
   listEvents(tenant: Tenant, chatId: string, afterSeq?: number): Promise<ServerEvent[]>;
+  /**
+   * Accepts a user message for the chat (created for `workflow_id` if new), after the chat's
+   * earlier inputs. Idempotent on `request_id`.
+   */
+  enqueueInput(tenant: Tenant, chatId: string, input: NewInput): Promise<PendingInput>;
+  /** Withdraws an input that could not be announced; a no-op once its run has begun. */
+  cancelInput(tenant: Tenant, chatId: string, requestId: string): Promise<void>;
+  /** The chat's oldest input whose run has not finished. */
+  nextInput(tenant: Tenant, chatId: string): Promise<PendingInput | undefined>;
+  /** The run of an input, created (status `running`) if it has none. */
+  startRun(tenant: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord>;
+  getRun(tenant: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined>;
+  /** Finished runs of the chat whose usage has not been published yet. */
+  runsAwaitingUsage(tenant: Tenant, chatId: string): Promise<RunRecord[]>;
+  markUsagePublished(tenant: Tenant, chatId: string, runId: string): Promise<void>;
+  /** Persists a step of a run atomically and returns its events with their `seq`. */
+  commit(tenant: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]>;
+  /**
+   * Takes or renews the chat's lease for `holder` for `ttlMs`; false while another holder's lease
+   * is unexpired. The holder of a chat's lease is its only writer.
+   */
+  acquireLease(tenant: Tenant, chatId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(tenant: Tenant, chatId: string, holder: string): Promise<void>;
+  /**
+   * Chats of every tenant with work left (pending inputs, unpublished usage): for an executor's
+   * recovery sweep at start, the one query that is not scoped to a tenant.
+   */
+  chatsWithPendingWork(): Promise<ChatRecord[]>;
   close(): Promise<void>;
 }
 

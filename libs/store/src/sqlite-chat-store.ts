@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { ServerEvent, Tenant } from '@mozaiks/protocol';
 import { ChatNotFoundError } from './chat-store.js';
-import type { ChatRecord, ChatStore, NewEvent, StoredMessage } from './chat-store.js';
+import type { ChatRecord, ChatStore, Commit, NewEvent, NewInput, PendingInput, RunRecord, StoredMessage } from './chat-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chats (
@@ -24,7 +24,41 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (app_id, user_id, chat_id, seq)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events (app_id, user_id, chat_id, event_id);
+CREATE TABLE IF NOT EXISTS inputs (
+  app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
+  input_seq INTEGER NOT NULL, request_id TEXT NOT NULL, body TEXT NOT NULL,
+  state TEXT NOT NULL DEFAULT 'pending',
+  PRIMARY KEY (app_id, user_id, chat_id, input_seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inputs_by_request ON inputs (app_id, user_id, chat_id, request_id);
+CREATE TABLE IF NOT EXISTS runs (
+  app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
+  run_id TEXT NOT NULL, input_seq INTEGER NOT NULL, workflow_id TEXT NOT NULL,
+  status TEXT NOT NULL, calls TEXT NOT NULL DEFAULT '[]', max_tokens INTEGER,
+  finished_at TEXT, usage_published INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, user_id, chat_id, run_id)
+);
+CREATE TABLE IF NOT EXISTS leases (
+  app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
+  holder TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, user_id, chat_id)
+);
 `;
+
+interface RunRow {
+  app_id: string; user_id: string; chat_id: string; run_id: string; input_seq: number; workflow_id: string;
+  status: RunRecord['status']; calls: string; max_tokens: number | null; finished_at: string | null; usage_published: number;
+}
+
+function toRun(row: RunRow): RunRecord {
+  return {
+    run_id: row.run_id, app_id: row.app_id, user_id: row.user_id, chat_id: row.chat_id, workflow_id: row.workflow_id,
+    input_seq: row.input_seq, status: row.status, calls: JSON.parse(row.calls) as RunRecord['calls'],
+    ...(row.max_tokens === null ? {} : { max_tokens: row.max_tokens }),
+    ...(row.finished_at === null ? {} : { finished_at: row.finished_at }),
+    usage_published: row.usage_published === 1,
+  };
+}
 
 export interface SqliteChatStoreOptions {
   /** Folder for the database file; created if missing. */
@@ -60,16 +94,122 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async appendMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): Promise<void> {
+    this.db.transaction(() => this.insertMessages(t, chatId, messages)).immediate();
+  }
+
+  private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
+    const row = this.db
+      .prepare('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
+      .get(messages.length, t.app_id, t.user_id, chatId) as { next_message: number } | undefined;
+    if (!row) throw new ChatNotFoundError(t, chatId);
+    const insert = this.db.prepare('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const first = row.next_message - messages.length;
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      const row = this.db
-        .prepare('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
-        .get(messages.length, t.app_id, t.user_id, chatId) as { next_message: number } | undefined;
-      if (!row) throw new ChatNotFoundError(t, chatId);
-      const insert = this.db.prepare('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-      const first = row.next_message - messages.length;
-      messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
+    messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
+  }
+
+  async enqueueInput(t: Tenant, chatId: string, input: NewInput): Promise<PendingInput> {
+    return this.db.transaction((): PendingInput => {
+      this.db
+        .prepare('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
+      const existing = this.db
+        .prepare('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?')
+        .get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number } | undefined;
+      if (existing) return { ...input, input_seq: existing.input_seq };
+      const { next } = this.db
+        .prepare('SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+        .get(t.app_id, t.user_id, chatId) as { next: number };
+      this.db
+        .prepare('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
+      return { ...input, input_seq: next };
     }).immediate();
+  }
+
+  async cancelInput(t: Tenant, chatId: string, requestId: string): Promise<void> {
+    this.db
+      .prepare(`UPDATE inputs SET state = 'cancelled' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ? AND state = 'pending'
+        AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.app_id = inputs.app_id AND r.user_id = inputs.user_id AND r.chat_id = inputs.chat_id AND r.input_seq = inputs.input_seq)`)
+      .run(t.app_id, t.user_id, chatId, requestId);
+  }
+
+  async nextInput(t: Tenant, chatId: string): Promise<PendingInput | undefined> {
+    const row = this.db
+      .prepare(`SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND state = 'pending' ORDER BY input_seq LIMIT 1`)
+      .get(t.app_id, t.user_id, chatId) as { input_seq: number; body: string } | undefined;
+    return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
+  }
+
+  async startRun(t: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord> {
+    this.db
+      .prepare(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
+      .run(t.app_id, t.user_id, chatId, runId, input.input_seq, input.workflow_id, input.max_tokens ?? null);
+    return (await this.getRun(t, chatId, runId))!;
+  }
+
+  async getRun(t: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined> {
+    const row = this.db.prepare('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined;
+    return row ? toRun(row) : undefined;
+  }
+
+  async runsAwaitingUsage(t: Tenant, chatId: string): Promise<RunRecord[]> {
+    const rows = this.db
+      .prepare(`SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status != 'running' AND usage_published = 0 ORDER BY input_seq`)
+      .all(t.app_id, t.user_id, chatId) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  async markUsagePublished(t: Tenant, chatId: string, runId: string): Promise<void> {
+    this.db.prepare('UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(t.app_id, t.user_id, chatId, runId);
+  }
+
+  async commit(t: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]> {
+    return this.db.transaction((): ServerEvent[] => {
+      if (change.messages?.length) this.insertMessages(t, chatId, change.messages);
+      const events = (change.events ?? []).map((e) => this.insertEvent(t, chatId, e));
+      const run = change.run;
+      if (run) {
+        const row = this.db.prepare('SELECT calls, input_seq FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as
+          | { calls: string; input_seq: number }
+          | undefined;
+        if (!row) throw new Error(`no run ${run.run_id} in chat ${chatId}`);
+        if (run.calls?.length) {
+          const calls = [...(JSON.parse(row.calls) as unknown[]), ...run.calls];
+          this.db.prepare('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(JSON.stringify(calls), t.app_id, t.user_id, chatId, run.run_id);
+        }
+        if (run.finish) {
+          this.db
+            .prepare('UPDATE runs SET status = ?, finished_at = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
+            .run(run.finish, new Date().toISOString(), t.app_id, t.user_id, chatId, run.run_id);
+          this.db.prepare(`UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?`).run(t.app_id, t.user_id, chatId, row.input_seq);
+        }
+      }
+      return events;
+    }).immediate();
+  }
+
+  async acquireLease(t: Tenant, chatId: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const row = this.db
+      .prepare(`INSERT INTO leases (app_id, user_id, chat_id, holder, expires_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+        WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
+        RETURNING holder`)
+      .get(t.app_id, t.user_id, chatId, holder, now + ttlMs, now) as { holder: string } | undefined;
+    return row?.holder === holder;
+  }
+
+  async chatsWithPendingWork(): Promise<ChatRecord[]> {
+    return this.db
+      .prepare(`SELECT c.app_id, c.user_id, c.chat_id, c.workflow_id, c.created_at, c.last_seq FROM chats c
+        WHERE EXISTS (SELECT 1 FROM inputs i WHERE i.app_id = c.app_id AND i.user_id = c.user_id AND i.chat_id = c.chat_id AND i.state = 'pending')
+           OR EXISTS (SELECT 1 FROM runs r WHERE r.app_id = c.app_id AND r.user_id = c.user_id AND r.chat_id = c.chat_id AND r.status != 'running' AND r.usage_published = 0)`)
+      .all() as ChatRecord[];
+  }
+
+  async releaseLease(t: Tenant, chatId: string, holder: string): Promise<void> {
+    this.db.prepare('DELETE FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ?').run(t.app_id, t.user_id, chatId, holder);
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
@@ -80,21 +220,23 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async appendEvent(t: Tenant, chatId: string, event: NewEvent): Promise<ServerEvent> {
-    return this.db.transaction((): ServerEvent => {
-      const existing = this.db
-        .prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
-        .get(t.app_id, t.user_id, chatId, event.event_id) as { body: string } | undefined;
-      if (existing) return JSON.parse(existing.body) as ServerEvent;
-      const row = this.db
-        .prepare('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
-        .get(t.app_id, t.user_id, chatId) as { last_seq: number } | undefined;
-      if (!row) throw new ChatNotFoundError(t, chatId);
-      const stored = { ...event, seq: row.last_seq } as ServerEvent;
-      this.db
-        .prepare('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(t.app_id, t.user_id, chatId, stored.seq, event.event_id, event.type, JSON.stringify(stored));
-      return stored;
-    }).immediate();
+    return this.db.transaction(() => this.insertEvent(t, chatId, event)).immediate();
+  }
+
+  private insertEvent(t: Tenant, chatId: string, event: NewEvent): ServerEvent {
+    const existing = this.db
+      .prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
+      .get(t.app_id, t.user_id, chatId, event.event_id) as { body: string } | undefined;
+    if (existing) return JSON.parse(existing.body) as ServerEvent;
+    const row = this.db
+      .prepare('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
+      .get(t.app_id, t.user_id, chatId) as { last_seq: number } | undefined;
+    if (!row) throw new ChatNotFoundError(t, chatId);
+    const stored = { ...event, seq: row.last_seq } as ServerEvent;
+    this.db
+      .prepare('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(t.app_id, t.user_id, chatId, stored.seq, event.event_id, event.type, JSON.stringify(stored));
+    return stored;
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0): Promise<ServerEvent[]> {

@@ -2,7 +2,7 @@
 // before anyone hears of them, then published live to the chat's subject.
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@mozaiks/bus';
-import type { ChatMessage, ChatState, EventSink, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
+import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
 import type { ChatEventEnvelope, EventBody, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest } from '@mozaiks/protocol';
 import type { ChatStore } from '@mozaiks/store';
 
@@ -29,29 +29,28 @@ export async function publishChatEvent(bus: Bus, subjects: Subjects, tenant: Ten
   await bus.publish(subjects.chat(tenant.app_id, event.chat_id), envelope);
 }
 
-export class StoreChatState implements ChatState {
-  constructor(private readonly store: ChatStore, private readonly scope: ChatScope) {}
-
-  async load(): Promise<ChatMessage[]> {
-    return (await this.store.listMessages(this.scope.tenant, this.scope.chatId)) as ChatMessage[];
-  }
-
-  async append(messages: ChatMessage[]): Promise<void> {
-    await this.store.appendMessages(this.scope.tenant, this.scope.chatId, messages);
-  }
-}
-
-export class PersistingEventSink implements EventSink {
+/** The engine's journal on the store: each step committed atomically, then its events published live. */
+export class StoreRunJournal implements RunJournal {
   constructor(
     private readonly store: ChatStore,
     private readonly bus: Bus,
     private readonly subjects: Subjects,
     private readonly scope: ChatScope,
+    private readonly runId: string,
   ) {}
 
-  async emit(body: EventBody): Promise<void> {
-    const event = await this.store.appendEvent(this.scope.tenant, this.scope.chatId, stampEvent(this.scope.chatId, body));
-    await publishChatEvent(this.bus, this.subjects, this.scope.tenant, event);
+  async load(): Promise<ChatMessage[]> {
+    return (await this.store.listMessages(this.scope.tenant, this.scope.chatId)) as ChatMessage[];
+  }
+
+  async commit(step: RunStep): Promise<void> {
+    const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
+      ...(step.messages ? { messages: step.messages } : {}),
+      events: (step.events ?? []).map((e) => stampEvent(this.scope.chatId, e)),
+      run: { run_id: this.runId, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
+    });
+    // Live delivery is best effort: a gateway that misses one fills the gap from the store by seq.
+    for (const event of events) await publishChatEvent(this.bus, this.subjects, this.scope.tenant, event).catch(() => undefined);
   }
 }
 

@@ -1,14 +1,18 @@
-// The executor: takes run requests from the bus, runs the chat's workflow turn by turn, persists
-// what happens, and reports the run's raw usage. One run per chat at a time.
+// The executor: takes run requests from the bus and, holding the chat's lease, runs the chat's
+// pending inputs in order. Every step is committed to the store before it is published, so a run
+// cut short (crash, drain) is continued by whichever executor next holds the lease.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { RetryLaterError } from '@mozaiks/bus';
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
-import { runWorkflow } from '@mozaiks/engine';
+import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient } from '@mozaiks/engine';
 import { RunRequest, describeIssues } from '@mozaiks/protocol';
 import type { RawUsage, Subjects, Tenant } from '@mozaiks/protocol';
-import type { ChatStore } from '@mozaiks/store';
+import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowValidationError, loadWorkflow } from '@mozaiks/workflows';
-import { BusToolInvoker, PersistingEventSink, StoreChatState, publishChatEvent, stampEvent } from './chat-ports.js';
+import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
 import type { ChatScope } from './chat-ports.js';
 
 export interface ExecutorOptions {
@@ -23,23 +27,53 @@ export interface ExecutorOptions {
   contextAware?: boolean;
   /** Time a tool may take unless its workflow says otherwise. @default 30000 */
   toolTimeoutMs?: number;
+  /** How long a chat's lease lasts without renewal; another executor takes over after it. @default 15000 */
+  leaseMs?: number;
+  /** How long `stop` lets runs finish before handing them back. @default 25000 */
+  shutdownGraceMs?: number;
+  /** This executor's name as a lease holder. @default host, pid and a random suffix */
+  id?: string;
 }
 
+/** Delay before a request for a chat leased elsewhere is tried again. */
+const BUSY_RETRY_MS = 1000;
+
 export class Executor {
+  readonly id: string;
   private subscription: Subscription | undefined;
-  /** The tail of each busy chat's queue of runs, so its turns run one at a time. */
-  private readonly chatQueues = new Map<string, Promise<void>>();
-  private readonly running = new Set<Promise<void>>();
+  private stopping = false;
+  /** Chats this process is working on, with the controller that hands their run back on stop. */
+  private readonly active = new Map<string, AbortController>();
+  private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly options: ExecutorOptions) {}
-
-  start(): void {
-    this.subscription = this.options.bus.consume(this.options.subjects.allRuns, 'executors', (message) => this.accept(message));
+  constructor(private readonly options: ExecutorOptions) {
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
-  /** Stops taking requests and waits for the runs in flight. */
+  /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
+  async start(): Promise<void> {
+    const { bus, subjects, store, logger } = this.options;
+    this.subscription = bus.consume(subjects.allRuns, 'executors', (message) => this.accept(message), { maxDeliver: Infinity });
+    const leftovers = await store.chatsWithPendingWork();
+    for (const chat of leftovers) {
+      await bus.publish(
+        subjects.run(chat.app_id, chat.workflow_id),
+        { v: 1, kind: 'resume', request_id: `resume_${randomUUID()}`, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id } satisfies RunRequest,
+      );
+    }
+    if (leftovers.length) logger.info({ chats: leftovers.length }, 'resuming chats with pending work');
+  }
+
+  /**
+   * Stops taking requests, lets runs in flight finish for the grace period, then hands the rest
+   * back: each stops after its current step and its request goes to another executor.
+   */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.subscription?.unsubscribe();
+    const grace = new Promise((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000).unref());
+    await Promise.race([Promise.allSettled([...this.running]), grace]);
+    for (const controller of this.active.values()) controller.abort();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
@@ -50,100 +84,127 @@ export class Executor {
       this.options.logger.error({ subject: message.subject, problem: describeIssues(parsed.error) }, 'dropped invalid run request');
       return;
     }
-    const request = parsed.data;
-    const key = `${request.app_id}\u0000${request.user_id}\u0000${request.chat_id}`;
-    const previous = this.chatQueues.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.executeReported(request));
-    const tail = run.catch(() => undefined);
-    this.chatQueues.set(key, tail);
-    this.running.add(tail);
-    void tail.finally(() => {
-      this.running.delete(tail);
-      if (this.chatQueues.get(key) === tail) this.chatQueues.delete(key);
-    });
-    await run;
-  }
-
-  /**
-   * Runs the request; a failure of the runtime itself (store, bus) is logged and told to the
-   * client, and the request is not retried: running it again would repeat its user message.
-   */
-  private async executeReported(request: RunRequest): Promise<void> {
+    if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
+    const work = this.serveChat(parsed.data);
+    this.running.add(work);
     try {
-      await this.execute(request);
-    } catch (error) {
-      const { bus, subjects, logger, metrics } = this.options;
-      logger.error(
-        { app_id: request.app_id, user_id: request.user_id, workflow_id: request.workflow_id, chat_id: request.chat_id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) },
-        'workflow execution failed inside the runtime',
-      );
-      metrics.workflowExecutions.inc({ workflow_id: request.workflow_id, status: 'failed' });
-      const event = stampEvent(request.chat_id, {
-        type: 'error',
-        code: 'internal_error',
-        message: 'the message could not be processed; it is logged for the operator. Send it again.',
-        retryable: true,
-        run_id: `run_${request.request_id}`,
-      });
-      await publishChatEvent(bus, subjects, { app_id: request.app_id, user_id: request.user_id }, event).catch(() => undefined);
+      await work;
+    } finally {
+      this.running.delete(work);
     }
   }
 
-  private async execute(request: RunRequest): Promise<void> {
-    const { bus, store, subjects, metrics } = this.options;
+  /** Runs every pending input of the request's chat, in order, while holding its lease. */
+  private async serveChat(request: RunRequest): Promise<void> {
+    const { store } = this.options;
     const tenant: Tenant = { app_id: request.app_id, user_id: request.user_id };
-    const log = this.options.logger.child({ app_id: request.app_id, user_id: request.user_id, workflow_id: request.workflow_id, chat_id: request.chat_id });
-    const runId = `run_${request.request_id}`;
+    const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${request.chat_id}`;
+    if (request.kind === 'user_message') {
+      // The gateway stored it already; this makes the request complete on its own.
+      await store.enqueueInput(tenant, request.chat_id, {
+        request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
+        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at,
+      });
+    }
+    if (this.active.has(key)) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is being served by this executor');
+    // Claimed in this process before the first await, so two requests here never both serve it.
+    const controller = new AbortController();
+    this.active.set(key, controller);
+    const leaseMs = this.options.leaseMs ?? 15_000;
+    let leased = false;
+    try {
+      leased = await store.acquireLease(tenant, request.chat_id, this.id, leaseMs);
+    } finally {
+      if (!leased) this.active.delete(key);
+    }
+    if (!leased) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
+    const renew = setInterval(() => {
+      void store.acquireLease(tenant, request.chat_id, this.id, leaseMs).then((held) => {
+        // Another executor took over (this one stalled past its lease): stop writing at once.
+        if (!held) controller.abort();
+      });
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    try {
+      for (;;) {
+        await this.publishPendingUsage(tenant, request.chat_id);
+        const input = await store.nextInput(tenant, request.chat_id);
+        if (!input) break;
+        if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
+        await this.runInput(tenant, request.chat_id, input, controller.signal);
+      }
+    } catch (error) {
+      if (error instanceof RunAbortedError) throw new RetryLaterError(0, 'run handed back');
+      throw error;
+    } finally {
+      clearInterval(renew);
+      this.active.delete(key);
+      await store.releaseLease(tenant, request.chat_id, this.id);
+    }
+    // An input that arrived while this executor was finishing found the lease taken: take it up now.
+    if (!this.stopping && (await store.nextInput(tenant, request.chat_id))) await this.serveChat({ ...request, kind: 'resume' } as RunRequest);
+  }
+
+  private async runInput(tenant: Tenant, chatId: string, input: PendingInput, signal: AbortSignal): Promise<void> {
+    const { bus, store, subjects, metrics } = this.options;
+    const runId = `run_${input.request_id}`;
+    const log = this.options.logger.child({ app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId });
+    const run = await store.startRun(tenant, chatId, input, runId);
+    const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context };
+    const journal = new StoreRunJournal(store, bus, subjects, scope, runId);
 
     let workflow;
     try {
-      workflow = loadWorkflow(this.options.workflowsDir, request.workflow_id);
+      workflow = loadWorkflow(this.options.workflowsDir, input.workflow_id);
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowValidationError)) throw error;
       log.warn({ code: error.code, error: error.message }, 'workflow cannot run');
-      metrics.workflowExecutions.inc({ workflow_id: request.workflow_id, status: 'failed' });
-      const message = error instanceof WorkflowNotFoundError ? `workflow "${request.workflow_id}" not found` : error.message;
-      // Not persisted: the chat never started, so there is nothing to resume.
-      const event = stampEvent(request.chat_id, { type: 'error', code: error.code, message, retryable: false, run_id: runId });
-      await publishChatEvent(bus, subjects, tenant, event);
+      metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
+      const message = error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
+      await journal.commit({ events: [{ type: 'error', code: error.code, message, retryable: false, run_id: runId }], finish: 'failed' });
+      // Nothing ran, so there is no usage to report.
+      await store.markUsagePublished(tenant, chatId, runId);
       return;
     }
 
-    await store.ensureChat(tenant, request.chat_id, workflow.id);
-    const scope: ChatScope = { tenant, chatId: request.chat_id, workflowId: workflow.id, context: request.context };
-    log.info({ run_id: runId }, 'workflow execution started');
-    const outcome = await runWorkflow(
-      {
-        workflow,
-        runId,
-        userMessage: request.content,
-        ...(this.options.contextAware ? { context: request.context } : {}),
-      },
-      {
-        llm: this.options.llm,
-        tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000),
-        events: new PersistingEventSink(store, bus, subjects, scope),
-        chat: new StoreChatState(store, scope),
-      },
-    );
+    log.info(run.calls.length ? 'workflow execution resumed' : 'workflow execution started');
+    let outcome;
+    try {
+      outcome = await runWorkflow(
+        { workflow, runId, userMessage: input.content, signal, ...(this.options.contextAware ? { context: input.context } : {}) },
+        { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal },
+      );
+    } catch (error) {
+      if (error instanceof RunAbortedError) log.info('workflow execution handed back; another executor continues it');
+      throw error;
+    }
+    if (outcome.error !== undefined && (outcome.error as { code?: string }).code !== 'llm_error') {
+      log.error({ error: outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error) }, 'workflow execution failed inside the runtime');
+    }
     metrics.workflowExecutions.inc({ workflow_id: workflow.id, status: outcome.status });
     metrics.workflowDuration.observe({ workflow_id: workflow.id }, outcome.duration_ms / 1000);
-    if (outcome.error !== undefined && !(outcome.error instanceof Error && (outcome.error as { code?: string }).code === 'llm_error')) {
-      log.error({ run_id: runId, error: outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error) }, 'workflow execution failed inside the runtime');
-    }
-    log.info({ run_id: runId, status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
-
-    const usage: RawUsage = {
-      v: 1,
-      run_id: runId,
-      app_id: request.app_id,
-      user_id: request.user_id,
-      chat_id: request.chat_id,
-      workflow_id: workflow.id,
-      calls: outcome.calls,
-      ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
-      finished_at: new Date().toISOString(),
-    };
-    await bus.publish(subjects.usageRaw(request.app_id), usage, { msgId: runId });
+    log.info({ status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
   }
+
+  /** Publishes the raw usage of the chat's finished runs not yet published (each once, by run id). */
+  private async publishPendingUsage(tenant: Tenant, chatId: string): Promise<void> {
+    const { bus, store, subjects } = this.options;
+    for (const run of await store.runsAwaitingUsage(tenant, chatId)) {
+      await bus.publish(subjects.usageRaw(run.app_id), toRawUsage(run), { msgId: run.run_id });
+      await store.markUsagePublished(tenant, chatId, run.run_id);
+    }
+  }
+}
+
+function toRawUsage(run: RunRecord): RawUsage {
+  return {
+    v: 1,
+    run_id: run.run_id,
+    app_id: run.app_id,
+    user_id: run.user_id,
+    chat_id: run.chat_id,
+    workflow_id: run.workflow_id,
+    calls: run.calls,
+    ...(run.max_tokens === undefined ? {} : { max_tokens: run.max_tokens }),
+    finished_at: run.finished_at ?? new Date().toISOString(),
+  };
 }

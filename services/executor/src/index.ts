@@ -1,5 +1,5 @@
 // The executor service's parts, shared with the standalone runtime.
 export { Executor } from './executor.js';
 export type { ExecutorOptions } from './executor.js';
-export { BusToolInvoker, PersistingEventSink, StoreChatState, publishChatEvent, stampEvent } from './chat-ports.js';
+export { BusToolInvoker, StoreRunJournal, newEventId, publishChatEvent, stampEvent } from './chat-ports.js';
 export type { ChatScope } from './chat-ports.js';

@@ -9,8 +9,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus, Subscription } from '@mozaiks/bus';
+import type { ChatStore } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
-import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects } from '@mozaiks/protocol';
+import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
@@ -18,6 +19,8 @@ export const CHAT_PATH = '/ws/chat';
 export interface GatewayOptions {
   verifier: LaunchTokenVerifier;
   bus: Bus;
+  /** Where user messages are queued and missed events are read back from. */
+  store: ChatStore;
   subjects: Subjects;
   logger: Logger;
   metrics: RuntimeMetrics;
@@ -32,9 +35,14 @@ export interface GatewayOptions {
 interface Connection {
   socket: WebSocket;
   launch: LaunchContext;
+  tenant: Tenant;
   subscription: Subscription;
   alive: boolean;
   log: Logger;
+  /** Highest `seq` sent on this socket: nothing at or below it is sent again, nothing above it skipped. */
+  lastSeq: number;
+  /** Deliveries run one at a time, in order, because filling a gap reads the store. */
+  queue: Promise<void>;
 }
 
 export class Gateway {
@@ -96,6 +104,11 @@ export class Gateway {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== CHAT_PATH) return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}; use ${CHAT_PATH}`);
     if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
+    const lastSeqParam = url.searchParams.get('last_seq');
+    const lastSeq = lastSeqParam === null ? undefined : Number(lastSeqParam);
+    if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0)) {
+      return refuse(socket, 400, ErrorCode.InvalidMessage, 'last_seq must be a non-negative integer');
+    }
     const token = url.searchParams.get('token') ?? bearer(req.headers.authorization);
     if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, 'missing launch token: pass ?token=<jwt>');
     let launch: LaunchContext;
@@ -106,21 +119,31 @@ export class Gateway {
       this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
       return refuse(socket, 401, ErrorCode.Unauthorized, reason);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, launch));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, launch, lastSeq));
   }
 
-  private open(socket: WebSocket, launch: LaunchContext): void {
+  private open(socket: WebSocket, launch: LaunchContext, resumeFrom: number | undefined): void {
     const { bus, subjects, metrics } = this.options;
     const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
-    // Subscribe before any run can start, so no event of this chat is missed.
-    const subscription = bus.subscribe(subjects.chat(launch.app_id, launch.chat_id), (message) => {
+    const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
+    const connection: Connection = { socket, launch, tenant, subscription: undefined!, alive: true, log, lastSeq: 0, queue: Promise.resolve() };
+    const enqueue = (work: () => Promise<void>) => {
+      connection.queue = connection.queue.then(work).catch((error: unknown) => this.deliveryFailed(connection, error));
+    };
+    // Subscribed before the starting point is read, so no event falls between the two.
+    connection.subscription = bus.subscribe(subjects.chat(launch.app_id, launch.chat_id), (message) => {
       const envelope = ChatEventEnvelope.safeParse(message.data);
       if (!envelope.success) return log.error('dropped malformed chat event');
       // Chat ids are unique per tenant, not globally: show a socket only its owner's events.
       if (envelope.data.user_id !== launch.user_id || envelope.data.app_id !== launch.app_id) return;
-      send(socket, envelope.data.event);
+      const event = envelope.data.event;
+      enqueue(() => this.deliver(connection, event));
     });
-    const connection: Connection = { socket, launch, subscription, alive: true, log };
+    // Where this socket starts: after `last_seq` (replaying what it missed), or at the chat's present.
+    enqueue(async () => {
+      if (resumeFrom !== undefined) return this.replay(connection, resumeFrom);
+      connection.lastSeq = (await this.options.store.getChat(tenant, launch.chat_id))?.last_seq ?? 0;
+    });
     this.connections.add(connection);
     metrics.websocketConnections.inc();
     log.info('client connected');
@@ -131,9 +154,34 @@ export class Gateway {
     socket.on('close', (code) => {
       this.connections.delete(connection);
       metrics.websocketConnections.dec();
-      void subscription.unsubscribe();
+      void connection.subscription.unsubscribe();
       log.info({ code }, 'client disconnected');
     });
+  }
+
+  /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
+  private async deliver(c: Connection, event: ServerEvent): Promise<void> {
+    if (event.seq === undefined) return send(c.socket, event);
+    if (event.seq <= c.lastSeq) return;
+    if (event.seq > c.lastSeq + 1) await this.replay(c, c.lastSeq, event.seq - 1);
+    send(c.socket, event);
+    c.lastSeq = Math.max(c.lastSeq, event.seq);
+  }
+
+  /** Sends the persisted events after `afterSeq` (up to `upTo`) that this socket has not had. */
+  private async replay(c: Connection, afterSeq: number, upTo = Infinity): Promise<void> {
+    c.lastSeq = afterSeq;
+    for (const event of await this.options.store.listEvents(c.tenant, c.launch.chat_id, afterSeq)) {
+      if (event.seq! > upTo) break;
+      send(c.socket, event);
+      c.lastSeq = event.seq!;
+    }
+  }
+
+  private deliveryFailed(c: Connection, error: unknown): void {
+    // The socket can no longer promise a gap-free stream: the client reconnects with its last seq.
+    c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not deliver chat events');
+    c.socket.close(CloseCode.InternalError, 'event delivery failed; reconnect with last_seq');
   }
 
   private async receive(c: Connection, data: RawData, isBinary: boolean): Promise<void> {
@@ -142,6 +190,11 @@ export class Gateway {
     const parsed = parseClientMessage(data.toString());
     if (!parsed.ok) return this.reject(c, parsed.code, parsed.message);
     const message = parsed.message;
+    if (message.type === 'resume') {
+      const from = message.last_seq;
+      c.queue = c.queue.then(() => this.replay(c, from)).catch((error: unknown) => this.deliveryFailed(c, error));
+      return;
+    }
     if (message.chat_id !== undefined && message.chat_id !== launch.chat_id) {
       return this.reject(c, ErrorCode.IdentityMismatch, `chat_id "${message.chat_id}" is not the chat this token was issued for`);
     }
@@ -161,10 +214,22 @@ export class Gateway {
       ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }),
       received_at: new Date().toISOString(),
     };
+    const { store, bus, subjects } = this.options;
     try {
-      await this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id });
+      // Stored first, as the chat's next input: runs follow the order messages arrived in.
+      await store.enqueueInput(c.tenant, launch.chat_id, {
+        request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
+        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at,
+      });
+    } catch (error) {
+      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user message');
+      return this.reject(c, ErrorCode.Internal, 'the message could not be stored; send it again', true);
+    }
+    try {
+      await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id });
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not queue run request');
+      await store.cancelInput(c.tenant, launch.chat_id, request.request_id).catch(() => undefined);
       this.reject(c, ErrorCode.Internal, 'the message could not be queued; send it again', true);
     }
   }
@@ -211,7 +276,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 /** Answers a WebSocket handshake with an HTTP error and a JSON body saying why. */
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: code, message });
-  const reason = { 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

@@ -69,14 +69,14 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
   });
   const gateway = new Gateway({
-    verifier, bus, subjects, metrics,
+    verifier, bus, store, subjects, metrics,
     logger: logger.child({ component: 'gateway' }),
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
   });
 
   toolRunner.start();
   emitter.start();
-  executor.start();
+  await executor.start();
   const address = await gateway.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 

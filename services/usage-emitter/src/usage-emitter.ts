@@ -46,7 +46,8 @@ export class UsageEmitter {
   constructor(private readonly options: UsageEmitterOptions) {}
 
   start(): void {
-    this.subscription = this.options.bus.consume(this.options.subjects.allUsageRaw, 'usage-emitter', (message) => this.handle(message));
+    // Usage is never dropped: a record that cannot be handled now is retried, with backoff, until it can.
+    this.subscription = this.options.bus.consume(this.options.subjects.allUsageRaw, 'usage-emitter', (message) => this.handle(message), { maxDeliver: Infinity });
   }
 
   async stop(): Promise<void> {
