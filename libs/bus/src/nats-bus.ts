@@ -307,3 +307,20 @@ function toBusError(error: unknown, subject: string, timeoutMs: number): BusErro
   if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError)) return new BusError('closed', 'bus is closed', { cause: error });
   return new BusError('timeout', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
+
+/** Connects a runtime service to NATS with the runtime's streams for `prefix`. */
+export function connectRuntimeBus(options: {
+  servers: string;
+  prefix: string;
+  service: string;
+  ackWaitMs: number;
+  onError: (error: unknown, subject: string) => void;
+}): Promise<NatsBus> {
+  return NatsBus.connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: `mozaiks-${options.service}`,
+    streams: runtimeStreams(options.prefix),
+    ackWaitMs: options.ackWaitMs,
+    onError: options.onError,
+  });
+}

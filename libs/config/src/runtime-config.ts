@@ -104,6 +104,14 @@ export const RuntimeConfig = z
     DATA_DIR: z.string().default('./.data'),
     /** First token of every bus subject. */
     SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"').default('mozaiks'),
+    /** NATS server(s), comma-separated: selects the distributed services' bus. */
+    NATS_URL: z.string().optional(),
+    /** Seconds an executor has to acknowledge a run request before another may take it; kept alive while it works. */
+    RUN_ACK_WAIT_SECONDS: number('must be a number of seconds').positive().default(30),
+    /** Seconds a chat's lease lasts unrenewed: how soon another executor continues a dead one's run. */
+    CHAT_LEASE_SECONDS: number('must be a number of seconds').positive().default(15),
+    /** Seconds a stopping service lets work in flight finish before handing it back. */
+    SHUTDOWN_GRACE_SECONDS: number('must be a number of seconds').nonnegative().default(25),
     /** Seconds one tool call may run. */
     TOOL_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(30),
     /** Largest WebSocket frame a client may send, in bytes. */
@@ -120,6 +128,9 @@ function crossFieldProblems(env: Env): string[] {
   const problems: string[] = [];
   if (env.OPENAI_API_BASE && env.OPENAI_BASE_URL && env.OPENAI_API_BASE !== env.OPENAI_BASE_URL) {
     problems.push('OPENAI_API_BASE: differs from OPENAI_BASE_URL; set one of them');
+  }
+  if (env.NATS_URL && !env.NATS_URL.split(',').every((u) => /^(nats|tls|ws|wss):\/\/\S+$/.test(u.trim()))) {
+    problems.push('NATS_URL: must be nats:// URLs, comma-separated');
   }
   for (const alg of (env.JWT_ALGORITHMS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
     if (alg.startsWith('HS') && !env.JWT_SECRET) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_SECRET`);

@@ -2,3 +2,5 @@
 export { LOG_LEVELS, createLogger, scrubSecrets, toPinoLevel } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
+export { startOpsServer } from './ops-server.js';
+export type { OpsServer } from './ops-server.js';

@@ -3,3 +3,5 @@ export { Executor } from './executor.js';
 export type { ExecutorOptions } from './executor.js';
 export { BusToolInvoker, StoreRunJournal, newEventId, publishChatEvent, stampEvent } from './chat-ports.js';
 export type { ChatScope } from './chat-ports.js';
+export { llmFromConfig } from './from-config.js';
+export type { ConfiguredLlm } from './from-config.js';

@@ -5,11 +5,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { signLaunchToken } from '@mozaiks/auth';
-import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { ConfigError, loadRuntimeConfig, onShutdown } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { createLogger, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
-import { startDemoLlm } from './demo-llm.js';
 import { startStandalone } from './standalone-runtime.js';
 
 const DEV_ISSUER = 'mozaiks-dev';
@@ -35,33 +34,18 @@ async function main(): Promise<void> {
   });
   if (config.MONGODB_URI) logger.warn('MONGODB_URI is set, but this release stores chats in SQLite under DATA_DIR');
 
-  const demo = !config.OPENAI_API_KEY && !config.OPENAI_API_BASE ? await startDemoLlm() : undefined;
-  if (demo) {
-    logger.warn(
-      { llm_base_url: demo.url },
-      'OPENAI_API_KEY is not set: agents answer from the built-in DEMO LLM endpoint (canned replies). Set OPENAI_API_KEY to use a real model.',
-    );
-  }
-
-  const runtime = await startStandalone(config, { logger, ...(demo ? { llm: { baseURL: demo.url, apiKey: 'demo' } } : {}) });
+  const runtime = await startStandalone(config, { logger });
   logger.info(
     { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), data_dir: path.resolve(config.DATA_DIR) },
     'MozaiksAI runtime listening',
   );
   if (devSecret) await printDevToken(config, devSecret, runtime.url, logger);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+  onShutdown(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await runtime.stop();
-    await demo?.close();
     logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  }, (error) => logger.error({ error: String(error) }, 'did not stop cleanly'));
 }
 
 /** With no signing key configured, mints a token for the first workflow and shows how to use it. */

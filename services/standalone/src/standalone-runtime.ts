@@ -1,12 +1,11 @@
 // The whole runtime in one process: gateway, executor, tool-runner and usage-emitter, the same
 // parts the distributed services run, wired over the in-memory bus and the SQLite store.
 import type { AddressInfo } from 'node:net';
-import { LaunchTokenVerifier } from '@mozaiks/auth';
 import { MemoryBus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { Executor } from '@mozaiks/executor';
-import { Gateway } from '@mozaiks/gateway';
-import { OpenAiLlmClient, PriceTable } from '@mozaiks/llm';
+import { Executor, llmFromConfig } from '@mozaiks/executor';
+import { Gateway, verifierFromConfig } from '@mozaiks/gateway';
+import { PriceTable } from '@mozaiks/llm';
 import { subjects as subjectsFor } from '@mozaiks/protocol';
 import { SqliteChatStore } from '@mozaiks/store';
 import { RuntimeMetrics } from '@mozaiks/telemetry';
@@ -27,8 +26,6 @@ export interface StandaloneRuntime {
 
 export interface StandaloneDependencies {
   logger: Logger;
-  /** The LLM endpoint to use; from the config when unset. */
-  llm?: { baseURL: string; apiKey: string };
   /** Collect Node process metrics (off in tests that start several runtimes). @default true */
   processMetrics?: boolean;
 }
@@ -39,20 +36,8 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
   const metrics = new RuntimeMetrics({ processMetrics: deps.processMetrics ?? true });
   const bus = new MemoryBus({ onError: (error, subject) => logger.error({ subject, error: errorText(error) }, 'bus handler failed') });
   const store = new SqliteChatStore({ dataDir: config.DATA_DIR });
-  const llm = new OpenAiLlmClient({
-    apiKey: deps.llm?.apiKey ?? config.OPENAI_API_KEY ?? 'none',
-    ...(deps.llm?.baseURL ?? config.OPENAI_API_BASE ? { baseURL: deps.llm?.baseURL ?? config.OPENAI_API_BASE! } : {}),
-    defaultModel: config.DEFAULT_MODEL,
-    timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000,
-    maxRetries: config.LLM_MAX_RETRIES,
-  });
-  const verifier = new LaunchTokenVerifier({
-    ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
-    ...(config.JWT_PUBLIC_KEY ? { publicKey: config.JWT_PUBLIC_KEY } : {}),
-    ...(config.JWT_ALGORITHMS ? { algorithms: config.JWT_ALGORITHMS } : {}),
-    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
-    audience: config.JWT_AUDIENCE,
-  });
+  const { llm, demo } = await llmFromConfig(config, logger);
+  const verifier = verifierFromConfig(config);
 
   const toolRunner = new ToolRunner({ bus, subjects, workflowsDir: config.WORKFLOWS_DIR, logger: logger.child({ component: 'tool-runner' }) });
   const emitter = new UsageEmitter({
@@ -67,6 +52,8 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     logger: logger.child({ component: 'executor' }),
     contextAware: config.CONTEXT_AWARE,
     toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
+    leaseMs: config.CHAT_LEASE_SECONDS * 1000,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
   });
   const gateway = new Gateway({
     verifier, bus, store, subjects, metrics,
@@ -94,6 +81,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
       await emitter.stop();
       await toolRunner.stop();
       await store.close();
+      await demo?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 // A local OpenAI-compatible endpoint for trying the runtime without an API key. It is a real HTTP
 // server, reached through the same client as a real model; its replies are canned and say so.
-import { startChatCompletionsServer } from '@mozaiks/llm';
-import type { ChatCompletionsServer, CompletionReply, CompletionRequestBody } from '@mozaiks/llm';
+import { startChatCompletionsServer } from './openai-wire.js';
+import type { ChatCompletionsServer, CompletionReply, CompletionRequestBody } from './openai-wire.js';
 
 export const DEMO_MODEL_NOTE = 'This is the runtime\'s demo model: set OPENAI_API_KEY (and OPENAI_API_BASE for another provider) to use a real one.';
 
