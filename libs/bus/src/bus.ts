@@ -50,6 +50,11 @@ export interface Bus {
   request<R = unknown>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R>;
   /** Durable work: each message goes to one consumer of `group`, and again if it is not acknowledged. */
   consume<T = unknown>(subject: string, group: string, handler: WorkHandler<T>, options?: ConsumeOptions): Subscription;
+  /**
+   * Calls `listener` each time the bus comes back after losing its connection: live messages sent
+   * meanwhile are lost, and a subscriber that must miss nothing re-reads what it needs.
+   */
+  onReconnect(listener: () => void): void;
   /** Stops taking messages, lets handlers in flight finish, and closes. */
   drain(): Promise<void>;
 }

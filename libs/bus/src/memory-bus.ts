@@ -92,6 +92,9 @@ export class MemoryBus implements Bus {
     return this.add(subject, `work:${group}`, (message) => attempt(message, 1));
   }
 
+  /** An in-process bus never loses its connection. */
+  onReconnect(_listener: () => void): void {}
+
   /**
    * Lets every message already sent, and whatever its handlers send in turn, be handled; then
    * closes. Work finishing during a drain can still publish, as on a draining NATS connection.

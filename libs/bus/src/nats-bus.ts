@@ -83,12 +83,20 @@ export class NatsBus implements Bus {
   }
 
   private up = true;
+  private readonly reconnectListeners: Array<() => void> = [];
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
+  }
 
   private watchStatus(): void {
     void (async () => {
       for await (const status of this.connection.status()) {
         if (status.type === 'disconnect') this.up = false;
-        else if (status.type === 'reconnect') this.up = true;
+        else if (status.type === 'reconnect') {
+          this.up = true;
+          for (const listener of this.reconnectListeners) listener();
+        }
       }
     })().catch(() => undefined);
   }

@@ -56,6 +56,14 @@ export class Gateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
     this.server = createServer((req, res) => void this.handleHttp(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
+    // Live events sent while the bus was away are lost: read them back for every socket.
+    options.bus.onReconnect(() => {
+      for (const c of this.connections) this.resync(c);
+    });
+  }
+
+  private resync(c: Connection): void {
+    c.queue = c.queue.then(() => this.replay(c, c.lastSeq)).catch((error: unknown) => this.deliveryFailed(c, error));
   }
 
   /** Listens on `port` (0 picks one) and returns the address. */

@@ -1,0 +1,117 @@
+// Starts the distributed runtime for a test: a private nats-server and each service as its own
+// process on the built code, sharing one data folder, with a scripted LLM endpoint.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { NatsBus, runtimeStreams } from '@mozaiks/bus';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
+import type { NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
+import { REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
+
+export type ServiceName = 'gateway' | 'executor' | 'tool-runner' | 'usage-emitter';
+
+export class ServiceProcess {
+  child!: ChildProcess;
+  port = 0;
+  output = '';
+  private exited!: Promise<number | null>;
+
+  constructor(readonly service: ServiceName, private readonly env: Record<string, string>) {}
+
+  /** Starts the process and waits until it serves. */
+  async start(): Promise<this> {
+    const main = path.join(REPO_ROOT, `services/${this.service}/dist/main.js`);
+    if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` (npm test does) first`);
+    this.output = '';
+    this.child = spawn(process.execPath, [main], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const match = this.output.match(/"url":"http:\/\/[^:]+:(\d+)"/) ?? this.output.match(/"ops_port":(\d+)/);
+      if (match) {
+        this.port = Number(match[1]);
+        return this;
+      }
+      if (this.child.exitCode !== null) throw new Error(`${this.service} exited (${this.child.exitCode}):\n${this.output}`);
+      if (Date.now() > deadline) throw new Error(`${this.service} did not start:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Sends `signal` and waits for the exit code. */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+export interface Cluster {
+  nats: NatsServer;
+  llm: ScriptedLlm;
+  dataDir: TempDir;
+  services: Record<ServiceName, ServiceProcess[]>;
+  /** A NATS connection of the test's own, as a billing pipeline would have. */
+  observer: NatsBus;
+  wsUrl(gateway: number, token: string, lastSeq?: number): string;
+  /** Starts one more process of a service. */
+  add(service: ServiceName): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: { counts?: Partial<Record<ServiceName, number>>; workflowsDir?: string; env?: Record<string, string> } = {}): Promise<Cluster> {
+  const nats = await startNatsServer();
+  const llm = await startScriptedLlm();
+  const dataDir = makeTempDir('mozaiks-cluster-');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    NATS_URL: nats.url,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir.path,
+    WORKFLOWS_DIR: options.workflowsDir ?? SHIPPED_WORKFLOWS,
+    OPENAI_API_KEY: TEST_API_KEY,
+    OPENAI_API_BASE: llm.url,
+    DEFAULT_MODEL: 'gpt-4o-mini',
+    LLM_MAX_RETRIES: '0',
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    RUN_ACK_WAIT_SECONDS: '2',
+    CHAT_LEASE_SECONDS: '2',
+    SHUTDOWN_GRACE_SECONDS: '5',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+  const counts = { gateway: 1, executor: 1, 'tool-runner': 1, 'usage-emitter': 1, ...options.counts };
+  const services: Record<ServiceName, ServiceProcess[]> = { gateway: [], executor: [], 'tool-runner': [], 'usage-emitter': [] };
+  const add = async (service: ServiceName) => {
+    const proc = await new ServiceProcess(service, env).start();
+    services[service].push(proc);
+    return proc;
+  };
+  await Promise.all((Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))));
+  const observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: runtimeStreams('mozaiks') });
+  return {
+    nats,
+    llm,
+    dataDir,
+    services,
+    observer,
+    add,
+    wsUrl: (gateway, token, lastSeq) => `ws://127.0.0.1:${services.gateway[gateway]!.port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`,
+    stop: async () => {
+      await Promise.all(Object.values(services).flat().map((p) => p.kill('SIGKILL')));
+      await observer.drain().catch(() => undefined);
+      await llm.close();
+      await nats.dispose();
+      dataDir.remove();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The runtime as platform teams run it: every service its own process, NATS between them, one
+// shared data folder; chats keep working while processes die and NATS restarts.
+import { jetstream } from '@nats-io/jetstream';
+import { WsTestClient, mintToken } from '@mozaiks/testing';
+import type { CompletionRequestBody } from '@mozaiks/llm';
+import type { TestEvent } from '@mozaiks/testing';
+import { startCluster } from './cluster';
+import type { Cluster } from './cluster';
+import { FIXTURE_WORKFLOWS } from './harness';
+
+/** Every usage_update a billing pipeline subscribed to `mozaiks.usage.>` receives. */
+function billing(cluster: Cluster): Array<Record<string, unknown>> {
+  const received: Array<Record<string, unknown>> = [];
+  cluster.observer.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void received.push({ subject: m.subject, ...m.data }));
+  return received;
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Every message stored on the billing stream, read as a billing pipeline's durable consumer would. */
+async function billedFromStream(cluster: Cluster): Promise<Array<Record<string, unknown>>> {
+  const consumer = await jetstream(cluster.observer.connection).consumers.get('MOZAIKS_USAGE');
+  const messages = await consumer.fetch({ max_messages: 1000, expires: 2000 });
+  const out: Array<Record<string, unknown>> = [];
+  for await (const m of messages) {
+    out.push(m.json<Record<string, unknown>>());
+    if (m.info.pending === 0) break;
+  }
+  return out;
+}
+
+/** Onboarding replies that name the agent and the chat, after a delay that keeps runs in flight. */
+function slowOnboardingReply(delayMs: number) {
+  return (request: CompletionRequestBody) => {
+    const system = String(request.messages[0]!.content);
+    const agent = system.startsWith('You collect') ? 'DataCollector' : 'Validator';
+    const chat = String(request.messages.find((m) => m.role === 'user' && !m.name)?.content);
+    return { content: `${agent} on ${chat}`, usage: { prompt_tokens: 100, completion_tokens: 10 }, delay_ms: delayMs };
+  };
+}
+
+/** Asserts each chat's socket(s) saw one reply per agent, for that chat. */
+function expectOneReplyPerAgent(events: TestEvent[], chat: string): void {
+  const replies = events.filter((e) => e.type === 'agent_message').map((e) => e.content);
+  expect(replies).toEqual([`DataCollector on ${chat}`, `Validator on ${chat}`]);
+}
+
+/** Asserts a socket saw its chat's persisted events 1..n exactly once each, in order. */
+function expectGapless(events: TestEvent[]): void {
+  const seqs = events.flatMap((e) => (e.seq === undefined ? [] : [e.seq as number]));
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+}
+
+describe('distributed runtime', () => {
+  let cluster: Cluster;
+  afterEach(async () => cluster?.stop());
+
+  it('serves a chat through gateway, executor, tool-runner and usage-emitter processes', async () => {
+    cluster = await startCluster({ workflowsDir: FIXTURE_WORKFLOWS });
+    const billed = billing(cluster);
+    cluster.llm.push(
+      { tool_calls: [{ id: 'call_1', name: 'add', arguments: '{"a": 1, "b": 2}' }], usage: { prompt_tokens: 10, completion_tokens: 5 } },
+      { content: 'It is 3.', usage: { prompt_tokens: 20, completion_tokens: 3 } },
+    );
+    const client = await WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_d1' } })));
+    const events = await client.exchange('add 1 and 2');
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'workflow_complete', 'usage_update']);
+    expect(events[1]).toMatchObject({ ok: true, result: { sum: 3 } });
+    expect(events.at(-1)).toMatchObject({ tokens: { prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 } });
+    expectGapless(events);
+    await until(() => billed.length === 1, 5000, 'the billing event');
+    expect(billed[0]).toMatchObject({ subject: 'mozaiks.usage.app_456.user_123', type: 'usage_update', event_id: events.at(-1)!.event_id, total_tokens: 38 });
+    for (const service of Object.values(cluster.services).flat()) {
+      expect((await fetch(`${service.url}/health`)).status).toBe(200);
+      expect((await fetch(`${service.url}/ready`)).status).toBe(200);
+      expect(await (await fetch(`${service.url}/metrics`)).text()).toContain('# TYPE workflow_executions_total counter');
+    }
+    await client.close();
+  });
+
+  it('completes eight parallel chats across two gateways while an executor is killed with SIGKILL mid-run', async () => {
+    cluster = await startCluster({ counts: { gateway: 2, executor: 2 } });
+    cluster.llm.setFallback(slowOnboardingReply(400));
+    const chats = Array.from({ length: 8 }, (_, i) => `chat_k${i}`);
+    const clients = await Promise.all(chats.map(async (chat, i) => WsTestClient.connect(cluster.wsUrl(i % 2, await mintToken({ claims: { chat_id: chat } })))));
+    clients.forEach((c, i) => c.send({ type: 'user_message', content: chats[i] }));
+    await until(() => clients.some((c) => c.events.some((e) => e.type === 'agent_message')), 10_000, 'a first reply');
+    const victim = cluster.services.executor[0]!;
+    await victim.kill('SIGKILL');
+    await Promise.all(clients.map((c) => c.waitForType('usage_update', { timeoutMs: 60_000 })));
+    clients.forEach((c, i) => {
+      expectOneReplyPerAgent(c.events, chats[i]!);
+      expectGapless(c.events);
+      expect(c.events.filter((e) => e.type === 'workflow_complete')).toHaveLength(1);
+    });
+    const billed = await billedFromStream(cluster);
+    expect(billed.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
+    expect(new Set(billed.map((b) => b.event_id)).size).toBe(8);
+    // The victim was cut off in the middle of runs, which the survivor then finished.
+    const started = (victim.output.match(/workflow execution started/g) ?? []).length;
+    const finished = (victim.output.match(/workflow execution finished/g) ?? []).length;
+    expect(started).toBeGreaterThan(finished);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('lets clients of a killed gateway reconnect to another with their last seq, missing and repeating nothing', async () => {
+    cluster = await startCluster({ counts: { gateway: 2 } });
+    cluster.llm.setFallback(slowOnboardingReply(500));
+    const chats = ['chat_g0', 'chat_g1', 'chat_g2', 'chat_g3'];
+    const tokens = await Promise.all(chats.map((chat) => mintToken({ claims: { chat_id: chat } })));
+    const first = await Promise.all(tokens.map((t) => WsTestClient.connect(cluster.wsUrl(1, t))));
+    first.forEach((c, i) => c.send({ type: 'user_message', content: chats[i] }));
+    await until(() => first.every((c) => c.events.some((e) => e.type === 'agent_message')), 15_000, 'a first reply on every chat');
+    await cluster.services.gateway[1]!.kill('SIGKILL');
+    await Promise.all(first.map((c) => c.closed()));
+    const lastSeqs = first.map((c) => Math.max(...c.events.map((e) => (e.seq as number) ?? 0)));
+    const second = await Promise.all(tokens.map((t, i) => WsTestClient.connect(cluster.wsUrl(0, t, lastSeqs[i]))));
+    await Promise.all(second.map((c) => c.waitForType('usage_update', { timeoutMs: 30_000 })));
+    second.forEach((c, i) => {
+      const all = [...first[i]!.events, ...c.events];
+      expectGapless(all);
+      expectOneReplyPerAgent(all, chats[i]!);
+      expect(all.map((e) => e.type).slice(-2)).toEqual(['workflow_complete', 'usage_update']);
+    });
+    await Promise.all(second.map((c) => c.close()));
+  });
+
+  it('finishes every chat and loses no usage when nats-server restarts mid-load', async () => {
+    cluster = await startCluster();
+    cluster.llm.setFallback(slowOnboardingReply(300));
+    const chats = ['chat_n0', 'chat_n1', 'chat_n2', 'chat_n3'];
+    const clients = await Promise.all(chats.map(async (chat) => WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { chat_id: chat } })))));
+    clients.forEach((c, i) => c.send({ type: 'user_message', content: chats[i] }));
+    await until(() => clients.some((c) => c.events.some((e) => e.type === 'agent_message')), 10_000, 'a first reply');
+    await cluster.nats.stop();
+    await new Promise((r) => setTimeout(r, 1000));
+    await cluster.nats.start();
+    await Promise.all(clients.map((c) => c.waitForType('usage_update', { timeoutMs: 60_000 })));
+    clients.forEach((c, i) => {
+      expectGapless(c.events);
+      expectOneReplyPerAgent(c.events, chats[i]!);
+    });
+    for (let i = 0; i < 100 && !cluster.observer.connected; i++) await new Promise((r) => setTimeout(r, 50));
+    const billed = await billedFromStream(cluster);
+    expect(billed.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
+    for (const service of Object.values(cluster.services).flat()) expect((await fetch(`${service.url}/ready`)).status).toBe(200);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
