@@ -11,7 +11,7 @@ import { FIXTURE_WORKFLOWS } from './harness';
 /** Every usage_update a billing pipeline subscribed to `mozaiks.usage.>` receives. */
 function billing(cluster: Cluster): Array<Record<string, unknown>> {
   const received: Array<Record<string, unknown>> = [];
-  cluster.observer.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void received.push({ subject: m.subject, ...m.data }));
+  cluster.observer.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void received.push({ subject: m.subject, headers: m.headers, ...m.data }));
   return received;
 }
 
@@ -76,6 +76,12 @@ describe('distributed runtime', () => {
     expectGapless(events);
     await until(() => billed.length === 1, 5000, 'the billing event');
     expect(billed[0]).toMatchObject({ subject: 'mozaiks.usage.app_456.user_123', type: 'usage_update', event_id: events.at(-1)!.event_id, total_tokens: 38 });
+    // One W3C trace from the gateway through the executor to the billing event.
+    const traceId = String((billed[0]!.headers as Record<string, string>).traceparent).split('-')[1];
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(cluster.services.gateway[0]!.output).toContain(`"trace_id":"${traceId}"`);
+    expect(cluster.services.executor[0]!.output).toContain(`"trace_id":"${traceId}"`);
+    expect(billed[0]!.headers).toMatchObject({ 'Nats-Msg-Id': events.at(-1)!.event_id, 'Mozaiks-Version': '1' });
     for (const service of Object.values(cluster.services).flat()) {
       expect((await fetch(`${service.url}/health`)).status).toBe(200);
       expect((await fetch(`${service.url}/ready`)).status).toBe(200);
@@ -151,5 +157,33 @@ describe('distributed runtime', () => {
     expect(billed.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
     for (const service of Object.values(cluster.services).flat()) expect((await fetch(`${service.url}/ready`)).status).toBe(200);
     await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('drains on SIGTERM: a gateway asks its clients to reconnect (1012), an executor hands back its runs', async () => {
+    cluster = await startCluster({ counts: { gateway: 2, executor: 2 }, env: { SHUTDOWN_GRACE_SECONDS: '0' } });
+    cluster.llm.setFallback(slowOnboardingReply(600));
+    const chats = ['chat_t0', 'chat_t1', 'chat_t2', 'chat_t3'];
+    const tokens = await Promise.all(chats.map((chat) => mintToken({ claims: { chat_id: chat } })));
+    const clients = await Promise.all(tokens.map((t) => WsTestClient.connect(cluster.wsUrl(1, t))));
+    clients.forEach((c, i) => c.send({ type: 'user_message', content: chats[i] }));
+    await until(() => cluster.services.executor.every((e) => e.output.includes('workflow execution started')), 10_000, 'both executors at work');
+
+    const [leaving, staying] = cluster.services.executor;
+    const gatewayExit = cluster.services.gateway[1]!.kill('SIGTERM');
+    expect(await leaving!.kill('SIGTERM')).toBe(0);
+    expect(leaving!.output).toContain('handed back');
+    expect(await Promise.all(clients.map((c) => c.closed()))).toEqual([1012, 1012, 1012, 1012]);
+    expect(await gatewayExit).toBe(0);
+
+    const lastSeqs = clients.map((c) => Math.max(0, ...c.events.map((e) => (e.seq as number) ?? 0)));
+    const again = await Promise.all(tokens.map((t, i) => WsTestClient.connect(cluster.wsUrl(0, t, lastSeqs[i]))));
+    await Promise.all(again.map((c) => c.waitForType('usage_update', { timeoutMs: 30_000 })));
+    again.forEach((c, i) => {
+      const all = [...clients[i]!.events, ...c.events];
+      expectGapless(all);
+      expectOneReplyPerAgent(all, chats[i]!);
+    });
+    expect(staying!.output).toMatch(/workflow execution (resumed|started)/);
+    await Promise.all(again.map((c) => c.close()));
   });
 });

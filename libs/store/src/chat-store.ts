@@ -29,6 +29,8 @@ export interface PendingInput {
   context: Record<string, unknown>;
   max_tokens?: number;
   received_at: string;
+  /** W3C trace context of the request that brought it. */
+  traceparent?: string;
 }
 
 export type NewInput = Omit<PendingInput, 'input_seq'>;
@@ -82,6 +84,8 @@ export interface ChatStore {
   enqueueInput(tenant: Tenant, chatId: string, input: NewInput): Promise<PendingInput>;
   /** Withdraws an input that could not be announced; a no-op once its run has begun. */
   cancelInput(tenant: Tenant, chatId: string, requestId: string): Promise<void>;
+  /** The input at `inputSeq`, whatever its state. */
+  inputOf(tenant: Tenant, chatId: string, inputSeq: number): Promise<PendingInput | undefined>;
   /** The chat's oldest input whose run has not finished. */
   nextInput(tenant: Tenant, chatId: string): Promise<PendingInput | undefined>;
   /** The run of an input, created (status `running`) if it has none. */

@@ -141,6 +141,13 @@ export class SqliteChatStore implements ChatStore {
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
+  async inputOf(t: Tenant, chatId: string, inputSeq: number): Promise<PendingInput | undefined> {
+    const row = this.db
+      .prepare('SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?')
+      .get(t.app_id, t.user_id, chatId, inputSeq) as { input_seq: number; body: string } | undefined;
+    return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
+  }
+
   async startRun(t: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord> {
     this.db
       .prepare(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)

@@ -4,3 +4,4 @@ export type { Logger, LoggerOptions } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
 export { startOpsServer } from './ops-server.js';
 export type { OpsServer } from './ops-server.js';
+export { childTraceparent, newTraceparent, traceIdOf } from './trace-context.js';

@@ -5,6 +5,7 @@ import type { Bus } from '@mozaiks/bus';
 import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
 import type { ChatEventEnvelope, EventBody, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest } from '@mozaiks/protocol';
 import type { ChatStore } from '@mozaiks/store';
+import { childTraceparent } from '@mozaiks/telemetry';
 
 export interface ChatScope {
   tenant: Tenant;
@@ -12,6 +13,8 @@ export interface ChatScope {
   workflowId: string;
   /** Custom claims of the launch token. */
   context: Record<string, unknown>;
+  /** W3C trace context of the run, continued on the tool requests it makes. */
+  traceparent?: string;
 }
 
 export function newEventId(): string {
@@ -80,7 +83,10 @@ export class BusToolInvoker implements ToolInvoker {
     const started = performance.now();
     try {
       // The runner enforces the timeout; the extra second lets its answer arrive.
-      const reply = await this.bus.request<ToolReply>(this.subjects.tool(request.app_id, request.workflow_id), request, { timeoutMs: timeoutMs + 1000 });
+      const reply = await this.bus.request<ToolReply>(this.subjects.tool(request.app_id, request.workflow_id), request, {
+        timeoutMs: timeoutMs + 1000,
+        headers: { traceparent: childTraceparent(this.scope.traceparent) },
+      });
       return reply.ok ? { ok: true, result: reply.result, duration_ms: reply.duration_ms } : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -10,6 +10,7 @@ import type { LlmClient } from '@mozaiks/engine';
 import { RunRequest, describeIssues } from '@mozaiks/protocol';
 import type { RawUsage, Subjects, Tenant } from '@mozaiks/protocol';
 import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
+import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowValidationError, loadWorkflow } from '@mozaiks/workflows';
 import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
@@ -85,7 +86,7 @@ export class Executor {
       return;
     }
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
-    const work = this.serveChat(parsed.data);
+    const work = this.serveChat(parsed.data, message.headers.traceparent);
     this.running.add(work);
     try {
       await work;
@@ -95,7 +96,7 @@ export class Executor {
   }
 
   /** Runs every pending input of the request's chat, in order, while holding its lease. */
-  private async serveChat(request: RunRequest): Promise<void> {
+  private async serveChat(request: RunRequest, traceparent?: string): Promise<void> {
     const { store } = this.options;
     const tenant: Tenant = { app_id: request.app_id, user_id: request.user_id };
     const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${request.chat_id}`;
@@ -104,6 +105,7 @@ export class Executor {
       await store.enqueueInput(tenant, request.chat_id, {
         request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
         ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at,
+        ...(traceparent ? { traceparent } : {}),
       });
     }
     if (this.active.has(key)) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is being served by this executor');
@@ -147,9 +149,12 @@ export class Executor {
   private async runInput(tenant: Tenant, chatId: string, input: PendingInput, signal: AbortSignal): Promise<void> {
     const { bus, store, subjects, metrics } = this.options;
     const runId = `run_${input.request_id}`;
-    const log = this.options.logger.child({ app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId });
+    const log = this.options.logger.child({
+      app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId,
+      ...(input.traceparent ? { trace_id: traceIdOf(input.traceparent) } : {}),
+    });
     const run = await store.startRun(tenant, chatId, input, runId);
-    const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context };
+    const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
     const journal = new StoreRunJournal(store, bus, subjects, scope, runId);
 
     let workflow;
@@ -189,7 +194,8 @@ export class Executor {
   private async publishPendingUsage(tenant: Tenant, chatId: string): Promise<void> {
     const { bus, store, subjects } = this.options;
     for (const run of await store.runsAwaitingUsage(tenant, chatId)) {
-      await bus.publish(subjects.usageRaw(run.app_id), toRawUsage(run), { msgId: run.run_id });
+      const traceparent = (await store.inputOf(tenant, chatId, run.input_seq))?.traceparent;
+      await bus.publish(subjects.usageRaw(run.app_id), toRawUsage(run), { msgId: run.run_id, headers: { traceparent: childTraceparent(traceparent) } });
       await store.markUsagePublished(tenant, chatId, run.run_id);
     }
   }

@@ -12,6 +12,7 @@ import type { Bus, Subscription } from '@mozaiks/bus';
 import type { ChatStore } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
 import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
+import { newTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
@@ -223,18 +224,20 @@ export class Gateway {
       received_at: new Date().toISOString(),
     };
     const { store, bus, subjects } = this.options;
+    const traceparent = newTraceparent();
+    c.log.info({ request_id: request.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
     try {
       // Stored first, as the chat's next input: runs follow the order messages arrived in.
       await store.enqueueInput(c.tenant, launch.chat_id, {
         request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
-        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at,
+        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at, traceparent,
       });
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user message');
       return this.reject(c, ErrorCode.Internal, 'the message could not be stored; send it again', true);
     }
     try {
-      await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id });
+      await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id, headers: { traceparent } });
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not queue run request');
       await store.cancelInput(c.tenant, launch.chat_id, request.request_id).catch(() => undefined);

@@ -6,6 +6,7 @@ import type { PriceTable } from '@mozaiks/llm';
 import { RawUsage, describeIssues } from '@mozaiks/protocol';
 import type { ChatEventEnvelope, ModelUsage, Subjects, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatStore } from '@mozaiks/store';
+import { childTraceparent } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface UsageEmitterOptions {
@@ -95,7 +96,7 @@ export class UsageEmitter {
     const envelope: ChatEventEnvelope = { v: 1, app_id: raw.app_id, user_id: raw.user_id, event };
     await bus.publish(subjects.chat(raw.app_id, raw.chat_id), envelope);
     if (this.options.billing ?? true) {
-      await bus.publish(subjects.usage(raw.app_id, raw.user_id), event, { msgId: event.event_id });
+      await bus.publish(subjects.usage(raw.app_id, raw.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(message.headers.traceparent) } });
     }
     metrics.tokenUsage.inc({ user_id: raw.user_id, app_id: raw.app_id }, tokens.total_tokens);
     logger.info(
