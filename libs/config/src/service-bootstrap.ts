@@ -30,19 +30,20 @@ export function loadServiceConfig(service: string, options: ServiceConfigOptions
 }
 
 /**
- * Calls `stop` once on the first SIGTERM or SIGINT, then exits 0 (1 if stopping failed). A second
- * signal exits at once.
+ * Calls `stop` once on the first SIGTERM or SIGINT, then `flush` (logs), then exits 0 (1 if
+ * stopping failed). A second signal exits at once.
  */
-export function onShutdown(stop: (signal: string) => Promise<void>, report: (error: unknown) => void): void {
+export function onShutdown(stop: (signal: string) => Promise<void>, report: (error: unknown) => void, flush: () => Promise<void> = async () => {}): void {
   let stopping = false;
+  const exit = (code: number) => void flush().finally(() => process.exit(code));
   const handle = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     stop(signal).then(
-      () => process.exit(0),
+      () => exit(0),
       (error: unknown) => {
         report(error);
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -58,11 +58,23 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
 
   const history = await ports.journal.load();
   const mine = history.filter((m) => m.run_id === runId);
+  // The user's message joins the history with the run's first step (it is already durable as the
+  // run's input): one write less before the first model call.
+  const pending: ChatMessage[] = [];
   if (!mine.some((m) => m.role === 'user')) {
     const entry: ChatMessage = { role: 'user', content: input.userMessage, run_id: runId };
-    await ports.journal.commit({ messages: [entry] });
+    pending.push(entry);
     history.push(entry);
   }
+  const durable = ports.journal;
+  const journal: RunJournal = {
+    load: () => durable.load(),
+    commit: (step) => {
+      const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
+      return durable.commit({ ...step, ...(messages ? { messages } : {}) });
+    },
+  };
+  ports = { ...ports, journal };
   const spoken = mine.flatMap((m) => (m.role === 'assistant' && m.final ? [m.agent] : []));
   const last = mine.at(-1);
   // A turn interrupted after a tool round goes on with the same agent.

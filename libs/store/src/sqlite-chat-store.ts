@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
   finished_at TEXT, usage_published INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, user_id, chat_id, run_id)
 );
+CREATE INDEX IF NOT EXISTS inputs_pending ON inputs (app_id, user_id, chat_id, input_seq) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS runs_unpublished ON runs (app_id, user_id, chat_id, input_seq) WHERE usage_published = 0;
 CREATE TABLE IF NOT EXISTS leases (
   app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
   holder TEXT NOT NULL, expires_at INTEGER NOT NULL,
@@ -70,6 +72,7 @@ export interface SqliteChatStoreOptions {
 export class SqliteChatStore implements ChatStore {
   readonly file: string;
   private readonly db: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(options: SqliteChatStoreOptions) {
     mkdirSync(options.dataDir, { recursive: true });
@@ -83,8 +86,8 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async ensureChat(t: Tenant, chatId: string, workflowId: string): Promise<ChatRecord> {
-    this.db
-      .prepare('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
     return this.chat(t, chatId)!;
   }
@@ -98,77 +101,84 @@ export class SqliteChatStore implements ChatStore {
   }
 
   private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
-    const row = this.db
-      .prepare('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
+    const row = this
+      .sql('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
       .get(messages.length, t.app_id, t.user_id, chatId) as { next_message: number } | undefined;
     if (!row) throw new ChatNotFoundError(t, chatId);
-    const insert = this.db.prepare('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insert = this.sql('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
     const first = row.next_message - messages.length;
     const now = new Date().toISOString();
     messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
   }
 
   async enqueueInput(t: Tenant, chatId: string, input: NewInput): Promise<PendingInput> {
+    // Already queued (the usual case when the executor confirms the gateway's insert): no write lock.
+    const queued = this.sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as
+      | { input_seq: number }
+      | undefined;
+    if (queued) return { ...input, input_seq: queued.input_seq };
     return this.db.transaction((): PendingInput => {
-      this.db
-        .prepare('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      this
+        .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
-      const existing = this.db
-        .prepare('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?')
+      const existing = this
+        .sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?')
         .get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number } | undefined;
       if (existing) return { ...input, input_seq: existing.input_seq };
-      const { next } = this.db
-        .prepare('SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+      const { next } = this
+        .sql('SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?')
         .get(t.app_id, t.user_id, chatId) as { next: number };
-      this.db
-        .prepare('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)')
+      this
+        .sql('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)')
         .run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
       return { ...input, input_seq: next };
     }).immediate();
   }
 
   async cancelInput(t: Tenant, chatId: string, requestId: string): Promise<void> {
-    this.db
-      .prepare(`UPDATE inputs SET state = 'cancelled' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ? AND state = 'pending'
+    this
+      .sql(`UPDATE inputs SET state = 'cancelled' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ? AND state = 'pending'
         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.app_id = inputs.app_id AND r.user_id = inputs.user_id AND r.chat_id = inputs.chat_id AND r.input_seq = inputs.input_seq)`)
       .run(t.app_id, t.user_id, chatId, requestId);
   }
 
   async nextInput(t: Tenant, chatId: string): Promise<PendingInput | undefined> {
-    const row = this.db
-      .prepare(`SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND state = 'pending' ORDER BY input_seq LIMIT 1`)
+    const row = this
+      .sql(`SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND state = 'pending' ORDER BY input_seq LIMIT 1`)
       .get(t.app_id, t.user_id, chatId) as { input_seq: number; body: string } | undefined;
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
   async inputOf(t: Tenant, chatId: string, inputSeq: number): Promise<PendingInput | undefined> {
-    const row = this.db
-      .prepare('SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?')
+    const row = this
+      .sql('SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?')
       .get(t.app_id, t.user_id, chatId, inputSeq) as { input_seq: number; body: string } | undefined;
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
   async startRun(t: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord> {
-    this.db
-      .prepare(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
+    const existing = await this.getRun(t, chatId, runId);
+    if (existing) return existing;
+    this
+      .sql(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
       .run(t.app_id, t.user_id, chatId, runId, input.input_seq, input.workflow_id, input.max_tokens ?? null);
     return (await this.getRun(t, chatId, runId))!;
   }
 
   async getRun(t: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined> {
-    const row = this.db.prepare('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined;
+    const row = this.sql('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined;
     return row ? toRun(row) : undefined;
   }
 
   async runsAwaitingUsage(t: Tenant, chatId: string): Promise<RunRecord[]> {
-    const rows = this.db
-      .prepare(`SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status != 'running' AND usage_published = 0 ORDER BY input_seq`)
+    const rows = this
+      .sql(`SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status != 'running' AND usage_published = 0 ORDER BY input_seq`)
       .all(t.app_id, t.user_id, chatId) as RunRow[];
     return rows.map(toRun);
   }
 
   async markUsagePublished(t: Tenant, chatId: string, runId: string): Promise<void> {
-    this.db.prepare('UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(t.app_id, t.user_id, chatId, runId);
+    this.sql('UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(t.app_id, t.user_id, chatId, runId);
   }
 
   async commit(t: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]> {
@@ -177,19 +187,19 @@ export class SqliteChatStore implements ChatStore {
       const events = (change.events ?? []).map((e) => this.insertEvent(t, chatId, e));
       const run = change.run;
       if (run) {
-        const row = this.db.prepare('SELECT calls, input_seq FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as
+        const row = this.sql('SELECT calls, input_seq FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as
           | { calls: string; input_seq: number }
           | undefined;
         if (!row) throw new Error(`no run ${run.run_id} in chat ${chatId}`);
         if (run.calls?.length) {
           const calls = [...(JSON.parse(row.calls) as unknown[]), ...run.calls];
-          this.db.prepare('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(JSON.stringify(calls), t.app_id, t.user_id, chatId, run.run_id);
+          this.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(JSON.stringify(calls), t.app_id, t.user_id, chatId, run.run_id);
         }
         if (run.finish) {
           this.db
             .prepare('UPDATE runs SET status = ?, finished_at = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
             .run(run.finish, new Date().toISOString(), t.app_id, t.user_id, chatId, run.run_id);
-          this.db.prepare(`UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?`).run(t.app_id, t.user_id, chatId, row.input_seq);
+          this.sql(`UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?`).run(t.app_id, t.user_id, chatId, row.input_seq);
         }
       }
       return events;
@@ -198,8 +208,8 @@ export class SqliteChatStore implements ChatStore {
 
   async acquireLease(t: Tenant, chatId: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    const row = this.db
-      .prepare(`INSERT INTO leases (app_id, user_id, chat_id, holder, expires_at) VALUES (?, ?, ?, ?, ?)
+    const row = this
+      .sql(`INSERT INTO leases (app_id, user_id, chat_id, holder, expires_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
         WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
         RETURNING holder`)
@@ -208,20 +218,20 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async chatsWithPendingWork(): Promise<ChatRecord[]> {
-    return this.db
-      .prepare(`SELECT c.app_id, c.user_id, c.chat_id, c.workflow_id, c.created_at, c.last_seq FROM chats c
+    return this
+      .sql(`SELECT c.app_id, c.user_id, c.chat_id, c.workflow_id, c.created_at, c.last_seq FROM chats c
         WHERE EXISTS (SELECT 1 FROM inputs i WHERE i.app_id = c.app_id AND i.user_id = c.user_id AND i.chat_id = c.chat_id AND i.state = 'pending')
            OR EXISTS (SELECT 1 FROM runs r WHERE r.app_id = c.app_id AND r.user_id = c.user_id AND r.chat_id = c.chat_id AND r.status != 'running' AND r.usage_published = 0)`)
       .all() as ChatRecord[];
   }
 
   async releaseLease(t: Tenant, chatId: string, holder: string): Promise<void> {
-    this.db.prepare('DELETE FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ?').run(t.app_id, t.user_id, chatId, holder);
+    this.sql('DELETE FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ?').run(t.app_id, t.user_id, chatId, holder);
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
-    const rows = this.db
-      .prepare('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
+    const rows = this
+      .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
       .all(t.app_id, t.user_id, chatId) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as StoredMessage);
   }
@@ -231,24 +241,24 @@ export class SqliteChatStore implements ChatStore {
   }
 
   private insertEvent(t: Tenant, chatId: string, event: NewEvent): ServerEvent {
-    const existing = this.db
-      .prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
+    const existing = this
+      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
       .get(t.app_id, t.user_id, chatId, event.event_id) as { body: string } | undefined;
     if (existing) return JSON.parse(existing.body) as ServerEvent;
-    const row = this.db
-      .prepare('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
+    const row = this
+      .sql('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
       .get(t.app_id, t.user_id, chatId) as { last_seq: number } | undefined;
     if (!row) throw new ChatNotFoundError(t, chatId);
     const stored = { ...event, seq: row.last_seq } as ServerEvent;
-    this.db
-      .prepare('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    this
+      .sql('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(t.app_id, t.user_id, chatId, stored.seq, event.event_id, event.type, JSON.stringify(stored));
     return stored;
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0): Promise<ServerEvent[]> {
-    const rows = this.db
-      .prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq')
+    const rows = this
+      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq')
       .all(t.app_id, t.user_id, chatId, afterSeq) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as ServerEvent);
   }
@@ -257,9 +267,19 @@ export class SqliteChatStore implements ChatStore {
     if (this.db.open) this.db.close();
   }
 
+  /** A prepared statement, compiled once per store: preparing costs more than most queries. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   private chat(t: Tenant, chatId: string): ChatRecord | undefined {
-    return this.db
-      .prepare('SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+    return this
+      .sql('SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
       .get(t.app_id, t.user_id, chatId) as ChatRecord | undefined;
   }
 }

@@ -62,6 +62,13 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: CENSOR },
       hooks: { streamWrite: (line) => scrubSecrets(line, secrets) },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    // Asynchronous writes: a slow log reader must not stall the event loop. Call `flushLogger`
+    // before exiting so the last lines are not lost.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/** Waits until every line written so far has left the process. */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }

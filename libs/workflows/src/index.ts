@@ -11,3 +11,4 @@ export {
 export type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
+export { WorkflowRegistry } from './workflow-registry.js';

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader';
+import { WorkflowRegistry } from './workflow-registry';
 
 const SHIPPED = path.resolve(__dirname, '../../../workflows');
 
@@ -89,5 +90,18 @@ describe('loadWorkflow', () => {
     const found = problems('syntax');
     expect(found[0]).toMatch(/^syntax\/orchestrator.yaml:\d+:\d+: YAML syntax: /);
     expect(found).toContain('syntax/agents.yaml:1:1: file is missing');
+  });
+});
+
+describe('WorkflowRegistry', () => {
+  it('serves a loaded workflow until one of its files changes', () => {
+    write('live', { 'orchestrator.yaml': 'workflow_name: One\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n' });
+    const registry = new WorkflowRegistry(root);
+    const first = registry.get('live');
+    expect(registry.get('live')).toBe(first);
+    write('live', { 'orchestrator.yaml': 'workflow_name: Two, renamed\n' });
+    expect(registry.get('live').name).toBe('Two, renamed');
+    write('live', { 'tools.yaml': 'tools: [oops\n' });
+    expect(() => registry.get('live')).toThrow(WorkflowValidationError);
   });
 });

@@ -12,7 +12,7 @@ import type { RawUsage, Subjects, Tenant } from '@mozaiks/protocol';
 import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
-import { WorkflowNotFoundError, WorkflowValidationError, loadWorkflow } from '@mozaiks/workflows';
+import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
 import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
 import type { ChatScope } from './chat-ports.js';
 
@@ -46,8 +46,10 @@ export class Executor {
   /** Chats this process is working on, with the controller that hands their run back on stop. */
   private readonly active = new Map<string, AbortController>();
   private readonly running = new Set<Promise<unknown>>();
+  private readonly workflows: WorkflowRegistry;
 
   constructor(private readonly options: ExecutorOptions) {
+    this.workflows = new WorkflowRegistry(options.workflowsDir);
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
@@ -126,18 +128,27 @@ export class Executor {
         if (!held) controller.abort();
       });
     }, Math.max(100, Math.floor(leaseMs / 3)));
+    // Usage goes out beside the next run rather than before it: a queued message does not wait
+    // for the previous run's billing record.
+    let usageError: unknown;
+    const publishUsage = () => this.publishPendingUsage(tenant, request.chat_id).catch((error: unknown) => void (usageError ??= error));
+    let usage = publishUsage();
     try {
       for (;;) {
-        await this.publishPendingUsage(tenant, request.chat_id);
         const input = await store.nextInput(tenant, request.chat_id);
         if (!input) break;
         if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
         await this.runInput(tenant, request.chat_id, input, controller.signal);
+        usage = usage.then(publishUsage);
       }
+      await usage;
+      // Unpublished usage stays recorded on its run: the request is delivered again to retry it.
+      if (usageError !== undefined) throw usageError;
     } catch (error) {
       if (error instanceof RunAbortedError) throw new RetryLaterError(0, 'run handed back');
       throw error;
     } finally {
+      await usage;
       clearInterval(renew);
       this.active.delete(key);
       await store.releaseLease(tenant, request.chat_id, this.id);
@@ -159,7 +170,7 @@ export class Executor {
 
     let workflow;
     try {
-      workflow = loadWorkflow(this.options.workflowsDir, input.workflow_id);
+      workflow = this.workflows.get(input.workflow_id);
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowValidationError)) throw error;
       log.warn({ code: error.code, error: error.message }, 'workflow cannot run');

@@ -4,7 +4,7 @@ import { connectRuntimeBus } from '@mozaiks/bus';
 import { loadServiceConfig, onShutdown } from '@mozaiks/config';
 import { subjects as subjectsFor } from '@mozaiks/protocol';
 import { SqliteChatStore } from '@mozaiks/store';
-import { RuntimeMetrics, createLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
+import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
 import { Executor } from './executor.js';
 import { llmFromConfig } from './from-config.js';
 
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     await demo?.close();
     await ops.close();
     logger.info('executor stopped');
-  }, (error) => logger.error({ error: String(error) }, 'executor did not stop cleanly'));
+  }, (error) => logger.error({ error: String(error) }, 'executor did not stop cleanly'), () => flushLogger(logger));
 }
 
 void main().catch((error: unknown) => {

@@ -4,7 +4,7 @@ import { connectRuntimeBus } from '@mozaiks/bus';
 import { loadServiceConfig, onShutdown } from '@mozaiks/config';
 import { subjects as subjectsFor } from '@mozaiks/protocol';
 import { SqliteChatStore } from '@mozaiks/store';
-import { RuntimeMetrics, createLogger, toPinoLevel } from '@mozaiks/telemetry';
+import { RuntimeMetrics, createLogger, flushLogger, toPinoLevel } from '@mozaiks/telemetry';
 import { verifierFromConfig } from './from-config.js';
 import { Gateway } from './gateway.js';
 
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await bus.drain();
     await store.close();
     logger.info('gateway stopped');
-  }, (error) => logger.error({ error: String(error) }, 'gateway did not stop cleanly'));
+  }, (error) => logger.error({ error: String(error) }, 'gateway did not stop cleanly'), () => flushLogger(logger));
 }
 
 void main().catch((error: unknown) => {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { signLaunchToken } from '@mozaiks/auth';
 import { ConfigError, loadRuntimeConfig, onShutdown } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { createLogger, toPinoLevel } from '@mozaiks/telemetry';
+import { createLogger, flushLogger, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { startStandalone } from './standalone-runtime.js';
 
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await runtime.stop();
     logger.info('stopped');
-  }, (error) => logger.error({ error: String(error) }, 'did not stop cleanly'));
+  }, (error) => logger.error({ error: String(error) }, 'did not stop cleanly'), () => flushLogger(logger));
 }
 
 /** With no signing key configured, mints a token for the first workflow and shows how to use it. */

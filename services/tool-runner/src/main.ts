@@ -3,7 +3,7 @@
 import { connectRuntimeBus } from '@mozaiks/bus';
 import { loadServiceConfig, onShutdown } from '@mozaiks/config';
 import { subjects as subjectsFor } from '@mozaiks/protocol';
-import { RuntimeMetrics, createLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
+import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
 import { ToolRunner } from './tool-runner.js';
 
 async function main(): Promise<void> {
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     await bus.drain();
     await ops.close();
     logger.info('tool-runner stopped');
-  }, (error) => logger.error({ error: String(error) }, 'tool-runner did not stop cleanly'));
+  }, (error) => logger.error({ error: String(error) }, 'tool-runner did not stop cleanly'), () => flushLogger(logger));
 }
 
 void main().catch((error: unknown) => {

@@ -5,7 +5,7 @@ import { loadServiceConfig, onShutdown } from '@mozaiks/config';
 import { PriceTable } from '@mozaiks/llm';
 import { subjects as subjectsFor } from '@mozaiks/protocol';
 import { SqliteChatStore } from '@mozaiks/store';
-import { RuntimeMetrics, createLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
+import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
 import { UsageEmitter } from './usage-emitter.js';
 
 async function main(): Promise<void> {
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     await store.close();
     await ops.close();
     logger.info('usage-emitter stopped');
-  }, (error) => logger.error({ error: String(error) }, 'usage-emitter did not stop cleanly'));
+  }, (error) => logger.error({ error: String(error) }, 'usage-emitter did not stop cleanly'), () => flushLogger(logger));
 }
 
 void main().catch((error: unknown) => {
