@@ -80,24 +80,47 @@ export class SqliteChatStore implements ChatStore {
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    // Several processes of one host may write; wait for the lock rather than fail.
+    // Several processes of one host may create the schema at once: let SQLite wait for the lock here.
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // From now on a busy database is retried by `attempt`, which yields to the event loop instead
+    // of sleeping in SQLite for a millisecond or more with the whole process blocked.
+    this.db.pragma('busy_timeout = 0');
+  }
+
+  /** Runs `work`, again and again while another process holds the write lock, for up to 5 s. */
+  private async attempt<T>(work: () => T): Promise<T> {
+    const deadline = Date.now() + 5000;
+    for (let tries = 0; ; tries++) {
+      try {
+        return work();
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await (tries < 20 ? new Promise((resolve) => setImmediate(resolve)) : new Promise((resolve) => setTimeout(resolve, 1)));
+      }
+    }
+  }
+
+  /** `work` as one write transaction (taking the write lock at once), retried while busy. */
+  private write<T>(work: () => T): Promise<T> {
+    return this.attempt(() => this.db.transaction(work).immediate());
   }
 
   async ensureChat(t: Tenant, chatId: string, workflowId: string): Promise<ChatRecord> {
-    this
-      .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
-    return this.chat(t, chatId)!;
+    return this.write(() => {
+      this
+        .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
+      return this.chat(t, chatId)!;
+    });
   }
 
   async getChat(t: Tenant, chatId: string): Promise<ChatRecord | undefined> {
-    return this.chat(t, chatId);
+    return this.attempt(() => this.chat(t, chatId));
   }
 
   async appendMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): Promise<void> {
-    this.db.transaction(() => this.insertMessages(t, chatId, messages)).immediate();
+    return this.write(() => this.insertMessages(t, chatId, messages));
   }
 
   private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
@@ -113,11 +136,11 @@ export class SqliteChatStore implements ChatStore {
 
   async enqueueInput(t: Tenant, chatId: string, input: NewInput): Promise<PendingInput> {
     // Already queued (the usual case when the executor confirms the gateway's insert): no write lock.
-    const queued = this.sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as
-      | { input_seq: number }
-      | undefined;
+    const queued = await this.attempt(
+      () => this.sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number } | undefined,
+    );
     if (queued) return { ...input, input_seq: queued.input_seq };
-    return this.db.transaction((): PendingInput => {
+    return this.write((): PendingInput => {
       this
         .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
@@ -132,57 +155,57 @@ export class SqliteChatStore implements ChatStore {
         .sql('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)')
         .run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
       return { ...input, input_seq: next };
-    }).immediate();
+    });
   }
 
   async cancelInput(t: Tenant, chatId: string, requestId: string): Promise<void> {
-    this
+    await this.write(() => this
       .sql(`UPDATE inputs SET state = 'cancelled' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ? AND state = 'pending'
         AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.app_id = inputs.app_id AND r.user_id = inputs.user_id AND r.chat_id = inputs.chat_id AND r.input_seq = inputs.input_seq)`)
-      .run(t.app_id, t.user_id, chatId, requestId);
+      .run(t.app_id, t.user_id, chatId, requestId));
   }
 
   async nextInput(t: Tenant, chatId: string): Promise<PendingInput | undefined> {
-    const row = this
+    const row = await this.attempt(() => this
       .sql(`SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND state = 'pending' ORDER BY input_seq LIMIT 1`)
-      .get(t.app_id, t.user_id, chatId) as { input_seq: number; body: string } | undefined;
+      .get(t.app_id, t.user_id, chatId) as { input_seq: number; body: string } | undefined);
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
   async inputOf(t: Tenant, chatId: string, inputSeq: number): Promise<PendingInput | undefined> {
-    const row = this
+    const row = await this.attempt(() => this
       .sql('SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq = ?')
-      .get(t.app_id, t.user_id, chatId, inputSeq) as { input_seq: number; body: string } | undefined;
+      .get(t.app_id, t.user_id, chatId, inputSeq) as { input_seq: number; body: string } | undefined);
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
   async startRun(t: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord> {
     const existing = await this.getRun(t, chatId, runId);
     if (existing) return existing;
-    this
+    await this.write(() => this
       .sql(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
-      .run(t.app_id, t.user_id, chatId, runId, input.input_seq, input.workflow_id, input.max_tokens ?? null);
+      .run(t.app_id, t.user_id, chatId, runId, input.input_seq, input.workflow_id, input.max_tokens ?? null));
     return (await this.getRun(t, chatId, runId))!;
   }
 
   async getRun(t: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined> {
-    const row = this.sql('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined;
+    const row = await this.attempt(() => this.sql('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined);
     return row ? toRun(row) : undefined;
   }
 
   async runsAwaitingUsage(t: Tenant, chatId: string): Promise<RunRecord[]> {
-    const rows = this
+    const rows = await this.attempt(() => this
       .sql(`SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status != 'running' AND usage_published = 0 ORDER BY input_seq`)
-      .all(t.app_id, t.user_id, chatId) as RunRow[];
+      .all(t.app_id, t.user_id, chatId) as RunRow[]);
     return rows.map(toRun);
   }
 
   async markUsagePublished(t: Tenant, chatId: string, runId: string): Promise<void> {
-    this.sql('UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(t.app_id, t.user_id, chatId, runId);
+    await this.write(() => this.sql('UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(t.app_id, t.user_id, chatId, runId));
   }
 
   async commit(t: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]> {
-    return this.db.transaction((): ServerEvent[] => {
+    return this.write((): ServerEvent[] => {
       if (change.messages?.length) this.insertMessages(t, chatId, change.messages);
       const events = (change.events ?? []).map((e) => this.insertEvent(t, chatId, e));
       const run = change.run;
@@ -203,41 +226,41 @@ export class SqliteChatStore implements ChatStore {
         }
       }
       return events;
-    }).immediate();
+    });
   }
 
   async acquireLease(t: Tenant, chatId: string, holder: string, ttlMs: number): Promise<boolean> {
     const now = Date.now();
-    const row = this
+    const row = await this.write(() => this
       .sql(`INSERT INTO leases (app_id, user_id, chat_id, holder, expires_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
         WHERE leases.holder = excluded.holder OR leases.expires_at <= ?
         RETURNING holder`)
-      .get(t.app_id, t.user_id, chatId, holder, now + ttlMs, now) as { holder: string } | undefined;
+      .get(t.app_id, t.user_id, chatId, holder, now + ttlMs, now) as { holder: string } | undefined);
     return row?.holder === holder;
   }
 
   async chatsWithPendingWork(): Promise<ChatRecord[]> {
-    return this
+    return this.attempt(() => this
       .sql(`SELECT c.app_id, c.user_id, c.chat_id, c.workflow_id, c.created_at, c.last_seq FROM chats c
         WHERE EXISTS (SELECT 1 FROM inputs i WHERE i.app_id = c.app_id AND i.user_id = c.user_id AND i.chat_id = c.chat_id AND i.state = 'pending')
            OR EXISTS (SELECT 1 FROM runs r WHERE r.app_id = c.app_id AND r.user_id = c.user_id AND r.chat_id = c.chat_id AND r.status != 'running' AND r.usage_published = 0)`)
-      .all() as ChatRecord[];
+      .all() as ChatRecord[]);
   }
 
   async releaseLease(t: Tenant, chatId: string, holder: string): Promise<void> {
-    this.sql('DELETE FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ?').run(t.app_id, t.user_id, chatId, holder);
+    await this.write(() => this.sql('DELETE FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ?').run(t.app_id, t.user_id, chatId, holder));
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
-    const rows = this
+    const rows = await this.attempt(() => this
       .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
-      .all(t.app_id, t.user_id, chatId) as { body: string }[];
+      .all(t.app_id, t.user_id, chatId) as { body: string }[]);
     return rows.map((r) => JSON.parse(r.body) as StoredMessage);
   }
 
   async appendEvent(t: Tenant, chatId: string, event: NewEvent): Promise<ServerEvent> {
-    return this.db.transaction(() => this.insertEvent(t, chatId, event)).immediate();
+    return this.write(() => this.insertEvent(t, chatId, event));
   }
 
   private insertEvent(t: Tenant, chatId: string, event: NewEvent): ServerEvent {
@@ -257,9 +280,9 @@ export class SqliteChatStore implements ChatStore {
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0): Promise<ServerEvent[]> {
-    const rows = this
+    const rows = await this.attempt(() => this
       .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq')
-      .all(t.app_id, t.user_id, chatId, afterSeq) as { body: string }[];
+      .all(t.app_id, t.user_id, chatId, afterSeq) as { body: string }[]);
     return rows.map((r) => JSON.parse(r.body) as ServerEvent);
   }
 
