@@ -6,6 +6,7 @@
 //   npm run bench:turn-latency            (TURNS=500 to change the sample size)
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
@@ -62,34 +63,54 @@ async function measureTurns(urlFor: (chat: string) => Promise<string>, label: st
   const samples: number[] = [];
   for (let chat = 0; samples.length < TURNS + WARMUP; chat++) {
     const client = await turnClient(await urlFor(`${label}_${chat}`));
-    for (let i = 0; i < TURNS_PER_CHAT && samples.length < TURNS + WARMUP; i++) {
-      const t = performance.now();
-      await client.turn();
-      samples.push(performance.now() - t);
-    }
+    for (let i = 0; i < TURNS_PER_CHAT && samples.length < TURNS + WARMUP; i++) samples.push(await client.turn());
     client.close();
   }
   return percentiles(samples.slice(WARMUP));
 }
 
-/** A socket that sends a user message and resolves on the agent's reply. */
-async function turnClient(url: string): Promise<{ turn: () => Promise<void>; close: () => void }> {
+/**
+ * A socket that sends a user message and resolves on the agent's reply. The next message goes
+ * only after the run has ended (its usage_update), as a person answers after reading: the turn
+ * measured is not queued behind the end of the one before.
+ */
+async function turnClient(url: string): Promise<{ turn: () => Promise<number>; close: () => void }> {
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => (socket.once('open', resolve), socket.once('error', reject)));
-  let waiting: (() => void) | undefined;
+  let replied: (() => void) | undefined;
+  let ended: Promise<void> = Promise.resolve();
+  let endRun: (() => void) | undefined;
   socket.on('message', (data) => {
-    if ((JSON.parse(data.toString()) as { type: string }).type === 'agent_message') waiting?.();
+    const type = (JSON.parse(data.toString()) as { type: string }).type;
+    if (type === 'agent_message') replied?.();
+    if (type === 'usage_update') endRun?.();
   });
   return {
-    turn: () => new Promise<void>((resolve) => {
-      waiting = resolve;
-      socket.send(JSON.stringify({ type: 'user_message', content: 'ping' }));
-    }),
+    turn: async () => {
+      await ended;
+      ended = new Promise<void>((resolve) => (endRun = resolve));
+      const t = performance.now();
+      await new Promise<void>((resolve) => {
+        replied = resolve;
+        socket.send(JSON.stringify({ type: 'user_message', content: 'ping' }));
+      });
+      return performance.now() - t;
+    },
     close: () => socket.close(),
   };
 }
 
 const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/** CPU time (user + system) a process has used, in ms; Linux only, else NaN. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
 
 async function main(): Promise<void> {
   const children: Child[] = [];
@@ -143,8 +164,11 @@ async function main(): Promise<void> {
       await waitFor(child, /"ops_port":\d+/);
     }
     const gatewayPort = (await waitFor(gateway, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
+    const services = children.slice(-4);
+    const cpuBefore = services.map((c) => cpuMs(c.proc.pid));
     const distributedTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, 'distributed');
 
+    const cpuPerTurn = services.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (TURNS + WARMUP));
     const rows: Array<[string, { p50: number; p99: number }]> = [
       ['floor: WebSocket echo', wsEcho],
       ['floor: NATS request/reply', natsRequest],
@@ -153,9 +177,10 @@ async function main(): Promise<void> {
       ['standalone turn', standaloneTurn],
       ['distributed turn', distributedTurn],
     ];
-    console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up; runtime turns over chats of ${TURNS_PER_CHAT} turns), every part in its own process`);
+    console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process`);
     for (const [name, r] of rows) console.log(`${name.padEnd(40)} p50 ${ms(r.p50).padStart(10)}   p99 ${ms(r.p99).padStart(10)}`);
     console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}`);
+    console.log(`distributed CPU per turn: ${['gateway', 'executor', 'tool-runner', 'usage-emitter'].map((n, i) => `${n} ${ms(cpuPerTurn[i]!)}`).join(', ')}`);
     console.log(`distributed p50 = ${(distributedTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(distributedTurn.p50 - floor.p50)} (goal: within 3 x)`);
   } finally {
     for (const child of children) child.proc.kill('SIGKILL');

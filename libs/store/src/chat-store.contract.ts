@@ -82,14 +82,14 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
       expect(await store.getChat(ada, 'c1')).toMatchObject({ workflow_id: 'wf' });
       const first = (await store.nextInput(ada, 'c1'))!;
       expect(first).toMatchObject({ request_id: 'r1', content: 'r1', context: { plan: 'pro' }, input_seq: 1 });
-      await store.startRun(ada, 'c1', first, 'run_r1');
+      await store.commit(ada, 'c1', { run: { run_id: 'run_r1', input: first } });
       expect((await store.nextInput(ada, 'c1'))!.request_id).toBe('r1');
       // An input whose run began can no longer be withdrawn; a waiting one can.
       await store.cancelInput(ada, 'c1', 'r1');
       await store.cancelInput(ada, 'c1', 'r2');
       expect((await store.nextInput(ada, 'c1'))!.request_id).toBe('r1');
       expect((await store.chatsWithPendingWork()).map((c) => `${c.user_id}/${c.chat_id}`).sort()).toEqual(['ada/c1', 'bob/c1']);
-      await store.commit(ada, 'c1', { run: { run_id: 'run_r1', finish: 'completed' } });
+      await store.commit(ada, 'c1', { run: { run_id: 'run_r1', input: first, finish: 'completed' } });
       expect(await store.nextInput(ada, 'c1')).toBeUndefined();
       // Its usage is still to be published.
       expect((await store.chatsWithPendingWork()).map((c) => `${c.user_id}/${c.chat_id}`).sort()).toEqual(['ada/c1', 'bob/c1']);
@@ -99,19 +99,20 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
 
     it('commits a step of a run atomically: messages, events with seq, calls, and its end', async () => {
       const pending = await store.enqueueInput(ada, 'c1', { request_id: 'r1', workflow_id: 'wf', content: 'hi', context: {}, max_tokens: 99, received_at: new Date().toISOString() });
-      const run = await store.startRun(ada, 'c1', pending, 'run_1');
-      expect(run).toMatchObject({ status: 'running', calls: [], usage_published: false, max_tokens: 99 });
-      expect(await store.startRun(ada, 'c1', pending, 'run_1')).toEqual(run);
+      expect(await store.getRun(ada, 'c1', 'run_1')).toBeUndefined();
       const call = { call_id: 'x', agent: 'A', model: 'm', prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
-      const stored = await store.commit(ada, 'c1', { messages: [{ role: 'assistant', content: 'a' }], events: [event('e1'), event('e2')], run: { run_id: 'run_1', calls: [call] } });
+      const stored = await store.commit(ada, 'c1', { messages: [{ role: 'assistant', content: 'a' }], events: [event('e1'), event('e2')], run: { run_id: 'run_1', input: pending, calls: [call] } });
       expect(stored.map((e) => e.seq)).toEqual([1, 2]);
-      await store.commit(ada, 'c1', { run: { run_id: 'run_1', calls: [call], finish: 'completed' } });
+      expect(await store.getRun(ada, 'c1', 'run_1')).toMatchObject({ status: 'running', calls: [call], usage_published: false, max_tokens: 99, input_seq: 1 });
+      await store.commit(ada, 'c1', { run: { run_id: 'run_1', input: pending, calls: [call], finish: 'completed' } });
       expect(await store.getRun(ada, 'c1', 'run_1')).toMatchObject({ status: 'completed', calls: [call, call], finished_at: expect.any(String) });
       expect((await store.runsAwaitingUsage(ada, 'c1')).map((r) => r.run_id)).toEqual(['run_1']);
       await store.markUsagePublished(ada, 'c1', 'run_1');
       expect(await store.runsAwaitingUsage(ada, 'c1')).toEqual([]);
       // A failing step leaves nothing behind.
-      await expect(store.commit(ada, 'c1', { messages: [{ role: 'user', content: 'lost?' }], run: { run_id: 'no_such_run' } })).rejects.toThrow();
+      await expect(store.commit(ada, 'c1', { messages: [{ role: 'user', content: 'lost?' }], events: [event('e3'), { ...event('bad'), content: 10n } as never], run: { run_id: 'run_2', input: pending } })).rejects.toThrow();
+      expect((await store.listEvents(ada, 'c1')).map((e) => e.event_id)).toEqual(['e1', 'e2']);
+      expect(await store.getRun(ada, 'c1', 'run_2')).toBeUndefined();
       expect((await store.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['a']);
     });
 

@@ -55,8 +55,11 @@ export interface RunRecord {
 export interface Commit {
   messages?: readonly StoredMessage[];
   events?: readonly NewEvent[];
-  /** The run this step belongs to: its calls are added, and `finish` closes it and its input. */
-  run?: { run_id: string; calls?: readonly LlmCallUsage[]; finish?: 'completed' | 'failed' };
+  /**
+   * The run this step belongs to, created with its first step from the input it runs: its calls
+   * are added, and `finish` closes it and its input.
+   */
+  run?: { run_id: string; input: PendingInput; calls?: readonly LlmCallUsage[]; finish?: 'completed' | 'failed' };
 }
 
 /**
@@ -88,8 +91,6 @@ export interface ChatStore {
   inputOf(tenant: Tenant, chatId: string, inputSeq: number): Promise<PendingInput | undefined>;
   /** The chat's oldest input whose run has not finished. */
   nextInput(tenant: Tenant, chatId: string): Promise<PendingInput | undefined>;
-  /** The run of an input, created (status `running`) if it has none. */
-  startRun(tenant: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord>;
   getRun(tenant: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined>;
   /** Finished runs of the chat whose usage has not been published yet. */
   runsAwaitingUsage(tenant: Tenant, chatId: string): Promise<RunRecord[]>;

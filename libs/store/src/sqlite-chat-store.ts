@@ -179,15 +179,6 @@ export class SqliteChatStore implements ChatStore {
     return row ? { ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq } : undefined;
   }
 
-  async startRun(t: Tenant, chatId: string, input: PendingInput, runId: string): Promise<RunRecord> {
-    const existing = await this.getRun(t, chatId, runId);
-    if (existing) return existing;
-    await this.write(() => this
-      .sql(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
-      .run(t.app_id, t.user_id, chatId, runId, input.input_seq, input.workflow_id, input.max_tokens ?? null));
-    return (await this.getRun(t, chatId, runId))!;
-  }
-
   async getRun(t: Tenant, chatId: string, runId: string): Promise<RunRecord | undefined> {
     const row = await this.attempt(() => this.sql('SELECT * FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, runId) as RunRow | undefined);
     return row ? toRun(row) : undefined;
@@ -210,6 +201,8 @@ export class SqliteChatStore implements ChatStore {
       const events = (change.events ?? []).map((e) => this.insertEvent(t, chatId, e));
       const run = change.run;
       if (run) {
+        this.sql(`INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status, max_tokens) VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`)
+          .run(t.app_id, t.user_id, chatId, run.run_id, run.input.input_seq, run.input.workflow_id, run.input.max_tokens ?? null);
         const row = this.sql('SELECT calls, input_seq FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as
           | { calls: string; input_seq: number }
           | undefined;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '@mozaiks/bus';
 import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
 import type { ChatEventEnvelope, EventBody, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest } from '@mozaiks/protocol';
-import type { ChatStore } from '@mozaiks/store';
+import type { ChatStore, PendingInput } from '@mozaiks/store';
 import { childTraceparent } from '@mozaiks/telemetry';
 
 export interface ChatScope {
@@ -40,6 +40,7 @@ export class StoreRunJournal implements RunJournal {
     private readonly subjects: Subjects,
     private readonly scope: ChatScope,
     private readonly runId: string,
+    private readonly input: PendingInput,
   ) {}
 
   async load(): Promise<ChatMessage[]> {
@@ -50,7 +51,7 @@ export class StoreRunJournal implements RunJournal {
     const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
       ...(step.messages ? { messages: step.messages } : {}),
       events: (step.events ?? []).map((e) => stampEvent(this.scope.chatId, e)),
-      run: { run_id: this.runId, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
+      run: { run_id: this.runId, input: this.input, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
     });
     // Live delivery is best effort: a gateway that misses one fills the gap from the store by seq.
     for (const event of events) await publishChatEvent(this.bus, this.subjects, this.scope.tenant, event).catch(() => undefined);

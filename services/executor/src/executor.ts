@@ -164,9 +164,9 @@ export class Executor {
       app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId,
       ...(input.traceparent ? { trace_id: traceIdOf(input.traceparent) } : {}),
     });
-    const run = await store.startRun(tenant, chatId, input, runId);
+    const run = await store.getRun(tenant, chatId, runId);
     const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
-    const journal = new StoreRunJournal(store, bus, subjects, scope, runId);
+    const journal = new StoreRunJournal(store, bus, subjects, scope, runId, input);
 
     let workflow;
     try {
@@ -182,7 +182,7 @@ export class Executor {
       return;
     }
 
-    log.info(run.calls.length ? 'workflow execution resumed' : 'workflow execution started');
+    log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     let outcome;
     try {
       outcome = await runWorkflow(
