@@ -47,6 +47,7 @@ export class ServiceProcess {
 
   /** Sends `signal` and waits for the exit code. */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (!this.child) return null;
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
@@ -92,12 +93,24 @@ export async function startCluster(options: { counts?: Partial<Record<ServiceNam
   const counts = { gateway: 1, executor: 1, 'tool-runner': 1, 'usage-emitter': 1, ...options.counts };
   const services: Record<ServiceName, ServiceProcess[]> = { gateway: [], executor: [], 'tool-runner': [], 'usage-emitter': [] };
   const add = async (service: ServiceName) => {
-    const proc = await new ServiceProcess(service, env).start();
+    const proc = new ServiceProcess(service, env);
     services[service].push(proc);
-    return proc;
+    return proc.start();
   };
-  await Promise.all((Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))));
-  const observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: runtimeStreams('mozaiks') });
+  let observer: NatsBus;
+  try {
+    const started = await Promise.allSettled((Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: runtimeStreams('mozaiks') });
+  } catch (error) {
+    // A cluster that did not start leaves nothing running behind.
+    await Promise.all(Object.values(services).flat().map((p) => p.kill('SIGKILL')));
+    await llm.close();
+    await nats.dispose();
+    dataDir.remove();
+    throw error;
+  }
   return {
     nats,
     llm,

@@ -78,10 +78,11 @@ export class SqliteChatStore implements ChatStore {
     mkdirSync(options.dataDir, { recursive: true });
     this.file = path.resolve(options.dataDir, options.fileName ?? 'mozaiks.sqlite');
     this.db = new Database(this.file);
+    // Several processes of one host may open a new database at once (switching it to WAL, creating
+    // the schema): let SQLite wait for the lock while setting up.
+    this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    // Several processes of one host may create the schema at once: let SQLite wait for the lock here.
-    this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     // From now on a busy database is retried by `attempt`, which yields to the event loop instead
     // of sleeping in SQLite for a millisecond or more with the whole process blocked.
