@@ -65,6 +65,13 @@ describe('loadRuntimeConfig', () => {
     expect(config.JWT_PUBLIC_KEY).toBe('-----BEGIN PUBLIC KEY-----\nabc\n-----END PUBLIC KEY-----');
   });
 
+  it('reads the distributed settings and checks NATS_URL', () => {
+    expect(loadRuntimeConfig({ NATS_URL: 'nats://a:4222,nats://b:4222', CHAT_LEASE_SECONDS: '5' }, undefined)).toMatchObject({
+      NATS_URL: 'nats://a:4222,nats://b:4222', CHAT_LEASE_SECONDS: 5, RUN_ACK_WAIT_SECONDS: 30, SHUTDOWN_GRACE_SECONDS: 25,
+    });
+    expect(problemsOf({ NATS_URL: 'localhost:4222' })).toEqual(['NATS_URL: must be nats:// URLs, comma-separated']);
+  });
+
   it('lists every problem at once', () => {
     expect(problemsOf({
       PORT: '70000', LOG_LEVEL: 'chatty', MODEL_PRICES: '{"m": 1}', JWT_ALGORITHMS: 'HS256,none', JWT_PUBLIC_KEY: 'ssh-rsa AAAA', SUBJECT_PREFIX: 'a.b',
