@@ -92,6 +92,7 @@ describe('distributed runtime', () => {
 
   it('completes eight parallel chats across two gateways while an executor is killed with SIGKILL mid-run', async () => {
     cluster = await startCluster({ counts: { gateway: 2, executor: 2 } });
+    const plain = billing(cluster);
     cluster.llm.setFallback(slowOnboardingReply(400));
     const chats = Array.from({ length: 8 }, (_, i) => `chat_k${i}`);
     const clients = await Promise.all(chats.map(async (chat, i) => WsTestClient.connect(cluster.wsUrl(i % 2, await mintToken({ claims: { chat_id: chat } })))));
@@ -108,6 +109,11 @@ describe('distributed runtime', () => {
     const billed = await billedFromStream(cluster);
     expect(billed.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
     expect(new Set(billed.map((b) => b.event_id)).size).toBe(8);
+    // A plain subscriber on mozaiks.usage.> got the same: one per execution, none twice.
+    await until(() => plain.length >= 8, 5000, 'the billing events');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(plain.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
+    expect(plain.map((b) => b.event_id).sort()).toEqual(billed.map((b) => b.event_id).sort());
     // The victim was cut off in the middle of runs, which the survivor then finished.
     const started = (victim.output.match(/workflow execution started/g) ?? []).length;
     const finished = (victim.output.match(/workflow execution finished/g) ?? []).length;
