@@ -313,7 +313,7 @@ function toBusError(error: unknown, subject: string, timeoutMs: number): BusErro
   if (chain.some((e) => e instanceof errors.NoRespondersError)) return new BusError('no_responders', `no service answers ${subject}`, { cause: error });
   if (chain.some((e) => e instanceof errors.TimeoutError)) return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, { cause: error });
   if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError)) return new BusError('closed', 'bus is closed', { cause: error });
-  return new BusError('timeout', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  return new BusError('remote_error', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
 /** Connects a runtime service to NATS with the runtime's streams for `prefix`. */

@@ -34,8 +34,8 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
 
     it('keeps messages in order', async () => {
       await store.ensureChat(ada, 'c1', 'wf');
-      await store.appendMessages(ada, 'c1', [{ role: 'user', content: 'one' }]);
-      await store.appendMessages(ada, 'c1', [{ role: 'assistant', content: 'two' }, { role: 'user', content: 'three' }]);
+      await store.commit(ada, 'c1', { messages: [{ role: 'user', content: 'one' }] });
+      await store.commit(ada, 'c1', { messages: [{ role: 'assistant', content: 'two' }, { role: 'user', content: 'three' }] });
       expect((await store.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['one', 'two', 'three']);
     });
 
@@ -61,12 +61,12 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
 
     it('keeps tenants apart under the same chat_id', async () => {
       await store.ensureChat(ada, 'c1', 'wf');
-      await store.appendMessages(ada, 'c1', [{ role: 'user', content: 'ada secret' }]);
+      await store.commit(ada, 'c1', { messages: [{ role: 'user', content: 'ada secret' }] });
       await store.appendEvent(ada, 'c1', event('e1'));
       expect(await store.getChat(bob, 'c1')).toBeUndefined();
       expect(await store.listMessages(bob, 'c1')).toEqual([]);
       expect(await store.listEvents(adaElsewhere, 'c1')).toEqual([]);
-      await expect(store.appendMessages(bob, 'c1', [{ role: 'user', content: 'x' }])).rejects.toBeInstanceOf(ChatNotFoundError);
+      await expect(store.commit(bob, 'c1', { messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(ChatNotFoundError);
       await expect(store.appendEvent(adaElsewhere, 'c1', event('e2'))).rejects.toBeInstanceOf(ChatNotFoundError);
       await store.ensureChat(bob, 'c1', 'wf');
       expect(await store.listMessages(bob, 'c1')).toEqual([]);
@@ -132,7 +132,7 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
     if (factory.reopen) {
       it('keeps everything across a restart', async () => {
         await store.ensureChat(ada, 'c1', 'wf');
-        await store.appendMessages(ada, 'c1', [{ role: 'user', content: 'kept' }]);
+        await store.commit(ada, 'c1', { messages: [{ role: 'user', content: 'kept' }] });
         await store.appendEvent(ada, 'c1', event('e1'));
         await store.close();
         store = await factory.reopen!();

@@ -70,8 +70,6 @@ export interface ChatStore {
   /** The chat, created for `workflowId` if the tenant has none with this id. */
   ensureChat(tenant: Tenant, chatId: string, workflowId: string): Promise<ChatRecord>;
   getChat(tenant: Tenant, chatId: string): Promise<ChatRecord | undefined>;
-  /** Appends to the chat's history, in order, durably. */
-  appendMessages(tenant: Tenant, chatId: string, messages: readonly StoredMessage[]): Promise<void>;
   listMessages(tenant: Tenant, chatId: string): Promise<StoredMessage[]>;
   /**
    * Persists an event under the chat's next `seq` and returns it with its seq. Idempotent on

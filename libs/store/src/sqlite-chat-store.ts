@@ -120,10 +120,6 @@ export class SqliteChatStore implements ChatStore {
     return this.attempt(() => this.chat(t, chatId));
   }
 
-  async appendMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): Promise<void> {
-    return this.write(() => this.insertMessages(t, chatId, messages));
-  }
-
   private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
     const row = this
       .sql('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')

@@ -154,7 +154,10 @@ export class Executor {
       await store.releaseLease(tenant, request.chat_id, this.id);
     }
     // An input that arrived while this executor was finishing found the lease taken: take it up now.
-    if (!this.stopping && (await store.nextInput(tenant, request.chat_id))) await this.serveChat({ ...request, kind: 'resume' } as RunRequest);
+    if (!this.stopping && (await store.nextInput(tenant, request.chat_id))) {
+      const { v, request_id, app_id, user_id, chat_id, workflow_id } = request;
+      await this.serveChat({ v, kind: 'resume', request_id, app_id, user_id, chat_id, workflow_id }, traceparent);
+    }
   }
 
   private async runInput(tenant: Tenant, chatId: string, input: PendingInput, signal: AbortSignal): Promise<void> {
