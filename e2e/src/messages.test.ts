@@ -42,8 +42,13 @@ describe('client messages', () => {
     const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'no_such_flow', chat_id: 'chat_unknown' } })));
     client.send({ type: 'user_message', content: 'hi' });
     const error = await client.waitForType('error');
-    expect(error).toMatchObject({ code: 'workflow_not_found', chat_id: 'chat_unknown' });
+    expect(error).toMatchObject({ code: 'workflow_not_found', chat_id: 'chat_unknown', seq: 1 });
     expect(error.message).toContain('"no_such_flow"');
+    // The message ends as every message does, so a client waiting for its end is not left waiting.
+    await client.waitForType('usage_update');
+    expect(client.events.map((e) => e.type)).toEqual(['error', 'workflow_complete', 'usage_update']);
+    expect(client.events[1]).toMatchObject({ status: 'failed', reason: 'error', turns: 0 });
+    expect(client.events[2]).toMatchObject({ total_tokens: 0, cost_usd: 0 });
     await client.close();
   });
 

@@ -142,4 +142,16 @@ describe('npm start configured for production', () => {
     expect(code).toBe(1);
     for (const name of ['PORT', 'LOG_LEVEL', 'OPENAI_API_BASE', 'JWT_ALGORITHMS']) expect(err).toContain(`${name}:`);
   });
+
+  it.each(['gateway', 'executor', 'tool-runner', 'usage-emitter'])('refuses to start the %s service without NATS_URL, saying so', async (service) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, `services/${service}/dist/main.js`)], {
+      env: { PATH: process.env.PATH ?? '', JWT_SECRET: TEST_SECRET },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toContain(`NATS_URL: required by the ${service} service`);
+  });
 });

@@ -179,9 +179,14 @@ export class Executor {
       log.warn({ code: error.code, error: error.message }, 'workflow cannot run');
       metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
       const message = error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
-      await journal.commit({ events: [{ type: 'error', code: error.code, message, retryable: false, run_id: runId }], finish: 'failed' });
-      // Nothing ran, so there is no usage to report.
-      await store.markUsagePublished(tenant, chatId, runId);
+      // Ended like any failed run, so a client waiting for the end of its message is not left waiting.
+      await journal.commit({
+        events: [
+          { type: 'error', code: error.code, message, retryable: false, run_id: runId },
+          { type: 'workflow_complete', run_id: runId, workflow_id: input.workflow_id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
+        ],
+        finish: 'failed',
+      });
       return;
     }
 
