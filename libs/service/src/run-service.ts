@@ -1,0 +1,72 @@
+// The lifecycle every distributed service shares, so each main says only what is its own: read the
+// configuration (or stop, naming every problem), connect to NATS, serve /health, /ready and
+// /metrics, and on SIGTERM/SIGINT stop taking work, let the work in flight finish, then close.
+import { connectRuntimeBus } from '@mozaiks/bus';
+import type { NatsBus } from '@mozaiks/bus';
+import { loadServiceConfig, onShutdown } from '@mozaiks/config';
+import type { RuntimeConfig } from '@mozaiks/config';
+import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
+import type { Logger } from '@mozaiks/telemetry';
+
+export interface ServiceContext {
+  config: RuntimeConfig;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  bus: NatsBus;
+  /** Whether the service is connected and not draining: what /ready reports. */
+  ready: () => boolean;
+}
+
+export interface RunningService {
+  /** Stops taking work and finishes (or hands back) the work in flight. */
+  stop(): Promise<void>;
+  /** Releases what outlives the bus (stores, endpoints), after the bus has drained. */
+  close?(): Promise<void>;
+  /** Fields for the "running" log line. */
+  info?: Record<string, unknown>;
+}
+
+export interface ServiceOptions {
+  /** PORT when none is set, so the services of one host do not collide. */
+  defaultPort: number;
+  /** Serve /health, /ready and /metrics on PORT; off for a service that serves them itself. @default true */
+  opsEndpoints?: boolean;
+}
+
+/** Runs the service `name` built by `start` until a signal stops it; exits 1 if it cannot start. */
+export function runService(name: string, options: ServiceOptions, start: (context: ServiceContext) => Promise<RunningService>): void {
+  void (async () => {
+    const config = loadServiceConfig(name, { defaultPort: options.defaultPort, needsNats: true });
+    const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
+    const metrics = new RuntimeMetrics();
+    const bus = await connectRuntimeBus({
+      servers: config.NATS_URL!,
+      prefix: config.SUBJECT_PREFIX,
+      service: name,
+      ackWaitMs: config.RUN_ACK_WAIT_SECONDS * 1000,
+      onError: (error, subject) => logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
+    });
+    let draining = false;
+    const ready = () => bus.connected && !draining;
+    const service = await start({ config, logger, metrics, bus, ready });
+    const ops = options.opsEndpoints === false ? undefined : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
+    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL }, `${name} running`);
+
+    onShutdown(
+      async (signal) => {
+        draining = true;
+        logger.info({ signal }, `${name} draining`);
+        await service.stop();
+        await bus.drain();
+        await service.close?.();
+        await ops?.close();
+        logger.info(`${name} stopped`);
+      },
+      (error) => logger.error({ error: error instanceof Error ? error.message : String(error) }, `${name} did not stop cleanly`),
+      () => flushLogger(logger),
+    );
+  })().catch((error: unknown) => {
+    process.stderr.write(`${name} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
