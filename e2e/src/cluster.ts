@@ -5,9 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NatsBus, runtimeStreams } from '@mozaiks/bus';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
+import { makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
 import type { NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
-import { REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
+import { REPO_ROOT, testRuntimeEnv } from './harness';
 
 export type ServiceName = 'gateway' | 'executor' | 'tool-runner' | 'usage-emitter';
 
@@ -72,18 +72,8 @@ export async function startCluster(options: { counts?: Partial<Record<ServiceNam
   const dataDir = makeTempDir('mozaiks-cluster-');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
+    ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
     NATS_URL: nats.url,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    DATA_DIR: dataDir.path,
-    WORKFLOWS_DIR: options.workflowsDir ?? SHIPPED_WORKFLOWS,
-    OPENAI_API_KEY: TEST_API_KEY,
-    OPENAI_API_BASE: llm.url,
-    DEFAULT_MODEL: 'gpt-4o-mini',
-    LLM_MAX_RETRIES: '0',
-    JWT_SECRET: TEST_SECRET,
-    JWT_ISSUER: TEST_ISSUER,
-    JWT_AUDIENCE: TEST_AUDIENCE,
     RUN_ACK_WAIT_SECONDS: '2',
     CHAT_LEASE_SECONDS: '2',
     SHUTDOWN_GRACE_SECONDS: '5',

@@ -27,22 +27,29 @@ export interface TestRuntime {
   stop: () => Promise<void>;
 }
 
+/** The environment a test runtime runs with: its own port, data, workflows and LLM endpoint, the test keys. */
+export function testRuntimeEnv(options: { llmUrl: string; dataDir: string; workflowsDir?: string }): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPENAI_API_KEY: TEST_API_KEY,
+    OPENAI_API_BASE: options.llmUrl,
+    DEFAULT_MODEL: 'gpt-4o-mini',
+    LLM_MAX_RETRIES: '0',
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    WORKFLOWS_DIR: options.workflowsDir ?? SHIPPED_WORKFLOWS,
+    DATA_DIR: options.dataDir,
+  };
+}
+
 export async function startTestRuntime(options: { workflowsDir?: string; env?: Record<string, string> } = {}): Promise<TestRuntime> {
   const llm = await startScriptedLlm();
   const dataDir = makeTempDir('mozaiks-e2e-');
   const config = loadRuntimeConfig(
     {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      OPENAI_API_KEY: TEST_API_KEY,
-      OPENAI_API_BASE: llm.url,
-      DEFAULT_MODEL: 'gpt-4o-mini',
-      LLM_MAX_RETRIES: '0',
-      JWT_SECRET: TEST_SECRET,
-      JWT_ISSUER: TEST_ISSUER,
-      JWT_AUDIENCE: TEST_AUDIENCE,
-      WORKFLOWS_DIR: options.workflowsDir ?? SHIPPED_WORKFLOWS,
-      DATA_DIR: dataDir.path,
+      ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
       LOG_LEVEL: 'debug',
       ...options.env,
     },
