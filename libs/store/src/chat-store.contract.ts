@@ -89,6 +89,10 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
       await store.cancelInput(ada, 'c1', 'r2');
       expect((await store.nextInput(ada, 'c1'))!.request_id).toBe('r1');
       expect((await store.chatsWithPendingWork()).map((c) => `${c.user_id}/${c.chat_id}`).sort()).toEqual(['ada/c1', 'bob/c1']);
+      // A chat some executor holds is its business, not the sweep's.
+      await store.acquireLease(bob, 'c1', 'exec-1', 10_000);
+      expect((await store.chatsWithPendingWork()).map((c) => `${c.user_id}/${c.chat_id}`)).toEqual(['ada/c1']);
+      await store.releaseLease(bob, 'c1', 'exec-1');
       await store.commit(ada, 'c1', { run: { run_id: 'run_r1', input: first, finish: 'completed' } });
       expect(await store.nextInput(ada, 'c1')).toBeUndefined();
       // Its usage is still to be published.

@@ -102,8 +102,8 @@ export interface ChatStore {
   acquireLease(tenant: Tenant, chatId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(tenant: Tenant, chatId: string, holder: string): Promise<void>;
   /**
-   * Chats of every tenant with work left (pending inputs, unpublished usage): for an executor's
-   * recovery sweep at start, the one query that is not scoped to a tenant.
+   * Chats of every tenant with work left (pending inputs, unpublished usage) and no unexpired
+   * lease: for an executor's recovery sweep, the one query that is not scoped to a tenant.
    */
   chatsWithPendingWork(): Promise<ChatRecord[]>;
   close(): Promise<void>;

@@ -233,9 +233,10 @@ export class SqliteChatStore implements ChatStore {
   async chatsWithPendingWork(): Promise<ChatRecord[]> {
     return this.attempt(() => this
       .sql(`SELECT c.app_id, c.user_id, c.chat_id, c.workflow_id, c.created_at, c.last_seq FROM chats c
-        WHERE EXISTS (SELECT 1 FROM inputs i WHERE i.app_id = c.app_id AND i.user_id = c.user_id AND i.chat_id = c.chat_id AND i.state = 'pending')
-           OR EXISTS (SELECT 1 FROM runs r WHERE r.app_id = c.app_id AND r.user_id = c.user_id AND r.chat_id = c.chat_id AND r.status != 'running' AND r.usage_published = 0)`)
-      .all() as ChatRecord[]);
+        WHERE NOT EXISTS (SELECT 1 FROM leases l WHERE l.app_id = c.app_id AND l.user_id = c.user_id AND l.chat_id = c.chat_id AND l.expires_at > ?)
+        AND (EXISTS (SELECT 1 FROM inputs i WHERE i.app_id = c.app_id AND i.user_id = c.user_id AND i.chat_id = c.chat_id AND i.state = 'pending')
+           OR EXISTS (SELECT 1 FROM runs r WHERE r.app_id = c.app_id AND r.user_id = c.user_id AND r.chat_id = c.chat_id AND r.status != 'running' AND r.usage_published = 0))`)
+      .all(Date.now()) as ChatRecord[]);
   }
 
   async releaseLease(t: Tenant, chatId: string, holder: string): Promise<void> {

@@ -34,6 +34,11 @@ export interface ExecutorOptions {
   shutdownGraceMs?: number;
   /** This executor's name as a lease holder. @default host, pid and a random suffix */
   id?: string;
+  /**
+   * How often to look for chats with work nobody announced or holds (a gateway that died between
+   * storing a message and publishing its request). @default 60000
+   */
+  sweepIntervalMs?: number;
 }
 
 /** Delay before a request for a chat leased elsewhere is tried again. */
@@ -42,6 +47,7 @@ const BUSY_RETRY_MS = 1000;
 export class Executor {
   readonly id: string;
   private subscription: Subscription | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Chats this process is working on, with the controller that hands their run back on stop. */
   private readonly active = new Map<string, AbortController>();
@@ -55,16 +61,26 @@ export class Executor {
 
   /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
-    const { bus, subjects, store, logger } = this.options;
+    const { bus, subjects } = this.options;
     this.subscription = bus.consume(subjects.allRuns, 'executors', (message) => this.accept(message), { maxDeliver: Infinity });
-    const leftovers = await store.chatsWithPendingWork();
-    for (const chat of leftovers) {
-      await bus.publish(
-        subjects.run(chat.app_id, chat.workflow_id),
-        { v: 1, kind: 'resume', request_id: `resume_${randomUUID()}`, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id } satisfies RunRequest,
-      );
+    await this.sweep();
+    this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
+    this.sweeper.unref();
+  }
+
+  /** Asks for every chat with work left and no lease holder to be taken up. */
+  private async sweep(): Promise<void> {
+    const { bus, subjects, store, logger } = this.options;
+    try {
+      const leftovers = await store.chatsWithPendingWork();
+      for (const chat of leftovers) {
+        const request: RunRequest = { v: 1, kind: 'resume', request_id: `resume_${randomUUID()}`, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id };
+        await bus.publish(subjects.run(chat.app_id, chat.workflow_id), request);
+      }
+      if (leftovers.length) logger.info({ chats: leftovers.length }, 'resuming chats with pending work');
+    } catch (error) {
+      logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweep for pending work failed; retrying later');
     }
-    if (leftovers.length) logger.info({ chats: leftovers.length }, 'resuming chats with pending work');
   }
 
   /**
@@ -73,6 +89,7 @@ export class Executor {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.sweeper);
     await this.subscription?.unsubscribe();
     const grace = new Promise((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000).unref());
     await Promise.race([Promise.allSettled([...this.running]), grace]);

@@ -1,0 +1,72 @@
+// The executor on its own: an in-process bus, a real SQLite file, a real HTTP LLM endpoint.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { MemoryBus } from '@mozaiks/bus';
+import { OpenAiLlmClient } from '@mozaiks/llm';
+import { subjects } from '@mozaiks/protocol';
+import type { ChatEventEnvelope, RawUsage } from '@mozaiks/protocol';
+import { SqliteChatStore } from '@mozaiks/store';
+import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
+import { makeTempDir, startScriptedLlm } from '@mozaiks/testing';
+import type { ScriptedLlm, TempDir } from '@mozaiks/testing';
+import { Executor } from './executor';
+
+let dir: TempDir;
+let llm: ScriptedLlm;
+let store: SqliteChatStore;
+let bus: MemoryBus;
+let executor: Executor | undefined;
+const silent = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) });
+const tenant = { app_id: 'app_1', user_id: 'ada' };
+
+beforeEach(async () => {
+  dir = makeTempDir('mozaiks-executor-');
+  mkdirSync(path.join(dir.path, 'workflows', 'solo'), { recursive: true });
+  writeFileSync(path.join(dir.path, 'workflows', 'solo', 'orchestrator.yaml'), 'workflow_name: Solo\n');
+  writeFileSync(path.join(dir.path, 'workflows', 'solo', 'agents.yaml'), 'agents:\n  - name: Solo\n    system_message: Answer.\n');
+  llm = await startScriptedLlm();
+  llm.setFallback({ content: 'answered', usage: { prompt_tokens: 3, completion_tokens: 1 } });
+  store = new SqliteChatStore({ dataDir: path.join(dir.path, 'data') });
+  bus = new MemoryBus();
+});
+afterEach(async () => {
+  await executor?.stop();
+  await bus.drain();
+  await store.close();
+  await llm.close();
+  dir.remove();
+});
+
+function startExecutor(): Promise<void> {
+  executor = new Executor({
+    bus, store, logger: silent, metrics: new RuntimeMetrics({ processMetrics: false }),
+    llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: 'm', maxRetries: 0 }),
+    subjects: subjects(), workflowsDir: path.join(dir.path, 'workflows'), sweepIntervalMs: 100,
+  });
+  return executor.start();
+}
+
+describe('Executor', () => {
+  it('runs a message that was stored but never announced (its gateway died in between)', async () => {
+    await startExecutor();
+    const seen: string[] = [];
+    const metered: RawUsage[] = [];
+    bus.subscribe<ChatEventEnvelope>('mozaiks.chat.>', (m) => void seen.push(m.data.event.type));
+    bus.subscribe<RawUsage>('mozaiks.metering.>', (m) => void metered.push(m.data));
+    await store.enqueueInput(tenant, 'c1', { request_id: 'r1', workflow_id: 'solo', content: 'hello?', context: {}, received_at: new Date().toISOString() });
+    for (let i = 0; i < 100 && metered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(['agent_message', 'workflow_complete']);
+    expect(metered).toEqual([expect.objectContaining({ run_id: 'run_r1', chat_id: 'c1', calls: [expect.objectContaining({ agent: 'Solo', total_tokens: 4 })] })]);
+    expect(await store.nextInput(tenant, 'c1')).toBeUndefined();
+  });
+
+  it('leaves a chat another executor holds to that executor', async () => {
+    await store.enqueueInput(tenant, 'c2', { request_id: 'r2', workflow_id: 'solo', content: 'hi', context: {}, received_at: new Date().toISOString() });
+    await store.acquireLease(tenant, 'c2', 'someone-else', 60_000);
+    await startExecutor();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(llm.requests).toHaveLength(0);
+    expect((await store.nextInput(tenant, 'c2'))?.request_id).toBe('r2');
+  });
+});
