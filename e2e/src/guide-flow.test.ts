@@ -82,6 +82,12 @@ describe('the guide flow on the standalone runtime', () => {
     expect(typeof usage.event_id).toBe('string');
     expect(new Date(String(usage.timestamp)).toISOString()).toBe(usage.timestamp);
 
+    // Each reply's text streamed first, live only: the deltas add up to the reply and carry no seq.
+    const streamed = (agent: string) => client.deltas.filter((d) => d.agent === agent).map((d) => d.delta).join('');
+    expect(streamed('DataCollector')).toBe('Hello! What is the customer\'s name and email?');
+    expect(streamed('Validator')).toBe('The request is complete enough to start.');
+    expect(client.deltas.every((d) => d.seq === undefined && d.chat_id === 'chat_789')).toBe(true);
+
     // Every event has an id and a timestamp; persisted ones a gapless seq.
     expect(client.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
     expect(new Set(client.events.map((e) => e.event_id)).size).toBe(4);

@@ -42,6 +42,8 @@ export const RuntimeConfig = z
     LLM_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(120),
     /** Retries of a failed LLM call (connection errors, 408, 409, 429, 5xx), by the SDK. */
     LLM_MAX_RETRIES: number('must be a whole number').int().min(0).max(10).default(2),
+    /** Stream replies so clients get agent_message_delta events; off for endpoints that report no usage when streaming. */
+    LLM_STREAMING: bool(true),
     /** JSON object of per-model prices in USD per million tokens: {"model": {"prompt": 2.5, "completion": 10}}. */
     MODEL_PRICES: z
       .string()

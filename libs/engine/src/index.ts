@@ -6,6 +6,7 @@ export { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-wo
 export type { RunInput, RunOutcome, RunPorts } from './run-workflow.js';
 export type {
   ChatMessage,
+  LlmCallOptions,
   LlmClient,
   LlmMessage,
   LlmRequest,

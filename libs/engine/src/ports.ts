@@ -39,9 +39,16 @@ export interface LlmResponse {
   usage: LlmCallUsage;
 }
 
+export interface LlmCallOptions {
+  /** Aborts the call. */
+  signal?: AbortSignal;
+  /** Receives the reply's text as the model produces it, when the client streams. */
+  onDelta?: (text: string) => void;
+}
+
 /** A chat-completions endpoint. Throws `LlmCallError` (or any error) when the call fails for good. */
 export interface LlmClient {
-  complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmResponse>;
+  complete(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResponse>;
 }
 
 export type ToolOutcome =
@@ -93,4 +100,6 @@ export interface RunStep {
 export interface RunJournal {
   load(): Promise<ChatMessage[]>;
   commit(step: RunStep): Promise<void>;
+  /** Shows an ephemeral event (a reply's text as it streams) live, without persisting it. */
+  live(event: EventBody): void;
 }

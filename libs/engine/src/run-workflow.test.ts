@@ -3,17 +3,23 @@ import type { EventBody } from '@mozaiks/protocol';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow';
 import type { RunPorts } from './run-workflow';
-import type { ChatMessage, LlmClient, LlmRequest, LlmResponse, RunStep, ToolInvocation, ToolOutcome } from './ports';
+import type { ChatMessage, LlmCallOptions, LlmClient, LlmRequest, LlmResponse, RunStep, ToolInvocation, ToolOutcome } from './ports';
 
 type Reply = Partial<Pick<LlmResponse, 'content' | 'tool_calls'>> | Error;
 
 class ScriptedLlmPort implements LlmClient {
   readonly requests: LlmRequest[] = [];
   constructor(private readonly replies: Reply[]) {}
-  async complete(request: LlmRequest): Promise<LlmResponse> {
+  async complete(request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
     this.requests.push(structuredClone(request));
     const next = this.replies.shift() ?? { content: 'default reply' };
     if (next instanceof Error) throw next;
+    // Streams its text in two pieces, as a model would in many.
+    if (next.content && options.onDelta) {
+      const half = Math.ceil(next.content.length / 2);
+      options.onDelta(next.content.slice(0, half));
+      options.onDelta(next.content.slice(half));
+    }
     return {
       content: next.content ?? null,
       tool_calls: next.tool_calls ?? [],
@@ -42,10 +48,12 @@ function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvoc
   const stored: ChatMessage[] = [...history];
   const invocations: ToolInvocation[] = [];
   const commits: RunStep[] = [];
+  const lives: EventBody[] = [];
   const p: RunPorts = {
     llm,
     tools: { invoke: async (i) => (invocations.push(i), tool ? tool(i) : { ok: true, result: { found: i.args }, duration_ms: 1 }) },
     journal: {
+      live: (e) => void lives.push(e),
       load: async () => structuredClone(stored),
       commit: async (step) => {
         commits.push(structuredClone(step));
@@ -54,7 +62,7 @@ function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvoc
       },
     },
   };
-  return { ports: p, events, stored, invocations, commits };
+  return { ports: p, events, stored, invocations, commits, lives };
 }
 
 describe('runWorkflow with DefaultPattern', () => {
@@ -186,6 +194,16 @@ describe('runWorkflow with DefaultPattern', () => {
     expect(events[1]).toMatchObject({ code: 'llm_error', retryable: true, message: expect.stringContaining('overloaded') });
     // The user's message and A's reply stay in the history.
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('shows a reply\'s text live as it streams, before committing the whole reply', async () => {
+    const { ports: p, lives, commits } = ports(new ScriptedLlmPort([{ content: 'streamed reply' }]));
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r1', userMessage: 'hi' }, p);
+    expect(lives).toEqual([
+      { type: 'agent_message_delta', run_id: 'r1', agent: 'A', delta: 'streame' },
+      { type: 'agent_message_delta', run_id: 'r1', agent: 'A', delta: 'd reply' },
+    ]);
+    expect(commits[0]!.events).toEqual([expect.objectContaining({ type: 'agent_message', content: 'streamed reply' })]);
   });
 
   it('commits each reply with its event and its LLM call, and the end with the run\'s status', async () => {

@@ -69,6 +69,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   const durable = ports.journal;
   const journal: RunJournal = {
     load: () => durable.load(),
+    live: (event) => durable.live(event),
     commit: (step) => {
       const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
       return durable.commit({ ...step, ...(messages ? { messages } : {}) });
@@ -131,7 +132,10 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls 
     const request = agent.buildRequest(history, input.context);
     // After the last allowed tool round the agent must answer in words.
     if (round >= MAX_TOOL_ROUNDS_PER_TURN) request.tools = [];
-    const reply = await ports.llm.complete(request, input.signal);
+    const reply = await ports.llm.complete(request, {
+      ...(input.signal ? { signal: input.signal } : {}),
+      onDelta: (delta) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }),
+    });
     calls.push(reply.usage);
 
     const marker = workflow.termination_marker;

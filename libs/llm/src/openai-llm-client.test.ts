@@ -36,6 +36,34 @@ describe('OpenAiLlmClient', () => {
     });
   });
 
+  it('streams when asked for deltas: text as it comes, tool calls assembled, usage from the last chunk', async () => {
+    replies.push({ content: 'Let me look that up.', tool_calls: [{ id: 'call_9', name: 'lookup', arguments: '{"q":"streamed"}' }], usage: { prompt_tokens: 30, completion_tokens: 12 } });
+    const deltas: string[] = [];
+    const reply = await client().complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'lookup', description: 'Looks up', parameters: { type: 'object' } }] }, { onDelta: (d) => deltas.push(d) });
+    expect(received[0]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.join('')).toBe('Let me look that up.');
+    expect(reply).toMatchObject({
+      content: 'Let me look that up.',
+      tool_calls: [{ id: 'call_9', name: 'lookup', arguments: '{"q":"streamed"}' }],
+      usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 },
+    });
+  });
+
+  it('does not stream when streaming is off, even if asked for deltas', async () => {
+    replies.push({ content: 'whole', usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    const deltas: string[] = [];
+    const quiet = new OpenAiLlmClient({ apiKey: 'k', baseURL: server.url, defaultModel: 'm', maxRetries: 0, streaming: false });
+    expect((await quiet.complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: (d) => deltas.push(d) })).content).toBe('whole');
+    expect(received[0]!.stream).toBeUndefined();
+    expect(deltas).toEqual([]);
+  });
+
+  it('reports a failing stream as an LLM error', async () => {
+    replies.push({ error: { status: 500, message: 'boom' } });
+    await expect(client().complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: () => undefined })).rejects.toMatchObject({ code: 'llm_error', status: 500 });
+  });
+
   it('uses DEFAULT_MODEL when the agent names none, and sends no tools field without tools', async () => {
     replies.push({ content: 'ok', usage: { prompt_tokens: 1, completion_tokens: 1 } });
     await client().complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] });

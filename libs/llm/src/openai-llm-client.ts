@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { ErrorCode, RuntimeError } from '@mozaiks/protocol';
-import type { LlmClient, LlmMessage, LlmRequest, LlmResponse } from '@mozaiks/engine';
+import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
 
 export interface OpenAiLlmClientOptions {
   apiKey: string;
@@ -16,6 +16,12 @@ export interface OpenAiLlmClientOptions {
   timeoutMs?: number;
   /** Retries of connection errors, 408, 409, 429 and 5xx, with backoff. @default 2 */
   maxRetries?: number;
+  /**
+   * Stream replies (server-sent events, usage in the last chunk) so their text reaches clients
+   * as it is produced. Turn off for an endpoint that does not report usage when streaming.
+   * @default true
+   */
+  streaming?: boolean;
 }
 
 /** An LLM call that failed after its retries. */
@@ -40,41 +46,84 @@ export class OpenAiLlmClient implements LlmClient {
     });
   }
 
-  async complete(request: LlmRequest, signal?: AbortSignal): Promise<LlmResponse> {
+  async complete(request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
     const model = request.model ?? this.options.defaultModel;
-    let completion: OpenAI.Chat.Completions.ChatCompletion;
+    const body = {
+      model,
+      messages: request.messages.map(toWire),
+      ...(request.tools.length ? { tools: request.tools.map(toToolSpec) } : {}),
+      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+      ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
+    };
+    const requestOptions = options.signal ? { signal: options.signal } : {};
     try {
-      completion = await this.client.chat.completions.create(
-        {
-          model,
-          messages: request.messages.map(toWire),
-          ...(request.tools.length ? { tools: request.tools.map(toToolSpec) } : {}),
-          ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-          ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
-        },
-        signal ? { signal } : {},
-      );
+      if (options.onDelta && (this.options.streaming ?? true)) return await this.stream(request, body, requestOptions, options.onDelta);
+      const completion = await this.client.chat.completions.create(body, requestOptions);
+      const message = completion.choices[0]?.message;
+      if (!message) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
+      return {
+        content: message.content ?? null,
+        tool_calls: (message.tool_calls ?? [])
+          .filter((c) => c.type === 'function')
+          .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
+        usage: toUsage(request.agent, completion.id, completion.model || model, completion.usage),
+      };
     } catch (error) {
-      throw toLlmCallError(error, model);
+      throw error instanceof LlmCallError ? error : toLlmCallError(error, model);
     }
-    const message = completion.choices[0]?.message;
-    if (!message) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
-    const usage = completion.usage;
+  }
+
+  /** A streamed completion: text handed to `onDelta` as it arrives, tool calls assembled by index. */
+  private async stream(
+    request: LlmRequest,
+    body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+    requestOptions: { signal?: AbortSignal },
+    onDelta: (text: string) => void,
+  ): Promise<LlmResponse> {
+    const stream = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, requestOptions);
+    let content = '';
+    let sawChoice = false;
+    let id = '';
+    let model = body.model;
+    let usage: OpenAI.CompletionUsage | undefined;
+    const calls = new Map<number, LlmToolCall>();
+    for await (const chunk of stream) {
+      id ||= chunk.id;
+      model = chunk.model || model;
+      if (chunk.usage) usage = chunk.usage;
+      const delta = chunk.choices[0]?.delta;
+      if (!delta) continue;
+      sawChoice = true;
+      if (delta.content) {
+        content += delta.content;
+        onDelta(delta.content);
+      }
+      for (const part of delta.tool_calls ?? []) {
+        const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
+        if (part.id) call.id = part.id;
+        if (part.function?.name) call.name += part.function.name;
+        if (part.function?.arguments) call.arguments += part.function.arguments;
+        calls.set(part.index, call);
+      }
+    }
+    if (!sawChoice) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
     return {
-      content: message.content ?? null,
-      tool_calls: (message.tool_calls ?? [])
-        .filter((c) => c.type === 'function')
-        .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
-      usage: {
-        call_id: completion.id || randomUUID(),
-        agent: request.agent,
-        model: completion.model || model,
-        prompt_tokens: usage?.prompt_tokens ?? 0,
-        completion_tokens: usage?.completion_tokens ?? 0,
-        total_tokens: usage?.total_tokens ?? (usage ? usage.prompt_tokens + usage.completion_tokens : 0),
-      },
+      content: content || null,
+      tool_calls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c),
+      usage: toUsage(request.agent, id, model, usage),
     };
   }
+}
+
+function toUsage(agent: string, id: string, model: string, usage: OpenAI.CompletionUsage | null | undefined): LlmResponse['usage'] {
+  return {
+    call_id: id || randomUUID(),
+    agent,
+    model,
+    prompt_tokens: usage?.prompt_tokens ?? 0,
+    completion_tokens: usage?.completion_tokens ?? 0,
+    total_tokens: usage?.total_tokens ?? (usage ? usage.prompt_tokens + usage.completion_tokens : 0),
+  };
 }
 
 function toWire(m: LlmMessage): ChatCompletionMessageParam {

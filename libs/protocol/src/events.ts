@@ -29,6 +29,17 @@ export const AgentMessageEvent = z.object({
 });
 export type AgentMessageEvent = z.infer<typeof AgentMessageEvent>;
 
+/** Text of an agent's reply as the model produces it; live only (never persisted, no `seq`). */
+export const AgentMessageDeltaEvent = z.object({
+  type: z.literal('agent_message_delta'),
+  ...Envelope,
+  run_id: z.string(),
+  agent: z.string(),
+  /** The next piece of the reply's text. */
+  delta: z.string(),
+});
+export type AgentMessageDeltaEvent = z.infer<typeof AgentMessageDeltaEvent>;
+
 export const ToolCallEvent = z.object({
   type: z.literal('tool_call'),
   ...Envelope,
@@ -113,6 +124,7 @@ export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
 export const ServerEvent = z.discriminatedUnion('type', [
   AgentMessageEvent,
+  AgentMessageDeltaEvent,
   ToolCallEvent,
   ToolResultEvent,
   WorkflowCompleteEvent,

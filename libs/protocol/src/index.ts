@@ -15,6 +15,7 @@ export {
 } from './client-messages.js';
 export type { ParsedClientMessage } from './client-messages.js';
 export {
+  AgentMessageDeltaEvent,
   AgentMessageEvent,
   CompletionReason,
   ErrorEvent,

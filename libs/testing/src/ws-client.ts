@@ -5,13 +5,17 @@ import { WebSocket } from 'ws';
 export type TestEvent = Record<string, unknown> & { type: string };
 
 export class WsTestClient {
+  /** Every event received except streamed text, which goes to `deltas`. */
   readonly events: TestEvent[] = [];
+  /** `agent_message_delta` events, in order. */
+  readonly deltas: TestEvent[] = [];
   private waiters: Array<() => void> = [];
   closeCode: number | undefined;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.events.push(JSON.parse(data.toString()) as TestEvent);
+      const event = JSON.parse(data.toString()) as TestEvent;
+      (event.type === 'agent_message_delta' ? this.deltas : this.events).push(event);
       this.notify();
     });
     socket.on('close', (code) => {

@@ -47,6 +47,10 @@ export class StoreRunJournal implements RunJournal {
     return (await this.store.listMessages(this.scope.tenant, this.scope.chatId)) as ChatMessage[];
   }
 
+  live(event: EventBody): void {
+    void publishChatEvent(this.bus, this.subjects, this.scope.tenant, stampEvent(this.scope.chatId, event)).catch(() => undefined);
+  }
+
   async commit(step: RunStep): Promise<void> {
     const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
       ...(step.messages ? { messages: step.messages } : {}),

@@ -56,7 +56,7 @@ describe('Executor', () => {
     bus.subscribe<RawUsage>('mozaiks.metering.>', (m) => void metered.push(m.data));
     await store.enqueueInput(tenant, 'c1', { request_id: 'r1', workflow_id: 'solo', content: 'hello?', context: {}, received_at: new Date().toISOString() });
     for (let i = 0; i < 100 && metered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toEqual(['agent_message', 'workflow_complete']);
+    expect(seen).toEqual(['agent_message_delta', 'agent_message', 'workflow_complete']);
     expect(metered).toEqual([expect.objectContaining({ run_id: 'run_r1', chat_id: 'c1', calls: [expect.objectContaining({ agent: 'Solo', total_tokens: 4 })] })]);
     expect(await store.nextInput(tenant, 'c1')).toBeUndefined();
   });

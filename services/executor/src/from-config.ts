@@ -26,6 +26,7 @@ export async function llmFromConfig(config: RuntimeConfig, logger: Logger): Prom
     defaultModel: config.DEFAULT_MODEL,
     timeoutMs: config.LLM_TIMEOUT_SECONDS * 1000,
     maxRetries: config.LLM_MAX_RETRIES,
+    streaming: config.LLM_STREAMING,
   });
   return { llm, ...(demo ? { demo } : {}) };
 }

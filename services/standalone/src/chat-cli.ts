@@ -41,8 +41,25 @@ socket.on('open', () => {
 let closing = false;
 /** Messages sent whose run has not ended yet. */
 let pending = 0;
+/** The agent whose streamed text is being printed, if any. */
+let streaming: string | undefined;
+
 socket.on('message', (data) => {
   const event = JSON.parse(data.toString()) as Record<string, unknown>;
+  if (event.type === 'agent_message_delta') {
+    if (streaming !== event.agent) process.stdout.write(`\r${String(event.agent)}> `);
+    streaming = String(event.agent);
+    process.stdout.write(String(event.delta));
+    return;
+  }
+  if (event.type === 'agent_message' && streaming === event.agent) {
+    // Already on screen as it streamed.
+    streaming = undefined;
+    process.stdout.write('\n');
+    return;
+  }
+  if (streaming) process.stdout.write('\n');
+  streaming = undefined;
   const line = (() => {
     switch (event.type) {
       case 'agent_message': return `${String(event.agent)}> ${String(event.content)}`;
