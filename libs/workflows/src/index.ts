@@ -12,3 +12,5 @@ export type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './work
 export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
 export { WorkflowRegistry } from './workflow-registry.js';
+export { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas.js';
+export type { WorkflowFileKind } from './json-schemas.js';

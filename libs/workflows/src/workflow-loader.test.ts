@@ -1,10 +1,11 @@
 // Loading workflow folders: the shipped examples load; broken ones report every problem with the
 // file, line, column and field.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader';
 import { WorkflowRegistry } from './workflow-registry';
+import { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas';
 
 const SHIPPED = path.resolve(__dirname, '../../../workflows');
 
@@ -103,5 +104,20 @@ describe('WorkflowRegistry', () => {
     expect(registry.get('live').name).toBe('Two, renamed');
     write('live', { 'tools.yaml': 'tools: [oops\n' });
     expect(() => registry.get('live')).toThrow(WorkflowValidationError);
+  });
+});
+
+describe('workflow JSON Schemas', () => {
+  it('are committed as generated from the loader\'s own schemas', () => {
+    for (const kind of WORKFLOW_FILES) {
+      const committed = JSON.parse(readFileSync(path.join(__dirname, `../schemas/${kind}.schema.json`), 'utf8'));
+      expect(committed).toEqual(workflowFileJsonSchema(kind));
+    }
+  });
+
+  it('describe the files as the guide writes them', () => {
+    const orchestrator = workflowFileJsonSchema('orchestrator') as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(orchestrator.properties)).toEqual(expect.arrayContaining(['workflow_name', 'max_turns', 'human_in_the_loop', 'startup_mode', 'orchestration_pattern']));
+    expect(orchestrator.required).toEqual(['workflow_name']);
   });
 });
