@@ -23,6 +23,8 @@ export interface PendingInput {
   /** Position among the chat's inputs, from 1: runs happen in this order. */
   input_seq: number;
   request_id: string;
+  /** `message`: the user said `content`. `open`: a client opened the chat for the first time. @default 'message' */
+  kind?: 'message' | 'open';
   workflow_id: string;
   content: string;
   /** Custom claims of the launch token. */

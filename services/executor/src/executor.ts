@@ -41,6 +41,9 @@ export interface ExecutorOptions {
   sweepIntervalMs?: number;
 }
 
+/** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
+export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
+
 /** Delay before a request for a chat leased elsewhere is tried again. */
 const BUSY_RETRY_MS = 1000;
 
@@ -193,6 +196,12 @@ export class Executor {
       workflow = this.workflows.get(input.workflow_id);
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowValidationError)) throw error;
+      if (input.kind === 'open') {
+        // Said when the user sends a message, where it answers something.
+        await journal.commit({ finish: 'failed' });
+        await store.markUsagePublished(tenant, chatId, runId);
+        return;
+      }
       log.warn({ code: error.code, error: error.message }, 'workflow cannot run');
       metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
       const message = error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
@@ -207,11 +216,22 @@ export class Executor {
       return;
     }
 
+    if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') {
+      // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
+      await journal.commit({ finish: 'completed' });
+      await store.markUsagePublished(tenant, chatId, runId);
+      return;
+    }
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     let outcome;
     try {
       outcome = await runWorkflow(
-        { workflow, runId, userMessage: input.content, signal, ...(this.options.contextAware ? { context: input.context } : {}) },
+        {
+          workflow, runId, signal,
+          // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
+          userMessage: input.kind === 'open' ? (workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE) : input.content,
+          ...(this.options.contextAware ? { context: input.context } : {}),
+        },
         { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal },
       );
     } catch (error) {

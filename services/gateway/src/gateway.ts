@@ -44,6 +44,8 @@ interface Connection {
   lastSeq: number;
   /** Deliveries run one at a time, in order, because filling a gap reads the store. */
   queue: Promise<void>;
+  /** Settles once the socket's starting point is set (and a new chat's opening queued). */
+  opened: Promise<void>;
 }
 
 export class Gateway {
@@ -135,7 +137,7 @@ export class Gateway {
     const { bus, subjects, metrics } = this.options;
     const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
-    const connection: Connection = { socket, launch, tenant, subscription: undefined!, alive: true, log, lastSeq: 0, queue: Promise.resolve() };
+    const connection: Connection = { socket, launch, tenant, subscription: undefined!, alive: true, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve() };
     const enqueue = (work: () => Promise<void>) => {
       connection.queue = connection.queue.then(work).catch((error: unknown) => this.deliveryFailed(connection, error));
     };
@@ -151,8 +153,12 @@ export class Gateway {
     // Where this socket starts: after `last_seq` (replaying what it missed), or at the chat's present.
     enqueue(async () => {
       if (resumeFrom !== undefined) return this.replay(connection, resumeFrom);
-      connection.lastSeq = (await this.options.store.getChat(tenant, launch.chat_id))?.last_seq ?? 0;
+      const chat = await this.options.store.getChat(tenant, launch.chat_id);
+      connection.lastSeq = chat?.last_seq ?? 0;
+      if (!chat) await this.announceOpening(connection);
     });
+    // The user's first message is queued after the chat's opening.
+    connection.opened = connection.queue;
     this.connections.add(connection);
     metrics.websocketConnections.inc();
     log.info('client connected');
@@ -166,6 +172,23 @@ export class Gateway {
       void connection.subscription.unsubscribe();
       log.info({ code }, 'client disconnected');
     });
+  }
+
+  /**
+   * A chat opened for the first time: its first input says so, ahead of anything the user sends,
+   * so an agent-driven workflow speaks first (the executor ignores it for a user-driven one). Its
+   * request id is the chat's own, so several sockets opening the chat at once queue it once.
+   */
+  private async announceOpening(c: Connection): Promise<void> {
+    const { launch } = c;
+    const request_id = `open_${launch.chat_id}`;
+    const traceparent = newTraceparent();
+    await this.options.store.enqueueInput(c.tenant, launch.chat_id, {
+      request_id, kind: 'open', workflow_id: launch.workflow_id, content: '', context: launch.custom,
+      ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }), received_at: new Date().toISOString(), traceparent,
+    });
+    const request: RunRequest = { v: 1, kind: 'resume', request_id, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
+    await this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId: `${request_id}_${launch.app_id}_${launch.user_id}`, headers: { traceparent } });
   }
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
@@ -224,6 +247,7 @@ export class Gateway {
       received_at: new Date().toISOString(),
     };
     const { store, bus, subjects } = this.options;
+    await c.opened;
     const traceparent = newTraceparent();
     c.log.info({ request_id: request.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
     try {
