@@ -1,23 +1,90 @@
-// DefaultPattern: starting with the initial agent, each agent speaks once, in the order of
-// agents.yaml, and the run ends when every agent has had its say.
+// Orchestration patterns: who speaks first, and where the run goes after each turn.
+import { evaluateExpression } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 
-/** Chooses who speaks next in a run, or `null` when the run is done. */
-export interface OrchestrationPattern {
-  nextSpeaker(spoken: readonly string[]): string | null;
+/** The end of a turn, as a pattern sees it. */
+export interface TurnResult {
+  agent: string;
+  /** Target of a handoff the agent chose (an `llm` condition it met). */
+  handoff?: string;
+  /** The chat's context variables after the turn. */
+  variables: Readonly<Record<string, unknown>>;
 }
 
+export interface OrchestrationPattern {
+  /** The agent that speaks first. */
+  first(): string;
+  /** After a turn: an agent's name, `user`, `terminate`, or null when every agent has had its say. */
+  next(turn: TurnResult): string | null;
+}
+
+/** Agents in speaking order, starting with the initial agent. */
+function speakingOrder(workflow: WorkflowDefinition): string[] {
+  const names = workflow.agents.map((a) => a.name);
+  const first = names.indexOf(workflow.initial_agent);
+  return [...names.slice(first), ...names.slice(0, first)];
+}
+
+/**
+ * DefaultPattern. Without handoff rules, each agent speaks once, in order. With them, AG2's
+ * order: the agent's own choice (an `llm` condition it met), then its `expression` conditions in
+ * file order, then its `after_work` rule, then the workflow's `after_work`, else the run ends.
+ */
 export class DefaultPattern implements OrchestrationPattern {
   private readonly order: string[];
 
-  constructor(workflow: WorkflowDefinition) {
-    const names = workflow.agents.map((a) => a.name);
-    const first = names.indexOf(workflow.initial_agent);
-    this.order = [...names.slice(first), ...names.slice(0, first)];
+  constructor(private readonly workflow: WorkflowDefinition) {
+    this.order = speakingOrder(workflow);
   }
 
-  nextSpeaker(spoken: readonly string[]): string | null {
-    return this.order[spoken.length] ?? null;
+  first(): string {
+    return this.order[0]!;
+  }
+
+  next(turn: TurnResult): string | null {
+    const rules = this.workflow.handoffs;
+    if (rules.length === 0) return this.order[this.order.indexOf(turn.agent) + 1] ?? null;
+    if (turn.handoff) return turn.handoff;
+    const mine = rules.filter((r) => r.source_agent === turn.agent);
+    for (const rule of mine) {
+      if (rule.kind === 'expression' && evaluateExpression(rule.expression, turn.variables)) return rule.target;
+    }
+    return mine.find((r) => r.kind === 'after_work')?.target ?? this.workflow.after_work ?? 'terminate';
+  }
+}
+
+/** RoundRobinPattern: the agents speak in turn, again and again, until max_turns or the marker. */
+export class RoundRobinPattern implements OrchestrationPattern {
+  private readonly order: string[];
+
+  constructor(workflow: WorkflowDefinition) {
+    this.order = speakingOrder(workflow);
+  }
+
+  first(): string {
+    return this.order[0]!;
+  }
+
+  next(turn: TurnResult): string {
+    return this.order[(this.order.indexOf(turn.agent) + 1) % this.order.length]!;
+  }
+}
+
+/** RandomPattern: any agent but the one that just spoke, until max_turns or the marker. */
+export class RandomPattern implements OrchestrationPattern {
+  constructor(
+    private readonly workflow: WorkflowDefinition,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  first(): string {
+    return this.workflow.initial_agent;
+  }
+
+  next(turn: TurnResult): string {
+    const others = this.workflow.agents.map((a) => a.name).filter((n) => n !== turn.agent);
+    if (others.length === 0) return turn.agent;
+    return others[Math.floor(this.random() * others.length)]!;
   }
 }
 
@@ -25,5 +92,9 @@ export function createPattern(workflow: WorkflowDefinition): OrchestrationPatter
   switch (workflow.orchestration_pattern) {
     case 'DefaultPattern':
       return new DefaultPattern(workflow);
+    case 'RoundRobinPattern':
+      return new RoundRobinPattern(workflow);
+    case 'RandomPattern':
+      return new RandomPattern(workflow);
   }
 }

@@ -80,6 +80,8 @@ export type ChatMessage =
       final?: boolean;
       /** Set when this reply ended the run with the termination marker. */
       ended?: 'terminated';
+      /** On a final reply: where the run goes next (an agent, `user`, `terminate`, or null: done). */
+      next?: string | null;
     }
   | { role: 'tool'; agent: string; tool_call_id: string; name: string; content: string; run_id?: string };
 

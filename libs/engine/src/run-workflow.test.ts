@@ -1,5 +1,6 @@
 // The turn loop and DefaultPattern on the engine alone: scripted LLM port, in-memory chat and events.
 import type { EventBody } from '@mozaiks/protocol';
+import { parseExpression } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow';
 import type { RunPorts } from './run-workflow';
@@ -39,6 +40,8 @@ function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefiniti
       { name: 'C', system_message: 'You are C.', llm_config: {}, tools: [] },
     ],
     tools: [tool],
+    context_variables: [],
+    handoffs: [],
     ...overrides,
   };
 }
@@ -275,5 +278,71 @@ describe('runWorkflow resuming a run after a crash', () => {
     await expect(runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi', signal: controller.signal }, p)).rejects.toBeInstanceOf(RunAbortedError);
     expect(commits.some((c) => c.finish)).toBe(false);
     expect(commits).toHaveLength(1);
+  });
+});
+
+describe('orchestration patterns and handoffs', () => {
+  const expression = (text: string) => parseExpression(text);
+
+  it('RoundRobinPattern cycles through the agents until max_turns', async () => {
+    const llm = new ScriptedLlmPort([]);
+    const { ports: p } = ports(llm);
+    const outcome = await runWorkflow({ workflow: workflow({ orchestration_pattern: 'RoundRobinPattern', max_turns: 5 }), runId: 'r', userMessage: 'go' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'B', 'C', 'A', 'B']);
+    expect(outcome).toMatchObject({ reason: 'max_turns', turns: 5 });
+  });
+
+  it('RandomPattern never gives the floor to the agent that just spoke', async () => {
+    const llm = new ScriptedLlmPort([]);
+    const { ports: p } = ports(llm);
+    await runWorkflow({ workflow: workflow({ orchestration_pattern: 'RandomPattern', max_turns: 12 }), runId: 'r', userMessage: 'go' }, p);
+    const speakers = llm.requests.map((r) => r.agent);
+    expect(speakers).toHaveLength(12);
+    expect(speakers[0]).toBe('A');
+    speakers.slice(1).forEach((s, i) => expect(s).not.toBe(speakers[i]));
+  });
+
+  it('DefaultPattern with handoffs: an expression on context variables seeded from the token, else after_work, else the end', async () => {
+    const handoffs = [
+      { source_agent: 'A', target: 'C', kind: 'expression' as const, condition: '${vip} == true', expression: expression('${vip} == true') },
+      { source_agent: 'A', target: 'B', kind: 'after_work' as const },
+    ];
+    const wf = workflow({ handoffs, context_variables: [{ name: 'vip', type: 'boolean', default: false }] });
+    const regular = new ScriptedLlmPort([]);
+    await runWorkflow({ workflow: wf, runId: 'r1', userMessage: 'hi' }, ports(regular).ports);
+    // A → after_work B → B has no rule and the workflow no after_work: the run ends.
+    expect(regular.requests.map((r) => r.agent)).toEqual(['A', 'B']);
+    const vip = new ScriptedLlmPort([]);
+    const outcome = await runWorkflow({ workflow: wf, runId: 'r2', userMessage: 'hi', claims: { vip: true } }, ports(vip).ports);
+    expect(vip.requests.map((r) => r.agent)).toEqual(['A', 'C']);
+    expect(outcome.reason).toBe('terminated');
+  });
+
+  it('DefaultPattern with handoffs: an llm condition is a tool the agent calls to hand over, shown to no client', async () => {
+    const handoffs = [
+      { source_agent: 'A', target: 'C', kind: 'llm' as const, condition: 'the user asks for a human' },
+      { source_agent: 'C', target: 'user', kind: 'after_work' as const },
+    ];
+    const llm = new ScriptedLlmPort([{ content: 'Passing you on.', tool_calls: [{ id: 'h1', name: 'handoff_to_C', arguments: '{}' }] }, { content: 'C here. Your turn.' }]);
+    const { ports: p, events, stored } = ports(llm);
+    const outcome = await runWorkflow({ workflow: workflow({ handoffs }), runId: 'r', userMessage: 'a human please' }, p);
+    expect(llm.requests[0]!.tools.map((t) => t.name)).toEqual(['lookup', 'handoff_to_C']);
+    expect(llm.requests[0]!.tools[1]!.description).toBe('Hand the conversation over to C when: the user asks for a human');
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'C']);
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'agent_message', 'workflow_complete']);
+    expect(outcome).toMatchObject({ reason: 'awaiting_user', turns: 2 });
+    // The handoff is in the history, answered, so the conversation stays valid for the model.
+    expect(stored.filter((m) => m.role === 'tool').map((m) => (m as { content: string }).content)).toEqual(['{"handed_over_to":"C"}']);
+  });
+
+  it('resumes a handoff decided before a crash without asking the pattern again', async () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'hi', run_id: 'r1' },
+      { role: 'assistant', agent: 'A', content: 'to C', final: true, next: 'C', run_id: 'r1' },
+    ];
+    const llm = new ScriptedLlmPort([]);
+    const outcome = await runWorkflow({ workflow: workflow({ handoffs: [{ source_agent: 'A', target: 'B', kind: 'after_work' }] }), runId: 'r1', userMessage: 'hi' }, ports(llm, history).ports);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['C']);
+    expect(outcome.turns).toBe(2);
   });
 });

@@ -25,6 +25,8 @@ export interface RunInput {
   userMessage: string;
   /** Shown to the agents when given (CONTEXT_AWARE). */
   context?: Record<string, unknown>;
+  /** The launch token's custom claims: they seed the context variables of the same names. */
+  claims?: Record<string, unknown>;
   /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
 }
@@ -76,27 +78,46 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     },
   };
   ports = { ...ports, journal };
-  const spoken = mine.flatMap((m) => (m.role === 'assistant' && m.final ? [m.agent] : []));
-  const last = mine.at(-1);
+  const variables = seedVariables(workflow, input.claims ?? {});
+  const finals = mine.flatMap((m) => (m.role === 'assistant' && m.final ? [m] : []));
+  const spoken = finals.map((m) => m.agent);
+  const lastReply = [...mine].reverse().find((m) => m.role === 'assistant');
   // A turn interrupted after a tool round goes on with the same agent.
-  let resuming = last && last.role !== 'user' && !(last.role === 'assistant' && last.final) ? last.agent : undefined;
+  let resuming = lastReply?.role === 'assistant' && !lastReply.final ? lastReply.agent : undefined;
+  const lastFinal = finals.at(-1);
+  let next: string | null = lastFinal
+    ? lastFinal.ended === 'terminated'
+      ? 'terminate'
+      : lastFinal.next !== undefined
+        ? lastFinal.next
+        : pattern.next({ agent: lastFinal.agent, variables })
+    : pattern.first();
 
-  let reason: CompletionReason = mine.some((m) => m.role === 'assistant' && m.ended === 'terminated') ? 'terminated' : 'agents_done';
+  let reason: CompletionReason = 'agents_done';
   let status: RunOutcome['status'] = 'completed';
   let failure: unknown;
   const failureEvents: EventBody[] = [];
   try {
-    while (reason !== 'terminated') {
-      const next = resuming ?? pattern.nextSpeaker(spoken);
+    // A handoff reply whose other tool calls were cut short: finish them before moving on.
+    if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
+      await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history);
+    }
+    for (;;) {
+      const speaker = resuming ?? next;
       resuming = undefined;
-      if (next === null) break;
+      if (speaker === null) break;
+      if (speaker === 'terminate' || speaker === 'user') {
+        reason = speaker === 'user' ? 'awaiting_user' : 'terminated';
+        break;
+      }
       if (spoken.length >= workflow.max_turns) {
         reason = 'max_turns';
         break;
       }
-      const ended = await takeTurn(agents.get(next)!, { input, ports, history, calls });
-      spoken.push(next);
-      if (ended) reason = 'terminated';
+      const agent = agents.get(speaker);
+      if (!agent) throw new Error(`pattern chose "${speaker}", which is not an agent of ${workflow.id}`);
+      next = await takeTurn(agent, { input, ports, history, calls, decide: (handoff) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables }) });
+      spoken.push(speaker);
     }
   } catch (error) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
@@ -119,17 +140,38 @@ interface TurnScope {
   ports: RunPorts;
   history: ChatMessage[];
   calls: LlmCallUsage[];
+  /** Where the run goes after this turn, given the handoff the agent chose, if any. */
+  decide: (handoff: string | undefined) => string | null;
 }
 
-/** One agent's turn: reply, run any tools it calls, reply again. Returns true if it ended the run. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls }: TurnScope): Promise<boolean> {
+/** Prefix of the tools through which an agent hands the conversation over (its `llm` conditions). */
+const HANDOFF_TOOL = 'handoff_to_';
+
+/** The agent's `llm` handoff conditions as tools it can call. */
+function handoffTools(workflow: WorkflowDefinition, agent: string): Array<{ name: string; target: string; description: string }> {
+  return workflow.handoffs.flatMap((rule) =>
+    rule.source_agent === agent && rule.kind === 'llm'
+      ? [{ name: `${HANDOFF_TOOL}${rule.target}`, target: rule.target, description: `Hand the conversation over to ${rule.target} when: ${rule.condition}` }]
+      : [],
+  );
+}
+
+/** The context variables: declared defaults, then the launch token's claims of the same names. */
+function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(workflow.context_variables.map((v) => [v.name, v.name in claims ? claims[v.name] : v.default]));
+}
+
+/** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
+async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, decide }: TurnScope): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) await runTools(agent, unanswered, input, ports, history);
+  const handoffs = handoffTools(workflow, agent.name);
 
   for (let round = 0; ; round++) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`);
     const request = agent.buildRequest(history, input.context);
+    request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
     if (round >= MAX_TOOL_ROUNDS_PER_TURN) request.tools = [];
     const reply = await ports.llm.complete(request, {
@@ -143,23 +185,28 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls 
     const terminates = content !== null && content.trimEnd().endsWith(marker);
     if (terminates) content = content!.trimEnd().slice(0, -marker.length).trimEnd();
     const toolCalls = terminates ? [] : reply.tool_calls;
+    const handoff = handoffs.find((h) => toolCalls.some((c) => c.name === h.name))?.target;
+    const final = toolCalls.length === 0 || handoff !== undefined;
+    const next = terminates ? 'terminate' : final ? decide(handoff) : undefined;
 
     const entry: ChatMessage = {
       role: 'assistant',
       agent: agent.name,
       content: content || null,
-      ...(toolCalls.length ? { tool_calls: toolCalls } : { final: true }),
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+      ...(final ? { final: true, next: next ?? null } : {}),
       ...(terminates ? { ended: 'terminated' as const } : {}),
       run_id: runId,
     };
     const events: EventBody[] = content ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content }] : [];
     for (const call of toolCalls) {
+      if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
       events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
     }
     await ports.journal.commit({ messages: [entry], events, calls: [reply.usage] });
     history.push(entry);
-    if (toolCalls.length === 0) return terminates;
-    await runTools(agent, toolCalls, input, ports, history);
+    if (toolCalls.length) await runTools(agent, toolCalls, input, ports, history);
+    if (final) return next ?? null;
   }
 }
 
@@ -183,8 +230,11 @@ function parseArguments(text: string): { args: Record<string, unknown>; problem?
 
 /** Runs tool calls in parallel and commits their results, in the order called. */
 async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input: RunInput, ports: RunPorts, history: ChatMessage[]): Promise<void> {
+  const handoffs = handoffTools(input.workflow, agent.name);
   const outcomes = await Promise.all(
     toolCalls.map((call) => {
+      const handoff = handoffs.find((h) => h.name === call.name);
+      if (handoff) return Promise.resolve({ ok: true as const, result: { handed_over_to: handoff.target }, duration_ms: 0, internal: true });
       const tool = agent.definition.tools.find((t) => t.name === call.name && t.tool_type === 'Agent_Tool');
       const { args, problem } = parseArguments(call.arguments);
       const invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
@@ -197,15 +247,18 @@ async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input
   const events: EventBody[] = [];
   for (const [i, outcome] of outcomes.entries()) {
     const call = toolCalls[i]!;
-    events.push({
-      type: 'tool_result',
-      run_id: input.runId,
-      agent: agent.name,
-      tool_call_id: call.id,
-      name: call.name,
-      ...(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error }),
-      duration_ms: outcome.duration_ms,
-    });
+    // A handoff is the engine's own business, not a tool the client sees run.
+    if (!('internal' in outcome)) {
+      events.push({
+        type: 'tool_result',
+        run_id: input.runId,
+        agent: agent.name,
+        tool_call_id: call.id,
+        name: call.name,
+        ...(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error }),
+        duration_ms: outcome.duration_ms,
+      });
+    }
     results.push({
       role: 'tool',
       agent: agent.name,

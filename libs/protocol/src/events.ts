@@ -69,7 +69,7 @@ export const ToolResultEvent = z.object({
 export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
 
 /** Why a run ended. */
-export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'error']);
+export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'error']);
 export type CompletionReason = z.infer<typeof CompletionReason>;
 
 export const WorkflowCompleteEvent = z.object({

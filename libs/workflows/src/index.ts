@@ -1,6 +1,12 @@
 // Workflow folders: loading, validation and the definition the engine runs.
+export { ExpressionError, evaluateExpression, expressionVariables, parseExpression } from './condition-expression.js';
+export type { Expression } from './condition-expression.js';
 export {
   AgentsFile,
+  CONTEXT_VARIABLE_TYPES,
+  ContextVariablesFile,
+  HandoffsFile,
+  SPECIAL_TARGETS,
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   OrchestratorFile,
@@ -8,7 +14,7 @@ export {
   TOOL_FILE_EXTENSIONS,
   ToolsFile,
 } from './workflow-definition.js';
-export type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+export type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
 export { WorkflowRegistry } from './workflow-registry.js';

@@ -1,10 +1,14 @@
 // The schema of a workflow folder's YAML files and the validated definition they load into.
 import { z } from 'zod';
+import type { Expression } from './condition-expression.js';
 
 /** Names the model sees (agents, tools) follow the OpenAI `name` rules. */
 const ModelName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
-export const ORCHESTRATION_PATTERNS = ['DefaultPattern'] as const;
+export const ORCHESTRATION_PATTERNS = ['DefaultPattern', 'RoundRobinPattern', 'RandomPattern'] as const;
+/** Where a turn can hand over: an agent's name, the user, or the end of the run. */
+export const SPECIAL_TARGETS = ['user', 'terminate'] as const;
+export const CONTEXT_VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
 export const STARTUP_MODES = ['UserDriven', 'AgentDriven'] as const;
 export const TOOL_FILE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.py'] as const;
 
@@ -23,6 +27,8 @@ export const OrchestratorFile = z.strictObject({
   initial_message: z.string().optional(),
   /** Text that, at the end of an agent's reply, ends the run. */
   termination_marker: z.string().min(1).default('TERMINATE'),
+  /** Where a turn goes when no handoff rule of its agent applies (DefaultPattern with handoffs). @default terminate */
+  after_work: z.string().min(1).optional(),
 });
 export type OrchestratorFile = z.infer<typeof OrchestratorFile>;
 
@@ -65,6 +71,27 @@ export const ToolEntry = z.strictObject({
 
 export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
 
+export const ContextVariableEntry = z.strictObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name of letters, digits and "_"'),
+  type: z.enum(CONTEXT_VARIABLE_TYPES, { error: `must be one of: ${CONTEXT_VARIABLE_TYPES.join(', ')}` }).default('string'),
+  default: z.unknown().optional(),
+  description: z.string().optional(),
+});
+
+export const ContextVariablesFile = z.strictObject({ context_variables: z.array(ContextVariableEntry).default([]) });
+
+export const HandoffEntry = z.strictObject({
+  source_agent: ModelName,
+  /** An agent's name, `user` or `terminate`. */
+  target_agent: z.string().min(1),
+  handoff_type: z.enum(['after_work', 'condition'], { error: 'must be one of: after_work, condition' }),
+  /** `expression`: on context variables, no LLM. `llm`: a plain-language condition the agent decides. */
+  condition_type: z.enum(['expression', 'llm'], { error: 'must be one of: expression, llm' }).optional(),
+  condition: z.string().min(1).optional(),
+});
+
+export const HandoffsFile = z.strictObject({ handoff_rules: z.array(HandoffEntry).default([]) });
+
 export interface ToolDefinition {
   name: string;
   agent: string;
@@ -85,6 +112,18 @@ export interface AgentDefinition {
 }
 
 /** One workflow, validated, with everything the engine needs to run it. */
+export interface ContextVariableDefinition {
+  name: string;
+  type: (typeof CONTEXT_VARIABLE_TYPES)[number];
+  default: unknown;
+  description?: string;
+}
+
+export type HandoffRule =
+  | { source_agent: string; target: string; kind: 'after_work' }
+  | { source_agent: string; target: string; kind: 'expression'; condition: string; expression: Expression }
+  | { source_agent: string; target: string; kind: 'llm'; condition: string };
+
 export interface WorkflowDefinition {
   id: string;
   /** Absolute path of the workflow folder. */
@@ -98,6 +137,11 @@ export interface WorkflowDefinition {
   initial_agent: string;
   initial_message?: string;
   termination_marker: string;
+  /** Where a turn goes when no handoff rule applies (with handoffs); `terminate` when unset. */
+  after_work?: string;
   agents: AgentDefinition[];
   tools: ToolDefinition[];
+  context_variables: ContextVariableDefinition[];
+  /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
+  handoffs: HandoffRule[];
 }

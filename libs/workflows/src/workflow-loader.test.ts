@@ -64,7 +64,7 @@ describe('loadWorkflow', () => {
     });
     expect(problems('broken')).toEqual([
       'broken/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0',
-      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern',
+      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern, RoundRobinPattern, RandomPattern',
       'broken/orchestrator.yaml:5:1: max_turn: unknown field',
       'broken/agents.yaml:6:11: agents.2.name: must be 1-64 letters, digits, "_" or "-"',
       'broken/agents.yaml:6:5: agents.2.system_message: Invalid input: expected string, received undefined',
@@ -119,5 +119,78 @@ describe('workflow JSON Schemas', () => {
     const orchestrator = workflowFileJsonSchema('orchestrator') as { properties: Record<string, unknown>; required: string[] };
     expect(Object.keys(orchestrator.properties)).toEqual(expect.arrayContaining(['workflow_name', 'max_turns', 'human_in_the_loop', 'startup_mode', 'orchestration_pattern']));
     expect(orchestrator.required).toEqual(['workflow_name']);
+  });
+});
+
+describe('handoffs and context variables', () => {
+  const base = {
+    'orchestrator.yaml': 'workflow_name: Routed\n',
+    'agents.yaml': 'agents:\n  - name: Collector\n    system_message: Collect.\n  - name: Checker\n    system_message: Check.\n',
+  };
+
+  it('loads rules of every kind, with parsed expressions and declared variables', () => {
+    write('routed', {
+      ...base,
+      'context_variables.yaml': 'context_variables:\n  - name: collected\n    type: boolean\n    default: false\n  - name: plan\n',
+      'handoffs.yaml': [
+        'handoff_rules:',
+        '  - source_agent: Collector',
+        '    target_agent: Checker',
+        '    handoff_type: condition',
+        '    condition_type: expression',
+        '    condition: ${collected} == true',
+        '  - source_agent: Collector',
+        '    target_agent: terminate',
+        '    handoff_type: condition',
+        '    condition_type: llm',
+        '    condition: the user wants to stop',
+        '  - source_agent: Collector',
+        '    target_agent: user',
+        '    handoff_type: after_work',
+        '',
+      ].join('\n'),
+    });
+    const wf = loadWorkflow(root, 'routed');
+    expect(wf.context_variables).toEqual([{ name: 'collected', type: 'boolean', default: false }, { name: 'plan', type: 'string', default: null }]);
+    expect(wf.handoffs.map((h) => [h.kind, h.source_agent, h.target])).toEqual([
+      ['expression', 'Collector', 'Checker'],
+      ['llm', 'Collector', 'terminate'],
+      ['after_work', 'Collector', 'user'],
+    ]);
+  });
+
+  it('locates bad rules: unknown agents, undeclared variables, broken expressions, missing fields', () => {
+    write('misrouted', {
+      ...base,
+      'context_variables.yaml': 'context_variables:\n  - name: collected\n    type: boolean\n',
+      'handoffs.yaml': [
+        'handoff_rules:',
+        '  - source_agent: Nobody',
+        '    target_agent: Elsewhere',
+        '    handoff_type: after_work',
+        '  - source_agent: Collector',
+        '    target_agent: Checker',
+        '    handoff_type: condition',
+        '    condition_type: expression',
+        '    condition: ${collected} == true and ${missing} > 1',
+        '  - source_agent: Collector',
+        '    target_agent: Checker',
+        '    handoff_type: condition',
+        '    condition_type: expression',
+        '    condition: ${collected} ==',
+        '  - source_agent: Collector',
+        '    target_agent: Checker',
+        '    handoff_type: condition',
+        '    condition: ${collected}',
+        '',
+      ].join('\n'),
+    });
+    expect(problems('misrouted')).toEqual([
+      'misrouted/handoffs.yaml:2:19: handoff_rules.0.source_agent: no agent named "Nobody" in agents.yaml',
+      'misrouted/handoffs.yaml:3:19: handoff_rules.0.target_agent: no agent named "Elsewhere" in agents.yaml (or use user or terminate)',
+      'misrouted/handoffs.yaml:9:16: handoff_rules.1.condition: unknown context variable(s) "missing"; declare them in context_variables.yaml',
+      'misrouted/handoffs.yaml:14:16: handoff_rules.2.condition: expression ends too early at character 16',
+      'misrouted/handoffs.yaml:15:5: handoff_rules.3.condition_type: a condition rule needs condition_type: expression or llm',
+    ]);
   });
 });

@@ -6,8 +6,9 @@ import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
-import { AgentsFile, OrchestratorFile, ToolsFile } from './workflow-definition.js';
-import type { AgentDefinition, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
+import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, ToolsFile } from './workflow-definition.js';
+import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
 /** One thing wrong with a workflow, located as precisely as the files allow. */
 export interface WorkflowProblem {
@@ -122,7 +123,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
   const orchestrator = parseFile(root, rel('orchestrator.yaml'), OrchestratorFile);
   const agentsFile = parseFile(root, rel('agents.yaml'), AgentsFile);
   const toolsFile = parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
-  const problems = [...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems];
+  const variablesFile = parseFile(root, rel('context_variables.yaml'), ContextVariablesFile, { optional: true });
+  const handoffsFile = parseFile(root, rel('handoffs.yaml'), HandoffsFile, { optional: true });
+  const problems = [...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems];
 
   const agents: AgentDefinition[] = [];
   const seen = new Set<string>();
@@ -161,6 +164,46 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
   if (o?.initial_agent && agentsFile.value && !agents.some((a) => a.name === o.initial_agent)) {
     problems.push({ file: rel('orchestrator.yaml'), field: 'initial_agent', ...orchestrator.locate(['initial_agent']), message: `no agent named "${o.initial_agent}" in agents.yaml` });
   }
+  const isTarget = (t: string) => (SPECIAL_TARGETS as readonly string[]).includes(t) || agents.some((a) => a.name === t);
+  const targetMessage = (t: string) => `no agent named "${t}" in agents.yaml (or use ${SPECIAL_TARGETS.join(' or ')})`;
+  if (o?.after_work && agentsFile.value && !isTarget(o.after_work)) {
+    problems.push({ file: rel('orchestrator.yaml'), field: 'after_work', ...orchestrator.locate(['after_work']), message: targetMessage(o.after_work) });
+  }
+
+  const variables: ContextVariableDefinition[] = [];
+  variablesFile.value?.context_variables.forEach((v, i) => {
+    if (variables.some((other) => other.name === v.name)) {
+      problems.push({ file: rel('context_variables.yaml'), field: `context_variables.${i}.name`, ...variablesFile.locate(['context_variables', i, 'name']), message: `duplicate variable "${v.name}"` });
+    }
+    variables.push({ name: v.name, type: v.type, default: v.default ?? null, ...(v.description ? { description: v.description } : {}) });
+  });
+
+  const handoffs: HandoffRule[] = [];
+  handoffsFile.value?.handoff_rules.forEach((h, i) => {
+    const problem = (field: string, message: string) =>
+      problems.push({ file: rel('handoffs.yaml'), field: `handoff_rules.${i}.${field}`, ...handoffsFile.locate(['handoff_rules', i, field]), message });
+    if (agentsFile.value && !agents.some((a) => a.name === h.source_agent)) problem('source_agent', `no agent named "${h.source_agent}" in agents.yaml`);
+    if (agentsFile.value && !isTarget(h.target_agent)) problem('target_agent', targetMessage(h.target_agent));
+    if (h.handoff_type === 'after_work') {
+      handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'after_work' });
+      return;
+    }
+    if (!h.condition) return problem('condition', 'a condition rule needs a condition');
+    if (!h.condition_type) return problem('condition_type', 'a condition rule needs condition_type: expression or llm');
+    if (h.condition_type === 'llm') {
+      handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'llm', condition: h.condition });
+      return;
+    }
+    try {
+      const expression = parseExpression(h.condition);
+      const unknown = expressionVariables(expression).filter((name) => !variables.some((v) => v.name === name));
+      if (unknown.length) problem('condition', `unknown context variable(s) ${unknown.map((n) => `"${n}"`).join(', ')}; declare them in context_variables.yaml`);
+      else handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'expression', condition: h.condition, expression });
+    } catch (error) {
+      if (!(error instanceof ExpressionError)) throw error;
+      problem('condition', error.message);
+    }
+  });
   if (problems.length > 0 || !o) throw new WorkflowValidationError(workflowId, problems);
 
   return {
@@ -175,7 +218,10 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
     initial_agent: o.initial_agent ?? agents[0]!.name,
     ...(o.initial_message ? { initial_message: o.initial_message } : {}),
     termination_marker: o.termination_marker,
+    ...(o.after_work ? { after_work: o.after_work } : {}),
     agents,
     tools,
+    context_variables: variables,
+    handoffs,
   };
 }
