@@ -44,9 +44,10 @@ export function testRuntimeEnv(options: { llmUrl: string; dataDir: string; workf
   };
 }
 
-export async function startTestRuntime(options: { workflowsDir?: string; env?: Record<string, string> } = {}): Promise<TestRuntime> {
+export async function startTestRuntime(options: { workflowsDir?: string; env?: Record<string, string>; dataDir?: TempDir } = {}): Promise<TestRuntime> {
   const llm = await startScriptedLlm();
-  const dataDir = makeTempDir('mozaiks-e2e-');
+  // A data folder given by the test outlives this runtime (to start another on it); it removes it.
+  const dataDir = options.dataDir ?? makeTempDir('mozaiks-e2e-');
   const config = loadRuntimeConfig(
     {
       ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
@@ -74,7 +75,7 @@ export async function startTestRuntime(options: { workflowsDir?: string; env?: R
     stop: async () => {
       await runtime.stop();
       await llm.close();
-      dataDir.remove();
+      if (!options.dataDir) dataDir.remove();
     },
   };
 }

@@ -93,6 +93,8 @@ export interface RunStep {
   calls?: LlmCallUsage[];
   /** Ends the run (and its input) with this status. */
   finish?: 'completed' | 'failed';
+  /** Leaves the chat waiting for the user's answer to this request. */
+  awaitInput?: { request_id: string; agent: string };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@moza
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
-import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, ToolInvoker } from './ports.js';
+import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker } from './ports.js';
 
 /** Tool rounds one agent turn may take before the agent must answer in words. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
@@ -27,6 +27,8 @@ export interface RunInput {
   context?: Record<string, unknown>;
   /** The launch token's custom claims: they seed the context variables of the same names. */
   claims?: Record<string, unknown>;
+  /** The agent that speaks first instead of the pattern's first (the one whose input request the user answered). */
+  startWith?: string;
   /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
 }
@@ -91,12 +93,14 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       : lastFinal.next !== undefined
         ? lastFinal.next
         : pattern.next({ agent: lastFinal.agent, variables })
-    : pattern.first();
+    : (input.startWith ?? pattern.first());
 
   let reason: CompletionReason = 'agents_done';
   let status: RunOutcome['status'] = 'completed';
   let failure: unknown;
   const failureEvents: EventBody[] = [];
+  let awaitInput: RunStep['awaitInput'];
+  const endEvents: EventBody[] = [];
   try {
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
     if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
@@ -108,6 +112,13 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       if (speaker === null) break;
       if (speaker === 'terminate' || speaker === 'user') {
         reason = speaker === 'user' ? 'awaiting_user' : 'terminated';
+        const asking = [...history].reverse().find((m) => m.role === 'assistant' && m.run_id === runId && m.final);
+        if (speaker === 'user' && workflow.human_in_the_loop && asking?.role === 'assistant') {
+          // The run parks in the store: the answer may come to any gateway, after any restart.
+          reason = 'awaiting_input';
+          awaitInput = { request_id: `req_${runId}`, agent: asking.agent };
+          endEvents.push({ type: 'input_request', run_id: runId, request_id: awaitInput.request_id, agent: asking.agent, prompt: asking.content ?? '' });
+        }
         break;
       }
       if (spoken.length >= workflow.max_turns) {
@@ -129,7 +140,8 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
 
   const duration_ms = performance.now() - started;
   await ports.journal.commit({
-    events: [...failureEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
+    ...(awaitInput ? { awaitInput } : {}),
+    events: [...failureEvents, ...endEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
     finish: status,
   });
   return { status, reason, turns: spoken.length, calls, duration_ms, ...(failure === undefined ? {} : { error: failure }) };

@@ -23,7 +23,16 @@ export const ResumeMessage = z.strictObject({
 });
 export type ResumeMessage = z.infer<typeof ResumeMessage>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UserMessage, ResumeMessage]);
+/** Answers the chat's open `input_request`. */
+export const UserInputMessage = z.strictObject({
+  type: z.literal('user_input'),
+  /** The `request_id` of the `input_request` answered. */
+  request_id: z.string().min(1).max(200),
+  content: z.string().min(1).max(MAX_USER_CONTENT),
+});
+export type UserInputMessage = z.infer<typeof UserInputMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, ResumeMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);

@@ -8,6 +8,8 @@ export const ErrorCode = {
   UnknownMessageType: 'unknown_message_type',
   /** The message's `chat_id` or `user_id` disagrees with the launch token. */
   IdentityMismatch: 'identity_mismatch',
+  /** A `user_input` names no open input request of the chat. */
+  NoSuchInputRequest: 'no_such_input_request',
   /** The token's `workflow_id` names no workflow folder. */
   WorkflowNotFound: 'workflow_not_found',
   /** The workflow's files are invalid. */

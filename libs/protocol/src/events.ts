@@ -69,7 +69,7 @@ export const ToolResultEvent = z.object({
 export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
 
 /** Why a run ended. */
-export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'error']);
+export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'awaiting_input', 'error']);
 export type CompletionReason = z.infer<typeof CompletionReason>;
 
 export const WorkflowCompleteEvent = z.object({
@@ -111,6 +111,20 @@ export const UsageUpdateEvent = z.object({
 });
 export type UsageUpdateEvent = z.infer<typeof UsageUpdateEvent>;
 
+/** The run waits for the user: answer with a `user_input` naming `request_id`. */
+export const InputRequestEvent = z.object({
+  type: z.literal('input_request'),
+  ...Envelope,
+  run_id: z.string(),
+  /** Name this in the `user_input` that answers. */
+  request_id: z.string(),
+  /** The agent that handed the conversation to the user; it speaks first after the answer. */
+  agent: z.string(),
+  /** What the agent said last, the question to answer. */
+  prompt: z.string(),
+});
+export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
+
 export const ErrorEvent = z.object({
   type: z.literal('error'),
   ...Envelope,
@@ -129,6 +143,7 @@ export const ServerEvent = z.discriminatedUnion('type', [
   ToolResultEvent,
   WorkflowCompleteEvent,
   UsageUpdateEvent,
+  InputRequestEvent,
   ErrorEvent,
 ]);
 export type ServerEvent = z.infer<typeof ServerEvent>;

@@ -23,8 +23,13 @@ export interface PendingInput {
   /** Position among the chat's inputs, from 1: runs happen in this order. */
   input_seq: number;
   request_id: string;
-  /** `message`: the user said `content`. `open`: a client opened the chat for the first time. @default 'message' */
-  kind?: 'message' | 'open';
+  /**
+   * `message`: the user said `content`. `open`: a client opened the chat for the first time.
+   * `input`: the user answered the input request `answers`. @default 'message'
+   */
+  kind?: 'message' | 'open' | 'input';
+  /** The input request an `input` answers. */
+  answers?: { request_id: string; agent: string };
   workflow_id: string;
   content: string;
   /** Custom claims of the launch token. */
@@ -57,6 +62,8 @@ export interface RunRecord {
 export interface Commit {
   messages?: readonly StoredMessage[];
   events?: readonly NewEvent[];
+  /** Opens an input request on the chat (the run waits for the user). */
+  awaitInput?: { request_id: string; agent: string };
   /**
    * The run this step belongs to, created with its first step from the input it runs: its calls
    * are added, and `finish` closes it and its input.
@@ -85,6 +92,13 @@ export interface ChatStore {
    * earlier inputs. Idempotent on `request_id`.
    */
   enqueueInput(tenant: Tenant, chatId: string, input: NewInput): Promise<PendingInput>;
+  /** The chat's open input request, if a run is waiting for the user. */
+  openInputRequest(tenant: Tenant, chatId: string): Promise<{ request_id: string; agent: string } | undefined>;
+  /**
+   * Accepts the user's answer to the open input request `requestId` as the chat's next input and
+   * closes the request; undefined (and nothing stored) when no such request is open.
+   */
+  answerInputRequest(tenant: Tenant, chatId: string, requestId: string, input: NewInput): Promise<PendingInput | undefined>;
   /** Withdraws an input that could not be announced; a no-op once its run has begun. */
   cancelInput(tenant: Tenant, chatId: string, requestId: string): Promise<void>;
   /** The input at `inputSeq`, whatever its state. */

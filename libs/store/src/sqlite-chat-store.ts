@@ -13,6 +13,11 @@ CREATE TABLE IF NOT EXISTS chats (
   next_message INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, user_id, chat_id)
 );
+CREATE TABLE IF NOT EXISTS input_requests (
+  app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
+  request_id TEXT NOT NULL, agent TEXT NOT NULL,
+  PRIMARY KEY (app_id, user_id, chat_id)
+);
 CREATE TABLE IF NOT EXISTS messages (
   app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
   idx INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL,
@@ -131,28 +136,41 @@ export class SqliteChatStore implements ChatStore {
     messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
   }
 
+  async openInputRequest(t: Tenant, chatId: string): Promise<{ request_id: string; agent: string } | undefined> {
+    return this.attempt(() => this.sql('SELECT request_id, agent FROM input_requests WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(t.app_id, t.user_id, chatId) as
+      | { request_id: string; agent: string }
+      | undefined);
+  }
+
+  async answerInputRequest(t: Tenant, chatId: string, requestId: string, input: NewInput): Promise<PendingInput | undefined> {
+    return this.write((): PendingInput | undefined => {
+      const open = this.sql('SELECT request_id, agent FROM input_requests WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, requestId) as
+        | { request_id: string; agent: string }
+        | undefined;
+      if (!open) return undefined;
+      this.sql('DELETE FROM input_requests WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(t.app_id, t.user_id, chatId);
+      return this.insertInput(t, chatId, { ...input, kind: 'input', answers: open });
+    });
+  }
+
+  private insertInput(t: Tenant, chatId: string, input: NewInput): PendingInput {
+    this.sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
+    const existing = this.sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as
+      | { input_seq: number }
+      | undefined;
+    if (existing) return { ...input, input_seq: existing.input_seq };
+    const { next } = this.sql('SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(t.app_id, t.user_id, chatId) as { next: number };
+    this.sql('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
+    return { ...input, input_seq: next };
+  }
+
   async enqueueInput(t: Tenant, chatId: string, input: NewInput): Promise<PendingInput> {
     // Already queued (the usual case when the executor confirms the gateway's insert): no write lock.
     const queued = await this.attempt(
       () => this.sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number } | undefined,
     );
     if (queued) return { ...input, input_seq: queued.input_seq };
-    return this.write((): PendingInput => {
-      this
-        .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
-      const existing = this
-        .sql('SELECT input_seq FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?')
-        .get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number } | undefined;
-      if (existing) return { ...input, input_seq: existing.input_seq };
-      const { next } = this
-        .sql('SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?')
-        .get(t.app_id, t.user_id, chatId) as { next: number };
-      this
-        .sql('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
-      return { ...input, input_seq: next };
-    });
+    return this.write(() => this.insertInput(t, chatId, input));
   }
 
   async cancelInput(t: Tenant, chatId: string, requestId: string): Promise<void> {
@@ -195,6 +213,10 @@ export class SqliteChatStore implements ChatStore {
   async commit(t: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]> {
     return this.write((): ServerEvent[] => {
       if (change.messages?.length) this.insertMessages(t, chatId, change.messages);
+      if (change.awaitInput) {
+        this.sql('INSERT OR REPLACE INTO input_requests (app_id, user_id, chat_id, request_id, agent) VALUES (?, ?, ?, ?, ?)')
+          .run(t.app_id, t.user_id, chatId, change.awaitInput.request_id, change.awaitInput.agent);
+      }
       const events = (change.events ?? []).map((e) => this.insertEvent(t, chatId, e));
       const run = change.run;
       if (run) {

@@ -54,6 +54,7 @@ export class StoreRunJournal implements RunJournal {
   async commit(step: RunStep): Promise<void> {
     const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
       ...(step.messages ? { messages: step.messages } : {}),
+      ...(step.awaitInput ? { awaitInput: step.awaitInput } : {}),
       events: (step.events ?? []).map((e) => stampEvent(this.scope.chatId, e)),
       run: { run_id: this.runId, input: this.input, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
     });

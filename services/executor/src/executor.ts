@@ -231,6 +231,7 @@ export class Executor {
           // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
           userMessage: input.kind === 'open' ? (workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE) : input.content,
           claims: input.context,
+          ...(input.kind === 'input' && input.answers ? { startWith: input.answers.agent } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
         { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal },

@@ -227,6 +227,7 @@ export class Gateway {
       c.queue = c.queue.then(() => this.replay(c, from)).catch((error: unknown) => this.deliveryFailed(c, error));
       return;
     }
+    if (message.type === 'user_input') return this.answer(c, message.request_id, message.content);
     if (message.chat_id !== undefined && message.chat_id !== launch.chat_id) {
       return this.reject(c, ErrorCode.IdentityMismatch, `chat_id "${message.chat_id}" is not the chat this token was issued for`);
     }
@@ -267,6 +268,31 @@ export class Gateway {
       await store.cancelInput(c.tenant, launch.chat_id, request.request_id).catch(() => undefined);
       this.reject(c, ErrorCode.Internal, 'the message could not be queued; send it again', true);
     }
+  }
+
+  /** Stores the answer to the chat's open input request and announces it; the run goes on from there. */
+  private async answer(c: Connection, requestId: string, content: string): Promise<void> {
+    const { launch } = c;
+    const { store, bus, subjects } = this.options;
+    await c.opened;
+    const traceparent = newTraceparent();
+    const request_id = randomUUID();
+    let stored;
+    try {
+      stored = await store.answerInputRequest(c.tenant, launch.chat_id, requestId, {
+        request_id, workflow_id: launch.workflow_id, content, context: launch.custom,
+        ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }), received_at: new Date().toISOString(), traceparent,
+      });
+    } catch (error) {
+      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user input');
+      return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
+    }
+    if (!stored) return this.reject(c, ErrorCode.NoSuchInputRequest, `no open input request "${requestId.slice(0, 200)}" in this chat`);
+    const request: RunRequest = { v: 1, kind: 'resume', request_id, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
+    // If this publish fails, the stored answer is still taken up by the next request or sweep.
+    await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request_id, headers: { traceparent } }).catch((error: unknown) => {
+      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce user input; an executor sweep will take it up');
+    });
   }
 
   private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {

@@ -1,0 +1,56 @@
+// Human in the loop: a run parks on an input_request; the whole runtime stops and starts again;
+// the answer, sent on a new connection, continues the chat where it stopped.
+import { WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
+import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
+
+describe('human in the loop', () => {
+  it('parks on input_request, survives a restart of the runtime, and continues with the answer', async () => {
+    const data = makeTempDir('mozaiks-hitl-');
+    const token = await mintToken({ claims: { workflow_id: 'intake', chat_id: 'chat_hitl', tier: 'gold' } });
+    try {
+      const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data });
+      first.llm.push({ content: 'What is your email address?', usage: { prompt_tokens: 10, completion_tokens: 6 } });
+      const client = await WsTestClient.connect(first.wsUrl(token));
+      const events = await client.exchange('I want to sign up');
+      expect(events.map((e) => e.type)).toEqual(['agent_message', 'input_request', 'workflow_complete', 'usage_update']);
+      const request = events[1]!;
+      expect(request).toMatchObject({ agent: 'Collector', prompt: 'What is your email address?', request_id: expect.any(String) });
+      expect(events[2]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
+      // The question offered the agent its handoff.
+      expect(first.llm.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['handoff_to_Reviewer']);
+      await client.close();
+      await first.stop();
+
+      const second = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data });
+      try {
+        second.llm.push(
+          { tool_calls: [{ id: 'h1', name: 'handoff_to_Reviewer', arguments: '{}' }], content: 'Thanks, that is everything.', usage: { prompt_tokens: 20, completion_tokens: 8 } },
+          { content: 'All details look right.', usage: { prompt_tokens: 30, completion_tokens: 5 } },
+        );
+        const back = await WsTestClient.connect(second.wsUrl(token));
+        back.send({ type: 'user_input', request_id: 'not-the-request', content: 'hm' });
+        expect(await back.waitForType('error')).toMatchObject({ code: 'no_such_input_request' });
+        const answer = back.events.length;
+        back.send({ type: 'user_input', request_id: request.request_id, content: 'ada@example.com' });
+        await back.waitForType('usage_update', { from: answer });
+        const after = back.events.slice(answer);
+        expect(after.filter((e) => e.type === 'agent_message').map((e) => [e.agent, e.content])).toEqual([
+          ['Collector', 'Thanks, that is everything.'],
+          ['Reviewer', 'All details look right.'],
+        ]);
+        expect(after.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'terminated' });
+        // The asking agent saw its question and the answer: the chat went on where it stopped.
+        const contents = second.llm.requests[0]!.messages.map((m) => m.content);
+        expect(contents.slice(-2)).toEqual(['What is your email address?', 'ada@example.com']);
+        // The same request cannot be answered twice.
+        back.send({ type: 'user_input', request_id: request.request_id, content: 'again' });
+        await back.waitFor((e) => e.type === 'error' && e.code === 'no_such_input_request', { from: answer });
+        await back.close();
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      data.remove();
+    }
+  });
+});
