@@ -1,6 +1,8 @@
 // Orchestration patterns: who speaks first, and where the run goes after each turn.
 import { evaluateExpression } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
+import type { ChatMessage, LlmClient } from './ports.js';
+import type { LlmCallUsage } from '@mozaiks/protocol';
 
 /** The end of a turn, as a pattern sees it. */
 export interface TurnResult {
@@ -9,13 +11,15 @@ export interface TurnResult {
   handoff?: string;
   /** The chat's context variables after the turn. */
   variables: Readonly<Record<string, unknown>>;
+  /** The chat so far, for patterns that read it. */
+  history?: readonly ChatMessage[];
 }
 
 export interface OrchestrationPattern {
   /** The agent that speaks first. */
   first(): string;
   /** After a turn: an agent's name, `user`, `terminate`, or null when every agent has had its say. */
-  next(turn: TurnResult): string | null;
+  next(turn: TurnResult): string | null | Promise<string | null>;
 }
 
 /** Agents in speaking order, starting with the initial agent. */
@@ -88,8 +92,65 @@ export class RandomPattern implements OrchestrationPattern {
   }
 }
 
-export function createPattern(workflow: WorkflowDefinition): OrchestrationPattern {
+/** What AutoPattern needs to ask a model who speaks next. */
+export interface SpeakerSelection {
+  llm: LlmClient;
+  /** Receives the usage of each selection call. */
+  record: (usage: LlmCallUsage) => void;
+}
+
+/** Name under which speaker-selection calls are reported in usage. */
+export const SPEAKER_SELECTOR = 'speaker_selector';
+
+/**
+ * AutoPattern: after each turn a model reads the conversation and the agents' names and roles and
+ * names the next speaker (or TERMINATE). An answer naming no agent falls back to the next in order.
+ */
+export class AutoPattern implements OrchestrationPattern {
+  private readonly order: string[];
+
+  constructor(
+    private readonly workflow: WorkflowDefinition,
+    private readonly selection: SpeakerSelection,
+  ) {
+    this.order = speakingOrder(workflow);
+  }
+
+  first(): string {
+    return this.order[0]!;
+  }
+
+  async next(turn: TurnResult): Promise<string | null> {
+    const roster = this.workflow.agents.map((a) => `- ${a.name}: ${a.role ?? a.system_message.split('\n')[0]}`).join('\n');
+    const transcript = (turn.history ?? [])
+      .flatMap((m) => (m.role === 'user' ? [`user: ${m.content}`] : m.role === 'assistant' && m.content ? [`${m.agent}: ${m.content}`] : []))
+      .slice(-30)
+      .join('\n');
+    const reply = await this.selection.llm.complete({
+      agent: SPEAKER_SELECTOR,
+      temperature: 0,
+      messages: [
+        {
+          role: 'system',
+          content: `You choose who speaks next in a conversation between a user and these agents:\n${roster}\n\nAnswer with the name of the agent who should speak next, and nothing else. Answer TERMINATE if the user's request is fully handled.`,
+        },
+        { role: 'user', content: `Conversation so far:\n${transcript}\n\n${turn.agent} just spoke. Who speaks next?` },
+      ],
+      tools: [],
+    });
+    this.selection.record(reply.usage);
+    const answer = (reply.content ?? '').trim();
+    if (/^terminate\b/i.test(answer)) return 'terminate';
+    const named = this.workflow.agents.map((a) => a.name).filter((name) => new RegExp(`\\b${name}\\b`).test(answer));
+    return named.length === 1 ? named[0]! : this.order[(this.order.indexOf(turn.agent) + 1) % this.order.length]!;
+  }
+}
+
+export function createPattern(workflow: WorkflowDefinition, selection?: SpeakerSelection): OrchestrationPattern {
   switch (workflow.orchestration_pattern) {
+    case 'AutoPattern':
+      if (!selection) throw new Error('AutoPattern needs an LLM to choose speakers');
+      return new AutoPattern(workflow, selection);
     case 'DefaultPattern':
       return new DefaultPattern(workflow);
     case 'RoundRobinPattern':

@@ -1,7 +1,7 @@
 // The workflow engine: agents, orchestration and the turn loop, behind ports.
 export { ConversableAgent } from './conversable-agent.js';
-export { DefaultPattern, RandomPattern, RoundRobinPattern, createPattern } from './default-pattern.js';
-export type { OrchestrationPattern, TurnResult } from './default-pattern.js';
+export { AutoPattern, DefaultPattern, RandomPattern, RoundRobinPattern, SPEAKER_SELECTOR, createPattern } from './default-pattern.js';
+export type { OrchestrationPattern, SpeakerSelection, TurnResult } from './default-pattern.js';
 export { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow.js';
 export type { RunInput, RunOutcome, RunPorts } from './run-workflow.js';
 export type {

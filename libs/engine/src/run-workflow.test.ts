@@ -346,3 +346,23 @@ describe('orchestration patterns and handoffs', () => {
     expect(outcome.turns).toBe(2);
   });
 });
+
+describe('AutoPattern', () => {
+  it('asks a model who speaks next from the agents\' names and roles, and bills the asking', async () => {
+    const llm = new ScriptedLlmPort([{ content: 'A here.' }, { content: 'C' }, { content: 'C here.' }, { content: 'TERMINATE' }]);
+    const { ports: p, commits } = ports(llm);
+    const outcome = await runWorkflow({ workflow: workflow({ orchestration_pattern: 'AutoPattern' }), runId: 'r', userMessage: 'go' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'speaker_selector', 'C', 'speaker_selector']);
+    expect(llm.requests[1]!.messages[0]!.content).toContain('- A: first');
+    expect(llm.requests[1]!.messages[1]!.content).toContain('A: A here.');
+    expect(outcome).toMatchObject({ reason: 'terminated', turns: 2 });
+    const billed = commits.flatMap((c) => c.calls ?? []).map((c) => c.agent);
+    expect(billed.sort()).toEqual(['A', 'C', 'speaker_selector', 'speaker_selector']);
+  });
+
+  it('falls back to the next agent in order when the model names none', async () => {
+    const llm = new ScriptedLlmPort([{ content: 'A here.' }, { content: 'whoever you like' }, { content: 'B here.' }, { content: 'TERMINATE' }]);
+    await runWorkflow({ workflow: workflow({ orchestration_pattern: 'AutoPattern' }), runId: 'r', userMessage: 'go' }, ports(llm).ports);
+    expect(llm.requests.filter((r) => r.agent !== 'speaker_selector').map((r) => r.agent)).toEqual(['A', 'B']);
+  });
+});

@@ -57,8 +57,16 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   const started = performance.now();
   const { workflow, runId } = input;
   const agents = new Map(workflow.agents.map((a) => [a.name, new ConversableAgent(a)]));
-  const pattern = createPattern(workflow);
   const calls: LlmCallUsage[] = [];
+  // Calls the pattern makes (AutoPattern) are billed with the next step committed.
+  const unbilled: LlmCallUsage[] = [];
+  const pattern = createPattern(workflow, {
+    llm: ports.llm,
+    record: (usage) => {
+      calls.push(usage);
+      unbilled.push(usage);
+    },
+  });
 
   const history = await ports.journal.load();
   const mine = history.filter((m) => m.run_id === runId);
@@ -76,7 +84,8 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     live: (event) => durable.live(event),
     commit: (step) => {
       const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
-      return durable.commit({ ...step, ...(messages ? { messages } : {}) });
+      const billed = unbilled.length ? [...(step.calls ?? []), ...unbilled.splice(0)] : step.calls;
+      return durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}) });
     },
   };
   ports = { ...ports, journal };
@@ -92,7 +101,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       ? 'terminate'
       : lastFinal.next !== undefined
         ? lastFinal.next
-        : pattern.next({ agent: lastFinal.agent, variables })
+        : await pattern.next({ agent: lastFinal.agent, variables, history })
     : (input.startWith ?? pattern.first());
 
   let reason: CompletionReason = 'agents_done';
@@ -127,7 +136,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       }
       const agent = agents.get(speaker);
       if (!agent) throw new Error(`pattern chose "${speaker}", which is not an agent of ${workflow.id}`);
-      next = await takeTurn(agent, { input, ports, history, calls, decide: (handoff) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables }) });
+      next = await takeTurn(agent, { input, ports, history, calls, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
       spoken.push(speaker);
     }
   } catch (error) {
@@ -153,7 +162,7 @@ interface TurnScope {
   history: ChatMessage[];
   calls: LlmCallUsage[];
   /** Where the run goes after this turn, given the handoff the agent chose, if any. */
-  decide: (handoff: string | undefined) => string | null;
+  decide: (handoff: string | undefined, history: readonly ChatMessage[]) => string | null | Promise<string | null>;
 }
 
 /** Prefix of the tools through which an agent hands the conversation over (its `llm` conditions). */
@@ -199,7 +208,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     const toolCalls = terminates ? [] : reply.tool_calls;
     const handoff = handoffs.find((h) => toolCalls.some((c) => c.name === h.name))?.target;
     const final = toolCalls.length === 0 || handoff !== undefined;
-    const next = terminates ? 'terminate' : final ? decide(handoff) : undefined;
+    const next = terminates ? 'terminate' : final ? await decide(handoff, [...history, { role: 'assistant', agent: agent.name, content: content || null }]) : undefined;
 
     const entry: ChatMessage = {
       role: 'assistant',
