@@ -38,6 +38,9 @@ export class ConversableAgent {
       ...(max_tokens === undefined ? {} : { max_tokens }),
       messages,
       tools: this.toolSpecs(),
+      ...(this.definition.structured_output
+        ? { response_format: { name: this.definition.structured_output.name, schema: this.definition.structured_output.schema } }
+        : {}),
     };
   }
 

@@ -30,6 +30,8 @@ export interface LlmRequest {
   max_tokens?: number;
   messages: LlmMessage[];
   tools: LlmToolSpec[];
+  /** Ask for a JSON reply of this schema. */
+  response_format?: { name: string; schema: Record<string, unknown> };
 }
 
 export interface LlmResponse {

@@ -366,3 +366,41 @@ describe('AutoPattern', () => {
     expect(llm.requests.filter((r) => r.agent !== 'speaker_selector').map((r) => r.agent)).toEqual(['A', 'B']);
   });
 });
+
+describe('structured outputs', () => {
+  const check = (value: unknown) =>
+    typeof value === 'object' && value !== null && typeof (value as { complete?: unknown }).complete === 'boolean' ? [] : ['/complete must be boolean'];
+  const structuredWorkflow = () => {
+    const wf = workflow({ agents: workflow().agents.slice(1, 2) });
+    wf.initial_agent = 'B';
+    wf.agents[0]!.structured_output = { name: 'review', schema: { type: 'object' }, check };
+    return wf;
+  };
+
+  it('asks for the schema, and puts the checked object on the agent_message', async () => {
+    const llm = new ScriptedLlmPort([{ content: '{"complete": true}' }]);
+    const { ports: p, events, lives } = ports(llm);
+    await runWorkflow({ workflow: structuredWorkflow(), runId: 'r', userMessage: 'review it' }, p);
+    expect(llm.requests[0]!.response_format).toEqual({ name: 'review', schema: { type: 'object' } });
+    expect(events[0]).toMatchObject({ type: 'agent_message', content: '{"complete": true}', structured: { complete: true } });
+    expect(lives).toEqual([]);
+  });
+
+  it('gives a non-conforming reply one chance to correct itself, billing both calls', async () => {
+    const llm = new ScriptedLlmPort([{ content: 'It looks complete to me.' }, { content: '{"complete": false}' }]);
+    const { ports: p, events, commits } = ports(llm);
+    await runWorkflow({ workflow: structuredWorkflow(), runId: 'r', userMessage: 'review it' }, p);
+    expect(llm.requests[1]!.messages.at(-1)!.content).toContain('Problems: the reply is not JSON');
+    expect(events.filter((e) => e.type === 'agent_message')).toEqual([expect.objectContaining({ structured: { complete: false } })]);
+    expect(commits.flatMap((c) => c.calls ?? [])).toHaveLength(2);
+  });
+
+  it('fails the run when the correction does not conform either', async () => {
+    const llm = new ScriptedLlmPort([{ content: '{"complete": "yes"}' }, { content: '{"complete": "still yes"}' }]);
+    const { ports: p, events } = ports(llm);
+    const outcome = await runWorkflow({ workflow: structuredWorkflow(), runId: 'r', userMessage: 'review it' }, p);
+    expect(outcome.status).toBe('failed');
+    expect(events[0]).toMatchObject({ type: 'error', code: 'llm_error', message: expect.stringContaining('/complete must be boolean') });
+    expect(outcome.calls).toHaveLength(2);
+  });
+});

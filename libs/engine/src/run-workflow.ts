@@ -136,7 +136,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       }
       const agent = agents.get(speaker);
       if (!agent) throw new Error(`pattern chose "${speaker}", which is not an agent of ${workflow.id}`);
-      next = await takeTurn(agent, { input, ports, history, calls, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
+      next = await takeTurn(agent, { input, ports, history, calls, unbilled, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
       spoken.push(speaker);
     }
   } catch (error) {
@@ -161,6 +161,8 @@ interface TurnScope {
   ports: RunPorts;
   history: ChatMessage[];
   calls: LlmCallUsage[];
+  /** Calls to bill with the next committed step. */
+  unbilled: LlmCallUsage[];
   /** Where the run goes after this turn, given the handoff the agent chose, if any. */
   decide: (handoff: string | undefined, history: readonly ChatMessage[]) => string | null | Promise<string | null>;
 }
@@ -183,7 +185,7 @@ function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unkn
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, decide }: TurnScope): Promise<string | null> {
+async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, decide }: TurnScope): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) await runTools(agent, unanswered, input, ports, history);
@@ -195,11 +197,32 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
     if (round >= MAX_TOOL_ROUNDS_PER_TURN) request.tools = [];
-    const reply = await ports.llm.complete(request, {
+    const output = agent.definition.structured_output;
+    let reply = await ports.llm.complete(request, {
       ...(input.signal ? { signal: input.signal } : {}),
-      onDelta: (delta) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }),
+      // A structured reply is shown whole, once checked.
+      ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),
     });
     calls.push(reply.usage);
+    let structured: unknown;
+    if (output && reply.tool_calls.length === 0) {
+      // A reply that does not match its schema gets one chance to correct itself; nobody sees the miss.
+      let problems = checkStructured(reply.content, output.check);
+      if (problems.length) {
+        unbilled.push(reply.usage);
+        reply = await ports.llm.complete(
+          { ...request, messages: [...request.messages, { role: 'assistant', content: reply.content }, { role: 'user', content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}` }] },
+          input.signal ? { signal: input.signal } : {},
+        );
+        calls.push(reply.usage);
+        problems = checkStructured(reply.content, output.check);
+      }
+      if (problems.length) {
+        unbilled.push(reply.usage);
+        throw Object.assign(new Error(`agent ${agent.name}'s reply does not match its structured output ${output.name}: ${problems.join('; ')}`), { code: 'llm_error', retryable: true });
+      }
+      structured = JSON.parse(reply.content!);
+    }
 
     const marker = workflow.termination_marker;
     let content = reply.content;
@@ -219,7 +242,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       ...(terminates ? { ended: 'terminated' as const } : {}),
       run_id: runId,
     };
-    const events: EventBody[] = content ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content }] : [];
+    const events: EventBody[] = content ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [];
     for (const call of toolCalls) {
       if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
       events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
@@ -228,6 +251,15 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     history.push(entry);
     if (toolCalls.length) await runTools(agent, toolCalls, input, ports, history);
     if (final) return next ?? null;
+  }
+}
+
+/** Problems of a reply meant to be JSON of a schema; empty when it is. */
+function checkStructured(content: string | null, check: (value: unknown) => string[]): string[] {
+  try {
+    return check(JSON.parse(content ?? ''));
+  } catch {
+    return ['the reply is not JSON'];
   }
 }
 

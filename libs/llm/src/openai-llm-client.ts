@@ -54,6 +54,9 @@ export class OpenAiLlmClient implements LlmClient {
       ...(request.tools.length ? { tools: request.tools.map(toToolSpec) } : {}),
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
+      ...(request.response_format
+        ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.response_format.name, schema: request.response_format.schema } } }
+        : {}),
     };
     const requestOptions = options.signal ? { signal: options.signal } : {};
     try {

@@ -26,6 +26,8 @@ export const AgentMessageEvent = z.object({
   /** The agent that spoke, as named in agents.yaml. */
   agent: z.string(),
   content: z.string(),
+  /** The reply parsed, for an agent with a structured output; it conforms to the agent's schema. */
+  structured: z.unknown().optional(),
 });
 export type AgentMessageEvent = z.infer<typeof AgentMessageEvent>;
 

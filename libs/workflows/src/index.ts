@@ -7,6 +7,7 @@ export {
   ContextVariablesFile,
   HandoffsFile,
   SPECIAL_TARGETS,
+  StructuredOutputsFile,
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   OrchestratorFile,
@@ -14,7 +15,7 @@ export {
   TOOL_FILE_EXTENSIONS,
   ToolsFile,
 } from './workflow-definition.js';
-export type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+export type { AgentDefinition, ContextVariableDefinition, HandoffRule, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
 export { WorkflowRegistry } from './workflow-registry.js';

@@ -71,6 +71,16 @@ export const ToolEntry = z.strictObject({
 
 export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
 
+export const StructuredOutputEntry = z.strictObject({
+  agent: ModelName,
+  /** Name of the output, for the model. @default `<agent>_output` */
+  name: ModelName.optional(),
+  /** JSON Schema of the agent's reply, an object. */
+  schema: z.looseObject({ type: z.literal('object', { error: 'a structured output is an object: type must be "object"' }) }),
+});
+
+export const StructuredOutputsFile = z.strictObject({ structured_outputs: z.array(StructuredOutputEntry).default([]) });
+
 export const ContextVariableEntry = z.strictObject({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name of letters, digits and "_"'),
   type: z.enum(CONTEXT_VARIABLE_TYPES, { error: `must be one of: ${CONTEXT_VARIABLE_TYPES.join(', ')}` }).default('string'),
@@ -103,12 +113,21 @@ export interface ToolDefinition {
   timeout_seconds?: number;
 }
 
+/** An agent's reply as JSON of a given schema, checked before anyone sees it. */
+export interface StructuredOutput {
+  name: string;
+  schema: Record<string, unknown>;
+  /** Problems of a value against the schema; empty when it conforms. */
+  check: (value: unknown) => string[];
+}
+
 export interface AgentDefinition {
   name: string;
   role?: string;
   system_message: string;
   llm_config: LlmConfig;
   tools: ToolDefinition[];
+  structured_output?: StructuredOutput;
 }
 
 /** One workflow, validated, with everything the engine needs to run it. */

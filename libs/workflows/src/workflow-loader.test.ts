@@ -194,3 +194,47 @@ describe('handoffs and context variables', () => {
     ]);
   });
 });
+
+describe('structured outputs', () => {
+  it('attaches a checker to the agent and locates bad entries', () => {
+    write('outputs', {
+      'orchestrator.yaml': 'workflow_name: Outputs\n',
+      'agents.yaml': 'agents:\n  - name: Reviewer\n    system_message: Review.\n',
+      'structured_outputs.yaml': [
+        'structured_outputs:',
+        '  - agent: Reviewer',
+        '    schema:',
+        '      type: object',
+        '      required: [complete]',
+        '',
+      ].join('\n'),
+    });
+    const output = loadWorkflow(root, 'outputs').agents[0]!.structured_output!;
+    expect(output.name).toBe('Reviewer_output');
+    expect(output.check({ complete: true })).toEqual([]);
+    expect(output.check({})).toEqual(["(reply) must have required property 'complete'"]);
+
+    write('bad_outputs', {
+      'orchestrator.yaml': 'workflow_name: Outputs\n',
+      'agents.yaml': 'agents:\n  - name: Reviewer\n    system_message: Review.\n',
+      'structured_outputs.yaml': [
+        'structured_outputs:',
+        '  - agent: Ghost',
+        '    schema: { type: object }',
+        '  - agent: Reviewer',
+        '    schema: { type: object, properties: { n: { type: numbr } } }',
+        '',
+      ].join('\n'),
+    });
+    expect(problems('bad_outputs')).toEqual([
+      'bad_outputs/structured_outputs.yaml:2:12: structured_outputs.0.agent: no agent named "Ghost" in agents.yaml',
+      expect.stringMatching(/^bad_outputs\/structured_outputs.yaml:5:13: structured_outputs.1.schema: not a valid JSON Schema: /),
+    ]);
+    write('list_output', {
+      'orchestrator.yaml': 'workflow_name: Outputs\n',
+      'agents.yaml': 'agents:\n  - name: Reviewer\n    system_message: Review.\n',
+      'structured_outputs.yaml': 'structured_outputs:\n  - agent: Reviewer\n    schema: { type: array }\n',
+    });
+    expect(problems('list_output')).toEqual(['list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object"']);
+  });
+});

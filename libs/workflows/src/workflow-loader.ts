@@ -7,7 +7,8 @@ import type { Document } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, ToolsFile } from './workflow-definition.js';
+import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, ToolsFile } from './workflow-definition.js';
+import { compileSchema } from './structured-output.js';
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
 /** One thing wrong with a workflow, located as precisely as the files allow. */
@@ -125,7 +126,10 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
   const toolsFile = parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
   const variablesFile = parseFile(root, rel('context_variables.yaml'), ContextVariablesFile, { optional: true });
   const handoffsFile = parseFile(root, rel('handoffs.yaml'), HandoffsFile, { optional: true });
-  const problems = [...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems];
+  const outputsFile = parseFile(root, rel('structured_outputs.yaml'), StructuredOutputsFile, { optional: true });
+  const problems = [
+    ...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems, ...outputsFile.problems,
+  ];
 
   const agents: AgentDefinition[] = [];
   const seen = new Set<string>();
@@ -169,6 +173,17 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
   if (o?.after_work && agentsFile.value && !isTarget(o.after_work)) {
     problems.push({ file: rel('orchestrator.yaml'), field: 'after_work', ...orchestrator.locate(['after_work']), message: targetMessage(o.after_work) });
   }
+
+  outputsFile.value?.structured_outputs.forEach((o, i) => {
+    const problem = (field: string, message: string) =>
+      problems.push({ file: rel('structured_outputs.yaml'), field: `structured_outputs.${i}.${field}`, ...outputsFile.locate(['structured_outputs', i, field]), message });
+    const agent = agents.find((a) => a.name === o.agent);
+    if (agentsFile.value && !agent) return problem('agent', `no agent named "${o.agent}" in agents.yaml`);
+    if (agent?.structured_output) return problem('agent', `agent "${o.agent}" already has a structured output`);
+    const compiled = compileSchema(o.schema);
+    if (typeof compiled === 'string') return problem('schema', compiled);
+    if (agent) agent.structured_output = { name: o.name ?? `${o.agent}_output`, schema: o.schema, check: compiled };
+  });
 
   const variables: ContextVariableDefinition[] = [];
   variablesFile.value?.context_variables.forEach((v, i) => {
