@@ -85,7 +85,16 @@ export type ChatMessage =
       /** On a final reply: where the run goes next (an agent, `user`, `terminate`, or null: done). */
       next?: string | null;
     }
-  | { role: 'tool'; agent: string; tool_call_id: string; name: string; content: string; run_id?: string };
+  | {
+      role: 'tool';
+      agent: string;
+      tool_call_id: string;
+      name: string;
+      content: string;
+      run_id?: string;
+      /** Set on the last result of a round in which a tool handed the conversation over: the turn ended here. */
+      ends_turn?: { next: string | null };
+    };
 
 /** What one step of a run changes; persisted all or nothing. */
 export interface RunStep {
@@ -97,6 +106,8 @@ export interface RunStep {
   finish?: 'completed' | 'failed';
   /** Leaves the chat waiting for the user's answer to this request. */
   awaitInput?: { request_id: string; agent: string };
+  /** The chat's context variables after this step, when it changed them. */
+  variables?: Record<string, unknown>;
 }
 
 /**

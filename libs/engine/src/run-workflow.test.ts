@@ -404,3 +404,38 @@ describe('structured outputs', () => {
     expect(outcome.calls).toHaveLength(2);
   });
 });
+
+describe('tools that steer', () => {
+  const steered = () =>
+    workflow({
+      context_variables: [{ name: 'collected', type: 'boolean', default: false }],
+      handoffs: [{ source_agent: 'A', target: 'B', kind: 'expression', condition: '${collected} == true', expression: parseExpression('${collected} == true') }],
+    });
+
+  it('updates declared context variables from a tool result, persists them, and routes on them', async () => {
+    const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 't1', name: 'lookup', arguments: '{}' }] }, { content: 'Collected.' }, { content: 'B checks.' }]);
+    const { ports: p, commits } = ports(llm, [], async () => ({ ok: true, result: { saved: true, $context: { collected: true, undeclared: 1 } }, duration_ms: 1 }));
+    await runWorkflow({ workflow: steered(), runId: 'r', userMessage: 'collect' }, p);
+    expect(commits.find((c) => c.variables)?.variables).toEqual({ collected: true });
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'A', 'B']);
+  });
+
+  it('starts from the variables the chat kept', async () => {
+    const llm = new ScriptedLlmPort([]);
+    await runWorkflow({ workflow: steered(), runId: 'r', userMessage: 'again', variables: { collected: true } }, ports(llm).ports);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'B']);
+  });
+
+  it('hands the conversation over when a tool returns $handoff, ending the agent\'s turn', async () => {
+    const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 't1', name: 'lookup', arguments: '{}' }] }, { content: 'C takes over.' }]);
+    const { ports: p, stored } = ports(llm, [], async () => ({ ok: true, result: { $handoff: 'C' }, duration_ms: 1 }));
+    const outcome = await runWorkflow({ workflow: workflow({ handoffs: [{ source_agent: 'C', target: 'terminate', kind: 'after_work' }] }), runId: 'r', userMessage: 'go' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'C']);
+    expect(outcome).toMatchObject({ turns: 2, reason: 'terminated' });
+    expect(stored.find((m) => m.role === 'tool')).toMatchObject({ ends_turn: { next: 'C' } });
+    // Resumed after the handoff, the run goes on with C, not A.
+    const again = new ScriptedLlmPort([]);
+    await runWorkflow({ workflow: workflow({ handoffs: [{ source_agent: 'C', target: 'terminate', kind: 'after_work' }] }), runId: 'r', userMessage: 'go' }, ports(again, stored.slice(0, 3)).ports);
+    expect(again.requests.map((r) => r.agent)).toEqual(['C']);
+  });
+});

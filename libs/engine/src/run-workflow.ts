@@ -29,6 +29,8 @@ export interface RunInput {
   claims?: Record<string, unknown>;
   /** The agent that speaks first instead of the pattern's first (the one whose input request the user answered). */
   startWith?: string;
+  /** The chat's context variables as its last run left them; seeded from defaults and claims when absent. */
+  variables?: Record<string, unknown>;
   /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
 }
@@ -89,19 +91,25 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     },
   };
   ports = { ...ports, journal };
-  const variables = seedVariables(workflow, input.claims ?? {});
-  const finals = mine.flatMap((m) => (m.role === 'assistant' && m.final ? [m] : []));
-  const spoken = finals.map((m) => m.agent);
+  const variables = { ...seedVariables(workflow, input.claims ?? {}), ...input.variables };
+  // A turn ends with a final reply, or with a tool round in which a tool handed the conversation over.
+  const turnEnds = mine.flatMap((m) =>
+    m.role === 'assistant' && m.final
+      ? [{ agent: m.agent, next: m.ended === 'terminated' ? 'terminate' : m.next }]
+      : m.role === 'tool' && m.ends_turn
+        ? [{ agent: m.agent, next: m.ends_turn.next }]
+        : [],
+  );
+  const spoken = turnEnds.map((m) => m.agent);
+  const lastEnd = [...mine].reverse().find((m) => (m.role === 'assistant' && m.final) || (m.role === 'tool' && m.ends_turn));
   const lastReply = [...mine].reverse().find((m) => m.role === 'assistant');
   // A turn interrupted after a tool round goes on with the same agent.
-  let resuming = lastReply?.role === 'assistant' && !lastReply.final ? lastReply.agent : undefined;
-  const lastFinal = finals.at(-1);
-  let next: string | null = lastFinal
-    ? lastFinal.ended === 'terminated'
-      ? 'terminate'
-      : lastFinal.next !== undefined
-        ? lastFinal.next
-        : await pattern.next({ agent: lastFinal.agent, variables, history })
+  let resuming = lastReply?.role === 'assistant' && !lastReply.final && mine.indexOf(lastReply) > (lastEnd ? mine.indexOf(lastEnd) : -1) ? lastReply.agent : undefined;
+  const lastTurn = turnEnds.at(-1);
+  let next: string | null = lastTurn
+    ? lastTurn.next !== undefined
+      ? lastTurn.next
+      : await pattern.next({ agent: lastTurn.agent, variables, history })
     : (input.startWith ?? pattern.first());
 
   let reason: CompletionReason = 'agents_done';
@@ -113,7 +121,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   try {
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
     if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
-      await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history);
+      await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history, variables);
     }
     for (;;) {
       const speaker = resuming ?? next;
@@ -136,7 +144,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       }
       const agent = agents.get(speaker);
       if (!agent) throw new Error(`pattern chose "${speaker}", which is not an agent of ${workflow.id}`);
-      next = await takeTurn(agent, { input, ports, history, calls, unbilled, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
+      next = await takeTurn(agent, { input, ports, history, calls, unbilled, variables, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
       spoken.push(speaker);
     }
   } catch (error) {
@@ -163,6 +171,8 @@ interface TurnScope {
   calls: LlmCallUsage[];
   /** Calls to bill with the next committed step. */
   unbilled: LlmCallUsage[];
+  /** The chat's context variables, updated in place by tools. */
+  variables: Record<string, unknown>;
   /** Where the run goes after this turn, given the handoff the agent chose, if any. */
   decide: (handoff: string | undefined, history: readonly ChatMessage[]) => string | null | Promise<string | null>;
 }
@@ -185,10 +195,13 @@ function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unkn
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, decide }: TurnScope): Promise<string | null> {
+async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, decide }: TurnScope): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
-  if (unanswered.length > 0) await runTools(agent, unanswered, input, ports, history);
+  if (unanswered.length > 0) {
+    const handedTo = await runTools(agent, unanswered, input, ports, history, variables, (target) => decide(target, history));
+    if (handedTo !== undefined) return handedTo;
+  }
   const handoffs = handoffTools(workflow, agent.name);
 
   for (let round = 0; ; round++) {
@@ -249,7 +262,10 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     }
     await ports.journal.commit({ messages: [entry], events, calls: [reply.usage] });
     history.push(entry);
-    if (toolCalls.length) await runTools(agent, toolCalls, input, ports, history);
+    if (toolCalls.length) {
+      const handedTo = await runTools(agent, toolCalls, input, ports, history, variables, final ? undefined : (target) => decide(target, history));
+      if (handedTo !== undefined) return handedTo;
+    }
     if (final) return next ?? null;
   }
 }
@@ -281,8 +297,25 @@ function parseArguments(text: string): { args: Record<string, unknown>; problem?
   }
 }
 
-/** Runs tool calls in parallel and commits their results, in the order called. */
-async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input: RunInput, ports: RunPorts, history: ChatMessage[]): Promise<void> {
+/** Key of a tool result's context-variable updates: `{"$context": {"collected": true}}`. */
+export const TOOL_CONTEXT_KEY = '$context';
+/** Key of a tool result's handoff: `{"$handoff": "Validator"}` (an agent, `user` or `terminate`). */
+export const TOOL_HANDOFF_KEY = '$handoff';
+
+/**
+ * Runs tool calls in parallel and commits their results, in the order called, with any context
+ * variables they set. Returns where the run goes when a tool handed the conversation over (and
+ * `decide` was given: the turn may still end), else undefined.
+ */
+async function runTools(
+  agent: ConversableAgent,
+  toolCalls: LlmToolCall[],
+  input: RunInput,
+  ports: RunPorts,
+  history: ChatMessage[],
+  variables: Record<string, unknown> = {},
+  decide?: (target: string) => string | null | Promise<string | null>,
+): Promise<string | null | undefined> {
   const handoffs = handoffTools(input.workflow, agent.name);
   const outcomes = await Promise.all(
     toolCalls.map((call) => {
@@ -298,6 +331,25 @@ async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input
   );
   const results: ChatMessage[] = [];
   const events: EventBody[] = [];
+  const declared = new Set(input.workflow.context_variables.map((v) => v.name));
+  let changed = false;
+  let handoff: string | undefined;
+  for (const outcome of outcomes) {
+    if (!outcome.ok || typeof outcome.result !== 'object' || outcome.result === null) continue;
+    const result = outcome.result as Record<string, unknown>;
+    const updates = result[TOOL_CONTEXT_KEY];
+    if (typeof updates === 'object' && updates !== null) {
+      for (const [name, value] of Object.entries(updates)) {
+        if (declared.has(name)) {
+          variables[name] = value;
+          changed = true;
+        }
+      }
+    }
+    const target = result[TOOL_HANDOFF_KEY];
+    const valid = typeof target === 'string' && (target === 'user' || target === 'terminate' || input.workflow.agents.some((a) => a.name === target));
+    if (valid && handoff === undefined) handoff = target;
+  }
   for (const [i, outcome] of outcomes.entries()) {
     const call = toolCalls[i]!;
     // A handoff is the engine's own business, not a tool the client sees run.
@@ -321,8 +373,14 @@ async function runTools(agent: ConversableAgent, toolCalls: LlmToolCall[], input
       run_id: input.runId,
     });
   }
-  await ports.journal.commit({ messages: results, events });
+  const next = handoff !== undefined && decide ? await decide(handoff) : undefined;
+  if (next !== undefined && results.length) {
+    const last = results.at(-1)!;
+    if (last.role === 'tool') last.ends_turn = { next };
+  }
+  await ports.journal.commit({ messages: results, events, ...(changed ? { variables: { ...variables } } : {}) });
   history.push(...results);
+  return next;
 }
 
 /** The client's view of a failure: an LLM error says what the endpoint said; anything else stays inside. */

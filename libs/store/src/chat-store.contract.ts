@@ -120,6 +120,15 @@ export function chatStoreContract(name: string, factory: ChatStoreFactory): void
       expect((await store.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['a']);
     });
 
+    it('keeps a chat\'s context variables, replaced whole by a commit', async () => {
+      await store.ensureChat(ada, 'c1', 'wf');
+      expect((await store.getChat(ada, 'c1'))!.context).toBeUndefined();
+      await store.commit(ada, 'c1', { context: { collected: true, tier: 'gold' } });
+      await store.commit(ada, 'c1', { context: { collected: false } });
+      expect((await store.getChat(ada, 'c1'))!.context).toEqual({ collected: false });
+      expect((await store.getChat(bob, 'c1'))?.context).toBeUndefined();
+    });
+
     it('gives a chat\'s lease to one holder at a time until it is released or expires', async () => {
       expect(await store.acquireLease(ada, 'c1', 'exec-1', 10_000)).toBe(true);
       expect(await store.acquireLease(ada, 'c1', 'exec-2', 10_000)).toBe(false);

@@ -10,6 +10,8 @@ export interface ChatRecord {
   created_at: string;
   /** `seq` of the newest persisted event, 0 when there is none. */
   last_seq: number;
+  /** The chat's context variables as its last run left them; absent before its first run. */
+  context?: Record<string, unknown>;
 }
 
 /** An event to persist: everything but `seq`, which the store assigns. */
@@ -64,6 +66,8 @@ export interface Commit {
   events?: readonly NewEvent[];
   /** Opens an input request on the chat (the run waits for the user). */
   awaitInput?: { request_id: string; agent: string };
+  /** The chat's context variables, replaced whole. */
+  context?: Record<string, unknown>;
   /**
    * The run this step belongs to, created with its first step from the input it runs: its calls
    * are added, and `finish` closes it and its input.

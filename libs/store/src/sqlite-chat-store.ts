@@ -10,7 +10,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chats (
   app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
   workflow_id TEXT NOT NULL, created_at TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
-  next_message INTEGER NOT NULL DEFAULT 0,
+  next_message INTEGER NOT NULL DEFAULT 0, context TEXT,
   PRIMARY KEY (app_id, user_id, chat_id)
 );
 CREATE TABLE IF NOT EXISTS input_requests (
@@ -89,6 +89,9 @@ export class SqliteChatStore implements ChatStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(SCHEMA);
+    // Databases made before chats had context variables gain the column.
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all('chats') as { name: string }[];
+    if (!columns.some((c) => c.name === 'context')) this.db.exec('ALTER TABLE chats ADD COLUMN context TEXT');
     // From now on a busy database is retried by `attempt`, which yields to the event loop instead
     // of sleeping in SQLite for a millisecond or more with the whole process blocked.
     this.db.pragma('busy_timeout = 0');
@@ -213,6 +216,9 @@ export class SqliteChatStore implements ChatStore {
   async commit(t: Tenant, chatId: string, change: Commit): Promise<ServerEvent[]> {
     return this.write((): ServerEvent[] => {
       if (change.messages?.length) this.insertMessages(t, chatId, change.messages);
+      if (change.context) {
+        this.sql('UPDATE chats SET context = ? WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(JSON.stringify(change.context), t.app_id, t.user_id, chatId);
+      }
       if (change.awaitInput) {
         this.sql('INSERT OR REPLACE INTO input_requests (app_id, user_id, chat_id, request_id, agent) VALUES (?, ?, ?, ?, ?)')
           .run(t.app_id, t.user_id, chatId, change.awaitInput.request_id, change.awaitInput.agent);
@@ -314,8 +320,11 @@ export class SqliteChatStore implements ChatStore {
   }
 
   private chat(t: Tenant, chatId: string): ChatRecord | undefined {
-    return this
-      .sql('SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
-      .get(t.app_id, t.user_id, chatId) as ChatRecord | undefined;
+    const row = this
+      .sql('SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+      .get(t.app_id, t.user_id, chatId) as (Omit<ChatRecord, 'context'> & { context: string | null }) | undefined;
+    if (!row) return undefined;
+    const { context, ...chat } = row;
+    return context === null ? chat : { ...chat, context: JSON.parse(context) as Record<string, unknown> };
   }
 }

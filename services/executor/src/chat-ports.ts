@@ -55,6 +55,7 @@ export class StoreRunJournal implements RunJournal {
     const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
       ...(step.messages ? { messages: step.messages } : {}),
       ...(step.awaitInput ? { awaitInput: step.awaitInput } : {}),
+      ...(step.variables ? { context: step.variables } : {}),
       events: (step.events ?? []).map((e) => stampEvent(this.scope.chatId, e)),
       run: { run_id: this.runId, input: this.input, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
     });

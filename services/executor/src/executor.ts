@@ -223,6 +223,7 @@ export class Executor {
       return;
     }
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
+    const stored = (await store.getChat(tenant, chatId))?.context;
     let outcome;
     try {
       outcome = await runWorkflow(
@@ -231,6 +232,7 @@ export class Executor {
           // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
           userMessage: input.kind === 'open' ? (workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE) : input.content,
           claims: input.context,
+          ...(stored ? { variables: stored } : {}),
           ...(input.kind === 'input' && input.answers ? { startWith: input.answers.agent } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
