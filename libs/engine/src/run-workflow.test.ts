@@ -32,7 +32,7 @@ class ScriptedLlmPort implements LlmClient {
 function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
   const tool = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' } };
   return {
-    id: 'wf', dir: '/wf', name: 'WF', max_turns: 10, human_in_the_loop: false, startup_mode: 'UserDriven',
+    id: 'wf', dir: '/wf', name: 'WF', max_turns: 10, max_consecutive_auto_reply: 10, human_in_the_loop: false, startup_mode: 'UserDriven',
     orchestration_pattern: 'DefaultPattern', initial_agent: 'A', termination_marker: 'TERMINATE',
     agents: [
       { name: 'A', role: 'first', system_message: 'You are A.', llm_config: { model: 'model-a', temperature: 0.2 }, tools: [tool] },
@@ -170,7 +170,22 @@ describe('runWorkflow with DefaultPattern', () => {
     expect(toolMessages.map((m) => JSON.parse((m as { content: string }).content).error.code)).toEqual(['invalid_tool_call', 'invalid_tool_call', 'tool_failed']);
   });
 
-  it(`makes an agent answer in words after ${MAX_TOOL_ROUNDS_PER_TURN} tool rounds`, async () => {
+  it('makes an agent answer in words after max_consecutive_auto_reply tool rounds', async () => {
+    const llm = new ScriptedLlmPort([]);
+    llm.complete = async function (request) {
+      this.requests.push(structuredClone(request));
+      const toolsOffered = request.tools.length > 0;
+      return {
+        content: toolsOffered ? null : 'done',
+        tool_calls: toolsOffered ? [{ id: `t${this.requests.length}`, name: 'lookup', arguments: '{}' }] : [],
+        usage: { call_id: 'x', agent: request.agent, model: 'm', prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      };
+    };
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1), max_consecutive_auto_reply: 3 }), runId: 'r', userMessage: 'loop' }, ports(llm).ports);
+    expect(llm.requests).toHaveLength(4);
+  });
+
+  it(`makes an agent answer in words after ${MAX_TOOL_ROUNDS_PER_TURN} tool rounds by default`, async () => {
     const llm = new ScriptedLlmPort([]);
     llm.complete = async function (request) {
       this.requests.push(structuredClone(request));

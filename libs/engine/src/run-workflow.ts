@@ -8,7 +8,7 @@ import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
 import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker } from './ports.js';
 
-/** Tool rounds one agent turn may take before the agent must answer in words. */
+/** Tool rounds one agent turn may take before the agent must answer in words, unless the workflow says. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
 
 export interface RunPorts {
@@ -209,7 +209,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     const request = agent.buildRequest(history, input.context);
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
-    if (round >= MAX_TOOL_ROUNDS_PER_TURN) request.tools = [];
+    if (round >= (workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
     const output = agent.definition.structured_output;
     let reply = await ports.llm.complete(request, {
       ...(input.signal ? { signal: input.signal } : {}),

@@ -17,6 +17,8 @@ export const OrchestratorFile = z.strictObject({
   description: z.string().optional(),
   /** Agent turns one run may take. */
   max_turns: z.number().int().positive().default(10),
+  /** Replies an agent may make in one turn (each tool round is one) before it must answer in words. */
+  max_consecutive_auto_reply: z.number().int().positive().default(10),
   human_in_the_loop: z.boolean().default(false),
   startup_mode: z.enum(STARTUP_MODES, { error: `must be one of: ${STARTUP_MODES.join(', ')}` }).default('UserDriven'),
   orchestration_pattern: z
@@ -150,6 +152,7 @@ export interface WorkflowDefinition {
   name: string;
   description?: string;
   max_turns: number;
+  max_consecutive_auto_reply: number;
   human_in_the_loop: boolean;
   startup_mode: (typeof STARTUP_MODES)[number];
   orchestration_pattern: (typeof ORCHESTRATION_PATTERNS)[number];

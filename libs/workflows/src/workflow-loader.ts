@@ -227,6 +227,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
     name: o.workflow_name,
     ...(o.description ? { description: o.description } : {}),
     max_turns: o.max_turns,
+    max_consecutive_auto_reply: o.max_consecutive_auto_reply,
     human_in_the_loop: o.human_in_the_loop,
     startup_mode: o.startup_mode,
     orchestration_pattern: o.orchestration_pattern,
