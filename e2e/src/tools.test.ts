@@ -83,3 +83,22 @@ describe('tools', () => {
     }
   });
 });
+
+describe('the guide\'s JSON form', () => {
+  it('runs a workflow given as config.json with a tool named by its implementation', async () => {
+    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    try {
+      t.llm.push(
+        { tool_calls: [{ name: 'query_database', arguments: '{"query": "select * from customers"}' }], usage: { prompt_tokens: 5, completion_tokens: 5 } },
+        { content: 'One customer: Ada.', usage: { prompt_tokens: 9, completion_tokens: 4 } },
+      );
+      const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'my_workflow', chat_id: 'chat_json' } })));
+      const events = await client.exchange('Who are our customers?');
+      expect(events.find((e) => e.type === 'tool_result')).toMatchObject({ name: 'query_database', ok: true, result: { rows: [{ id: 1, name: 'Ada' }], query: 'select * from customers' } });
+      expect(t.llm.requests[0]!.tools?.[0]).toMatchObject({ function: { name: 'query_database', description: 'Query the customer database', parameters: { properties: { query: { type: 'string' } } } } });
+      await client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

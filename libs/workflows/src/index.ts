@@ -16,7 +16,7 @@ export {
   ToolsFile,
 } from './workflow-definition.js';
 export type { AgentDefinition, ContextVariableDefinition, HandoffRule, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
-export { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
+export { JSON_FORM_FILE, WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
 export { WorkflowRegistry } from './workflow-registry.js';
 export { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas.js';

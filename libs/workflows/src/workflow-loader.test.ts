@@ -238,3 +238,45 @@ describe('structured outputs', () => {
     expect(problems('list_output')).toEqual(['list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object"']);
   });
 });
+
+describe('the JSON form (config.json)', () => {
+  it('loads the guide\'s JSON into the same definition, a tool with no agent serving every agent', () => {
+    write('json_wf', {
+      'config.json': JSON.stringify({
+        agents: [{ name: 'Analyst', system_message: 'Analyse.' }, { name: 'Writer', system_message: 'Write.' }],
+        tools: [{ name: 'query_database', implementation: 'stubs.query_database', description: 'Query the customer database', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
+      }, null, 2),
+      'stubs.py': 'def query_database(query: str) -> dict:\n    return {}\n',
+    });
+    const wf = loadWorkflow(root, 'json_wf');
+    expect(wf.name).toBe('json_wf');
+    expect(wf.agents.map((a) => a.tools.map((t) => [t.name, t.file, t.function]))).toEqual([
+      [['query_database', 'stubs.py', 'query_database']],
+      [['query_database', 'stubs.py', 'query_database']],
+    ]);
+  });
+
+  it('places its problems in config.json', () => {
+    write('json_bad', {
+      'config.json': [
+        '{',
+        '  "max_turns": "ten",',
+        '  "colour": "red",',
+        '  "agents": [',
+        '    { "name": "Analyst", "class": "custom_agents.DataAnalystAgent", "system_message": "Analyse." }',
+        '  ],',
+        '  "tools": [',
+        '    { "name": "q", "implementation": "missing.query", "description": "Q" },',
+        '    { "name": "r", "implementation": "nodot", "description": "R" }',
+        '  ]',
+        '}',
+      ].join('\n'),
+    });
+    expect(problems('json_bad')).toEqual([
+      'json_bad/config.json:2:16: max_turns: Invalid input: expected number, received string',
+      'json_bad/config.json:3:3: colour: unknown field',
+      'json_bad/config.json:5:35: agents.0.class: custom agent classes are not supported by this runtime yet; remove "class"',
+      'json_bad/config.json:9:38: tools.1.implementation: must be "module.function", such as stubs.query_database',
+    ]);
+  });
+});

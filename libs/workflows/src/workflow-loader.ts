@@ -4,10 +4,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, ToolsFile } from './workflow-definition.js';
+import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
@@ -21,6 +21,9 @@ export interface WorkflowProblem {
   column: number;
   message: string;
 }
+
+/** The single file of a workflow in the JSON form (the guide's `config.json`). */
+export const JSON_FORM_FILE = 'config.json';
 
 /** Formats a problem as `file:line:column: field: message`. */
 export function formatProblem(p: WorkflowProblem): string {
@@ -50,45 +53,171 @@ interface ParsedFile<T> {
 }
 
 /** Reads one YAML file and validates it, mapping each zod issue back to its place in the file. */
-function parseFile<S extends z.ZodType>(
-  root: string,
-  relative: string,
-  schema: S,
-  options: { optional?: boolean } = {},
-): ParsedFile<z.infer<S>> & { locate: (field: (string | number)[]) => { line: number; column: number } } {
+type Locate = (field: (string | number)[]) => { line: number; column: number };
+
+interface ReadDocument {
+  value: unknown;
+  locate: Locate;
+  locateKey: (parent: (string | number)[], key: string) => { line: number; column: number };
+  problems: WorkflowProblem[];
+}
+
+/** Reads a YAML (or JSON) file keeping positions; a missing or unreadable file is a problem. */
+function readDocument(root: string, relative: string): ReadDocument | undefined {
   const full = path.join(root, relative);
-  const noPosition = () => ({ line: 1, column: 1 });
-  if (!existsSync(full)) {
-    if (options.optional) return { value: schema.parse({}), problems: [], locate: noPosition };
-    return { problems: [{ file: relative, field: '', line: 1, column: 1, message: 'file is missing' }], locate: noPosition };
-  }
+  if (!existsSync(full)) return undefined;
   const lineCounter = new LineCounter();
   const doc = parseDocument(readFileSync(full, 'utf8'), { lineCounter, prettyErrors: false });
   const at = (offset: number) => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
+  const noPosition = () => ({ line: 1, column: 1 });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((e) => ({ file: relative, field: '', ...at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+      value: undefined,
       locate: noPosition,
+      locateKey: noPosition,
+      problems: doc.errors.map((e) => ({ file: relative, field: '', ...at(e.pos[0]), message: `${relative.endsWith('.json') ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}` })),
     };
   }
-  const locate = (field: (string | number)[]) => at(offsetOf(doc, field));
-  const locateKey = (parent: (string | number)[], key: string) => at(keyOffset(doc, parent, key) ?? offsetOf(doc, parent));
-  const parsed = schema.safeParse(doc.toJS() ?? {});
+  return {
+    value: doc.toJS() ?? {},
+    locate: (field) => at(offsetOf(doc, field)),
+    locateKey: (parent, key) => at(keyOffset(doc, parent, key) ?? offsetOf(doc, parent)),
+    problems: [],
+  };
+}
+
+/** Validates `value` (a document or a part of one) against `schema`, placing each issue in `relative`. */
+function validatePart<S extends z.ZodType>(
+  relative: string,
+  read: ReadDocument,
+  schema: S,
+  value: unknown,
+  /** Maps a field path of `value` to the document's own path (for parts reshaped from the JSON form). */
+  toDocument: (field: (string | number)[]) => (string | number)[] = (field) => field,
+): ParsedFile<z.infer<S>> & { locate: Locate } {
+  const locate: Locate = (field) => read.locate(toDocument(field));
+  const parsed = schema.safeParse(value);
   if (parsed.success) return { value: parsed.data, problems: [], locate };
   return {
     problems: parsed.error.issues.map((issue) => {
       const at = issue.path as (string | number)[];
       if (issue.code === 'unrecognized_keys') {
         const key = issue.keys[0]!;
-        const field = [...at, key].join('.');
-        return { file: relative, field, ...locateKey(at, key), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` };
+        return { file: relative, field: [...at, key].join('.'), ...read.locateKey(toDocument(at), key), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` };
       }
-      return { file: relative, field: at.join('.'), ...locate(at), message: issue.message };
+      return { file: relative, field: toDocument(at).join('.'), ...locate(at), message: issue.message };
     }),
     locate,
+  };
+}
+
+/** Reads one YAML file and validates it, mapping each zod issue back to its place in the file. */
+function parseFile<S extends z.ZodType>(
+  root: string,
+  relative: string,
+  schema: S,
+  options: { optional?: boolean } = {},
+): ParsedFile<z.infer<S>> & { locate: Locate } {
+  const noPosition = () => ({ line: 1, column: 1 });
+  const read = readDocument(root, relative);
+  if (!read) {
+    if (options.optional) return { value: schema.parse({}), problems: [], locate: noPosition };
+    return { problems: [{ file: relative, field: '', line: 1, column: 1, message: 'file is missing' }], locate: noPosition };
+  }
+  if (read.problems.length) return { problems: read.problems, locate: noPosition };
+  return validatePart(relative, read, schema, read.value);
+}
+
+const JsonToolEntry = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'),
+  /** `module.function`: the function in `module.py` (or .js, .mjs, .cjs, .ts) of the workflow folder. */
+  implementation: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be "module.function", such as stubs.query_database'),
+  description: z.string().min(1),
+  parameters: z.looseObject({ type: z.literal('object') }).optional(),
+  /** The agent that may call it; every agent when unset. */
+  agent: z.string().optional(),
+  tool_type: z.enum(['Agent_Tool', 'UI_Tool']).optional(),
+  timeout_seconds: z.number().positive().optional(),
+});
+
+/** The JSON form's parts, each validated as its YAML file would be, all placed in config.json. */
+function parseJsonForm(root: string, workflowId: string, relative: string) {
+  const read = readDocument(root, relative)!;
+  const nothing = <T>(problems: WorkflowProblem[] = []): ParsedFile<T> & { locate: Locate } => ({ problems, locate: () => ({ line: 1, column: 1 }) });
+  if (read.problems.length) {
+    return {
+      orchestrator: nothing<z.infer<typeof OrchestratorFile>>(read.problems),
+      agentsFile: nothing<z.infer<typeof AgentsFile>>(),
+      toolsFile: nothing<z.infer<typeof ToolsFile>>(),
+      variablesFile: nothing<z.infer<typeof ContextVariablesFile>>(),
+      handoffsFile: nothing<z.infer<typeof HandoffsFile>>(),
+      outputsFile: nothing<z.infer<typeof StructuredOutputsFile>>(),
+      parts: [] as WorkflowProblem[],
+    };
+  }
+  const json = (typeof read.value === 'object' && read.value !== null && !Array.isArray(read.value) ? read.value : {}) as Record<string, unknown>;
+  const problems: WorkflowProblem[] = [];
+  const orchestratorKeys = Object.keys(OrchestratorFile.shape);
+  const partKeys = ['agents', 'tools', 'context_variables', 'handoff_rules', 'structured_outputs'];
+  for (const key of Object.keys(json)) {
+    if (!orchestratorKeys.includes(key) && !partKeys.includes(key)) problems.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field' });
+  }
+  const orchestrator = validatePart(relative, read, OrchestratorFile, {
+    workflow_name: workflowId,
+    ...Object.fromEntries(Object.entries(json).filter(([k]) => orchestratorKeys.includes(k))),
+  });
+  const agents = Array.isArray(json.agents) ? (json.agents as unknown[]) : json.agents;
+  if (Array.isArray(agents)) {
+    agents.forEach((a, i) => {
+      if (typeof a === 'object' && a !== null && 'class' in a) {
+        problems.push({ file: relative, field: `agents.${i}.class`, ...read.locate(['agents', i, 'class']), message: 'custom agent classes are not supported by this runtime yet; remove "class"' });
+      }
+    });
+  }
+  const agentsFile = validatePart(relative, read, AgentsFile, {
+    agents: Array.isArray(agents) ? agents.map((a) => (typeof a === 'object' && a !== null ? Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'class')) : a)) : agents,
+  });
+  const agentNames = (agentsFile.value?.agents ?? []).map((a) => a.name);
+
+  // Tools: `implementation` names a module and a function; a tool with no agent serves every agent.
+  const rawTools = json.tools === undefined ? [] : json.tools;
+  const jsonTools = validatePart(relative, read, z.array(JsonToolEntry), rawTools, (field) => ['tools', ...field]);
+  problems.push(...jsonTools.problems);
+  const converted: Record<string, unknown>[] = [];
+  const origin: number[] = [];
+  (jsonTools.value ?? []).forEach((t, i) => {
+    const dot = t.implementation.lastIndexOf('.');
+    const module = t.implementation.slice(0, dot);
+    const file = TOOL_FILE_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(root, workflowId, f)));
+    if (!file) {
+      problems.push({ file: relative, field: `tools.${i}.implementation`, ...read.locate(['tools', i, 'implementation']), message: `no file ${module}${TOOL_FILE_EXTENSIONS.join(`, ${module}`)} in ${workflowId}/` });
+      return;
+    }
+    for (const agent of t.agent ? [t.agent] : agentNames) {
+      converted.push({
+        agent, file, function: t.implementation.slice(dot + 1), name: t.name, description: t.description,
+        ...(t.parameters ? { parameters: t.parameters } : {}), ...(t.tool_type ? { tool_type: t.tool_type } : {}), ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+      });
+      origin.push(i);
+    }
+  });
+  const toolsFile = validatePart(relative, read, ToolsFile, { tools: converted }, (field) =>
+    field[0] === 'tools' && typeof field[1] === 'number'
+      ? ['tools', origin[field[1]] ?? field[1], ...(field[2] === 'file' || field[2] === 'function' ? ['implementation'] : field[2] === undefined ? [] : [field[2]])]
+      : field,
+  );
+  const part = <S extends z.ZodType>(key: string, schema: S) => validatePart(relative, read, schema, { [key]: json[key] ?? [] });
+  return {
+    orchestrator,
+    agentsFile,
+    toolsFile,
+    variablesFile: part('context_variables', ContextVariablesFile),
+    handoffsFile: part('handoff_rules', HandoffsFile),
+    outputsFile: part('structured_outputs', StructuredOutputsFile),
+    parts: problems,
   };
 }
 
@@ -117,18 +246,21 @@ function offsetOf(doc: Document, field: (string | number)[]): number {
 export function loadWorkflow(workflowsDir: string, workflowId: string): WorkflowDefinition {
   const root = path.resolve(workflowsDir);
   const dir = path.join(root, workflowId);
-  if (!ID_PATTERN.test(workflowId) || !existsSync(path.join(dir, 'orchestrator.yaml'))) {
+  const yamlForm = existsSync(path.join(dir, 'orchestrator.yaml'));
+  const jsonForm = !yamlForm && existsSync(path.join(dir, JSON_FORM_FILE));
+  if (!ID_PATTERN.test(workflowId) || !(yamlForm || jsonForm)) {
     throw new WorkflowNotFoundError(workflowId, dir);
   }
-  const rel = (name: string) => path.join(workflowId, name);
-  const orchestrator = parseFile(root, rel('orchestrator.yaml'), OrchestratorFile);
-  const agentsFile = parseFile(root, rel('agents.yaml'), AgentsFile);
-  const toolsFile = parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
-  const variablesFile = parseFile(root, rel('context_variables.yaml'), ContextVariablesFile, { optional: true });
-  const handoffsFile = parseFile(root, rel('handoffs.yaml'), HandoffsFile, { optional: true });
-  const outputsFile = parseFile(root, rel('structured_outputs.yaml'), StructuredOutputsFile, { optional: true });
+  const rel = (name: string) => path.join(workflowId, jsonForm ? JSON_FORM_FILE : name);
+  const json = jsonForm ? parseJsonForm(root, workflowId, rel(JSON_FORM_FILE)) : undefined;
+  const orchestrator = json ? json.orchestrator : parseFile(root, rel('orchestrator.yaml'), OrchestratorFile);
+  const agentsFile = json ? json.agentsFile : parseFile(root, rel('agents.yaml'), AgentsFile);
+  const toolsFile = json ? json.toolsFile : parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
+  const variablesFile = json ? json.variablesFile : parseFile(root, rel('context_variables.yaml'), ContextVariablesFile, { optional: true });
+  const handoffsFile = json ? json.handoffsFile : parseFile(root, rel('handoffs.yaml'), HandoffsFile, { optional: true });
+  const outputsFile = json ? json.outputsFile : parseFile(root, rel('structured_outputs.yaml'), StructuredOutputsFile, { optional: true });
   const problems = [
-    ...orchestrator.problems, ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems, ...outputsFile.problems,
+    ...orchestrator.problems, ...(json?.parts ?? []), ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems, ...outputsFile.problems,
   ];
 
   const agents: AgentDefinition[] = [];

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { loadWorkflow } from './workflow-loader.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
-const FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml'];
+const FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', 'config.json'];
 
 export class WorkflowRegistry {
   private readonly cache = new Map<string, { stamp: string; definition: WorkflowDefinition }>();

@@ -11,7 +11,7 @@ export interface ValidationReport {
   problems: string[];
 }
 
-const WORKFLOW_FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml'];
+const WORKFLOW_FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', 'config.json'];
 
 /** Checks `dir`: a workflow folder itself, or a folder of workflow folders. */
 export function validateWorkflows(dir: string, cwd = process.cwd()): ValidationReport {
