@@ -54,3 +54,25 @@ describe('human in the loop', () => {
     }
   });
 });
+
+describe('ManualPattern', () => {
+  it('lets the user pick who speaks next by answering the input_request with a name', async () => {
+    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    try {
+      t.llm.push({ content: 'It will go well.', usage: { prompt_tokens: 5, completion_tokens: 4 } }, { content: 'It might not.', usage: { prompt_tokens: 8, completion_tokens: 4 } });
+      const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'panel', chat_id: 'chat_panel' } })));
+      const events = await client.exchange('Should we launch?');
+      const request = events.find((e) => e.type === 'input_request')!;
+      expect(request).toMatchObject({ agent: 'Optimist', options: ['Optimist', 'Skeptic'] });
+      const from = client.events.length;
+      client.send({ type: 'user_input', request_id: request.request_id, content: 'Skeptic' });
+      await client.waitForType('usage_update', { from });
+      expect(client.events.slice(from).filter((e) => e.type === 'agent_message').map((e) => [e.agent, e.content])).toEqual([['Skeptic', 'It might not.']]);
+      // Choosing is not saying: the Skeptic saw the question, not the word "Skeptic".
+      expect(t.llm.requests[1]!.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual(['Should we launch?']);
+      await client.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

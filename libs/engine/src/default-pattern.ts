@@ -146,8 +146,23 @@ export class AutoPattern implements OrchestrationPattern {
   }
 }
 
+/** ManualPattern: the initial agent speaks, then after every turn the user picks who speaks next. */
+export class ManualPattern implements OrchestrationPattern {
+  constructor(private readonly workflow: WorkflowDefinition) {}
+
+  first(): string {
+    return this.workflow.initial_agent;
+  }
+
+  next(): string {
+    return 'user';
+  }
+}
+
 export function createPattern(workflow: WorkflowDefinition, selection?: SpeakerSelection): OrchestrationPattern {
   switch (workflow.orchestration_pattern) {
+    case 'ManualPattern':
+      return new ManualPattern(workflow);
     case 'AutoPattern':
       if (!selection) throw new Error('AutoPattern needs an LLM to choose speakers');
       return new AutoPattern(workflow, selection);

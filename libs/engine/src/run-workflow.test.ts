@@ -454,3 +454,21 @@ describe('tools that steer', () => {
     expect(again.requests.map((r) => r.agent)).toEqual(['C']);
   });
 });
+
+describe('ManualPattern', () => {
+  it('asks the user who speaks next after every turn, and gives the floor to the one chosen', async () => {
+    const wf = workflow({ orchestration_pattern: 'ManualPattern' });
+    const llm = new ScriptedLlmPort([{ content: 'A answers.' }, { content: 'C answers.' }]);
+    const first = ports(llm);
+    const outcome = await runWorkflow({ workflow: wf, runId: 'r1', userMessage: 'hello' }, first.ports);
+    expect(outcome.reason).toBe('awaiting_input');
+    expect(first.events.find((e) => e.type === 'input_request')).toMatchObject({ agent: 'A', options: ['A', 'B', 'C'], prompt: 'Who speaks next? One of: A, B, C.' });
+    expect(first.commits.at(-1)!.awaitInput).toEqual({ request_id: 'req_r1', agent: 'A' });
+
+    const second = ports(llm, first.stored);
+    await runWorkflow({ workflow: wf, runId: 'r2', startWith: 'C' }, second.ports);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'C']);
+    expect(second.stored.filter((m) => m.role === 'user')).toHaveLength(1);
+    expect(second.events.find((e) => e.type === 'input_request')).toMatchObject({ agent: 'C' });
+  });
+});

@@ -21,8 +21,8 @@ export interface RunInput {
   workflow: WorkflowDefinition;
   /** Stable per user message: a run started again with the same id resumes. */
   runId: string;
-  /** The user's message that starts the run. */
-  userMessage: string;
+  /** The user's message that starts the run; none when the user only chose who speaks (ManualPattern). */
+  userMessage?: string;
   /** Shown to the agents when given (CONTEXT_AWARE). */
   context?: Record<string, unknown>;
   /** The launch token's custom claims: they seed the context variables of the same names. */
@@ -75,7 +75,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   // The user's message joins the history with the run's first step (it is already durable as the
   // run's input): one write less before the first model call.
   const pending: ChatMessage[] = [];
-  if (!mine.some((m) => m.role === 'user')) {
+  if (input.userMessage !== undefined && !mine.some((m) => m.role === 'user')) {
     const entry: ChatMessage = { role: 'user', content: input.userMessage, run_id: runId };
     pending.push(entry);
     history.push(entry);
@@ -130,11 +130,16 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       if (speaker === 'terminate' || speaker === 'user') {
         reason = speaker === 'user' ? 'awaiting_user' : 'terminated';
         const asking = [...history].reverse().find((m) => m.role === 'assistant' && m.run_id === runId && m.final);
-        if (speaker === 'user' && workflow.human_in_the_loop && asking?.role === 'assistant') {
+        const manual = workflow.orchestration_pattern === 'ManualPattern';
+        if (speaker === 'user' && (workflow.human_in_the_loop || manual) && asking?.role === 'assistant') {
           // The run parks in the store: the answer may come to any gateway, after any restart.
           reason = 'awaiting_input';
           awaitInput = { request_id: `req_${runId}`, agent: asking.agent };
-          endEvents.push({ type: 'input_request', run_id: runId, request_id: awaitInput.request_id, agent: asking.agent, prompt: asking.content ?? '' });
+          const options = workflow.agents.map((a) => a.name);
+          endEvents.push({
+            type: 'input_request', run_id: runId, request_id: awaitInput.request_id, agent: asking.agent,
+            ...(manual ? { prompt: `Who speaks next? One of: ${options.join(', ')}.`, options } : { prompt: asking.content ?? '' }),
+          });
         }
         break;
       }

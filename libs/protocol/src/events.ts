@@ -124,6 +124,8 @@ export const InputRequestEvent = z.object({
   agent: z.string(),
   /** What the agent said last, the question to answer. */
   prompt: z.string(),
+  /** When the user is to choose (ManualPattern): the accepted answers, the agents' names. */
+  options: z.array(z.string()).optional(),
 });
 export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
 

@@ -5,7 +5,7 @@ import type { Expression } from './condition-expression.js';
 /** Names the model sees (agents, tools) follow the OpenAI `name` rules. */
 const ModelName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
-export const ORCHESTRATION_PATTERNS = ['DefaultPattern', 'AutoPattern', 'RoundRobinPattern', 'RandomPattern'] as const;
+export const ORCHESTRATION_PATTERNS = ['DefaultPattern', 'AutoPattern', 'RoundRobinPattern', 'RandomPattern', 'ManualPattern'] as const;
 /** Where a turn can hand over: an agent's name, the user, or the end of the run. */
 export const SPECIAL_TARGETS = ['user', 'terminate'] as const;
 export const CONTEXT_VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;

@@ -64,7 +64,7 @@ describe('loadWorkflow', () => {
     });
     expect(problems('broken')).toEqual([
       'broken/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0',
-      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern, AutoPattern, RoundRobinPattern, RandomPattern',
+      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern, AutoPattern, RoundRobinPattern, RandomPattern, ManualPattern',
       'broken/orchestrator.yaml:5:1: max_turn: unknown field',
       'broken/agents.yaml:6:11: agents.2.name: must be 1-64 letters, digits, "_" or "-"',
       'broken/agents.yaml:6:5: agents.2.system_message: Invalid input: expected string, received undefined',

@@ -13,6 +13,7 @@ import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
+import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
 import type { ChatScope } from './chat-ports.js';
 
@@ -229,11 +230,9 @@ export class Executor {
       outcome = await runWorkflow(
         {
           workflow, runId, signal,
-          // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
-          userMessage: input.kind === 'open' ? (workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE) : input.content,
+          ...runStart(workflow, input),
           claims: input.context,
           ...(stored ? { variables: stored } : {}),
-          ...(input.kind === 'input' && input.answers ? { startWith: input.answers.agent } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
         { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal },
@@ -259,6 +258,16 @@ export class Executor {
       await store.markUsagePublished(tenant, chatId, run.run_id);
     }
   }
+}
+
+/** How an input starts its run: with the user's words, or (ManualPattern) with the agent the user chose. */
+function runStart(workflow: WorkflowDefinition, input: PendingInput): { userMessage?: string; startWith?: string } {
+  // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
+  if (input.kind === 'open') return { userMessage: workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE };
+  if (input.kind !== 'input' || !input.answers) return { userMessage: input.content };
+  const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
+  // Naming an agent gives it the floor; anything else is said to the agent that asked.
+  return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent };
 }
 
 function toRawUsage(run: RunRecord): RawUsage {
