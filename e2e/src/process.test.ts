@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { WsTestClient, makeTempDir, mintToken, startScriptedLlm, TEST_ISSUER, TEST_SECRET } from '@mozaiks/testing';
-import { REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
+import { FIXTURE_WORKFLOWS, REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
 
 const MAIN = path.join(REPO_ROOT, 'services/standalone/dist/main.js');
 
@@ -153,5 +153,21 @@ describe('npm start configured for production', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(1);
     expect(err).toContain(`NATS_URL: required by the ${service} service`);
+  });
+
+  it('runs a workflow whose agent is a custom TypeScript class extending ConversableAgent', async () => {
+    const llm = await startScriptedLlm();
+    llm.setFallback({ content: 'Revenue grew 12%.', usage: { prompt_tokens: 4, completion_tokens: 4 } });
+    const rt = await startProcess({ OPENAI_API_KEY: TEST_API_KEY, OPENAI_API_BASE: llm.url, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_ISSUER, WORKFLOWS_DIR: FIXTURE_WORKFLOWS });
+    try {
+      const client = await WsTestClient.connect(`${rt.url.replace('http', 'ws')}/ws/chat?token=${await mintToken({ claims: { workflow_id: 'analyst', chat_id: 'chat_analyst' } })}`);
+      const events = await client.exchange('How did revenue do?');
+      expect(events.find((e) => e.type === 'agent_message')).toMatchObject({ agent: 'Analyst', content: '[analyst] Revenue grew 12%.' });
+      expect(String(llm.requests[0]!.messages[0]!.content)).toBe('You analyse data.\n\nAlways cite your numbers.');
+      await client.close();
+    } finally {
+      await rt.stop();
+      await llm.close();
+    }
   });
 });

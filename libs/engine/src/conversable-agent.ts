@@ -1,6 +1,7 @@
-// An agent of a workflow: builds its view of the chat for the model and turns replies into messages.
+// An agent of a workflow: builds its view of the chat for the model and gets its reply. Workflows
+// may subclass it (`class:` in agents.yaml) to change how it prompts or how it replies.
 import type { AgentDefinition } from '@mozaiks/workflows';
-import type { ChatMessage, LlmMessage, LlmRequest, LlmToolSpec } from './ports.js';
+import type { ChatMessage, LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolSpec } from './ports.js';
 
 export class ConversableAgent {
   constructor(readonly definition: AgentDefinition) {}
@@ -42,6 +43,11 @@ export class ConversableAgent {
         ? { response_format: { name: this.definition.structured_output.name, schema: this.definition.structured_output.schema } }
         : {}),
     };
+  }
+
+  /** Gets the agent's reply to `request`: override to post-process it, or to answer without the model. */
+  async generateReply(request: LlmRequest, llm: LlmClient, options?: LlmCallOptions): Promise<LlmResponse> {
+    return llm.complete(request, options);
   }
 
   toolSpecs(): LlmToolSpec[] {

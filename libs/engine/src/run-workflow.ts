@@ -3,7 +3,7 @@
 // Every step is committed before the next begins, so a run started again after a crash (same
 // run id) continues from its last committed step: no reply is produced twice, none is lost.
 import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@mozaiks/protocol';
-import type { WorkflowDefinition } from '@mozaiks/workflows';
+import type { AgentDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
 import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker } from './ports.js';
@@ -15,6 +15,8 @@ export interface RunPorts {
   llm: LlmClient;
   tools: ToolInvoker;
   journal: RunJournal;
+  /** Makes an agent with a custom class; plain ConversableAgents otherwise. */
+  createAgent?: (definition: AgentDefinition) => ConversableAgent;
 }
 
 export interface RunInput {
@@ -58,7 +60,7 @@ export class RunAbortedError extends Error {
 export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<RunOutcome> {
   const started = performance.now();
   const { workflow, runId } = input;
-  const agents = new Map(workflow.agents.map((a) => [a.name, new ConversableAgent(a)]));
+  const agents = new Map(workflow.agents.map((a) => [a.name, ports.createAgent?.(a) ?? new ConversableAgent(a)]));
   const calls: LlmCallUsage[] = [];
   // Calls the pattern makes (AutoPattern) are billed with the next step committed.
   const unbilled: LlmCallUsage[] = [];
@@ -216,7 +218,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     // After the last allowed tool round the agent must answer in words.
     if (round >= (workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
     const output = agent.definition.structured_output;
-    let reply = await ports.llm.complete(request, {
+    let reply = await agent.generateReply(request, ports.llm, {
       ...(input.signal ? { signal: input.signal } : {}),
       // A structured reply is shown whole, once checked.
       ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),

@@ -41,8 +41,13 @@ export const LlmConfig = z.strictObject({
 });
 export type LlmConfig = z.infer<typeof LlmConfig>;
 
+/** Extensions a custom agent class's module may have. */
+export const AGENT_CLASS_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs'] as const;
+
 export const AgentEntry = z.strictObject({
   name: ModelName,
+  /** `module.ClassName`: a class in `module.ts` (or .js, .mjs, .cjs) of the workflow folder that extends ConversableAgent. */
+  class: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be "module.ClassName", such as custom_agents.DataAnalystAgent').optional(),
   role: z.string().optional(),
   system_message: z.string().min(1),
   llm_config: LlmConfig.optional(),
@@ -125,6 +130,8 @@ export interface StructuredOutput {
 
 export interface AgentDefinition {
   name: string;
+  /** A custom class for this agent: the module file in the workflow folder and the export. */
+  class?: { file: string; export: string };
   role?: string;
   system_message: string;
   llm_config: LlmConfig;

@@ -263,7 +263,7 @@ describe('the JSON form (config.json)', () => {
         '  "max_turns": "ten",',
         '  "colour": "red",',
         '  "agents": [',
-        '    { "name": "Analyst", "class": "custom_agents.DataAnalystAgent", "system_message": "Analyse." }',
+        '    { "name": "Analyst", "class": "no_such_module.DataAnalystAgent", "system_message": "Analyse." }',
         '  ],',
         '  "tools": [',
         '    { "name": "q", "implementation": "missing.query", "description": "Q" },',
@@ -275,8 +275,19 @@ describe('the JSON form (config.json)', () => {
     expect(problems('json_bad')).toEqual([
       'json_bad/config.json:2:16: max_turns: Invalid input: expected number, received string',
       'json_bad/config.json:3:3: colour: unknown field',
-      'json_bad/config.json:5:35: agents.0.class: custom agent classes are not supported by this runtime yet; remove "class"',
       'json_bad/config.json:9:38: tools.1.implementation: must be "module.function", such as stubs.query_database',
+      'json_bad/config.json:5:35: agents.0.class: no file no_such_module.ts, no_such_module.js, no_such_module.mjs, no_such_module.cjs in json_bad/',
     ]);
+  });
+});
+
+describe('custom agent classes', () => {
+  it('point at a module of the workflow folder and a class it exports', () => {
+    write('classy', {
+      'orchestrator.yaml': 'workflow_name: Classy\n',
+      'agents.yaml': 'agents:\n  - name: Analyst\n    class: custom_agents.DataAnalystAgent\n    system_message: Analyse.\n',
+      'custom_agents.ts': 'export class DataAnalystAgent {}\n',
+    });
+    expect(loadWorkflow(root, 'classy').agents[0]!.class).toEqual({ file: 'custom_agents.ts', export: 'DataAnalystAgent' });
   });
 });

@@ -7,7 +7,7 @@ import type { Document } from 'yaml';
 import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
+import { AGENT_CLASS_EXTENSIONS, AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
@@ -169,17 +169,7 @@ function parseJsonForm(root: string, workflowId: string, relative: string) {
     workflow_name: workflowId,
     ...Object.fromEntries(Object.entries(json).filter(([k]) => orchestratorKeys.includes(k))),
   });
-  const agents = Array.isArray(json.agents) ? (json.agents as unknown[]) : json.agents;
-  if (Array.isArray(agents)) {
-    agents.forEach((a, i) => {
-      if (typeof a === 'object' && a !== null && 'class' in a) {
-        problems.push({ file: relative, field: `agents.${i}.class`, ...read.locate(['agents', i, 'class']), message: 'custom agent classes are not supported by this runtime yet; remove "class"' });
-      }
-    });
-  }
-  const agentsFile = validatePart(relative, read, AgentsFile, {
-    agents: Array.isArray(agents) ? agents.map((a) => (typeof a === 'object' && a !== null ? Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'class')) : a)) : agents,
-  });
+  const agentsFile = validatePart(relative, read, AgentsFile, { agents: json.agents });
   const agentNames = (agentsFile.value?.agents ?? []).map((a) => a.name);
 
   // Tools: `implementation` names a module and a function; a tool with no agent serves every agent.
@@ -270,7 +260,15 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
       problems.push({ file: rel('agents.yaml'), field: `agents.${i}.name`, ...agentsFile.locate(['agents', i, 'name']), message: `duplicate agent name "${a.name}"` });
     }
     seen.add(a.name);
-    agents.push({ name: a.name, ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [] });
+    let agentClass: AgentDefinition['class'];
+    if (a.class) {
+      const dot = a.class.lastIndexOf('.');
+      const module = a.class.slice(0, dot);
+      const file = AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(dir, f)));
+      if (file) agentClass = { file, export: a.class.slice(dot + 1) };
+      else problems.push({ file: rel('agents.yaml'), field: `agents.${i}.class`, ...agentsFile.locate(['agents', i, 'class']), message: `no file ${AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in ${workflowId}/` });
+    }
+    agents.push({ name: a.name, ...(agentClass ? { class: agentClass } : {}), ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [] });
   });
 
   const tools: ToolDefinition[] = [];

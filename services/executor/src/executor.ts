@@ -14,6 +14,7 @@ import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
+import { agentFactory } from './agent-classes.js';
 import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
 import type { ChatScope } from './chat-ports.js';
 
@@ -225,6 +226,21 @@ export class Executor {
     }
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     const stored = (await store.getChat(tenant, chatId))?.context;
+    let createAgent;
+    try {
+      createAgent = await agentFactory(workflow);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log.warn({ error: message }, 'custom agent class cannot load');
+      await journal.commit({
+        events: [
+          { type: 'error', code: 'workflow_invalid', message, retryable: false, run_id: runId },
+          { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
+        ],
+        finish: 'failed',
+      });
+      return;
+    }
     let outcome;
     try {
       outcome = await runWorkflow(
@@ -235,7 +251,7 @@ export class Executor {
           ...(stored ? { variables: stored } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
-        { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal },
+        { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal, ...(createAgent ? { createAgent } : {}) },
       );
     } catch (error) {
       if (error instanceof RunAbortedError) log.info('workflow execution handed back; another executor continues it');
