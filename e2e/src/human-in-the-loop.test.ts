@@ -9,15 +9,19 @@ describe('human in the loop', () => {
     const token = await mintToken({ claims: { workflow_id: 'intake', chat_id: 'chat_hitl', tier: 'gold' } });
     try {
       const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data });
-      first.llm.push({ content: 'What is your email address?', usage: { prompt_tokens: 10, completion_tokens: 6 } });
+      first.llm.push(
+        { tool_calls: [{ name: 'remember', arguments: '{"tier": "platinum"}' }], usage: { prompt_tokens: 10, completion_tokens: 6 } },
+        { content: 'What is your email address?', usage: { prompt_tokens: 10, completion_tokens: 6 } },
+      );
       const client = await WsTestClient.connect(first.wsUrl(token));
       const events = await client.exchange('I want to sign up');
-      expect(events.map((e) => e.type)).toEqual(['agent_message', 'input_request', 'workflow_complete', 'usage_update']);
-      const request = events[1]!;
+      expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'input_request', 'workflow_complete', 'usage_update']);
+      const request = events[3]!;
       expect(request).toMatchObject({ agent: 'Collector', prompt: 'What is your email address?', request_id: expect.any(String) });
-      expect(events[2]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
-      // The question offered the agent its handoff.
-      expect(first.llm.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['handoff_to_Reviewer']);
+      expect(events[4]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
+      // The agent was offered its tool and its handoff; the token's claim seeded the variable.
+      expect(first.llm.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['remember', 'handoff_to_Reviewer']);
+      expect(String(first.llm.requests[0]!.messages[0]!.content)).toContain('Context variables (JSON): {"tier":"gold"}');
       await client.close();
       await first.stop();
 
@@ -39,7 +43,9 @@ describe('human in the loop', () => {
           ['Reviewer', 'All details look right.'],
         ]);
         expect(after.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'terminated' });
-        // The asking agent saw its question and the answer: the chat went on where it stopped.
+        // The asking agent saw its question and the answer, and the variable as the tool left it:
+        // the chat went on where it stopped, with its context variables.
+        expect(String(second.llm.requests[0]!.messages[0]!.content)).toContain('Context variables (JSON): {"tier":"platinum"}');
         const contents = second.llm.requests[0]!.messages.map((m) => m.content);
         expect(contents.slice(-2)).toEqual(['What is your email address?', 'ada@example.com']);
         // The same request cannot be answered twice.

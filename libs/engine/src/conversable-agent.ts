@@ -10,11 +10,15 @@ export class ConversableAgent {
     return this.definition.name;
   }
 
-  /** The system prompt: the agent's instructions, its role, and the chat's context when shared. */
-  systemPrompt(context: Record<string, unknown> | undefined): string {
+  /**
+   * The system prompt: the agent's instructions, its role, the chat's context when shared, and the
+   * workflow's context variables when it declares any.
+   */
+  systemPrompt(context: Record<string, unknown> | undefined, variables?: Record<string, unknown>): string {
     const parts = [this.definition.system_message];
     if (this.definition.role) parts.push(`Your role: ${this.definition.role}`);
     if (context && Object.keys(context).length > 0) parts.push(`Context for this chat (JSON): ${JSON.stringify(context)}`);
+    if (variables && Object.keys(variables).length > 0) parts.push(`Context variables (JSON): ${JSON.stringify(variables)}`);
     return parts.join('\n\n');
   }
 
@@ -22,8 +26,8 @@ export class ConversableAgent {
    * The chat as this agent sees it: its own replies and tool exchanges as the assistant, the user's
    * and other agents' words as named user messages. Other agents' tool exchanges stay theirs.
    */
-  buildRequest(history: readonly ChatMessage[], context: Record<string, unknown> | undefined): LlmRequest {
-    const messages: LlmMessage[] = [{ role: 'system', content: this.systemPrompt(context) }];
+  buildRequest(history: readonly ChatMessage[], context: Record<string, unknown> | undefined, variables?: Record<string, unknown>): LlmRequest {
+    const messages: LlmMessage[] = [{ role: 'system', content: this.systemPrompt(context, variables) }];
     for (const m of history) {
       if (m.role === 'user') messages.push({ role: 'user', content: m.content });
       else if (m.role === 'assistant' && m.agent === this.name) {

@@ -430,9 +430,18 @@ describe('tools that steer', () => {
   it('updates declared context variables from a tool result, persists them, and routes on them', async () => {
     const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 't1', name: 'lookup', arguments: '{}' }] }, { content: 'Collected.' }, { content: 'B checks.' }]);
     const { ports: p, commits } = ports(llm, [], async () => ({ ok: true, result: { saved: true, $context: { collected: true, undeclared: 1 } }, duration_ms: 1 }));
+    // (A value of the wrong type would be ignored: see the next test.)
     await runWorkflow({ workflow: steered(), runId: 'r', userMessage: 'collect' }, p);
     expect(commits.find((c) => c.variables)?.variables).toEqual({ collected: true });
     expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'A', 'B']);
+  });
+
+  it('ignores an update of the wrong type', async () => {
+    const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 't1', name: 'lookup', arguments: '{}' }] }, { content: 'Hm.' }]);
+    const { ports: p, commits } = ports(llm, [], async () => ({ ok: true, result: { $context: { collected: 'yes' } }, duration_ms: 1 }));
+    await runWorkflow({ workflow: steered(), runId: 'r', userMessage: 'collect' }, p);
+    expect(commits.some((c) => c.variables)).toBe(false);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'A']);
   });
 
   it('starts from the variables the chat kept', async () => {

@@ -3,6 +3,7 @@
 // Every step is committed before the next begins, so a run started again after a crash (same
 // run id) continues from its last committed step: no reply is produced twice, none is lost.
 import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@mozaiks/protocol';
+import { matchesVariableType } from '@mozaiks/workflows';
 import type { AgentDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
@@ -213,7 +214,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
 
   for (let round = 0; ; round++) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`);
-    const request = agent.buildRequest(history, input.context);
+    const request = agent.buildRequest(history, input.context, variables);
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
     if (round >= (workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
@@ -338,7 +339,7 @@ async function runTools(
   );
   const results: ChatMessage[] = [];
   const events: EventBody[] = [];
-  const declared = new Set(input.workflow.context_variables.map((v) => v.name));
+  const declared = new Map(input.workflow.context_variables.map((v) => [v.name, v.type]));
   let changed = false;
   let handoff: string | undefined;
   for (const outcome of outcomes) {
@@ -347,7 +348,9 @@ async function runTools(
     const updates = result[TOOL_CONTEXT_KEY];
     if (typeof updates === 'object' && updates !== null) {
       for (const [name, value] of Object.entries(updates)) {
-        if (declared.has(name)) {
+        // Only declared variables, and only with values of their type: tools cannot corrupt the chat's state.
+        const type = declared.get(name);
+        if (type && matchesVariableType(value, type)) {
           variables[name] = value;
           changed = true;
         }

@@ -8,6 +8,7 @@ export {
   HandoffsFile,
   SPECIAL_TARGETS,
   StructuredOutputsFile,
+  matchesVariableType,
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   OrchestratorFile,

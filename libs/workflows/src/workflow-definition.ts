@@ -174,3 +174,22 @@ export interface WorkflowDefinition {
   /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
   handoffs: HandoffRule[];
 }
+
+/** Whether `value` is of a context variable's declared type (null is every type's "unset"). */
+export function matchesVariableType(value: unknown, type: ContextVariableDefinition['type']): boolean {
+  if (value === null) return true;
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'integer':
+      return Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && !Array.isArray(value);
+  }
+}

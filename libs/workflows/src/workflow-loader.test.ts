@@ -162,7 +162,7 @@ describe('handoffs and context variables', () => {
   it('locates bad rules: unknown agents, undeclared variables, broken expressions, missing fields', () => {
     write('misrouted', {
       ...base,
-      'context_variables.yaml': 'context_variables:\n  - name: collected\n    type: boolean\n',
+      'context_variables.yaml': 'context_variables:\n  - name: collected\n    type: boolean\n    default: "no"\n',
       'handoffs.yaml': [
         'handoff_rules:',
         '  - source_agent: Nobody',
@@ -186,6 +186,7 @@ describe('handoffs and context variables', () => {
       ].join('\n'),
     });
     expect(problems('misrouted')).toEqual([
+      'misrouted/context_variables.yaml:4:14: context_variables.0.default: must be of type boolean',
       'misrouted/handoffs.yaml:2:19: handoff_rules.0.source_agent: no agent named "Nobody" in agents.yaml',
       'misrouted/handoffs.yaml:3:19: handoff_rules.0.target_agent: no agent named "Elsewhere" in agents.yaml (or use user or terminate)',
       'misrouted/handoffs.yaml:9:16: handoff_rules.1.condition: unknown context variable(s) "missing"; declare them in context_variables.yaml',

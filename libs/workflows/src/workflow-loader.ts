@@ -7,7 +7,7 @@ import type { Document } from 'yaml';
 import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AGENT_CLASS_EXTENSIONS, AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
+import { AGENT_CLASS_EXTENSIONS, AgentsFile, matchesVariableType, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
@@ -319,6 +319,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
   variablesFile.value?.context_variables.forEach((v, i) => {
     if (variables.some((other) => other.name === v.name)) {
       problems.push({ file: rel('context_variables.yaml'), field: `context_variables.${i}.name`, ...variablesFile.locate(['context_variables', i, 'name']), message: `duplicate variable "${v.name}"` });
+    }
+    if (v.default !== undefined && !matchesVariableType(v.default, v.type)) {
+      problems.push({ file: rel('context_variables.yaml'), field: `context_variables.${i}.default`, ...variablesFile.locate(['context_variables', i, 'default']), message: `must be of type ${v.type}` });
     }
     variables.push({ name: v.name, type: v.type, default: v.default ?? null, ...(v.description ? { description: v.description } : {}) });
   });
