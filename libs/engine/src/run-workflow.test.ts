@@ -29,6 +29,21 @@ class ScriptedLlmPort implements LlmClient {
   }
 }
 
+/** A model that calls a tool whenever it is offered one, and answers in words when it is not. */
+function toolLoopingLlm(): ScriptedLlmPort {
+  const llm = new ScriptedLlmPort([]);
+  llm.complete = async function (request) {
+    this.requests.push(structuredClone(request));
+    const toolsOffered = request.tools.length > 0;
+    return {
+      content: toolsOffered ? null : 'giving up on tools',
+      tool_calls: toolsOffered ? [{ id: `t${this.requests.length}`, name: 'lookup', arguments: '{}' }] : [],
+      usage: { call_id: 'x', agent: request.agent, model: 'm', prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    };
+  };
+  return llm;
+}
+
 function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
   const tool = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' } };
   return {
@@ -171,31 +186,13 @@ describe('runWorkflow with DefaultPattern', () => {
   });
 
   it('makes an agent answer in words after max_consecutive_auto_reply tool rounds', async () => {
-    const llm = new ScriptedLlmPort([]);
-    llm.complete = async function (request) {
-      this.requests.push(structuredClone(request));
-      const toolsOffered = request.tools.length > 0;
-      return {
-        content: toolsOffered ? null : 'done',
-        tool_calls: toolsOffered ? [{ id: `t${this.requests.length}`, name: 'lookup', arguments: '{}' }] : [],
-        usage: { call_id: 'x', agent: request.agent, model: 'm', prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-      };
-    };
+    const llm = toolLoopingLlm();
     await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1), max_consecutive_auto_reply: 3 }), runId: 'r', userMessage: 'loop' }, ports(llm).ports);
     expect(llm.requests).toHaveLength(4);
   });
 
   it(`makes an agent answer in words after ${MAX_TOOL_ROUNDS_PER_TURN} tool rounds by default`, async () => {
-    const llm = new ScriptedLlmPort([]);
-    llm.complete = async function (request) {
-      this.requests.push(structuredClone(request));
-      const toolsOffered = request.tools.length > 0;
-      return {
-        content: toolsOffered ? null : 'giving up on tools',
-        tool_calls: toolsOffered ? [{ id: `t${this.requests.length}`, name: 'lookup', arguments: '{}' }] : [],
-        usage: { call_id: 'x', agent: request.agent, model: 'm', prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
-      };
-    };
+    const llm = toolLoopingLlm();
     const { ports: p, events } = ports(llm);
     await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r', userMessage: 'loop' }, p);
     expect(llm.requests).toHaveLength(MAX_TOOL_ROUNDS_PER_TURN + 1);
