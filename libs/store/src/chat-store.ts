@@ -1,5 +1,5 @@
 // The ChatStore port: chats, their message history and their event log, always under a tenant.
-import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
+import type { LlmCallUsage, ServerEvent, Tenant, UserMessageRunRequest } from '@mozaiks/protocol';
 
 export interface ChatRecord {
   app_id: string;
@@ -43,6 +43,19 @@ export interface PendingInput {
 }
 
 export type NewInput = Omit<PendingInput, 'input_seq'>;
+
+/** The input a user-message run request stands for: what the gateway stores, and the executor confirms. */
+export function inputFromRequest(request: UserMessageRunRequest, traceparent?: string): NewInput {
+  return {
+    request_id: request.request_id,
+    workflow_id: request.workflow_id,
+    content: request.content,
+    context: request.context,
+    ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
+    received_at: request.received_at,
+    ...(traceparent ? { traceparent } : {}),
+  };
+}
 
 /** One execution: the run of one input, with every LLM call it made (across executors). */
 export interface RunRecord {

@@ -1,5 +1,5 @@
 // Chat persistence: the ChatStore port and its embedded SQLite adapter.
-export { ChatNotFoundError } from './chat-store.js';
+export { ChatNotFoundError, inputFromRequest } from './chat-store.js';
 export type { ChatRecord, ChatStore, Commit, NewEvent, NewInput, PendingInput, RunRecord, StoredMessage } from './chat-store.js';
 export { SqliteChatStore } from './sqlite-chat-store.js';
 export type { SqliteChatStoreOptions } from './sqlite-chat-store.js';

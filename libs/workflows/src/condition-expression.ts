@@ -84,22 +84,19 @@ export function parseExpression(text: string): Expression {
     }
     return compare();
   };
-  const and = (): Expression => {
-    let left = not();
-    while (peek() === 'and' || peek() === '&&') {
+  /** A left-associative chain of `op` (written either way) over `operand`. */
+  const chain = (op: 'and' | 'or', spellings: string[], operand: () => Expression) => (): Expression => {
+    let left = operand();
+    while (spellings.includes(peek() ?? '')) {
       i++;
-      left = { kind: 'logical', op: 'and', left, right: not() };
+      left = { kind: 'logical', op, left, right: operand() };
     }
     return left;
   };
-  const or = (): Expression => {
-    let left = and();
-    while (peek() === 'or' || peek() === '||') {
-      i++;
-      left = { kind: 'logical', op: 'or', left, right: and() };
-    }
-    return left;
-  };
+  const and = chain('and', ['and', '&&'], not);
+  function or(): Expression {
+    return chain('or', ['or', '||'], and)();
+  }
 
   if (tokens.length === 0) throw new ExpressionError('empty condition', 0);
   const expression = or();

@@ -25,6 +25,11 @@ export interface WorkflowProblem {
 /** The single file of a workflow in the JSON form (the guide's `config.json`). */
 export const JSON_FORM_FILE = 'config.json';
 
+/** Every file a workflow folder may hold: the YAML form's files, then the JSON form's. */
+export const WORKFLOW_FILE_NAMES = [
+  'orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', JSON_FORM_FILE,
+] as const;
+
 /** Formats a problem as `file:line:column: field: message`. */
 export function formatProblem(p: WorkflowProblem): string {
   return `${p.file}:${p.line}:${p.column}: ${p.field ? `${p.field}: ` : ''}${p.message}`;

@@ -2,10 +2,9 @@
 // parse YAML and an edited workflow takes effect on its next run without a restart.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { loadWorkflow } from './workflow-loader.js';
+import { WORKFLOW_FILE_NAMES, loadWorkflow } from './workflow-loader.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
-const FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', 'config.json'];
 
 export class WorkflowRegistry {
   private readonly cache = new Map<string, { stamp: string; definition: WorkflowDefinition }>();
@@ -28,7 +27,7 @@ export class WorkflowRegistry {
   /** Size and modification time of each file; undefined when the id cannot name a folder. */
   private stamp(id: string): string | undefined {
     if (id.includes('/') || id.includes('\\') || id.startsWith('.')) return undefined;
-    return FILES.map((f) => {
+    return WORKFLOW_FILE_NAMES.map((f) => {
       try {
         const s = statSync(path.join(this.workflowsDir, id, f));
         return `${s.size}:${s.mtimeMs}`;

@@ -2,7 +2,7 @@
 // reports each problem as `file:line:column: field: message`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from '@mozaiks/workflows';
+import { WORKFLOW_FILE_NAMES, WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from '@mozaiks/workflows';
 
 export interface ValidationReport {
   /** Workflow ids checked. */
@@ -11,19 +11,17 @@ export interface ValidationReport {
   problems: string[];
 }
 
-const WORKFLOW_FILES = ['orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', 'config.json'];
-
 /** Checks `dir`: a workflow folder itself, or a folder of workflow folders. */
 export function validateWorkflows(dir: string, cwd = process.cwd()): ValidationReport {
   const root = path.resolve(cwd, dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     return { checked: [], problems: [`${dir}: not a folder`] };
   }
-  const single = WORKFLOW_FILES.some((f) => existsSync(path.join(root, f)));
+  const single = WORKFLOW_FILE_NAMES.some((f) => existsSync(path.join(root, f)));
   const parent = single ? path.dirname(root) : root;
   const ids = single
     ? [path.basename(root)]
-    : readdirSync(root).filter((name) => WORKFLOW_FILES.some((f) => existsSync(path.join(root, name, f)))).sort();
+    : readdirSync(root).filter((name) => WORKFLOW_FILE_NAMES.some((f) => existsSync(path.join(root, name, f)))).sort();
   const problems: string[] = [];
   for (const id of ids) {
     try {

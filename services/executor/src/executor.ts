@@ -8,7 +8,9 @@ import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient } from '@mozaiks/engine';
 import { RunRequest, describeIssues } from '@mozaiks/protocol';
+import type { ErrorCode } from '@mozaiks/protocol';
 import type { RawUsage, Subjects, Tenant } from '@mozaiks/protocol';
+import { inputFromRequest } from '@mozaiks/store';
 import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
@@ -126,11 +128,7 @@ export class Executor {
     const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${request.chat_id}`;
     if (request.kind === 'user_message') {
       // The gateway stored it already; this makes the request complete on its own.
-      await store.enqueueInput(tenant, request.chat_id, {
-        request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
-        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at,
-        ...(traceparent ? { traceparent } : {}),
-      });
+      await store.enqueueInput(tenant, request.chat_id, inputFromRequest(request, traceparent));
     }
     if (this.active.has(key)) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is being served by this executor');
     // Claimed in this process before the first await, so two requests here never both serve it.
@@ -192,6 +190,23 @@ export class Executor {
     const run = await store.getRun(tenant, chatId, runId);
     const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
     const journal = new StoreRunJournal(store, bus, subjects, scope, runId, input);
+    /** Ends an input that runs nothing, silently: no events, nothing to bill. */
+    const closeUnrun = async (status: 'completed' | 'failed') => {
+      await journal.commit({ finish: status });
+      await store.markUsagePublished(tenant, chatId, runId);
+    };
+    /** Ends a run that cannot start like any failed run, so a client waiting for its end is not left waiting. */
+    const failUnrun = async (code: ErrorCode, message: string) => {
+      log.warn({ code, error: message }, 'workflow cannot run');
+      metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
+      await journal.commit({
+        events: [
+          { type: 'error', code, message, retryable: false, run_id: runId },
+          { type: 'workflow_complete', run_id: runId, workflow_id: input.workflow_id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
+        ],
+        finish: 'failed',
+      });
+    };
 
     let workflow;
     try {
@@ -200,46 +215,21 @@ export class Executor {
       if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowValidationError)) throw error;
       if (input.kind === 'open') {
         // Said when the user sends a message, where it answers something.
-        await journal.commit({ finish: 'failed' });
-        await store.markUsagePublished(tenant, chatId, runId);
-        return;
+        return closeUnrun('failed');
       }
-      log.warn({ code: error.code, error: error.message }, 'workflow cannot run');
-      metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
       const message = error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
-      // Ended like any failed run, so a client waiting for the end of its message is not left waiting.
-      await journal.commit({
-        events: [
-          { type: 'error', code: error.code, message, retryable: false, run_id: runId },
-          { type: 'workflow_complete', run_id: runId, workflow_id: input.workflow_id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
-        ],
-        finish: 'failed',
-      });
-      return;
+      return failUnrun(error.code, message);
     }
 
-    if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') {
-      // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
-      await journal.commit({ finish: 'completed' });
-      await store.markUsagePublished(tenant, chatId, runId);
-      return;
-    }
+    // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
+    if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') return closeUnrun('completed');
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     const stored = (await store.getChat(tenant, chatId))?.context;
     let createAgent;
     try {
       createAgent = await agentFactory(workflow);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      log.warn({ error: message }, 'custom agent class cannot load');
-      await journal.commit({
-        events: [
-          { type: 'error', code: 'workflow_invalid', message, retryable: false, run_id: runId },
-          { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
-        ],
-        finish: 'failed',
-      });
-      return;
+      return failUnrun('workflow_invalid', error instanceof Error ? error.message : String(error));
     }
     let outcome;
     try {

@@ -9,9 +9,10 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus, Subscription } from '@mozaiks/bus';
+import { inputFromRequest } from '@mozaiks/store';
 import type { ChatStore } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
-import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
+import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects, Tenant, UserMessageRunRequest } from '@mozaiks/protocol';
 import { newTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
@@ -183,12 +184,14 @@ export class Gateway {
     const { launch } = c;
     const request_id = `open_${launch.chat_id}`;
     const traceparent = newTraceparent();
-    await this.options.store.enqueueInput(c.tenant, launch.chat_id, {
-      request_id, kind: 'open', workflow_id: launch.workflow_id, content: '', context: launch.custom,
-      ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }), received_at: new Date().toISOString(), traceparent,
-    });
-    const request: RunRequest = { v: 1, kind: 'resume', request_id, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
-    await this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId: `${request_id}_${launch.app_id}_${launch.user_id}`, headers: { traceparent } });
+    await this.options.store.enqueueInput(c.tenant, launch.chat_id, { ...inputFromRequest(userMessageRequest(launch, ''), traceparent), request_id, kind: 'open' });
+    await this.announce(launch, request_id, traceparent, `${request_id}_${launch.app_id}_${launch.user_id}`);
+  }
+
+  /** Tells the executors that the chat has a stored input to take up. */
+  private announce(launch: LaunchContext, requestId: string, traceparent: string, msgId = requestId): Promise<void> {
+    const request: RunRequest = { v: 1, kind: 'resume', request_id: requestId, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
+    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId, headers: { traceparent } });
   }
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
@@ -234,29 +237,14 @@ export class Gateway {
     if (message.user_id !== undefined && message.user_id !== launch.user_id) {
       return this.reject(c, ErrorCode.IdentityMismatch, `user_id "${message.user_id}" is not the user this token was issued for`);
     }
-    const request: RunRequest = {
-      v: 1,
-      kind: 'user_message',
-      request_id: randomUUID(),
-      app_id: launch.app_id,
-      user_id: launch.user_id,
-      chat_id: launch.chat_id,
-      workflow_id: launch.workflow_id,
-      content: message.content,
-      context: launch.custom,
-      ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }),
-      received_at: new Date().toISOString(),
-    };
+    const request = userMessageRequest(launch, message.content);
     const { store, bus, subjects } = this.options;
     await c.opened;
     const traceparent = newTraceparent();
     c.log.info({ request_id: request.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
     try {
       // Stored first, as the chat's next input: runs follow the order messages arrived in.
-      await store.enqueueInput(c.tenant, launch.chat_id, {
-        request_id: request.request_id, workflow_id: request.workflow_id, content: request.content, context: request.context,
-        ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }), received_at: request.received_at, traceparent,
-      });
+      await store.enqueueInput(c.tenant, launch.chat_id, inputFromRequest(request, traceparent));
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user message');
       return this.reject(c, ErrorCode.Internal, 'the message could not be stored; send it again', true);
@@ -273,24 +261,19 @@ export class Gateway {
   /** Stores the answer to the chat's open input request and announces it; the run goes on from there. */
   private async answer(c: Connection, requestId: string, content: string): Promise<void> {
     const { launch } = c;
-    const { store, bus, subjects } = this.options;
     await c.opened;
     const traceparent = newTraceparent();
-    const request_id = randomUUID();
+    const input = inputFromRequest(userMessageRequest(launch, content), traceparent);
     let stored;
     try {
-      stored = await store.answerInputRequest(c.tenant, launch.chat_id, requestId, {
-        request_id, workflow_id: launch.workflow_id, content, context: launch.custom,
-        ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }), received_at: new Date().toISOString(), traceparent,
-      });
+      stored = await this.options.store.answerInputRequest(c.tenant, launch.chat_id, requestId, input);
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user input');
       return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
     }
     if (!stored) return this.reject(c, ErrorCode.NoSuchInputRequest, `no open input request "${requestId.slice(0, 200)}" in this chat`);
-    const request: RunRequest = { v: 1, kind: 'resume', request_id, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
     // If this publish fails, the stored answer is still taken up by the next request or sweep.
-    await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request_id, headers: { traceparent } }).catch((error: unknown) => {
+    await this.announce(launch, input.request_id, traceparent).catch((error: unknown) => {
       c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce user input; an executor sweep will take it up');
     });
   }
@@ -319,6 +302,23 @@ export class Gateway {
       c.socket.ping();
     }
   }
+}
+
+/** A run request for the user's words, from the token's ids and claims. */
+function userMessageRequest(launch: LaunchContext, content: string): UserMessageRunRequest {
+  return {
+    v: 1,
+    kind: 'user_message',
+    request_id: randomUUID(),
+    app_id: launch.app_id,
+    user_id: launch.user_id,
+    chat_id: launch.chat_id,
+    workflow_id: launch.workflow_id,
+    content,
+    context: launch.custom,
+    ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }),
+    received_at: new Date().toISOString(),
+  };
 }
 
 function send(socket: WebSocket, event: ServerEvent): void {
