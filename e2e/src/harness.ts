@@ -48,14 +48,12 @@ export async function startTestRuntime(options: { workflowsDir?: string; env?: R
   const llm = await startScriptedLlm();
   // A data folder given by the test outlives this runtime (to start another on it); it removes it.
   const dataDir = options.dataDir ?? makeTempDir('mozaiks-e2e-');
-  const config = loadRuntimeConfig(
-    {
-      ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
-      LOG_LEVEL: 'debug',
-      ...options.env,
-    },
-    undefined,
-  );
+  const env = {
+    ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const config = loadRuntimeConfig(env, undefined);
   let raw = '';
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -64,7 +62,8 @@ export async function startTestRuntime(options: { workflowsDir?: string; env?: R
     },
   });
   const logger = createLogger({ service: 'standalone', level: 'debug', destination, secrets: [config.OPENAI_API_KEY, config.JWT_SECRET] });
-  const runtime = await startStandalone(config, { logger, processMetrics: false });
+  // Tools draw declared variables from the same environment the runtime's secrets are in, as in production.
+  const runtime = await startStandalone(config, { logger, processMetrics: false, toolEnv: env });
   return {
     runtime,
     llm,

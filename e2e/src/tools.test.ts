@@ -1,13 +1,13 @@
 // Tools declared in tools.yaml run out of process in every JS flavour and in Python, emit
 // tool_call/tool_result, and their results (or errors) reach the model.
 import { WsTestClient, mintToken } from '@mozaiks/testing';
-import { FIXTURE_WORKFLOWS, TEST_API_KEY, startTestRuntime } from './harness';
+import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
 
 describe('tools', () => {
   let t: TestRuntime;
   beforeAll(async () => {
-    t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, env: { SENDGRID_API_KEY: 'sg-test-key', EMAIL_FROM: 'not-declared@example.com' } });
   });
   afterAll(async () => t.stop());
 
@@ -52,7 +52,7 @@ describe('tools', () => {
     await client.close();
   });
 
-  it('gives tool code no runtime secret in its environment', async () => {
+  it('gives tool code the variables it declares and nothing else: no runtime secret', async () => {
     t.llm.push(
       { tool_calls: [{ name: 'read_env', arguments: '{}' }], usage: { prompt_tokens: 1, completion_tokens: 1 } },
       { content: 'ok', usage: { prompt_tokens: 1, completion_tokens: 1 } },
@@ -60,8 +60,8 @@ describe('tools', () => {
     const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_env' } })));
     const events = await client.exchange('what do you see?');
     const result = events.find((e) => e.type === 'tool_result')!.result as { keys: string[]; values: string[] };
-    expect(result.keys).toEqual(['LANG', 'PATH']);
-    expect(JSON.stringify(result.values)).not.toContain(TEST_API_KEY);
+    expect(result.keys).toEqual(['SENDGRID_API_KEY']);
+    expect(result.values).toEqual(['sg-test-key']);
     await client.close();
   });
 
@@ -86,7 +86,7 @@ describe('tools', () => {
 
 describe('the guide\'s JSON form', () => {
   it('runs a workflow given as config.json with a tool named by its implementation', async () => {
-    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, env: { SENDGRID_API_KEY: 'sg-test-key', EMAIL_FROM: 'not-declared@example.com' } });
     try {
       t.llm.push(
         { tool_calls: [{ name: 'query_database', arguments: '{"query": "select * from customers"}' }], usage: { prompt_tokens: 5, completion_tokens: 5 } },

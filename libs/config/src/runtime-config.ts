@@ -114,8 +114,22 @@ export const RuntimeConfig = z
     CHAT_LEASE_SECONDS: number('must be a number of seconds').positive().default(15),
     /** Seconds a stopping service lets work in flight finish before handing it back. */
     SHUTDOWN_GRACE_SECONDS: number('must be a number of seconds').nonnegative().default(25),
-    /** Seconds one tool call may run. */
+    /** Seconds one tool call may run; a call may wait as long again for a free slot. */
     TOOL_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(30),
+    /** Tool calls one tool-runner runs at once; more wait in its queue. */
+    TOOL_CONCURRENCY: number('must be a whole number').int().min(1).default(8),
+    /** Tool calls one app may run at once on a tool-runner, so other apps always find a slot; by default half of TOOL_CONCURRENCY. */
+    TOOL_CONCURRENCY_PER_APP: number('must be a whole number').int().min(1).optional(),
+    /** Tool calls that may wait on one tool-runner; more are refused with tool_busy. */
+    TOOL_QUEUE_LIMIT: number('must be a whole number').int().min(0).default(1000),
+    /** Memory one tool worker process may use, in MiB. */
+    TOOL_MEMORY_MB: number('must be a number of MiB').int().min(32).default(256),
+    /** Calls a warm tool worker serves before it is replaced by a fresh one. */
+    TOOL_WORKER_MAX_CALLS: number('must be a whole number').int().min(1).default(100),
+    /** Seconds an idle tool worker is kept warm. */
+    TOOL_WORKER_IDLE_SECONDS: number('must be a number of seconds').positive().default(60),
+    /** Python interpreter for .py tools. */
+    TOOL_PYTHON: z.string().min(1).default('python3'),
     /** Largest WebSocket frame a client may send, in bytes. */
     MAX_MESSAGE_BYTES: number('must be a number of bytes').int().min(1024).default(1024 * 1024),
   })

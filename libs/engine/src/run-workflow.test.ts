@@ -45,7 +45,7 @@ function toolLoopingLlm(): ScriptedLlmPort {
 }
 
 function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefinition {
-  const tool = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' } };
+  const tool = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' }, env: [] };
   return {
     id: 'wf', dir: '/wf', name: 'WF', max_turns: 10, max_consecutive_auto_reply: 10, human_in_the_loop: false, startup_mode: 'UserDriven',
     orchestration_pattern: 'DefaultPattern', initial_agent: 'A', termination_marker: 'TERMINATE',

@@ -11,6 +11,10 @@ export class RuntimeMetrics {
   readonly tokenUsage: Counter<'user_id' | 'app_id'>;
   /** Open client WebSockets on this process. */
   readonly websocketConnections: Gauge;
+  /** Tool calls by workflow and outcome (`ok` or the error code). */
+  readonly toolCalls: Counter<'workflow_id' | 'outcome'>;
+  /** Wall time of one tool call on the runner, queueing included. */
+  readonly toolDuration: Histogram<'workflow_id'>;
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -37,6 +41,19 @@ export class RuntimeMetrics {
     this.websocketConnections = new Gauge({
       name: 'websocket_connections_active',
       help: 'Client WebSocket connections open on this process.',
+      registers: [this.registry],
+    });
+    this.toolCalls = new Counter({
+      name: 'tool_calls_total',
+      help: 'Tool calls answered by this tool-runner, by workflow and outcome (ok or the error code).',
+      labelNames: ['workflow_id', 'outcome'],
+      registers: [this.registry],
+    });
+    this.toolDuration = new Histogram({
+      name: 'tool_call_duration_seconds',
+      help: 'Duration of tool calls on the tool-runner in seconds, waiting for a slot included.',
+      labelNames: ['workflow_id'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [this.registry],
     });
   }

@@ -12,9 +12,12 @@ export {
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   OrchestratorFile,
+  RESERVED_TOOL_ENV,
   STARTUP_MODES,
   TOOL_FILE_EXTENSIONS,
+  ToolEnv,
   ToolsFile,
+  reservedToolEnv,
 } from './workflow-definition.js';
 export type { AgentDefinition, ContextVariableDefinition, HandoffRule, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 export { JSON_FORM_FILE, WORKFLOW_FILE_NAMES, WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';

@@ -60,6 +60,40 @@ export const AgentsFile = z.strictObject({
 /** JSON Schema of a tool's arguments, as the model receives it. */
 const ToolParameters = z.looseObject({ type: z.literal('object') });
 
+/**
+ * Variables no tool may declare: the runtime's own settings and secrets, and those that change how
+ * an interpreter loads code. Everything else a tool declares is passed from the tool-runner's
+ * environment.
+ */
+export const RESERVED_TOOL_ENV = [
+  'PORT', 'HOST', 'OPENAI_API_KEY', 'OPENAI_API_BASE', 'OPENAI_BASE_URL', 'DEFAULT_MODEL', 'LLM_TIMEOUT_SECONDS',
+  'LLM_MAX_RETRIES', 'LLM_STREAMING', 'MODEL_PRICES', 'MONGODB_URI', 'MONGODB_DATABASE', 'JWT_SECRET', 'JWT_PUBLIC_KEY',
+  'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE', 'CONTEXT_AWARE', 'MONETIZATION_ENABLED', 'LOG_LEVEL', 'WORKFLOWS_DIR',
+  'DATA_DIR', 'SUBJECT_PREFIX', 'NATS_URL', 'RUN_ACK_WAIT_SECONDS', 'CHAT_LEASE_SECONDS', 'SHUTDOWN_GRACE_SECONDS',
+  'TOOL_TIMEOUT_SECONDS', 'MAX_MESSAGE_BYTES', 'TOOL_CONCURRENCY', 'TOOL_CONCURRENCY_PER_APP', 'TOOL_QUEUE_LIMIT',
+  'TOOL_MEMORY_MB', 'TOOL_WORKER_MAX_CALLS', 'TOOL_WORKER_IDLE_SECONDS', 'TOOL_PYTHON', 'NATS_USER', 'NATS_PASSWORD',
+  'NATS_TOKEN', 'NATS_CREDS', 'NATS_NKEY', 'PATH', 'HOME', 'PWD', 'SHELL', 'BASH_ENV', 'ENV', 'IFS',
+] as const;
+const RESERVED_TOOL_ENV_PREFIXES = ['MOZAIKS_', 'NODE_', 'NPM_', 'PYTHON', 'LD_', 'DYLD_', 'KUBERNETES_'];
+
+/** Why a tool may not declare variable `name`, or undefined when it may. */
+export function reservedToolEnv(name: string): string | undefined {
+  if ((RESERVED_TOOL_ENV as readonly string[]).includes(name)) return `${name} belongs to the runtime and is never given to tools`;
+  const prefix = RESERVED_TOOL_ENV_PREFIXES.find((p) => name.startsWith(p));
+  return prefix ? `variables starting with ${prefix} belong to the runtime or the interpreter and are never given to tools` : undefined;
+}
+
+/** Names of variables a tool needs from the tool-runner's environment, such as its provider's API key. */
+export const ToolEnv = z.array(
+  z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and "_"')
+    .superRefine((name, ctx) => {
+      const reserved = reservedToolEnv(name);
+      if (reserved) ctx.addIssue({ code: 'custom', message: reserved });
+    }),
+);
+
 export const ToolEntry = z.strictObject({
   agent: ModelName,
   file: z
@@ -74,6 +108,8 @@ export const ToolEntry = z.strictObject({
   tool_type: z.enum(['Agent_Tool', 'UI_Tool'], { error: 'must be one of: Agent_Tool, UI_Tool' }).default('Agent_Tool'),
   parameters: ToolParameters.optional(),
   timeout_seconds: z.number().positive().optional(),
+  /** Variables of the tool-runner's environment this tool receives; it gets no others. */
+  env: ToolEnv.optional(),
 });
 
 export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
@@ -118,6 +154,8 @@ export interface ToolDefinition {
   tool_type: 'Agent_Tool' | 'UI_Tool';
   parameters: Record<string, unknown>;
   timeout_seconds?: number;
+  /** Variables the tool receives from the tool-runner's environment. */
+  env: string[];
 }
 
 /** An agent's reply as JSON of a given schema, checked before anyone sees it. */

@@ -7,7 +7,7 @@ import type { Document } from 'yaml';
 import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AGENT_CLASS_EXTENSIONS, AgentsFile, matchesVariableType, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolsFile } from './workflow-definition.js';
+import { AGENT_CLASS_EXTENSIONS, AgentsFile, matchesVariableType, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolEnv, ToolsFile } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
@@ -146,6 +146,7 @@ const JsonToolEntry = z.strictObject({
   agent: z.string().optional(),
   tool_type: z.enum(['Agent_Tool', 'UI_Tool']).optional(),
   timeout_seconds: z.number().positive().optional(),
+  env: ToolEnv.optional(),
 });
 
 /** The JSON form's parts, each validated as its YAML file would be, all placed in config.json. */
@@ -195,6 +196,7 @@ function parseJsonForm(root: string, workflowId: string, relative: string) {
       converted.push({
         agent, file, function: t.implementation.slice(dot + 1), name: t.name, description: t.description,
         ...(t.parameters ? { parameters: t.parameters } : {}), ...(t.tool_type ? { tool_type: t.tool_type } : {}), ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+        ...(t.env ? { env: t.env } : {}),
       });
       origin.push(i);
     }
@@ -289,6 +291,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
       tool_type: t.tool_type,
       parameters: t.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
       ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+      env: t.env ?? [],
     };
     const agent = agents.find((a) => a.name === t.agent);
     if (agentsFile.value && !agent) problem('agent', `no agent named "${t.agent}" in agents.yaml`);

@@ -89,9 +89,10 @@ export class BusToolInvoker implements ToolInvoker {
     };
     const started = performance.now();
     try {
-      // The runner enforces the timeout; the extra second lets its answer arrive.
+      // The runner enforces the timeout, after letting the call wait as long again for a free
+      // slot; the extra second lets its answer arrive.
       const reply = await this.bus.request<ToolReply>(this.subjects.tool(request.app_id, request.workflow_id), request, {
-        timeoutMs: timeoutMs + 1000,
+        timeoutMs: 2 * timeoutMs + 1000,
         headers: { traceparent: childTraceparent(this.scope.traceparent) },
       });
       return reply.ok ? { ok: true, result: reply.result, duration_ms: reply.duration_ms } : { ok: false, error: reply.error, duration_ms: reply.duration_ms };

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   });
   if (config.MONGODB_URI) logger.warn('MONGODB_URI is set, but this release stores chats in SQLite under DATA_DIR');
 
-  const runtime = await startStandalone(config, { logger });
+  const runtime = await startStandalone(config, { logger, toolEnv: process.env });
   logger.info(
     { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), data_dir: path.resolve(config.DATA_DIR) },
     'MozaiksAI runtime listening',

@@ -10,7 +10,7 @@ import { subjects as subjectsFor } from '@mozaiks/protocol';
 import { SqliteChatStore } from '@mozaiks/store';
 import { RuntimeMetrics } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
-import { ToolRunner } from '@mozaiks/tool-runner';
+import { ToolRunner, toolRunnerLimits } from '@mozaiks/tool-runner';
 import { UsageEmitter } from '@mozaiks/usage-emitter';
 
 export interface StandaloneRuntime {
@@ -28,6 +28,8 @@ export interface StandaloneDependencies {
   logger: Logger;
   /** Collect Node process metrics (off in tests that start several runtimes). @default true */
   processMetrics?: boolean;
+  /** Where the variables tools declare take their values (the process environment in `npm start`). @default none */
+  toolEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export async function startStandalone(config: RuntimeConfig, deps: StandaloneDependencies): Promise<StandaloneRuntime> {
@@ -39,7 +41,14 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
   const { llm, demo } = await llmFromConfig(config, logger);
   const verifier = verifierFromConfig(config);
 
-  const toolRunner = new ToolRunner({ bus, subjects, workflowsDir: config.WORKFLOWS_DIR, logger: logger.child({ component: 'tool-runner' }) });
+  const toolRunner = new ToolRunner({
+    bus, subjects, metrics,
+    workflowsDir: config.WORKFLOWS_DIR,
+    logger: logger.child({ component: 'tool-runner' }),
+    toolEnv: deps.toolEnv ?? {},
+    python: config.TOOL_PYTHON,
+    limits: toolRunnerLimits(config),
+  });
   const emitter = new UsageEmitter({
     bus, store, subjects, metrics,
     prices: new PriceTable(config.MODEL_PRICES),

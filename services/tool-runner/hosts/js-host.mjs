@@ -1,47 +1,121 @@
-// Runs one JavaScript/TypeScript tool function in this child process. The request arrives as JSON
-// on stdin; the outcome leaves as JSON on file descriptor 3, so the tool's own prints cannot corrupt it.
-import { writeSync } from 'node:fs';
+// A warm worker for a workflow's JavaScript and TypeScript tools: calls arrive one at a time as JSON
+// lines on file descriptor 3 and their outcomes leave as JSON lines on descriptor 4, so a tool's
+// prints can never corrupt a result. The runner starts this process under Node's permission model
+// (reads limited to the workflow folder, no child processes, workers or native addons) and a
+// memory cap; here the last ways out of the process are closed before any tool loads.
+import { readFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import net from 'node:net';
 import { pathToFileURL } from 'node:url';
 
-function send(outcome) {
-  let text;
+const settings = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+
+// TypeScript is transpiled (types stripped, no type-check) to CommonJS in this thread: loader hooks
+// would need a worker thread, which the permission model refuses to tool code.
+Module._extensions['.ts'] = function compileTypeScript(module, filename) {
+  const { transform } = require(settings.sucrase);
+  const { code } = transform(readFileSync(filename, 'utf8'), { transforms: ['typescript', 'imports'], filePath: filename, production: true });
+  module._compile(code, filename);
+};
+
+// Signals may only go to this process: the runner and other tenants' workers share the user.
+const ownKill = process.kill.bind(process);
+const guardedKill = (pid, signal) => {
+  if (pid !== process.pid && pid !== 0) throw Object.assign(new Error('tools may not signal other processes'), { code: 'ERR_ACCESS_DENIED', permission: 'Signal' });
+  return ownKill(pid, signal);
+};
+Object.defineProperty(process, 'kill', { value: guardedKill, writable: false, configurable: false });
+delete process._kill;
+
+const modules = new Map();
+
+async function loadModule(file) {
+  if (modules.has(file)) return modules.get(file);
+  let mod;
+  if (file.endsWith('.ts') || file.endsWith('.cjs')) mod = require(file);
+  else mod = await import(pathToFileURL(file).href);
+  modules.set(file, mod);
+  return mod;
+}
+
+function loadFailure(error, request) {
+  const message = String(error?.message ?? error).split('\n')[0];
+  let hint = '';
+  if (request.file.endsWith('.js') && (error?.code === 'ERR_REQUIRE_CYCLE_MODULE' || /Unexpected token 'export'|Cannot use import statement/.test(message))) {
+    hint = ' (a package.json above it says "type": "commonjs"; name the file .mjs or drop that field)';
+  }
+  return { ok: false, error: { code: 'tool_load_failed', message: `could not load ${request.display}: ${message}${hint}` } };
+}
+
+function failure(error, request) {
+  const message = String(error?.message ?? error).slice(0, 2000);
+  if (error?.code === 'ERR_ACCESS_DENIED') {
+    const what = error.permission === 'FileSystemRead' ? `read ${error.resource}: it is outside the workflow folder`
+      : error.permission === 'FileSystemWrite' ? `write ${error.resource}`
+      : error.permission === 'ChildProcess' ? 'start processes'
+      : error.permission === 'WorkerThreads' ? 'start worker threads'
+      : error.permission === 'Signal' ? 'signal other processes'
+      : `use ${error.permission ?? 'this API'}`;
+    return { ok: false, error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not ${what}` } };
+  }
+  if (error instanceof RangeError && /allocation failed|out of memory/i.test(message)) {
+    return { ok: false, error: { code: 'memory_limit', message: `${request.display} ${request.function} ran out of memory: ${message}` } };
+  }
+  return { ok: false, error: { code: 'tool_failed', message } };
+}
+
+function checkResult(result) {
+  const kind = typeof result;
+  if (kind === 'function' || kind === 'symbol' || kind === 'bigint') return `tool returned a ${kind}, which is not JSON`;
+  if (kind === 'number' && !Number.isFinite(result)) return `tool returned ${result}, which is not JSON`;
+  return undefined;
+}
+
+async function call(request) {
+  let mod;
   try {
-    text = JSON.stringify(outcome);
+    mod = await loadModule(request.file);
   } catch (error) {
-    text = JSON.stringify({ ok: false, error: { code: 'invalid_result', message: `tool result is not JSON: ${error.message}` } });
+    if (error?.code === 'ERR_ACCESS_DENIED') return failure(error, request);
+    return loadFailure(error, request);
   }
-  writeSync(3, text);
+  const fn = mod[request.function] ?? mod.default?.[request.function];
+  if (typeof fn !== 'function') {
+    return { ok: false, error: { code: 'tool_not_found', message: `${request.display} exports no function "${request.function}"` } };
+  }
+  try {
+    const result = await fn(request.args, request.context);
+    const problem = checkResult(result);
+    return problem ? { ok: false, error: { code: 'invalid_result', message: problem } } : { ok: true, result: result === undefined ? null : result };
+  } catch (error) {
+    return failure(error, request);
+  }
 }
 
-async function readStdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+function encode(outcome, id) {
+  try {
+    return JSON.stringify({ id, ...outcome });
+  } catch (error) {
+    return JSON.stringify({ id, ok: false, error: { code: 'invalid_result', message: `tool result is not JSON: ${error.message}` } });
+  }
 }
 
-const request = await readStdin();
-let fn;
-try {
-  const mod = await import(pathToFileURL(request.file).href);
-  fn = mod[request.function] ?? mod.default?.[request.function];
-} catch (error) {
-  send({ ok: false, error: { code: 'tool_load_failed', message: `could not load ${request.display}: ${error?.message ?? error}` } });
-  process.exit(0);
-}
-if (typeof fn !== 'function') {
-  send({ ok: false, error: { code: 'tool_not_found', message: `${request.display} exports no function "${request.function}"` } });
-  process.exit(0);
-}
-try {
-  const result = await fn(request.args, request.context);
-  if (result !== undefined && typeof result !== 'object' && !['string', 'number', 'boolean'].includes(typeof result)) {
-    send({ ok: false, error: { code: 'invalid_result', message: `tool returned a ${typeof result}, which is not JSON` } });
-  } else if (typeof result === 'number' && !Number.isFinite(result)) {
-    send({ ok: false, error: { code: 'invalid_result', message: `tool returned ${result}, which is not JSON` } });
-  } else {
-    send({ ok: true, result: result === undefined ? null : result });
+process.chdir(settings.workflowDir);
+const replies = new net.Socket({ fd: 4, readable: false, writable: true });
+const requests = new net.Socket({ fd: 3, readable: true, writable: false });
+requests.setEncoding('utf8');
+let buffered = '';
+let queue = Promise.resolve();
+requests.on('data', (chunk) => {
+  buffered += chunk;
+  let newline;
+  while ((newline = buffered.indexOf('\n')) >= 0) {
+    const request = JSON.parse(buffered.slice(0, newline));
+    buffered = buffered.slice(newline + 1);
+    queue = queue.then(async () => replies.write(`${encode(await call(request), request.id)}\n`));
   }
-} catch (error) {
-  send({ ok: false, error: { code: 'tool_failed', message: String(error?.message ?? error).slice(0, 2000) } });
-}
-process.exit(0);
+});
+// The runner closing the channel is the signal to stop.
+requests.on('end', () => process.exit(0));
+replies.write('{"ready":true}\n');

@@ -1,5 +1,7 @@
 // The tool-runner service's parts, shared with the standalone runtime.
-export { ToolRunner } from './tool-runner.js';
-export type { ToolRunnerOptions } from './tool-runner.js';
-export { MAX_TOOL_OUTPUT_BYTES, MAX_TOOL_RESULT_BYTES, runToolProcess } from './tool-process.js';
-export type { ToolProcessRequest } from './tool-process.js';
+export { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
+export type { FairSchedulerOptions } from './fair-scheduler.js';
+export { ToolSandbox, languageOf } from './sandbox.js';
+export type { SandboxOptions, ToolLanguage, WorkerCommand } from './sandbox.js';
+export { MAX_TOOL_OUTPUT_BYTES, MAX_TOOL_RESULT_BYTES, ToolRunner, toolRunnerLimits } from './tool-runner.js';
+export type { ToolRunnerLimits, ToolRunnerOptions } from './tool-runner.js';

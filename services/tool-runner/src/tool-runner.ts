@@ -1,15 +1,55 @@
-// The tool-runner: answers tool requests from the bus by running the workflow's tool code out of
-// process. The standalone runtime and the tool-runner service both use this class.
-import { realpathSync } from 'node:fs';
+// The tool-runner: answers tool requests from the bus by running the workflow's tool code in
+// sandboxed worker processes, warm per app, workflow and language, admitted fairly between apps.
+// The standalone runtime and the tool-runner service both use this class.
+import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bus, Subscription } from '@mozaiks/bus';
+import type { RuntimeConfig } from '@mozaiks/config';
 import { ToolRequest, describeIssues } from '@mozaiks/protocol';
 import type { Subjects, ToolReply } from '@mozaiks/protocol';
-import type { Logger } from '@mozaiks/telemetry';
-import { runToolProcess } from './tool-process.js';
+import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
+import type { ToolDefinition } from '@mozaiks/workflows';
+import { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
+import { ToolSandbox, languageOf } from './sandbox.js';
+import type { ToolLanguage } from './sandbox.js';
+import { ToolWorker } from './tool-worker.js';
+import type { ToolOutcome } from './tool-worker.js';
+import { WorkerPool } from './worker-pool.js';
 
-/** The only variable a tool inherits; everything else of the runtime's environment stays out. */
-const TOOL_PATH = '/usr/local/bin:/usr/bin:/bin';
+/** Bytes of stdout+stderr one call may print before its worker is stopped. */
+export const MAX_TOOL_OUTPUT_BYTES = 1024 * 1024;
+/** Bytes of JSON one call may return. */
+export const MAX_TOOL_RESULT_BYTES = 8 * 1024 * 1024;
+
+export interface ToolRunnerLimits {
+  /** Calls running at once. @default 8 */
+  concurrency?: number;
+  /** Calls of one app running at once. @default half of `concurrency`, at least 1 */
+  perApp?: number;
+  /** Calls waiting at once; more are refused with `tool_busy`. @default 1000 */
+  queueLimit?: number;
+  /** Memory of one worker process, in MiB. @default 256 */
+  memoryMb?: number;
+  /** Calls a worker serves before it is replaced. @default 100 */
+  workerMaxCalls?: number;
+  /** Milliseconds an idle worker is kept. @default 60000 */
+  workerIdleMs?: number;
+  /** Idle workers kept over all apps and workflows. @default 2 × concurrency */
+  maxIdleWorkers?: number;
+}
+
+/** The limits the runtime's configuration sets. */
+export function toolRunnerLimits(config: RuntimeConfig): ToolRunnerLimits {
+  return {
+    concurrency: config.TOOL_CONCURRENCY,
+    perApp: config.TOOL_CONCURRENCY_PER_APP ?? Math.max(1, Math.floor(config.TOOL_CONCURRENCY / 2)),
+    queueLimit: config.TOOL_QUEUE_LIMIT,
+    memoryMb: config.TOOL_MEMORY_MB,
+    workerMaxCalls: config.TOOL_WORKER_MAX_CALLS,
+    workerIdleMs: config.TOOL_WORKER_IDLE_SECONDS * 1000,
+  };
+}
 
 export interface ToolRunnerOptions {
   bus: Bus;
@@ -17,57 +57,199 @@ export interface ToolRunnerOptions {
   /** Folder holding one folder per workflow. */
   workflowsDir: string;
   logger: Logger;
+  metrics?: RuntimeMetrics;
+  /** Where the variables tools declare (`env:` in tools.yaml) take their values; nothing else of it reaches a tool. */
+  toolEnv?: Readonly<Record<string, string | undefined>>;
+  /** Interpreter for Python tools. @default 'python3' */
+  python?: string;
+  limits?: ToolRunnerLimits;
+}
+
+interface WorkerSpec {
+  appId: string;
+  workflowId: string;
+  language: ToolLanguage;
+  workflowDir: string;
+  env: string[];
+}
+
+interface ResolvedCall {
+  request: ToolRequest;
+  tool: ToolDefinition;
+  file: string;
+  display: string;
+  language: ToolLanguage;
+  workflowDir: string;
 }
 
 export class ToolRunner {
   private subscription: Subscription | undefined;
+  private readonly registry: WorkflowRegistry;
+  private readonly sandbox: ToolSandbox;
+  private readonly scheduler: FairScheduler;
+  private readonly pool: WorkerPool;
+  /** What each worker key starts: its app, workflow, language and declared variables. */
+  private readonly workers = new Map<string, WorkerSpec>();
+  private readonly warnedMissing = new Set<string>();
 
-  constructor(private readonly options: ToolRunnerOptions) {}
+  constructor(private readonly options: ToolRunnerOptions) {
+    const limits = options.limits ?? {};
+    const concurrency = limits.concurrency ?? 8;
+    this.registry = new WorkflowRegistry(options.workflowsDir);
+    this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb ?? 256, python: options.python ?? 'python3' });
+    this.scheduler = new FairScheduler({ concurrency, perApp: limits.perApp ?? Math.max(1, Math.floor(concurrency / 2)), queueLimit: limits.queueLimit ?? 1000 });
+    this.pool = new WorkerPool({
+      create: (key) => this.startWorker(key),
+      maxCalls: limits.workerMaxCalls ?? 100,
+      idleMs: limits.workerIdleMs ?? 60_000,
+      maxIdle: limits.maxIdleWorkers ?? concurrency * 2,
+    });
+    if (!this.sandbox.hardMemoryCap) {
+      options.logger.warn('prlimit is not installed: JavaScript tools are limited by their heap size only, not their buffers');
+    }
+  }
 
   /** Starts answering `<prefix>.tool.*.*` in the `tool-runner` queue group. */
   start(): void {
     this.subscription = this.options.bus.serve(this.options.subjects.allTools, (message) => this.handle(message.data), { queue: 'tool-runner' });
   }
 
+  /** Stops taking requests and stops every worker. */
   async stop(): Promise<void> {
     await this.subscription?.unsubscribe();
+    this.pool.close();
+  }
+
+  /** Workers alive and calls waiting, for tests and metrics. */
+  get load(): { idleWorkers: number; busyWorkers: number; running: number; waiting: number } {
+    const { idle, busy } = this.pool.size;
+    return { idleWorkers: idle, busyWorkers: busy, running: this.scheduler.runningCount, waiting: this.scheduler.waiting };
   }
 
   /** Runs one request; every failure is a `{ ok: false }` reply. */
   async handle(data: unknown): Promise<ToolReply> {
+    const received = performance.now();
     const parsed = ToolRequest.safeParse(data);
-    if (!parsed.success) return failure('invalid_request', `invalid tool request: ${describeIssues(parsed.error)}`);
+    if (!parsed.success) return reply(failure('invalid_request', `invalid tool request: ${describeIssues(parsed.error)}`), received);
     const request = parsed.data;
-    const display = `${request.workflow_id}/${request.file}`;
-    const file = this.resolveInside(request.workflow_id, request.file);
-    if (!file) return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
     const log = this.options.logger.child({ app_id: request.app_id, user_id: request.user_id, workflow_id: request.workflow_id, chat_id: request.chat_id });
-    const reply = await runToolProcess({
-      file,
-      display,
+    const resolved = this.resolve(request);
+    let outcome: ToolOutcome;
+    if ('error' in resolved) outcome = resolved;
+    else {
+      try {
+        // A call may wait for a slot as long as it may run, then it runs with its whole time.
+        outcome = await this.scheduler.schedule(request.app_id, request.timeout_ms, () => this.run(resolved));
+      } catch (error) {
+        outcome = error instanceof SchedulerBusyError ? failure('tool_busy', error.message) : failure('tool_failed', String(error));
+      }
+    }
+    const result = reply(outcome, received);
+    this.options.metrics?.toolCalls.inc({ workflow_id: request.workflow_id, outcome: outcome.ok ? 'ok' : outcome.error.code });
+    this.options.metrics?.toolDuration.observe({ workflow_id: request.workflow_id }, result.duration_ms / 1000);
+    if (outcome.ok) log.debug({ tool: request.function, duration_ms: Math.round(result.duration_ms) }, 'tool call succeeded');
+    else log.warn({ tool: request.function, code: outcome.error.code, error: outcome.error.message }, 'tool call failed');
+    return result;
+  }
+
+  /** The declared tool and its file, or the error the agent sees when there is none. */
+  private resolve(request: ToolRequest): ResolvedCall | { ok: false; error: { code: string; message: string } } {
+    const display = `${request.workflow_id}/${request.file}`;
+    let tool: ToolDefinition | undefined;
+    try {
+      tool = this.registry.get(request.workflow_id).tools.find((t) => t.file === request.file && t.function === request.function);
+    } catch (error) {
+      return failure('tool_not_found', `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ')}`);
+    }
+    if (!tool) return failure('tool_not_found', `${display} ${request.function} is not a tool declared in tools.yaml`);
+    const workflowDir = this.workflowDir(request.workflow_id);
+    const file = workflowDir && insideRealPath(workflowDir, request.file);
+    if (!workflowDir || !file) return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
+    const language = languageOf(file);
+    if (!language) return failure('tool_not_found', `${display} is not a .js, .mjs, .cjs, .ts or .py file`);
+    return { request, tool, file, display, language, workflowDir };
+  }
+
+  private async run(call: ResolvedCall): Promise<ToolOutcome> {
+    const { request, tool } = call;
+    const env = [...new Set(tool.env)].sort();
+    // One group of warm workers per app (tenants share no process), workflow, language and
+    // declared variables; a change to the workflow's tool files starts a new generation.
+    const group = JSON.stringify([request.app_id, request.workflow_id, call.language, env]);
+    const version = this.codeVersion(request.workflow_id, call.workflowDir);
+    const key = `${group}#${version}`;
+    if (!this.workers.has(key)) {
+      this.pool.retire((k) => k.startsWith(`${group}#`));
+      for (const k of this.workers.keys()) if (k.startsWith(`${group}#`)) this.workers.delete(k);
+      this.workers.set(key, { appId: request.app_id, workflowId: request.workflow_id, language: call.language, workflowDir: call.workflowDir, env });
+    }
+    return this.pool.run(key, {
+      file: call.file,
+      display: call.display,
       function: request.function,
       args: request.args,
       context: request.context,
       timeoutMs: request.timeout_ms,
-      env: { PATH: TOOL_PATH, LANG: 'C.UTF-8' },
     });
-    if (reply.ok) log.debug({ tool: request.function, duration_ms: Math.round(reply.duration_ms) }, 'tool call succeeded');
-    else log.warn({ tool: request.function, code: reply.error.code, error: reply.error.message }, 'tool call failed');
-    return reply;
   }
 
-  /** The real path of `file` if it lies inside the workflow's folder, following links. */
-  private resolveInside(workflowId: string, file: string): string | undefined {
+  /** Starts a worker for a key made by `run`. */
+  private startWorker(key: string): ToolWorker {
+    const spec = this.workers.get(key);
+    if (!spec) throw new Error(`no tool worker is described for ${key}`);
+    const env: Record<string, string> = {};
+    for (const name of spec.env) {
+      // The loader refuses these already; the check here holds even if a definition slipped by.
+      if (reservedToolEnv(name)) continue;
+      const value = this.options.toolEnv?.[name];
+      if (value !== undefined) env[name] = value;
+      else if (!this.warnedMissing.has(`${spec.workflowId}:${name}`)) {
+        this.warnedMissing.add(`${spec.workflowId}:${name}`);
+        this.options.logger.warn({ app_id: spec.appId, workflow_id: spec.workflowId, variable: name }, 'a tool declares a variable the tool-runner does not have');
+      }
+    }
+    return new ToolWorker(key, this.sandbox.command(spec.language, spec.workflowDir, env), { outputBytes: MAX_TOOL_OUTPUT_BYTES, resultBytes: MAX_TOOL_RESULT_BYTES });
+  }
+
+  /** Size and modification time of the workflow's tool files. */
+  private codeVersion(workflowId: string, workflowDir: string): string {
+    const files = [...new Set(this.registry.get(workflowId).tools.map((t) => t.file))].sort();
+    return files
+      .map((f) => {
+        try {
+          const s = statSync(path.join(workflowDir, f));
+          return `${s.size}:${s.mtimeMs}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join('|');
+  }
+
+  private workflowDir(workflowId: string): string | undefined {
     try {
-      const root = realpathSync(path.join(this.options.workflowsDir, workflowId));
-      const full = realpathSync(path.join(root, file));
-      return full.startsWith(root + path.sep) ? full : undefined;
+      return realpathSync(path.join(this.options.workflowsDir, workflowId));
     } catch {
       return undefined;
     }
   }
 }
 
-function failure(code: string, message: string): ToolReply {
-  return { v: 1, ok: false, error: { code, message }, duration_ms: 0 };
+/** The real path of `file` if it lies inside `root`, following links. */
+function insideRealPath(root: string, file: string): string | undefined {
+  try {
+    const full = realpathSync(path.join(root, file));
+    return full.startsWith(root + path.sep) ? full : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function failure(code: string, message: string): { ok: false; error: { code: string; message: string } } {
+  return { ok: false, error: { code, message } };
+}
+
+function reply(outcome: ToolOutcome, received: number): ToolReply {
+  const duration_ms = performance.now() - received;
+  return outcome.ok ? { v: 1, ok: true, result: outcome.result, duration_ms } : { v: 1, ok: false, error: outcome.error, duration_ms };
 }

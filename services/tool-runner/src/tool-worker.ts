@@ -1,0 +1,199 @@
+// One warm worker process: runs a workflow's tool calls one at a time over a line-framed JSON
+// channel (requests on its fd 3, outcomes on its fd 4). Whatever the tool does, a call ends in a
+// ToolOutcome; a worker that timed out, crashed or overflowed is killed and never reused.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { ToolFailure } from '@mozaiks/protocol';
+import type { WorkerCommand } from './sandbox.js';
+
+export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: ToolFailure };
+
+export interface WorkerLimits {
+  /** Bytes a call may print to stdout and stderr before the worker is stopped. */
+  outputBytes: number;
+  /** Bytes of JSON a call may return. */
+  resultBytes: number;
+}
+
+export interface WorkerCall {
+  /** Absolute path of the tool file. */
+  file: string;
+  /** How the tool is named in messages (`workflow/file.py`). */
+  display: string;
+  function: string;
+  args: Record<string, unknown>;
+  context: Record<string, unknown>;
+  timeoutMs: number;
+}
+
+interface PendingCall {
+  id: number;
+  call: WorkerCall;
+  resolve: (outcome: ToolOutcome) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class ToolWorker {
+  /** Calls this worker has started. */
+  calls = 0;
+  /** When the worker last finished a call (ms since epoch). */
+  lastUsed = Date.now();
+  /** Set once the worker is dead or doomed; it takes no more calls. */
+  retired = false;
+
+  private readonly child: ChildProcess;
+  private readonly requests: Writable;
+  private readonly ready: Promise<ToolFailure | undefined>;
+  private pending: PendingCall | undefined;
+  private nextId = 1;
+  private reply = '';
+  private printed = 0;
+  private tail = '';
+
+  constructor(
+    readonly key: string,
+    command: WorkerCommand,
+    private readonly limits: WorkerLimits,
+  ) {
+    // Its own process group, so that killing the worker takes anything it managed to start along.
+    this.child = spawn(command.command, command.args, { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.requests = this.child.stdio[3] as Writable;
+    this.requests.on('error', () => undefined);
+    const onOutput = (chunk: Buffer) => {
+      this.printed += chunk.length;
+      this.tail = (this.tail + chunk.toString('utf8')).slice(-4000);
+      if (this.printed > this.limits.outputBytes) {
+        this.fail({ code: 'output_limit', message: `${this.describeCall()} printed more than ${this.limits.outputBytes} bytes` });
+      }
+    };
+    this.child.stdout!.on('data', onOutput);
+    this.child.stderr!.on('data', onOutput);
+
+    let markReady: (failure: ToolFailure | undefined) => void = () => undefined;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    let started = false;
+    (this.child.stdio[4] as Readable).on('data', (chunk: Buffer) => {
+      this.reply += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = this.reply.indexOf('\n')) >= 0) {
+        const line = this.reply.slice(0, newline);
+        this.reply = this.reply.slice(newline + 1);
+        if (!started) {
+          started = true;
+          markReady(undefined);
+        } else this.onReply(line);
+      }
+      if (this.reply.length > this.limits.resultBytes) {
+        this.fail({ code: 'result_limit', message: `${this.describeCall()} returned more than ${this.limits.resultBytes} bytes` });
+      }
+    });
+    this.child.on('error', (error) => {
+      const failure = { code: 'tool_start_failed', message: `could not start the tool worker (${command.command}): ${error.message}` };
+      markReady(failure);
+      this.fail(failure);
+    });
+    this.child.on('close', (code, signal) => {
+      this.retired = true;
+      const failure = this.exitFailure(code, signal);
+      if (!started) markReady({ code: 'tool_start_failed', message: `the tool worker stopped while starting (${signal ?? `code ${code}`})${this.lastLines()}` });
+      this.fail(failure);
+    });
+  }
+
+  /** The operating system's process id, for tests and logs. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether the worker may take another call. */
+  get idle(): boolean {
+    return !this.retired && this.pending === undefined;
+  }
+
+  /** Resolves once the worker has loaded its host, or with why it could not start. */
+  started(): Promise<ToolFailure | undefined> {
+    return this.ready;
+  }
+
+  /** Runs one call; the worker must be idle. */
+  async run(call: WorkerCall): Promise<ToolOutcome> {
+    if (!this.idle) throw new Error('a tool worker runs one call at a time');
+    this.calls += 1;
+    this.printed = 0;
+    this.tail = '';
+    const id = this.nextId++;
+    const outcome = new Promise<ToolOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => this.fail({ code: 'timeout', message: `${call.display} ${call.function} did not finish within ${call.timeoutMs} ms` }),
+        call.timeoutMs,
+      );
+      this.pending = { id, call, resolve, timer };
+    });
+    const startFailure = await this.ready;
+    if (startFailure) this.fail(startFailure);
+    else if (this.pending?.id === id) {
+      const { file, display, args, context } = call;
+      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context })}\n`);
+    }
+    return outcome;
+  }
+
+  /** Stops the worker and everything it started. */
+  kill(): void {
+    this.retired = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  private onReply(line: string): void {
+    const pending = this.pending;
+    let parsed: { id?: number } & Partial<ToolOutcome>;
+    try {
+      parsed = JSON.parse(line) as typeof parsed;
+    } catch {
+      this.fail({ code: 'invalid_result', message: `${this.describeCall()} returned output that is not JSON` });
+      return;
+    }
+    if (!pending || parsed.id !== pending.id) return;
+    this.settle(parsed.ok === true ? { ok: true, result: parsed.result } : { ok: false, error: (parsed as { error: ToolFailure }).error });
+  }
+
+  /** Ends the pending call with `failure` and retires the worker: its state can no longer be trusted. */
+  private fail(failure: ToolFailure): void {
+    this.kill();
+    this.settle({ ok: false, error: failure });
+  }
+
+  private settle(outcome: ToolOutcome): void {
+    const pending = this.pending;
+    if (!pending) return;
+    this.pending = undefined;
+    clearTimeout(pending.timer);
+    this.lastUsed = Date.now();
+    pending.resolve(outcome);
+  }
+
+  private exitFailure(code: number | null, signal: NodeJS.Signals | null): ToolFailure {
+    const what = this.describeCall();
+    if (/heap out of memory|Reached heap limit|MemoryError|Cannot allocate memory|std::bad_alloc/.test(this.tail)) {
+      return { code: 'memory_limit', message: `${what} ran out of memory` };
+    }
+    if (code !== null) return { code: 'tool_exited', message: `${what} ended its process (exit code ${code}) instead of returning${this.lastLines()}` };
+    return { code: 'tool_crashed', message: `${what} crashed (${signal})${this.lastLines()}` };
+  }
+
+  private describeCall(): string {
+    const call = this.pending?.call;
+    return call ? `${call.display} ${call.function}` : 'the tool worker';
+  }
+
+  private lastLines(): string {
+    const last = this.tail.trim().split('\n').slice(-3).join(' | ').slice(-500);
+    return last ? `: ${last}` : '';
+  }
+}

@@ -1,0 +1,144 @@
+// Warm tool workers, kept per key (app, workflow, language) so a call finds its tool already
+// loaded. A worker is retired after a failed call, after `maxCalls` calls, or when idle too long;
+// a retired worker is replaced in the background, so the next call of its key is warm again.
+import type { ToolOutcome, WorkerCall } from './tool-worker.js';
+import { ToolWorker } from './tool-worker.js';
+
+export interface WorkerPoolOptions {
+  /** Starts a worker for `key`; throws when the worker cannot be described (missing interpreter). */
+  create: (key: string) => ToolWorker;
+  /** Calls one worker serves before it is replaced. @default 100 */
+  maxCalls?: number;
+  /** Idle milliseconds after which a worker is stopped. @default 60000 */
+  idleMs?: number;
+  /** Idle workers kept over all keys; the least recently used go first. @default 16 */
+  maxIdle?: number;
+}
+
+export class WorkerPool {
+  private readonly idle = new Map<string, ToolWorker[]>();
+  private readonly busy = new Set<ToolWorker>();
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 10_000));
+    this.sweeper.unref();
+  }
+
+  private get idleMs(): number {
+    return this.options.idleMs ?? 60_000;
+  }
+
+  /** Workers alive now, idle and busy. */
+  get size(): { idle: number; busy: number } {
+    let idle = 0;
+    for (const list of this.idle.values()) idle += list.length;
+    return { idle, busy: this.busy.size };
+  }
+
+  /** Runs `call` on a warm worker of `key`, starting one if none is idle. */
+  async run(key: string, call: WorkerCall): Promise<ToolOutcome> {
+    let worker: ToolWorker;
+    try {
+      worker = this.take(key) ?? this.options.create(key);
+    } catch (error) {
+      return { ok: false, error: { code: 'tool_start_failed', message: error instanceof Error ? error.message : String(error) } };
+    }
+    this.busy.add(worker);
+    try {
+      return await worker.run(call).then((outcome) => {
+        if (!outcome.ok) worker.kill();
+        return outcome;
+      });
+    } finally {
+      this.busy.delete(worker);
+      this.giveBack(worker);
+    }
+  }
+
+  /** Stops every worker; calls in flight end as failures. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const list of this.idle.values()) for (const worker of list) worker.kill();
+    this.idle.clear();
+    for (const worker of this.busy) worker.kill();
+  }
+
+  /** Stops the idle workers of keys that match, such as those of a workflow whose files changed. */
+  retire(matches: (key: string) => boolean): void {
+    for (const [key, list] of this.idle) {
+      if (!matches(key)) continue;
+      for (const worker of list) worker.kill();
+      this.idle.delete(key);
+    }
+  }
+
+  private take(key: string): ToolWorker | undefined {
+    const list = this.idle.get(key);
+    while (list?.length) {
+      const worker = list.pop()!;
+      if (worker.idle) return worker;
+    }
+    return undefined;
+  }
+
+  private giveBack(worker: ToolWorker): void {
+    if (this.closed) {
+      worker.kill();
+      return;
+    }
+    if (worker.calls >= (this.options.maxCalls ?? 100)) worker.kill();
+    if (worker.idle) {
+      this.park(worker);
+      return;
+    }
+    // Retired: start its successor now, off the caller's path, so the key stays warm.
+    if (this.countIdle(worker.key) === 0) {
+      try {
+        this.park(this.options.create(worker.key));
+      } catch {
+        // The next call reports why a worker cannot start.
+      }
+    }
+  }
+
+  private park(worker: ToolWorker): void {
+    const list = this.idle.get(worker.key) ?? [];
+    list.push(worker);
+    this.idle.delete(worker.key);
+    this.idle.set(worker.key, list);
+    this.trim();
+  }
+
+  private countIdle(key: string): number {
+    return this.idle.get(key)?.filter((w) => w.idle).length ?? 0;
+  }
+
+  /** Keeps at most `maxIdle` idle workers, stopping those of the least recently used keys. */
+  private trim(): void {
+    let excess = this.size.idle - (this.options.maxIdle ?? 16);
+    for (const [key, list] of this.idle) {
+      while (excess > 0 && list.length) {
+        list.shift()!.kill();
+        excess -= 1;
+      }
+      if (!list.length) this.idle.delete(key);
+      if (excess <= 0) break;
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, list] of this.idle) {
+      const keep = list.filter((worker) => {
+        if (worker.idle && now - worker.lastUsed < this.idleMs) return true;
+        worker.kill();
+        return false;
+      });
+      if (keep.length) this.idle.set(key, keep);
+      else this.idle.delete(key);
+    }
+  }
+}
