@@ -41,6 +41,8 @@ export class ToolWorker {
   lastUsed = Date.now();
   /** Set once the worker is dead or doomed; it takes no more calls. */
   retired = false;
+  /** Set once the worker has loaded its host and can take a call at once. */
+  isReady = false;
 
   private readonly child: ChildProcess;
   private readonly requests: Writable;
@@ -81,6 +83,7 @@ export class ToolWorker {
         this.reply = this.reply.slice(newline + 1);
         if (!started) {
           started = true;
+          this.isReady = true;
           markReady(undefined);
         } else this.onReply(line);
       }

@@ -75,13 +75,24 @@ export class WorkerPool {
     }
   }
 
+  private get maxCalls(): number {
+    return this.options.maxCalls ?? 100;
+  }
+
+  /**
+   * An idle worker of `key`: a started one with calls left first. A worker past its call budget
+   * keeps serving until its successor has started, so replacing workers costs callers nothing.
+   */
   private take(key: string): ToolWorker | undefined {
-    const list = this.idle.get(key);
-    while (list?.length) {
-      const worker = list.pop()!;
-      if (worker.idle) return worker;
-    }
-    return undefined;
+    const alive = (this.idle.get(key) ?? []).filter((w) => w.idle);
+    const fresh = alive.filter((w) => w.calls < this.maxCalls);
+    const readyFresh = fresh.find((w) => w.isReady);
+    const pick = readyFresh ?? alive.find((w) => w.isReady) ?? fresh[0] ?? alive[0];
+    if (readyFresh) for (const w of alive) if (w.calls >= this.maxCalls) w.kill();
+    const rest = alive.filter((w) => w !== pick && w.idle);
+    if (rest.length) this.idle.set(key, rest);
+    else this.idle.delete(key);
+    return pick;
   }
 
   private giveBack(worker: ToolWorker): void {
@@ -89,13 +100,10 @@ export class WorkerPool {
       worker.kill();
       return;
     }
-    if (worker.calls >= (this.options.maxCalls ?? 100)) worker.kill();
-    if (worker.idle) {
-      this.park(worker);
-      return;
-    }
-    // Retired: start its successor now, off the caller's path, so the key stays warm.
-    if (this.countIdle(worker.key) === 0) {
+    if (worker.idle) this.park(worker);
+    // Retired or spent: start its successor now, off the callers' path, so the key stays warm.
+    const spent = !worker.idle || worker.calls >= this.maxCalls;
+    if (spent && !(this.idle.get(worker.key) ?? []).some((w) => w.idle && w.calls < this.maxCalls)) {
       try {
         this.park(this.options.create(worker.key));
       } catch {
@@ -110,10 +118,6 @@ export class WorkerPool {
     this.idle.delete(worker.key);
     this.idle.set(worker.key, list);
     this.trim();
-  }
-
-  private countIdle(key: string): number {
-    return this.idle.get(key)?.filter((w) => w.idle).length ?? 0;
   }
 
   /** Keeps at most `maxIdle` idle workers, stopping those of the least recently used keys. */
