@@ -86,6 +86,25 @@ describe('loadWorkflow', () => {
     ]);
   });
 
+  it('takes the variables a tool declares, and refuses the runtime\'s own and the interpreters\' switches', () => {
+    write('envs', {
+      'orchestrator.yaml': 'workflow_name: Envs\n',
+      'agents.yaml': 'agents:\n  - name: Mailer\n    system_message: Mails.\n',
+      'mail.py': 'def send(to: str) -> dict:\n    return {}\n',
+      'tools.yaml': 'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [SENDGRID_API_KEY, MAIL_FROM]\n',
+    });
+    expect(loadWorkflow(root, 'envs').tools[0]!.env).toEqual(['SENDGRID_API_KEY', 'MAIL_FROM']);
+    write('envs', {
+      'tools.yaml': 'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [OPENAI_API_KEY, NODE_OPTIONS, bad-name, JWT_SECRET]\n',
+    });
+    expect(problems('envs')).toEqual([
+      'envs/tools.yaml:6:11: tools.0.env.0: OPENAI_API_KEY belongs to the runtime and is never given to tools',
+      'envs/tools.yaml:6:27: tools.0.env.1: variables starting with NODE_ belong to the runtime or the interpreter and are never given to tools',
+      'envs/tools.yaml:6:41: tools.0.env.2: must be a variable name: letters, digits and "_"',
+      'envs/tools.yaml:6:51: tools.0.env.3: JWT_SECRET belongs to the runtime and is never given to tools',
+    ]);
+  });
+
   it('reports YAML syntax errors and missing files', () => {
     write('syntax', { 'orchestrator.yaml': 'workflow_name: [unclosed\n' });
     const found = problems('syntax');

@@ -4,10 +4,12 @@ import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { MemoryBus } from '@mozaiks/bus';
+import { RuntimeConfig } from '@mozaiks/config';
 import { subjects } from '@mozaiks/protocol';
 import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { createLogger } from '@mozaiks/telemetry';
 import { makeTempDir } from '@mozaiks/testing';
+import { reservedToolEnv } from '@mozaiks/workflows';
 import type { TempDir } from '@mozaiks/testing';
 import { ToolRunner } from './tool-runner';
 import type { ToolRunnerLimits } from './tool-runner';
@@ -250,6 +252,12 @@ describe('ToolRunner with hostile tools', () => {
     await expect(call('tools.py', 'greet', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hello: 'Ada' } });
     await expect(call('tools.py', 'later', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { later: 'Ada' } });
     await expect(call('tools.mjs', 'noisy')).resolves.toMatchObject({ ok: true, result: { done: true } });
+  });
+
+  it('never lets a tool declare one of the runtime\'s variables', () => {
+    const variables = Object.keys(RuntimeConfig.in.shape);
+    expect(variables.length).toBeGreaterThan(20);
+    expect(variables.filter((name) => !reservedToolEnv(name))).toEqual([]);
   });
 
   it('refuses a malformed request', async () => {
