@@ -34,32 +34,37 @@ export interface SandboxOptions {
 /** Builds worker commands; what the platform offers (prlimit, the interpreter) is found once. */
 export class ToolSandbox {
   private readonly prlimit: string | undefined;
+  private readonly setpriv: string | undefined;
   private readonly nodePermissionFlag: string;
   private readonly nodeReadable: string[];
   private pythonExecutable: string | undefined | null = null;
 
   constructor(private readonly options: SandboxOptions) {
     this.prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
+    this.setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
     this.nodePermissionFlag = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
     const sucrase = require.resolve('sucrase');
     this.nodeReadable = [path.join(HOSTS_DIR, 'js-host.mjs'), ...packageClosure('sucrase', path.dirname(sucrase))];
   }
 
-  /** Whether a memory cap outside the interpreter (prlimit) is available. */
-  get hardMemoryCap(): boolean {
-    return this.prlimit !== undefined;
+  /** What the platform lacks for the full sandbox, for the runner to warn of at start. */
+  get missing(): string[] {
+    return [
+      ...(this.prlimit ? [] : ['prlimit (util-linux): JavaScript tools are held to their heap size only, not their buffers']),
+      ...(this.setpriv ? [] : ['setpriv (util-linux): tool workers outlive a runner that is killed outright']),
+    ];
   }
 
   /** The command for a worker of `language` serving tools of `workflowDir`; throws when the interpreter is missing. */
   command(language: ToolLanguage, workflowDir: string, env: Record<string, string>): WorkerCommand {
     const memoryBytes = this.options.memoryMb * 1024 * 1024;
     if (language === 'python') {
-      const python = this.python();
       const settings = JSON.stringify({ workflow_dir: workflowDir, memory_bytes: memoryBytes, env: Object.keys(env) });
-      return { command: python, args: ['-I', '-B', '-X', 'utf8', path.join(HOSTS_DIR, 'py-host.py'), settings], env, cwd: workflowDir };
+      return this.launch([this.python(), '-I', '-B', '-X', 'utf8', path.join(HOSTS_DIR, 'py-host.py'), settings], env, workflowDir);
     }
     const settings = JSON.stringify({ workflowDir, sucrase: require.resolve('sucrase') });
     const node = [
+      process.execPath,
       this.nodePermissionFlag,
       ...[workflowDir, ...this.nodeReadable].map((p) => `--allow-fs-read=${p}`),
       `--max-old-space-size=${this.options.memoryMb}`,
@@ -70,8 +75,16 @@ export class ToolSandbox {
     ];
     // V8's heap limit stops ordinary objects; the data limit stops buffers and native memory too.
     // It sits above the heap limit so that V8's own, clearer out-of-memory report comes first.
-    if (this.prlimit) return { command: this.prlimit, args: [`--data=${memoryBytes + NODE_BASE_BYTES}`, '--core=0', process.execPath, ...node], env, cwd: workflowDir };
-    return { command: process.execPath, args: node, env, cwd: workflowDir };
+    return this.launch(this.prlimit ? [this.prlimit, `--data=${memoryBytes + NODE_BASE_BYTES}`, '--core=0', '--', ...node] : node, env, workflowDir);
+  }
+
+  /**
+   * Runs `argv` so that it can never gain privileges and dies with the runner, even when the
+   * runner is killed outright (setpriv from util-linux; each step execs the next, one process).
+   */
+  private launch(argv: string[], env: Record<string, string>, cwd: string): WorkerCommand {
+    const full = this.setpriv ? [this.setpriv, '--pdeathsig', 'KILL', '--no-new-privs', '--', ...argv] : argv;
+    return { command: full[0]!, args: full.slice(1), env, cwd };
   }
 
   private python(): string {

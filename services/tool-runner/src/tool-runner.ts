@@ -104,9 +104,7 @@ export class ToolRunner {
       idleMs: limits.workerIdleMs ?? 60_000,
       maxIdle: limits.maxIdleWorkers ?? concurrency * 2,
     });
-    if (!this.sandbox.hardMemoryCap) {
-      options.logger.warn('prlimit is not installed: JavaScript tools are limited by their heap size only, not their buffers');
-    }
+    for (const gap of this.sandbox.missing) options.logger.warn(`tool sandbox: missing ${gap}`);
   }
 
   /** Starts answering `<prefix>.tool.*.*` in the `tool-runner` queue group. */
