@@ -44,6 +44,7 @@ export const bigint = () => ({ n: 10n });
 export const fn = () => () => 1;
 export const nan = () => NaN;
 export const boom = () => { throw new Error('the database is down'); };
+export const unicode = () => ({ text: 'żółć 🚀 '.repeat(50000) });
 export const noisy = () => { console.log('progress...'); console.error('warning!'); return { done: true }; };
 export const notAFunction = 42;
 `;
@@ -118,7 +119,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -252,6 +253,8 @@ describe('ToolRunner with hostile tools', () => {
     await expect(call('tools.py', 'greet', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hello: 'Ada' } });
     await expect(call('tools.py', 'later', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { later: 'Ada' } });
     await expect(call('tools.mjs', 'noisy')).resolves.toMatchObject({ ok: true, result: { done: true } });
+    // A large result arrives in many chunks; characters split between them arrive whole.
+    await expect(call('tools.mjs', 'unicode')).resolves.toMatchObject({ ok: true, result: { text: 'żółć 🚀 '.repeat(50000) } });
   });
 
   it('never lets a tool declare one of the runtime\'s variables', () => {

@@ -75,8 +75,11 @@ export class ToolWorker {
     let markReady: (failure: ToolFailure | undefined) => void = () => undefined;
     this.ready = new Promise((resolve) => (markReady = resolve));
     let started = false;
-    (this.child.stdio[4] as Readable).on('data', (chunk: Buffer) => {
-      this.reply += chunk.toString('utf8');
+    const replies = this.child.stdio[4] as Readable;
+    // Decoded as a stream, so a character split between two chunks arrives whole.
+    replies.setEncoding('utf8');
+    replies.on('data', (chunk: string) => {
+      this.reply += chunk;
       let newline: number;
       while ((newline = this.reply.indexOf('\n')) >= 0) {
         const line = this.reply.slice(0, newline);
