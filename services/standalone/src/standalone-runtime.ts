@@ -47,6 +47,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     logger: logger.child({ component: 'tool-runner' }),
     toolEnv: deps.toolEnv ?? {},
     python: config.TOOL_PYTHON,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
     limits: toolRunnerLimits(config),
   });
   const emitter = new UsageEmitter({

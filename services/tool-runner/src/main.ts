@@ -14,6 +14,7 @@ runService('tool-runner', { defaultPort: 8002 }, async ({ config, logger, metric
     // Tools receive only the variables they declare, taken from here.
     toolEnv: process.env,
     python: config.TOOL_PYTHON,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
     limits: toolRunnerLimits(config),
   });
   runner.start();

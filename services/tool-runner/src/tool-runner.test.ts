@@ -45,6 +45,7 @@ export const fn = () => () => 1;
 export const nan = () => NaN;
 export const boom = () => { throw new Error('the database is down'); };
 export const unicode = () => ({ text: 'żółć 🚀 '.repeat(50000) });
+export const slow = async () => { await new Promise((r) => setTimeout(r, 300)); return 'finished'; };
 export const noisy = () => { console.log('progress...'); console.error('warning!'); return { done: true }; };
 export const notAFunction = 42;
 `;
@@ -119,7 +120,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -313,6 +314,14 @@ describe('ToolRunner workers', () => {
     } finally {
       await runner.stop();
     }
+  });
+
+  it('lets a call in flight finish when it stops', async () => {
+    const runner = startRunner();
+    const slow = runner.handle(request('tools.mjs', 'slow'));
+    await new Promise((r) => setTimeout(r, 100));
+    await runner.stop();
+    await expect(slow).resolves.toMatchObject({ ok: true, result: 'finished' });
   });
 
   it('stops every worker when it stops', async () => {

@@ -62,6 +62,8 @@ export interface ToolRunnerOptions {
   toolEnv?: Readonly<Record<string, string | undefined>>;
   /** Interpreter for Python tools. @default 'python3' */
   python?: string;
+  /** Milliseconds `stop()` lets calls in flight finish before it stops their workers. @default 25000 */
+  shutdownGraceMs?: number;
   limits?: ToolRunnerLimits;
 }
 
@@ -91,6 +93,7 @@ export class ToolRunner {
   /** What each worker key starts: its app, workflow, language and declared variables. */
   private readonly workers = new Map<string, WorkerSpec>();
   private readonly warnedMissing = new Set<string>();
+  private readonly inflight = new Set<Promise<ToolReply>>();
 
   constructor(private readonly options: ToolRunnerOptions) {
     const limits = options.limits ?? {};
@@ -112,9 +115,13 @@ export class ToolRunner {
     this.subscription = this.options.bus.serve(this.options.subjects.allTools, (message) => this.handle(message.data), { queue: 'tool-runner' });
   }
 
-  /** Stops taking requests and stops every worker. */
+  /** Stops taking requests, lets the calls in flight finish (for the grace period at most), then stops every worker. */
   async stop(): Promise<void> {
     await this.subscription?.unsubscribe();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000)));
+    await Promise.race([Promise.allSettled([...this.inflight]), grace]);
+    clearTimeout(timer);
     this.pool.close();
   }
 
@@ -125,7 +132,14 @@ export class ToolRunner {
   }
 
   /** Runs one request; every failure is a `{ ok: false }` reply. */
-  async handle(data: unknown): Promise<ToolReply> {
+  handle(data: unknown): Promise<ToolReply> {
+    const call = this.answer(data);
+    this.inflight.add(call);
+    void call.finally(() => this.inflight.delete(call));
+    return call;
+  }
+
+  private async answer(data: unknown): Promise<ToolReply> {
     const received = performance.now();
     const parsed = ToolRequest.safeParse(data);
     if (!parsed.success) return reply(failure('invalid_request', `invalid tool request: ${describeIssues(parsed.error)}`), received);
