@@ -1,7 +1,9 @@
 // Tools declared in tools.yaml run out of process in every JS flavour and in Python, emit
 // tool_call/tool_result, and their results (or errors) reach the model.
-import { WsTestClient, mintToken } from '@mozaiks/testing';
-import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
+import { FIXTURE_WORKFLOWS, SHIPPED_WORKFLOWS, startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
 
 describe('tools', () => {
@@ -84,9 +86,44 @@ describe('tools', () => {
   });
 });
 
+/** The guide's email tool, as a JavaScript or TypeScript author would write it. */
+const EMAIL_TOOLS: Record<string, string> = {
+  'email_tools.js': 'export async function send_email({ to = "", subject = "Welcome aboard", body = "" }) {\n  return { status: "queued", to, subject, characters: body.length, queued_at: new Date().toISOString() };\n}\n',
+  'email_tools.mjs': 'export const send_email = async ({ to = "", subject = "Welcome aboard", body = "" }) => ({ status: "queued", to, subject, characters: body.length, queued_at: new Date().toISOString() });\n',
+  'email_tools.cjs': 'exports.send_email = ({ to = "", subject = "Welcome aboard", body = "" }) => ({ status: "queued", to, subject, characters: body.length, queued_at: new Date().toISOString() });\n',
+  'email_tools.ts': 'interface Email { to?: string; subject?: string; body?: string }\nexport async function send_email({ to = "", subject = "Welcome aboard", body = "" }: Email): Promise<Record<string, unknown>> {\n  return { status: "queued", to, subject, characters: body.length, queued_at: new Date().toISOString() };\n}\n',
+};
+
+describe('the guide\'s onboarding_flow with its email tool in each language', () => {
+  it.each(Object.keys(EMAIL_TOOLS))('runs with %s in place of email_tools.py', async (file) => {
+    const workflows = makeTempDir('mozaiks-onboarding-');
+    const dir = path.join(workflows.path, 'onboarding_flow');
+    cpSync(path.join(SHIPPED_WORKFLOWS, 'onboarding_flow'), dir, { recursive: true });
+    rmSync(path.join(dir, 'email_tools.py'));
+    writeFileSync(path.join(dir, file), EMAIL_TOOLS[file]!);
+    writeFileSync(path.join(dir, 'tools.yaml'), readFileSync(path.join(dir, 'tools.yaml'), 'utf8').replace('email_tools.py', file));
+    const t = await startTestRuntime({ workflowsDir: workflows.path });
+    try {
+      t.llm.push(
+        { tool_calls: [{ name: 'send_email', arguments: '{"to": "ada@example.com", "subject": "Welcome", "body": "Hello Ada"}' }], usage: { prompt_tokens: 10, completion_tokens: 10 } },
+        { content: 'Welcome email queued.', usage: { prompt_tokens: 20, completion_tokens: 5 } },
+        { content: 'Looks complete.', usage: { prompt_tokens: 30, completion_tokens: 3 } },
+      );
+      const client = await WsTestClient.connect(t.wsUrl(await mintToken()));
+      const events = await client.exchange('Onboard ada@example.com');
+      expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'agent_message', 'workflow_complete', 'usage_update']);
+      expect(events[1]).toMatchObject({ name: 'send_email', ok: true, result: { status: 'queued', to: 'ada@example.com', subject: 'Welcome', characters: 9 } });
+      await client.close();
+    } finally {
+      await t.stop();
+      workflows.remove();
+    }
+  });
+});
+
 describe('the guide\'s JSON form', () => {
   it('runs a workflow given as config.json with a tool named by its implementation', async () => {
-    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, env: { SENDGRID_API_KEY: 'sg-test-key', EMAIL_FROM: 'not-declared@example.com' } });
+    const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
     try {
       t.llm.push(
         { tool_calls: [{ name: 'query_database', arguments: '{"query": "select * from customers"}' }], usage: { prompt_tokens: 5, completion_tokens: 5 } },
