@@ -22,7 +22,7 @@ REFUSED = {
     "os.symlink": "change files", "os.link": "change files", "os.truncate": "change files", "os.chmod": "change files",
     "os.chown": "change files", "os.utime": "change files", "os.chflags": "change files", "os.setxattr": "change files",
     "os.removexattr": "change files", "shutil.rmtree": "change files", "shutil.move": "change files",
-    "shutil.copyfile": "change files", "sys.setprofile": "trace the runner", "sys.settrace": "trace the runner",
+    "shutil.copyfile": "change files", "resource.setrlimit": "change their limits", "resource.prlimit": "change their limits",
 }
 PATH_EVENTS = {"os.listdir", "os.scandir", "os.chdir", "glob.glob", "os.walk"}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC

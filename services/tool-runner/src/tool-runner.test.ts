@@ -87,6 +87,16 @@ def spawn_loop():
         subprocess.Popen(["sleep", "60"])
 def fork():
     return os.fork()
+def fork_exec_afresh():
+    del sys.modules["_posixsubprocess"]
+    import _posixsubprocess
+    return "imported"
+def unlimit():
+    import resource
+    resource.setrlimit(resource.RLIMIT_DATA, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+def native():
+    import ctypes
+    return ctypes.CDLL(None).getpid()
 def kill_runner():
     os.kill(os.getppid(), 9)
 def flood():
@@ -121,7 +131,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
 }
 
 const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
-const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
+const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
   const dir = path.join(root, 'wf');
@@ -217,6 +227,9 @@ describe('ToolRunner with hostile tools', () => {
     ['(Python) calls os._exit', 'tools.py', 'hard_exit', 'tool_exited', /exit code 4/],
     ['(Python) spawns children in a loop', 'tools.py', 'spawn_loop', 'permission_denied', /may not start processes/],
     ['(Python) forks', 'tools.py', 'fork', 'permission_denied', /may not start processes/],
+    ['(Python) re-imports the process primitive', 'tools.py', 'fork_exec_afresh', 'permission_denied', /may not import _posixsubprocess/],
+    ['(Python) lifts its memory limit', 'tools.py', 'unlimit', 'permission_denied', /may not change their limits/],
+    ['(Python) loads native code', 'tools.py', 'native', 'permission_denied', /may not import _ctypes/],
     ['(Python) signals the runner', 'tools.py', 'kill_runner', 'permission_denied', /may not signal other processes/],
     ['(Python) prints 100 MB', 'tools.py', 'flood', 'output_limit', /printed more than 1048576 bytes/],
     ['(Python) returns a set', 'tools.py', 'not_json', 'invalid_result', /not JSON/],
