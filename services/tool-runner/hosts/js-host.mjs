@@ -56,8 +56,11 @@ function failure(error, request) {
       : error.permission === 'ChildProcess' ? 'start processes'
       : error.permission === 'WorkerThreads' ? 'start worker threads'
       : error.permission === 'Signal' ? 'signal other processes'
-      : `use ${error.permission ?? 'this API'}`;
+      : `use ${error.permission || error.message || 'this API'}`;
     return { ok: false, error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not ${what}` } };
+  }
+  if (error?.code === 'ERR_DLOPEN_DISABLED') {
+    return { ok: false, error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not load native addons` } };
   }
   if (error instanceof RangeError && /allocation failed|out of memory/i.test(message)) {
     return { ok: false, error: { code: 'memory_limit', message: `${request.display} ${request.function} ran out of memory: ${message}` } };

@@ -38,6 +38,8 @@ export const hoard = () => { const keep = []; for (;;) keep.push(new Array(1e6).
 export const hoardBuffers = () => { const keep = []; for (;;) keep.push(Buffer.alloc(16 * 1024 * 1024, 1)); };
 export const quit = () => process.exit(3);
 export const spawnLoop = () => { for (let i = 0; i < 1000; i++) spawn('sleep', ['60']); return 'spawned'; };
+export const addon = () => { process.dlopen({ exports: {} }, './addon.node'); return 'loaded'; };
+export const inspect = async () => { (await import('node:inspector')).open(0); return 'listening'; };
 export const killRunner = () => process.kill(process.ppid, 'SIGKILL');
 export const flood = async () => { for (let i = 0; i < 1600; i++) { process.stdout.write('x'.repeat(65536)); await new Promise((r) => setImmediate(r)); } return {}; };
 export const bigint = () => ({ n: 10n });
@@ -130,7 +132,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -208,6 +210,8 @@ describe('ToolRunner with hostile tools', () => {
     ['allocates buffers without bound', 'tools.mjs', 'hoardBuffers', 'memory_limit', /ran out of memory/],
     ['calls process.exit', 'tools.mjs', 'quit', 'tool_exited', /exit code 3/],
     ['spawns children in a loop', 'tools.mjs', 'spawnLoop', 'permission_denied', /may not start processes/],
+    ['loads a native addon', 'tools.mjs', 'addon', 'permission_denied', /may not load native addons/],
+    ['opens an inspector port', 'tools.mjs', 'inspect', 'permission_denied', /may not use Inspector/],
     ['signals the runner', 'tools.mjs', 'killRunner', 'permission_denied', /may not signal other processes/],
     ['prints 100 MB', 'tools.mjs', 'flood', 'output_limit', /printed more than 1048576 bytes/],
     ['returns a BigInt', 'tools.mjs', 'bigint', 'invalid_result', /not JSON/],
