@@ -126,6 +126,8 @@ export const RuntimeConfig = z
     TOOL_MEMORY_MB: number('must be a number of MiB').int().min(32).default(256),
     /** Calls a warm tool worker serves before it is replaced by a fresh one. */
     TOOL_WORKER_MAX_CALLS: number('must be a whole number').int().min(1).default(100),
+    /** Idle tool workers one tool-runner keeps warm, over all apps and workflows; the least recently used go first. */
+    TOOL_IDLE_WORKERS: number('must be a whole number').int().min(0).default(16),
     /** Seconds an idle tool worker is kept warm. */
     TOOL_WORKER_IDLE_SECONDS: number('must be a number of seconds').positive().default(60),
     /** Python interpreter for .py tools. */

@@ -35,7 +35,7 @@ export interface ToolRunnerLimits {
   workerMaxCalls?: number;
   /** Milliseconds an idle worker is kept. @default 60000 */
   workerIdleMs?: number;
-  /** Idle workers kept over all apps and workflows. @default 2 × concurrency */
+  /** Idle workers kept over all apps and workflows. @default 16 */
   maxIdleWorkers?: number;
 }
 
@@ -48,6 +48,7 @@ export function toolRunnerLimits(config: RuntimeConfig): ToolRunnerLimits {
     memoryMb: config.TOOL_MEMORY_MB,
     workerMaxCalls: config.TOOL_WORKER_MAX_CALLS,
     workerIdleMs: config.TOOL_WORKER_IDLE_SECONDS * 1000,
+    maxIdleWorkers: config.TOOL_IDLE_WORKERS,
   };
 }
 
@@ -105,7 +106,7 @@ export class ToolRunner {
       create: (key) => this.startWorker(key),
       maxCalls: limits.workerMaxCalls ?? 100,
       idleMs: limits.workerIdleMs ?? 60_000,
-      maxIdle: limits.maxIdleWorkers ?? concurrency * 2,
+      maxIdle: limits.maxIdleWorkers ?? 16,
     });
     for (const gap of this.sandbox.missing) options.logger.warn(`tool sandbox: missing ${gap}`);
   }
