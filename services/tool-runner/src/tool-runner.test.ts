@@ -40,6 +40,7 @@ export const quit = () => process.exit(3);
 export const spawnLoop = () => { for (let i = 0; i < 1000; i++) spawn('sleep', ['60']); return 'spawned'; };
 export const addon = () => { process.dlopen({ exports: {} }, './addon.node'); return 'loaded'; };
 export const inspect = async () => { (await import('node:inspector')).open(0); return 'listening'; };
+export const niceness = async () => (await import('node:os')).getPriority();
 export const killRunner = () => process.kill(process.ppid, 'SIGKILL');
 export const flood = async () => { for (let i = 0; i < 1600; i++) { process.stdout.write('x'.repeat(65536)); await new Promise((r) => setImmediate(r)); } return {}; };
 export const bigint = () => ({ n: 10n });
@@ -87,6 +88,8 @@ def hard_exit():
 def spawn_loop():
     for _ in range(1000):
         subprocess.Popen(["sleep", "60"])
+def niceness():
+    return os.nice(0)
 def fork():
     return os.fork()
 def fork_exec_afresh():
@@ -132,8 +135,8 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
-const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'niceness', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
   const dir = path.join(root, 'wf');
@@ -279,6 +282,11 @@ describe('ToolRunner with hostile tools', () => {
     const variables = Object.keys(RuntimeConfig.in.shape);
     expect(variables.length).toBeGreaterThan(20);
     expect(variables.filter((name) => !reservedToolEnv(name))).toEqual([]);
+  });
+
+  it('runs workers below the runner\'s CPU priority', async () => {
+    await expect(call('tools.mjs', 'niceness')).resolves.toMatchObject({ ok: true, result: 10 });
+    await expect(call('tools.py', 'niceness')).resolves.toMatchObject({ ok: true, result: 10 });
   });
 
   it('refuses a malformed request', async () => {

@@ -2,10 +2,14 @@
 // channel (requests on its fd 3, outcomes on its fd 4). Whatever the tool does, a call ends in a
 // ToolOutcome; a worker that timed out, crashed or overflowed is killed and never reused.
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ToolFailure } from '@mozaiks/protocol';
 import type { WorkerCommand } from './sandbox.js';
+
+/** Scheduling priority of workers (0 is normal, 19 the lowest). */
+const WORKER_NICENESS = 10;
 
 export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: ToolFailure };
 
@@ -60,6 +64,15 @@ export class ToolWorker {
   ) {
     // Its own process group, so that killing the worker takes anything it managed to start along.
     this.child = spawn(command.command, command.args, { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    // Below the runner's own priority: a tool spinning on every core cannot starve the runner of
+    // the CPU it needs to answer, time out and kill it.
+    if (this.child.pid !== undefined) {
+      try {
+        setPriority(this.child.pid, WORKER_NICENESS);
+      } catch {
+        // A platform that refuses changes nothing else.
+      }
+    }
     this.requests = this.child.stdio[3] as Writable;
     this.requests.on('error', () => undefined);
     const onOutput = (chunk: Buffer) => {
