@@ -57,6 +57,8 @@ describe('tool-runner service', () => {
     expect(Object.keys((reply as { result: { env: object } }).result.env)).toEqual(['SENDGRID_API_KEY']);
     const metrics = await (await fetch(`${service.url}/metrics`)).text();
     expect(metrics).toMatch(/tool_calls_total\{workflow_id="sandboxed",outcome="ok"\} 1/);
+    expect(metrics).toMatch(/tool_workers\{state="idle"\} 1/);
+    expect(metrics).toMatch(/tool_calls_active\{state="running"\} 0/);
     expect(service.output).not.toContain(TEST_API_KEY);
   });
 

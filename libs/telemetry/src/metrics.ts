@@ -15,6 +15,10 @@ export class RuntimeMetrics {
   readonly toolCalls: Counter<'workflow_id' | 'outcome'>;
   /** Wall time of one tool call on the runner, queueing included. */
   readonly toolDuration: Histogram<'workflow_id'>;
+  /** Tool calls running and waiting for a slot on this tool-runner. */
+  readonly toolCallsActive: Gauge<'state'>;
+  /** Tool worker processes of this tool-runner, idle and busy. */
+  readonly toolWorkers: Gauge<'state'>;
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
@@ -54,6 +58,18 @@ export class RuntimeMetrics {
       help: 'Duration of tool calls on the tool-runner in seconds, waiting for a slot included.',
       labelNames: ['workflow_id'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [this.registry],
+    });
+    this.toolCallsActive = new Gauge({
+      name: 'tool_calls_active',
+      help: 'Tool calls on this tool-runner, by state: running, or waiting for a slot.',
+      labelNames: ['state'],
+      registers: [this.registry],
+    });
+    this.toolWorkers = new Gauge({
+      name: 'tool_workers',
+      help: 'Tool worker processes of this tool-runner, by state: idle (warm) or busy.',
+      labelNames: ['state'],
       registers: [this.registry],
     });
   }

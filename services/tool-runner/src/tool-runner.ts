@@ -152,10 +152,16 @@ export class ToolRunner {
     else {
       try {
         // A call may wait for a slot as long as it may run, then it runs with its whole time.
-        outcome = await this.scheduler.schedule(request.app_id, request.timeout_ms, () => this.run(resolved));
+        const admitted = this.scheduler.schedule(request.app_id, request.timeout_ms, () => {
+          this.observeLoad();
+          return this.run(resolved);
+        });
+        this.observeLoad();
+        outcome = await admitted;
       } catch (error) {
         outcome = error instanceof SchedulerBusyError ? failure('tool_busy', error.message) : failure('tool_failed', String(error));
       }
+      this.observeLoad();
     }
     const result = reply(outcome, received);
     this.options.metrics?.toolCalls.inc({ workflow_id: request.workflow_id, outcome: outcome.ok ? 'ok' : outcome.error.code });
@@ -163,6 +169,16 @@ export class ToolRunner {
     if (outcome.ok) log.debug({ tool: request.function, duration_ms: Math.round(result.duration_ms) }, 'tool call succeeded');
     else log.warn({ tool: request.function, code: outcome.error.code, error: outcome.error.message }, 'tool call failed');
     return result;
+  }
+
+  private observeLoad(): void {
+    const metrics = this.options.metrics;
+    if (!metrics) return;
+    const load = this.load;
+    metrics.toolCallsActive.set({ state: 'running' }, load.running);
+    metrics.toolCallsActive.set({ state: 'waiting' }, load.waiting);
+    metrics.toolWorkers.set({ state: 'idle' }, load.idleWorkers);
+    metrics.toolWorkers.set({ state: 'busy' }, load.busyWorkers);
   }
 
   /** The declared tool and its file, or the error the agent sees when there is none. */

@@ -1,8 +1,7 @@
-// Warm tool workers, kept per key (app, workflow, language) so a call finds its tool already
+// Warm tool workers, kept per key (app, workflow, language, variables) so a call finds its tool already
 // loaded. A worker is retired after a failed call, after `maxCalls` calls, or when idle too long;
 // a retired worker is replaced in the background, so the next call of its key is warm again.
-import type { ToolOutcome, WorkerCall } from './tool-worker.js';
-import { ToolWorker } from './tool-worker.js';
+import type { ToolOutcome, ToolWorker, WorkerCall } from './tool-worker.js';
 
 export interface WorkerPoolOptions {
   /** Starts a worker for `key`; throws when the worker cannot be described (missing interpreter). */
@@ -47,10 +46,10 @@ export class WorkerPool {
     }
     this.busy.add(worker);
     try {
-      return await worker.run(call).then((outcome) => {
-        if (!outcome.ok) worker.kill();
-        return outcome;
-      });
+      const outcome = await worker.run(call);
+      // A failed call may have left its process in any state: that process serves no other.
+      if (!outcome.ok) worker.kill();
+      return outcome;
     } finally {
       this.busy.delete(worker);
       this.giveBack(worker);
