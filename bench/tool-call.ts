@@ -3,7 +3,8 @@
 // over NATS, next to a bare NATS request/reply measured in the same run. Prints figures; never
 // fails on timing.
 //
-//   npm run bench:tool-call               (CALLS=2000 COLD=50 to change the sample sizes)
+//   npm run bench:tool-call               (CALLS=2000 COLD=50 to change the sample sizes,
+//                                          TOOL_WORKER_MAX_CALLS=100000 to see calls without worker replacement)
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -22,6 +23,8 @@ const WORKFLOWS = path.join(__dirname, 'workflows');
 const CALLS = Number(process.env.CALLS ?? 1000);
 const COLD = Number(process.env.COLD ?? 30);
 const WARMUP = 50;
+/** Calls a worker serves before it is replaced (the runtime's TOOL_WORKER_MAX_CALLS). */
+const MAX_CALLS = Number(process.env.TOOL_WORKER_MAX_CALLS ?? 100);
 
 type Figures = { p50: number; p99: number };
 
@@ -92,7 +95,7 @@ async function main(): Promise<void> {
   const directPy = directPython();
 
   // The runner, called in-process: the sandbox's cost alone.
-  const runner = new ToolRunner({ bus: new MemoryBus(), subjects: subjects(), workflowsDir: WORKFLOWS, logger: silent });
+  const runner = new ToolRunner({ bus: new MemoryBus(), subjects: subjects(), workflowsDir: WORKFLOWS, logger: silent, limits: { workerMaxCalls: MAX_CALLS } });
   const warmJs = await measure(CALLS, async (i) => expectOk(await runner.handle(request('add.mjs', 'app_bench', i))));
   const warmPy = await measure(CALLS, async (i) => expectOk(await runner.handle(request('add.py', 'app_bench', i))));
   // Cold: a new app each call, so each call starts its worker (tenants never share one).
@@ -109,7 +112,7 @@ async function main(): Promise<void> {
     await waitFor(responder, /READY/);
     const service = spawn(process.execPath, ['services/tool-runner/dist/main.js'], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NATS_URL: nats.url, WORKFLOWS_DIR: WORKFLOWS, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', NATS_URL: nats.url, WORKFLOWS_DIR: WORKFLOWS, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOOL_WORKER_MAX_CALLS: String(MAX_CALLS) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(service);
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
       ['warm tool call over NATS, Python', natsPy],
     );
     const ms = (v: number) => `${v.toFixed(3)} ms`;
-    console.log(`tool-call latency: ${CALLS} sequential calls per warm row (after ${WARMUP} warm-up), ${COLD} per cold row; tool = add({a, b})`);
+    console.log(`tool-call latency: ${CALLS} sequential calls per warm row (after ${WARMUP} warm-up), ${COLD} per cold row; tool = add({a, b}); a worker is replaced every ${MAX_CALLS} calls`);
     for (const [name, r] of rows) console.log(`${name.padEnd(42)} p50 ${ms(r.p50).padStart(11)}   p99 ${ms(r.p99).padStart(11)}`);
     console.log(`warm overhead over the direct call (p50): JavaScript ${ms(warmJs.p50 - directJs.p50)}, Python ${ms(warmPy.p50 - directPy.p50)} (goal: under 2 ms)`);
     console.log(`over NATS, above the bare request/reply (p50): JavaScript ${ms(natsJs.p50 - natsEcho.p50)}, Python ${ms(natsPy.p50 - natsEcho.p50)}`);
