@@ -110,15 +110,34 @@ const requests = new net.Socket({ fd: 3, readable: true, writable: false });
 requests.setEncoding('utf8');
 let buffered = '';
 let queue = Promise.resolve();
+/** The request being served, if any. */
+let current;
 requests.on('data', (chunk) => {
   buffered += chunk;
   let newline;
   while ((newline = buffered.indexOf('\n')) >= 0) {
     const request = JSON.parse(buffered.slice(0, newline));
     buffered = buffered.slice(newline + 1);
-    queue = queue.then(async () => replies.write(`${encode(await call(request), request.id)}\n`));
+    queue = queue.then(async () => {
+      current = request;
+      const outcome = await call(request);
+      if (current === request) replies.write(`${encode(outcome, request.id)}\n`);
+      current = undefined;
+    });
   }
 });
+// An error no tool code caught (a timer that throws, a promise nobody awaited) fails the call
+// being served, if any, and ends this worker: its state can no longer be trusted.
+const onStray = (error) => {
+  const request = current;
+  current = undefined;
+  const reason = String(error?.message ?? error).slice(0, 2000);
+  const done = () => process.exit(70);
+  if (request) replies.write(`${encode({ ok: false, error: { code: 'tool_failed', message: `${request.display} ${request.function} left an error unhandled: ${reason}` } }, request.id)}\n`, done);
+  else done();
+};
+process.on('uncaughtException', onStray);
+process.on('unhandledRejection', onStray);
 // The runner closing the channel is the signal to stop.
 requests.on('end', () => process.exit(0));
 replies.write('{"ready":true}\n');

@@ -96,6 +96,11 @@ def call(request, modules):
 
         try:
             name = os.path.splitext(os.path.basename(file))[0]
+            # Registered under its own name, so sibling tool files import this same module; a
+            # file named like a module already in use (json.py) gets a private name instead.
+            taken = sys.modules.get(name)
+            if taken is not None and os.path.realpath(getattr(taken, "__file__", "") or "") != file:
+                name = f"_mozaiks_tool_{name}"
             spec = importlib.util.spec_from_file_location(name, file)
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module

@@ -49,6 +49,7 @@ export const nan = () => NaN;
 export const boom = () => { throw new Error('the database is down'); };
 export const unicode = () => ({ text: 'żółć 🚀 '.repeat(50000) });
 export const slow = async () => { await new Promise((r) => setTimeout(r, 300)); return 'finished'; };
+export const stray = () => { Promise.reject(new Error('nobody awaited me')); return new Promise(() => {}); };
 export const noisy = () => { console.log('progress...'); console.error('warning!'); return { done: true }; };
 export const notAFunction = 42;
 `;
@@ -135,7 +136,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'niceness', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -221,6 +222,7 @@ describe('ToolRunner with hostile tools', () => {
     ['returns a function', 'tools.mjs', 'fn', 'invalid_result', /function, which is not JSON/],
     ['returns NaN', 'tools.mjs', 'nan', 'invalid_result', /NaN, which is not JSON/],
     ['throws', 'tools.mjs', 'boom', 'tool_failed', /the database is down/],
+    ['leaves a rejected promise unhandled', 'tools.mjs', 'stray', 'tool_failed', /left an error unhandled: nobody awaited me/],
     ['exports no such function', 'tools.mjs', 'notAFunction', 'tool_not_found', /exports no function "notAFunction"/],
     ['does not parse', 'broken.js', 'x', 'tool_load_failed', /could not load wf\/broken.js/],
     ['is a link out of the folder', 'link.mjs', 'x', 'tool_not_found', /not found in the workflow folder/],
