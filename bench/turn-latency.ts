@@ -3,7 +3,8 @@
 // measured in the same run: one WebSocket echo + one NATS request/reply + one HTTP call to the
 // same endpoint. Every part runs in its own process. Prints figures; never fails on timing.
 //
-//   npm run bench:turn-latency            (TURNS=500 to change the sample size)
+//   npm run bench:turn-latency            (TURNS=500 to change the sample size;
+//                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there)
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, mintToken, startN
 const ROOT = path.resolve(__dirname, '..');
 const TURNS = Number(process.env.TURNS ?? 300);
 const WARMUP = 30;
+const PROFILE_DIR = process.env.PROFILE_DIR;
 
 interface Child {
   proc: ChildProcess;
@@ -156,10 +158,12 @@ async function main(): Promise<void> {
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS.
     const distributedEnv = { ...env, NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'distributed') };
-    const gateway = run(['services/gateway/dist/main.js'], { ...distributedEnv, LOG_LEVEL: 'info' });
+    const gatewayProfile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=gateway.cpuprofile'] : [];
+    const gateway = run([...gatewayProfile, 'services/gateway/dist/main.js'], { ...distributedEnv, LOG_LEVEL: 'info' });
     children.push(gateway);
     for (const service of ['executor', 'tool-runner', 'usage-emitter']) {
-      const child = run([`services/${service}/dist/main.js`], { ...distributedEnv, LOG_LEVEL: 'info' });
+      const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : [];
+      const child = run([...profile, `services/${service}/dist/main.js`], { ...distributedEnv, LOG_LEVEL: 'info' });
       children.push(child);
       await waitFor(child, /"ops_port":\d+/);
     }
@@ -182,6 +186,11 @@ async function main(): Promise<void> {
     console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}`);
     console.log(`distributed CPU per turn: ${['gateway', 'executor', 'tool-runner', 'usage-emitter'].map((n, i) => `${n} ${ms(cpuPerTurn[i]!)}`).join(', ')}`);
     console.log(`distributed p50 = ${(distributedTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(distributedTurn.p50 - floor.p50)} (goal: within 3 x)`);
+    if (PROFILE_DIR) {
+      // Profiles are written when a process exits on its own: stop the services gracefully.
+      await Promise.all(services.map((c) => new Promise<void>((resolve) => (c.proc.once('exit', () => resolve()), c.proc.kill('SIGTERM')))));
+      console.log(`CPU profiles in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
+    }
   } finally {
     for (const child of children) child.proc.kill('SIGKILL');
     await nats.dispose();
