@@ -68,10 +68,28 @@ function failure(error, request) {
   return { ok: false, error: { code: 'tool_failed', message } };
 }
 
-function checkResult(result) {
-  const kind = typeof result;
-  if (kind === 'function' || kind === 'symbol' || kind === 'bigint') return `tool returned a ${kind}, which is not JSON`;
-  if (kind === 'number' && !Number.isFinite(result)) return `tool returned ${result}, which is not JSON`;
+/**
+ * Why `value` would not survive as JSON, or undefined. JSON.stringify would silently turn a
+ * function into nothing, NaN into null and a Map into {}: the agent would see other data than the
+ * tool returned. Dates and objects with toJSON are JSON by their own account.
+ */
+function checkResult(value, where = 'the result', seen = new Set()) {
+  const kind = typeof value;
+  if (kind === 'function' || kind === 'symbol' || kind === 'bigint') return `${where} is a ${kind}, which is not JSON`;
+  if (kind === 'number' && !Number.isFinite(value)) return `${where} is ${value}, which is not JSON`;
+  if (value === null || kind !== 'object' || typeof value.toJSON === 'function') return undefined;
+  if (value instanceof Map || value instanceof Set) return `${where} is a ${value.constructor.name}, which is not JSON (return an object or an array)`;
+  if (ArrayBuffer.isView(value)) return `${where} is a ${value.constructor.name}, which is not JSON (return a string or an array)`;
+  if (seen.has(value)) return `${where} refers back to itself, which JSON cannot hold`;
+  seen.add(value);
+  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+  for (const [key, item] of entries) {
+    // An absent optional field (undefined) is left out, as JSON.stringify does; in an array it is null.
+    if (item === undefined) continue;
+    const problem = checkResult(item, `${where}${key}`, seen);
+    if (problem) return problem;
+  }
+  seen.delete(value);
   return undefined;
 }
 

@@ -46,6 +46,8 @@ export const flood = async () => { for (let i = 0; i < 1600; i++) { process.stdo
 export const bigint = () => ({ n: 10n });
 export const fn = () => () => 1;
 export const nan = () => NaN;
+export const nested = () => ({ items: [{ id: 1, when: new Date(0), note: undefined }, { id: 2, tags: new Set(['a']) }] });
+export const dated = () => ({ when: new Date(0), note: undefined, list: [1, 2] });
 export const boom = () => { throw new Error('the database is down'); };
 export const unicode = () => ({ text: 'żółć 🚀 '.repeat(50000) });
 export const slow = async () => { await new Promise((r) => setTimeout(r, 300)); return 'finished'; };
@@ -136,7 +138,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'nested', 'dated', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'niceness', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -221,6 +223,7 @@ describe('ToolRunner with hostile tools', () => {
     ['returns a BigInt', 'tools.mjs', 'bigint', 'invalid_result', /not JSON/],
     ['returns a function', 'tools.mjs', 'fn', 'invalid_result', /function, which is not JSON/],
     ['returns NaN', 'tools.mjs', 'nan', 'invalid_result', /NaN, which is not JSON/],
+    ['returns a Set deep inside', 'tools.mjs', 'nested', 'invalid_result', /the result.items\[1\].tags is a Set, which is not JSON/],
     ['throws', 'tools.mjs', 'boom', 'tool_failed', /the database is down/],
     ['leaves a rejected promise unhandled', 'tools.mjs', 'stray', 'tool_failed', /left an error unhandled: nobody awaited me/],
     ['exports no such function', 'tools.mjs', 'notAFunction', 'tool_not_found', /exports no function "notAFunction"/],
@@ -276,6 +279,8 @@ describe('ToolRunner with hostile tools', () => {
     await expect(call('tools.py', 'greet', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hello: 'Ada' } });
     await expect(call('tools.py', 'later', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { later: 'Ada' } });
     await expect(call('tools.mjs', 'noisy')).resolves.toMatchObject({ ok: true, result: { done: true } });
+    // Dates are JSON by their own account; absent optional fields are left out.
+    await expect(call('tools.mjs', 'dated')).resolves.toEqual(expect.objectContaining({ ok: true, result: { when: '1970-01-01T00:00:00.000Z', list: [1, 2] } }));
     // A large result arrives in many chunks; characters split between them arrive whole.
     await expect(call('tools.mjs', 'unicode')).resolves.toMatchObject({ ok: true, result: { text: 'żółć 🚀 '.repeat(50000) } });
   });
