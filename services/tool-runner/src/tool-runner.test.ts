@@ -29,6 +29,8 @@ import { spawn } from 'node:child_process';
 let calls = 0;
 export const ok = async ({ n }) => ({ n, pid: process.pid, calls: ++calls });
 export const env = () => ({ ...process.env });
+export const leakOnError = () => { console.error('using key ' + process.env.SENDGRID_API_KEY); throw new Error('rejected key ' + process.env.SENDGRID_API_KEY); };
+export const leakOnCrash = () => { process.stderr.write('dying with ' + process.env.SENDGRID_API_KEY + '\\n'); process.exit(9); };
 export const readOwn = () => readFileSync('./data.txt', 'utf8');
 export const readOutside = () => readFileSync('../secret.txt', 'utf8');
 export const readParentEnv = () => readFileSync('/proc/' + process.ppid + '/environ', 'utf8');
@@ -138,7 +140,7 @@ function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): 
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'nested', 'dated', 'boom', 'noisy', 'notAFunction'];
+const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'leakOnError', 'leakOnCrash', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'nested', 'dated', 'boom', 'noisy', 'notAFunction'];
 const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'niceness', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
 
 function writeWorkflow(root: string): void {
@@ -160,7 +162,7 @@ function writeWorkflow(root: string): void {
   writeFileSync(
     path.join(dir, 'tools.yaml'),
     toolsYaml([
-      ...JS_FUNCTIONS.map((f): [string, string, string[]?] => ['tools.mjs', f, f === 'env' ? ['SENDGRID_API_KEY'] : undefined]),
+      ...JS_FUNCTIONS.map((f): [string, string, string[]?] => ['tools.mjs', f, ['env', 'leakOnError', 'leakOnCrash'].includes(f) ? ['SENDGRID_API_KEY'] : undefined]),
       ...PY_FUNCTIONS.map((f): [string, string, string[]?] => ['tools.py', f, f === 'env' ? ['SENDGRID_API_KEY'] : undefined]),
       ['typed.ts', 'echo'],
       ['plain.js', 'hi'],
@@ -270,6 +272,14 @@ describe('ToolRunner with hostile tools', () => {
     // And a tool that declares nothing sees nothing.
     const own = await call(file, file.endsWith('.py') ? 'read_own' : 'readOwn');
     expect(own).toMatchObject({ ok: true, result: 'inside the workflow' });
+  });
+
+  it('keeps the values of a tool\'s variables out of its error messages', async () => {
+    for (const fn of ['leakOnError', 'leakOnCrash']) {
+      const reply = await call('tools.mjs', fn);
+      expect(reply).toMatchObject({ ok: false, error: { message: expect.stringContaining('[redacted]') } });
+      expect(JSON.stringify(reply)).not.toContain(RUNNER_ENV.SENDGRID_API_KEY);
+    }
   });
 
   it('runs ESM .js, .mjs, .cjs, .ts (with a .ts import) and Python tools, async included', async () => {

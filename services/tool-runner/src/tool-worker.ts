@@ -8,6 +8,9 @@ import type { Readable, Writable } from 'node:stream';
 import type { ToolFailure } from '@mozaiks/protocol';
 import type { WorkerCommand } from './sandbox.js';
 
+/** Variable values at least this long are treated as secrets in error messages (shorter ones would redact words). */
+const MIN_SECRET_LENGTH = 6;
+
 /** Scheduling priority of workers (0 is normal, 19 the lowest). */
 const WORKER_NICENESS = 10;
 
@@ -49,6 +52,8 @@ export class ToolWorker {
   isReady = false;
 
   private readonly child: ChildProcess;
+  /** Values of the worker's variables, kept out of error messages. */
+  private readonly secrets: string[];
   private readonly requests: Writable;
   private readonly ready: Promise<ToolFailure | undefined>;
   private pending: PendingCall | undefined;
@@ -62,6 +67,7 @@ export class ToolWorker {
     command: WorkerCommand,
     private readonly limits: WorkerLimits,
   ) {
+    this.secrets = Object.values(command.env).filter((value) => value.length >= MIN_SECRET_LENGTH);
     // Its own process group, so that killing the worker takes anything it managed to start along.
     this.child = spawn(command.command, command.args, { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
     // Below the runner's own priority: a tool spinning on every core cannot starve the runner of
@@ -194,7 +200,15 @@ export class ToolWorker {
     this.pending = undefined;
     clearTimeout(pending.timer);
     this.lastUsed = Date.now();
-    pending.resolve(outcome);
+    // An error message is made of what the tool threw or printed, and it reaches the client and
+    // the logs: the values of the tool's own variables (its API keys) are taken out of it.
+    pending.resolve(outcome.ok ? outcome : { ok: false, error: { code: outcome.error.code, message: this.redact(String(outcome.error.message)) } });
+  }
+
+  private redact(message: string): string {
+    let out = message;
+    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
+    return out;
   }
 
   private exitFailure(code: number | null, signal: NodeJS.Signals | null): ToolFailure {
