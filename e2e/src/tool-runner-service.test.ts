@@ -3,7 +3,7 @@
 // outlives a service that is killed outright, not even one stuck in a loop.
 import { NatsBus, runtimeStreams } from '@mozaiks/bus';
 import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
-import { startNatsServer } from '@mozaiks/testing';
+import { processEnded, startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
 import { ServiceProcess } from './cluster';
 import { FIXTURE_WORKFLOWS, TEST_API_KEY } from './harness';
@@ -38,18 +38,6 @@ function call(fn: string, timeoutMs = 5000): Promise<ToolReply> {
   return client.request<ToolReply>('mozaiks.tool.app_1.sandboxed', request, { timeoutMs: timeoutMs + 1000 });
 }
 
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 60; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 describe('tool-runner service', () => {
   it('runs a tool with only the variables it declares, and counts the call in /metrics', async () => {
     const reply = await call('whoami');
@@ -69,7 +57,7 @@ describe('tool-runner service', () => {
     // The same warm worker (same app, workflow, language and variables) took the looping call.
     expect(() => process.kill(result.pid, 0)).not.toThrow();
     await service.kill('SIGKILL');
-    await expect(gone(result.pid)).resolves.toBe(true);
+    await expect(processEnded(result.pid)).resolves.toBe(true);
     void stuck;
   }, 20_000);
 });

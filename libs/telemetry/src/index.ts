@@ -1,5 +1,5 @@
 // Logs and metrics shared by every service.
-export { LOG_LEVELS, createLogger, flushLogger, scrubSecrets, toPinoLevel } from './logger.js';
+export { LOG_LEVELS, MIN_SECRET_LENGTH, createLogger, flushLogger, scrubSecrets, toPinoLevel } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
 export { startOpsServer } from './ops-server.js';

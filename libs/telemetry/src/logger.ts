@@ -49,9 +49,11 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
   return out;
 }
 
+/** Values shorter than this are not treated as secrets: they would censor ordinary words; real secrets are long. */
+export const MIN_SECRET_LENGTH = 8;
+
 export function createLogger(options: LoggerOptions): Logger {
-  // Short values would censor ordinary words; real secrets are long.
-  const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= 8);
+  const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH);
   return pino(
     {
       level: options.level ?? 'info',

@@ -8,4 +8,5 @@ export type { TestEvent } from './ws-client.js';
 export { freePort, natsServerBinary, startNatsServer } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
 export { makeTempDir } from './temp-dir.js';
+export { processEnded } from './process-ended.js';
 export type { TempDir } from './temp-dir.js';

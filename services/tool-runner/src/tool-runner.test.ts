@@ -8,7 +8,7 @@ import { RuntimeConfig } from '@mozaiks/config';
 import { subjects } from '@mozaiks/protocol';
 import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { createLogger } from '@mozaiks/telemetry';
-import { makeTempDir } from '@mozaiks/testing';
+import { makeTempDir, processEnded } from '@mozaiks/testing';
 import { reservedToolEnv } from '@mozaiks/workflows';
 import type { TempDir } from '@mozaiks/testing';
 import { ToolRunner } from './tool-runner';
@@ -189,19 +189,6 @@ function request(file: string, fn: string, args: Record<string, unknown> = {}, o
   return { v: 1, app_id: options.appId ?? 'app_a', user_id: 'u', chat_id: 'c', workflow_id: 'wf', file, function: fn, args, context: { plan: 'pro' }, timeout_ms: options.timeoutMs ?? 5000 };
 }
 
-/** Whether process `pid` has ended within two seconds. */
-async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
 describe('ToolRunner with hostile tools', () => {
   let runner: ToolRunner;
   beforeAll(() => (runner = startRunner()));
@@ -277,7 +264,7 @@ describe('ToolRunner with hostile tools', () => {
   it('keeps the values of a tool\'s variables out of its error messages', async () => {
     for (const fn of ['leakOnError', 'leakOnCrash']) {
       const reply = await call('tools.mjs', fn);
-      expect(reply).toMatchObject({ ok: false, error: { message: expect.stringContaining('[redacted]') } });
+      expect(reply).toMatchObject({ ok: false, error: { message: expect.stringContaining('[REDACTED]') } });
       expect(JSON.stringify(reply)).not.toContain(RUNNER_ENV.SENDGRID_API_KEY);
     }
   });
@@ -325,7 +312,7 @@ describe('ToolRunner workers', () => {
       const next = await call(3);
       expect(next.result).toMatchObject({ calls: 1 });
       expect(next.result.pid).not.toBe(first[0]!.result.pid);
-      await expect(gone(first[0]!.result.pid)).resolves.toBe(true);
+      await expect(processEnded(first[0]!.result.pid)).resolves.toBe(true);
     } finally {
       await runner.stop();
     }
@@ -371,7 +358,7 @@ describe('ToolRunner workers', () => {
     const reply = (await runner.handle(request('tools.mjs', 'ok'))) as { ok: true; result: { pid: number } };
     expect(runner.load.idleWorkers).toBeGreaterThan(0);
     await runner.stop();
-    await expect(gone(reply.result.pid)).resolves.toBe(true);
+    await expect(processEnded(reply.result.pid)).resolves.toBe(true);
   });
 });
 

@@ -8,8 +8,8 @@ import type { RuntimeConfig } from '@mozaiks/config';
 import { ToolRequest, describeIssues } from '@mozaiks/protocol';
 import type { Subjects, ToolReply } from '@mozaiks/protocol';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
-import { WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
-import type { ToolDefinition } from '@mozaiks/workflows';
+import { TOOL_FILE_EXTENSIONS, WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
+import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
 import { ToolSandbox, languageOf } from './sandbox.js';
 import type { ToolLanguage } from './sandbox.js';
@@ -43,7 +43,7 @@ export interface ToolRunnerLimits {
 export function toolRunnerLimits(config: RuntimeConfig): ToolRunnerLimits {
   return {
     concurrency: config.TOOL_CONCURRENCY,
-    perApp: config.TOOL_CONCURRENCY_PER_APP ?? Math.max(1, Math.floor(config.TOOL_CONCURRENCY / 2)),
+    ...(config.TOOL_CONCURRENCY_PER_APP === undefined ? {} : { perApp: config.TOOL_CONCURRENCY_PER_APP }),
     queueLimit: config.TOOL_QUEUE_LIMIT,
     memoryMb: config.TOOL_MEMORY_MB,
     workerMaxCalls: config.TOOL_WORKER_MAX_CALLS,
@@ -79,6 +79,8 @@ interface WorkerSpec {
 interface ResolvedCall {
   request: ToolRequest;
   tool: ToolDefinition;
+  /** Every tool file of the workflow: a change to any starts new workers. */
+  toolFiles: string[];
   file: string;
   display: string;
   language: ToolLanguage;
@@ -184,19 +186,20 @@ export class ToolRunner {
   /** The declared tool and its file, or the error the agent sees when there is none. */
   private resolve(request: ToolRequest): ResolvedCall | { ok: false; error: { code: string; message: string } } {
     const display = `${request.workflow_id}/${request.file}`;
-    let tool: ToolDefinition | undefined;
+    let workflow: WorkflowDefinition;
     try {
-      tool = this.registry.get(request.workflow_id).tools.find((t) => t.file === request.file && t.function === request.function);
+      workflow = this.registry.get(request.workflow_id);
     } catch (error) {
       return failure('tool_not_found', `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ')}`);
     }
+    const tool = workflow.tools.find((t) => t.file === request.file && t.function === request.function);
     if (!tool) return failure('tool_not_found', `${display} ${request.function} is not a tool declared in tools.yaml`);
-    const workflowDir = this.workflowDir(request.workflow_id);
+    const workflowDir = realPath(workflow.dir);
     const file = workflowDir && insideRealPath(workflowDir, request.file);
     if (!workflowDir || !file) return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
     const language = languageOf(file);
-    if (!language) return failure('tool_not_found', `${display} is not a .js, .mjs, .cjs, .ts or .py file`);
-    return { request, tool, file, display, language, workflowDir };
+    if (!language) return failure('tool_not_found', `${display} is not a ${TOOL_FILE_EXTENSIONS.join(', ')} file`);
+    return { request, tool, toolFiles: [...new Set(workflow.tools.map((t) => t.file))].sort(), file, display, language, workflowDir };
   }
 
   private async run(call: ResolvedCall): Promise<ToolOutcome> {
@@ -205,7 +208,7 @@ export class ToolRunner {
     // One group of warm workers per app (tenants share no process), workflow, language and
     // declared variables; a change to the workflow's tool files starts a new generation.
     const group = JSON.stringify([request.app_id, request.workflow_id, call.language, env]);
-    const version = this.codeVersion(request.workflow_id, call.workflowDir);
+    const version = codeVersion(call.workflowDir, call.toolFiles);
     const key = `${group}#${version}`;
     if (!this.workers.has(key)) {
       this.pool.retire((k) => k.startsWith(`${group}#`));
@@ -239,28 +242,27 @@ export class ToolRunner {
     }
     return new ToolWorker(key, this.sandbox.command(spec.language, spec.workflowDir, env), { outputBytes: MAX_TOOL_OUTPUT_BYTES, resultBytes: MAX_TOOL_RESULT_BYTES });
   }
+}
 
-  /** Size and modification time of the workflow's tool files. */
-  private codeVersion(workflowId: string, workflowDir: string): string {
-    const files = [...new Set(this.registry.get(workflowId).tools.map((t) => t.file))].sort();
-    return files
-      .map((f) => {
-        try {
-          const s = statSync(path.join(workflowDir, f));
-          return `${s.size}:${s.mtimeMs}`;
-        } catch {
-          return '-';
-        }
-      })
-      .join('|');
-  }
+/** Size and modification time of a workflow's tool files. */
+function codeVersion(workflowDir: string, files: readonly string[]): string {
+  return files
+    .map((f) => {
+      try {
+        const s = statSync(path.join(workflowDir, f));
+        return `${s.size}:${s.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
+}
 
-  private workflowDir(workflowId: string): string | undefined {
-    try {
-      return realpathSync(path.join(this.options.workflowsDir, workflowId));
-    } catch {
-      return undefined;
-    }
+function realPath(dir: string): string | undefined {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return undefined;
   }
 }
 

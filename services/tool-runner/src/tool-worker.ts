@@ -6,10 +6,8 @@ import { setPriority } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ToolFailure } from '@mozaiks/protocol';
+import { MIN_SECRET_LENGTH, scrubSecrets } from '@mozaiks/telemetry';
 import type { WorkerCommand } from './sandbox.js';
-
-/** Variable values at least this long are treated as secrets in error messages (shorter ones would redact words). */
-const MIN_SECRET_LENGTH = 6;
 
 /** Scheduling priority of workers (0 is normal, 19 the lowest). */
 const WORKER_NICENESS = 10;
@@ -202,13 +200,7 @@ export class ToolWorker {
     this.lastUsed = Date.now();
     // An error message is made of what the tool threw or printed, and it reaches the client and
     // the logs: the values of the tool's own variables (its API keys) are taken out of it.
-    pending.resolve(outcome.ok ? outcome : { ok: false, error: { code: outcome.error.code, message: this.redact(String(outcome.error.message)) } });
-  }
-
-  private redact(message: string): string {
-    let out = message;
-    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
-    return out;
+    pending.resolve(outcome.ok ? outcome : { ok: false, error: { code: outcome.error.code, message: scrubSecrets(String(outcome.error.message), this.secrets) } });
   }
 
   private exitFailure(code: number | null, signal: NodeJS.Signals | null): ToolFailure {
