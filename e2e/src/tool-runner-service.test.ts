@@ -56,8 +56,17 @@ describe('tool-runner service', () => {
     await new Promise((r) => setTimeout(r, 300));
     // The same warm worker (same app, workflow, language and variables) took the looping call.
     expect(() => process.kill(result.pid, 0)).not.toThrow();
-    await service.kill('SIGKILL');
-    await expect(processEnded(result.pid)).resolves.toBe(true);
+    try {
+      await service.kill('SIGKILL');
+      await expect(processEnded(result.pid)).resolves.toBe(true);
+    } finally {
+      // Should this fail, the spinning worker must not outlive the test run.
+      try {
+        process.kill(result.pid, 'SIGKILL');
+      } catch {
+        // Gone, as it should be.
+      }
+    }
     void stuck;
   }, 20_000);
 });
