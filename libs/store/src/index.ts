@@ -1,5 +1,16 @@
-// Chat persistence: the ChatStore port and its embedded SQLite adapter.
-export { ChatNotFoundError, inputFromRequest } from './chat-store.js';
-export type { ChatRecord, ChatStore, Commit, NewEvent, NewInput, PendingInput, RunRecord, StoredMessage } from './chat-store.js';
-export { SqliteChatStore } from './sqlite-chat-store.js';
-export type { SqliteChatStoreOptions } from './sqlite-chat-store.js';
+// Chat persistence: the ChatLog and ChatInbox ports, their SQLite and MongoDB adapters, and the
+// factory that opens the one the configuration names.
+export { LeaseLostError } from './chat-log.js';
+export type { ChatLog, ChatRecord, ChatRef, ChatWriter, InputRequest, LogStep, NewEvent, RunPart, StoredMessage, UnfinishedRun } from './chat-log.js';
+export { answerRequestId } from './chat-inbox.js';
+export type { ChatInbox, Lease, NewInput, PendingInput } from './chat-inbox.js';
+export { openStore } from './open-store.js';
+export type { ChatStores, StoreOptions } from './open-store.js';
+export { MONGO_INDEXES, MongoDatabase, StoreUnavailableError, describeMongoUri } from './mongo-database.js';
+export type { MongoDatabaseOptions } from './mongo-database.js';
+export { MongoChatLog } from './mongo-chat-log.js';
+export { MongoChatInbox } from './mongo-chat-inbox.js';
+export { SqliteDatabase } from './sqlite-database.js';
+export type { SqliteDatabaseOptions } from './sqlite-database.js';
+export { SqliteChatLog } from './sqlite-chat-log.js';
+export { SqliteChatInbox } from './sqlite-chat-inbox.js';

@@ -10,3 +10,5 @@ export type { NatsServer } from './nats-server.js';
 export { makeTempDir } from './temp-dir.js';
 export { processEnded } from './process-ended.js';
 export type { TempDir } from './temp-dir.js';
+export { ferretDbBinary, mongoTestServerAvailable, startMongoTestServer, testServerCacheDir } from './mongo-server.js';
+export type { MongoTestServer } from './mongo-server.js';

@@ -1,0 +1,75 @@
+// The ChatInbox port: a chat's work. Inputs the gateway accepted (written once, in acceptance
+// order), the chat's lease with its fencing epoch, and the outbox of usage still to publish.
+import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
+import type { ChatRef, InputRequest } from './chat-log.js';
+
+/** What a user (or a client opening the chat) gave a chat, waiting for its run. */
+export interface NewInput {
+  /** Unique within the chat: accepting the same id again stores nothing. */
+  request_id: string;
+  /**
+   * `message`: the user said `content`. `open`: a client opened the chat for the first time.
+   * `input`: the user answered the input request `answers`. @default 'message'
+   */
+  kind?: 'message' | 'open' | 'input';
+  /** The input request an `input` answers. */
+  answers?: InputRequest;
+  workflow_id: string;
+  content: string;
+  /** Custom claims of the launch token. */
+  context: Record<string, unknown>;
+  max_tokens?: number;
+  received_at: string;
+  /** W3C trace context of the request that brought it: the run continues this trace. */
+  traceparent?: string;
+}
+
+/** An accepted input: its position among the chat's inputs, from 1, is the order runs happen in. */
+export interface PendingInput extends NewInput {
+  input_seq: number;
+}
+
+/**
+ * The right to write a chat. `epoch` grows with every acquisition: a write carrying an older epoch
+ * than the chat's current one is refused (fencing).
+ */
+export interface Lease {
+  readonly tenant: Tenant;
+  readonly chatId: string;
+  readonly holder: string;
+  readonly epoch: number;
+  /** The previous holder's lease expired without being released: its writes must be fenced. */
+  readonly takeover: boolean;
+  /** The highest finished input its previous holder reported on release (a lower bound). */
+  readonly inputsDone: number;
+}
+
+/** The request id under which the answer to an input request is accepted: once per request. */
+export function answerRequestId(requestId: string): string {
+  return `answer:${requestId}`;
+}
+
+/** A chat's work, always under a tenant. */
+export interface ChatInbox {
+  /**
+   * Accepts an input as the chat's next (creating the chat for `input.workflow_id` if the tenant has
+   * none). Idempotent on `request_id`: `created` is false and the stored input is returned.
+   */
+  accept(tenant: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }>;
+  /** Inputs after `afterSeq`, oldest first (at most `limit`). */
+  pending(tenant: Tenant, chatId: string, afterSeq: number, limit?: number): Promise<PendingInput[]>;
+  /** Takes the chat's lease for `ttlMs` if no one holds it unexpired; undefined otherwise. */
+  acquire(tenant: Tenant, chatId: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
+  /** Extends the lease; false once another holder has taken it (stop writing). */
+  renew(lease: Lease, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up, reporting the highest input whose run finished. */
+  release(lease: Lease, inputsDone: number): Promise<void>;
+  /** Usage events persisted in the chat's log and not yet published, oldest first. */
+  unpublishedUsage(tenant: Tenant, chatId: string): Promise<UsageUpdateEvent[]>;
+  markUsagePublished(tenant: Tenant, chatId: string, eventId: string): Promise<void>;
+  /**
+   * Chats of every tenant with work left (inputs not run, usage not published) and no live lease:
+   * for an executor's recovery sweep, the one query not scoped to a tenant.
+   */
+  chatsWithWork(): Promise<ChatRef[]>;
+}

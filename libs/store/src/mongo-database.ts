@@ -1,0 +1,227 @@
+// The MongoDB connection shared by the ChatLog and ChatInbox adapters: the client, the collections,
+// their indexes (created idempotently), a health probe for /ready, and retention.
+//
+// No multi-document transactions are used (many MongoDB-compatible services lack them): every
+// write that must be atomic is one document. See mongo-chat-log.ts for how steps are ordered.
+import { MongoClient, MongoServerError } from 'mongodb';
+import type { Collection, Db, IndexDescription } from 'mongodb';
+import ConnectionString from 'mongodb-connection-string-url';
+
+export interface MongoDatabaseOptions {
+  /** Connection string, e.g. `mongodb://user:pass@host:27017/?replicaSet=rs0`. */
+  uri: string;
+  /** @default 'mozaiks_runtime' */
+  database?: string;
+  /** Connections the pool may open to each server. @default 20 */
+  maxPoolSize?: number;
+  /** How long to look for a reachable server before an operation fails. @default 10000 */
+  serverSelectionTimeoutMs?: number;
+}
+
+/** A chat's owner and id as stored on every document of it. */
+export interface ChatKeyFields {
+  app_id: string;
+  user_id: string;
+  chat_id: string;
+}
+
+export interface ChatDoc extends ChatKeyFields {
+  _id: string;
+  workflow_id: string;
+  created_at: string;
+}
+
+export interface InputDoc extends ChatKeyFields {
+  _id: string;
+  input_seq: number;
+  request_id: string;
+  body: Record<string, unknown>;
+  accepted_at: Date;
+  /** Present until a holder releases the chat with this input done: what the recovery sweep looks for. */
+  pending?: true;
+}
+
+export interface LeaseDoc extends ChatKeyFields {
+  _id: string;
+  holder: string;
+  epoch: number;
+  expires_at: number;
+  released: boolean;
+  inputs_done?: number;
+}
+
+export interface StepDoc extends ChatKeyFields {
+  _id: string;
+  step: number;
+  epoch: number;
+  holder: string;
+  created_at: Date;
+  /** `seq` of the chat's newest event once this step is in. */
+  last_seq: number;
+  events: Record<string, unknown>[];
+  messages: Record<string, unknown>[];
+  /** The chat's state after this step (each step carries it, so the newest step is the chat's head). */
+  context?: Record<string, unknown>;
+  awaiting?: { request_id: string; agent: string };
+  inputs_done: number;
+  run?: { run_id: string; input_seq: number; workflow_id: string; calls: Record<string, unknown>[]; finish?: string };
+  /** The run's priced usage event, with its seq. */
+  usage?: Record<string, unknown>;
+  /** Present while `usage` is waiting to be published. */
+  usage_pending?: true;
+  /** A step that only fences off a previous holder. */
+  fence?: true;
+}
+
+/** Every index the adapters need, by collection. Listed in the README. */
+export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log', IndexDescription[]> = {
+  chats: [],
+  inputs: [
+    { key: { app_id: 1, user_id: 1, chat_id: 1, input_seq: 1 }, name: 'inputs_by_seq', unique: true },
+    { key: { app_id: 1, user_id: 1, chat_id: 1, request_id: 1 }, name: 'inputs_by_request', unique: true },
+    { key: { pending: 1 }, name: 'inputs_pending' },
+  ],
+  leases: [],
+  log: [
+    { key: { app_id: 1, user_id: 1, chat_id: 1, step: 1 }, name: 'log_by_step', unique: true },
+    { key: { app_id: 1, user_id: 1, chat_id: 1, last_seq: 1 }, name: 'log_by_seq' },
+    { key: { usage_pending: 1 }, name: 'log_usage_pending' },
+    { key: { created_at: 1 }, name: 'log_by_age' },
+  ],
+};
+
+/** The document id of a chat (and of its lease): its tenant and id, which cannot contain `/`. */
+export function chatKey(f: ChatKeyFields): string {
+  return `${f.app_id}/${f.user_id}/${f.chat_id}`;
+}
+
+/** Whether `error` is a unique-index violation. */
+export function isDuplicateKey(error: unknown): boolean {
+  return error instanceof MongoServerError && error.code === 11000;
+}
+
+/** Creates the chat's document unless it exists; returns it. Concurrent callers create it once. */
+export async function ensureChat(chats: Collection<ChatDoc>, key: ChatKeyFields, workflowId: string): Promise<ChatDoc> {
+  const _id = chatKey(key);
+  const found = await chats.findOne({ _id });
+  if (found) return found;
+  const doc: ChatDoc = { _id, ...key, workflow_id: workflowId, created_at: new Date().toISOString() };
+  try {
+    await chats.insertOne(doc);
+    return doc;
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+    return (await chats.findOne({ _id }))!;
+  }
+}
+
+/** Host list of a connection string, for messages: never its password. */
+export function describeMongoUri(uri: string): string {
+  try {
+    return new ConnectionString(uri).hosts.join(',');
+  } catch {
+    return '(unparseable MONGODB_URI)';
+  }
+}
+
+/** The server could not be reached or refused us; the message names the host, never the password. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  readonly retryable = true;
+}
+
+export class MongoDatabase {
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly chats: Collection<ChatDoc>;
+  readonly inputs: Collection<InputDoc>;
+  readonly leases: Collection<LeaseDoc>;
+  readonly log: Collection<StepDoc>;
+  /** Set by the probe: whether the last ping answered. */
+  private healthy = true;
+  private probe: NodeJS.Timeout | undefined;
+
+  private constructor(client: MongoClient, database: string, readonly hosts: string) {
+    this.client = client;
+    this.db = client.db(database);
+    this.chats = this.db.collection('chats');
+    this.inputs = this.db.collection('inputs');
+    this.leases = this.db.collection('leases');
+    this.log = this.db.collection('log');
+  }
+
+  /**
+   * Connects and creates the indexes.
+   * @throws StoreUnavailableError naming the host when no server answers.
+   */
+  static async connect(options: MongoDatabaseOptions): Promise<MongoDatabase> {
+    const hosts = describeMongoUri(options.uri);
+    const database = options.database ?? 'mozaiks_runtime';
+    const client = new MongoClient(options.uri, {
+      maxPoolSize: options.maxPoolSize ?? 20,
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
+      retryReads: true,
+      retryWrites: true,
+      appName: 'mozaiks-runtime',
+    });
+    try {
+      await client.connect();
+      await client.db(database).command({ ping: 1 });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StoreUnavailableError(`cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`, { cause: error });
+    }
+    const store = new MongoDatabase(client, database, hosts);
+    await store.ensureIndexes();
+    return store;
+  }
+
+  /** Creates every index that is missing; returns the names it created. Safe to run at any time. */
+  async ensureIndexes(): Promise<string[]> {
+    const created: string[] = [];
+    for (const [name, indexes] of Object.entries(MONGO_INDEXES)) {
+      const collection = this.db.collection(name);
+      // Creating the collection first makes listIndexes answer on a new database.
+      await this.db.createCollection(name).catch((error: unknown) => {
+        if (!(error instanceof MongoServerError && error.code === 48)) throw error;
+      });
+      const existing = new Set((await collection.listIndexes().toArray()).map((i) => String(i.name)));
+      const missing = indexes.filter((i) => !existing.has(i.name!));
+      if (missing.length) await collection.createIndexes(missing);
+      created.push(...missing.map((i) => `${name}.${i.name}`));
+    }
+    return created;
+  }
+
+  /** Pings the server every `intervalMs`, so `isHealthy` can answer /ready at once. */
+  startProbe(intervalMs = 2000): void {
+    const ping = () =>
+      this.db.command({ ping: 1 }, { timeoutMS: Math.max(500, intervalMs) }).then(
+        () => void (this.healthy = true),
+        () => void (this.healthy = false),
+      );
+    this.probe = setInterval(() => void ping(), intervalMs);
+    this.probe.unref();
+  }
+
+  get isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /**
+   * Empties the events of steps older than `days` (the step, with its messages and the chat's
+   * state, stays), and deletes inputs whose run is done that are older than that.
+   */
+  async prune(days: number): Promise<{ events: number; inputs: number }> {
+    const cutoff = new Date(Date.now() - days * 24 * 3600_000);
+    const steps = await this.log.updateMany({ created_at: { $lt: cutoff }, 'events.0': { $exists: true } }, { $set: { events: [] } });
+    const inputs = await this.inputs.deleteMany({ accepted_at: { $lt: cutoff }, pending: { $exists: false } });
+    return { events: steps.modifiedCount, inputs: inputs.deletedCount };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.probe);
+    await this.client.close();
+  }
+}

@@ -1,0 +1,66 @@
+// Opens the store the configuration names: MongoDB when a connection string is given (many hosts),
+// else the embedded SQLite file under the data folder (one host).
+import type { ChatInbox } from './chat-inbox.js';
+import type { ChatLog } from './chat-log.js';
+import { MongoChatInbox } from './mongo-chat-inbox.js';
+import { MongoChatLog } from './mongo-chat-log.js';
+import { MongoDatabase } from './mongo-database.js';
+import { SqliteChatInbox } from './sqlite-chat-inbox.js';
+import { SqliteChatLog } from './sqlite-chat-log.js';
+import { SqliteDatabase } from './sqlite-database.js';
+
+export interface StoreOptions {
+  /** MongoDB connection string (MONGODB_URI); unset: SQLite under `dataDir`. */
+  mongodbUri?: string;
+  /** @default 'mozaiks_runtime' */
+  mongodbDatabase?: string;
+  /** Connections per MongoDB server. @default 20 */
+  mongodbMaxPoolSize?: number;
+  /** Folder of the SQLite file (DATA_DIR); untouched when MongoDB is used. */
+  dataDir: string;
+}
+
+/** A chat store: its two ports over one database. */
+export interface ChatStores {
+  readonly kind: 'sqlite' | 'mongodb';
+  /** Where the data is, for logs: the file, or the MongoDB hosts (never the password). */
+  readonly location: string;
+  readonly log: ChatLog;
+  readonly inbox: ChatInbox;
+  /** Whether the database answered lately (for /ready). */
+  healthy(): boolean;
+  /** Removes persisted events older than `days`; never messages nor usage still to publish. */
+  prune(days: number): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+/** @throws StoreUnavailableError (MongoDB) naming the host when it cannot be reached. */
+export async function openStore(options: StoreOptions): Promise<ChatStores> {
+  if (options.mongodbUri) {
+    const database = await MongoDatabase.connect({
+      uri: options.mongodbUri,
+      ...(options.mongodbDatabase ? { database: options.mongodbDatabase } : {}),
+      ...(options.mongodbMaxPoolSize ? { maxPoolSize: options.mongodbMaxPoolSize } : {}),
+    });
+    database.startProbe();
+    return {
+      kind: 'mongodb',
+      location: `mongodb://${database.hosts}/${database.db.databaseName}`,
+      log: new MongoChatLog(database),
+      inbox: new MongoChatInbox(database),
+      healthy: () => database.isHealthy,
+      prune: (days) => database.prune(days),
+      close: () => database.close(),
+    };
+  }
+  const database = new SqliteDatabase({ dataDir: options.dataDir });
+  return {
+    kind: 'sqlite',
+    location: database.file,
+    log: new SqliteChatLog(database),
+    inbox: new SqliteChatInbox(database),
+    healthy: () => true,
+    prune: (days) => database.prune(days),
+    close: () => database.close(),
+  };
+}

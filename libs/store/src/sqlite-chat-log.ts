@@ -1,0 +1,136 @@
+// The ChatLog on the embedded SQLite database. A step is one transaction that first checks the
+// lease's epoch: a writer whose lease was taken over stores nothing.
+import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
+import { LeaseLostError } from './chat-log.js';
+import type { ChatLog, ChatRecord, ChatWriter, LogStep, NewEvent, StoredMessage } from './chat-log.js';
+import type { Lease } from './chat-inbox.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+import { TrackedWriter } from './tracked-writer.js';
+
+interface ChatRow {
+  app_id: string; user_id: string; chat_id: string; workflow_id: string; created_at: string; last_seq: number;
+  context: string | null; awaiting: string | null; inputs_done: number;
+}
+
+export function toChatRecord(row: ChatRow): ChatRecord {
+  const { context, awaiting, inputs_done: _done, ...chat } = row;
+  return {
+    ...chat,
+    ...(context === null ? {} : { context: JSON.parse(context) as Record<string, unknown> }),
+    ...(awaiting === null ? {} : { awaiting: JSON.parse(awaiting) as ChatRecord['awaiting'] & object }),
+  };
+}
+
+const CHAT = 'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+
+export class SqliteChatLog implements ChatLog {
+  constructor(private readonly database: SqliteDatabase) {}
+
+  async getChat(t: Tenant, chatId: string): Promise<ChatRecord | undefined> {
+    const row = await this.database.attempt(() => this.database.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow | undefined);
+    return row && toChatRecord(row);
+  }
+
+  async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
+    return this.database.attempt(() => this.messages(t, chatId));
+  }
+
+  async listEvents(t: Tenant, chatId: string, afterSeq = 0, limit = -1): Promise<ServerEvent[]> {
+    const rows = await this.database.attempt(() => this.database
+      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(t.app_id, t.user_id, chatId, afterSeq, limit) as { body: string }[]);
+    return rows.map((r) => JSON.parse(r.body) as ServerEvent);
+  }
+
+  async openWriter(lease: Lease, workflowId: string): Promise<ChatWriter> {
+    const { tenant: t, chatId } = lease;
+    const db = this.database;
+    const state = await db.write(() => {
+      this.checkLease(lease);
+      db.sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
+      const row = db.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow;
+      const run = db
+        .sql("SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1")
+        .get(t.app_id, t.user_id, chatId) as { run_id: string; input_seq: number; calls: string } | undefined;
+      return {
+        chat: toChatRecord(row),
+        inputsDone: row.inputs_done,
+        messages: this.messages(t, chatId),
+        unfinishedRun: run ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] } : undefined,
+      };
+    });
+    return new TrackedWriter(state, (step) => this.append(lease, step));
+  }
+
+  /** Refuses the transaction unless `lease` is still the chat's current lease. */
+  checkLease(lease: Lease): void {
+    const row = this.database
+      .sql('SELECT holder, epoch FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+      .get(lease.tenant.app_id, lease.tenant.user_id, lease.chatId) as { holder: string; epoch: number } | undefined;
+    if (!row || row.epoch !== lease.epoch || row.holder !== lease.holder) throw new LeaseLostError(lease);
+  }
+
+  /** Persists `step` for the holder of `lease`, all or nothing. */
+  append(lease: Lease, step: LogStep): Promise<ServerEvent[]> {
+    const { tenant: t, chatId } = lease;
+    const db = this.database;
+    return db.write((): ServerEvent[] => {
+      this.checkLease(lease);
+      if (step.messages?.length) this.insertMessages(t, chatId, step.messages);
+      db.sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context) WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+        .run(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, t.app_id, t.user_id, chatId);
+      const run = step.run;
+      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map((e) => this.insertEvent(t, chatId, e));
+      if (run) {
+        db.sql("INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')")
+          .run(t.app_id, t.user_id, chatId, run.run_id, run.input_seq, run.workflow_id);
+        if (run.calls?.length) {
+          const row = db.sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as { calls: string };
+          const calls = [...(JSON.parse(row.calls) as unknown[]), ...run.calls];
+          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(JSON.stringify(calls), t.app_id, t.user_id, chatId, run.run_id);
+        }
+        if (run.finish) {
+          const usage = run.usage ? events.at(-1) : undefined;
+          db.sql('UPDATE runs SET status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
+            .run(run.finish, new Date().toISOString(), usage ? JSON.stringify(usage) : null, usage ? 0 : 1, t.app_id, t.user_id, chatId, run.run_id);
+          db.sql("UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'").run(t.app_id, t.user_id, chatId, run.input_seq);
+          db.sql('UPDATE chats SET inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(run.input_seq, t.app_id, t.user_id, chatId);
+        }
+      }
+      return events;
+    });
+  }
+
+  private messages(t: Tenant, chatId: string): StoredMessage[] {
+    const rows = this.database
+      .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
+      .all(t.app_id, t.user_id, chatId) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as StoredMessage);
+  }
+
+  private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
+    const db = this.database;
+    const row = db
+      .sql('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
+      .get(messages.length, t.app_id, t.user_id, chatId) as { next_message: number };
+    const insert = db.sql('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const first = row.next_message - messages.length;
+    const now = new Date().toISOString();
+    messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
+  }
+
+  private insertEvent(t: Tenant, chatId: string, event: NewEvent): ServerEvent {
+    const db = this.database;
+    const existing = db
+      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
+      .get(t.app_id, t.user_id, chatId, event.event_id) as { body: string } | undefined;
+    if (existing) return JSON.parse(existing.body) as ServerEvent;
+    const row = db
+      .sql('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
+      .get(t.app_id, t.user_id, chatId) as { last_seq: number };
+    const stored = { ...event, seq: row.last_seq } as ServerEvent;
+    db.sql('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(t.app_id, t.user_id, chatId, stored.seq, event.event_id, event.type, JSON.stringify(stored), Date.now());
+    return stored;
+  }
+}

@@ -1,0 +1,300 @@
+// The ChatLog and ChatInbox contracts: what every adapter must do. Run them against an adapter with
+// `chatLogContract` and `chatInboxContract`; both take a factory of stores over one database.
+import type { ServerEvent, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
+import type { Lease, NewInput } from './chat-inbox';
+import { answerRequestId } from './chat-inbox';
+import type { ChatWriter, NewEvent } from './chat-log';
+import { LeaseLostError } from './chat-log';
+import type { ChatStores } from './open-store';
+
+export interface StoreFactory {
+  /** A store over a fresh, empty database. */
+  create(): Promise<ChatStores>;
+  /** Another handle on the database `create` made last (another process, or a restart). */
+  reopen(): Promise<ChatStores>;
+}
+
+const ada = { app_id: 'app_1', user_id: 'ada' };
+const bob = { app_id: 'app_1', user_id: 'bob' };
+const adaElsewhere = { app_id: 'app_2', user_id: 'ada' };
+
+function event(id: string, content = id, chatId = 'c1'): NewEvent {
+  return { type: 'agent_message', chat_id: chatId, event_id: id, timestamp: new Date().toISOString(), run_id: 'r1', agent: 'A', content } as NewEvent;
+}
+
+function input(id: string, extra: Partial<NewInput> = {}): NewInput {
+  return { request_id: id, workflow_id: 'wf', content: id, context: { plan: 'pro' }, received_at: new Date().toISOString(), ...extra };
+}
+
+function usage(runId: string, chatId = 'c1'): Omit<UsageUpdateEvent, 'seq'> {
+  const tokens = { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+  return {
+    type: 'usage_update', event_id: `usage_${runId}`, chat_id: chatId, user_id: 'ada', app_id: 'app_1', workflow_id: 'wf', run_id: runId,
+    tokens, total_tokens: 3, cost_usd: 0, models: [], timestamp: new Date().toISOString(),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Takes the chat's lease (waiting while another holds it) and opens its writer. */
+async function writerFor(stores: ChatStores, t: Tenant, chatId: string, holder = 'exec-1', ttlMs = 10_000): Promise<{ lease: Lease; writer: ChatWriter }> {
+  for (let i = 0; ; i++) {
+    const lease = await stores.inbox.acquire(t, chatId, holder, ttlMs);
+    if (lease) {
+      try {
+        return { lease, writer: await stores.log.openWriter(lease, 'wf') };
+      } catch (error) {
+        // Lost before it was used (another holder took over meanwhile): try again.
+        if (!(error instanceof LeaseLostError)) throw error;
+      }
+    }
+    if (i > 200) throw new Error('lease never became free');
+    await sleep(10);
+  }
+}
+
+export function chatLogContract(name: string, factory: StoreFactory): void {
+  describe(`ChatLog contract: ${name}`, () => {
+    let stores: ChatStores;
+    const opened: ChatStores[] = [];
+    const open = async (make: () => Promise<ChatStores>) => {
+      const s = await make();
+      opened.push(s);
+      return s;
+    };
+    beforeEach(async () => {
+      stores = await open(() => factory.create());
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+    });
+
+    it('numbers events 1, 2, 3… per chat, keeps messages in order, and lists events after a seq', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      const first = await writer.append({ messages: [{ role: 'user', content: 'one' }], events: [event('e1'), event('e2')] });
+      const second = await writer.append({ messages: [{ role: 'assistant', content: 'two' }, { role: 'user', content: 'three' }], events: [event('e3')] });
+      expect([...first, ...second].map((e) => e.seq)).toEqual([1, 2, 3]);
+      const { writer: other } = await writerFor(stores, ada, 'c2');
+      expect((await other.append({ events: [event('x1', 'x', 'c2')] }))[0]!.seq).toBe(1);
+      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['one', 'two', 'three']);
+      expect((await stores.log.listEvents(ada, 'c1', 1)).map((e) => e.event_id)).toEqual(['e2', 'e3']);
+      expect((await stores.log.listEvents(ada, 'c1', 0, 2)).map((e) => e.seq)).toEqual([1, 2]);
+      expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ app_id: 'app_1', user_id: 'ada', chat_id: 'c1', workflow_id: 'wf', last_seq: 3 });
+      expect(writer.chat.last_seq).toBe(3);
+      expect(writer.messages).toHaveLength(3);
+    });
+
+    it('keeps tenants apart under the same chat_id', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      await writer.append({ messages: [{ role: 'user', content: 'ada secret' }], events: [event('e1')] });
+      expect(await stores.log.getChat(bob, 'c1')).toBeUndefined();
+      expect(await stores.log.listMessages(bob, 'c1')).toEqual([]);
+      expect(await stores.log.listEvents(adaElsewhere, 'c1')).toEqual([]);
+      // Bob's chat of the same id is his own, empty one.
+      const { writer: bobs } = await writerFor(stores, bob, 'c1');
+      expect(bobs.messages).toEqual([]);
+      expect((await bobs.append({ events: [event('e2')] }))[0]!.seq).toBe(1);
+      expect((await stores.log.listEvents(ada, 'c1')).map((e) => e.event_id)).toEqual(['e1']);
+    });
+
+    it('replaces context variables whole and keeps an input request open until the next step', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      expect((await stores.log.getChat(ada, 'c1'))?.context).toBeUndefined();
+      await writer.append({ context: { collected: true, tier: 'gold' }, awaitInput: { request_id: 'q1', agent: 'A' } });
+      expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ context: { collected: true, tier: 'gold' }, awaiting: { request_id: 'q1', agent: 'A' } });
+      await writer.append({ context: { collected: false } });
+      const chat = await stores.log.getChat(ada, 'c1');
+      expect(chat?.context).toEqual({ collected: false });
+      expect(chat?.awaiting).toBeUndefined();
+      await writer.append({ events: [event('e1')] });
+      expect((await stores.log.getChat(ada, 'c1'))?.context).toEqual({ collected: false });
+    });
+
+    it('gives a later writer the run left unfinished, with its calls, and the inputs done', async () => {
+      const call = { call_id: 'x', agent: 'A', model: 'm', prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
+      const first = await writerFor(stores, ada, 'c1');
+      await first.writer.append({ messages: [{ role: 'assistant', content: 'a' }], run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', calls: [call] } });
+      await first.writer.append({ run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_1') } });
+      await first.writer.append({ run: { run_id: 'run_2', input_seq: 2, workflow_id: 'wf', calls: [call, call] } });
+      await stores.inbox.release(first.lease, first.writer.inputsDone);
+      const second = await writerFor(await open(() => factory.reopen()), ada, 'c1', 'exec-2');
+      expect(second.writer.inputsDone).toBe(1);
+      expect(second.writer.unfinishedRun).toEqual({ run_id: 'run_2', input_seq: 2, calls: [call, call] });
+      expect(second.writer.messages.map((m) => m.content)).toEqual(['a']);
+    });
+
+    it('appends a run\'s usage event after the step\'s other events, in the usage outbox', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      const stored = await writer.append({ events: [event('e1')], run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_1') } });
+      expect(stored.map((e) => [e.type, e.seq])).toEqual([['agent_message', 1], ['usage_update', 2]]);
+      expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([expect.objectContaining({ event_id: 'usage_run_1', seq: 2 })]);
+      await stores.inbox.markUsagePublished(ada, 'c1', 'usage_run_1');
+      expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([]);
+      expect(writer.inputsDone).toBe(1);
+    });
+
+    it('stores nothing of a step that cannot be stored', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      await writer.append({ messages: [{ role: 'user', content: 'kept' }], events: [event('e1')] });
+      const cyclic: Record<string, unknown> = { role: 'user' };
+      cyclic.self = cyclic;
+      await expect(writer.append({ messages: [{ role: 'user', content: 'lost?' }, cyclic], events: [event('e2')] })).rejects.toThrow();
+      expect((await stores.log.listEvents(ada, 'c1')).map((e) => e.event_id)).toEqual(['e1']);
+      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['kept']);
+      expect((await writer.append({ events: [event('e3')] }))[0]!.seq).toBe(2);
+    });
+
+    it('refuses the late commit of a holder whose lease was taken over, and keeps the new holder\'s history intact', async () => {
+      const a = await writerFor(stores, ada, 'c1', 'exec-a', 100);
+      await a.writer.append({ events: [event('a1')] });
+      // A stalls past its lease; B takes over on another connection and commits.
+      await sleep(150);
+      const other = await open(() => factory.reopen());
+      const b = await writerFor(other, ada, 'c1', 'exec-b');
+      expect(b.lease.takeover).toBe(true);
+      expect(b.lease.epoch).toBeGreaterThan(a.lease.epoch);
+      await b.writer.append({ events: [event('b1')] });
+      await expect(a.writer.append({ events: [event('a2')], messages: [{ role: 'user', content: 'late' }] })).rejects.toBeInstanceOf(LeaseLostError);
+      expect(await stores.inbox.renew(a.lease, 1000)).toBe(false);
+      await b.writer.append({ events: [event('b2')] });
+      expect((await stores.log.listEvents(ada, 'c1')).map((e) => [e.event_id, e.seq])).toEqual([['a1', 1], ['b1', 2], ['b2', 3]]);
+      expect(await stores.log.listMessages(ada, 'c1')).toEqual([]);
+    });
+
+    it('keeps everything across a restart', async () => {
+      const { writer, lease } = await writerFor(stores, ada, 'c1');
+      await writer.append({ messages: [{ role: 'user', content: 'kept' }], events: [event('e1')] });
+      await stores.inbox.release(lease, 0);
+      await stores.close();
+      stores = await open(() => factory.reopen());
+      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['kept']);
+      const again = await writerFor(stores, ada, 'c1');
+      expect((await again.writer.append({ events: [event('e2')] }))[0]!.seq).toBe(2);
+    });
+
+    it('keeps seq gapless with 4 writers stealing one chat\'s lease from each other', async () => {
+      const writers = 4;
+      const commits = Number(process.env.STORE_STRESS_COMMITS ?? 250);
+      const handles = await Promise.all(Array.from({ length: writers }, () => open(() => factory.reopen())));
+      const acknowledged: string[] = [];
+      let refused = 0;
+      await Promise.all(handles.map(async (s, w) => {
+        let current: { lease: Lease; writer: ChatWriter } | undefined;
+        for (let i = 0; i < commits; ) {
+          current ??= await writerFor(s, ada, 'c1', `w${w}`, 40);
+          // Now and then a holder stalls past its lease, and another takes the chat over.
+          if (Math.random() < 0.02) await sleep(60);
+          const id = `w${w}-${i}`;
+          try {
+            await current.writer.append({ events: [event(id, String(current.lease.epoch))] });
+            acknowledged.push(id);
+            i++;
+            if (Math.random() < 0.1) {
+              await s.inbox.release(current.lease, 0);
+              current = undefined;
+            }
+          } catch (error) {
+            if (!(error instanceof LeaseLostError)) throw error;
+            refused++;
+            current = undefined;
+          }
+        }
+        if (current) await s.inbox.release(current.lease, 0);
+      }));
+      const log: ServerEvent[] = await stores.log.listEvents(ada, 'c1');
+      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: writers * commits }, (_, i) => i + 1));
+      // Exactly the acknowledged commits landed, each once; epochs never go back (no fenced write).
+      expect(log.map((e) => e.event_id).sort()).toEqual([...acknowledged].sort());
+      const epochs = log.map((e) => Number((e as { content: string }).content));
+      expect(epochs).toEqual([...epochs].sort((x, y) => x - y));
+      process.stderr.write(`${name}: ${writers}×${commits} commits, ${refused} fenced writes refused, ${new Set(epochs).size} lease epochs\n`);
+    });
+  });
+}
+
+export function chatInboxContract(name: string, factory: StoreFactory): void {
+  describe(`ChatInbox contract: ${name}`, () => {
+    let stores: ChatStores;
+    const opened: ChatStores[] = [];
+    const open = async (make: () => Promise<ChatStores>) => {
+      const s = await make();
+      opened.push(s);
+      return s;
+    };
+    beforeEach(async () => {
+      stores = await open(() => factory.create());
+    });
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+    });
+
+    it('accepts inputs in order per chat, idempotently on request id, creating the chat', async () => {
+      expect((await stores.inbox.accept(ada, 'c1', input('r1'))).input.input_seq).toBe(1);
+      expect(await stores.inbox.accept(ada, 'c1', input('r2'))).toMatchObject({ input: { input_seq: 2 }, created: true });
+      expect(await stores.inbox.accept(ada, 'c1', input('r1', { content: 'changed' }))).toMatchObject({ input: { input_seq: 1, content: 'r1' }, created: false });
+      expect((await stores.inbox.accept(bob, 'c1', input('r3'))).input.input_seq).toBe(1);
+      expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ workflow_id: 'wf', last_seq: 0 });
+      expect((await stores.inbox.pending(ada, 'c1', 0)).map((i) => [i.request_id, i.input_seq, i.context])).toEqual([['r1', 1, { plan: 'pro' }], ['r2', 2, { plan: 'pro' }]]);
+      expect((await stores.inbox.pending(ada, 'c1', 1)).map((i) => i.request_id)).toEqual(['r2']);
+      expect((await stores.inbox.pending(ada, 'c1', 0, 1)).map((i) => i.request_id)).toEqual(['r1']);
+      expect(await stores.inbox.pending(adaElsewhere, 'c1', 0)).toEqual([]);
+    });
+
+    it('numbers inputs accepted at once through several connections 1..n, each once', async () => {
+      const handles = await Promise.all([0, 1, 2].map(() => open(() => factory.reopen())));
+      const ids = Array.from({ length: 30 }, (_, i) => `m${i}`);
+      // Every request is sent twice, through different connections, as a retrying client would.
+      const results = await Promise.all([...ids, ...ids].map((id, i) => handles[i % 3]!.inbox.accept(ada, 'c1', input(id))));
+      const pending = await stores.inbox.pending(ada, 'c1', 0, 100);
+      expect(pending.map((p) => p.input_seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(new Set(pending.map((p) => p.request_id)).size).toBe(30);
+      expect(results.filter((r) => r.created)).toHaveLength(30);
+      for (const r of results) expect(pending.find((p) => p.request_id === r.input.request_id)?.input_seq).toBe(r.input.input_seq);
+    });
+
+    it('accepts the answer to an input request once', async () => {
+      const answer = input(answerRequestId('q1'), { kind: 'input', answers: { request_id: 'q1', agent: 'A' } });
+      const [x, y] = await Promise.all([stores.inbox.accept(ada, 'c1', answer), stores.inbox.accept(ada, 'c1', { ...answer, content: 'second' })]);
+      expect([x.created, y.created].sort()).toEqual([false, true]);
+      expect(await stores.inbox.pending(ada, 'c1', 0)).toEqual([expect.objectContaining({ kind: 'input', answers: { request_id: 'q1', agent: 'A' } })]);
+    });
+
+    it('gives a chat\'s lease to one holder at a time, with a growing epoch', async () => {
+      const first = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      expect(first).toMatchObject({ epoch: 1, takeover: false, inputsDone: 0 });
+      expect(await stores.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
+      expect(await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000)).toBeUndefined();
+      expect(await stores.inbox.acquire(bob, 'c1', 'exec-2', 10_000)).toMatchObject({ epoch: 1 });
+      expect(await stores.inbox.renew(first, 10_000)).toBe(true);
+      await stores.inbox.release(first, 3);
+      expect(await stores.inbox.renew(first, 10_000)).toBe(false);
+      const second = (await stores.inbox.acquire(ada, 'c1', 'exec-2', 50))!;
+      expect(second).toMatchObject({ epoch: 2, takeover: false, inputsDone: 3 });
+      await sleep(80);
+      // Expired without a release: the next holder must fence it.
+      const third = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      expect(third).toMatchObject({ epoch: 3, takeover: true });
+      expect(await stores.inbox.renew(second, 10_000)).toBe(false);
+      await stores.inbox.release(second, 9);
+      expect(await stores.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
+    });
+
+    it('lists chats with work and no live lease for the recovery sweep', async () => {
+      const listed = async () => (await stores.inbox.chatsWithWork()).map((c) => `${c.user_id}/${c.chat_id}/${c.workflow_id}`).sort();
+      expect(await listed()).toEqual([]);
+      await stores.inbox.accept(ada, 'c1', input('r1'));
+      await stores.inbox.accept(bob, 'c1', input('r2'));
+      expect(await listed()).toEqual(['ada/c1/wf', 'bob/c1/wf']);
+      // A chat some executor holds is its business, not the sweep's.
+      const lease = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      expect(await listed()).toEqual(['bob/c1/wf']);
+      const writer = await stores.log.openWriter(lease, 'wf');
+      await writer.append({ run: { run_id: 'run_r1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_r1') } });
+      await stores.inbox.release(lease, writer.inputsDone);
+      // The input ran; its usage is still to be published.
+      expect(await listed()).toEqual(['ada/c1/wf', 'bob/c1/wf']);
+      await stores.inbox.markUsagePublished(ada, 'c1', 'usage_run_r1');
+      expect(await listed()).toEqual(['bob/c1/wf']);
+    });
+  });
+}

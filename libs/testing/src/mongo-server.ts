@@ -1,0 +1,122 @@
+// A MongoDB-wire server for a test suite: MONGODB_URI when the environment names one, else a
+// private FerretDB (SQLite backend) on a free port, as nats-server is started. Each suite gets its
+// own database name, so suites never see each other's data.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import path from 'node:path';
+import { accepting, freePort } from './nats-server.js';
+
+export interface MongoTestServer {
+  /** Connection string without a database. */
+  readonly uri: string;
+  /** What serves it: `MONGODB_URI`, or `ferretdb`. */
+  readonly kind: 'external' | 'ferretdb';
+  /** A database name no other suite uses. */
+  database(): string;
+  /** Stops a server this harness started (SIGTERM, then SIGKILL); its data stays for `start`. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. */
+  start(): Promise<void>;
+  /** Stops it and removes its data. */
+  dispose(): Promise<void>;
+}
+
+/** Where the project's install step caches the servers it builds. */
+export function testServerCacheDir(): string {
+  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mozaiks', 'bin');
+}
+
+/** The ferretdb binary: FERRETDB_BIN, then PATH, then the project's cache; undefined when none. */
+export function ferretDbBinary(): string | undefined {
+  if (process.env.FERRETDB_BIN) return process.env.FERRETDB_BIN;
+  for (const dir of (process.env.PATH ?? '').split(':').concat(testServerCacheDir())) {
+    const candidate = path.join(dir, 'ferretdb');
+    if (dir && existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+let warned = false;
+
+/** Whether a MongoDB-wire server can be had; says once, plainly, when not (its tests are skipped). */
+export function mongoTestServerAvailable(): boolean {
+  if (process.env.MONGODB_TEST_URI ?? process.env.MONGODB_URI ?? ferretDbBinary()) return true;
+  if (!warned) {
+    warned = true;
+    process.stderr.write(
+      'MongoDB tests SKIPPED: no MONGODB_URI and no ferretdb binary (`npm test` builds FerretDB into the cache when Go is installed; or set FERRETDB_BIN)\n',
+    );
+  }
+  return false;
+}
+
+/**
+ * The suite's MongoDB-wire server, or undefined (said once, plainly) when there is none: no
+ * MONGODB_URI and no ferretdb binary (`npm test` builds one into the cache when Go is present).
+ */
+export async function startMongoTestServer(): Promise<MongoTestServer | undefined> {
+  const external = process.env.MONGODB_TEST_URI ?? process.env.MONGODB_URI;
+  if (external) {
+    return { uri: external, kind: 'external', database: uniqueDatabase, stop: async () => {}, start: async () => {}, dispose: async () => {} };
+  }
+  const binary = ferretDbBinary();
+  if (!binary) {
+    mongoTestServerAvailable();
+    return undefined;
+  }
+  return startFerretDb(binary);
+}
+
+function uniqueDatabase(): string {
+  return `test_${randomUUID().replace(/-/g, '').slice(0, 16)}`;
+}
+
+async function startFerretDb(binary: string): Promise<MongoTestServer> {
+  const [port, debugPort] = [await freePort(), await freePort()];
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'mozaiks-ferretdb-'));
+  let child: ChildProcess | undefined;
+  let log = '';
+  const start = async () => {
+    log = '';
+    child = spawn(
+      binary,
+      [
+        '--handler=sqlite', `--sqlite-url=file:${dataDir}/`, `--state-dir=${dataDir}`, `--listen-addr=127.0.0.1:${port}`,
+        `--debug-addr=127.0.0.1:${debugPort}`, '--telemetry=disable', '--log-level=ERROR',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
+    const deadline = Date.now() + 15_000;
+    while (!(await accepting(port))) {
+      if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${log}`);
+      if (Date.now() > deadline) throw new Error(`ferretdb did not start on port ${port}: ${log}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const exited = new Promise((r) => running.once('exit', r));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  await start();
+  return {
+    uri: `mongodb://127.0.0.1:${port}/`,
+    kind: 'ferretdb',
+    database: uniqueDatabase,
+    start,
+    stop,
+    dispose: async () => {
+      await stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
