@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { NatsBus, runtimeStreams } from '@mozaiks/bus';
+import { NatsBus } from '@mozaiks/bus';
+import { subjects } from '@mozaiks/protocol';
 import { makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
 import type { NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
 import { REPO_ROOT, testRuntimeEnv } from './harness';
@@ -92,7 +93,7 @@ export async function startCluster(options: { counts?: Partial<Record<ServiceNam
     const started = await Promise.allSettled((Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))));
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: runtimeStreams('mozaiks') });
+    observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: subjects('mozaiks').streams });
   } catch (error) {
     // A cluster that did not start leaves nothing running behind.
     await Promise.all(Object.values(services).flat().map((p) => p.kill('SIGKILL')));

@@ -34,7 +34,7 @@ describe('client messages', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(t.llm.requests.length).toBe(before);
     expect(client.events.every((e) => e.type === 'error' && e.seq === undefined)).toBe(true);
-    expect(await t.runtime.store.listEvents({ app_id: 'app_456', user_id: 'user_123' }, 'chat_789')).toEqual([]);
+    expect(await t.runtime.stores.log.listEvents({ app_id: 'app_456', user_id: 'user_123' }, 'chat_789')).toEqual([]);
     await client.close();
   });
 

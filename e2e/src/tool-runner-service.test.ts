@@ -1,7 +1,8 @@
 // The tool-runner service as deployed: its own process on NATS, answering tool requests in its
 // queue group. Tools see only what they declare of the service's environment, and no worker
 // outlives a service that is killed outright, not even one stuck in a loop.
-import { NatsBus, runtimeStreams } from '@mozaiks/bus';
+import { NatsBus } from '@mozaiks/bus';
+import { subjects } from '@mozaiks/protocol';
 import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { processEnded, startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
@@ -14,7 +15,7 @@ let service: ServiceProcess;
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  client = await NatsBus.connect({ servers: nats.url, name: 'test-executor', streams: runtimeStreams('mozaiks') });
+  client = await NatsBus.connect({ servers: nats.url, name: 'test-executor', streams: subjects('mozaiks').streams });
   service = await new ServiceProcess('tool-runner', {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     NATS_URL: nats.url,

@@ -4,8 +4,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
 import { busContract } from './bus.contract';
-import { NatsBus, runtimeStreams } from './nats-bus';
-import type { StreamSpec } from './nats-bus';
+import { subjects } from '@mozaiks/protocol';
+import type { StreamSpec } from '@mozaiks/protocol';
+import { NatsBus } from './nats-bus';
 
 const testStreams: StreamSpec[] = [
   { name: 'T_WORK', subjects: ['t.jobs.>', 't.dedupe.>', 't.slow.>'], retention: 'workqueue', maxAgeMs: 60_000, duplicateWindowMs: 60_000 },
@@ -34,8 +35,8 @@ busContract('NatsBus', { create: () => open() });
 
 describe('NatsBus', () => {
   it('creates the runtime streams idempotently', async () => {
-    await open('a', runtimeStreams('mozaiks'));
-    await open('b', runtimeStreams('mozaiks'));
+    await open('a', subjects('mozaiks').streams);
+    await open('b', subjects('mozaiks').streams);
     const jsm = await jetstreamManager((opened.at(-1) as NatsBus).connection);
     const names: string[] = [];
     for await (const s of jsm.streams.list()) names.push(s.config.name);

@@ -7,6 +7,8 @@ import { connect, errors, headers as natsHeaders, nuid } from '@nats-io/transpor
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { BusError, RetryLaterError, subjectMatches } from './bus.js';
 import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
+import { subjects } from '@mozaiks/protocol';
+import type { StreamSpec } from '@mozaiks/protocol';
 
 /** Header carrying the version of the payload's shape. */
 export const VERSION_HEADER = 'Mozaiks-Version';
@@ -15,34 +17,12 @@ export const MESSAGE_ID_HEADER = 'Mozaiks-Msg-Id';
 /** Header on a reply whose handler failed, with its message. */
 const ERROR_HEADER = 'Mozaiks-Error';
 
-/** A JetStream stream the bus keeps: what it holds and how long. */
-export interface StreamSpec {
-  name: string;
-  subjects: string[];
-  /** `workqueue`: a message is gone once a consumer acknowledges it. `limits`: kept for `maxAgeMs`. */
-  retention: 'workqueue' | 'limits';
-  maxAgeMs: number;
-  /** Window within which a repeated Nats-Msg-Id is stored once. */
-  duplicateWindowMs: number;
-}
-
-/** The streams of ARCHITECTURE.md for a subject prefix. */
-export function runtimeStreams(prefix: string): StreamSpec[] {
-  const name = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
-  const day = 24 * 3600_000;
-  return [
-    { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
-    { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },
-    { name: `${name}_USAGE`, subjects: [`${prefix}.usage.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 10 * 60_000 },
-  ];
-}
-
 export interface NatsBusOptions {
   /** NATS URL(s), e.g. `nats://127.0.0.1:4222`. */
   servers: string | string[];
   /** Connection name, shown in the server's monitoring. */
   name: string;
-  /** Streams to keep; see `runtimeStreams`. */
+  /** Streams to keep: the protocol's `subjects(prefix).streams`. */
   streams: StreamSpec[];
   /** Time a consumer has to acknowledge before the message goes to another; long handlers extend it. @default 30000 */
   ackWaitMs?: number;
@@ -327,7 +307,7 @@ export function connectRuntimeBus(options: {
   return NatsBus.connect({
     servers: options.servers.split(',').map((s) => s.trim()),
     name: `mozaiks-${options.service}`,
-    streams: runtimeStreams(options.prefix),
+    streams: subjects(options.prefix).streams,
     ackWaitMs: options.ackWaitMs,
     onError: options.onError,
   });

@@ -59,9 +59,17 @@ export const RuntimeConfig = z
         }
         return z.NEVER;
       }),
-    /** MongoDB connection string (the MongoDB store is not part of this release; SQLite is used). */
-    MONGODB_URI: z.string().optional(),
-    MONGODB_DATABASE: z.string().default('mozaiks_runtime'),
+    /** MongoDB connection string: the store of the distributed services. Unset: SQLite under DATA_DIR (one host). */
+    MONGODB_URI: z
+      .string()
+      .optional()
+      .refine((uri) => uri === undefined || /^mongodb(\+srv)?:\/\/\S+$/.test(uri), { message: 'must be a mongodb:// or mongodb+srv:// connection string' }),
+    /** Database the runtime's collections live in. */
+    MONGODB_DATABASE: z.string().regex(/^[^/\\. "$]{1,63}$/, 'must be a MongoDB database name').default('mozaiks_runtime'),
+    /** Connections each process may open to each MongoDB server. */
+    MONGODB_MAX_POOL_SIZE: number('must be a whole number').int().min(1).default(20),
+    /** Days persisted events are kept (0: for ever). Message history and usage not yet published are never removed. */
+    EVENT_RETENTION_DAYS: number('must be a number of days').nonnegative().default(0),
     /** Shared secret for HS256 launch tokens. */
     JWT_SECRET: z.string().optional(),
     /** PEM public key (SPKI) for RS256/ES256 launch tokens; `\n` escapes are accepted. */

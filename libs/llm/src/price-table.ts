@@ -1,4 +1,5 @@
 // Model prices in USD per million tokens, and the cost of a call under them.
+import type { LlmCallUsage, ModelUsage } from '@mozaiks/protocol';
 
 export interface ModelPrice {
   /** USD per million prompt (input) tokens. */
@@ -57,4 +58,19 @@ export class PriceTable {
 /** Rounds to a billionth of a dollar, so sums of prices do not print float noise. */
 export function roundUsd(value: number): number {
   return Math.round(value * 1e9) / 1e9;
+}
+
+/** A run's calls summed by model and priced: the body of its `usage_update`. */
+export function priceCalls(calls: readonly LlmCallUsage[], prices: PriceTable): { models: ModelUsage[]; cost_usd: number } {
+  const byModel = new Map<string, ModelUsage>();
+  for (const call of calls) {
+    const m = byModel.get(call.model) ?? { model: call.model, calls: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0 };
+    m.calls += 1;
+    m.prompt_tokens += call.prompt_tokens;
+    m.completion_tokens += call.completion_tokens;
+    m.total_tokens += call.total_tokens;
+    byModel.set(call.model, m);
+  }
+  const models = [...byModel.values()].map((m) => ({ ...m, cost_usd: prices.cost(m.model, m.prompt_tokens, m.completion_tokens) }));
+  return { models, cost_usd: roundUsd(models.reduce((sum, m) => sum + m.cost_usd, 0)) };
 }

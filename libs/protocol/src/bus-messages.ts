@@ -1,42 +1,21 @@
 // Messages between services on the bus. Each carries `v`, the version of its shape.
 import { z } from 'zod';
 import { Id } from './ids.js';
-import { ServerEvent } from './events.js';
+import { ServerEvent, UsageUpdateEvent } from './events.js';
 
 /**
- * A request to run a chat's workflow: sent by the gateway once the message is stored as the
- * chat's next input, taken by one executor, which runs every pending input of the chat in order.
+ * "This chat has work": sent by the gateway once an input is in the chat's inbox (and by an
+ * executor's recovery sweep). Ids only: the executor that takes it reads the work from the inbox.
+ * The trace context travels in the `traceparent` header.
  */
-export const UserMessageRunRequest = z.object({
+export const ChatNudge = z.object({
   v: z.literal(1),
-  kind: z.literal('user_message'),
-  request_id: z.string(),
-  app_id: Id,
-  user_id: Id,
-  chat_id: Id,
-  workflow_id: Id,
-  content: z.string(),
-  /** Custom claims of the launch token. */
-  context: z.record(z.string(), z.unknown()),
-  max_tokens: z.number().int().positive().optional(),
-  received_at: z.iso.datetime(),
-});
-export type UserMessageRunRequest = z.infer<typeof UserMessageRunRequest>;
-
-/** Asks for a chat's pending work (inputs, unpublished usage) to be taken up, after a restart. */
-export const ResumeRunRequest = z.object({
-  v: z.literal(1),
-  kind: z.literal('resume'),
-  request_id: z.string(),
   app_id: Id,
   user_id: Id,
   chat_id: Id,
   workflow_id: Id,
 });
-export type ResumeRunRequest = z.infer<typeof ResumeRunRequest>;
-
-export const RunRequest = z.discriminatedUnion('kind', [UserMessageRunRequest, ResumeRunRequest]);
-export type RunRequest = z.infer<typeof RunRequest>;
+export type ChatNudge = z.infer<typeof ChatNudge>;
 
 /** A chat event on its way to the gateways, with the owner it must be shown to. */
 export const ChatEventEnvelope = z.object({
@@ -85,16 +64,12 @@ export const LlmCallUsage = z.object({
 });
 export type LlmCallUsage = z.infer<typeof LlmCallUsage>;
 
-/** The unpriced usage of one workflow execution, with every LLM call it made. */
-export const RawUsage = z.object({
+/**
+ * A run's priced usage, as persisted in its chat's log by the executor that finished the run:
+ * on its way to the usage-emitter, which delivers it to billing.
+ */
+export const UsageRecord = z.object({
   v: z.literal(1),
-  run_id: z.string(),
-  app_id: Id,
-  user_id: Id,
-  chat_id: Id,
-  workflow_id: Id,
-  calls: z.array(LlmCallUsage),
-  max_tokens: z.number().int().positive().optional(),
-  finished_at: z.iso.datetime(),
+  event: UsageUpdateEvent,
 });
-export type RawUsage = z.infer<typeof RawUsage>;
+export type UsageRecord = z.infer<typeof UsageRecord>;

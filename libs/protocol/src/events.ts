@@ -113,6 +113,11 @@ export const UsageUpdateEvent = z.object({
 });
 export type UsageUpdateEvent = z.infer<typeof UsageUpdateEvent>;
 
+/** The stable id of a run's usage event: billing sinks de-duplicate on it. */
+export function usageEventId(runId: string): string {
+  return `usage_${runId}`;
+}
+
 /** The run waits for the user: answer with a `user_input` naming `request_id`. */
 export const InputRequestEvent = z.object({
   type: z.literal('input_request'),

@@ -29,18 +29,9 @@ export {
   ToolResultEvent,
   UsageUpdateEvent,
   WorkflowCompleteEvent,
+  usageEventId,
 } from './events.js';
 export type { EventBody, ServerEventType } from './events.js';
-export {
-  ChatEventEnvelope,
-  LlmCallUsage,
-  RawUsage,
-  ResumeRunRequest,
-  RunRequest,
-  ToolFailure,
-  ToolReply,
-  ToolRequest,
-  UserMessageRunRequest,
-} from './bus-messages.js';
+export { ChatEventEnvelope, ChatNudge, LlmCallUsage, ToolFailure, ToolReply, ToolRequest, UsageRecord } from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
-export type { Subjects } from './subjects.js';
+export type { StreamSpec, Subjects } from './subjects.js';

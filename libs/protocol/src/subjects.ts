@@ -1,12 +1,24 @@
-// Subject names on the bus. The prefix is configurable so several runtimes can share one NATS.
+// Subject names on the bus, and the durable streams that hold some of them. The prefix is
+// configurable so several runtimes can share one NATS. No other library spells a subject.
 
 /** Default first token of every subject. */
 export const DEFAULT_SUBJECT_PREFIX = 'mozaiks';
 
+/** A durable stream: which subjects it holds, and how long. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** `workqueue`: a message is gone once a consumer acknowledges it. `limits`: kept for `maxAgeMs`. */
+  retention: 'workqueue' | 'limits';
+  maxAgeMs: number;
+  /** Window within which a repeated message id is stored once. */
+  duplicateWindowMs: number;
+}
+
 export interface Subjects {
-  /** Run requests for a workflow of an app; executors share them. */
+  /** "This chat has work" nudges for a workflow of an app; executors share them. */
   run(appId: string, workflowId: string): string;
-  /** Every run request. */
+  /** Every nudge. */
   readonly allRuns: string;
   /** A chat's live events. */
   chat(appId: string, chatId: string): string;
@@ -15,25 +27,34 @@ export interface Subjects {
   /** Every tool invocation. */
   readonly allTools: string;
   /**
-   * Unpriced usage of an app's executions. Kept outside `usage.>` so a billing pipeline that
-   * subscribes to `<prefix>.usage.>` receives priced events only.
+   * Priced usage of an app's runs on its way to the usage-emitter. Kept outside `usage.>` so a
+   * billing pipeline that subscribes to `<prefix>.usage.>` receives what the emitter delivers only.
    */
-  usageRaw(appId: string): string;
-  /** Every unpriced usage record. */
-  readonly allUsageRaw: string;
+  metering(appId: string): string;
+  /** Every metering record. */
+  readonly allMetering: string;
   /** Priced `usage_update` events for billing pipelines. */
   usage(appId: string, userId: string): string;
+  /** The streams that make nudges, metering and billing durable. */
+  readonly streams: StreamSpec[];
 }
 
 export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
+  const name = prefix.toUpperCase().replace(/[^A-Z0-9_]/g, '_');
+  const day = 24 * 3600_000;
   return {
     run: (appId, workflowId) => `${prefix}.run.${appId}.${workflowId}`,
     allRuns: `${prefix}.run.*.*`,
     chat: (appId, chatId) => `${prefix}.chat.${appId}.${chatId}`,
     tool: (appId, workflowId) => `${prefix}.tool.${appId}.${workflowId}`,
     allTools: `${prefix}.tool.*.*`,
-    usageRaw: (appId) => `${prefix}.metering.${appId}`,
-    allUsageRaw: `${prefix}.metering.*`,
+    metering: (appId) => `${prefix}.metering.${appId}`,
+    allMetering: `${prefix}.metering.*`,
     usage: (appId, userId) => `${prefix}.usage.${appId}.${userId}`,
+    streams: [
+      { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
+      { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },
+      { name: `${name}_USAGE`, subjects: [`${prefix}.usage.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 10 * 60_000 },
+    ],
   };
 }

@@ -1,3 +1,5 @@
-// The shared lifecycle of the distributed services.
+// The shared lifecycle of the runtime's processes: the distributed services and the standalone runtime.
 export { runService } from './run-service.js';
 export type { RunningService, ServiceContext, ServiceOptions } from './run-service.js';
+export { onShutdown } from './shutdown.js';
+export { startRetention, storeFromConfig } from './store-from-config.js';

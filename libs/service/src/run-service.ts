@@ -1,26 +1,33 @@
 // The lifecycle every distributed service shares, so each main says only what is its own: read the
-// configuration (or stop, naming every problem), connect to NATS, serve /health, /ready and
-// /metrics, and on SIGTERM/SIGINT stop taking work, let the work in flight finish, then close.
+// configuration (or stop, naming every problem), connect to NATS and (when the service keeps chats)
+// the store, serve /health, /ready and /metrics, and on SIGTERM/SIGINT stop taking work, let the
+// work in flight finish, then close.
 import { connectRuntimeBus } from '@mozaiks/bus';
 import type { NatsBus } from '@mozaiks/bus';
-import { loadServiceConfig, onShutdown } from '@mozaiks/config';
+import { ConfigError, loadServiceConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
+import { StoreUnavailableError } from '@mozaiks/store';
+import type { ChatStores } from '@mozaiks/store';
 import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
+import { onShutdown } from './shutdown.js';
+import { storeFromConfig } from './store-from-config.js';
 
 export interface ServiceContext {
   config: RuntimeConfig;
   logger: Logger;
   metrics: RuntimeMetrics;
   bus: NatsBus;
-  /** Whether the service is connected and not draining: what /ready reports. */
+  /** The chat store, for a service started with `store: true`. */
+  stores: ChatStores | undefined;
+  /** Whether the service is connected (bus, store) and not draining: what /ready reports. */
   ready: () => boolean;
 }
 
 export interface RunningService {
   /** Stops taking work and finishes (or hands back) the work in flight. */
   stop(): Promise<void>;
-  /** Releases what outlives the bus (stores, endpoints), after the bus has drained. */
+  /** Releases what outlives the bus (endpoints), after the bus has drained. */
   close?(): Promise<void>;
   /** Fields for the "running" log line. */
   info?: Record<string, unknown>;
@@ -31,6 +38,8 @@ export interface ServiceOptions {
   defaultPort: number;
   /** Serve /health, /ready and /metrics on PORT; off for a service that serves them itself. @default true */
   opsEndpoints?: boolean;
+  /** Open the chat store (MONGODB_URI, else SQLite under DATA_DIR). @default false */
+  store?: boolean;
 }
 
 /** Runs the service `name` built by `start` until a signal stops it; exits 1 if it cannot start. */
@@ -39,6 +48,7 @@ export function runService(name: string, options: ServiceOptions, start: (contex
     const config = loadServiceConfig(name, { defaultPort: options.defaultPort, needsNats: true });
     const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
     const metrics = new RuntimeMetrics();
+    const stores = options.store ? await storeFromConfig(config) : undefined;
     const bus = await connectRuntimeBus({
       servers: config.NATS_URL!,
       prefix: config.SUBJECT_PREFIX,
@@ -47,10 +57,10 @@ export function runService(name: string, options: ServiceOptions, start: (contex
       onError: (error, subject) => logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
     });
     let draining = false;
-    const ready = () => bus.connected && !draining;
-    const service = await start({ config, logger, metrics, bus, ready });
+    const ready = () => bus.connected && (stores?.healthy() ?? true) && !draining;
+    const service = await start({ config, logger, metrics, bus, stores, ready });
     const ops = options.opsEndpoints === false ? undefined : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
-    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL }, `${name} running`);
+    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL, ...(stores ? { store: stores.location } : {}) }, `${name} running`);
 
     onShutdown(
       async (signal) => {
@@ -59,6 +69,7 @@ export function runService(name: string, options: ServiceOptions, start: (contex
         await service.stop();
         await bus.drain();
         await service.close?.();
+        await stores?.close();
         await ops?.close();
         logger.info(`${name} stopped`);
       },
@@ -66,7 +77,9 @@ export function runService(name: string, options: ServiceOptions, start: (contex
       () => flushLogger(logger),
     );
   })().catch((error: unknown) => {
-    process.stderr.write(`${name} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // What the operator can act on is said plainly; anything else with its stack.
+    const known = error instanceof ConfigError || error instanceof StoreUnavailableError;
+    process.stderr.write(`${name} failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
     process.exit(1);
   });
 }

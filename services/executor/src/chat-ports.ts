@@ -1,10 +1,13 @@
-// The engine's ports for one chat, on the store and the bus: history and events are persisted
+// The engine's ports for one chat, on the chat's log and the bus: history and events are persisted
 // before anyone hears of them, then published live to the chat's subject.
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@mozaiks/bus';
 import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
-import type { ChatEventEnvelope, EventBody, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest } from '@mozaiks/protocol';
-import type { ChatStore, PendingInput } from '@mozaiks/store';
+import { priceCalls } from '@mozaiks/llm';
+import type { PriceTable } from '@mozaiks/llm';
+import { usageEventId } from '@mozaiks/protocol';
+import type { ChatEventEnvelope, EventBody, LlmCallUsage, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest, UsageUpdateEvent } from '@mozaiks/protocol';
+import type { ChatWriter, PendingInput } from '@mozaiks/store';
 import { childTraceparent } from '@mozaiks/telemetry';
 
 export interface ChatScope {
@@ -32,35 +35,89 @@ export async function publishChatEvent(bus: Bus, subjects: Subjects, tenant: Ten
   await bus.publish(subjects.chat(tenant.app_id, event.chat_id), envelope);
 }
 
-/** The engine's journal on the store: each step committed atomically, then its events published live. */
-export class StoreRunJournal implements RunJournal {
+/**
+ * The engine's journal on the chat's log: each step appended through the chat's writer (refused if
+ * the lease was taken over), then its events published live. The step that finishes a run carries
+ * the run's priced usage event, so the client's `usage_update` and the billing record are one
+ * persisted event, written by the chat's one writer.
+ */
+export class LogRunJournal implements RunJournal {
+  /** Every LLM call of the run, including those an earlier executor made before handing it back. */
+  private readonly calls: LlmCallUsage[];
+
   constructor(
-    private readonly store: ChatStore,
+    private readonly writer: ChatWriter,
     private readonly bus: Bus,
     private readonly subjects: Subjects,
     private readonly scope: ChatScope,
     private readonly runId: string,
     private readonly input: PendingInput,
-  ) {}
+    private readonly prices: PriceTable,
+    earlierCalls: readonly LlmCallUsage[] = [],
+  ) {
+    this.calls = [...earlierCalls];
+  }
 
   async load(): Promise<ChatMessage[]> {
-    return (await this.store.listMessages(this.scope.tenant, this.scope.chatId)) as ChatMessage[];
+    return [...this.writer.messages] as ChatMessage[];
   }
 
   live(event: EventBody): void {
     void publishChatEvent(this.bus, this.subjects, this.scope.tenant, stampEvent(this.scope.chatId, event)).catch(() => undefined);
   }
 
-  async commit(step: RunStep): Promise<void> {
-    const events = await this.store.commit(this.scope.tenant, this.scope.chatId, {
+  /** Ends a run that ran nothing (no events, nothing to bill). */
+  close(status: 'completed' | 'failed'): Promise<void> {
+    return this.append({ finish: status }, false);
+  }
+
+  commit(step: RunStep): Promise<void> {
+    return this.append(step, true);
+  }
+
+  private async append(step: RunStep, bill: boolean): Promise<void> {
+    if (step.calls) this.calls.push(...step.calls);
+    const { tenant, chatId, workflowId } = this.scope;
+    const events = await this.writer.append({
       ...(step.messages ? { messages: step.messages } : {}),
       ...(step.awaitInput ? { awaitInput: step.awaitInput } : {}),
       ...(step.variables ? { context: step.variables } : {}),
-      events: (step.events ?? []).map((e) => stampEvent(this.scope.chatId, e)),
-      run: { run_id: this.runId, input: this.input, ...(step.calls ? { calls: step.calls } : {}), ...(step.finish ? { finish: step.finish } : {}) },
+      events: (step.events ?? []).map((e) => stampEvent(chatId, e)),
+      run: {
+        run_id: this.runId,
+        input_seq: this.input.input_seq,
+        workflow_id: workflowId,
+        ...(step.calls ? { calls: step.calls } : {}),
+        ...(step.finish ? { finish: step.finish } : {}),
+        ...(step.finish && bill ? { usage: this.usage(tenant, chatId) } : {}),
+      },
     });
-    // Live delivery is best effort: a gateway that misses one fills the gap from the store by seq.
-    for (const event of events) await publishChatEvent(this.bus, this.subjects, this.scope.tenant, event).catch(() => undefined);
+    // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
+    for (const event of events) await publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined);
+  }
+
+  private usage(tenant: Tenant, chatId: string): Omit<UsageUpdateEvent, 'seq'> {
+    const { models, cost_usd } = priceCalls(this.calls, this.prices);
+    const tokens = {
+      prompt_tokens: models.reduce((s, m) => s + m.prompt_tokens, 0),
+      completion_tokens: models.reduce((s, m) => s + m.completion_tokens, 0),
+      total_tokens: models.reduce((s, m) => s + m.total_tokens, 0),
+    };
+    return {
+      type: 'usage_update',
+      event_id: usageEventId(this.runId),
+      chat_id: chatId,
+      user_id: tenant.user_id,
+      app_id: tenant.app_id,
+      workflow_id: this.scope.workflowId,
+      run_id: this.runId,
+      tokens,
+      total_tokens: tokens.total_tokens,
+      cost_usd,
+      models,
+      ...(this.input.max_tokens === undefined ? {} : { max_tokens: this.input.max_tokens }),
+      timestamp: new Date().toISOString(),
+    };
   }
 }
 

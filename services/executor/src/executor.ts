@@ -1,29 +1,35 @@
-// The executor: takes run requests from the bus and, holding the chat's lease, runs the chat's
-// pending inputs in order. Every step is committed to the store before it is published, so a run
-// cut short (crash, drain) is continued by whichever executor next holds the lease.
+// The executor: takes "this chat has work" nudges from the bus and, holding the chat's lease, runs
+// the chat's pending inputs from its inbox in order. Every step is appended to the chat's log
+// before it is published, so a run cut short (crash, drain) is continued by whichever executor
+// next holds the lease; a writer whose lease was taken over can no longer append.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RetryLaterError } from '@mozaiks/bus';
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient } from '@mozaiks/engine';
-import { RunRequest, describeIssues } from '@mozaiks/protocol';
-import type { ErrorCode } from '@mozaiks/protocol';
-import type { RawUsage, Subjects, Tenant } from '@mozaiks/protocol';
-import { inputFromRequest } from '@mozaiks/store';
-import type { ChatStore, PendingInput, RunRecord } from '@mozaiks/store';
+import { PriceTable } from '@mozaiks/llm';
+import { ChatNudge, describeIssues, usageEventId } from '@mozaiks/protocol';
+import type { ErrorCode, Subjects, Tenant, UsageRecord } from '@mozaiks/protocol';
+import { LeaseLostError } from '@mozaiks/store';
+import type { ChatInbox, ChatLog, ChatWriter, PendingInput } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
 import { agentFactory } from './agent-classes.js';
-import { BusToolInvoker, StoreRunJournal } from './chat-ports.js';
+import { BusToolInvoker, LogRunJournal } from './chat-ports.js';
 import type { ChatScope } from './chat-ports.js';
 
 export interface ExecutorOptions {
   bus: Bus;
-  store: ChatStore;
+  /** Chats' histories: read when a run starts, appended as it goes. */
+  log: ChatLog;
+  /** Chats' work: pending inputs, leases, the usage outbox. */
+  inbox: ChatInbox;
   llm: LlmClient;
+  /** Prices of the models, for each run's usage event (MODEL_PRICES). @default list prices */
+  prices?: PriceTable;
   subjects: Subjects;
   workflowsDir: string;
   logger: Logger;
@@ -60,9 +66,13 @@ export class Executor {
   private readonly active = new Map<string, AbortController>();
   private readonly running = new Set<Promise<unknown>>();
   private readonly workflows: WorkflowRegistry;
+  private readonly prices: PriceTable;
+  /** Models already reported as having no price. */
+  private readonly unpriced = new Set<string>();
 
   constructor(private readonly options: ExecutorOptions) {
     this.workflows = new WorkflowRegistry(options.workflowsDir);
+    this.prices = options.prices ?? new PriceTable();
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
 
@@ -75,14 +85,14 @@ export class Executor {
     this.sweeper.unref();
   }
 
-  /** Asks for every chat with work left and no lease holder to be taken up. */
+  /** Nudges every chat with work left and no lease holder. */
   private async sweep(): Promise<void> {
-    const { bus, subjects, store, logger } = this.options;
+    const { bus, subjects, inbox, logger } = this.options;
     try {
-      const leftovers = await store.chatsWithPendingWork();
+      const leftovers = await inbox.chatsWithWork();
       for (const chat of leftovers) {
-        const request: RunRequest = { v: 1, kind: 'resume', request_id: `resume_${randomUUID()}`, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id };
-        await bus.publish(subjects.run(chat.app_id, chat.workflow_id), request);
+        const nudge: ChatNudge = { v: 1, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id };
+        await bus.publish(subjects.run(chat.app_id, chat.workflow_id), nudge);
       }
       if (leftovers.length) logger.info({ chats: leftovers.length }, 'resuming chats with pending work');
     } catch (error) {
@@ -105,14 +115,14 @@ export class Executor {
   }
 
   private async accept(message: BusMessage): Promise<void> {
-    const parsed = RunRequest.safeParse(message.data);
+    const parsed = ChatNudge.safeParse(message.data);
     if (!parsed.success) {
-      // A malformed request will never succeed: acknowledge it and say so.
+      // A malformed nudge will never succeed: acknowledge it and say so.
       this.options.logger.error({ subject: message.subject, problem: describeIssues(parsed.error) }, 'dropped invalid run request');
       return;
     }
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
-    const work = this.serveChat(parsed.data, message.headers.traceparent);
+    const work = this.serveChat(parsed.data);
     this.running.add(work);
     try {
       await work;
@@ -121,80 +131,86 @@ export class Executor {
     }
   }
 
-  /** Runs every pending input of the request's chat, in order, while holding its lease. */
-  private async serveChat(request: RunRequest, traceparent?: string): Promise<void> {
-    const { store } = this.options;
-    const tenant: Tenant = { app_id: request.app_id, user_id: request.user_id };
-    const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${request.chat_id}`;
-    if (request.kind === 'user_message') {
-      // The gateway stored it already; this makes the request complete on its own.
-      await store.enqueueInput(tenant, request.chat_id, inputFromRequest(request, traceparent));
-    }
+  /** Runs every pending input of the chat, in order, while holding its lease. */
+  private async serveChat(nudge: ChatNudge): Promise<void> {
+    const { inbox, log } = this.options;
+    const tenant: Tenant = { app_id: nudge.app_id, user_id: nudge.user_id };
+    const chatId = nudge.chat_id;
+    const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${chatId}`;
     if (this.active.has(key)) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is being served by this executor');
-    // Claimed in this process before the first await, so two requests here never both serve it.
+    // Claimed in this process before the first await, so two nudges here never both serve it.
     const controller = new AbortController();
     this.active.set(key, controller);
     const leaseMs = this.options.leaseMs ?? 15_000;
-    let leased = false;
+    let lease;
     try {
-      leased = await store.acquireLease(tenant, request.chat_id, this.id, leaseMs);
+      lease = await inbox.acquire(tenant, chatId, this.id, leaseMs);
     } finally {
-      if (!leased) this.active.delete(key);
+      if (!lease) this.active.delete(key);
     }
-    if (!leased) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
+    if (!lease) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
+    const held = lease;
     const renew = setInterval(() => {
-      void store.acquireLease(tenant, request.chat_id, this.id, leaseMs).then((held) => {
-        // Another executor took over (this one stalled past its lease): stop writing at once.
-        if (!held) controller.abort();
-      });
+      void inbox.renew(held, leaseMs).then(
+        (ok) => {
+          // Another executor took over (this one stalled past its lease): stop writing at once.
+          if (!ok) controller.abort();
+        },
+        () => undefined,
+      );
     }, Math.max(100, Math.floor(leaseMs / 3)));
+    let writer: ChatWriter | undefined;
     // Usage goes out beside the next run rather than before it: a queued message does not wait
     // for the previous run's billing record.
     let usageError: unknown;
-    const publishUsage = () => this.publishPendingUsage(tenant, request.chat_id).catch((error: unknown) => void (usageError ??= error));
-    let usage = publishUsage();
+    // Each billing record continues the trace of the message whose run it bills.
+    const traces = new Map<string, string>();
+    const publishUsage = () => this.publishUsage(tenant, chatId, traces).catch((error: unknown) => void (usageError ??= error));
+    let usage: Promise<void> = Promise.resolve();
     try {
-      for (;;) {
-        const input = await store.nextInput(tenant, request.chat_id);
-        if (!input) break;
-        if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
-        await this.runInput(tenant, request.chat_id, input, controller.signal);
-        usage = usage.then(publishUsage);
+      const [opened, first] = await Promise.all([log.openWriter(lease, nudge.workflow_id), inbox.pending(tenant, chatId, lease.inputsDone)]);
+      writer = opened;
+      usage = publishUsage();
+      let queue = first.filter((i) => i.input_seq > opened.inputsDone);
+      while (queue.length > 0) {
+        for (const input of queue) {
+          if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
+          if (input.traceparent) traces.set(usageEventId(`run_${input.request_id}`), input.traceparent);
+          await this.runInput(opened, input, controller.signal);
+          usage = usage.then(publishUsage);
+        }
+        // Messages that arrived meanwhile found the lease taken: run them now.
+        queue = await inbox.pending(tenant, chatId, opened.inputsDone);
       }
       await usage;
-      // Unpublished usage stays recorded on its run: the request is delivered again to retry it.
+      // Unpublished usage stays in the outbox: the nudge is delivered again to retry it.
       if (usageError !== undefined) throw usageError;
     } catch (error) {
-      if (error instanceof RunAbortedError) throw new RetryLaterError(0, 'run handed back');
+      if (error instanceof RunAbortedError || error instanceof LeaseLostError) throw new RetryLaterError(0, 'run handed back');
       throw error;
     } finally {
       await usage;
       clearInterval(renew);
       this.active.delete(key);
-      await store.releaseLease(tenant, request.chat_id, this.id);
-    }
-    // An input that arrived while this executor was finishing found the lease taken: take it up now.
-    if (!this.stopping && (await store.nextInput(tenant, request.chat_id))) {
-      const { v, request_id, app_id, user_id, chat_id, workflow_id } = request;
-      await this.serveChat({ v, kind: 'resume', request_id, app_id, user_id, chat_id, workflow_id }, traceparent);
+      await inbox.release(lease, writer?.inputsDone ?? lease.inputsDone).catch(() => undefined);
     }
   }
 
-  private async runInput(tenant: Tenant, chatId: string, input: PendingInput, signal: AbortSignal): Promise<void> {
-    const { bus, store, subjects, metrics } = this.options;
+  private async runInput(writer: ChatWriter, input: PendingInput, signal: AbortSignal): Promise<void> {
+    const { bus, subjects, metrics } = this.options;
+    const chat = writer.chat;
+    const tenant: Tenant = { app_id: chat.app_id, user_id: chat.user_id };
+    const chatId = chat.chat_id;
     const runId = `run_${input.request_id}`;
     const log = this.options.logger.child({
       app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId,
       ...(input.traceparent ? { trace_id: traceIdOf(input.traceparent) } : {}),
     });
-    const run = await store.getRun(tenant, chatId, runId);
+    const run = writer.unfinishedRun?.run_id === runId ? writer.unfinishedRun : undefined;
     const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
-    const journal = new StoreRunJournal(store, bus, subjects, scope, runId, input);
+    const journal = new LogRunJournal(writer, bus, subjects, scope, runId, input, this.prices, run?.calls);
     /** Ends an input that runs nothing, silently: no events, nothing to bill. */
-    const closeUnrun = async (status: 'completed' | 'failed') => {
-      await journal.commit({ finish: status });
-      await store.markUsagePublished(tenant, chatId, runId);
-    };
+    const closeUnrun = (status: 'completed' | 'failed') => journal.close(status);
     /** Ends a run that cannot start like any failed run, so a client waiting for its end is not left waiting. */
     const failUnrun = async (code: ErrorCode, message: string) => {
       log.warn({ code, error: message }, 'workflow cannot run');
@@ -224,7 +240,7 @@ export class Executor {
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
     if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') return closeUnrun('completed');
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
-    const stored = (await store.getChat(tenant, chatId))?.context;
+    const stored = chat.context;
     let createAgent;
     try {
       createAgent = await agentFactory(workflow);
@@ -255,13 +271,19 @@ export class Executor {
     log.info({ status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
   }
 
-  /** Publishes the raw usage of the chat's finished runs not yet published (each once, by run id). */
-  private async publishPendingUsage(tenant: Tenant, chatId: string): Promise<void> {
-    const { bus, store, subjects } = this.options;
-    for (const run of await store.runsAwaitingUsage(tenant, chatId)) {
-      const traceparent = (await store.inputOf(tenant, chatId, run.input_seq))?.traceparent;
-      await bus.publish(subjects.usageRaw(run.app_id), toRawUsage(run), { msgId: run.run_id, headers: { traceparent: childTraceparent(traceparent) } });
-      await store.markUsagePublished(tenant, chatId, run.run_id);
+  /** Publishes the chat's usage events still in its outbox for billing (each once, by event id). */
+  private async publishUsage(tenant: Tenant, chatId: string, traces: ReadonlyMap<string, string>): Promise<void> {
+    const { bus, inbox, subjects } = this.options;
+    for (const event of await inbox.unpublishedUsage(tenant, chatId)) {
+      for (const m of event.models) {
+        if (!this.prices.priceOf(m.model) && !this.unpriced.has(m.model)) {
+          this.unpriced.add(m.model);
+          this.options.logger.warn({ model: m.model }, 'model has no price; its cost is reported as 0 (set MODEL_PRICES)');
+        }
+      }
+      const record: UsageRecord = { v: 1, event };
+      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.event_id, headers: { traceparent: childTraceparent(traces.get(event.event_id)) } });
+      await inbox.markUsagePublished(tenant, chatId, event.event_id);
     }
   }
 }
@@ -274,18 +296,4 @@ function runStart(workflow: WorkflowDefinition, input: PendingInput): { userMess
   const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
   // Naming an agent gives it the floor; anything else is said to the agent that asked.
   return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent };
-}
-
-function toRawUsage(run: RunRecord): RawUsage {
-  return {
-    v: 1,
-    run_id: run.run_id,
-    app_id: run.app_id,
-    user_id: run.user_id,
-    chat_id: run.chat_id,
-    workflow_id: run.workflow_id,
-    calls: run.calls,
-    ...(run.max_tokens === undefined ? {} : { max_tokens: run.max_tokens }),
-    finished_at: run.finished_at ?? new Date().toISOString(),
-  };
 }

@@ -1,9 +1,14 @@
-// The executor's LLM client as the configuration describes it: the configured endpoint, or, with
-// none, the local demo endpoint (started here and announced loudly).
-import { OpenAiLlmClient, startDemoLlm } from '@mozaiks/llm';
+// The executor and its LLM client as the configuration describes them: the configured endpoint,
+// or, with none, the local demo endpoint (started here and announced loudly).
+import type { Bus } from '@mozaiks/bus';
+import type { LlmClient } from '@mozaiks/engine';
+import { OpenAiLlmClient, PriceTable, startDemoLlm } from '@mozaiks/llm';
+import { subjects } from '@mozaiks/protocol';
+import type { ChatStores } from '@mozaiks/store';
 import type { ChatCompletionsServer } from '@mozaiks/llm';
 import type { RuntimeConfig } from '@mozaiks/config';
-import type { Logger } from '@mozaiks/telemetry';
+import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { Executor } from './executor.js';
 
 export interface ConfiguredLlm {
   llm: OpenAiLlmClient;
@@ -29,4 +34,32 @@ export async function llmFromConfig(config: RuntimeConfig, logger: Logger): Prom
     streaming: config.LLM_STREAMING,
   });
   return { llm, ...(demo ? { demo } : {}) };
+}
+
+/** What the executor is built from besides its configuration. */
+export interface ExecutorParts {
+  bus: Bus;
+  stores: ChatStores;
+  llm: LlmClient;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+}
+
+/** The executor as the configuration describes it: the same in its own process and in standalone. */
+export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts): Executor {
+  return new Executor({
+    bus: parts.bus,
+    llm: parts.llm,
+    metrics: parts.metrics,
+    logger: parts.logger,
+    log: parts.stores.log,
+    inbox: parts.stores.inbox,
+    prices: new PriceTable(config.MODEL_PRICES),
+    subjects: subjects(config.SUBJECT_PREFIX),
+    workflowsDir: config.WORKFLOWS_DIR,
+    contextAware: config.CONTEXT_AWARE,
+    toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
+    leaseMs: config.CHAT_LEASE_SECONDS * 1000,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
+  });
 }

@@ -1,6 +1,11 @@
-// The gateway's launch-token verifier as the configuration describes it.
+// The gateway and its launch-token verifier as the configuration describes them.
 import { LaunchTokenVerifier } from '@mozaiks/auth';
+import type { Bus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
+import { subjects } from '@mozaiks/protocol';
+import type { ChatStores } from '@mozaiks/store';
+import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { Gateway } from './gateway.js';
 
 export function verifierFromConfig(config: RuntimeConfig): LaunchTokenVerifier {
   return new LaunchTokenVerifier({
@@ -9,5 +14,30 @@ export function verifierFromConfig(config: RuntimeConfig): LaunchTokenVerifier {
     ...(config.JWT_ALGORITHMS ? { algorithms: config.JWT_ALGORITHMS } : {}),
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
     audience: config.JWT_AUDIENCE,
+  });
+}
+
+/** What the gateway is built from besides its configuration. */
+export interface GatewayParts {
+  bus: Bus;
+  stores: ChatStores;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  /** Whether the runtime behind the gateway can take work, for /ready. */
+  isReady?: () => boolean;
+}
+
+/** The gateway as the configuration describes it: the same in its own process and in standalone. */
+export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts): Gateway {
+  return new Gateway({
+    verifier: verifierFromConfig(config),
+    bus: parts.bus,
+    metrics: parts.metrics,
+    logger: parts.logger,
+    log: parts.stores.log,
+    inbox: parts.stores.inbox,
+    subjects: subjects(config.SUBJECT_PREFIX),
+    maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    ...(parts.isReady ? { isReady: parts.isReady } : {}),
   });
 }

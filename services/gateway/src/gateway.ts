@@ -1,5 +1,6 @@
 // The gateway: terminates client WebSockets at /ws/chat, verifies each launch token at the
-// handshake, turns user messages into run requests, and relays the chat's events to its sockets.
+// handshake, accepts user messages into the chat's inbox (then nudges the executors), and relays
+// the chat's events to its sockets, filling gaps and resumes from the chat's log.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -9,20 +10,25 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus, Subscription } from '@mozaiks/bus';
-import { inputFromRequest } from '@mozaiks/store';
-import type { ChatStore } from '@mozaiks/store';
+import { answerRequestId } from '@mozaiks/store';
+import type { ChatInbox, ChatLog, NewInput } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
-import type { ErrorEvent, LaunchContext, RunRequest, ServerEvent, Subjects, Tenant, UserMessageRunRequest } from '@mozaiks/protocol';
+import type { ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
 import { newTraceparent, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
 
+/** Events read from the log at a time when replaying. */
+const REPLAY_PAGE = 500;
+
 export interface GatewayOptions {
   verifier: LaunchTokenVerifier;
   bus: Bus;
-  /** Where user messages are queued and missed events are read back from. */
-  store: ChatStore;
+  /** Where missed events are read back from. */
+  log: ChatLog;
+  /** Where user messages are accepted, in order. */
+  inbox: ChatInbox;
   subjects: Subjects;
   logger: Logger;
   metrics: RuntimeMetrics;
@@ -154,7 +160,7 @@ export class Gateway {
     // Where this socket starts: after `last_seq` (replaying what it missed), or at the chat's present.
     enqueue(async () => {
       if (resumeFrom !== undefined) return this.replay(connection, resumeFrom);
-      const chat = await this.options.store.getChat(tenant, launch.chat_id);
+      const chat = await this.options.log.getChat(tenant, launch.chat_id);
       connection.lastSeq = chat?.last_seq ?? 0;
       if (!chat) await this.announceOpening(connection);
     });
@@ -178,20 +184,20 @@ export class Gateway {
   /**
    * A chat opened for the first time: its first input says so, ahead of anything the user sends,
    * so an agent-driven workflow speaks first (the executor ignores it for a user-driven one). Its
-   * request id is the chat's own, so several sockets opening the chat at once queue it once.
+   * request id is the chat's own, so several sockets opening the chat at once accept it once.
    */
   private async announceOpening(c: Connection): Promise<void> {
-    const { launch } = c;
-    const request_id = `open_${launch.chat_id}`;
     const traceparent = newTraceparent();
-    await this.options.store.enqueueInput(c.tenant, launch.chat_id, { ...inputFromRequest(userMessageRequest(launch, ''), traceparent), request_id, kind: 'open' });
-    await this.announce(launch, request_id, traceparent, `${request_id}_${launch.app_id}_${launch.user_id}`);
+    const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, { ...newInput(c.launch, '', traceparent), request_id: `open_${c.launch.chat_id}`, kind: 'open' });
+    if (created) await this.nudge(c.launch, input.request_id, traceparent);
   }
 
-  /** Tells the executors that the chat has a stored input to take up. */
-  private announce(launch: LaunchContext, requestId: string, traceparent: string, msgId = requestId): Promise<void> {
-    const request: RunRequest = { v: 1, kind: 'resume', request_id: requestId, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
-    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), request, { msgId, headers: { traceparent } });
+  /** Tells the executors that the chat has work in its inbox. */
+  private nudge(launch: LaunchContext, requestId: string, traceparent: string): Promise<void> {
+    const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
+    // One nudge per accepted input: the stream stores a repeated one once.
+    const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${requestId}`;
+    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent } });
   }
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
@@ -206,10 +212,15 @@ export class Gateway {
   /** Sends the persisted events after `afterSeq` (up to `upTo`) that this socket has not had. */
   private async replay(c: Connection, afterSeq: number, upTo = Infinity): Promise<void> {
     c.lastSeq = afterSeq;
-    for (const event of await this.options.store.listEvents(c.tenant, c.launch.chat_id, afterSeq)) {
-      if (event.seq! > upTo) break;
-      send(c.socket, event);
-      c.lastSeq = event.seq!;
+    // Read a page at a time, so a long history is never held whole.
+    for (;;) {
+      const page = await this.options.log.listEvents(c.tenant, c.launch.chat_id, c.lastSeq, REPLAY_PAGE);
+      for (const event of page) {
+        if (event.seq! > upTo) return;
+        send(c.socket, event);
+        c.lastSeq = event.seq!;
+      }
+      if (page.length < REPLAY_PAGE) return;
     }
   }
 
@@ -237,45 +248,49 @@ export class Gateway {
     if (message.user_id !== undefined && message.user_id !== launch.user_id) {
       return this.reject(c, ErrorCode.IdentityMismatch, `user_id "${message.user_id}" is not the user this token was issued for`);
     }
-    const request = userMessageRequest(launch, message.content);
-    const { store, bus, subjects } = this.options;
     await c.opened;
     const traceparent = newTraceparent();
-    c.log.info({ request_id: request.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
-    try {
-      // Stored first, as the chat's next input: runs follow the order messages arrived in.
-      await store.enqueueInput(c.tenant, launch.chat_id, inputFromRequest(request, traceparent));
-    } catch (error) {
-      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user message');
-      return this.reject(c, ErrorCode.Internal, 'the message could not be stored; send it again', true);
-    }
-    try {
-      await bus.publish(subjects.run(launch.app_id, launch.workflow_id), request, { msgId: request.request_id, headers: { traceparent } });
-    } catch (error) {
-      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not queue run request');
-      await store.cancelInput(c.tenant, launch.chat_id, request.request_id).catch(() => undefined);
-      this.reject(c, ErrorCode.Internal, 'the message could not be queued; send it again', true);
-    }
+    const input = newInput(launch, message.content, traceparent);
+    c.log.info({ request_id: input.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
+    await this.acceptInput(c, input, 'message');
   }
 
-  /** Stores the answer to the chat's open input request and announces it; the run goes on from there. */
+  /**
+   * Stores the input as the chat's next (runs follow the order inputs were accepted in), then
+   * nudges the executors. Once stored, the input runs: a failed nudge is taken up by a sweep.
+   */
+  private async acceptInput(c: Connection, input: NewInput, what: 'message' | 'answer'): Promise<'accepted' | 'repeated' | 'failed'> {
+    let accepted;
+    try {
+      accepted = await this.options.inbox.accept(c.tenant, c.launch.chat_id, input);
+    } catch (error) {
+      c.log.error({ error: error instanceof Error ? error.message : String(error) }, `could not store user ${what}`);
+      this.reject(c, ErrorCode.Internal, `the ${what} could not be stored; send it again`, true);
+      return 'failed';
+    }
+    if (!accepted.created) return 'repeated';
+    await this.nudge(c.launch, input.request_id, input.traceparent!).catch((error: unknown) => {
+      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, `could not announce user ${what}; an executor sweep will take it up`);
+    });
+    return 'accepted';
+  }
+
+  /** Accepts the answer to the chat's open input request, once; the run goes on from there. */
   private async answer(c: Connection, requestId: string, content: string): Promise<void> {
     const { launch } = c;
     await c.opened;
-    const traceparent = newTraceparent();
-    const input = inputFromRequest(userMessageRequest(launch, content), traceparent);
-    let stored;
+    const refuse = () => this.reject(c, ErrorCode.NoSuchInputRequest, `no open input request "${requestId.slice(0, 200)}" in this chat`);
+    let open;
     try {
-      stored = await this.options.store.answerInputRequest(c.tenant, launch.chat_id, requestId, input);
+      open = (await this.options.log.getChat(c.tenant, launch.chat_id))?.awaiting;
     } catch (error) {
-      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store user input');
+      c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not read the chat');
       return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
     }
-    if (!stored) return this.reject(c, ErrorCode.NoSuchInputRequest, `no open input request "${requestId.slice(0, 200)}" in this chat`);
-    // If this publish fails, the stored answer is still taken up by the next request or sweep.
-    await this.announce(launch, input.request_id, traceparent).catch((error: unknown) => {
-      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce user input; an executor sweep will take it up');
-    });
+    if (open?.request_id !== requestId) return refuse();
+    const input: NewInput = { ...newInput(launch, content, newTraceparent()), request_id: answerRequestId(requestId), kind: 'input', answers: open };
+    // Accepted once per request: a second answer finds the first in the inbox.
+    if ((await this.acceptInput(c, input, 'answer')) === 'repeated') refuse();
   }
 
   private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {
@@ -304,20 +319,16 @@ export class Gateway {
   }
 }
 
-/** A run request for the user's words, from the token's ids and claims. */
-function userMessageRequest(launch: LaunchContext, content: string): UserMessageRunRequest {
+/** An input from the token's ids and claims, with the user's words. */
+function newInput(launch: LaunchContext, content: string, traceparent: string): NewInput {
   return {
-    v: 1,
-    kind: 'user_message',
     request_id: randomUUID(),
-    app_id: launch.app_id,
-    user_id: launch.user_id,
-    chat_id: launch.chat_id,
     workflow_id: launch.workflow_id,
     content,
     context: launch.custom,
     ...(launch.max_tokens === undefined ? {} : { max_tokens: launch.max_tokens }),
     received_at: new Date().toISOString(),
+    traceparent,
   };
 }
 

@@ -5,7 +5,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { signLaunchToken } from '@mozaiks/auth';
-import { ConfigError, loadRuntimeConfig, onShutdown } from '@mozaiks/config';
+import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { onShutdown } from '@mozaiks/service';
+import { StoreUnavailableError } from '@mozaiks/store';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { createLogger, flushLogger, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
@@ -32,11 +34,10 @@ async function main(): Promise<void> {
     level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
     secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI],
   });
-  if (config.MONGODB_URI) logger.warn('MONGODB_URI is set, but this release stores chats in SQLite under DATA_DIR');
 
   const runtime = await startStandalone(config, { logger, toolEnv: process.env });
   logger.info(
-    { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), data_dir: path.resolve(config.DATA_DIR) },
+    { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), store: runtime.stores.location },
     'MozaiksAI runtime listening',
   );
   if (devSecret) await printDevToken(config, devSecret, runtime.url, logger);
@@ -75,6 +76,8 @@ async function printDevToken(config: RuntimeConfig, secret: string, url: string,
 }
 
 void main().catch((error: unknown) => {
-  process.stderr.write(`failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // An unreachable store is said plainly (its host, never its password); anything else with its stack.
+  const known = error instanceof StoreUnavailableError;
+  process.stderr.write(`failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
   process.exit(1);
 });

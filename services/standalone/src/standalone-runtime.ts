@@ -1,24 +1,24 @@
-// The whole runtime in one process: gateway, executor, tool-runner and usage-emitter, the same
-// parts the distributed services run, wired over the in-memory bus and the SQLite store.
+// The whole runtime in one process: the gateway, executor, tool-runner and usage-emitter that the
+// distributed services run, built by the same functions from the same configuration, over the
+// in-memory bus and the store the configuration names (SQLite under DATA_DIR by default).
 import type { AddressInfo } from 'node:net';
 import { MemoryBus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { Executor, llmFromConfig } from '@mozaiks/executor';
-import { Gateway, verifierFromConfig } from '@mozaiks/gateway';
-import { PriceTable } from '@mozaiks/llm';
-import { subjects as subjectsFor } from '@mozaiks/protocol';
-import { SqliteChatStore } from '@mozaiks/store';
+import { executorFromConfig, llmFromConfig } from '@mozaiks/executor';
+import { gatewayFromConfig } from '@mozaiks/gateway';
+import { startRetention, storeFromConfig } from '@mozaiks/service';
+import type { ChatStores } from '@mozaiks/store';
 import { RuntimeMetrics } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
-import { ToolRunner, toolRunnerLimits } from '@mozaiks/tool-runner';
-import { UsageEmitter } from '@mozaiks/usage-emitter';
+import { toolRunnerFromConfig } from '@mozaiks/tool-runner';
+import { usageEmitterFromConfig } from '@mozaiks/usage-emitter';
 
 export interface StandaloneRuntime {
   /** Base HTTP URL (`http://127.0.0.1:8000`). */
   readonly url: string;
   readonly address: AddressInfo;
   readonly bus: MemoryBus;
-  readonly store: SqliteChatStore;
+  readonly stores: ChatStores;
   readonly metrics: RuntimeMetrics;
   /** Drains and stops every part, in reverse order of start. */
   stop(): Promise<void>;
@@ -34,46 +34,20 @@ export interface StandaloneDependencies {
 
 export async function startStandalone(config: RuntimeConfig, deps: StandaloneDependencies): Promise<StandaloneRuntime> {
   const { logger } = deps;
-  const subjects = subjectsFor(config.SUBJECT_PREFIX);
   const metrics = new RuntimeMetrics({ processMetrics: deps.processMetrics ?? true });
   const bus = new MemoryBus({ onError: (error, subject) => logger.error({ subject, error: errorText(error) }, 'bus handler failed') });
-  const store = new SqliteChatStore({ dataDir: config.DATA_DIR });
+  const stores = await storeFromConfig(config);
   const { llm, demo } = await llmFromConfig(config, logger);
-  const verifier = verifierFromConfig(config);
 
-  const toolRunner = new ToolRunner({
-    bus, subjects, metrics,
-    workflowsDir: config.WORKFLOWS_DIR,
-    logger: logger.child({ component: 'tool-runner' }),
-    toolEnv: deps.toolEnv ?? {},
-    python: config.TOOL_PYTHON,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
-    limits: toolRunnerLimits(config),
-  });
-  const emitter = new UsageEmitter({
-    bus, store, subjects, metrics,
-    prices: new PriceTable(config.MODEL_PRICES),
-    logger: logger.child({ component: 'usage-emitter' }),
-    billing: config.MONETIZATION_ENABLED,
-  });
-  const executor = new Executor({
-    bus, store, llm, subjects, metrics,
-    workflowsDir: config.WORKFLOWS_DIR,
-    logger: logger.child({ component: 'executor' }),
-    contextAware: config.CONTEXT_AWARE,
-    toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
-    leaseMs: config.CHAT_LEASE_SECONDS * 1000,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
-  });
-  const gateway = new Gateway({
-    verifier, bus, store, subjects, metrics,
-    logger: logger.child({ component: 'gateway' }),
-    maxMessageBytes: config.MAX_MESSAGE_BYTES,
-  });
+  const toolRunner = toolRunnerFromConfig(config, { bus, metrics, logger: logger.child({ component: 'tool-runner' }), toolEnv: deps.toolEnv ?? {} });
+  const emitter = usageEmitterFromConfig(config, { bus, metrics, logger: logger.child({ component: 'usage-emitter' }) });
+  const executor = executorFromConfig(config, { bus, stores, llm, metrics, logger: logger.child({ component: 'executor' }) });
+  const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy() });
 
   toolRunner.start();
   emitter.start();
   await executor.start();
+  const stopRetention = startRetention(stores, config.EVENT_RETENTION_DAYS, logger);
   const address = await gateway.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 
@@ -81,16 +55,17 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     address,
     bus,
-    store,
+    stores,
     metrics,
     stop: async () => {
+      stopRetention();
       await gateway.stop();
       await executor.stop();
-      // Runs that just finished still have usage to price and emit: let the bus carry it out.
+      // Runs that just finished still have usage to deliver: let the bus carry it out.
       await bus.drain();
       await emitter.stop();
       await toolRunner.stop();
-      await store.close();
+      await stores.close();
       await demo?.close();
     },
   };

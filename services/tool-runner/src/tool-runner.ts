@@ -5,7 +5,7 @@ import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bus, Subscription } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { ToolRequest, describeIssues } from '@mozaiks/protocol';
+import { ToolRequest, describeIssues, subjects } from '@mozaiks/protocol';
 import type { Subjects, ToolReply } from '@mozaiks/protocol';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { TOOL_FILE_EXTENSIONS, WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
@@ -40,6 +40,25 @@ export interface ToolRunnerLimits {
 }
 
 /** The limits the runtime's configuration sets. */
+/** The tool-runner as the configuration describes it: the same in its own process and in standalone. */
+export function toolRunnerFromConfig(
+  config: RuntimeConfig,
+  parts: { bus: Bus; logger: Logger; metrics: RuntimeMetrics; toolEnv: Readonly<Record<string, string | undefined>> },
+): ToolRunner {
+  return new ToolRunner({
+    bus: parts.bus,
+    subjects: subjects(config.SUBJECT_PREFIX),
+    workflowsDir: config.WORKFLOWS_DIR,
+    logger: parts.logger,
+    metrics: parts.metrics,
+    // Tools receive only the variables they declare, taken from here.
+    toolEnv: parts.toolEnv,
+    python: config.TOOL_PYTHON,
+    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
+    limits: toolRunnerLimits(config),
+  });
+}
+
 export function toolRunnerLimits(config: RuntimeConfig): ToolRunnerLimits {
   return {
     concurrency: config.TOOL_CONCURRENCY,

@@ -1,3 +1,3 @@
 // The usage-emitter service's parts, shared with the standalone runtime.
-export { UsageEmitter, priceUsage, usageEventId } from './usage-emitter.js';
+export { UsageEmitter, usageEmitterFromConfig } from './usage-emitter.js';
 export type { UsageEmitterOptions } from './usage-emitter.js';
