@@ -5,10 +5,11 @@ export { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, guideClaims, mintToken, unsign
 export type { MintOptions } from './tokens.js';
 export { HandshakeRefused, WsTestClient } from './ws-client.js';
 export type { TestEvent } from './ws-client.js';
-export { freePort, natsServerBinary, startNatsServer } from './nats-server.js';
+export { natsServerBinary, startNatsServer } from './nats-server.js';
+export { freePort, testServerCacheDir } from './local-servers.js';
 export type { NatsServer } from './nats-server.js';
 export { makeTempDir } from './temp-dir.js';
 export { processEnded } from './process-ended.js';
 export type { TempDir } from './temp-dir.js';
-export { ferretDbBinary, mongoTestServerAvailable, startMongoTestServer, testServerCacheDir } from './mongo-server.js';
+export { ferretDbBinary, mongoTestServerAvailable, startMongoTestServer } from './mongo-server.js';
 export type { MongoTestServer } from './mongo-server.js';

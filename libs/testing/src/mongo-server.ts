@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { accepting, freePort } from './nats-server.js';
+import { accepting, freePort, testServerCacheDir } from './local-servers.js';
 
 export interface MongoTestServer {
   /** Connection string without a database. */
@@ -22,11 +22,6 @@ export interface MongoTestServer {
   start(): Promise<void>;
   /** Stops it and removes its data. */
   dispose(): Promise<void>;
-}
-
-/** Where the project's install step caches the servers it builds. */
-export function testServerCacheDir(): string {
-  return path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mozaiks', 'bin');
 }
 
 /** The ferretdb binary: FERRETDB_BIN, then PATH, then the project's cache; undefined when none. */

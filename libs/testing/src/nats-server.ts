@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { accepting, freePort, testServerCacheDir } from './local-servers.js';
 
 export interface NatsServer {
   readonly url: string;
@@ -18,33 +18,14 @@ export interface NatsServer {
   dispose(): Promise<void>;
 }
 
-/** The nats-server binary: NATS_SERVER_BIN, then PATH, then Debian's location. */
+/** The nats-server binary: NATS_SERVER_BIN, then PATH, then Debian's location, then the project's cache. */
 export function natsServerBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
-  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin', '/usr/local/bin')) {
+  for (const dir of (process.env.PATH ?? '').split(':').concat('/usr/sbin', '/usr/local/bin', testServerCacheDir())) {
     const candidate = path.join(dir, 'nats-server');
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new Error('nats-server not found: install it (apt-get install nats-server) or set NATS_SERVER_BIN');
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
+  throw new Error('nats-server not found: `npm test` installs it (scripts/ensure-test-servers.sh), or set NATS_SERVER_BIN');
 }
 
 export async function startNatsServer(): Promise<NatsServer> {

@@ -282,7 +282,7 @@ export class Executor {
         }
       }
       const record: UsageRecord = { v: 1, event };
-      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.event_id, headers: { traceparent: childTraceparent(traces.get(event.event_id)) } });
+      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traces.get(event.event_id)) } });
       await inbox.markUsagePublished(tenant, chatId, event.event_id);
     }
   }

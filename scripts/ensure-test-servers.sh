@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Makes sure the servers the tests start for themselves are on this machine: nats-server and
+# FerretDB (the MongoDB wire protocol over SQLite), plus python3 for Python tools. What it builds is
+# cached under ${XDG_CACHE_HOME:-~/.cache}/mozaiks/bin, outside the repository, and reused.
+# Run by `npm test` before the tests; harmless to run again.
+set -euo pipefail
+
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mozaiks/bin"
+NATS_SERVER_MODULE="github.com/nats-io/nats-server/v2@v2.15.2"
+FERRETDB_VERSION="v1.24.2"
+mkdir -p "$CACHE"
+
+say() { printf 'test servers: %s\n' "$*" >&2; }
+have() { command -v "$1" >/dev/null 2>&1; }
+can_apt() { [ "$(id -u)" = 0 ] && have apt-get; }
+apt_install() {
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >/dev/null; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# nats-server: PATH, Debian's location, the cache; else Debian's package, else built with Go.
+if [ -z "${NATS_SERVER_BIN:-}" ] && ! have nats-server && [ ! -x /usr/sbin/nats-server ] && [ ! -x "$CACHE/nats-server" ]; then
+  if can_apt && apt_install nats-server; then
+    say "installed nats-server (Debian package)"
+  elif have go; then
+    say "building nats-server ($NATS_SERVER_MODULE) into $CACHE"
+    GOBIN="$CACHE" GOFLAGS=-mod=mod go install "$NATS_SERVER_MODULE"
+  else
+    say "nats-server is missing and neither apt-get (as root) nor Go is available: install it, or set NATS_SERVER_BIN"
+    exit 1
+  fi
+fi
+
+# FerretDB: only when no MongoDB is given and no ferretdb is found. `go install` alone builds a
+# binary that refuses to start (its version file is filled in by FerretDB's release tooling), so
+# the module's source is copied, given its version, and built.
+if [ -z "${MONGODB_TEST_URI:-}${MONGODB_URI:-}${FERRETDB_BIN:-}" ] && ! have ferretdb && [ ! -x "$CACHE/ferretdb" ]; then
+  if have go; then
+    say "building FerretDB $FERRETDB_VERSION into $CACHE (once; about a minute)"
+    src="$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    cp -r "$src/." "$work/" && chmod -R u+w "$work"
+    echo "$FERRETDB_VERSION" > "$work/build/version/version.txt"
+    (cd "$work" && go build -trimpath -o "$CACHE/ferretdb.tmp" ./cmd/ferretdb)
+    mv "$CACHE/ferretdb.tmp" "$CACHE/ferretdb"
+  else
+    say "no Go toolchain: FerretDB cannot be built, so the MongoDB tests will be SKIPPED (set MONGODB_URI to run them on a server)"
+  fi
+fi
+
+if ! have python3; then
+  if can_apt && apt_install python3; then say "installed python3"; else say "python3 is missing: Python tool tests will fail"; fi
+fi
