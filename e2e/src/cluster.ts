@@ -1,5 +1,7 @@
 // Starts the distributed runtime for a test: a private nats-server and each service as its own
-// process on the built code, sharing one data folder, with a scripted LLM endpoint.
+// process on the built code, with a scripted LLM endpoint. On SQLite the processes share one data
+// folder (one host); on MongoDB each process has its own, empty, folder and they share nothing
+// but NATS and the database.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +9,7 @@ import path from 'node:path';
 import { NatsBus } from '@mozaiks/bus';
 import { subjects } from '@mozaiks/protocol';
 import { makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
-import type { NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
+import type { MongoTestServer, NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
 import { REPO_ROOT, testRuntimeEnv } from './harness';
 
 export type ServiceName = 'gateway' | 'executor' | 'tool-runner' | 'usage-emitter';
@@ -18,7 +20,7 @@ export class ServiceProcess {
   output = '';
   private exited!: Promise<number | null>;
 
-  constructor(readonly service: ServiceName, private readonly env: Record<string, string>) {}
+  constructor(readonly service: ServiceName, readonly env: Record<string, string>) {}
 
   /** Starts the process and waits until it serves. */
   async start(): Promise<this> {
@@ -54,10 +56,16 @@ export class ServiceProcess {
   }
 }
 
+/** Where a cluster keeps chats: the processes' shared SQLite file, or a MongoDB database of its own. */
+export type ClusterStore = { kind: 'sqlite' } | { kind: 'mongodb'; server: MongoTestServer };
+
 export interface Cluster {
   nats: NatsServer;
   llm: ScriptedLlm;
+  /** The shared data folder (SQLite), or the parent of each process's own folder (MongoDB). */
   dataDir: TempDir;
+  /** The store's settings as the processes have them: DATA_DIR, or MONGODB_URI and MONGODB_DATABASE. */
+  storeEnv: Record<string, string>;
   services: Record<ServiceName, ServiceProcess[]>;
   /** A NATS connection of the test's own, as a billing pipeline would have. */
   observer: NatsBus;
@@ -67,10 +75,16 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { counts?: Partial<Record<ServiceName, number>>; workflowsDir?: string; env?: Record<string, string> } = {}): Promise<Cluster> {
+export async function startCluster(
+  options: { counts?: Partial<Record<ServiceName, number>>; workflowsDir?: string; env?: Record<string, string>; store?: ClusterStore } = {},
+): Promise<Cluster> {
   const nats = await startNatsServer();
   const llm = await startScriptedLlm();
   const dataDir = makeTempDir('mozaiks-cluster-');
+  const store = options.store ?? { kind: 'sqlite' };
+  const storeEnv: Record<string, string> =
+    store.kind === 'mongodb' ? { MONGODB_URI: store.server.uri, MONGODB_DATABASE: store.server.database() } : { DATA_DIR: dataDir.path };
+  let processes = 0;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
@@ -79,12 +93,15 @@ export async function startCluster(options: { counts?: Partial<Record<ServiceNam
     CHAT_LEASE_SECONDS: '2',
     SHUTDOWN_GRACE_SECONDS: '5',
     LOG_LEVEL: 'info',
+    ...storeEnv,
     ...options.env,
   };
   const counts = { gateway: 1, executor: 1, 'tool-runner': 1, 'usage-emitter': 1, ...options.counts };
   const services: Record<ServiceName, ServiceProcess[]> = { gateway: [], executor: [], 'tool-runner': [], 'usage-emitter': [] };
   const add = async (service: ServiceName) => {
-    const proc = new ServiceProcess(service, env);
+    // On MongoDB every process gets a data folder of its own, which must stay empty.
+    const own: Record<string, string> = store.kind === 'mongodb' ? { DATA_DIR: path.join(dataDir.path, `${service}-${processes++}`) } : {};
+    const proc = new ServiceProcess(service, { ...env, ...own });
     services[service].push(proc);
     return proc.start();
   };
@@ -106,6 +123,7 @@ export async function startCluster(options: { counts?: Partial<Record<ServiceNam
     nats,
     llm,
     dataDir,
+    storeEnv,
     services,
     observer,
     add,

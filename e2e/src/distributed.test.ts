@@ -1,12 +1,15 @@
-// The runtime as platform teams run it: every service its own process, NATS between them, one
-// shared data folder; chats keep working while processes die and NATS restarts.
+// The runtime as platform teams run it: every service its own process, NATS between them, and the
+// chats in MongoDB (each process with its own empty data folder) or, on one host, one SQLite file;
+// chats keep working while processes die and NATS or the database restart.
+import { readdirSync } from 'node:fs';
 import { jetstream } from '@nats-io/jetstream';
-import { WsTestClient, mintToken } from '@mozaiks/testing';
+import { openStore } from '@mozaiks/store';
+import { WsTestClient, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
 import type { CompletionRequestBody } from '@mozaiks/llm';
-import type { TestEvent } from '@mozaiks/testing';
+import type { MongoTestServer, TestEvent } from '@mozaiks/testing';
 import { startCluster } from './cluster';
-import type { Cluster } from './cluster';
-import { FIXTURE_WORKFLOWS } from './harness';
+import type { Cluster, ClusterStore } from './cluster';
+import { FIXTURE_WORKFLOWS, SHIPPED_WORKFLOWS } from './harness';
 
 /** Every usage_update a billing pipeline subscribed to `mozaiks.usage.>` receives. */
 function billing(cluster: Cluster): Array<Record<string, unknown>> {
@@ -57,12 +60,23 @@ function expectGapless(events: TestEvent[]): void {
   expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
 }
 
-describe('distributed runtime', () => {
+/** The chat store a cluster runs on, in the suite being run. */
+type StoreKind = ClusterStore['kind'];
+
+function distributedSuite(kind: StoreKind): void {
+describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, () => {
   let cluster: Cluster;
+  let mongo: MongoTestServer | undefined;
+  beforeAll(async () => {
+    if (kind === 'mongodb') mongo = await startMongoTestServer();
+  }, 30_000);
+  afterAll(async () => mongo?.dispose());
   afterEach(async () => cluster?.stop());
+  const startClusterOn = (options: Parameters<typeof startCluster>[0] = {}) =>
+    startCluster({ ...options, store: kind === 'mongodb' ? { kind, server: mongo! } : { kind } });
 
   it('serves a chat through gateway, executor, tool-runner and usage-emitter processes', async () => {
-    cluster = await startCluster({ workflowsDir: FIXTURE_WORKFLOWS });
+    cluster = await startClusterOn({ workflowsDir: FIXTURE_WORKFLOWS });
     const billed = billing(cluster);
     cluster.llm.push(
       { tool_calls: [{ id: 'call_1', name: 'add', arguments: '{"a": 1, "b": 2}' }], usage: { prompt_tokens: 10, completion_tokens: 5 } },
@@ -91,7 +105,7 @@ describe('distributed runtime', () => {
   });
 
   it('completes eight parallel chats across two gateways while an executor is killed with SIGKILL mid-run', async () => {
-    cluster = await startCluster({ counts: { gateway: 2, executor: 2 } });
+    cluster = await startClusterOn({ counts: { gateway: 2, executor: 2 } });
     const plain = billing(cluster);
     cluster.llm.setFallback(slowOnboardingReply(400));
     const chats = Array.from({ length: 8 }, (_, i) => `chat_k${i}`);
@@ -128,7 +142,7 @@ describe('distributed runtime', () => {
   });
 
   it('lets clients of a killed gateway reconnect to another with their last seq, missing and repeating nothing', async () => {
-    cluster = await startCluster({ counts: { gateway: 2 } });
+    cluster = await startClusterOn({ counts: { gateway: 2 } });
     cluster.llm.setFallback(slowOnboardingReply(500));
     const chats = ['chat_g0', 'chat_g1', 'chat_g2', 'chat_g3'];
     const tokens = await Promise.all(chats.map((chat) => mintToken({ claims: { chat_id: chat } })));
@@ -150,7 +164,7 @@ describe('distributed runtime', () => {
   });
 
   it('finishes every chat and loses no usage when nats-server restarts mid-load', async () => {
-    cluster = await startCluster();
+    cluster = await startClusterOn();
     cluster.llm.setFallback(slowOnboardingReply(300));
     const chats = ['chat_n0', 'chat_n1', 'chat_n2', 'chat_n3'];
     const clients = await Promise.all(chats.map(async (chat) => WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { chat_id: chat } })))));
@@ -178,7 +192,7 @@ describe('distributed runtime', () => {
   });
 
   it('drains on SIGTERM: a gateway asks its clients to reconnect (1012), an executor hands back its runs', async () => {
-    cluster = await startCluster({ counts: { gateway: 2, executor: 2 }, env: { SHUTDOWN_GRACE_SECONDS: '0' } });
+    cluster = await startClusterOn({ counts: { gateway: 2, executor: 2 }, env: { SHUTDOWN_GRACE_SECONDS: '0' } });
     cluster.llm.setFallback(slowOnboardingReply(600));
     const chats = ['chat_t0', 'chat_t1', 'chat_t2', 'chat_t3'];
     const tokens = await Promise.all(chats.map((chat) => mintToken({ claims: { chat_id: chat } })));
@@ -204,4 +218,71 @@ describe('distributed runtime', () => {
     expect(staying!.output).toMatch(/workflow execution (resumed|started)/);
     await Promise.all(again.map((c) => c.close()));
   });
+  it('runs one chat\'s messages, sent at once from several sockets over two gateways, in the order they were accepted', async () => {
+    cluster = await startClusterOn({ counts: { gateway: 2 }, workflowsDir: SHIPPED_WORKFLOWS });
+    cluster.llm.setFallback((request: CompletionRequestBody) => {
+      const said = String(request.messages.filter((m) => m.role === 'user').at(-1)?.content);
+      return { content: `echo ${said}`, usage: { prompt_tokens: 5, completion_tokens: 2 }, delay_ms: 20 };
+    });
+    const token = await mintToken({ claims: { workflow_id: 'hello', chat_id: 'chat_order' } });
+    const sockets = await Promise.all([0, 1, 0, 1].map((g) => WsTestClient.connect(cluster.wsUrl(g, token))));
+    const sent = sockets.flatMap((socket, s) => Array.from({ length: 6 }, (_, i) => `s${s}m${i}`));
+    sent.forEach((text) => sockets[Number(text[1])]!.send({ type: 'user_message', content: text }));
+    const watcher = sockets[0]!;
+    await until(() => watcher.events.filter((e) => e.type === 'usage_update').length === sent.length, 60_000, 'every message answered');
+    // The order the inbox accepted them in is the order their runs happened in.
+    const stores = await openStore({ dataDir: cluster.storeEnv.DATA_DIR ?? '/nonexistent', ...(cluster.storeEnv.MONGODB_URI ? { mongodbUri: cluster.storeEnv.MONGODB_URI, mongodbDatabase: cluster.storeEnv.MONGODB_DATABASE } : {}) });
+    const accepted = (await stores.inbox.pending({ app_id: 'app_456', user_id: 'user_123' }, 'chat_order', 0, 100)).filter((i) => i.kind !== 'open').map((i) => i.content);
+    await stores.close();
+    expect([...accepted].sort()).toEqual([...sent].sort());
+    const ran = cluster.llm.requests.map((r) => String(r.messages.filter((m) => m.role === 'user').at(-1)?.content));
+    expect(ran).toEqual(accepted);
+    const replies = watcher.events.filter((e) => e.type === 'agent_message').map((e) => e.content);
+    expect(replies).toEqual(accepted.map((text) => `echo ${text}`));
+    expectGapless(watcher.events);
+    await Promise.all(sockets.map((c) => c.close()));
+  });
+
+  if (kind === 'mongodb') {
+    it('shares nothing but NATS and MongoDB: no process writes under its data folder', async () => {
+      cluster = await startClusterOn({ counts: { gateway: 2, executor: 2 }, workflowsDir: FIXTURE_WORKFLOWS });
+      cluster.llm.push({ content: 'It is done.', usage: { prompt_tokens: 3, completion_tokens: 2 } });
+      const client = await WsTestClient.connect(cluster.wsUrl(1, await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_nothing_local' } })));
+      await client.exchange('hello');
+      await client.close();
+      expect(readdirSync(cluster.dataDir.path)).toEqual([]);
+    });
+
+    it('rides out a database outage mid-run: /ready says 503 while it is down, the runs finish after', async () => {
+      cluster = await startClusterOn({ workflowsDir: FIXTURE_WORKFLOWS });
+      cluster.llm.setFallback({ content: 'done', usage: { prompt_tokens: 3, completion_tokens: 2 }, delay_ms: 500 });
+      const chats = ['chat_m0', 'chat_m1'];
+      const clients = await Promise.all(chats.map(async (chat) => WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: chat } })))));
+      clients.forEach((c, i) => c.send({ type: 'user_message', content: chats[i] }));
+      await until(() => cluster.llm.requests.length >= 1, 10_000, 'a run at its model call');
+      await mongo!.stop();
+      const gateway = cluster.services.gateway[0]!;
+      const executor = cluster.services.executor[0]!;
+      const status = async (url: string) => (await fetch(`${url}/ready`)).status;
+      for (let i = 0; i < 100 && ((await status(gateway.url)) !== 503 || (await status(executor.url)) !== 503); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await status(gateway.url)).toBe(503);
+      expect(await status(executor.url)).toBe(503);
+      await new Promise((r) => setTimeout(r, 1000));
+      await mongo!.start();
+      await Promise.all(clients.map((c) => c.waitForType('usage_update', { timeoutMs: 60_000 })));
+      clients.forEach((c) => {
+        expectGapless(c.events);
+        expect(c.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['done']);
+        expect(c.events.filter((e) => e.type === 'usage_update')).toHaveLength(1);
+      });
+      for (let i = 0; i < 100 && ((await status(gateway.url)) !== 200 || (await status(executor.url)) !== 200); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await status(gateway.url)).toBe(200);
+      expect(await status(executor.url)).toBe(200);
+      await Promise.all(clients.map((c) => c.close()));
+    });
+  }
 });
+}
+
+distributedSuite('sqlite');
+if (mongoTestServerAvailable()) distributedSuite('mongodb');

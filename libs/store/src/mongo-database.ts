@@ -3,7 +3,7 @@
 //
 // No multi-document transactions are used (many MongoDB-compatible services lack them): every
 // write that must be atomic is one document. See mongo-chat-log.ts for how steps are ordered.
-import { MongoClient, MongoServerError } from 'mongodb';
+import { MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import ConnectionString from 'mongodb-connection-string-url';
 
@@ -115,6 +115,20 @@ export async function ensureChat(chats: Collection<ChatDoc>, key: ChatKeyFields,
   }
 }
 
+/** A dropped connection or a write conflict between processes starting together: worth another try. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof MongoServerSelectionError) return false;
+  return error instanceof MongoNetworkError || (error instanceof MongoServerError && (error.hasErrorLabel('TransientTransactionError') || error.code === 112 || error.code === 11000));
+}
+
+function uriOption(uri: string, name: string): string | undefined {
+  try {
+    return new ConnectionString(uri).searchParams.get(name) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Host list of a connection string, for messages: never its password. */
 export function describeMongoUri(uri: string): string {
   try {
@@ -157,24 +171,35 @@ export class MongoDatabase {
   static async connect(options: MongoDatabaseOptions): Promise<MongoDatabase> {
     const hosts = describeMongoUri(options.uri);
     const database = options.database ?? 'mozaiks_runtime';
+    // A timeout in the connection string wins over the default.
+    const selectionMs = options.serverSelectionTimeoutMs ?? (Number(uriOption(options.uri, 'serverSelectionTimeoutMS')) || 10_000);
     const client = new MongoClient(options.uri, {
       maxPoolSize: options.maxPoolSize ?? 20,
-      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 10_000,
+      serverSelectionTimeoutMS: selectionMs,
       retryReads: true,
       retryWrites: true,
       appName: 'mozaiks-runtime',
     });
-    try {
-      await client.connect();
-      await client.db(database).command({ ping: 1 });
-    } catch (error) {
-      await client.close().catch(() => undefined);
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StoreUnavailableError(`cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`, { cause: error });
+    // Several processes starting at once create the same collections and indexes; a server that
+    // drops a connection meanwhile is tried again for a while before the start is given up.
+    const deadline = Date.now() + selectionMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.connect();
+        const store = new MongoDatabase(client, database, hosts);
+        await store.db.command({ ping: 1 });
+        await store.ensureIndexes();
+        return store;
+      } catch (error) {
+        if (isTransient(error) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+          continue;
+        }
+        await client.close().catch(() => undefined);
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StoreUnavailableError(`cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`, { cause: error });
+      }
     }
-    const store = new MongoDatabase(client, database, hosts);
-    await store.ensureIndexes();
-    return store;
   }
 
   /** Creates every index that is missing; returns the names it created. Safe to run at any time. */
