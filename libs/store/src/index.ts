@@ -14,3 +14,5 @@ export { SqliteDatabase } from './sqlite-database.js';
 export type { SqliteDatabaseOptions } from './sqlite-database.js';
 export { SqliteChatLog } from './sqlite-chat-log.js';
 export { SqliteChatInbox } from './sqlite-chat-inbox.js';
+export { copySqliteToMongo } from './copy-to-mongo.js';
+export type { CopyCounts } from './copy-to-mongo.js';

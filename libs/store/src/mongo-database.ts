@@ -71,6 +71,8 @@ export interface StepDoc extends ChatKeyFields {
   usage_pending?: true;
   /** A step that only fences off a previous holder. */
   fence?: true;
+  /** Written by `mozaiks store migrate --from sqlite:…`, not by a holder of the chat's lease. */
+  imported?: true;
 }
 
 /** Every index the adapters need, by collection. Listed in the README. */
@@ -151,6 +153,8 @@ export class MongoDatabase {
   readonly inputs: Collection<InputDoc>;
   readonly leases: Collection<LeaseDoc>;
   readonly log: Collection<StepDoc>;
+  /** Indexes that connecting created (they were missing): what `store migrate` reports. */
+  createdIndexes: string[] = [];
   /** Set by the probe: whether the last ping answered. */
   private healthy = true;
   private probe: NodeJS.Timeout | undefined;
@@ -188,7 +192,7 @@ export class MongoDatabase {
         await client.connect();
         const store = new MongoDatabase(client, database, hosts);
         await store.db.command({ ping: 1 });
-        await store.ensureIndexes();
+        store.createdIndexes = await store.ensureIndexes();
         return store;
       } catch (error) {
         if (isTransient(error) && Date.now() < deadline) {

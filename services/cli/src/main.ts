@@ -1,17 +1,25 @@
 // The `mozaiks` command's entry point.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { StoreUnavailableError } from '@mozaiks/store';
+import { MigrateUsageError, migrateStore } from './store-migrate.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir]
+       mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
-                   (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem`;
+                   (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem
+  store migrate    create the configured store's schema and indexes (MONGODB_URI, else SQLite
+                   under DATA_DIR); running it again changes nothing
+    --from sqlite:<dir> --to mongodb://…
+                   copy every chat of an embedded store into MongoDB (database MONGODB_DATABASE):
+                   history, events, inputs, unfinished runs, usage not yet published; safe to
+                   run again after an interruption`;
 
-function main(argv: string[]): number {
-  const [command, dir, ...rest] = argv;
-  if (command !== 'validate' || rest.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    return command === '--help' || command === '-h' ? 0 : 2;
-  }
+function validate(args: string[]): number {
+  const [dir, ...rest] = args;
+  if (rest.length > 0) return usage(2);
   const report = validateWorkflows(dir ?? process.env.WORKFLOWS_DIR ?? './workflows');
   for (const problem of report.problems) process.stdout.write(`${problem}\n`);
   if (report.problems.length > 0) {
@@ -26,4 +34,55 @@ function main(argv: string[]): number {
   return 0;
 }
 
-process.exitCode = main(process.argv.slice(2));
+async function store(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' } }, allowPositionals: true });
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    return usage(2);
+  }
+  if (parsed.positionals.join(' ') !== 'migrate') return usage(2);
+  try {
+    const config = loadRuntimeConfig();
+    await migrateStore({
+      ...(parsed.values.from === undefined ? {} : { from: parsed.values.from }),
+      ...(parsed.values.to === undefined ? {} : { to: parsed.values.to }),
+      ...(config.MONGODB_URI ? { mongodbUri: config.MONGODB_URI } : {}),
+      mongodbDatabase: config.MONGODB_DATABASE,
+      dataDir: config.DATA_DIR,
+      out: (line) => process.stdout.write(`${line}\n`),
+    });
+    return 0;
+  } catch (error) {
+    if (error instanceof MigrateUsageError) {
+      process.stderr.write(`${error.message}\n`);
+      return usage(2);
+    }
+    if (error instanceof ConfigError || error instanceof StoreUnavailableError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+function usage(code: number): number {
+  process.stderr.write(`${USAGE}\n`);
+  return code;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'validate') return validate(rest);
+  if (command === 'store') return store(rest);
+  return usage(command === '--help' || command === '-h' ? 0 : 2);
+}
+
+void main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    process.stderr.write(`mozaiks: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

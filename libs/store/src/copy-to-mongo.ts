@@ -1,0 +1,106 @@
+// Copies every chat of an embedded SQLite store into MongoDB: its history, events, context, open
+// input request, inputs, the run left unfinished and the usage not yet published. Every document
+// written has an id derived from the source, and existing ones are left alone, so a copy that was
+// cut short is finished by running it again, and a finished one changes nothing.
+import type { InputDoc, MongoDatabase, StepDoc } from './mongo-database.js';
+import { chatKey, isDuplicateKey } from './mongo-database.js';
+import type { SqliteDatabase } from './sqlite-database.js';
+
+export interface CopyCounts {
+  chats: number;
+  /** Chats left alone because the target already has history of its own for them. */
+  skipped: number;
+  messages: number;
+  events: number;
+  inputs: number;
+  runs: number;
+}
+
+/** Messages or events per step document, well under MongoDB's 16 MiB document limit. */
+const CHUNK = 200;
+
+interface ChatRow {
+  app_id: string; user_id: string; chat_id: string; workflow_id: string; created_at: string;
+  context: string | null; awaiting: string | null; inputs_done: number;
+}
+
+export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDatabase, progress?: (counts: CopyCounts) => void): Promise<CopyCounts> {
+  const counts: CopyCounts = { chats: 0, skipped: 0, messages: 0, events: 0, inputs: 0, runs: 0 };
+  const chats = source.db.prepare('SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done FROM chats ORDER BY app_id, user_id, chat_id').all() as ChatRow[];
+  for (const chat of chats) {
+    const key = { app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id };
+    const where = [chat.app_id, chat.user_id, chat.chat_id];
+    // A chat the target already writes to (it has steps of its own) is not overwritten.
+    const own = await target.log.findOne({ ...key, imported: { $exists: false } } as never);
+    if (own) {
+      counts.skipped++;
+      continue;
+    }
+    await insertIgnoringCopies(target.chats, [{ _id: chatKey(key), ...key, workflow_id: chat.workflow_id, created_at: chat.created_at }]);
+
+    const inputs = source.db.prepare('SELECT input_seq, request_id, body, state FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY input_seq').all(...where) as
+      Array<{ input_seq: number; request_id: string; body: string; state: string }>;
+    const inputDocs: InputDoc[] = inputs.map((i) => ({
+      _id: `${chatKey(key)}/${i.input_seq}`, ...key, input_seq: i.input_seq, request_id: i.request_id,
+      body: JSON.parse(i.body) as Record<string, unknown>, accepted_at: new Date(),
+      ...(i.state === 'pending' && i.input_seq > chat.inputs_done ? { pending: true as const } : {}),
+    }));
+    await insertIgnoringCopies(target.inputs, inputDocs);
+
+    const messages = (source.db.prepare('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx').all(...where) as { body: string }[])
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const events = (source.db.prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY seq').all(...where) as { body: string }[])
+      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const runs = source.db.prepare("SELECT run_id, input_seq, workflow_id, status, calls, usage, usage_published FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND (status = 'running' OR (usage_published = 0 AND usage IS NOT NULL)) ORDER BY input_seq").all(...where) as
+      Array<{ run_id: string; input_seq: number; workflow_id: string; status: string; calls: string; usage: string | null }>;
+
+    const context = chat.context === null ? undefined : (JSON.parse(chat.context) as Record<string, unknown>);
+    const steps: StepDoc[] = [];
+    let lastSeq = 0;
+    const step = (parts: Partial<StepDoc>): void => {
+      const n = steps.length + 1;
+      steps.push({
+        _id: `${chatKey(key)}/${n}`, ...key, step: n, epoch: 0, holder: 'store-migrate', created_at: new Date(),
+        last_seq: lastSeq, events: [], messages: [], inputs_done: chat.inputs_done, ...(context ? { context } : {}), imported: true, ...parts,
+      } as StepDoc);
+    };
+    for (let i = 0; i < Math.max(messages.length, events.length); i += CHUNK) {
+      const chunk = events.slice(i, i + CHUNK);
+      lastSeq = Number(chunk.at(-1)?.seq ?? lastSeq);
+      step({ messages: messages.slice(i, i + CHUNK), events: chunk, last_seq: lastSeq });
+    }
+    for (const run of runs) {
+      if (run.status === 'running') {
+        step({ run: { run_id: run.run_id, input_seq: run.input_seq, workflow_id: run.workflow_id, calls: JSON.parse(run.calls) as Record<string, unknown>[] } });
+      } else {
+        step({ usage: JSON.parse(run.usage!) as Record<string, unknown>, usage_pending: true });
+      }
+    }
+    // The open input request stays open on the chat's newest step.
+    if (chat.awaiting !== null) {
+      if (steps.length === 0) step({});
+      steps.at(-1)!.awaiting = JSON.parse(chat.awaiting) as StepDoc['awaiting'];
+    }
+    await insertIgnoringCopies(target.log, steps);
+    counts.chats++;
+    counts.messages += messages.length;
+    counts.events += events.length;
+    counts.inputs += inputs.length;
+    counts.runs += runs.length;
+    progress?.(counts);
+  }
+  return counts;
+}
+
+/** Inserts `docs`, leaving those already there (an earlier copy) as they are. */
+async function insertIgnoringCopies<T extends { _id: string }>(collection: { insertMany(docs: T[], options: { ordered: false }): Promise<unknown> }, docs: T[]): Promise<void> {
+  if (docs.length === 0) return;
+  try {
+    await collection.insertMany(docs, { ordered: false });
+  } catch (error) {
+    const writeErrors = (error as { writeErrors?: unknown[] | Record<string, unknown> }).writeErrors;
+    const list = Array.isArray(writeErrors) ? writeErrors : writeErrors ? Object.values(writeErrors) : [];
+    const onlyCopies = list.length > 0 && list.every((e) => (e as { code?: number }).code === 11000);
+    if (!(onlyCopies || (list.length === 0 && isDuplicateKey(error)))) throw error;
+  }
+}
