@@ -1,7 +1,9 @@
 // bench/turn-latency: the runtime's overhead per agent turn (user_message in → agent_message out,
 // with an LLM endpoint that answers at once), standalone and distributed, next to the floor
 // measured in the same run: one WebSocket echo + one NATS request/reply + one HTTP call to the
-// same endpoint. Every part runs in its own process. Prints figures; never fails on timing.
+// same endpoint. Every part runs in its own process. The distributed runtime is measured on the
+// embedded SQLite store and on MongoDB (MONGODB_URI, else a private FerretDB when one is built),
+// with the store commands each turn costs. Prints figures; never fails on timing.
 //
 //   npm run bench:turn-latency            (TURNS=500 to change the sample size;
 //                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there)
@@ -11,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, mintToken, startNatsServer } from '@mozaiks/testing';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
+import type { MongoTestServer } from '@mozaiks/testing';
 
 const ROOT = path.resolve(__dirname, '..');
 const TURNS = Number(process.env.TURNS ?? 300);
@@ -114,8 +117,26 @@ function cpuMs(pid: number | undefined): number {
   }
 }
 
+/** Commands the MongoDB server has answered so far, by name (FerretDB's metrics). */
+async function storeCommands(mongo: MongoTestServer): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  if (!mongo.metricsUrl) return counts;
+  const text = await (await fetch(mongo.metricsUrl)).text();
+  for (const match of text.matchAll(/^ferretdb_client_requests_total\{command="([^"]+)",opcode="OP_MSG"\} (\d+)/gm)) counts.set(match[1]!, Number(match[2]));
+  return counts;
+}
+
+/** Commands per turn between two readings, leaving out connection upkeep (hello, ping). */
+function diffCommands(before: Map<string, number>, after: Map<string, number>, turns: number): string {
+  const upkeep = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
+  const rows = [...after].filter(([name]) => !upkeep.has(name)).map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / turns] as const).filter(([, n]) => n > 0);
+  const total = rows.reduce((s, [, n]) => s + n, 0);
+  return `${total.toFixed(1)} (${rows.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')})`;
+}
+
 async function main(): Promise<void> {
   const children: Child[] = [];
+  let mongo: MongoTestServer | undefined;
   const nats = await startNatsServer();
   const data = makeTempDir('mozaiks-bench-');
   try {
@@ -156,43 +177,61 @@ async function main(): Promise<void> {
     const standaloneTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${standalonePort}/ws/chat?token=${await token(chat)}`, 'standalone');
     standalone.proc.kill('SIGTERM');
 
-    // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS.
-    const distributedEnv = { ...env, NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'distributed') };
-    const gatewayProfile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=gateway.cpuprofile'] : [];
-    const gateway = run([...gatewayProfile, 'services/gateway/dist/main.js'], { ...distributedEnv, LOG_LEVEL: 'info' });
-    children.push(gateway);
-    for (const service of ['executor', 'tool-runner', 'usage-emitter']) {
-      const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : [];
-      const child = run([...profile, `services/${service}/dist/main.js`], { ...distributedEnv, LOG_LEVEL: 'info' });
-      children.push(child);
-      await waitFor(child, /"ops_port":\d+/);
-    }
-    const gatewayPort = (await waitFor(gateway, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
-    const services = children.slice(-4);
-    const cpuBefore = services.map((c) => cpuMs(c.proc.pid));
-    const distributedTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, 'distributed');
+    // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
+    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean) => {
+      const distributedEnv = { ...env, NATS_URL: nats.url, ...storeEnv };
+      const started: Child[] = [];
+      for (const service of ['gateway', 'executor', 'tool-runner', 'usage-emitter']) {
+        const flags = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : [];
+        const child = run([...flags, `services/${service}/dist/main.js`], { ...distributedEnv, LOG_LEVEL: 'info' });
+        children.push(child);
+        started.push(child);
+        await waitFor(child, service === 'gateway' ? /"url":"http:\/\/127\.0\.0\.1:\d+"/ : /"ops_port":\d+/);
+      }
+      const gatewayPort = (await waitFor(started[0]!, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
+      const cpuBefore = started.map((c) => cpuMs(c.proc.pid));
+      const commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
+      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`);
+      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (TURNS + WARMUP));
+      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), TURNS + WARMUP) : undefined;
+      if (profile && PROFILE_DIR) {
+        // Profiles are written when a process exits on its own: stop the services gracefully.
+        await Promise.all(started.map((c) => new Promise<void>((resolve) => (c.proc.once('exit', () => resolve()), c.proc.kill('SIGTERM')))));
+      } else {
+        for (const c of started) c.proc.kill('SIGTERM');
+      }
+      return { turn, cpuPerTurn, commands };
+    };
+    const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
+    mongo = await startMongoTestServer();
+    const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
+    const distributedTurn = onSqlite.turn;
 
-    const cpuPerTurn = services.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (TURNS + WARMUP));
     const rows: Array<[string, { p50: number; p99: number }]> = [
       ['floor: WebSocket echo', wsEcho],
       ['floor: NATS request/reply', natsRequest],
       ['floor: HTTP call to the LLM endpoint', httpCall],
       ['floor: sum', floor],
       ['standalone turn', standaloneTurn],
-      ['distributed turn', distributedTurn],
+      ['distributed turn, SQLite', distributedTurn],
+      ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.turn] as [string, { p50: number; p99: number }]] : []),
     ];
     console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process`);
     for (const [name, r] of rows) console.log(`${name.padEnd(40)} p50 ${ms(r.p50).padStart(10)}   p99 ${ms(r.p99).padStart(10)}`);
     console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}`);
-    console.log(`distributed CPU per turn: ${['gateway', 'executor', 'tool-runner', 'usage-emitter'].map((n, i) => `${n} ${ms(cpuPerTurn[i]!)}`).join(', ')}`);
-    console.log(`distributed p50 = ${(distributedTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(distributedTurn.p50 - floor.p50)} (goal: within 3 x)`);
-    if (PROFILE_DIR) {
-      // Profiles are written when a process exits on its own: stop the services gracefully.
-      await Promise.all(services.map((c) => new Promise<void>((resolve) => (c.proc.once('exit', () => resolve()), c.proc.kill('SIGTERM')))));
-      console.log(`CPU profiles in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
+    const names = ['gateway', 'executor', 'tool-runner', 'usage-emitter'];
+    for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
+      if (!result) {
+        console.log(`distributed on MongoDB: not measured (no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
+        continue;
+      }
+      console.log(`distributed on ${label}: p50 = ${(result.turn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(result.turn.p50 - floor.p50)}; CPU per turn: ${names.map((n, i) => `${n} ${ms(result.cpuPerTurn[i]!)}`).join(', ')}`);
+      if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
     }
+    if (PROFILE_DIR) console.log(`CPU profiles of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
   } finally {
     for (const child of children) child.proc.kill('SIGKILL');
+    await mongo?.dispose();
     await nats.dispose();
     data.remove();
   }

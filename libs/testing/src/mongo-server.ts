@@ -14,6 +14,8 @@ export interface MongoTestServer {
   readonly uri: string;
   /** What serves it: `MONGODB_URI`, or `ferretdb`. */
   readonly kind: 'external' | 'ferretdb';
+  /** FerretDB's Prometheus metrics (requests by command), when this harness started it. */
+  readonly metricsUrl?: string;
   /** A database name no other suite uses. */
   database(): string;
   /** Stops a server this harness started (SIGTERM, then SIGKILL); its data stays for `start`. */
@@ -106,6 +108,7 @@ async function startFerretDb(binary: string): Promise<MongoTestServer> {
   return {
     uri: `mongodb://127.0.0.1:${port}/`,
     kind: 'ferretdb',
+    metricsUrl: `http://127.0.0.1:${debugPort}/debug/metrics`,
     database: uniqueDatabase,
     start,
     stop,

@@ -2,6 +2,7 @@
 // embedded store copied into MongoDB, twice without doubling anything.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
+import type { UsageUpdateEvent } from '@mozaiks/protocol';
 import { openStore } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
 import { makeTempDir, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
@@ -54,7 +55,7 @@ describeIfMongo('mozaiks store migrate (MongoDB)', () => {
     const dataDir = path.join(dir.path, 'data');
     const source = await openStore({ dataDir });
     const call = { call_id: 'x', agent: 'A', model: 'gpt-4o-mini', prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 };
-    const usage = { type: 'usage_update', event_id: 'usage_run_1', chat_id: 'c1', user_id: 'ada', app_id: 'app_1', workflow_id: 'wf', run_id: 'run_1', tokens: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, total_tokens: 3, cost_usd: 0, models: [], timestamp: new Date().toISOString() } as const;
+    const usage = { type: 'usage_update', event_id: 'usage_run_1', chat_id: 'c1', user_id: 'ada', app_id: 'app_1', workflow_id: 'wf', run_id: 'run_1', tokens: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, total_tokens: 3, cost_usd: 0, models: [], timestamp: new Date().toISOString() } as UsageUpdateEvent;
     for (const id of ['r1', 'r2', 'r3']) await source.inbox.accept(ada, 'c1', { request_id: id, workflow_id: 'wf', content: id, context: {}, received_at: new Date().toISOString() });
     const lease = (await source.inbox.acquire(ada, 'c1', 'exec', 10_000))!;
     const writer = await source.log.openWriter(lease, 'wf');
