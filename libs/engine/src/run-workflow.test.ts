@@ -218,7 +218,20 @@ describe('runWorkflow with DefaultPattern', () => {
       { type: 'agent_message_delta', run_id: 'r1', agent: 'A', delta: 'streame' },
       { type: 'agent_message_delta', run_id: 'r1', agent: 'A', delta: 'd reply' },
     ]);
-    expect(commits[0]!.events).toEqual([expect.objectContaining({ type: 'agent_message', content: 'streamed reply' })]);
+    expect(commits[0]!.events).toEqual([expect.objectContaining({ type: 'agent_message', content: 'streamed reply' }), expect.objectContaining({ type: 'workflow_complete' })]);
+  });
+
+  it('commits a run of one model call once: the user\'s message, the reply and the run\'s end together', async () => {
+    const { ports: p, commits, events } = ports(new ScriptedLlmPort([{ content: 'only' }]));
+    await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r1', userMessage: 'hi' }, p);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toMatchObject({
+      messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', agent: 'A', content: 'only', final: true }],
+      events: [{ type: 'agent_message', content: 'only' }, { type: 'workflow_complete', status: 'completed', turns: 1 }],
+      calls: [{ agent: 'A' }],
+      finish: 'completed',
+    });
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'workflow_complete']);
   });
 
   it('commits each reply with its event and its LLM call, and the end with the run\'s status', async () => {
@@ -230,7 +243,14 @@ describe('runWorkflow with DefaultPattern', () => {
       events: [{ type: 'agent_message', agent: 'A', content: 'one' }],
       calls: [{ agent: 'A', total_tokens: 12 }],
     });
-    expect(commits.at(-1)).toMatchObject({ events: [{ type: 'workflow_complete', status: 'completed' }], finish: 'completed' });
+    // Each reply is committed before the next agent speaks; the last one with the run's end.
+    expect(commits).toHaveLength(3);
+    expect(commits[1]).toMatchObject({ messages: [{ content: 'two' }], events: [{ type: 'agent_message', content: 'two' }] });
+    expect(commits.at(-1)).toMatchObject({
+      messages: [{ role: 'assistant', agent: 'C', content: 'three' }],
+      events: [{ type: 'agent_message', content: 'three' }, { type: 'workflow_complete', status: 'completed' }],
+      finish: 'completed',
+    });
   });
 });
 

@@ -84,6 +84,9 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     history.push(entry);
   }
   const durable = ports.journal;
+  // A turn's final reply waits for what follows it: when the run ends there, the reply and the
+  // run's end are one step (one write); when another turn follows, it is committed first.
+  let held: RunStep | undefined;
   const journal: RunJournal = {
     load: () => durable.load(),
     live: (event) => durable.live(event),
@@ -152,7 +155,16 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       }
       const agent = agents.get(speaker);
       if (!agent) throw new Error(`pattern chose "${speaker}", which is not an agent of ${workflow.id}`);
-      next = await takeTurn(agent, { input, ports, history, calls, unbilled, variables, decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }) });
+      if (held) {
+        const step = held;
+        held = undefined;
+        await ports.journal.commit(step);
+      }
+      next = await takeTurn(agent, {
+        input, ports, history, calls, unbilled, variables,
+        decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }),
+        hold: (step) => void (held = step),
+      });
       spoken.push(speaker);
     }
   } catch (error) {
@@ -165,8 +177,10 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
 
   const duration_ms = performance.now() - started;
   await ports.journal.commit({
+    ...(held?.messages ? { messages: held.messages } : {}),
+    ...(held?.calls ? { calls: held.calls } : {}),
     ...(awaitInput ? { awaitInput } : {}),
-    events: [...failureEvents, ...endEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
+    events: [...(held?.events ?? []), ...failureEvents, ...endEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
     finish: status,
   });
   return { status, reason, turns: spoken.length, calls, duration_ms, ...(failure === undefined ? {} : { error: failure }) };
@@ -183,6 +197,8 @@ interface TurnScope {
   variables: Record<string, unknown>;
   /** Where the run goes after this turn, given the handoff the agent chose, if any. */
   decide: (handoff: string | undefined, history: readonly ChatMessage[]) => string | null | Promise<string | null>;
+  /** Keeps the turn's last step for the run to commit, alone or with the run's end. */
+  hold: (step: RunStep) => void;
 }
 
 /** Prefix of the tools through which an agent hands the conversation over (its `llm` conditions). */
@@ -203,7 +219,7 @@ function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unkn
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, decide }: TurnScope): Promise<string | null> {
+async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, decide, hold }: TurnScope): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) {
@@ -268,7 +284,10 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
       events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
     }
-    await ports.journal.commit({ messages: [entry], events, calls: [reply.usage] });
+    const step: RunStep = { messages: [entry], events, calls: [reply.usage] };
+    // A reply with nothing after it in this turn is the turn's last step.
+    if (toolCalls.length === 0) hold(step);
+    else await ports.journal.commit(step);
     history.push(entry);
     if (toolCalls.length) {
       const handedTo = await runTools(agent, toolCalls, input, ports, history, variables, final ? undefined : (target) => decide(target, history));

@@ -14,6 +14,8 @@ export const ChatNudge = z.object({
   user_id: Id,
   chat_id: Id,
   workflow_id: Id,
+  /** The number of the input the gateway accepted: where the executor starts reading the inbox. */
+  input_seq: z.number().int().positive().optional(),
 });
 export type ChatNudge = z.infer<typeof ChatNudge>;
 

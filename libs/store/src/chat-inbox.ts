@@ -42,6 +42,19 @@ export interface Lease {
   readonly takeover: boolean;
   /** The highest finished input its previous holder reported on release (a lower bound). */
   readonly inputsDone: number;
+  /**
+   * The log position its previous holder reported on release (0 after a takeover or for a chat
+   * never released): a read of the log made before this lease was taken is complete if it reached it.
+   */
+  readonly position: number;
+}
+
+/** What a holder reports when it gives a chat up, for the next holder. */
+export interface LeaseProgress {
+  /** Highest input whose run finished. */
+  inputsDone: number;
+  /** The log's position after the holder's last step (`ChatWriter.position`). */
+  position: number;
 }
 
 /** The request id under which the answer to an input request is accepted: once per request. */
@@ -58,12 +71,19 @@ export interface ChatInbox {
   accept(tenant: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }>;
   /** Inputs after `afterSeq`, oldest first (at most `limit`). */
   pending(tenant: Tenant, chatId: string, afterSeq: number, limit?: number): Promise<PendingInput[]>;
-  /** Takes the chat's lease for `ttlMs` if no one holds it unexpired; undefined otherwise. */
+  /**
+   * Takes the chat's lease for `ttlMs` if no one holds it unexpired. Otherwise returns undefined and
+   * marks the chat as wanted, so that its holder's `release` says so and the holder looks at the
+   * inbox once more: work that arrived while the chat was held is never left waiting for a retry.
+   */
   acquire(tenant: Tenant, chatId: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
   /** Extends the lease; false once another holder has taken it (stop writing). */
   renew(lease: Lease, ttlMs: number): Promise<boolean>;
-  /** Gives the lease up, reporting the highest input whose run finished. */
-  release(lease: Lease, inputsDone: number): Promise<void>;
+  /**
+   * Gives the lease up with what the next holder should know. `wanted` is true when an `acquire`
+   * was refused while it was held: the caller should look for pending inputs again.
+   */
+  release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }>;
   /** Usage events persisted in the chat's log and not yet published, oldest first. */
   unpublishedUsage(tenant: Tenant, chatId: string): Promise<UsageUpdateEvent[]>;
   markUsagePublished(tenant: Tenant, chatId: string, eventId: string): Promise<void>;

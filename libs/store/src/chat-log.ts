@@ -71,6 +71,13 @@ export interface UnfinishedRun {
 
 /** The only way to append to a chat's log: opened under the chat's lease, refused once it is taken over. */
 export interface ChatWriter {
+  /** The lease it writes under. */
+  readonly lease: Lease;
+  /**
+   * How far the chat's log goes with this writer's last step: it grows with every step committed
+   * to the chat, by any holder. A later writer reads only what lies beyond it.
+   */
+  readonly position: number;
   readonly chat: ChatRecord;
   readonly messages: readonly StoredMessage[];
   /** Highest inbox `input_seq` whose run has finished: later inputs are still to run. */
@@ -79,9 +86,31 @@ export interface ChatWriter {
   readonly unfinishedRun: UnfinishedRun | undefined;
   /**
    * Persists a step atomically and returns its events with their `seq`.
-   * @throws LeaseLostError when another holder has taken the chat over; nothing is written.
+   * @throws LeaseLostError when another holder has taken the chat over, or when this writer was
+   * succeeded by one opened from it; nothing is written.
    */
   append(step: LogStep): Promise<ServerEvent[]>;
+}
+
+/**
+ * A read of a chat's log begun before its lease was held (`ChatLog.prefetch`), so that taking
+ * the lease and reading the history cost one round trip. `openWriter` checks it against the
+ * lease and reads again whatever it missed.
+ */
+export interface LogPrefetch {
+  readonly tenant: Tenant;
+  readonly chatId: string;
+}
+
+/** What a process already knows of a chat when it opens a writer on it. */
+export interface WriterBasis {
+  /**
+   * The writer this process last had on the chat (its lease since released). Its state is carried
+   * over, and only the steps other holders committed since are read; it can no longer append.
+   */
+  previous?: ChatWriter;
+  /** A read begun before the lease was held, from `prefetch(…, previous)`. */
+  prefetched?: LogPrefetch;
 }
 
 /**
@@ -94,12 +123,17 @@ export interface ChatLog {
   /** Persisted events with `seq` greater than `afterSeq`, oldest first, at most `limit` of them. */
   listEvents(tenant: Tenant, chatId: string, afterSeq?: number, limit?: number): Promise<ServerEvent[]>;
   /**
+   * Starts reading what `openWriter` will need (the steps after `previous`, or the whole history),
+   * before the lease is held. Adapters whose reads are local may read nothing ahead.
+   */
+  prefetch(tenant: Tenant, chatId: string, previous?: ChatWriter): Promise<LogPrefetch>;
+  /**
    * Reads the chat's committed state under `lease` and returns the writer that appends after it.
    * When the lease was taken from a holder that never released it, that holder is fenced first:
-   * none of its writes can land after this returns.
+   * none of its writes can land after this returns. With a `basis`, only what it lacks is read.
    * @throws LeaseLostError when the lease was already taken over again.
    */
-  openWriter(lease: Lease, workflowId: string): Promise<ChatWriter>;
+  openWriter(lease: Lease, workflowId: string, basis?: WriterBasis): Promise<ChatWriter>;
 }
 
 /** The writer's lease was taken over by another holder: its write was refused, and nothing of it stored. */

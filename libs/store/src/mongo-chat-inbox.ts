@@ -1,14 +1,18 @@
 // The ChatInbox on MongoDB, without multi-document transactions.
 //
 // Inputs: one document each, numbered 1, 2, 3… per chat under a unique index. The gateway inserts
-// at the number after the newest input it read and reads again when another gateway took it, so
-// input k is always stored before k + 1 can be: runs follow the order inputs were accepted in. A
-// second unique index on the request id makes accepting the same request twice store it once.
-// Lease: one document per chat, taken and renewed by single-document conditional updates; each
-// acquisition increments its epoch. Usage outbox: the flag on the step that holds the usage event.
+// at the number after the newest input it knows of (remembered from its last accept on the chat,
+// else read) and reads again when another gateway took it, so input k is always stored before
+// k + 1 can be: runs follow the order inputs were accepted in. A second unique index on the request
+// id makes accepting the same request twice store it once. An accept is one insert when this
+// process accepted the chat's previous input.
+// Lease: one document per chat, taken by one conditional find-and-modify (which also returns what
+// the previous holder reported) and renewed and released by single-document updates; each
+// acquisition increments its epoch. A refused acquire marks the lease wanted, and the release that
+// clears it says so. Usage outbox: the flag on the step that holds the usage event.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from './chat-log.js';
-import type { ChatInbox, Lease, NewInput, PendingInput } from './chat-inbox.js';
+import type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
 import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatKeyFields, InputDoc, MongoDatabase } from './mongo-database.js';
 
@@ -20,38 +24,59 @@ function toInput(doc: InputDoc): PendingInput {
   return { ...(doc.body as unknown as NewInput), input_seq: doc.input_seq };
 }
 
+/** Chats whose next input number this process remembers. */
+const REMEMBERED_CHATS = 10_000;
+
 export class MongoChatInbox implements ChatInbox {
+  /** The number the next input of a chat takes, as far as this process knows (a guess: the unique index decides). */
+  private readonly nextInput = new Map<string, number>();
+
   constructor(private readonly database: MongoDatabase) {}
 
   async accept(t: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }> {
     const { inputs, chats } = this.database;
     const key = fields(t, chatId);
-    const [existing, newest] = await Promise.all([
-      inputs.findOne({ ...key, request_id: input.request_id }),
-      inputs.findOne(key, { sort: { input_seq: -1 }, projection: { input_seq: 1 } }),
-      ensureChat(chats, key, input.workflow_id),
-    ]);
-    if (existing) return { input: toInput(existing), created: false };
-    let seq = (newest?.input_seq ?? 0) + 1;
+    const id = chatKey(key);
+    let seq = this.nextInput.get(id);
     for (let tries = 0; ; tries++) {
-      try {
-        await inputs.insertOne({ _id: `${chatKey(key)}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: { ...input }, accepted_at: new Date(), pending: true });
-        return { input: { ...input, input_seq: seq }, created: true };
-      } catch (error) {
-        if (!isDuplicateKey(error) || tries > 100) throw error;
-        // Another request took this number, or this request was accepted meanwhile.
-        const [same, latest] = await Promise.all([
+      if (seq === undefined) {
+        // Nothing known, or the guess was taken: read where the chat is.
+        const [same, newest] = await Promise.all([
           inputs.findOne({ ...key, request_id: input.request_id }),
           inputs.findOne(key, { sort: { input_seq: -1 }, projection: { input_seq: 1 } }),
         ]);
+        this.remember(id, (newest?.input_seq ?? 0) + 1);
         if (same) return { input: toInput(same), created: false };
-        seq = (latest?.input_seq ?? 0) + 1;
+        seq = (newest?.input_seq ?? 0) + 1;
+      }
+      // The chat is created with its first input, so any chat with inputs has its document.
+      if (seq === 1) await ensureChat(chats, key, input.workflow_id);
+      try {
+        await inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: { ...input }, accepted_at: new Date(), pending: true });
+        this.remember(id, seq + 1);
+        return { input: { ...input, input_seq: seq }, created: true };
+      } catch (error) {
+        // Another request took this number, or this request was accepted before.
+        if (!isDuplicateKey(error) || tries > 100) throw error;
+        seq = undefined;
       }
     }
   }
 
+  private remember(id: string, next: number): void {
+    this.nextInput.delete(id);
+    this.nextInput.set(id, next);
+    if (this.nextInput.size > REMEMBERED_CHATS) this.nextInput.delete(this.nextInput.keys().next().value!);
+  }
+
   async pending(t: Tenant, chatId: string, afterSeq: number, limit = 64): Promise<PendingInput[]> {
-    const docs = await this.database.inputs.find({ ...fields(t, chatId), input_seq: { $gt: afterSeq } }, { sort: { input_seq: 1 }, limit }).toArray();
+    const key = fields(t, chatId);
+    // Inputs are numbered without gaps: the next one alone is a lookup by id.
+    if (limit === 1) {
+      const next = await this.database.inputs.findOne({ _id: `${chatKey(key)}/${afterSeq + 1}` });
+      return next ? [toInput(next)] : [];
+    }
+    const docs = await this.database.inputs.find({ ...key, input_seq: { $gt: afterSeq } }, { sort: { input_seq: 1 }, limit }).toArray();
     return docs.map(toInput);
   }
 
@@ -59,25 +84,27 @@ export class MongoChatInbox implements ChatInbox {
     const { leases } = this.database;
     const key = fields(t, chatId);
     const _id = chatKey(key);
-    const now = Date.now();
-    // Read, then compare-and-set on everything read: only single-document updates need be atomic.
-    const seen = await leases.findOne({ _id });
-    if (seen && !seen.released && seen.expires_at > now) return undefined;
-    const lease = (epoch: number): Lease => ({ tenant: t, chatId, holder, epoch, takeover: seen ? !seen.released : false, inputsDone: seen?.inputs_done ?? 0 });
-    if (!seen) {
+    for (let tries = 0; tries < 5; tries++) {
+      const now = Date.now();
       try {
-        await leases.insertOne({ _id, ...key, holder, epoch: 1, expires_at: now + ttlMs, released: false });
-        return lease(1);
+        // Free (released or expired) or absent: take it, and see what the previous holder left.
+        const before = await leases.findOneAndUpdate(
+          { _id, $or: [{ released: true }, { expires_at: { $lte: now } }] },
+          { $set: { ...key, holder, expires_at: now + ttlMs, released: false, wanted: false }, $inc: { epoch: 1 } },
+          { upsert: true, returnDocument: 'before' },
+        );
+        if (!before) return { tenant: t, chatId, holder, epoch: 1, takeover: false, inputsDone: 0, position: 0 };
+        const takeover = !before.released;
+        return { tenant: t, chatId, holder, epoch: before.epoch + 1, takeover, inputsDone: before.inputs_done ?? 0, position: takeover ? 0 : (before.position ?? 0) };
       } catch (error) {
-        if (isDuplicateKey(error)) return undefined;
-        throw error;
+        // The upsert found the document held by someone else.
+        if (!isDuplicateKey(error)) throw error;
       }
+      const marked = await leases.updateOne({ _id, released: false, expires_at: { $gt: Date.now() } }, { $set: { wanted: true } });
+      if (marked.matchedCount === 1) return undefined;
+      // Let go in between: try again.
     }
-    const taken = await leases.updateOne(
-      { _id, epoch: seen.epoch, expires_at: seen.expires_at, released: seen.released },
-      { $set: { holder, epoch: seen.epoch + 1, expires_at: now + ttlMs, released: false } },
-    );
-    return taken.matchedCount === 1 ? lease(seen.epoch + 1) : undefined;
+    return undefined;
   }
 
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
@@ -88,37 +115,77 @@ export class MongoChatInbox implements ChatInbox {
     return result.matchedCount === 1;
   }
 
-  async release(lease: Lease, inputsDone: number): Promise<void> {
+  async release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }> {
     const key = fields(lease.tenant, lease.chatId);
-    await Promise.all([
+    const { inputsDone, position } = progress;
+    const [before] = await Promise.all([
       // A lease taken over is handed on as expired rather than released: should its holder not
       // have fenced the previous one, the next holder does.
-      this.database.leases.updateOne(
+      this.database.leases.findOneAndUpdate(
         { _id: chatKey(key), holder: lease.holder, epoch: lease.epoch },
-        { $set: lease.takeover ? { expires_at: 0 } : { released: true }, $max: { inputs_done: inputsDone } },
+        { $set: { ...(lease.takeover ? { expires_at: 0 } : { released: true }), wanted: false, position }, $max: { inputs_done: inputsDone } },
+        { returnDocument: 'before' },
       ),
-      inputsDone > 0 ? this.database.inputs.updateMany({ ...key, pending: true, input_seq: { $lte: inputsDone } }, { $unset: { pending: '' } }) : undefined,
+      this.clearPending(key, lease.inputsDone, inputsDone),
     ]);
+    return { wanted: before?.wanted === true };
+  }
+
+  /** Takes inputs up to `done` off the recovery sweep's list; those after `from` by id when they are few. */
+  private async clearPending(key: ChatKeyFields, from: number, done: number): Promise<void> {
+    // Nothing ran under this lease: the holders before cleared theirs (or the sweep does).
+    if (done <= from) return;
+    const { inputs } = this.database;
+    const unset = { $unset: { pending: '' } } as const;
+    if (done - from <= 8) {
+      const ids = Array.from({ length: done - from }, (_, i) => `${chatKey(key)}/${from + 1 + i}`);
+      await Promise.all(ids.map((_id) => inputs.updateOne({ _id, pending: true }, unset)));
+      return;
+    }
+    await inputs.updateMany({ ...key, pending: true, input_seq: { $lte: done } }, unset);
   }
 
   async unpublishedUsage(t: Tenant, chatId: string): Promise<UsageUpdateEvent[]> {
-    const steps = await this.database.log.find({ ...fields(t, chatId), usage_pending: true }, { sort: { step: 1 }, projection: { usage: 1 } }).toArray();
-    return steps.map((s) => s.usage as unknown as UsageUpdateEvent);
+    const key = fields(t, chatId);
+    const steps = await this.database.log.find({ ...key, usage_pending: true }, { sort: { step: 1 }, projection: { usage: 1 } }).toArray();
+    const events = steps.map((s) => s.usage as unknown as UsageUpdateEvent);
+    steps.forEach((s, i) => this.database.noteUsageStep(chatKey(key), events[i]!.event_id, s._id));
+    return events;
   }
 
   async markUsagePublished(t: Tenant, chatId: string, eventId: string): Promise<void> {
-    await this.database.log.updateOne({ ...fields(t, chatId), usage_pending: true, 'usage.event_id': eventId }, { $unset: { usage_pending: '' } });
+    const key = fields(t, chatId);
+    const known = `${chatKey(key)}\u0000${eventId}`;
+    const stepId = this.database.usageSteps.get(known);
+    const filter = stepId ? { _id: stepId, usage_pending: true as const } : { ...key, usage_pending: true as const, 'usage.event_id': eventId };
+    await this.database.log.updateOne(filter, { $unset: { usage_pending: '' } });
+    this.database.usageSteps.delete(known);
   }
 
   async chatsWithWork(): Promise<ChatRef[]> {
     const { inputs, log, leases, chats } = this.database;
     const projection = { app_id: 1, user_id: 1, chat_id: 1 } as const;
-    const [waiting, unpublished] = await Promise.all([inputs.find({ pending: true }, { projection }).toArray(), log.find({ usage_pending: true }, { projection }).toArray()]);
+    const [waiting, unpublished] = await Promise.all([
+      inputs.find({ pending: true }, { projection: { ...projection, input_seq: 1 } }).toArray(),
+      log.find({ usage_pending: true }, { projection }).toArray(),
+    ]);
     const keys = [...new Set([...waiting, ...unpublished].map((d) => chatKey(d)))];
     if (keys.length === 0) return [];
     const now = Date.now();
-    const held = new Set((await leases.find({ _id: { $in: keys }, released: false, expires_at: { $gt: now } }, { projection: { _id: 1 } }).toArray()).map((l) => l._id));
-    const free = keys.filter((k) => !held.has(k));
+    const found = await leases.find({ _id: { $in: keys } }).toArray();
+    const byChat = new Map(found.map((l) => [l._id, l]));
+    const held = new Set(found.filter((l) => !l.released && l.expires_at > now).map((l) => l._id));
+    const owed = new Set(unpublished.map((d) => chatKey(d)));
+    // An input still flagged though a holder reported it done (its release was cut short) is not work.
+    const newest = new Map<string, number>();
+    for (const i of waiting) newest.set(chatKey(i), Math.max(newest.get(chatKey(i)) ?? 0, i.input_seq));
+    const stale = [...newest].filter(([k, seq]) => !held.has(k) && seq <= (byChat.get(k)?.inputs_done ?? 0));
+    await Promise.all(stale.map(([k]) => {
+      const [app_id, user_id, chat_id] = k.split('/') as [string, string, string];
+      return inputs.updateMany({ app_id, user_id, chat_id, pending: true }, { $unset: { pending: '' } });
+    }));
+    const staleKeys = new Set(stale.map(([k]) => k));
+    const free = keys.filter((k) => !held.has(k) && (owed.has(k) || !staleKeys.has(k)));
     if (free.length === 0) return [];
     const docs = await chats.find({ _id: { $in: free } }).toArray();
     return docs.map((c) => ({ app_id: c.app_id, user_id: c.user_id, chat_id: c.chat_id, workflow_id: c.workflow_id }));

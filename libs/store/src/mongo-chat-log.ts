@@ -3,18 +3,22 @@
 // Atomicity: one committed step is one document in `log` (its messages, its events with their
 // seqs, the run's calls and end, the usage event, and the chat's state after it). A reader sees a
 // step whole or not at all; a crash leaves nothing half-written.
-// Ordering and fencing: steps are numbered 1, 2, 3… per chat under a unique index. A writer
-// appends at the number after the last step it read; if another writer took that number, the
-// insert fails and the write is refused. A holder that takes a lease over from one that never
-// released it first inserts a fence step at the next number, so the old holder, which still
-// writes at that number, can no longer land anything; and a writer that finds a newer epoch in the
-// log when it opens refuses to write at all. Steps therefore carry non-decreasing epochs.
+// Ordering and fencing: steps are numbered 1, 2, 3… per chat under a unique index; a step's number
+// is the log's position after it. A writer appends at the number after the last step it read; if
+// another writer took that number, the insert fails and the write is refused. A holder that takes
+// a lease over from one that never released it first inserts a fence step at the next number, so
+// the old holder, which still writes at that number, can no longer land anything; and a writer
+// that finds a newer epoch in the log when it opens refuses to write at all. Steps therefore carry
+// non-decreasing epochs.
+// Round trips: a writer opened from this process's previous writer on the chat reads only the
+// steps after it, and that read may start before the lease is held (`prefetch`); the lease's
+// position, reported by its previous holder, tells whether the read saw everything.
 import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
 import { LeaseLostError } from './chat-log.js';
-import type { ChatLog, ChatRecord, ChatWriter, LogStep, StoredMessage, UnfinishedRun } from './chat-log.js';
+import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, StoredMessage, WriterBasis } from './chat-log.js';
 import type { Lease } from './chat-inbox.js';
 import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
-import type { MongoDatabase, StepDoc } from './mongo-database.js';
+import type { ChatDoc, MongoDatabase, StepDoc } from './mongo-database.js';
 import { TrackedWriter } from './tracked-writer.js';
 import type { WriterState } from './tracked-writer.js';
 
@@ -27,6 +31,17 @@ function fields(t: Tenant, chatId: string) {
   return { app_id: t.app_id, user_id: t.user_id, chat_id: chatId };
 }
 
+/** The steps after `after`, read ahead of the lease, and the chat's document when it was read. */
+class MongoPrefetch implements LogPrefetch {
+  constructor(
+    readonly tenant: Tenant,
+    readonly chatId: string,
+    readonly after: number,
+    readonly steps: StepDoc[],
+    readonly chat: ChatDoc | null | undefined,
+  ) {}
+}
+
 export class MongoChatLog implements ChatLog {
   constructor(private readonly database: MongoDatabase) {}
 
@@ -37,7 +52,7 @@ export class MongoChatLog implements ChatLog {
       this.database.log.findOne(key, { sort: { step: -1 }, projection: { events: 0, messages: 0 } }),
     ]);
     if (!chat) return undefined;
-    return record(chat.workflow_id, chat.created_at, key, head ?? EMPTY_HEAD);
+    return record(chat, head ?? EMPTY_HEAD);
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
@@ -61,61 +76,124 @@ export class MongoChatLog implements ChatLog {
     return out;
   }
 
-  async openWriter(lease: Lease, workflowId: string): Promise<ChatWriter> {
-    const key = fields(lease.tenant, lease.chatId);
-    const [chat, steps] = await Promise.all([
-      ensureChat(this.database.chats, key, workflowId),
-      this.database.log.find(key, { sort: { step: 1 }, projection: WITHOUT_EVENTS }).toArray(),
-    ]);
-    let head: Head = steps.at(-1) ?? EMPTY_HEAD;
+  async prefetch(t: Tenant, chatId: string, previous?: ChatWriter): Promise<LogPrefetch> {
+    const after = previous && sameChat(previous.lease, t, chatId) ? previous.position : 0;
+    const [steps, chat] = await Promise.all([this.stepsAfter(t, chatId, after), after > 0 ? undefined : this.database.chats.findOne({ _id: chatKey(fields(t, chatId)) })]);
+    return new MongoPrefetch(t, chatId, after, steps, chat);
+  }
+
+  /**
+   * The steps after `after`, oldest first. Steps are numbered without gaps, so when the next one
+   * is missing there are none: that case, the usual one for a writer carried over, costs a lookup
+   * by id (the cheapest read on any MongoDB-compatible server).
+   */
+  private async stepsAfter(t: Tenant, chatId: string, after: number): Promise<StepDoc[]> {
+    const key = fields(t, chatId);
+    const range = (from: number) => this.database.log.find({ ...key, step: { $gt: from } }, { sort: { step: 1 }, projection: WITHOUT_EVENTS }).toArray();
+    if (after === 0) return range(0);
+    const next = await this.database.log.findOne({ _id: `${chatKey(key)}/${after + 1}` }, { projection: WITHOUT_EVENTS });
+    return next ? [next, ...(await range(after + 1))] : [];
+  }
+
+  async openWriter(lease: Lease, workflowId: string, basis: WriterBasis = {}): Promise<ChatWriter> {
+    const t = lease.tenant;
+    const key = fields(t, lease.chatId);
+    const carried = TrackedWriter.takeState(basis.previous, lease);
+    const after = carried?.position ?? 0;
+    const ahead = basis.prefetched;
+    // A read made ahead is used when it started where this writer's knowledge ends.
+    const usable = ahead instanceof MongoPrefetch && sameChat({ tenant: ahead.tenant, chatId: ahead.chatId }, t, lease.chatId) && ahead.after === after ? ahead : undefined;
+    const [steps, chatDoc] = usable ? [[...usable.steps], usable.chat] : await Promise.all([this.stepsAfter(t, lease.chatId, after), carried ? undefined : this.database.chats.findOne({ _id: chatKey(key) })]);
+    // The previous holder may have committed after the read: it said how far it got.
+    const lastRead = steps.at(-1)?.step ?? after;
+    if (!lease.takeover && lastRead < lease.position) steps.push(...(await this.stepsAfter(t, lease.chatId, lastRead)));
     // A newer holder has written (or fenced) already: this lease was lost before it was used.
     if ((steps.at(-1)?.epoch ?? 0) > lease.epoch) throw new LeaseLostError(lease);
-    if (lease.takeover) {
-      // Fence off the previous holder: it writes at the step after the last one it saw, which
-      // from now on is taken. A step it landed meanwhile is history, read before fencing again.
-      for (;;) {
-        try {
-          await this.database.log.insertOne(stepDoc(lease, head, { step: head.step + 1, fence: true, ...(head.awaiting ? { awaiting: head.awaiting } : {}) }));
-          head = { ...head, step: head.step + 1 };
-          break;
-        } catch (error) {
-          if (!isDuplicateKey(error)) throw error;
-          const landed = await this.database.log.find({ ...key, step: { $gt: head.step } }, { sort: { step: 1 }, projection: WITHOUT_EVENTS }).toArray();
-          if (landed.some((s) => s.epoch > lease.epoch)) throw new LeaseLostError(lease, { cause: error });
-          steps.push(...landed);
-          head = steps.at(-1) ?? head;
-        }
-      }
-    }
-    const state: WriterState = {
-      chat: record(chat.workflow_id, chat.created_at, key, head),
-      messages: steps.flatMap((s) => s.messages),
-      inputsDone: head.inputs_done,
-      unfinishedRun: unfinishedRunOf(steps),
-    };
-    return new TrackedWriter(state, async (step) => {
-      const { doc, events } = nextStep(lease, head, step);
+    const chat = carried ? undefined : (chatDoc ?? (await ensureChat(this.database.chats, key, workflowId)));
+    const state: WriterState = carried ?? { chat: record(chat!, EMPTY_HEAD), messages: [], inputsDone: 0, unfinishedRun: undefined, position: 0 };
+    fold(state, steps);
+    if (lease.takeover) await this.fence(lease, state);
+    return new TrackedWriter(lease, state, async (step, current) => {
+      const { doc, events } = nextStep(lease, headOf(current), step);
       try {
         await this.database.log.insertOne(doc);
       } catch (error) {
         if (isDuplicateKey(error)) throw new LeaseLostError(lease, { cause: error });
         throw error;
       }
-      head = doc;
-      return events;
+      if (step.run?.usage) this.database.noteUsageStep(chatKey(key), step.run.usage.event_id, doc._id);
+      return { events, position: doc.step };
     });
+  }
+
+  /**
+   * Fences off the previous holder: it writes at the step after the last one it saw, which from
+   * now on is taken. A step it landed meanwhile is history, read before fencing again.
+   */
+  private async fence(lease: Lease, state: WriterState): Promise<void> {
+    for (;;) {
+      const head = headOf(state);
+      try {
+        await this.database.log.insertOne(stepDoc(lease, head, { step: head.step + 1, fence: true, ...(head.awaiting ? { awaiting: head.awaiting } : {}) }));
+        state.position = head.step + 1;
+        return;
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        const landed = await this.stepsAfter(lease.tenant, lease.chatId, head.step);
+        if (landed.some((s) => s.epoch > lease.epoch)) throw new LeaseLostError(lease, { cause: error });
+        fold(state, landed);
+      }
+    }
   }
 }
 
-function record(workflowId: string, createdAt: string, key: ReturnType<typeof fields>, head: Head): ChatRecord {
+function sameChat(lease: Pick<Lease, 'tenant' | 'chatId'>, t: Tenant, chatId: string): boolean {
+  return lease.chatId === chatId && lease.tenant.app_id === t.app_id && lease.tenant.user_id === t.user_id;
+}
+
+function record(chat: ChatDoc, head: Head): ChatRecord {
   return {
-    ...key,
-    workflow_id: workflowId,
-    created_at: createdAt,
+    app_id: chat.app_id,
+    user_id: chat.user_id,
+    chat_id: chat.chat_id,
+    workflow_id: chat.workflow_id,
+    created_at: chat.created_at,
     last_seq: head.last_seq,
     ...(head.context ? { context: head.context } : {}),
     ...(head.awaiting ? { awaiting: head.awaiting } : {}),
   };
+}
+
+/** The head of the log as `state` knows it: what the next step carries forward. */
+function headOf(state: WriterState): Head {
+  return {
+    step: state.position,
+    last_seq: state.chat.last_seq,
+    inputs_done: state.inputsDone,
+    ...(state.chat.context ? { context: state.chat.context } : {}),
+    ...(state.chat.awaiting ? { awaiting: state.chat.awaiting } : {}),
+  };
+}
+
+/** Brings `state` forward over stored steps, oldest first (each carries the chat's state after it). */
+function fold(state: WriterState, steps: readonly StepDoc[]): void {
+  let open = state.unfinishedRun ? { ...state.unfinishedRun, calls: [...state.unfinishedRun.calls] } : undefined;
+  for (const step of steps) {
+    state.messages.push(...step.messages);
+    const { run } = step;
+    if (run) {
+      if (open?.run_id !== run.run_id) open = { run_id: run.run_id, input_seq: run.input_seq, calls: [] };
+      open.calls.push(...(run.calls as unknown as LlmCallUsage[]));
+      if (run.finish) open = undefined;
+    }
+  }
+  state.unfinishedRun = open;
+  const head = steps.at(-1);
+  if (!head) return;
+  const { awaiting: _old, context: _context, ...chat } = state.chat;
+  state.chat = { ...chat, last_seq: head.last_seq, ...(head.context ? { context: head.context } : {}), ...(head.awaiting ? { awaiting: head.awaiting } : {}) };
+  state.inputsDone = head.inputs_done;
+  state.position = head.step;
 }
 
 /** The step document for `step` after `head`, with the events given their seqs. */
@@ -158,16 +236,4 @@ function stepDoc(lease: Lease, head: Head, changes: Partial<StepDoc> & { step: n
   };
   if (doc.awaiting === undefined) delete doc.awaiting;
   return doc;
-}
-
-/** The last run begun in `steps` and not finished, with the calls it made so far. */
-function unfinishedRunOf(steps: readonly StepDoc[]): UnfinishedRun | undefined {
-  let open: UnfinishedRun | undefined;
-  for (const { run } of steps) {
-    if (!run) continue;
-    if (open?.run_id !== run.run_id) open = { run_id: run.run_id, input_seq: run.input_seq, calls: [] };
-    open.calls.push(...(run.calls as unknown as LlmCallUsage[]));
-    if (run.finish) open = undefined;
-  }
-  return open;
 }

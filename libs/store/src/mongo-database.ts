@@ -48,6 +48,10 @@ export interface LeaseDoc extends ChatKeyFields {
   expires_at: number;
   released: boolean;
   inputs_done?: number;
+  /** The log position the last holder reported on release. */
+  position?: number;
+  /** Set when an acquire was refused while the lease was held: its release reports it. */
+  wanted?: boolean;
 }
 
 export interface StepDoc extends ChatKeyFields {
@@ -155,6 +159,11 @@ export class MongoDatabase {
   readonly log: Collection<StepDoc>;
   /** Indexes that connecting created (they were missing): what `store migrate` reports. */
   createdIndexes: string[] = [];
+  /**
+   * The steps holding usage events this process stored or read and has not yet seen published
+   * (by chat key and event id), so that marking one published is an update by id.
+   */
+  readonly usageSteps = new Map<string, string>();
   /** Set by the probe: whether the last ping answered. */
   private healthy = true;
   private probe: NodeJS.Timeout | undefined;
@@ -223,6 +232,13 @@ export class MongoDatabase {
     return created;
   }
 
+  /** Notes that the usage event `eventId` of the chat `chat` is stored in the step `stepId`. */
+  noteUsageStep(chat: string, eventId: string, stepId: string): void {
+    this.usageSteps.set(`${chat}\u0000${eventId}`, stepId);
+    // Entries leave when their usage is published; this bounds what a failing billing path leaves behind.
+    if (this.usageSteps.size > 10_000) this.usageSteps.delete(this.usageSteps.keys().next().value!);
+  }
+
   /** Pings the server every `intervalMs`, so `isHealthy` can answer /ready at once. */
   startProbe(intervalMs = 2000): void {
     const ping = () =>
@@ -239,14 +255,14 @@ export class MongoDatabase {
   }
 
   /**
-   * Empties the events of steps older than `days` (the step, with its messages and the chat's
-   * state, stays), and deletes inputs whose run is done that are older than that.
+   * Empties the events of steps older than `days`. The step stays, with its messages, the chat's
+   * state and any usage event still to publish (kept in its own field): only the replayable
+   * events go. Inputs are kept too: their numbers order the chat's runs.
    */
-  async prune(days: number): Promise<{ events: number; inputs: number }> {
+  async prune(days: number): Promise<{ steps: number }> {
     const cutoff = new Date(Date.now() - days * 24 * 3600_000);
     const steps = await this.log.updateMany({ created_at: { $lt: cutoff }, 'events.0': { $exists: true } }, { $set: { events: [] } });
-    const inputs = await this.inputs.deleteMany({ accepted_at: { $lt: cutoff }, pending: { $exists: false } });
-    return { events: steps.modifiedCount, inputs: inputs.deletedCount };
+    return { steps: steps.modifiedCount };
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 // lease as a row whose epoch grows with every acquisition.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from './chat-log.js';
-import type { ChatInbox, Lease, NewInput, PendingInput } from './chat-inbox.js';
+import type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 export class SqliteChatInbox implements ChatInbox {
@@ -37,15 +37,20 @@ export class SqliteChatInbox implements ChatInbox {
     const db = this.database;
     return db.write(() => {
       const now = Date.now();
-      const row = db.sql('SELECT epoch, expires_at, released, inputs_done FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(t.app_id, t.user_id, chatId) as
-        | { epoch: number; expires_at: number; released: number; inputs_done: number }
+      const row = db.sql('SELECT epoch, expires_at, released, inputs_done, position FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(t.app_id, t.user_id, chatId) as
+        | { epoch: number; expires_at: number; released: number; inputs_done: number; position: number }
         | undefined;
-      if (row && row.released === 0 && row.expires_at > now) return undefined;
+      if (row && row.released === 0 && row.expires_at > now) {
+        // Held: its holder looks at the inbox again when it lets go.
+        db.sql('UPDATE leases SET wanted = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(t.app_id, t.user_id, chatId);
+        return undefined;
+      }
       const epoch = (row?.epoch ?? 0) + 1;
-      db.sql(`INSERT INTO leases (app_id, user_id, chat_id, holder, epoch, expires_at, released) VALUES (?, ?, ?, ?, ?, ?, 0)
-        ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at, released = 0`)
+      db.sql(`INSERT INTO leases (app_id, user_id, chat_id, holder, epoch, expires_at, released, wanted) VALUES (?, ?, ?, ?, ?, ?, 0, 0)
+        ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, expires_at = excluded.expires_at, released = 0, wanted = 0`)
         .run(t.app_id, t.user_id, chatId, holder, epoch, now + ttlMs);
-      return { tenant: t, chatId, holder, epoch, takeover: row !== undefined && row.released === 0, inputsDone: row?.inputs_done ?? 0 };
+      const takeover = row !== undefined && row.released === 0;
+      return { tenant: t, chatId, holder, epoch, takeover, inputsDone: row?.inputs_done ?? 0, position: takeover ? 0 : (row?.position ?? 0) };
     });
   }
 
@@ -58,12 +63,17 @@ export class SqliteChatInbox implements ChatInbox {
     return changes === 1;
   }
 
-  async release(lease: Lease, inputsDone: number): Promise<void> {
+  async release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }> {
     const db = this.database;
     const { tenant: t } = lease;
-    await db.write(() => db
-      .sql('UPDATE leases SET released = 1, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ? AND epoch = ?')
-      .run(inputsDone, t.app_id, t.user_id, lease.chatId, lease.holder, lease.epoch));
+    const where = [t.app_id, t.user_id, lease.chatId, lease.holder, lease.epoch];
+    const row = await db.write(() => {
+      const held = db.sql('SELECT wanted FROM leases WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ? AND epoch = ?').get(...where) as { wanted: number } | undefined;
+      db.sql('UPDATE leases SET released = 1, wanted = 0, position = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ? AND epoch = ?')
+        .run(progress.position, progress.inputsDone, ...where);
+      return held;
+    });
+    return { wanted: row?.wanted === 1 };
   }
 
   async unpublishedUsage(t: Tenant, chatId: string): Promise<UsageUpdateEvent[]> {

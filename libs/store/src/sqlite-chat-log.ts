@@ -1,19 +1,22 @@
 // The ChatLog on the embedded SQLite database. A step is one transaction that first checks the
-// lease's epoch: a writer whose lease was taken over stores nothing.
+// lease's epoch: a writer whose lease was taken over stores nothing. The chat's row counts its
+// steps (the log's position), so a writer carried over from the previous one reads only the
+// messages added since.
 import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
 import { LeaseLostError } from './chat-log.js';
-import type { ChatLog, ChatRecord, ChatWriter, LogStep, NewEvent, StoredMessage } from './chat-log.js';
+import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, NewEvent, StoredMessage, WriterBasis } from './chat-log.js';
 import type { Lease } from './chat-inbox.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { TrackedWriter } from './tracked-writer.js';
+import type { WriterState } from './tracked-writer.js';
 
 interface ChatRow {
   app_id: string; user_id: string; chat_id: string; workflow_id: string; created_at: string; last_seq: number;
-  context: string | null; awaiting: string | null; inputs_done: number;
+  context: string | null; awaiting: string | null; inputs_done: number; steps: number;
 }
 
 export function toChatRecord(row: ChatRow): ChatRecord {
-  const { context, awaiting, inputs_done: _done, ...chat } = row;
+  const { context, awaiting, inputs_done: _done, steps: _steps, ...chat } = row;
   return {
     ...chat,
     ...(context === null ? {} : { context: JSON.parse(context) as Record<string, unknown> }),
@@ -21,7 +24,7 @@ export function toChatRecord(row: ChatRow): ChatRecord {
   };
 }
 
-const CHAT = 'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+const CHAT = 'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
 
 export class SqliteChatLog implements ChatLog {
   constructor(private readonly database: SqliteDatabase) {}
@@ -42,24 +45,34 @@ export class SqliteChatLog implements ChatLog {
     return rows.map((r) => JSON.parse(r.body) as ServerEvent);
   }
 
-  async openWriter(lease: Lease, workflowId: string): Promise<ChatWriter> {
+  /** Reads are local: nothing is read ahead. */
+  async prefetch(tenant: Tenant, chatId: string): Promise<LogPrefetch> {
+    return { tenant, chatId };
+  }
+
+  async openWriter(lease: Lease, workflowId: string, basis: WriterBasis = {}): Promise<ChatWriter> {
     const { tenant: t, chatId } = lease;
     const db = this.database;
-    const state = await db.write(() => {
+    const carried = TrackedWriter.takeState(basis.previous, lease);
+    const state = await db.write((): WriterState => {
       this.checkLease(lease);
       db.sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
       const row = db.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow;
+      // Carried over with nothing committed since: the state is the log's.
+      if (carried && carried.position === row.steps) return carried;
       const run = db
         .sql("SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1")
         .get(t.app_id, t.user_id, chatId) as { run_id: string; input_seq: number; calls: string } | undefined;
+      const known = carried && carried.position < row.steps ? carried.messages : [];
       return {
         chat: toChatRecord(row),
         inputsDone: row.inputs_done,
-        messages: this.messages(t, chatId),
+        messages: known.length ? [...known, ...this.messages(t, chatId, known.length)] : this.messages(t, chatId),
         unfinishedRun: run ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] } : undefined,
+        position: row.steps,
       };
     });
-    return new TrackedWriter(state, (step) => this.append(lease, step));
+    return new TrackedWriter(lease, state, (step) => this.append(lease, step));
   }
 
   /** Refuses the transaction unless `lease` is still the chat's current lease. */
@@ -71,14 +84,14 @@ export class SqliteChatLog implements ChatLog {
   }
 
   /** Persists `step` for the holder of `lease`, all or nothing. */
-  append(lease: Lease, step: LogStep): Promise<ServerEvent[]> {
+  append(lease: Lease, step: LogStep): Promise<{ events: ServerEvent[]; position: number }> {
     const { tenant: t, chatId } = lease;
     const db = this.database;
-    return db.write((): ServerEvent[] => {
+    return db.write(() => {
       this.checkLease(lease);
       if (step.messages?.length) this.insertMessages(t, chatId, step.messages);
-      db.sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context) WHERE app_id = ? AND user_id = ? AND chat_id = ?')
-        .run(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, t.app_id, t.user_id, chatId);
+      const { steps: position } = db.sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps')
+        .get(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, t.app_id, t.user_id, chatId) as { steps: number };
       const run = step.run;
       const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map((e) => this.insertEvent(t, chatId, e));
       if (run) {
@@ -97,14 +110,15 @@ export class SqliteChatLog implements ChatLog {
           db.sql('UPDATE chats SET inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(run.input_seq, t.app_id, t.user_id, chatId);
         }
       }
-      return events;
+      return { events, position };
     });
   }
 
-  private messages(t: Tenant, chatId: string): StoredMessage[] {
+  /** The chat's messages from index `from` on. */
+  private messages(t: Tenant, chatId: string, from = 0): StoredMessage[] {
     const rows = this.database
-      .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
-      .all(t.app_id, t.user_id, chatId) as { body: string }[];
+      .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? AND idx >= ? ORDER BY idx')
+      .all(t.app_id, t.user_id, chatId, from) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as StoredMessage);
   }
 

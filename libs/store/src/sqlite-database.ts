@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 
 /** The schema version this code writes (PRAGMA user_version). */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chats (
@@ -50,6 +50,14 @@ const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> 
   ['chats', 'inputs_done', 'INTEGER NOT NULL DEFAULT 0'],
   ['events', 'created_at', 'INTEGER NOT NULL DEFAULT 0'],
   ['runs', 'usage', 'TEXT'],
+  // The log's position: steps committed to the chat.
+  ['chats', 'steps', 'INTEGER NOT NULL DEFAULT 0'],
+];
+
+/** Lease columns added since leases got their epoch. */
+const ADDED_LEASE_COLUMNS: Array<[table: string, column: string, definition: string]> = [
+  ['leases', 'position', 'INTEGER NOT NULL DEFAULT 0'],
+  ['leases', 'wanted', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
 const LEASES = `
@@ -57,6 +65,7 @@ CREATE TABLE IF NOT EXISTS leases (
   app_id TEXT NOT NULL, user_id TEXT NOT NULL, chat_id TEXT NOT NULL,
   holder TEXT NOT NULL, epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   released INTEGER NOT NULL DEFAULT 0, inputs_done INTEGER NOT NULL DEFAULT 0,
+  position INTEGER NOT NULL DEFAULT 0, wanted INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, user_id, chat_id)
 );
 CREATE INDEX IF NOT EXISTS events_by_age ON events (created_at);
@@ -94,10 +103,7 @@ export class SqliteDatabase {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version >= SCHEMA_VERSION) return false;
     this.db.exec(SCHEMA);
-    for (const [table, column, definition] of ADDED_COLUMNS) {
-      const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[];
-      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-    }
+    this.addColumns(ADDED_COLUMNS);
     if (!(this.db.prepare("SELECT name FROM pragma_table_info('chats')").all() as { name: string }[]).some((c) => c.name === 'context')) {
       this.db.exec('ALTER TABLE chats ADD COLUMN context TEXT');
     }
@@ -110,8 +116,16 @@ export class SqliteDatabase {
         WHERE r.app_id = chats.app_id AND r.user_id = chats.user_id AND r.chat_id = chats.chat_id); DROP TABLE input_requests;`);
     }
     this.db.exec(LEASES);
+    this.addColumns(ADDED_LEASE_COLUMNS);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     return true;
+  }
+
+  private addColumns(added: ReadonlyArray<[table: string, column: string, definition: string]>): void {
+    for (const [table, column, definition] of added) {
+      const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[];
+      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
   }
 
   /** Whether the schema was already current (for `store migrate`, which reports what it changed). */

@@ -1,7 +1,7 @@
 // The ChatLog and ChatInbox contracts: what every adapter must do. Run them against an adapter with
 // `chatLogContract` and `chatInboxContract`; both take a factory of stores over one database.
 import type { ServerEvent, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { Lease, NewInput } from './chat-inbox';
+import type { Lease, LeaseProgress, NewInput } from './chat-inbox';
 import { answerRequestId } from './chat-inbox';
 import type { ChatWriter, NewEvent } from './chat-log';
 import { LeaseLostError } from './chat-log';
@@ -36,16 +36,25 @@ function usage(runId: string, chatId = 'c1'): Omit<UsageUpdateEvent, 'seq'> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Takes the chat's lease (waiting while another holds it) and opens its writer. */
-async function writerFor(stores: ChatStores, t: Tenant, chatId: string, holder = 'exec-1', ttlMs = 10_000): Promise<{ lease: Lease; writer: ChatWriter }> {
+/** What a writer's holder reports on release. */
+function progressOf(writer: ChatWriter): LeaseProgress {
+  return { inputsDone: writer.inputsDone, position: writer.position };
+}
+
+/**
+ * Takes the chat's lease (waiting while another holds it) and opens its writer, as an executor does:
+ * the log read ahead of the lease, from the writer this holder had before when there is one.
+ */
+async function writerFor(stores: ChatStores, t: Tenant, chatId: string, holder = 'exec-1', ttlMs = 10_000, previous?: ChatWriter): Promise<{ lease: Lease; writer: ChatWriter }> {
   for (let i = 0; ; i++) {
-    const lease = await stores.inbox.acquire(t, chatId, holder, ttlMs);
+    const [lease, prefetched] = await Promise.all([stores.inbox.acquire(t, chatId, holder, ttlMs), stores.log.prefetch(t, chatId, previous)]);
     if (lease) {
       try {
-        return { lease, writer: await stores.log.openWriter(lease, 'wf') };
+        return { lease, writer: await stores.log.openWriter(lease, 'wf', { ...(previous ? { previous } : {}), prefetched }) };
       } catch (error) {
         // Lost before it was used (another holder took over meanwhile): try again.
         if (!(error instanceof LeaseLostError)) throw error;
+        previous = undefined;
       }
     }
     if (i > 200) throw new Error('lease never became free');
@@ -116,7 +125,7 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       await first.writer.append({ messages: [{ role: 'assistant', content: 'a' }], run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', calls: [call] } });
       await first.writer.append({ run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_1') } });
       await first.writer.append({ run: { run_id: 'run_2', input_seq: 2, workflow_id: 'wf', calls: [call, call] } });
-      await stores.inbox.release(first.lease, first.writer.inputsDone);
+      await stores.inbox.release(first.lease, progressOf(first.writer));
       const second = await writerFor(await open(() => factory.reopen()), ada, 'c1', 'exec-2');
       expect(second.writer.inputsDone).toBe(1);
       expect(second.writer.unfinishedRun).toEqual({ run_id: 'run_2', input_seq: 2, calls: [call, call] });
@@ -161,15 +170,66 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       expect(await stores.log.listMessages(ada, 'c1')).toEqual([]);
     });
 
+    it('prunes old events only: messages, the chat\'s state and usage still to publish stay', async () => {
+      const { writer } = await writerFor(stores, ada, 'c1');
+      await writer.append({ messages: [{ role: 'user', content: 'kept' }], events: [event('e1')], context: { tier: 'gold' } });
+      await writer.append({ events: [event('e2')], run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_1') } });
+      await sleep(5);
+      await stores.prune(0);
+      expect(await stores.log.listEvents(ada, 'c1')).toEqual([]);
+      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['kept']);
+      expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ last_seq: 3, context: { tier: 'gold' } });
+      expect((await stores.inbox.unpublishedUsage(ada, 'c1')).map((u) => [u.event_id, u.seq])).toEqual([['usage_run_1', 3]]);
+      // Numbering goes on where it was.
+      expect((await writer.append({ events: [event('e4')] }))[0]!.seq).toBe(4);
+      expect((await stores.log.listEvents(ada, 'c1')).map((e) => e.event_id)).toEqual(['e4']);
+    });
+
     it('keeps everything across a restart', async () => {
       const { writer, lease } = await writerFor(stores, ada, 'c1');
       await writer.append({ messages: [{ role: 'user', content: 'kept' }], events: [event('e1')] });
-      await stores.inbox.release(lease, 0);
+      await stores.inbox.release(lease, progressOf(writer));
       await stores.close();
       stores = await open(() => factory.reopen());
       expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['kept']);
       const again = await writerFor(stores, ada, 'c1');
       expect((await again.writer.append({ events: [event('e2')] }))[0]!.seq).toBe(2);
+    });
+
+    it('carries a writer over to the same holder\'s next one, reading what others committed in between', async () => {
+      const first = await writerFor(stores, ada, 'c1', 'exec-1');
+      await first.writer.append({ messages: [{ role: 'user', content: 'a' }], events: [event('e1')], context: { n: 1 } });
+      await stores.inbox.release(first.lease, progressOf(first.writer));
+      // Carried over with nothing in between.
+      const second = await writerFor(stores, ada, 'c1', 'exec-1', 10_000, first.writer);
+      expect(second.writer.messages.map((m) => m.content)).toEqual(['a']);
+      expect(second.writer.position).toBe(first.writer.position);
+      await expect(first.writer.append({ events: [event('late')] })).rejects.toBeInstanceOf(LeaseLostError);
+      await second.writer.append({ messages: [{ role: 'assistant', content: 'b' }], events: [event('e2')] });
+      await stores.inbox.release(second.lease, progressOf(second.writer));
+      // Another holder, on another connection, commits in between.
+      const elsewhere = await writerFor(await open(() => factory.reopen()), ada, 'c1', 'exec-2');
+      await elsewhere.writer.append({ messages: [{ role: 'user', content: 'c' }], events: [event('e3')], context: { n: 3 }, awaitInput: { request_id: 'q', agent: 'A' } });
+      await stores.inbox.release(elsewhere.lease, progressOf(elsewhere.writer));
+      const third = await writerFor(stores, ada, 'c1', 'exec-1', 10_000, second.writer);
+      expect(third.writer.messages.map((m) => m.content)).toEqual(['a', 'b', 'c']);
+      expect(third.writer.chat).toMatchObject({ last_seq: 3, context: { n: 3 }, awaiting: { request_id: 'q', agent: 'A' } });
+      expect((await third.writer.append({ events: [event('e4')] }))[0]!.seq).toBe(4);
+      expect((await stores.log.listEvents(ada, 'c1')).map((e) => e.event_id)).toEqual(['e1', 'e2', 'e3', 'e4']);
+    });
+
+    it('completes a read begun before the lease with what the previous holder committed after it', async () => {
+      const holder = await writerFor(stores, ada, 'c1', 'exec-2');
+      await holder.writer.append({ messages: [{ role: 'user', content: 'early' }], events: [event('e1')] });
+      const other = await open(() => factory.reopen());
+      const prefetched = await other.log.prefetch(ada, 'c1');
+      await holder.writer.append({ messages: [{ role: 'assistant', content: 'late' }], events: [event('e2')] });
+      await stores.inbox.release(holder.lease, progressOf(holder.writer));
+      const lease = (await other.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      expect(lease.position).toBe(holder.writer.position);
+      const writer = await other.log.openWriter(lease, 'wf', { prefetched });
+      expect(writer.messages.map((m) => m.content)).toEqual(['early', 'late']);
+      expect((await writer.append({ events: [event('e3')] }))[0]!.seq).toBe(3);
     });
 
     it('keeps seq gapless with 4 writers stealing one chat\'s lease from each other', async () => {
@@ -178,36 +238,48 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       const handles = await Promise.all(Array.from({ length: writers }, () => open(() => factory.reopen())));
       const acknowledged: string[] = [];
       let refused = 0;
+      let opened = 0;
       await Promise.all(handles.map(async (s, w) => {
         let current: { lease: Lease; writer: ChatWriter } | undefined;
+        // Each holder carries its last writer over, as an executor does.
+        let previous: ChatWriter | undefined;
         for (let i = 0; i < commits; ) {
-          current ??= await writerFor(s, ada, 'c1', `w${w}`, 40);
+          if (!current) {
+            current = await writerFor(s, ada, 'c1', `w${w}`, 40, previous);
+            opened++;
+            // Holding the lease, the writer's history is the log's, whatever it was carried over from
+            // (checked on a sample: reading the whole history at every open would dominate the test).
+            if (Math.random() < 0.2) expect(current.writer.messages.map((m) => m.content)).toEqual((await s.log.listMessages(ada, 'c1')).map((m) => m.content));
+          }
           // Now and then a holder stalls past its lease, and another takes the chat over.
           if (Math.random() < 0.02) await sleep(60);
           const id = `w${w}-${i}`;
           try {
-            await current.writer.append({ events: [event(id, String(current.lease.epoch))] });
+            await current.writer.append({ messages: [{ role: 'user', content: id }], events: [event(id, String(current.lease.epoch))] });
             acknowledged.push(id);
             i++;
             if (Math.random() < 0.1) {
-              await s.inbox.release(current.lease, 0);
+              await s.inbox.release(current.lease, progressOf(current.writer));
+              previous = current.writer;
               current = undefined;
             }
           } catch (error) {
             if (!(error instanceof LeaseLostError)) throw error;
             refused++;
+            previous = current.writer;
             current = undefined;
           }
         }
-        if (current) await s.inbox.release(current.lease, 0);
+        if (current) await s.inbox.release(current.lease, progressOf(current.writer));
       }));
       const log: ServerEvent[] = await stores.log.listEvents(ada, 'c1');
       expect(log.map((e) => e.seq)).toEqual(Array.from({ length: writers * commits }, (_, i) => i + 1));
       // Exactly the acknowledged commits landed, each once; epochs never go back (no fenced write).
       expect(log.map((e) => e.event_id).sort()).toEqual([...acknowledged].sort());
+      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(log.map((e) => e.event_id));
       const epochs = log.map((e) => Number((e as { content: string }).content));
       expect(epochs).toEqual([...epochs].sort((x, y) => x - y));
-      process.stderr.write(`${name}: ${writers}×${commits} commits, ${refused} fenced writes refused, ${new Set(epochs).size} lease epochs\n`);
+      process.stderr.write(`${name}: ${writers}×${commits} commits, ${refused} fenced writes refused, ${opened} writers opened, ${new Set(epochs).size} lease epochs\n`);
     });
   });
 }
@@ -266,17 +338,29 @@ export function chatInboxContract(name: string, factory: StoreFactory): void {
       expect(await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000)).toBeUndefined();
       expect(await stores.inbox.acquire(bob, 'c1', 'exec-2', 10_000)).toMatchObject({ epoch: 1 });
       expect(await stores.inbox.renew(first, 10_000)).toBe(true);
-      await stores.inbox.release(first, 3);
+      await stores.inbox.release(first, { inputsDone: 3, position: 7 });
       expect(await stores.inbox.renew(first, 10_000)).toBe(false);
       const second = (await stores.inbox.acquire(ada, 'c1', 'exec-2', 50))!;
-      expect(second).toMatchObject({ epoch: 2, takeover: false, inputsDone: 3 });
+      expect(second).toMatchObject({ epoch: 2, takeover: false, inputsDone: 3, position: 7 });
       await sleep(80);
       // Expired without a release: the next holder must fence it.
       const third = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
-      expect(third).toMatchObject({ epoch: 3, takeover: true });
+      expect(third).toMatchObject({ epoch: 3, takeover: true, position: 0 });
       expect(await stores.inbox.renew(second, 10_000)).toBe(false);
-      await stores.inbox.release(second, 9);
+      await stores.inbox.release(second, { inputsDone: 9, position: 9 });
       expect(await stores.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
+    });
+
+    it('tells a holder on release that its chat was asked for meanwhile, once', async () => {
+      const lease = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      expect(await stores.inbox.release(lease, { inputsDone: 0, position: 0 })).toEqual({ wanted: false });
+      const again = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
+      const other = await open(() => factory.reopen());
+      expect(await other.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
+      expect(await stores.inbox.release(again, { inputsDone: 0, position: 0 })).toEqual({ wanted: true });
+      // The wish was answered by that release: the next holder starts afresh.
+      const third = (await other.inbox.acquire(ada, 'c1', 'exec-2', 10_000))!;
+      expect(await other.inbox.release(third, { inputsDone: 0, position: 0 })).toEqual({ wanted: false });
     });
 
     it('lists chats with work and no live lease for the recovery sweep', async () => {
@@ -290,7 +374,7 @@ export function chatInboxContract(name: string, factory: StoreFactory): void {
       expect(await listed()).toEqual(['bob/c1/wf']);
       const writer = await stores.log.openWriter(lease, 'wf');
       await writer.append({ run: { run_id: 'run_r1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage: usage('run_r1') } });
-      await stores.inbox.release(lease, writer.inputsDone);
+      await stores.inbox.release(lease, progressOf(writer));
       // The input ran; its usage is still to be published.
       expect(await listed()).toEqual(['ada/c1/wf', 'bob/c1/wf']);
       await stores.inbox.markUsagePublished(ada, 'c1', 'usage_run_r1');

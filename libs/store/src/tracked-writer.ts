@@ -1,6 +1,9 @@
 // A ChatWriter that keeps the chat's state as it appends, so a writer running several inputs in a
-// row reads the log once: what it appended is what the log now holds after what it read.
+// row reads the log once: what it appended is what the log now holds after what it read. Its state
+// can be handed to the next writer of the same process, which then reads only what others added.
 import type { ServerEvent } from '@mozaiks/protocol';
+import type { Lease } from './chat-inbox.js';
+import { LeaseLostError } from './chat-log.js';
 import type { ChatRecord, ChatWriter, LogStep, StoredMessage, UnfinishedRun } from './chat-log.js';
 
 export interface WriterState {
@@ -8,12 +11,21 @@ export interface WriterState {
   messages: StoredMessage[];
   inputsDone: number;
   unfinishedRun: UnfinishedRun | undefined;
+  /** The log's position after the last step this state includes. */
+  position: number;
 }
 
+/** Persists one step after `state`; returns its events with their seqs and the log's position after it. */
+export type PersistStep = (step: LogStep, state: Readonly<WriterState>) => Promise<{ events: ServerEvent[]; position: number }>;
+
 export class TrackedWriter implements ChatWriter {
+  /** Set once a successor took this writer's state: it may not append any more. */
+  private retired = false;
+
   constructor(
+    readonly lease: Lease,
     private readonly state: WriterState,
-    private readonly persist: (step: LogStep) => Promise<ServerEvent[]>,
+    private readonly persist: PersistStep,
   ) {}
 
   get chat(): ChatRecord {
@@ -28,26 +40,47 @@ export class TrackedWriter implements ChatWriter {
   get unfinishedRun(): UnfinishedRun | undefined {
     return this.state.unfinishedRun;
   }
+  get position(): number {
+    return this.state.position;
+  }
+
+  /**
+   * The state of `previous` for a new writer of the same chat, retiring `previous`; undefined when
+   * it is not a writer of this kind on that chat.
+   */
+  static takeState(previous: ChatWriter | undefined, lease: Lease): WriterState | undefined {
+    if (!(previous instanceof TrackedWriter) || previous.retired) return undefined;
+    const same = previous.lease.chatId === lease.chatId && previous.lease.tenant.app_id === lease.tenant.app_id && previous.lease.tenant.user_id === lease.tenant.user_id;
+    if (!same) return undefined;
+    previous.retired = true;
+    return previous.state;
+  }
 
   async append(step: LogStep): Promise<ServerEvent[]> {
-    const events = await this.persist(step);
-    const s = this.state;
-    if (step.messages) s.messages.push(...step.messages);
-    const { awaiting: _closed, ...chat } = s.chat;
-    s.chat = {
-      ...chat,
-      last_seq: Math.max(s.chat.last_seq, ...events.map((e) => e.seq ?? 0)),
-      ...(step.context ? { context: step.context } : {}),
-      ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
-    };
-    const run = step.run;
-    if (run?.finish) {
-      s.inputsDone = Math.max(s.inputsDone, run.input_seq);
-      s.unfinishedRun = undefined;
-    } else if (run) {
-      const earlier = s.unfinishedRun?.run_id === run.run_id ? s.unfinishedRun.calls : [];
-      s.unfinishedRun = { run_id: run.run_id, input_seq: run.input_seq, calls: [...earlier, ...(run.calls ?? [])] };
-    }
+    if (this.retired) throw new LeaseLostError(this.lease);
+    const { events, position } = await this.persist(step, this.state);
+    applyStep(this.state, step, events, position);
     return events;
   }
+}
+
+/** Brings `state` forward by a step just committed at `position` (its events as stored). */
+export function applyStep(state: WriterState, step: LogStep, events: readonly ServerEvent[], position: number): void {
+  if (step.messages) state.messages.push(...step.messages);
+  const { awaiting: _closed, ...chat } = state.chat;
+  state.chat = {
+    ...chat,
+    last_seq: Math.max(state.chat.last_seq, ...events.map((e) => e.seq ?? 0)),
+    ...(step.context ? { context: step.context } : {}),
+    ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
+  };
+  const run = step.run;
+  if (run?.finish) {
+    state.inputsDone = Math.max(state.inputsDone, run.input_seq);
+    state.unfinishedRun = undefined;
+  } else if (run) {
+    const earlier = state.unfinishedRun?.run_id === run.run_id ? state.unfinishedRun.calls : [];
+    state.unfinishedRun = { run_id: run.run_id, input_seq: run.input_seq, calls: [...earlier, ...(run.calls ?? [])] };
+  }
+  state.position = position;
 }

@@ -62,7 +62,7 @@ describeIfMongo('mozaiks store migrate (MongoDB)', () => {
     const agentSaid = (id: string) => ({ type: 'agent_message', chat_id: 'c1', event_id: id, timestamp: new Date().toISOString(), run_id: 'run_1', agent: 'A', content: id }) as never;
     await writer.append({ messages: [{ role: 'user', content: 'r1' }, { role: 'assistant', content: 'a1' }], events: [agentSaid('e1')], context: { tier: 'gold' }, run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', calls: [call], finish: 'completed', usage } });
     await writer.append({ messages: [{ role: 'user', content: 'r2' }], events: [agentSaid('e2')], awaitInput: { request_id: 'q1', agent: 'A' }, run: { run_id: 'run_2', input_seq: 2, workflow_id: 'wf', calls: [call, call] } });
-    await source.inbox.release(lease, writer.inputsDone);
+    await source.inbox.release(lease, { inputsDone: writer.inputsDone, position: writer.position });
     await source.close();
 
     const database = server.database();

@@ -44,6 +44,8 @@ export async function publishChatEvent(bus: Bus, subjects: Subjects, tenant: Ten
 export class LogRunJournal implements RunJournal {
   /** Every LLM call of the run, including those an earlier executor made before handing it back. */
   private readonly calls: LlmCallUsage[];
+  /** The run's usage event as persisted (with its seq), once the run has finished. */
+  usageEvent: UsageUpdateEvent | undefined;
 
   constructor(
     private readonly writer: ChatWriter,
@@ -92,6 +94,7 @@ export class LogRunJournal implements RunJournal {
         ...(step.finish && bill ? { usage: this.usage(tenant, chatId) } : {}),
       },
     });
+    if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
     // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
     for (const event of events) await publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined);
   }

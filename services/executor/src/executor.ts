@@ -9,8 +9,8 @@ import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
-import { ChatNudge, describeIssues, usageEventId } from '@mozaiks/protocol';
-import type { ErrorCode, Subjects, Tenant, UsageRecord } from '@mozaiks/protocol';
+import { ChatNudge, describeIssues } from '@mozaiks/protocol';
+import type { ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
 import { LeaseLostError } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, ChatWriter, PendingInput } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
@@ -49,22 +49,65 @@ export interface ExecutorOptions {
    * storing a message and publishing its request). @default 60000
    */
   sweepIntervalMs?: number;
+  /** Chats whose last writer this process keeps, to read only what is new when they next run here. @default 1000 */
+  writerCacheSize?: number;
 }
 
 /** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
 export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
 
-/** Delay before a request for a chat leased elsewhere is tried again. */
+/** Inputs read from the inbox at a time. */
+const PENDING_PAGE = 64;
+
+/**
+ * Delay before a nudge for a chat leased elsewhere is tried again. The holder was told the chat is
+ * wanted and reads the inbox again as it lets go, so the retry is only for a holder that died.
+ */
 const BUSY_RETRY_MS = 1000;
+
+/** A chat this process is serving. */
+interface ActiveChat {
+  /** Hands the chat's run back on stop. */
+  readonly controller: AbortController;
+  /**
+   * Set by a nudge that arrived while the chat was served here: the inbox is read again before the
+   * chat is let go. That nudge is acknowledged at once: the request being served stays
+   * unacknowledged until then, and should this process die it comes back and reads the whole inbox.
+   */
+  wake: boolean;
+  /** The highest input the waking nudges named; undefined when one named none (a sweep's). */
+  wakeSeq: number | undefined;
+}
+
+/** Notes a nudge for a chat served here. */
+function wakeUp(chat: ActiveChat, inputSeq: number | undefined): void {
+  chat.wakeSeq = inputSeq === undefined || (chat.wake && chat.wakeSeq === undefined) ? undefined : Math.max(chat.wakeSeq ?? 0, inputSeq);
+  chat.wake = true;
+}
+
+/** Clears the wake-up, returning the input it named (undefined: read the inbox for all). */
+function takeWake(chat: ActiveChat): number | undefined {
+  const seq = chat.wakeSeq;
+  chat.wake = false;
+  chat.wakeSeq = undefined;
+  return seq;
+}
 
 export class Executor {
   readonly id: string;
   private subscription: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
-  /** Chats this process is working on, with the controller that hands their run back on stop. */
-  private readonly active = new Map<string, AbortController>();
+  /** Chats this process is serving, by chat key. */
+  private readonly active = new Map<string, ActiveChat>();
   private readonly running = new Set<Promise<unknown>>();
+  /**
+   * The last writer this process had on each chat it served lately (least recently served first):
+   * the next run of the chat here reads only what others committed since.
+   */
+  private readonly writers = new Map<string, ChatWriter>();
+  /** Chats whose usage this process failed to publish: their outbox is read on the next run. */
+  private readonly usageOwed = new Set<string>();
   private readonly workflows: WorkflowRegistry;
   private readonly prices: PriceTable;
   /** Models already reported as having no price. */
@@ -79,7 +122,7 @@ export class Executor {
   /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
-    this.subscription = bus.consume(subjects.allRuns, 'executors', (message) => this.accept(message), { maxDeliver: Infinity });
+    this.subscription = bus.consume(subjects.allRuns, 'executors', (message, attempt) => this.accept(message, attempt), { maxDeliver: Infinity });
     await this.sweep();
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
@@ -110,11 +153,11 @@ export class Executor {
     await this.subscription?.unsubscribe();
     const grace = new Promise((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000).unref());
     await Promise.race([Promise.allSettled([...this.running]), grace]);
-    for (const controller of this.active.values()) controller.abort();
+    for (const chat of this.active.values()) chat.controller.abort();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
-  private async accept(message: BusMessage): Promise<void> {
+  private async accept(message: BusMessage, attempt: number): Promise<void> {
     const parsed = ChatNudge.safeParse(message.data);
     if (!parsed.success) {
       // A malformed nudge will never succeed: acknowledge it and say so.
@@ -122,7 +165,20 @@ export class Executor {
       return;
     }
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
-    const work = this.serveChat(parsed.data);
+    const nudge = parsed.data;
+    const key = `${nudge.app_id}\u0000${nudge.user_id}\u0000${nudge.chat_id}`;
+    const serving = this.active.get(key);
+    if (serving) {
+      // Served here already: that run reads the inbox again before letting the chat go.
+      wakeUp(serving, nudge.input_seq);
+      return;
+    }
+    // Claimed in this process before the first await, so two nudges here never both serve it.
+    const chat: ActiveChat = { controller: new AbortController(), wake: false, wakeSeq: undefined };
+    this.active.set(key, chat);
+    // A request delivered again may stand for nudges its first executor took in before it died:
+    // it reads the whole inbox, not only the input it names.
+    const work = this.serveChat(nudge, key, chat, attempt > 1 ? undefined : nudge.input_seq);
     this.running.add(work);
     try {
       await work;
@@ -131,27 +187,75 @@ export class Executor {
     }
   }
 
-  /** Runs every pending input of the chat, in order, while holding its lease. */
-  private async serveChat(nudge: ChatNudge): Promise<void> {
-    const { inbox, log } = this.options;
+  /**
+   * Runs every pending input of the chat, in order, while holding its lease; and again whenever
+   * someone asked for the chat while it was held, until its inbox has nothing left. The request is
+   * acknowledged (this returns) once the usage of every run is published too.
+   */
+  private async serveChat(nudge: ChatNudge, key: string, chat: ActiveChat, first: number | undefined): Promise<void> {
     const tenant: Tenant = { app_id: nudge.app_id, user_id: nudge.user_id };
-    const chatId = nudge.chat_id;
-    const key = `${tenant.app_id}\u0000${tenant.user_id}\u0000${chatId}`;
-    if (this.active.has(key)) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is being served by this executor');
-    // Claimed in this process before the first await, so two nudges here never both serve it.
-    const controller = new AbortController();
-    this.active.set(key, controller);
-    const leaseMs = this.options.leaseMs ?? 15_000;
-    let lease;
+    // Usage is published beside the chat's next run and after its lease is let go: neither a
+    // queued message nor the chat's next holder waits for a billing record.
+    const usage = new UsageQueue((events, traceparent) => this.publishUsage(tenant, nudge.chat_id, events, traceparent), () => this.usageOwed.add(key));
     try {
-      lease = await inbox.acquire(tenant, chatId, this.id, leaseMs);
+      let hint = first;
+      for (;;) {
+        const served = await this.serveLease(tenant, nudge.chat_id, nudge.workflow_id, key, hint, chat, usage);
+        if (!served) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
+        if (chat.wake) {
+          // A nudge came here while the chat was being let go: serve it, from the input it named
+          // (everything waiting, if another executor asked too).
+          const woken = takeWake(chat);
+          hint = served.wanted ? undefined : woken;
+          continue;
+        }
+        if (!served.wanted) break;
+        // Another executor asked for the chat while it was held here: look once more.
+        const more = await this.options.inbox.pending(tenant, nudge.chat_id, served.inputsDone, 1);
+        hint = more[0]?.input_seq;
+        // Decided in the same tick as the chat stops being served here, so no nudge falls between.
+        if (more.length === 0 && !chat.wake) break;
+        if (chat.wake) {
+          // Woken meanwhile as well: read everything that waits.
+          takeWake(chat);
+          hint = undefined;
+        }
+      }
+    } catch (error) {
+      this.active.delete(key);
+      await usage.settled().catch(() => undefined);
+      throw error;
     } finally {
-      if (!lease) this.active.delete(key);
+      if (this.active.get(key) === chat) this.active.delete(key);
     }
-    if (!lease) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
-    const held = lease;
+    // Unpublished usage stays in the outbox: the request is delivered again to retry it.
+    await usage.settled();
+  }
+
+  /**
+   * Takes the chat's lease, runs its pending inputs and lets it go. The lease, the inputs and the
+   * history are read at once; the history only beyond this process's last writer on the chat.
+   * Returns undefined when another holder has the chat.
+   */
+  private async serveLease(
+    tenant: Tenant, chatId: string, workflowId: string, key: string, hint: number | undefined, chat: ActiveChat, usage: UsageQueue,
+  ): Promise<{ wanted: boolean; inputsDone: number } | undefined> {
+    const { inbox, log } = this.options;
+    const leaseMs = this.options.leaseMs ?? 15_000;
+    const previous = this.writers.get(key);
+    const carriedPosition = previous?.position;
+    // A nudge names its input: that one is read (every later input brings a nudge of its own,
+    // which wakes this run or is told to the holder). A sweep's nudge reads a page.
+    const after = hint !== undefined ? hint - 1 : (previous?.inputsDone ?? 0);
+    const [lease, prefetched, early] = await Promise.all([
+      inbox.acquire(tenant, chatId, this.id, leaseMs),
+      log.prefetch(tenant, chatId, previous),
+      inbox.pending(tenant, chatId, after, hint !== undefined ? 1 : PENDING_PAGE),
+    ]);
+    if (!lease) return undefined;
+    const { controller } = chat;
     const renew = setInterval(() => {
-      void inbox.renew(held, leaseMs).then(
+      void inbox.renew(lease, leaseMs).then(
         (ok) => {
           // Another executor took over (this one stalled past its lease): stop writing at once.
           if (!ok) controller.abort();
@@ -160,43 +264,72 @@ export class Executor {
       );
     }, Math.max(100, Math.floor(leaseMs / 3)));
     let writer: ChatWriter | undefined;
-    // Usage goes out beside the next run rather than before it: a queued message does not wait
-    // for the previous run's billing record.
-    let usageError: unknown;
-    // Each billing record continues the trace of the message whose run it bills.
-    const traces = new Map<string, string>();
-    const publishUsage = () => this.publishUsage(tenant, chatId, traces).catch((error: unknown) => void (usageError ??= error));
-    let usage: Promise<void> = Promise.resolve();
     try {
-      const [opened, first] = await Promise.all([log.openWriter(lease, nudge.workflow_id), inbox.pending(tenant, chatId, lease.inputsDone)]);
-      writer = opened;
-      usage = publishUsage();
-      let queue = first.filter((i) => i.input_seq > opened.inputsDone);
-      while (queue.length > 0) {
+      writer = await log.openWriter(lease, workflowId, { ...(previous ? { previous } : {}), prefetched });
+      this.remember(key, writer);
+      // Usage a run here or elsewhere left unpublished: only a chat someone else wrote, or whose
+      // usage this process could not publish, can have any.
+      const continued = carriedPosition !== undefined && carriedPosition === writer.position && !lease.takeover;
+      if (!continued || this.usageOwed.has(key)) {
+        this.usageOwed.delete(key);
+        usage.add(() => inbox.unpublishedUsage(tenant, chatId));
+      }
+      const opened = writer;
+      // The inputs read with the lease do if they start right after this chat's finished ones.
+      let queue: PendingInput[];
+      let complete: boolean;
+      if (after <= opened.inputsDone) {
+        queue = early.filter((i) => i.input_seq > opened.inputsDone);
+        complete = hint !== undefined || early.length < PENDING_PAGE;
+      } else {
+        queue = await inbox.pending(tenant, chatId, opened.inputsDone, PENDING_PAGE);
+        complete = queue.length < PENDING_PAGE;
+      }
+      for (;;) {
         for (const input of queue) {
           if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
-          if (input.traceparent) traces.set(usageEventId(`run_${input.request_id}`), input.traceparent);
-          await this.runInput(opened, input, controller.signal);
-          usage = usage.then(publishUsage);
+          const billed = await this.runInput(opened, input, controller.signal);
+          if (billed) usage.add(async () => [billed], input.traceparent);
         }
-        // Messages that arrived meanwhile found the lease taken: run them now.
-        queue = await inbox.pending(tenant, chatId, opened.inputsDone);
+        // More than a page waiting, or a nudge came meanwhile: read the inbox again.
+        if (complete && !chat.wake) break;
+        const woken = takeWake(chat);
+        // The one input a nudge named is a lookup by id; anything else, a page.
+        const next = woken !== undefined && woken === opened.inputsDone + 1 && complete;
+        queue = await inbox.pending(tenant, chatId, opened.inputsDone, next ? 1 : PENDING_PAGE);
+        complete = next || queue.length < PENDING_PAGE;
       }
-      await usage;
-      // Unpublished usage stays in the outbox: the nudge is delivered again to retry it.
-      if (usageError !== undefined) throw usageError;
-    } catch (error) {
-      if (error instanceof RunAbortedError || error instanceof LeaseLostError) throw new RetryLaterError(0, 'run handed back');
-      throw error;
-    } finally {
-      await usage;
+    } catch (failure) {
       clearInterval(renew);
-      this.active.delete(key);
-      await inbox.release(lease, writer?.inputsDone ?? lease.inputsDone).catch(() => undefined);
+      if (!(failure instanceof LeaseLostError || failure instanceof RunAbortedError || failure instanceof RetryLaterError)) {
+        // Something went wrong mid-write: what this process knows of the chat may be short of the log.
+        this.writers.delete(key);
+      }
+      // Handed back or failed: let the chat go for whoever takes the request up next.
+      await inbox.release(lease, { inputsDone: writer?.inputsDone ?? lease.inputsDone, position: writer?.position ?? lease.position }).catch(() => undefined);
+      if (failure instanceof RunAbortedError || failure instanceof LeaseLostError) throw new RetryLaterError(0, 'run handed back');
+      throw failure;
+    }
+    clearInterval(renew);
+    const progress = { inputsDone: writer.inputsDone, position: writer.position };
+    try {
+      return { ...(await inbox.release(lease, progress)), inputsDone: progress.inputsDone };
+    } catch (error) {
+      // The lease runs out by itself; this request comes back once it has, and runs what is left.
+      this.options.logger.warn({ error: error instanceof Error ? error.message : String(error), chat_id: chatId }, 'could not release a chat; it is taken up again when its lease expires');
+      throw new RetryLaterError(leaseMs, 'chat lease not released');
     }
   }
 
-  private async runInput(writer: ChatWriter, input: PendingInput, signal: AbortSignal): Promise<void> {
+  /** Keeps `writer` as the chat's last, forgetting the least recently served chat beyond the limit. */
+  private remember(key: string, writer: ChatWriter): void {
+    this.writers.delete(key);
+    this.writers.set(key, writer);
+    if (this.writers.size > (this.options.writerCacheSize ?? 1000)) this.writers.delete(this.writers.keys().next().value!);
+  }
+
+  /** Runs one input; returns the usage event its run persisted, to publish for billing. */
+  private async runInput(writer: ChatWriter, input: PendingInput, signal: AbortSignal): Promise<UsageUpdateEvent | undefined> {
     const { bus, subjects, metrics } = this.options;
     const chat = writer.chat;
     const tenant: Tenant = { app_id: chat.app_id, user_id: chat.user_id };
@@ -210,7 +343,7 @@ export class Executor {
     const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
     const journal = new LogRunJournal(writer, bus, subjects, scope, runId, input, this.prices, run?.calls);
     /** Ends an input that runs nothing, silently: no events, nothing to bill. */
-    const closeUnrun = (status: 'completed' | 'failed') => journal.close(status);
+    const closeUnrun = async (status: 'completed' | 'failed') => void (await journal.close(status));
     /** Ends a run that cannot start like any failed run, so a client waiting for its end is not left waiting. */
     const failUnrun = async (code: ErrorCode, message: string) => {
       log.warn({ code, error: message }, 'workflow cannot run');
@@ -222,6 +355,7 @@ export class Executor {
         ],
         finish: 'failed',
       });
+      return journal.usageEvent;
     };
 
     let workflow;
@@ -269,12 +403,13 @@ export class Executor {
     metrics.workflowExecutions.inc({ workflow_id: workflow.id, status: outcome.status });
     metrics.workflowDuration.observe({ workflow_id: workflow.id }, outcome.duration_ms / 1000);
     log.info({ status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
+    return journal.usageEvent;
   }
 
-  /** Publishes the chat's usage events still in its outbox for billing (each once, by event id). */
-  private async publishUsage(tenant: Tenant, chatId: string, traces: ReadonlyMap<string, string>): Promise<void> {
+  /** Publishes usage events of the chat for billing (each once, by run id), then takes them out of its outbox. */
+  private async publishUsage(tenant: Tenant, chatId: string, events: readonly UsageUpdateEvent[], traceparent?: string): Promise<void> {
     const { bus, inbox, subjects } = this.options;
-    for (const event of await inbox.unpublishedUsage(tenant, chatId)) {
+    for (const event of events) {
       for (const m of event.models) {
         if (!this.prices.priceOf(m.model) && !this.unpriced.has(m.model)) {
           this.unpriced.add(m.model);
@@ -282,7 +417,8 @@ export class Executor {
         }
       }
       const record: UsageRecord = { v: 1, event };
-      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traces.get(event.event_id)) } });
+      // Each billing record continues the trace of the message whose run it bills.
+      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traceparent) } });
       await inbox.markUsagePublished(tenant, chatId, event.event_id);
     }
   }
@@ -296,4 +432,34 @@ function runStart(workflow: WorkflowDefinition, input: PendingInput): { userMess
   const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
   // Naming an agent gives it the floor; anything else is said to the agent that asked.
   return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent };
+}
+
+/** A chat's usage events on their way to billing, published one batch at a time, in order. */
+class UsageQueue {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly publish: (events: UsageUpdateEvent[], traceparent?: string) => Promise<void>,
+    private readonly onFailure: () => void,
+  ) {}
+
+  /** Publishes what `load` returns once the batches before it are out; nothing after a failure. */
+  add(load: () => Promise<UsageUpdateEvent[]>, traceparent?: string): void {
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.publish(await load(), traceparent);
+      } catch (error) {
+        this.failure = { error };
+        this.onFailure();
+      }
+    });
+  }
+
+  /** Resolves when everything added is published; rejects with the first failure. */
+  async settled(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure.error;
+  }
 }

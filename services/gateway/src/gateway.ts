@@ -11,7 +11,7 @@ import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus, Subscription } from '@mozaiks/bus';
 import { answerRequestId } from '@mozaiks/store';
-import type { ChatInbox, ChatLog, NewInput } from '@mozaiks/store';
+import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
 import type { ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
 import { newTraceparent, traceIdOf } from '@mozaiks/telemetry';
@@ -189,14 +189,14 @@ export class Gateway {
   private async announceOpening(c: Connection): Promise<void> {
     const traceparent = newTraceparent();
     const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, { ...newInput(c.launch, '', traceparent), request_id: `open_${c.launch.chat_id}`, kind: 'open' });
-    if (created) await this.nudge(c.launch, input.request_id, traceparent);
+    if (created) await this.nudge(c.launch, input, traceparent);
   }
 
-  /** Tells the executors that the chat has work in its inbox. */
-  private nudge(launch: LaunchContext, requestId: string, traceparent: string): Promise<void> {
-    const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id };
+  /** Tells the executors that the chat has work in its inbox, from `input` on. */
+  private nudge(launch: LaunchContext, input: PendingInput, traceparent: string): Promise<void> {
+    const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id, input_seq: input.input_seq };
     // One nudge per accepted input: the stream stores a repeated one once.
-    const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${requestId}`;
+    const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${input.request_id}`;
     return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent } });
   }
 
@@ -269,7 +269,7 @@ export class Gateway {
       return 'failed';
     }
     if (!accepted.created) return 'repeated';
-    await this.nudge(c.launch, input.request_id, input.traceparent!).catch((error: unknown) => {
+    await this.nudge(c.launch, accepted.input, input.traceparent!).catch((error: unknown) => {
       c.log.warn({ error: error instanceof Error ? error.message : String(error) }, `could not announce user ${what}; an executor sweep will take it up`);
     });
     return 'accepted';
