@@ -3,7 +3,8 @@
 // measured in the same run: one WebSocket echo + one NATS request/reply + one HTTP call to the
 // same endpoint. Every part runs in its own process. The distributed runtime is measured on the
 // embedded SQLite store and on MongoDB (MONGODB_URI, else a private FerretDB when one is built),
-// with the store commands each turn costs. Prints figures; never fails on timing.
+// with the store commands each turn costs and the store round trips it waits for (counted by
+// delaying each one through a proxy). Prints figures; never fails on timing.
 //
 //   npm run bench:turn-latency            (TURNS=500 to change the sample size;
 //                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there)
@@ -15,8 +16,13 @@ import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
+import { startDelayProxy } from './delay-proxy';
 
 const ROOT = path.resolve(__dirname, '..');
+/** Delays the proxy adds to each store round trip when counting them. */
+const ROUND_TRIP_DELAYS_MS = [20, 70] as const;
+/** Turns measured through the delaying proxy. */
+const DELAYED_TURNS = 60;
 const TURNS = Number(process.env.TURNS ?? 300);
 const WARMUP = 30;
 const PROFILE_DIR = process.env.PROFILE_DIR;
@@ -64,11 +70,11 @@ async function measure(n: number, once: () => Promise<void>): Promise<{ p50: num
 const TURNS_PER_CHAT = 10;
 
 /** Measures turns over fresh chats of TURNS_PER_CHAT turns each; connecting is not timed. */
-async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string): Promise<{ p50: number; p99: number }> {
+async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS): Promise<{ p50: number; p99: number }> {
   const samples: number[] = [];
-  for (let chat = 0; samples.length < TURNS + WARMUP; chat++) {
+  for (let chat = 0; samples.length < turns + WARMUP; chat++) {
     const client = await turnClient(await urlFor(`${label}_${chat}`));
-    for (let i = 0; i < TURNS_PER_CHAT && samples.length < TURNS + WARMUP; i++) samples.push(await client.turn());
+    for (let i = 0; i < TURNS_PER_CHAT && samples.length < turns + WARMUP; i++) samples.push(await client.turn());
     client.close();
   }
   return percentiles(samples.slice(WARMUP));
@@ -178,7 +184,7 @@ async function main(): Promise<void> {
     standalone.proc.kill('SIGTERM');
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
-    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean) => {
+    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS) => {
       const distributedEnv = { ...env, NATS_URL: nats.url, ...storeEnv };
       const started: Child[] = [];
       for (const service of ['gateway', 'executor', 'tool-runner', 'usage-emitter']) {
@@ -191,9 +197,9 @@ async function main(): Promise<void> {
       const gatewayPort = (await waitFor(started[0]!, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
       const cpuBefore = started.map((c) => cpuMs(c.proc.pid));
       const commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
-      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`);
-      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (TURNS + WARMUP));
-      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), TURNS + WARMUP) : undefined;
+      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`, turns);
+      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (turns + WARMUP));
+      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns + WARMUP) : undefined;
       if (profile && PROFILE_DIR) {
         // Profiles are written when a process exits on its own: stop the services gracefully.
         await Promise.all(started.map((c) => new Promise<void>((resolve) => (c.proc.once('exit', () => resolve()), c.proc.kill('SIGTERM')))));
@@ -205,6 +211,25 @@ async function main(): Promise<void> {
     const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
     mongo = await startMongoTestServer();
     const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
+    // The same through a proxy that adds a delay to every store round trip, at two delays: the
+    // turn grows by the difference once per round trip it waits for in sequence.
+    let roundTrips: number | undefined;
+    if (mongo && onMongo) {
+      const upstream = new URL(mongo.uri);
+      const p50At = async (delayMs: number) => {
+        const proxy = await startDelayProxy({ host: upstream.hostname, port: Number(upstream.port || 27017) }, delayMs);
+        try {
+          const slowed = new URL(mongo!.uri);
+          slowed.host = `127.0.0.1:${proxy.port}`;
+          const storeEnv = { MONGODB_URI: slowed.toString(), MONGODB_DATABASE: mongo!.database(), DATA_DIR: path.join(data.path, 'unused') };
+          return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS)).turn.p50;
+        } finally {
+          await proxy.close();
+        }
+      };
+      const [low, high] = ROUND_TRIP_DELAYS_MS;
+      roundTrips = ((await p50At(high)) - (await p50At(low))) / (high - low);
+    }
     const distributedTurn = onSqlite.turn;
 
     const rows: Array<[string, { p50: number; p99: number }]> = [
@@ -227,6 +252,10 @@ async function main(): Promise<void> {
       }
       console.log(`distributed on ${label}: p50 = ${(result.turn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(result.turn.p50 - floor.p50)}; CPU per turn: ${names.map((n, i) => `${n} ${ms(result.cpuPerTurn[i]!)}`).join(', ')}`);
       if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
+      if (label === 'MongoDB' && roundTrips !== undefined) {
+        const [low, high] = ROUND_TRIP_DELAYS_MS;
+        console.log(`  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`);
+      }
     }
     if (PROFILE_DIR) console.log(`CPU profiles of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
   } finally {
