@@ -254,19 +254,20 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
           // Now and then a holder stalls past its lease, and another takes the chat over.
           if (Math.random() < 0.02) await sleep(60);
           const id = `w${w}-${i}`;
+          const held = current;
           try {
-            await current.writer.append({ messages: [{ role: 'user', content: id }], events: [event(id, String(current.lease.epoch))] });
+            await held.writer.append({ messages: [{ role: 'user', content: id }], events: [event(id, String(held.lease.epoch))] });
             acknowledged.push(id);
             i++;
             if (Math.random() < 0.1) {
-              await s.inbox.release(current.lease, progressOf(current.writer));
-              previous = current.writer;
+              await s.inbox.release(held.lease, progressOf(held.writer));
+              previous = held.writer;
               current = undefined;
             }
           } catch (error) {
             if (!(error instanceof LeaseLostError)) throw error;
             refused++;
-            previous = current.writer;
+            previous = held.writer;
             current = undefined;
           }
         }
