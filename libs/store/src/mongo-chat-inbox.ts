@@ -118,16 +118,16 @@ export class MongoChatInbox implements ChatInbox {
   async release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }> {
     const key = fields(lease.tenant, lease.chatId);
     const { inputsDone, position } = progress;
-    const [before] = await Promise.all([
-      // A lease taken over is handed on as expired rather than released: should its holder not
-      // have fenced the previous one, the next holder does.
-      this.database.leases.findOneAndUpdate(
-        { _id: chatKey(key), holder: lease.holder, epoch: lease.epoch },
-        { $set: { ...(lease.takeover ? { expires_at: 0 } : { released: true }), wanted: false, position }, $max: { inputs_done: inputsDone } },
-        { returnDocument: 'before' },
-      ),
-      this.clearPending(key, lease.inputsDone, inputsDone),
-    ]);
+    const _id = chatKey(key);
+    const handOn = async () => {
+      const released = { $set: { released: true, wanted: false, position }, $max: { inputs_done: inputsDone } };
+      // A lease taken over is released only once its holder fenced off the one before; else it is
+      // handed on as expired, and the next holder fences.
+      const before = await this.database.leases.findOneAndUpdate({ _id, holder: lease.holder, epoch: lease.epoch, ...(lease.takeover ? { fenced: lease.epoch } : {}) }, released, { returnDocument: 'before' });
+      if (before || !lease.takeover) return before;
+      return this.database.leases.findOneAndUpdate({ _id, holder: lease.holder, epoch: lease.epoch }, { $set: { expires_at: 0, wanted: false, position }, $max: { inputs_done: inputsDone } }, { returnDocument: 'before' });
+    };
+    const [before] = await Promise.all([handOn(), this.clearPending(key, lease.inputsDone, inputsDone)]);
     return { wanted: before?.wanted === true };
   }
 

@@ -136,6 +136,8 @@ export class MongoChatLog implements ChatLog {
       try {
         await this.database.log.insertOne(stepDoc(lease, head, { step: head.step + 1, fence: true, ...(head.awaiting ? { awaiting: head.awaiting } : {}) }));
         state.position = head.step + 1;
+        // Recorded on the lease, so that it can be handed on as released: the next holder need not fence.
+        await this.database.leases.updateOne({ _id: chatKey(fields(lease.tenant, lease.chatId)), holder: lease.holder, epoch: lease.epoch }, { $set: { fenced: lease.epoch } });
         return;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;

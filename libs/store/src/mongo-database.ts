@@ -52,6 +52,8 @@ export interface LeaseDoc extends ChatKeyFields {
   position?: number;
   /** Set when an acquire was refused while the lease was held: its release reports it. */
   wanted?: boolean;
+  /** The epoch whose holder fenced off the holder before it (after a takeover). */
+  fenced?: number;
 }
 
 export interface StepDoc extends ChatKeyFields {

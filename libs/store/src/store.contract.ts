@@ -1,10 +1,11 @@
 // The ChatLog and ChatInbox contracts: what every adapter must do. Run them against an adapter with
 // `chatLogContract` and `chatInboxContract`; both take a factory of stores over one database.
-import type { ServerEvent, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { Lease, LeaseProgress, NewInput } from './chat-inbox';
+import type { UsageUpdateEvent } from '@mozaiks/protocol';
+import type { NewInput } from './chat-inbox';
 import { answerRequestId } from './chat-inbox';
-import type { ChatWriter, NewEvent } from './chat-log';
+import type { NewEvent } from './chat-log';
 import { LeaseLostError } from './chat-log';
+import { churn, progressOf, readChurn, sleep, writerFor } from './lease-churn.support';
 import type { ChatStores } from './open-store';
 
 export interface StoreFactory {
@@ -32,34 +33,6 @@ function usage(runId: string, chatId = 'c1'): Omit<UsageUpdateEvent, 'seq'> {
     type: 'usage_update', event_id: `usage_${runId}`, chat_id: chatId, user_id: 'ada', app_id: 'app_1', workflow_id: 'wf', run_id: runId,
     tokens, total_tokens: 3, cost_usd: 0, models: [], timestamp: new Date().toISOString(),
   };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What a writer's holder reports on release. */
-function progressOf(writer: ChatWriter): LeaseProgress {
-  return { inputsDone: writer.inputsDone, position: writer.position };
-}
-
-/**
- * Takes the chat's lease (waiting while another holds it) and opens its writer, as an executor does:
- * the log read ahead of the lease, from the writer this holder had before when there is one.
- */
-async function writerFor(stores: ChatStores, t: Tenant, chatId: string, holder = 'exec-1', ttlMs = 10_000, previous?: ChatWriter): Promise<{ lease: Lease; writer: ChatWriter }> {
-  for (let i = 0; ; i++) {
-    const [lease, prefetched] = await Promise.all([stores.inbox.acquire(t, chatId, holder, ttlMs), stores.log.prefetch(t, chatId, previous)]);
-    if (lease) {
-      try {
-        return { lease, writer: await stores.log.openWriter(lease, 'wf', { ...(previous ? { previous } : {}), prefetched }) };
-      } catch (error) {
-        // Lost before it was used (another holder took over meanwhile): try again.
-        if (!(error instanceof LeaseLostError)) throw error;
-        previous = undefined;
-      }
-    }
-    if (i > 200) throw new Error('lease never became free');
-    await sleep(10);
-  }
 }
 
 export function chatLogContract(name: string, factory: StoreFactory): void {
@@ -234,53 +207,25 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
 
     it('keeps seq gapless with 4 writers stealing one chat\'s lease from each other', async () => {
       const writers = 4;
-      const commits = Number(process.env.STORE_STRESS_COMMITS ?? 250);
+      const commits = Number(process.env.STORE_STRESS_COMMITS ?? 150);
       const handles = await Promise.all(Array.from({ length: writers }, () => open(() => factory.reopen())));
-      const acknowledged: string[] = [];
-      let refused = 0;
-      let opened = 0;
-      await Promise.all(handles.map(async (s, w) => {
-        let current: { lease: Lease; writer: ChatWriter } | undefined;
-        // Each holder carries its last writer over, as an executor does.
-        let previous: ChatWriter | undefined;
-        for (let i = 0; i < commits; ) {
-          if (!current) {
-            current = await writerFor(s, ada, 'c1', `w${w}`, 40, previous);
-            opened++;
-            // Holding the lease, the writer's history is the log's, whatever it was carried over from
-            // (checked on a sample: reading the whole history at every open would dominate the test).
-            if (Math.random() < 0.2) expect(current.writer.messages.map((m) => m.content)).toEqual((await s.log.listMessages(ada, 'c1')).map((m) => m.content));
-          }
-          // Now and then a holder stalls past its lease, and another takes the chat over.
-          if (Math.random() < 0.02) await sleep(60);
-          const id = `w${w}-${i}`;
-          const held = current;
-          try {
-            await held.writer.append({ messages: [{ role: 'user', content: id }], events: [event(id, String(held.lease.epoch))] });
-            acknowledged.push(id);
-            i++;
-            if (Math.random() < 0.1) {
-              await s.inbox.release(held.lease, progressOf(held.writer));
-              previous = held.writer;
-              current = undefined;
-            }
-          } catch (error) {
-            if (!(error instanceof LeaseLostError)) throw error;
-            refused++;
-            previous = held.writer;
-            current = undefined;
-          }
-        }
-        if (current) await s.inbox.release(current.lease, progressOf(current.writer));
-      }));
-      const log: ServerEvent[] = await stores.log.listEvents(ada, 'c1');
-      expect(log.map((e) => e.seq)).toEqual(Array.from({ length: writers * commits }, (_, i) => i + 1));
+      const results = await Promise.all(handles.map((s, w) => churn(s, {
+        holder: `w${w}`, commits, ttlMs: 40,
+        // Holding the lease, the writer's history is the log's, whatever it was carried over from
+        // (checked on a sample: reading the whole history at every open would dominate the test).
+        onOpen: async (writer) => {
+          if (Math.random() < 0.2) expect(writer.messages.map((m) => m.content)).toEqual((await s.log.listMessages(ada, 'c1')).map((m) => m.content));
+        },
+      })));
+      const log = await readChurn(stores);
+      expect(log.seqs).toEqual(Array.from({ length: writers * commits }, (_, i) => i + 1));
       // Exactly the acknowledged commits landed, each once; epochs never go back (no fenced write).
-      expect(log.map((e) => e.event_id).sort()).toEqual([...acknowledged].sort());
-      expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(log.map((e) => e.event_id));
-      const epochs = log.map((e) => Number((e as { content: string }).content));
-      expect(epochs).toEqual([...epochs].sort((x, y) => x - y));
-      process.stderr.write(`${name}: ${writers}×${commits} commits, ${refused} fenced writes refused, ${opened} writers opened, ${new Set(epochs).size} lease epochs\n`);
+      expect([...log.ids].sort()).toEqual(results.flatMap((r) => r.acknowledged).sort());
+      expect(log.messages).toEqual(log.ids);
+      expect(log.epochs).toEqual([...log.epochs].sort((x, y) => x - y));
+      const refused = results.reduce((n, r) => n + r.refused, 0);
+      const opened = results.reduce((n, r) => n + r.opened, 0);
+      process.stderr.write(`${name}: ${writers}×${commits} commits, ${refused} fenced writes refused, ${opened} writers opened, ${new Set(log.epochs).size} lease epochs\n`);
     });
   });
 }
