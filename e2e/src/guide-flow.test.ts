@@ -1,7 +1,9 @@
 // The integration guide's flow, as a client written from it: a launch token minted as the guide
 // shows, a user_message as the guide shows, and the events and usage the guide promises.
 import { SignJWT } from 'jose';
-import { WsTestClient } from '@mozaiks/testing';
+import { readdirSync } from 'node:fs';
+import { WsTestClient, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
+import type { MongoTestServer } from '@mozaiks/testing';
 import { TEST_API_KEY, startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
 
@@ -43,12 +45,23 @@ describe('with MONETIZATION_ENABLED=false', () => {
   });
 });
 
-describe('the guide flow on the standalone runtime', () => {
+const stores = mongoTestServerAvailable() ? (['sqlite', 'mongodb'] as const) : (['sqlite'] as const);
+
+describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) => {
   let t: TestRuntime;
+  let mongo: MongoTestServer | undefined;
+  beforeAll(async () => {
+    if (store === 'mongodb') mongo = await startMongoTestServer();
+  }, 30_000);
+  afterAll(async () => mongo?.dispose());
   beforeEach(async () => {
-    t = await startTestRuntime();
+    t = await startTestRuntime(mongo ? { mongo } : {});
   });
-  afterEach(async () => t.stop());
+  afterEach(async () => {
+    // On MongoDB the runtime keeps nothing of its own on disk.
+    if (mongo) expect(readdirSync(t.dataDir.path)).toEqual([]);
+    await t.stop();
+  });
 
   it('answers a user_message with each agent\'s reply, then workflow_complete, then usage_update', async () => {
     t.llm.push(

@@ -1,5 +1,6 @@
 // Starts a standalone runtime for a test: its own port, data folder, scripted LLM endpoint and
 // captured log lines, so a test sees exactly what an operator and a client would.
+import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { loadRuntimeConfig } from '@mozaiks/config';
@@ -7,7 +8,7 @@ import { startStandalone } from '@mozaiks/standalone';
 import type { StandaloneRuntime } from '@mozaiks/standalone';
 import { createLogger } from '@mozaiks/telemetry';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startScriptedLlm } from '@mozaiks/testing';
-import type { ScriptedLlm, TempDir } from '@mozaiks/testing';
+import type { MongoTestServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
 
 export const REPO_ROOT = path.resolve(__dirname, '../..');
 export const SHIPPED_WORKFLOWS = path.join(REPO_ROOT, 'workflows');
@@ -44,12 +45,26 @@ export function testRuntimeEnv(options: { llmUrl: string; dataDir: string; workf
   };
 }
 
-export async function startTestRuntime(options: { workflowsDir?: string; env?: Record<string, string>; dataDir?: TempDir } = {}): Promise<TestRuntime> {
+/**
+ * The store of a test runtime: MongoDB when the suite brings a server (or MONGODB_URI is set, which
+ * puts every standalone suite on it), with a database named after the data folder, so a runtime
+ * started again on the same folder finds the same chats; else SQLite in the data folder.
+ */
+function storeEnv(dataDir: TempDir, mongo: MongoTestServer | undefined): Record<string, string> {
+  const uri = mongo?.uri ?? process.env.MONGODB_URI;
+  if (!uri) return {};
+  return { MONGODB_URI: uri, MONGODB_DATABASE: `e2e_${createHash('sha256').update(dataDir.path).digest('hex').slice(0, 16)}` };
+}
+
+export async function startTestRuntime(
+  options: { workflowsDir?: string; env?: Record<string, string>; dataDir?: TempDir; mongo?: MongoTestServer } = {},
+): Promise<TestRuntime> {
   const llm = await startScriptedLlm();
   // A data folder given by the test outlives this runtime (to start another on it); it removes it.
   const dataDir = options.dataDir ?? makeTempDir('mozaiks-e2e-');
   const env = {
     ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
+    ...storeEnv(dataDir, options.mongo),
     LOG_LEVEL: 'debug',
     ...options.env,
   };
@@ -61,7 +76,7 @@ export async function startTestRuntime(options: { workflowsDir?: string; env?: R
       done();
     },
   });
-  const logger = createLogger({ service: 'standalone', level: 'debug', destination, secrets: [config.OPENAI_API_KEY, config.JWT_SECRET] });
+  const logger = createLogger({ service: 'standalone', level: 'debug', destination, secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
   // Tools draw declared variables from the same environment the runtime's secrets are in, as in production.
   const runtime = await startStandalone(config, { logger, processMetrics: false, toolEnv: env });
   return {

@@ -1,14 +1,23 @@
 // Human in the loop: a run parks on an input_request; the whole runtime stops and starts again;
 // the answer, sent on a new connection, continues the chat where it stopped.
-import { WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
+import { WsTestClient, makeTempDir, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
+import type { MongoTestServer } from '@mozaiks/testing';
 import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
 
-describe('human in the loop', () => {
+const stores = mongoTestServerAvailable() ? (['sqlite', 'mongodb'] as const) : (['sqlite'] as const);
+
+describe.each(stores)('human in the loop (%s)', (store) => {
+  let mongo: MongoTestServer | undefined;
+  beforeAll(async () => {
+    if (store === 'mongodb') mongo = await startMongoTestServer();
+  }, 30_000);
+  afterAll(async () => mongo?.dispose());
+
   it('parks on input_request, survives a restart of the runtime, and continues with the answer', async () => {
     const data = makeTempDir('mozaiks-hitl-');
     const token = await mintToken({ claims: { workflow_id: 'intake', chat_id: 'chat_hitl', tier: 'gold' } });
     try {
-      const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data });
+      const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, ...(mongo ? { mongo } : {}) });
       first.llm.push(
         { tool_calls: [{ name: 'remember', arguments: '{"tier": "platinum"}' }], usage: { prompt_tokens: 10, completion_tokens: 6 } },
         { content: 'What is your email address?', usage: { prompt_tokens: 10, completion_tokens: 6 } },
@@ -25,7 +34,7 @@ describe('human in the loop', () => {
       await client.close();
       await first.stop();
 
-      const second = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data });
+      const second = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, ...(mongo ? { mongo } : {}) });
       try {
         second.llm.push(
           { tool_calls: [{ id: 'h1', name: 'handoff_to_Reviewer', arguments: '{}' }], content: 'Thanks, that is everything.', usage: { prompt_tokens: 20, completion_tokens: 8 } },

@@ -3,7 +3,7 @@
 // written has an id derived from the source, and existing ones are left alone, so a copy that was
 // cut short is finished by running it again, and a finished one changes nothing.
 import type { InputDoc, MongoDatabase, StepDoc } from './mongo-database.js';
-import { chatKey, isDuplicateKey } from './mongo-database.js';
+import { NO_ENTRIES, chatKey, isDuplicateKey } from './mongo-database.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 export interface CopyCounts {
@@ -42,7 +42,7 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
       Array<{ input_seq: number; request_id: string; body: string; state: string }>;
     const inputDocs: InputDoc[] = inputs.map((i) => ({
       _id: `${chatKey(key)}/${i.input_seq}`, ...key, input_seq: i.input_seq, request_id: i.request_id,
-      body: JSON.parse(i.body) as Record<string, unknown>, accepted_at: new Date(),
+      body: i.body, accepted_at: new Date(),
       ...(i.state === 'pending' && i.input_seq > chat.inputs_done ? { pending: true as const } : {}),
     }));
     await insertIgnoringCopies(target.inputs, inputDocs);
@@ -51,23 +51,24 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
       .map((r) => JSON.parse(r.body) as Record<string, unknown>);
     const events = (source.db.prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY seq').all(...where) as { body: string }[])
       .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const entries = (list: unknown[]) => (list.length ? JSON.stringify(list) : NO_ENTRIES);
     const runs = source.db.prepare("SELECT run_id, input_seq, workflow_id, status, calls, usage, usage_published FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND (status = 'running' OR (usage_published = 0 AND usage IS NOT NULL)) ORDER BY input_seq").all(...where) as
       Array<{ run_id: string; input_seq: number; workflow_id: string; status: string; calls: string; usage: string | null }>;
 
-    const context = chat.context === null ? undefined : (JSON.parse(chat.context) as Record<string, unknown>);
+    const context = chat.context ?? undefined;
     const steps: StepDoc[] = [];
     let lastSeq = 0;
     const step = (parts: Partial<StepDoc>): void => {
       const n = steps.length + 1;
       steps.push({
         _id: `${chatKey(key)}/${n}`, ...key, step: n, epoch: 0, holder: 'store-migrate', created_at: new Date(),
-        last_seq: lastSeq, events: [], messages: [], inputs_done: chat.inputs_done, ...(context ? { context } : {}), imported: true, ...parts,
+        last_seq: lastSeq, events: NO_ENTRIES, messages: NO_ENTRIES, inputs_done: chat.inputs_done, ...(context ? { context } : {}), imported: true, ...parts,
       } as StepDoc);
     };
     for (let i = 0; i < Math.max(messages.length, events.length); i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK);
       lastSeq = Number(chunk.at(-1)?.seq ?? lastSeq);
-      step({ messages: messages.slice(i, i + CHUNK), events: chunk, last_seq: lastSeq });
+      step({ messages: entries(messages.slice(i, i + CHUNK)), events: entries(chunk), last_seq: lastSeq });
     }
     for (const run of runs) {
       if (run.status === 'running') {

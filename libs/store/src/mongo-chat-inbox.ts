@@ -21,7 +21,7 @@ function fields(t: Tenant, chatId: string): ChatKeyFields {
 }
 
 function toInput(doc: InputDoc): PendingInput {
-  return { ...(doc.body as unknown as NewInput), input_seq: doc.input_seq };
+  return { ...(JSON.parse(doc.body) as NewInput), input_seq: doc.input_seq };
 }
 
 /** Chats whose next input number this process remembers. */
@@ -52,7 +52,7 @@ export class MongoChatInbox implements ChatInbox {
       // The chat is created with its first input, so any chat with inputs has its document.
       if (seq === 1) await ensureChat(chats, key, input.workflow_id);
       try {
-        await inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: { ...input }, accepted_at: new Date(), pending: true });
+        await inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
         this.remember(id, seq + 1);
         return { input: { ...input, input_seq: seq }, created: true };
       } catch (error) {

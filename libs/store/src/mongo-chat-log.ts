@@ -17,12 +17,19 @@ import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
 import { LeaseLostError } from './chat-log.js';
 import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, StoredMessage, WriterBasis } from './chat-log.js';
 import type { Lease } from './chat-inbox.js';
-import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
+import { NO_ENTRIES, chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase, StepDoc } from './mongo-database.js';
 import { TrackedWriter } from './tracked-writer.js';
 import type { WriterState } from './tracked-writer.js';
 
-type Head = Pick<StepDoc, 'step' | 'last_seq' | 'context' | 'awaiting' | 'inputs_done'>;
+/** The chat's state after a step: what the next step carries forward. */
+interface Head {
+  step: number;
+  last_seq: number;
+  inputs_done: number;
+  context?: Record<string, unknown>;
+  awaiting?: StepDoc['awaiting'];
+}
 const EMPTY_HEAD: Head = { step: 0, last_seq: 0, inputs_done: 0 };
 /** Steps without their events: what a writer or a history reader needs. */
 const WITHOUT_EVENTS = { events: 0 } as const;
@@ -52,12 +59,12 @@ export class MongoChatLog implements ChatLog {
       this.database.log.findOne(key, { sort: { step: -1 }, projection: { events: 0, messages: 0 } }),
     ]);
     if (!chat) return undefined;
-    return record(chat, head ?? EMPTY_HEAD);
+    return record(chat, head ? headOfStep(head) : EMPTY_HEAD);
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
-    const steps = await this.database.log.find({ ...fields(t, chatId), 'messages.0': { $exists: true } }, { sort: { step: 1 }, projection: { messages: 1 } }).toArray();
-    return steps.flatMap((s) => s.messages);
+    const steps = await this.database.log.find({ ...fields(t, chatId), messages: { $ne: NO_ENTRIES } }, { sort: { step: 1 }, projection: { messages: 1 } }).toArray();
+    return steps.flatMap((s) => JSON.parse(s.messages) as StoredMessage[]);
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0, limit = Infinity): Promise<ServerEvent[]> {
@@ -65,7 +72,7 @@ export class MongoChatLog implements ChatLog {
     const out: ServerEvent[] = [];
     try {
       for await (const step of cursor) {
-        for (const event of step.events as ServerEvent[]) {
+        for (const event of JSON.parse(step.events) as ServerEvent[]) {
           if (event.seq! > afterSeq) out.push(event);
           if (out.length >= limit) return out;
         }
@@ -166,6 +173,17 @@ function record(chat: ChatDoc, head: Head): ChatRecord {
   };
 }
 
+/** The chat's state as a stored step left it. */
+function headOfStep(doc: Pick<StepDoc, 'step' | 'last_seq' | 'inputs_done' | 'context' | 'awaiting'>): Head {
+  return {
+    step: doc.step,
+    last_seq: doc.last_seq,
+    inputs_done: doc.inputs_done,
+    ...(doc.context ? { context: JSON.parse(doc.context) as Record<string, unknown> } : {}),
+    ...(doc.awaiting ? { awaiting: doc.awaiting } : {}),
+  };
+}
+
 /** The head of the log as `state` knows it: what the next step carries forward. */
 function headOf(state: WriterState): Head {
   return {
@@ -181,7 +199,7 @@ function headOf(state: WriterState): Head {
 function fold(state: WriterState, steps: readonly StepDoc[]): void {
   let open = state.unfinishedRun ? { ...state.unfinishedRun, calls: [...state.unfinishedRun.calls] } : undefined;
   for (const step of steps) {
-    state.messages.push(...step.messages);
+    if (step.messages !== NO_ENTRIES) state.messages.push(...(JSON.parse(step.messages) as StoredMessage[]));
     const { run } = step;
     if (run) {
       if (open?.run_id !== run.run_id) open = { run_id: run.run_id, input_seq: run.input_seq, calls: [] };
@@ -190,8 +208,9 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
     }
   }
   state.unfinishedRun = open;
-  const head = steps.at(-1);
-  if (!head) return;
+  const last = steps.at(-1);
+  if (!last) return;
+  const head = headOfStep(last);
   const { awaiting: _old, context: _context, ...chat } = state.chat;
   state.chat = { ...chat, last_seq: head.last_seq, ...(head.context ? { context: head.context } : {}), ...(head.awaiting ? { awaiting: head.awaiting } : {}) };
   state.inputsDone = head.inputs_done;
@@ -207,9 +226,9 @@ function nextStep(lease: Lease, head: Head, step: LogStep): { doc: StepDoc; even
   const doc = stepDoc(lease, head, {
     step: head.step + 1,
     last_seq: head.last_seq + events.length,
-    events: events as unknown as Record<string, unknown>[],
-    messages: [...(step.messages ?? [])],
-    ...(step.context ? { context: step.context } : {}),
+    events: events.length ? JSON.stringify(events) : NO_ENTRIES,
+    messages: step.messages?.length ? JSON.stringify(step.messages) : NO_ENTRIES,
+    ...(step.context ? { context: JSON.stringify(step.context) } : {}),
     ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
     ...(run?.finish ? { inputs_done: Math.max(head.inputs_done, run.input_seq) } : {}),
     ...(run
@@ -230,10 +249,10 @@ function stepDoc(lease: Lease, head: Head, changes: Partial<StepDoc> & { step: n
     holder: lease.holder,
     created_at: new Date(),
     last_seq: head.last_seq,
-    events: [],
-    messages: [],
+    events: NO_ENTRIES,
+    messages: NO_ENTRIES,
     inputs_done: head.inputs_done,
-    ...(head.context ? { context: head.context } : {}),
+    ...(head.context ? { context: JSON.stringify(head.context) } : {}),
     ...changes,
   };
   if (doc.awaiting === undefined) delete doc.awaiting;

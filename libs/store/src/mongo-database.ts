@@ -3,6 +3,8 @@
 //
 // No multi-document transactions are used (many MongoDB-compatible services lack them): every
 // write that must be atomic is one document. See mongo-chat-log.ts for how steps are ordered.
+// What users, models and tools wrote (messages, events, context variables, an input's body) is
+// kept as JSON text, not as fields: any key a tool returns (`$context`, `a.b`) is stored as it is.
 import { MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import ConnectionString from 'mongodb-connection-string-url';
@@ -35,7 +37,8 @@ export interface InputDoc extends ChatKeyFields {
   _id: string;
   input_seq: number;
   request_id: string;
-  body: Record<string, unknown>;
+  /** The input, as JSON. */
+  body: string;
   accepted_at: Date;
   /** Present until a holder releases the chat with this input done: what the recovery sweep looks for. */
   pending?: true;
@@ -64,10 +67,12 @@ export interface StepDoc extends ChatKeyFields {
   created_at: Date;
   /** `seq` of the chat's newest event once this step is in. */
   last_seq: number;
-  events: Record<string, unknown>[];
-  messages: Record<string, unknown>[];
-  /** The chat's state after this step (each step carries it, so the newest step is the chat's head). */
-  context?: Record<string, unknown>;
+  /** The step's events with their seqs, as a JSON array. */
+  events: string;
+  /** The messages it added to the history, as a JSON array. */
+  messages: string;
+  /** The chat's state after this step (each step carries it, so the newest step is the chat's head); context variables as JSON. */
+  context?: string;
   awaiting?: { request_id: string; agent: string };
   inputs_done: number;
   run?: { run_id: string; input_seq: number; workflow_id: string; calls: Record<string, unknown>[]; finish?: string };
@@ -97,6 +102,9 @@ export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log', IndexD
     { key: { created_at: 1 }, name: 'log_by_age' },
   ],
 };
+
+/** `events` or `messages` of a step that has none. */
+export const NO_ENTRIES = '[]';
 
 /** The document id of a chat (and of its lease): its tenant and id, which cannot contain `/`. */
 export function chatKey(f: ChatKeyFields): string {
@@ -263,7 +271,7 @@ export class MongoDatabase {
    */
   async prune(days: number): Promise<{ steps: number }> {
     const cutoff = new Date(Date.now() - days * 24 * 3600_000);
-    const steps = await this.log.updateMany({ created_at: { $lt: cutoff }, 'events.0': { $exists: true } }, { $set: { events: [] } });
+    const steps = await this.log.updateMany({ created_at: { $lt: cutoff }, events: { $ne: NO_ENTRIES } }, { $set: { events: NO_ENTRIES } });
     return { steps: steps.modifiedCount };
   }
 

@@ -1,6 +1,6 @@
 // The MongoDB adapters against the ChatLog and ChatInbox contracts, on a real server: MONGODB_URI
 // when set, else a private FerretDB. Without either the suite says so and is skipped.
-import { mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
+import { mongoTestServerAvailable, mongoTestServerKind, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { MONGO_INDEXES, MongoDatabase } from './mongo-database';
 import { openStore } from './open-store';
@@ -20,6 +20,7 @@ const factory: StoreFactory = {
     return openStore({ mongodbUri: server!.uri, mongodbDatabase: database, dataDir: '/nonexistent/never-written' });
   },
   reopen: () => openStore({ mongodbUri: server!.uri, mongodbDatabase: database, dataDir: '/nonexistent/never-written' }),
+  exclusiveLeases: mongoTestServerKind() !== 'ferretdb',
 };
 
 // Counted as skipped, after one plain line saying why, when no server can be had.

@@ -2,6 +2,6 @@
 export { LOG_LEVELS, MIN_SECRET_LENGTH, createLogger, flushLogger, scrubSecrets, toPinoLevel } from './logger.js';
 export type { Logger, LoggerOptions } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
-export { startOpsServer } from './ops-server.js';
-export type { OpsServer } from './ops-server.js';
+export { opsRoutes, sendJson, startOpsServer } from './ops-server.js';
+export type { OpsRoutesOptions, OpsServer } from './ops-server.js';
 export { childTraceparent, newTraceparent, traceIdOf } from './trace-context.js';

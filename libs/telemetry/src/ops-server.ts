@@ -1,6 +1,7 @@
-// The operations endpoints every service serves: /health (alive), /ready (can take work), /metrics.
+// The operations endpoints every service serves: /health (alive), /ready (can take work), /metrics;
+// as a request handler (the gateway serves them beside its WebSocket) or a server of their own.
 import { createServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RuntimeMetrics } from './metrics.js';
 
@@ -10,22 +11,45 @@ export interface OpsServer {
   close(): Promise<void>;
 }
 
-export async function startOpsServer(options: { port: number; host: string; metrics: RuntimeMetrics; isReady: () => boolean }): Promise<OpsServer> {
-  const server = createServer((req, res) => {
-    const route = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method !== 'GET') return json(405, { error: 'method_not_allowed' });
-    if (route === '/health') return json(200, { status: 'ok' });
-    if (route === '/ready') {
+export interface OpsRoutesOptions {
+  metrics: RuntimeMetrics;
+  /** What /ready answers: 200 when true, 503 otherwise. */
+  isReady: () => boolean;
+  /** More GET routes, by path. */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+}
+
+/** Writes a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** The ops routes (and `routes`) as one request handler; anything else is a 404 or 405 in JSON. */
+export function opsRoutes(options: OpsRoutesOptions): RequestListener {
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
+    '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/ready': (_req, res) => {
       const ready = options.isReady();
-      return json(ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
-    }
-    if (route === '/metrics') {
-      void options.metrics.render().then(({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body));
-      return;
-    }
-    json(404, { error: 'not_found', message: `no route ${route}` });
-  });
+      sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
+    },
+    '/metrics': (_req, res) =>
+      void options.metrics.render().then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        () => sendJson(res, 500, { error: 'metrics_failed' }),
+      ),
+    ...options.routes,
+  };
+  return (req, res) => {
+    const route = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const handler = Object.hasOwn(routes, route) ? routes[route] : undefined;
+    if (!handler) return sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${route}` });
+    if (req.method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers GET` });
+    handler(req, res);
+  };
+}
+
+export async function startOpsServer(options: { port: number; host: string; metrics: RuntimeMetrics; isReady: () => boolean }): Promise<OpsServer> {
+  const server = createServer(opsRoutes(options));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());

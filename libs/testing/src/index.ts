@@ -11,5 +11,5 @@ export type { NatsServer } from './nats-server.js';
 export { makeTempDir } from './temp-dir.js';
 export { processEnded } from './process-ended.js';
 export type { TempDir } from './temp-dir.js';
-export { ferretDbBinary, mongoTestServerAvailable, startMongoTestServer } from './mongo-server.js';
+export { ferretDbBinary, mongoTestServerAvailable, mongoTestServerKind, startMongoTestServer } from './mongo-server.js';
 export type { MongoTestServer } from './mongo-server.js';

@@ -3,7 +3,7 @@
 // the chat's events to its sockets, filling gaps and resumes from the chat's log.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -14,7 +14,7 @@ import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
 import type { ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
-import { newTraceparent, traceIdOf } from '@mozaiks/telemetry';
+import { childTraceparent, newTraceparent, opsRoutes, sendJson, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
@@ -64,7 +64,13 @@ export class Gateway {
 
   constructor(private readonly options: GatewayOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
-    this.server = createServer((req, res) => void this.handleHttp(req, res));
+    this.server = createServer(
+      opsRoutes({
+        metrics: options.metrics,
+        isReady: () => this.accepting && (this.options.isReady?.() ?? true),
+        routes: { [CHAT_PATH]: (_req, res) => sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }) },
+      }),
+    );
     this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
     // Live events sent while the bus was away are lost: read them back for every socket.
     options.bus.onReconnect(() => {
@@ -99,23 +105,6 @@ export class Gateway {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
-  }
-
-  private async handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const route = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && route === '/health') {
-      json(res, 200, { status: 'ok' });
-    } else if (req.method === 'GET' && route === '/ready') {
-      const ready = this.accepting && (this.options.isReady?.() ?? true);
-      json(res, ready ? 200 : 503, { status: ready ? 'ready' : 'not_ready' });
-    } else if (req.method === 'GET' && route === '/metrics') {
-      const { contentType, body } = await this.options.metrics.render();
-      res.writeHead(200, { 'content-type': contentType }).end(body);
-    } else if (route === CHAT_PATH) {
-      json(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` });
-    } else {
-      json(res, 404, { error: 'not_found', message: `no route ${req.method} ${route}` });
-    }
   }
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -197,7 +186,7 @@ export class Gateway {
     const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id, input_seq: input.input_seq };
     // One nudge per accepted input: the stream stores a repeated one once.
     const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${input.request_id}`;
-    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent } });
+    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent: childTraceparent(traceparent) } });
   }
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
@@ -339,10 +328,6 @@ function send(socket: WebSocket, event: ServerEvent): void {
 function bearer(header: string | undefined): string | undefined {
   const match = header?.match(/^Bearer\s+(.+)$/i);
   return match?.[1];
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
 /** Answers a WebSocket handshake with an HTTP error and a JSON body saying why. */
