@@ -211,6 +211,22 @@ describe('runWorkflow with DefaultPattern', () => {
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
+  it('stops with the store\'s error when a step cannot be committed, committing nothing after it', async () => {
+    const { ports: p, commits } = ports(new ScriptedLlmPort([{ content: 'one' }, { content: 'two' }, { content: 'three' }]));
+    const down = new Error('store unreachable');
+    let calls = 0;
+    const commit = p.journal.commit;
+    p.journal.commit = async (step) => {
+      // The second commit (B's reply going in before C speaks) fails; the database is back after.
+      if (++calls === 2) throw down;
+      return commit(step);
+    };
+    await expect(runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi' }, p)).rejects.toBe(down);
+    // Not recorded as a failed run: started again, it continues from A's committed reply.
+    expect(commits).toHaveLength(1);
+    expect(commits.flatMap((c) => c.events ?? []).map((e) => e.type)).toEqual(['agent_message']);
+  });
+
   it('shows a reply\'s text live as it streams, before committing the whole reply', async () => {
     const { ports: p, lives, commits } = ports(new ScriptedLlmPort([{ content: 'streamed reply' }]));
     await runWorkflow({ workflow: workflow({ agents: workflow().agents.slice(0, 1) }), runId: 'r1', userMessage: 'hi' }, p);

@@ -56,7 +56,7 @@ export class RunAbortedError extends Error {
 
 /**
  * Runs (or resumes) the workflow for one user message. LLM and tool failures become events and a
- * failed completion; only an abort (RunAbortedError) or a failing journal throws.
+ * failed completion; only an abort (RunAbortedError) or a failing journal throws (its own error).
  */
 export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<RunOutcome> {
   const started = performance.now();
@@ -87,13 +87,21 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   // A turn's final reply waits for what follows it: when the run ends there, the reply and the
   // run's end are one step (one write); when another turn follows, it is committed first.
   let held: RunStep | undefined;
+  // A step that could not be committed is not the run's failure but the store's: the run stops
+  // with that error, and is continued from its last committed step when started again.
+  let uncommitted: { error: unknown } | undefined;
   const journal: RunJournal = {
     load: () => durable.load(),
     live: (event) => durable.live(event),
-    commit: (step) => {
+    commit: async (step) => {
       const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
       const billed = unbilled.length ? [...(step.calls ?? []), ...unbilled.splice(0)] : step.calls;
-      return durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}) });
+      try {
+        await durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}) });
+      } catch (error) {
+        uncommitted = { error };
+        throw error;
+      }
     },
   };
   ports = { ...ports, journal };
@@ -169,6 +177,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
     }
   } catch (error) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
+    if (uncommitted) throw uncommitted.error;
     status = 'failed';
     reason = 'error';
     failure = error;

@@ -114,10 +114,12 @@ export class MongoChatLog implements ChatLog {
     // The previous holder may have committed after the read: it said how far it got.
     const lastRead = steps.at(-1)?.step ?? after;
     if (!lease.takeover && lastRead < lease.position) steps.push(...(await this.stepsAfter(t, lease.chatId, lastRead)));
-    // A newer holder has written (or fenced) already: this lease was lost before it was used.
-    if ((steps.at(-1)?.epoch ?? 0) > lease.epoch) throw new LeaseLostError(lease);
+    // A holder of this epoch or a newer one has written (or fenced) already: this lease was lost
+    // before it was used, or its epoch is not the newest (a server that lost an update of the
+    // lease document can hand out an epoch twice).
+    if (Math.max(carried?.epoch ?? 0, ...steps.map((s) => s.epoch)) >= lease.epoch) throw new LeaseLostError(lease);
     const chat = carried ? undefined : (chatDoc ?? (await ensureChat(this.database.chats, key, workflowId)));
-    const state: WriterState = carried ?? { chat: record(chat!, EMPTY_HEAD), messages: [], inputsDone: 0, unfinishedRun: undefined, position: 0 };
+    const state: WriterState = carried ?? { chat: record(chat!, EMPTY_HEAD), messages: [], inputsDone: 0, unfinishedRun: undefined, position: 0, epoch: 0 };
     fold(state, steps);
     if (lease.takeover) await this.fence(lease, state);
     return new TrackedWriter(lease, state, async (step, current) => {
@@ -143,13 +145,14 @@ export class MongoChatLog implements ChatLog {
       try {
         await this.database.log.insertOne(stepDoc(lease, head, { step: head.step + 1, fence: true, ...(head.awaiting ? { awaiting: head.awaiting } : {}) }));
         state.position = head.step + 1;
+        state.epoch = lease.epoch;
         // Recorded on the lease, so that it can be handed on as released: the next holder need not fence.
         await this.database.leases.updateOne({ _id: chatKey(fields(lease.tenant, lease.chatId)), holder: lease.holder, epoch: lease.epoch }, { $set: { fenced: lease.epoch } });
         return;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
         const landed = await this.stepsAfter(lease.tenant, lease.chatId, head.step);
-        if (landed.some((s) => s.epoch > lease.epoch)) throw new LeaseLostError(lease, { cause: error });
+        if (landed.some((s) => s.epoch >= lease.epoch)) throw new LeaseLostError(lease, { cause: error });
         fold(state, landed);
       }
     }
@@ -208,6 +211,7 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
     }
   }
   state.unfinishedRun = open;
+  state.epoch = Math.max(state.epoch, ...steps.map((s) => s.epoch));
   const last = steps.at(-1);
   if (!last) return;
   const head = headOfStep(last);

@@ -70,6 +70,7 @@ export class SqliteChatLog implements ChatLog {
         messages: known.length ? [...known, ...this.messages(t, chatId, known.length)] : this.messages(t, chatId),
         unfinishedRun: run ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] } : undefined,
         position: row.steps,
+        epoch: 0,
       };
     });
     return new TrackedWriter(lease, state, (step) => this.append(lease, step));

@@ -13,6 +13,8 @@ export interface WriterState {
   unfinishedRun: UnfinishedRun | undefined;
   /** The log's position after the last step this state includes. */
   position: number;
+  /** The newest lease epoch among the steps this state includes (0: none known). */
+  epoch: number;
 }
 
 /** Persists one step after `state`; returns its events with their seqs and the log's position after it. */
@@ -60,6 +62,7 @@ export class TrackedWriter implements ChatWriter {
     if (this.retired) throw new LeaseLostError(this.lease);
     const { events, position } = await this.persist(step, this.state);
     applyStep(this.state, step, events, position);
+    this.state.epoch = Math.max(this.state.epoch, this.lease.epoch);
     return events;
   }
 }
