@@ -111,3 +111,20 @@ export async function readChurn(stores: ChatStores): Promise<{ seqs: number[]; i
     messages: (await stores.log.listMessages(CHURN_TENANT, CHURN_CHAT)).map((m) => String(m.content)),
   };
 }
+
+/**
+ * Checks the chat's log after holders churned it (jest's `expect`): exactly what was acknowledged,
+ * numbered 1..N without a gap, each once, with its message, in the order of the epochs it was
+ * written under (a holder whose lease was taken over never landed a write after its successor's).
+ * Returns the log and the holders' totals.
+ */
+export async function expectChurnedLog(stores: ChatStores, results: readonly ChurnResult[]): Promise<{ epochs: number; refused: number; opened: number; takeovers: number }> {
+  const log = await readChurn(stores);
+  const acknowledged = results.flatMap((r) => r.acknowledged);
+  expect(log.seqs).toEqual(Array.from({ length: acknowledged.length }, (_, i) => i + 1));
+  expect([...log.ids].sort()).toEqual([...acknowledged].sort());
+  expect(log.messages).toEqual(log.ids);
+  expect(log.epochs).toEqual([...log.epochs].sort((x, y) => x - y));
+  const total = (field: 'refused' | 'opened' | 'takeovers') => results.reduce((n, r) => n + r[field], 0);
+  return { epochs: new Set(log.epochs).size, refused: total('refused'), opened: total('opened'), takeovers: total('takeovers') };
+}
