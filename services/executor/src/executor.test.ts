@@ -39,13 +39,38 @@ afterEach(async () => {
   dir.remove();
 });
 
-function startExecutor(): Promise<void> {
-  executor = new Executor({
+let others: Executor[] = [];
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.stop();
+});
+
+function newExecutor(options: { id?: string; sweepIntervalMs?: number } = {}): Executor {
+  return new Executor({
     bus, log: stores.log, inbox: stores.inbox, logger: silent, metrics: new RuntimeMetrics({ processMetrics: false }),
     llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: 'm', maxRetries: 0 }),
-    subjects: subjects(), workflowsDir: path.join(dir.path, 'workflows'), sweepIntervalMs: 100,
+    subjects: subjects(), workflowsDir: path.join(dir.path, 'workflows'), sweepIntervalMs: 100, ...options,
   });
+}
+
+function startExecutor(options: { sweepIntervalMs?: number } = {}): Promise<void> {
+  executor = newExecutor(options);
   return executor.start();
+}
+
+/** Accepts a message and nudges the executors, as a gateway does; resolves when its run has ended. */
+async function send(chatId: string, requestId: string, ended: Map<string, number>): Promise<void> {
+  const { input } = await stores.inbox.accept(tenant, chatId, { request_id: requestId, workflow_id: 'solo', content: requestId, context: {}, received_at: new Date().toISOString() });
+  await bus.publish(subjects().run(tenant.app_id, 'solo'), { v: 1, ...tenant, chat_id: chatId, workflow_id: 'solo', input_seq: input.input_seq });
+  while (!ended.has(`run_${requestId}`)) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** When each run ended (its workflow_complete), by run id. */
+function endings(): Map<string, number> {
+  const ended = new Map<string, number>();
+  bus.subscribe<ChatEventEnvelope>('mozaiks.chat.>', (m) => {
+    if (m.data.event.type === 'workflow_complete') ended.set(m.data.event.run_id, performance.now());
+  });
+  return ended;
 }
 
 describe('Executor', () => {
@@ -61,6 +86,31 @@ describe('Executor', () => {
     expect(metered).toEqual([{ v: 1, event: expect.objectContaining({ type: 'usage_update', run_id: 'run_r1', chat_id: 'c1', seq: 3, total_tokens: 4 }) }]);
     expect(await stores.inbox.unpublishedUsage(tenant, 'c1')).toEqual([]);
     expect(await stores.inbox.chatsWithWork()).toEqual([]);
+  });
+
+  it('runs a message sent while its chat is busy right after the run before, on one executor or across two', async () => {
+    llm.setFallback({ content: 'answered', usage: { prompt_tokens: 3, completion_tokens: 1 }, delay_ms: 200 });
+    const ended = endings();
+    // No sweep in the test's time: it would find the waiting message by itself.
+    await startExecutor({ sweepIntervalMs: 60_000 });
+    // Nudges go to the members of the queue group in turn: with two executors, the second
+    // message's nudge reaches the one that does not hold the chat.
+    for (const executors of [1, 2]) {
+      if (executors === 2) {
+        const other = newExecutor({ id: 'second', sweepIntervalMs: 60_000 });
+        others.push(other);
+        await other.start();
+      }
+      const chat = `busy_${executors}`;
+      const first = send(chat, `${chat}_a`, ended);
+      await new Promise((r) => setTimeout(r, 50));
+      await Promise.all([first, send(chat, `${chat}_b`, ended)]);
+      // Taken up as the first run let the chat go, not after a retry a second later.
+      const gap = ended.get(`run_${chat}_b`)! - ended.get(`run_${chat}_a`)!;
+      expect(gap).toBeGreaterThan(150);
+      expect(gap).toBeLessThan(700);
+      expect((await stores.log.listMessages(tenant, chat)).filter((m) => m.role === 'user').map((m) => m.content)).toEqual([`${chat}_a`, `${chat}_b`]);
+    }
   });
 
   it('leaves a chat another executor holds to that executor', async () => {
