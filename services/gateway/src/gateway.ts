@@ -19,6 +19,9 @@ import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
 
+/** Times a nudge that could not be published is tried again (over about 25 seconds). */
+const NUDGE_RETRIES = 6;
+
 /** Events read from the log at a time when replaying. */
 const REPLAY_PAGE = 500;
 
@@ -178,7 +181,11 @@ export class Gateway {
   private async announceOpening(c: Connection): Promise<void> {
     const traceparent = newTraceparent();
     const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, { ...newInput(c.launch, '', traceparent), request_id: `open_${c.launch.chat_id}`, kind: 'open' });
-    if (created) await this.nudge(c.launch, input, traceparent);
+    if (!created) return;
+    await this.nudge(c.launch, input, traceparent).catch((error: unknown) => {
+      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce the chat\'s opening; trying again');
+      this.nudgeLater(c, input, traceparent);
+    });
   }
 
   /** Tells the executors that the chat has work in its inbox, from `input` on. */
@@ -187,6 +194,21 @@ export class Gateway {
     // One nudge per accepted input: the stream stores a repeated one once.
     const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${input.request_id}`;
     return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent: childTraceparent(traceparent) } });
+  }
+
+  /**
+   * Publishes a nudge that failed (NATS away) again, for about 25 seconds; the input is stored, so
+   * after that an executor's sweep takes it up.
+   */
+  private nudgeLater(c: Connection, input: PendingInput, traceparent: string, attempt = 1): void {
+    if (attempt > NUDGE_RETRIES || !this.accepting) {
+      c.log.warn({ request_id: input.request_id }, 'input not announced; an executor sweep will take it up');
+      return;
+    }
+    const delay = Math.min(8000, 250 * 2 ** attempt);
+    setTimeout(() => {
+      this.nudge(c.launch, input, traceparent).catch(() => this.nudgeLater(c, input, traceparent, attempt + 1));
+    }, delay).unref();
   }
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
@@ -259,7 +281,8 @@ export class Gateway {
     }
     if (!accepted.created) return 'repeated';
     await this.nudge(c.launch, accepted.input, input.traceparent!).catch((error: unknown) => {
-      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, `could not announce user ${what}; an executor sweep will take it up`);
+      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, `could not announce user ${what}; trying again`);
+      this.nudgeLater(c, accepted.input, input.traceparent!);
     });
     return 'accepted';
   }
