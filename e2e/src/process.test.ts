@@ -2,7 +2,7 @@
 // environment. What an operator sees: health, metrics, JSON logs free of secrets, clear config errors.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WsTestClient, makeTempDir, mintToken, startScriptedLlm, TEST_ISSUER, TEST_SECRET } from '@mozaiks/testing';
 import { FIXTURE_WORKFLOWS, REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
@@ -141,6 +141,30 @@ describe('npm start configured for production', () => {
     cwd.remove();
     expect(code).toBe(1);
     for (const name of ['PORT', 'LOG_LEVEL', 'OPENAI_API_BASE', 'JWT_ALGORITHMS']) expect(err).toContain(`${name}:`);
+  });
+
+  it.each([
+    ['standalone', MAIN],
+    ['executor', path.join(REPO_ROOT, 'services/executor/dist/main.js')],
+  ])('%s: a data folder that cannot be made stops the start with one line naming the path and the cause', async (_name, main) => {
+    const cwd = makeTempDir('mozaiks-proc-');
+    // A folder under a file: no user, root included, can create it.
+    writeFileSync(path.join(cwd.path, 'a-file'), 'x');
+    const dataDir = path.join(cwd.path, 'a-file', 'data');
+    const child = spawn(process.execPath, [main], {
+      cwd: cwd.path,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, JWT_SECRET: TEST_SECRET, NATS_URL: 'nats://127.0.0.1:1', PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    cwd.remove();
+    expect(code).not.toBe(0);
+    const lines = err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(path.join(dataDir, 'mozaiks.sqlite'));
+    expect(lines[0]).toContain('ENOTDIR');
   });
 
   it.each(['gateway', 'executor', 'tool-runner', 'usage-emitter'])('refuses to start the %s service without NATS_URL, saying so', async (service) => {

@@ -14,8 +14,9 @@ describe('LaunchTokenVerifier', () => {
   const verifier = new LaunchTokenVerifier({ secret: SECRET, issuer: 'cp', audience: 'mozaiks-runtime' });
 
   it('returns the ids, the advisory max_tokens and every custom claim', async () => {
-    const launch = await verifier.verify(await sign({ ...base, max_tokens: 500, plan: 'pro', org: { id: 7 } }));
-    expect(launch).toEqual({ app_id: 'a', user_id: 'u', workflow_id: 'w', chat_id: 'c', max_tokens: 500, custom: { plan: 'pro', org: { id: 7 } } });
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const launch = await verifier.verify(await sign({ ...base, exp, max_tokens: 500, plan: 'pro', org: { id: 7 } }));
+    expect(launch).toEqual({ app_id: 'a', user_id: 'u', workflow_id: 'w', chat_id: 'c', max_tokens: 500, custom: { plan: 'pro', org: { id: 7 } }, expires_at: exp });
   });
 
   it('accepts workflow:execute within a space-separated scope list, and an audience list', async () => {
@@ -45,12 +46,108 @@ describe('LaunchTokenVerifier', () => {
   });
 
   it('refuses a configuration that cannot verify anything', () => {
-    expect(() => new LaunchTokenVerifier({ audience: 'x' })).toThrow('a launch-token secret or public key is required');
+    expect(() => new LaunchTokenVerifier({ audience: 'x' })).toThrow('a launch-token secret, public key or JWKS URL is required');
     expect(() => new LaunchTokenVerifier({ secret: SECRET, algorithms: ['RS256'], audience: 'x' })).toThrow('RS256 needs a public key');
   });
 
   it('verifies the tokens it signs for development', async () => {
     const token = await signLaunchToken({ user_id: 'dev', app_id: 'a', workflow_id: 'hello', chat_id: 'c1' }, { secret: SECRET, issuer: 'cp', audience: 'mozaiks-runtime', expiresInSeconds: 60 });
     await expect(verifier.verify(token)).resolves.toMatchObject({ user_id: 'dev', workflow_id: 'hello', custom: {} });
+  });
+});
+
+describe('LaunchTokenVerifier with a JWKS', () => {
+  /** A control plane's key set on real HTTP, whose keys can rotate; counts its fetches. */
+  async function keySet() {
+    const { createServer } = await import('node:http');
+    const { exportJWK } = await import('jose');
+    const keys: Array<{ kid: string; privateKey: import('node:crypto').KeyObject; jwk: Record<string, unknown> }> = [];
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: keys.map((k) => k.jwk) }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const add = async (kid: string, type: 'rsa' | 'ec' | 'ed25519') => {
+      const pair = type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+      keys.push({ kid, privateKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid } });
+    };
+    const token = (kid: string, alg: string, claims: Record<string, unknown> = {}, key = keys.find((k) => k.kid === kid)!.privateKey) =>
+      new SignJWT({ exp: Math.floor(Date.now() / 1000) + 60, ...base, ...claims }).setProtectedHeader({ alg, kid }).sign(key);
+    const url = `http://127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}/.well-known/jwks.json`;
+    return { url, add, token, keys, fetches: () => fetches, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it('verifies RS256, ES256 and EdDSA tokens by their key, and picks up a rotated key without a restart', async () => {
+    const set = await keySet();
+    try {
+      await set.add('rsa-1', 'rsa');
+      await set.add('ec-1', 'ec');
+      await set.add('ed-1', 'ed25519');
+      const verifier = new LaunchTokenVerifier({ jwksUrl: set.url, issuer: 'cp', audience: 'mozaiks-runtime', jwksCooldownMs: 0 });
+      expect(verifier.algorithms).toEqual(['RS256', 'ES256', 'EdDSA']);
+      for (const [kid, alg] of [['rsa-1', 'RS256'], ['ec-1', 'ES256'], ['ed-1', 'EdDSA']]) {
+        await expect(verifier.verify(await set.token(kid!, alg!))).resolves.toMatchObject({ chat_id: 'c' });
+      }
+      // The control plane rotates: a token signed with the new key verifies at once.
+      await set.add('rsa-2', 'rsa');
+      await expect(verifier.verify(await set.token('rsa-2', 'RS256'))).resolves.toMatchObject({ user_id: 'u' });
+    } finally {
+      await set.close();
+    }
+  });
+
+  it('lets the key, never the token, choose the algorithm', async () => {
+    const set = await keySet();
+    try {
+      await set.add('rsa-1', 'rsa');
+      const verifier = new LaunchTokenVerifier({ jwksUrl: set.url, issuer: 'cp', audience: 'mozaiks-runtime' });
+      // An RSA key's kid in a token that claims PS256 or HS256 (a key-confusion attempt) is refused.
+      await expect(verifier.verify(await set.token('rsa-1', 'PS256'))).rejects.toThrow('signing algorithm not allowed');
+      const forged = await new SignJWT({ exp: Math.floor(Date.now() / 1000) + 60, ...base }).setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' }).sign(new TextEncoder().encode(JSON.stringify(set.keys[0]!.jwk)));
+      await expect(verifier.verify(forged)).rejects.toBeInstanceOf(LaunchTokenError);
+    } finally {
+      await set.close();
+    }
+  });
+
+  it('does not let unknown kids hammer the key set: one fetch per cool-down', async () => {
+    const set = await keySet();
+    try {
+      await set.add('rsa-1', 'rsa');
+      const verifier = new LaunchTokenVerifier({ jwksUrl: set.url, issuer: 'cp', audience: 'mozaiks-runtime', jwksCooldownMs: 60_000 });
+      await verifier.verify(await set.token('rsa-1', 'RS256'));
+      const before = set.fetches();
+      for (let i = 0; i < 20; i++) {
+        await expect(verifier.verify(await set.token(`random-${i}`, 'RS256', {}, set.keys[0]!.privateKey))).rejects.toThrow('no key of the key set matches the token');
+      }
+      expect(set.fetches() - before).toBeLessThanOrEqual(1);
+    } finally {
+      await set.close();
+    }
+  });
+});
+
+describe('JWT_MAX_LIFETIME_SECONDS', () => {
+  const verifier = new LaunchTokenVerifier({ secret: SECRET, issuer: 'cp', audience: 'mozaiks-runtime', maxLifetimeSeconds: 3600 });
+  const now = Math.floor(Date.now() / 1000);
+
+  it('refuses a token that lives longer than allowed, from iat or, without it, from now', async () => {
+    await expect(verifier.verify(await sign({ ...base, iat: now, exp: now + 3500 }))).resolves.toMatchObject({ chat_id: 'c' });
+    await expect(verifier.verify(await sign({ ...base, iat: now, exp: now + 7200 }))).rejects.toThrow('token lifetime of 7200 s exceeds the 3600 s allowed');
+    await expect(verifier.verify(await sign({ ...base, exp: now + 7200 }))).rejects.toThrow(/token lifetime of 7\d{3} s exceeds/);
+    // An old iat with a short remaining life is still too long a token.
+    await expect(verifier.verify(await sign({ ...base, iat: now - 7000, exp: now + 60 }))).rejects.toThrow('exceeds the 3600 s allowed');
+  });
+});
+
+describe('an Ed25519 public key', () => {
+  it('verifies EdDSA tokens, and only those', async () => {
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const verifier = new LaunchTokenVerifier({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), issuer: 'cp', audience: 'mozaiks-runtime' });
+    expect(verifier.algorithms).toEqual(['EdDSA']);
+    const token = await new SignJWT({ exp: Math.floor(Date.now() / 1000) + 60, ...base }).setProtectedHeader({ alg: 'EdDSA' }).sign(privateKey);
+    await expect(verifier.verify(token)).resolves.toMatchObject({ workflow_id: 'w' });
+    await expect(verifier.verify(await sign(base))).rejects.toThrow('signing algorithm not allowed');
   });
 });

@@ -1,22 +1,33 @@
-// Verifies launch tokens: signature with pinned algorithms, standard claims, scope and the ids the
-// runtime needs. Anything else in the token is a custom claim for the workflow.
+// Verifies launch tokens: signature with pinned algorithms, standard claims, scope, lifetime and
+// the ids the runtime needs. Anything else in the token is a custom claim for the workflow. Keys
+// come from a shared secret, a PEM public key, or the control plane's JWKS (fetched and cached by
+// jose, refetched for a `kid` it does not know, at most once per cool-down).
 import { createPublicKey } from 'node:crypto';
-import { errors as joseErrors, importSPKI, jwtVerify } from 'jose';
-import type { CryptoKey, JWTHeaderParameters } from 'jose';
+import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JWTHeaderParameters } from 'jose';
 import { ErrorCode, LaunchTokenClaims, RuntimeError, describeIssues, toLaunchContext } from '@mozaiks/protocol';
 import type { LaunchContext } from '@mozaiks/protocol';
 
 export type VerifyAlgorithm =
   | 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512';
+  | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
 export interface LaunchTokenVerifierOptions {
   /** Shared secret for HMAC tokens (HS256). */
   secret?: string;
-  /** PEM (SPKI) public key for RSA or EC tokens (RS256, ES256). */
+  /** PEM (SPKI) public key for RSA, EC or Ed25519 tokens (RS256, ES256, EdDSA). */
   publicKey?: string;
-  /** Algorithms a token may use. @default HS256 with a secret, RS256 or ES256 (by key type) with a public key */
+  /** URL of a JSON Web Key Set; each key's type (and `alg`, when it has one) decides what it verifies. */
+  jwksUrl?: string;
+  /**
+   * Algorithms a token may use. @default HS256 with a secret; RS256, ES256 or EdDSA (by key type)
+   * with a public key; RS256, ES256 and EdDSA with a JWKS
+   */
   algorithms?: readonly VerifyAlgorithm[];
+  /** Longest `exp - iat` (`exp - now` without `iat`) accepted, in seconds. @default no limit */
+  maxLifetimeSeconds?: number;
+  /** Least time between two fetches of the JWKS for an unknown `kid`. @default 30000 */
+  jwksCooldownMs?: number;
   /** Required `iss`; when unset any issuer is accepted, but `iss` must still be present. */
   issuer?: string;
   /** Required `aud`. */
@@ -37,25 +48,30 @@ export class LaunchTokenVerifier {
   readonly algorithms: readonly VerifyAlgorithm[];
   private readonly secret: Uint8Array | undefined;
   private readonly publicKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly jwks: ((header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>) | undefined;
 
   constructor(private readonly options: LaunchTokenVerifierOptions) {
-    if (!options.secret && !options.publicKey) throw new Error('a launch-token secret or public key is required');
+    if (!options.secret && !options.publicKey && !options.jwksUrl) throw new Error('a launch-token secret, public key or JWKS URL is required');
+    if (options.publicKey && options.jwksUrl) throw new Error('give a public key or a JWKS URL, not both');
     this.secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
+    this.jwks = options.jwksUrl
+      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
+      : undefined;
     this.algorithms = options.algorithms ?? defaultAlgorithms(options);
     for (const alg of this.algorithms) {
       if (alg.startsWith('HS') && !options.secret) throw new Error(`${alg} needs a secret`);
-      if (!alg.startsWith('HS') && !options.publicKey) throw new Error(`${alg} needs a public key`);
+      if (!alg.startsWith('HS') && !options.publicKey && !options.jwksUrl) throw new Error(`${alg} needs a public key or a JWKS URL`);
     }
   }
 
   /**
-   * Verifies `token` and returns its ids and custom claims.
+   * Verifies `token` and returns its ids, custom claims and expiry.
    * @throws LaunchTokenError saying why the token was refused.
    */
   async verify(token: string): Promise<LaunchContext> {
     let payload: unknown;
     try {
-      ({ payload } = await jwtVerify(token, (header) => this.keyFor(header), {
+      ({ payload } = await jwtVerify(token, (header, jws) => this.keyFor(header, jws), {
         algorithms: [...this.algorithms],
         audience: this.options.audience,
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
@@ -67,12 +83,20 @@ export class LaunchTokenVerifier {
     }
     const claims = LaunchTokenClaims.safeParse(payload);
     if (!claims.success) throw new LaunchTokenError(`invalid claims: ${describeIssues(claims.error)}`);
+    const max = this.options.maxLifetimeSeconds;
+    if (max !== undefined) {
+      const lifetime = claims.data.exp - (claims.data.iat ?? Math.floor(Date.now() / 1000));
+      if (lifetime > max) throw new LaunchTokenError(`token lifetime of ${Math.round(lifetime)} s exceeds the ${max} s allowed`);
+    }
     return toLaunchContext(claims.data);
   }
 
-  private keyFor(header: JWTHeaderParameters): Uint8Array | Promise<CryptoKey> {
+  private keyFor(header: JWTHeaderParameters, jws: FlattenedJWSInput): Uint8Array | Promise<CryptoKey> {
     // `algorithms` has already pinned header.alg, so an HS token never meets the public key.
     if (header.alg.startsWith('HS')) return this.secret!;
+    // The set's key of the token's `kid` (or its only key), usable only with the algorithm its type
+    // (and its own `alg`) allows: a token cannot choose how a key is used.
+    if (this.jwks) return this.jwks(header, jws);
     let key = this.publicKeys.get(header.alg);
     if (!key) {
       key = importSPKI(this.options.publicKey!, header.alg);
@@ -85,19 +109,23 @@ export class LaunchTokenVerifier {
 function defaultAlgorithms(options: LaunchTokenVerifierOptions): VerifyAlgorithm[] {
   const algs: VerifyAlgorithm[] = [];
   if (options.secret) algs.push('HS256');
+  if (options.jwksUrl) algs.push('RS256', 'ES256', 'EdDSA');
   if (options.publicKey) {
     const key = createPublicKey(options.publicKey);
     if (key.asymmetricKeyType === 'rsa') algs.push('RS256');
     else if (key.asymmetricKeyType === 'ec') {
       const curve = key.asymmetricKeyDetails?.namedCurve;
       algs.push(curve === 'secp384r1' ? 'ES384' : curve === 'secp521r1' ? 'ES512' : 'ES256');
-    } else throw new Error(`unsupported public key type ${key.asymmetricKeyType}; use an RSA or EC key`);
+    } else if (key.asymmetricKeyType === 'ed25519') algs.push('EdDSA');
+    else throw new Error(`unsupported public key type ${key.asymmetricKeyType}; use an RSA, EC or Ed25519 key`);
   }
   return algs;
 }
 
 function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'token expired';
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the key set matches the token (kid or algorithm)';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'the key set could not be fetched';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'token not yet valid';
     if (error.reason === 'missing') return `missing required claim "${error.claim}"`;

@@ -99,6 +99,26 @@ export function busContract(name: string, factory: BusFactory): void {
       expect(seen).toEqual(['first', 'third']);
     });
 
+    it('runs work once per key: repeated calls get the first result', async () => {
+      {
+        let runs = 0;
+        const work = async () => {
+          runs++;
+          await tick(100);
+          return { answer: 42, runs };
+        };
+        const options = { ttlMs: 60_000, waitMs: 5000 };
+        const key = `call-${Math.random()}`;
+        const [a, b] = await Promise.all([bus.once(key, work, options), bus.once(key, work, options)]);
+        expect(runs).toBe(1);
+        expect(a).toEqual({ answer: 42, runs: 1 });
+        expect(b).toEqual(a);
+        // Later, too, the same result; another key runs again.
+        expect(await bus.once(key, work, options)).toEqual(a);
+        expect(await bus.once(`${key}-2`, work, options)).toEqual({ answer: 42, runs: 2 });
+      }
+    });
+
     it('drains: handlers in flight finish, and what they publish is still delivered', async () => {
       const finished: string[] = [];
       bus.subscribe('t.drain.in', async () => {

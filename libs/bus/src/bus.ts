@@ -52,9 +52,16 @@ export interface Bus {
   consume<T = unknown>(subject: string, group: string, handler: WorkHandler<T>, options?: ConsumeOptions): Subscription;
   /**
    * Calls `listener` each time the bus comes back after losing its connection: live messages sent
-   * meanwhile are lost, and a subscriber that must miss nothing re-reads what it needs.
+   * meanwhile are lost, and a subscriber that must miss nothing re-reads what it needs. Returns
+   * what stops the calls.
    */
-  onReconnect(listener: () => void): void;
+  onReconnect(listener: () => void): () => void;
+  /**
+   * Runs `work` once for `key` among every member of the bus: a later call with the same key,
+   * here or in another process, waits for the first one's result (up to `waitMs`) and returns it,
+   * instead of running `work` again. Results are kept for `ttlMs`.
+   */
+  once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T>;
   /** Stops taking messages, lets handlers in flight finish, and closes. */
   drain(): Promise<void>;
 }

@@ -93,7 +93,21 @@ export class MemoryBus implements Bus {
   }
 
   /** An in-process bus never loses its connection. */
-  onReconnect(_listener: () => void): void {}
+  onReconnect(_listener: () => void): () => void {
+    return () => undefined;
+  }
+
+  private readonly onceResults = new Map<string, { result: Promise<unknown>; expires: number }>();
+
+  async once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T> {
+    const now = Date.now();
+    for (const [k, v] of this.onceResults) if (v.expires <= now) this.onceResults.delete(k);
+    const known = this.onceResults.get(key);
+    if (known) return known.result as Promise<T>;
+    const result = work();
+    this.onceResults.set(key, { result, expires: now + options.ttlMs });
+    return result;
+  }
 
   /**
    * Lets every message already sent, and whatever its handlers send in turn, be handled; then

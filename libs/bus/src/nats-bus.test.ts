@@ -45,6 +45,34 @@ describe('NatsBus', () => {
     expect(usage.config.subjects).toEqual(['mozaiks.usage.>']);
   });
 
+  it('runs work once per key across connections (processes): the second gets the first result', async () => {
+    const a = await open('a');
+    const b = await open('b');
+    let runs = 0;
+    const work = async () => (runs++, await new Promise((r) => setTimeout(r, 150)), { sent: 'email', runs });
+    const options = { ttlMs: 60_000, waitMs: 5000 };
+    const [x, y] = await Promise.all([a.once('chat/c1/run_1:call_1', work, options), b.once('chat/c1/run_1:call_1', work, options)]);
+    expect(runs).toBe(1);
+    expect(y).toEqual(x);
+  });
+
+  it('tells of a lost connection and its return, and calls reconnect listeners until they are removed', async () => {
+    const statuses: string[] = [];
+    const bus = await NatsBus.connect({ servers: server.url, name: 'status', streams: testStreams, onStatus: (s) => void statuses.push(s.type) });
+    opened.push(bus);
+    let kept = 0;
+    let removed = 0;
+    bus.onReconnect(() => kept++);
+    const off = bus.onReconnect(() => removed++);
+    off();
+    await server.stop();
+    await server.start();
+    const deadline = Date.now() + 10_000;
+    while (!statuses.includes('reconnected') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(statuses).toEqual(['disconnected', 'reconnected']);
+    expect([kept, removed]).toEqual([1, 0]);
+  });
+
   it('carries messages, a version and a message id between two connections', async () => {
     const a = await open('a');
     const b = await open('b');

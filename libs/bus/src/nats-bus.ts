@@ -3,6 +3,8 @@
 import { createHash } from 'node:crypto';
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
 import { connect, errors, headers as natsHeaders, nuid } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
 import { BusError, RetryLaterError, subjectMatches } from './bus.js';
@@ -16,6 +18,8 @@ export const VERSION_HEADER = 'Mozaiks-Version';
 export const MESSAGE_ID_HEADER = 'Mozaiks-Msg-Id';
 /** Header on a reply whose handler failed, with its message. */
 const ERROR_HEADER = 'Mozaiks-Error';
+/** Marks a `once` result too large to keep. */
+const TOO_LARGE = '__mozaiks_once_too_large__';
 
 export interface NatsBusOptions {
   /** NATS URL(s), e.g. `nats://127.0.0.1:4222`. */
@@ -28,8 +32,17 @@ export interface NatsBusOptions {
   ackWaitMs?: number;
   /** Messages one `consume` handles at once. @default 16 */
   concurrency?: number;
+  /** Key-value bucket that keeps the results of `once`. @default 'MOZAIKS_ONCE' */
+  onceBucket?: string;
   onError?: (error: unknown, subject: string) => void;
+  /** Told when the connection is lost and when it is back. */
+  onStatus?: (status: { type: 'disconnected' | 'reconnected'; server: string }) => void;
 }
+
+/** Largest result `once` keeps for repeated calls (a NATS message carries about 1 MiB). */
+const ONCE_MAX_BYTES = 900 * 1024;
+/** What `once` stores while the first call runs. */
+const RUNNING = 'running';
 
 const nanos = (ms: number) => ms * 1_000_000;
 const encoder = new TextEncoder();
@@ -63,22 +76,67 @@ export class NatsBus implements Bus {
   }
 
   private up = true;
-  private readonly reconnectListeners: Array<() => void> = [];
+  private readonly reconnectListeners = new Set<() => void>();
 
-  onReconnect(listener: () => void): void {
-    this.reconnectListeners.push(listener);
+  onReconnect(listener: () => void): () => void {
+    const own = () => listener();
+    this.reconnectListeners.add(own);
+    return () => void this.reconnectListeners.delete(own);
   }
 
   private watchStatus(): void {
     void (async () => {
       for await (const status of this.connection.status()) {
-        if (status.type === 'disconnect') this.up = false;
-        else if (status.type === 'reconnect') {
+        const server = 'server' in status ? String(status.server) : '';
+        if (status.type === 'disconnect') {
+          this.up = false;
+          this.options.onStatus?.({ type: 'disconnected', server });
+        } else if (status.type === 'reconnect') {
           this.up = true;
-          for (const listener of this.reconnectListeners) listener();
+          this.options.onStatus?.({ type: 'reconnected', server });
+          for (const listener of [...this.reconnectListeners]) listener();
         }
       }
     })().catch(() => undefined);
+  }
+
+  private onceStore: Promise<KV> | undefined;
+
+  /**
+   * `once` on a JetStream key-value bucket: the first caller creates the key (an atomic
+   * create-if-absent), runs the work and stores its result; others poll for it.
+   */
+  async once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T> {
+    this.onceStore ??= new Kvm(this.connection).create(this.options.onceBucket ?? 'MOZAIKS_ONCE', { history: 1, ttl: options.ttlMs, storage: StorageType.File });
+    const kv = await this.onceStore;
+    // Keys are a hash: callers' keys may hold characters the bucket does not allow.
+    const id = createHash('sha256').update(key).digest('base64url');
+    try {
+      await kv.create(id, RUNNING);
+    } catch (error) {
+      const exists = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+      if (exists) return this.awaitOnce<T>(kv, id, options.waitMs);
+      throw new BusError('closed', `could not claim the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    const result = await work();
+    const text = JSON.stringify(result ?? null);
+    await kv.put(id, Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) })).catch(() => undefined);
+    return result;
+  }
+
+  private async awaitOnce<T>(kv: KV, id: string, waitMs: number): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const entry = await kv.get(id);
+      const text = entry?.string();
+      if (text !== undefined && text !== RUNNING && text !== '') {
+        const value = JSON.parse(text) as T & { [TOO_LARGE]?: number };
+        if (value && typeof value === 'object' && TOO_LARGE in value) throw new BusError('remote_error', `the first call's result (${value[TOO_LARGE]} bytes) is too large to keep for a repeated call`);
+        return value;
+      }
+      if (Date.now() > deadline) throw new BusError('timeout', `the first call with this key did not finish within ${waitMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   async publish(subject: string, data: unknown, options: PublishOptions = {}): Promise<void> {
@@ -303,12 +361,16 @@ export function connectRuntimeBus(options: {
   service: string;
   ackWaitMs: number;
   onError: (error: unknown, subject: string) => void;
+  onStatus?: NatsBusOptions['onStatus'];
 }): Promise<NatsBus> {
+  const wiring = subjects(options.prefix);
   return NatsBus.connect({
     servers: options.servers.split(',').map((s) => s.trim()),
     name: `mozaiks-${options.service}`,
-    streams: subjects(options.prefix).streams,
+    streams: wiring.streams,
+    onceBucket: wiring.onceBucket,
     ackWaitMs: options.ackWaitMs,
     onError: options.onError,
+    ...(options.onStatus ? { onStatus: options.onStatus } : {}),
   });
 }

@@ -11,7 +11,7 @@ const bool = (fallback: boolean) =>
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
-const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** A number from a string; `what` names the expected kind when the text is not a number at all. */
@@ -80,6 +80,10 @@ export const RuntimeConfig = z
       .refine((pem) => pem === undefined || pem.includes('-----BEGIN PUBLIC KEY-----'), {
         message: 'must be a PEM public key starting with -----BEGIN PUBLIC KEY-----',
       }),
+    /** URL of the control plane's JSON Web Key Set: keys fetched, cached and refetched for a new `kid`. */
+    JWT_JWKS_URL: url.optional(),
+    /** Longest lifetime (`exp - iat`, or `exp - now` without `iat`) a launch token may have, in seconds. */
+    JWT_MAX_LIFETIME_SECONDS: number('must be a number of seconds').int().positive().optional(),
     /** Comma-separated algorithms a token may use; by default those of the configured keys. */
     JWT_ALGORITHMS: z
       .string()
@@ -142,6 +146,10 @@ export const RuntimeConfig = z
     TOOL_PYTHON: z.string().min(1).default('python3'),
     /** Largest WebSocket frame a client may send, in bytes. */
     MAX_MESSAGE_BYTES: number('must be a number of bytes').int().min(1024).default(1024 * 1024),
+    /** Bytes the gateway holds for one socket that reads too slowly, before closing it with 4008. */
+    WS_MAX_BUFFERED_BYTES: number('must be a number of bytes').int().min(64 * 1024).default(8 * 1024 * 1024),
+    /** A message sent while the chat's run is going: `enqueue` (runs after it), `reject` (run_in_progress), `interrupt` (cancels it). */
+    DOUBLE_TEXTING: z.enum(['enqueue', 'reject', 'interrupt'], { error: 'must be enqueue, reject or interrupt' }).default('enqueue'),
   })
   .transform(({ OPENAI_BASE_URL, ...c }) => ({ ...c, OPENAI_API_BASE: c.OPENAI_API_BASE ?? OPENAI_BASE_URL }));
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
@@ -155,12 +163,13 @@ function crossFieldProblems(env: Env): string[] {
   if (env.OPENAI_API_BASE && env.OPENAI_BASE_URL && env.OPENAI_API_BASE !== env.OPENAI_BASE_URL) {
     problems.push('OPENAI_API_BASE: differs from OPENAI_BASE_URL; set one of them');
   }
+  if (env.JWT_PUBLIC_KEY && env.JWT_JWKS_URL) problems.push('JWT_JWKS_URL: set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both');
   if (env.NATS_URL && !env.NATS_URL.split(',').every((u) => /^(nats|tls|ws|wss):\/\/\S+$/.test(u.trim()))) {
     problems.push('NATS_URL: must be nats:// URLs, comma-separated');
   }
   for (const alg of (env.JWT_ALGORITHMS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
     if (alg.startsWith('HS') && !env.JWT_SECRET) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_SECRET`);
-    if (/^(RS|PS|ES)/.test(alg) && !env.JWT_PUBLIC_KEY) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY`);
+    if (/^(RS|PS|ES|Ed)/.test(alg) && !env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY or JWT_JWKS_URL`);
   }
   return problems;
 }

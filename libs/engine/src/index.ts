@@ -6,6 +6,7 @@ export { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, TOOL_CONTEXT_KEY, TOOL_HANDO
 export type { RunInput, RunOutcome, RunPorts } from './run-workflow.js';
 export type {
   ChatMessage,
+  LlmCallLog,
   LlmCallOptions,
   LlmClient,
   LlmMessage,

@@ -41,11 +41,19 @@ export interface LlmResponse {
   usage: LlmCallUsage;
 }
 
+/** Where an LLM client says what went wrong with a call (the run's logger, with its chat's ids). */
+export interface LlmCallLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface LlmCallOptions {
   /** Aborts the call. */
   signal?: AbortSignal;
   /** Receives the reply's text as the model produces it, when the client streams. */
   onDelta?: (text: string) => void;
+  /** Where retries and failures are reported. */
+  log?: LlmCallLog;
 }
 
 /** A chat-completions endpoint. Throws `LlmCallError` (or any error) when the call fails for good. */
@@ -103,7 +111,7 @@ export interface RunStep {
   /** LLM calls made in this step, for usage. */
   calls?: LlmCallUsage[];
   /** Ends the run (and its input) with this status. */
-  finish?: 'completed' | 'failed';
+  finish?: 'completed' | 'failed' | 'cancelled';
   /** Leaves the chat waiting for the user's answer to this request. */
   awaitInput?: { request_id: string; agent: string };
   /** The chat's context variables after this step, when it changed them. */

@@ -514,3 +514,52 @@ describe('ManualPattern', () => {
     expect(second.events.find((e) => e.type === 'input_request')).toMatchObject({ agent: 'C' });
   });
 });
+
+describe('runWorkflow cancelled', () => {
+  it('stops an LLM call in flight and ends cancelled, billing what the call had used', async () => {
+    const cancel = new AbortController();
+    const llm: LlmClient = {
+      complete: (request, options) =>
+        new Promise((_resolve, reject) => {
+          options?.onDelta?.('half');
+          options?.signal?.addEventListener('abort', () =>
+            reject(Object.assign(new Error('stopped'), { usage: { call_id: 'c1', agent: request.agent, model: 'm', prompt_tokens: 7, completion_tokens: 1, total_tokens: 8, estimated: true } })),
+          );
+          setTimeout(() => cancel.abort(), 20);
+        }),
+    };
+    const { ports: p, commits, events } = ports(llm);
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi', cancel: cancel.signal }, p);
+    expect(outcome).toMatchObject({ status: 'cancelled', reason: 'cancelled', turns: 0 });
+    expect(events.map((e) => e.type)).toEqual(['workflow_complete']);
+    expect(events[0]).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    // One step: the user's message, the run's end, and the stopped call's usage.
+    expect(commits).toHaveLength(1);
+    expect(commits[0]).toMatchObject({ finish: 'cancelled', messages: [{ role: 'user', content: 'hi' }], calls: [{ call_id: 'c1', estimated: true }] });
+  });
+
+  it('abandons a tool call in flight: its late result is not used, and no other call starts', async () => {
+    const cancel = new AbortController();
+    let finishTool: (o: ToolOutcome) => void = () => undefined;
+    const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 't1', name: 'lookup', arguments: '{}' }] }, { content: 'must not be asked' }]);
+    const { ports: p, commits, events } = ports(llm, [], () => new Promise<ToolOutcome>((resolve) => (finishTool = resolve, setTimeout(() => cancel.abort(), 20))));
+    const outcome = await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi', cancel: cancel.signal }, p);
+    finishTool({ ok: true, result: { late: true }, duration_ms: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(outcome.status).toBe('cancelled');
+    expect(llm.requests).toHaveLength(1);
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'workflow_complete']);
+    expect(commits.at(-1)).toMatchObject({ finish: 'cancelled' });
+    expect(JSON.stringify(commits)).not.toContain('late');
+  });
+
+  it('ends at once as cancelled when cancelled before it starts', async () => {
+    const cancel = new AbortController();
+    cancel.abort();
+    const llm = new ScriptedLlmPort([{ content: 'never' }]);
+    const { ports: p, events } = ports(llm);
+    expect(await runWorkflow({ workflow: workflow(), runId: 'r1', userMessage: 'hi', cancel: cancel.signal }, p)).toMatchObject({ status: 'cancelled' });
+    expect(llm.requests).toHaveLength(0);
+    expect(events.map((e) => e.type)).toEqual(['workflow_complete']);
+  });
+});

@@ -36,10 +36,15 @@ export interface RunInput {
   variables?: Record<string, unknown>;
   /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
+  /**
+   * Aborting cancels the run: its LLM call is stopped, no new tool call starts, a tool call in
+   * flight is abandoned (its result ignored), and the run ends as `cancelled`, billing what it used.
+   */
+  cancel?: AbortSignal;
 }
 
 export interface RunOutcome {
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'cancelled';
   reason: CompletionReason;
   turns: number;
   /** LLM calls made by this attempt, with the endpoint's token counts. */
@@ -54,12 +59,28 @@ export class RunAbortedError extends Error {
   override name = 'RunAbortedError';
 }
 
+/** The run was cancelled through its `cancel` signal (internal: the run ends as cancelled). */
+class RunCancelled extends Error {
+  override name = 'RunCancelled';
+}
+
+/** A run as its steps see it: the input, and the signal its LLM calls stop on. */
+type RunScope = RunInput & { readonly callSignal?: AbortSignal };
+
+/** Throws once the run is cancelled. */
+function checkCancelled(input: RunScope): void {
+  if (input.cancel?.aborted) throw new RunCancelled(`run ${input.runId} was cancelled`);
+}
+
 /**
  * Runs (or resumes) the workflow for one user message. LLM and tool failures become events and a
  * failed completion; only an abort (RunAbortedError) or a failing journal throws (its own error).
  */
-export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<RunOutcome> {
+export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<RunOutcome> {
   const started = performance.now();
+  // LLM calls stop on either signal: a hand-back or a cancel.
+  const signals = [given.signal, given.cancel].filter((s): s is AbortSignal => s !== undefined);
+  const input: RunScope = { ...given, ...(signals.length ? { callSignal: signals.length > 1 ? AbortSignal.any(signals) : signals[0]! } : {}) };
   const { workflow, runId } = input;
   const agents = new Map(workflow.agents.map((a) => [a.name, ports.createAgent?.(a) ?? new ConversableAgent(a)]));
   const calls: LlmCallUsage[] = [];
@@ -133,6 +154,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   let awaitInput: RunStep['awaitInput'];
   const endEvents: EventBody[] = [];
   try {
+    checkCancelled(input);
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
     if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
       await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history, variables);
@@ -141,6 +163,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
       const speaker = resuming ?? next;
       resuming = undefined;
       if (speaker === null) break;
+      checkCancelled(input);
       if (speaker === 'terminate' || speaker === 'user') {
         reason = speaker === 'user' ? 'awaiting_user' : 'terminated';
         const asking = [...history].reverse().find((m) => m.role === 'assistant' && m.run_id === runId && m.final);
@@ -178,10 +201,21 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
   } catch (error) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
     if (uncommitted) throw uncommitted.error;
-    status = 'failed';
-    reason = 'error';
-    failure = error;
-    failureEvents.push({ type: 'error', run_id: runId, ...toFailure(error) });
+    if (input.cancel?.aborted) {
+      // What the stopped LLM call had consumed is billed with the run.
+      const used = (error as { usage?: LlmCallUsage }).usage;
+      if (used) {
+        calls.push(used);
+        unbilled.push(used);
+      }
+      status = 'cancelled';
+      reason = 'cancelled';
+    } else {
+      status = 'failed';
+      reason = 'error';
+      failure = error;
+      failureEvents.push({ type: 'error', run_id: runId, ...toFailure(error) });
+    }
   }
 
   const duration_ms = performance.now() - started;
@@ -196,7 +230,7 @@ export async function runWorkflow(input: RunInput, ports: RunPorts): Promise<Run
 }
 
 interface TurnScope {
-  input: RunInput;
+  input: RunScope;
   ports: RunPorts;
   history: ChatMessage[];
   calls: LlmCallUsage[];
@@ -239,13 +273,14 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
 
   for (let round = 0; ; round++) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`);
+    checkCancelled(input);
     const request = agent.buildRequest(history, input.context, variables);
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
     if (round >= (workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
     const output = agent.definition.structured_output;
     let reply = await agent.generateReply(request, ports.llm, {
-      ...(input.signal ? { signal: input.signal } : {}),
+      ...(input.callSignal ? { signal: input.callSignal } : {}),
       // A structured reply is shown whole, once checked.
       ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),
     });
@@ -258,7 +293,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
         unbilled.push(reply.usage);
         reply = await ports.llm.complete(
           { ...request, messages: [...request.messages, { role: 'assistant', content: reply.content }, { role: 'user', content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}` }] },
-          input.signal ? { signal: input.signal } : {},
+          input.callSignal ? { signal: input.callSignal } : {},
         );
         calls.push(reply.usage);
         problems = checkStructured(reply.content, output.check);
@@ -306,6 +341,20 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
   }
 }
 
+/** `work`, unless the run is cancelled first: then the run stops and work's result is ignored. */
+function untilCancelled<T>(input: RunScope, work: Promise<T>): Promise<T> {
+  const cancel = input.cancel;
+  if (!cancel) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onCancel = () => reject(new RunCancelled(`run ${input.runId} was cancelled`));
+    cancel.addEventListener('abort', onCancel, { once: true });
+    work.then(
+      (value) => (cancel.removeEventListener('abort', onCancel), resolve(value)),
+      (error: unknown) => (cancel.removeEventListener('abort', onCancel), reject(error)),
+    );
+  });
+}
+
 /** Problems of a reply meant to be JSON of a schema; empty when it is. */
 function checkStructured(content: string | null, check: (value: unknown) => string[]): string[] {
   try {
@@ -346,14 +395,15 @@ export const TOOL_HANDOFF_KEY = '$handoff';
 async function runTools(
   agent: ConversableAgent,
   toolCalls: LlmToolCall[],
-  input: RunInput,
+  input: RunScope,
   ports: RunPorts,
   history: ChatMessage[],
   variables: Record<string, unknown> = {},
   decide?: (target: string) => string | null | Promise<string | null>,
 ): Promise<string | null | undefined> {
   const handoffs = handoffTools(input.workflow, agent.name);
-  const outcomes = await Promise.all(
+  checkCancelled(input);
+  const outcomes = await untilCancelled(input, Promise.all(
     toolCalls.map((call) => {
       const handoff = handoffs.find((h) => h.name === call.name);
       if (handoff) return Promise.resolve({ ok: true as const, result: { handed_over_to: handoff.target }, duration_ms: 0, internal: true });
@@ -364,7 +414,7 @@ async function runTools(
         ? ports.tools.invoke({ tool, agent: agent.name, tool_call_id: call.id, args })
         : Promise.resolve({ ok: false as const, error: { code: 'invalid_tool_call', message: invalid! }, duration_ms: 0 });
     }),
-  );
+  ));
   const results: ChatMessage[] = [];
   const events: EventBody[] = [];
   const declared = new Map(input.workflow.context_variables.map((v) => [v.name, v.type]));

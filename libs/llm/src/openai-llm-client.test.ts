@@ -14,7 +14,16 @@ beforeEach(async () => {
 });
 afterEach(async () => server.close());
 
-const client = (maxRetries = 0) => new OpenAiLlmClient({ apiKey: 'sk-test', baseURL: server.url, defaultModel: 'gpt-4o-mini', maxRetries, timeoutMs: 5000 });
+const client = (maxRetries = 0) => new OpenAiLlmClient({ apiKey: 'sk-test', baseURL: server.url, defaultModel: 'gpt-4o-mini', maxRetries, timeoutMs: 5000, retryDelayMs: 10 });
+
+/** A log that keeps what it is told. */
+function recorder() {
+  const lines: Array<{ level: 'warn' | 'error'; fields: Record<string, unknown>; message: string }> = [];
+  return {
+    lines,
+    log: { warn: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'warn', fields, message }), error: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'error', fields, message }) },
+  };
+}
 
 describe('OpenAiLlmClient', () => {
   it('sends the agent\'s messages, model and tools, and returns text, tool calls and the endpoint\'s usage', async () => {
@@ -84,6 +93,62 @@ describe('OpenAiLlmClient', () => {
     await expect(failure).rejects.toBeInstanceOf(LlmCallError);
     await expect(failure).rejects.toMatchObject({ code: 'llm_error', retryable: false, status: 401, message: expect.stringContaining('Incorrect API key provided') });
     expect(received).toHaveLength(1);
+  });
+
+  it('never takes a cut stream for a reply: it retries, and says llm_error when every try is cut', async () => {
+    for (const cut of ['end', 'reset'] as const) {
+      received.length = 0;
+      replies.push({ content: 'half a sen', cut }, { content: 'The whole reply.', usage: { prompt_tokens: 5, completion_tokens: 4 } });
+      const deltas: string[] = [];
+      const { log, lines } = recorder();
+      const reply = await client(1).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: (d) => deltas.push(d), log });
+      expect(reply.content).toBe('The whole reply.');
+      expect(received).toHaveLength(2);
+      // The retry's text is not streamed after the half reply the client already has (a reset
+      // connection may have dropped the half reply before it arrived: then the retry streams).
+      if (cut === 'end') expect(deltas.join('')).toBe('half a sen');
+      else expect(['half a sen', 'The whole reply.']).toContain(deltas.join(''));
+      expect(lines).toEqual([{ level: 'warn', message: 'LLM call failed; retrying', fields: expect.objectContaining({ model: 'gpt-4o-mini', agent: 'A', attempt: 1, retry_in_ms: expect.any(Number) }) }]);
+    }
+    replies.push({ content: 'cut', cut: 'end' }, { content: 'cut again', cut: 'end' });
+    const { log, lines } = recorder();
+    await expect(client(1).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: () => undefined, log })).rejects.toMatchObject({ code: 'llm_error', retryable: true });
+    expect(lines.map((l) => [l.level, l.message, l.fields.attempt])).toEqual([['warn', 'LLM call failed; retrying', 1], ['error', 'LLM call failed; giving up', 2]]);
+  });
+
+  it('logs a refused call with its HTTP status, and never the key', async () => {
+    replies.push({ error: { status: 401, message: 'Incorrect API key provided' } });
+    const { log, lines } = recorder();
+    await expect(client(2).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { log })).rejects.toMatchObject({ status: 401 });
+    expect(lines).toEqual([{ level: 'error', message: 'LLM call failed; giving up', fields: expect.objectContaining({ status: 401, attempt: 1, model: 'gpt-4o-mini' }) }]);
+    expect(JSON.stringify(lines)).not.toContain('sk-test');
+  });
+
+  it('counts the tokens itself, and says so, when the endpoint reports no usage', async () => {
+    const request = { agent: 'A', model: 'gpt-4o', messages: [{ role: 'system' as const, content: 'You are a helpful assistant.' }, { role: 'user' as const, content: 'What is the capital of France?' }], tools: [] };
+    replies.push({ content: 'The capital of France is Paris.' }, { content: 'The capital of France is Paris.' });
+    for (const onDelta of [undefined, () => undefined]) {
+      const reply = await client().complete(request, onDelta ? { onDelta } : {});
+      // o200k counts: 6 + 7 tokens of text, 4 a message, 3 to prime the reply; 7 tokens of reply.
+      expect(reply.usage).toMatchObject({ prompt_tokens: 24, completion_tokens: 7, total_tokens: 31, estimated: true });
+    }
+  });
+
+  it('reports what a stopped call consumed', async () => {
+    replies.push({ content: 'one two three four five six seven eight nine ten', piece_delay_ms: 30, usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    const controller = new AbortController();
+    const deltas: string[] = [];
+    const call = client().complete({ agent: 'A', model: 'gpt-4o', messages: [{ role: 'user', content: 'count' }], tools: [] }, {
+      signal: controller.signal,
+      onDelta: (d) => (deltas.push(d), deltas.length === 3 && controller.abort()),
+    });
+    const error = (await call.catch((e: unknown) => e)) as LlmCallError;
+    expect(error).toBeInstanceOf(LlmCallError);
+    expect(error.usage).toMatchObject({ agent: 'A', model: 'gpt-4o', estimated: true });
+    // The three pieces streamed before the stop ("one two three "), not the whole reply.
+    expect(error.usage!.completion_tokens).toBeGreaterThanOrEqual(3);
+    expect(error.usage!.completion_tokens).toBeLessThan(6);
+    expect(error.usage!.prompt_tokens).toBeGreaterThan(0);
   });
 
   it('reports an unreachable endpoint as a retryable LLM error', async () => {

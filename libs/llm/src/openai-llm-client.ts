@@ -1,10 +1,14 @@
 // The engine's LlmClient on the openai SDK, against any OpenAI-compatible base URL. Token counts
-// come from the endpoint's own usage report; the SDK retries transient failures.
+// come from the endpoint's own usage report, or are counted here when it sends none. Transient
+// failures (connection errors, 408, 409, 429, 5xx, a stream cut before its end) are retried with
+// backoff, each retry logged; a reply is complete only when the endpoint said why it finished.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { ErrorCode, RuntimeError } from '@mozaiks/protocol';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
+import { estimateCompletionTokens, estimatePromptTokens } from './token-estimate.js';
 
 export interface OpenAiLlmClientOptions {
   apiKey: string;
@@ -14,8 +18,10 @@ export interface OpenAiLlmClientOptions {
   defaultModel: string;
   /** Per-attempt timeout. @default 120000 */
   timeoutMs?: number;
-  /** Retries of connection errors, 408, 409, 429 and 5xx, with backoff. @default 2 */
+  /** Retries of connection errors, 408, 409, 429, 5xx and cut streams, with backoff. @default 2 */
   maxRetries?: number;
+  /** First retry's delay; each next one doubles it (with jitter), up to 8 s; `retry-after` wins. @default 500 */
+  retryDelayMs?: number;
   /**
    * Stream replies (server-sent events, usage in the last chunk) so their text reaches clients
    * as it is produced. Turn off for an endpoint that does not report usage when streaming.
@@ -24,14 +30,17 @@ export interface OpenAiLlmClientOptions {
   streaming?: boolean;
 }
 
-/** An LLM call that failed after its retries. */
+/** An LLM call that failed after its retries, or was aborted. */
 export class LlmCallError extends RuntimeError {
   override name = 'LlmCallError';
-  constructor(message: string, options: { cause?: unknown; retryable: boolean; status?: number }) {
+  constructor(message: string, options: { cause?: unknown; retryable: boolean; status?: number; usage?: LlmResponse['usage'] }) {
     super(ErrorCode.LlmError, message, options);
     this.status = options.status;
+    this.usage = options.usage;
   }
   readonly status: number | undefined;
+  /** What an aborted call had consumed (counted here: the endpoint reports nothing for it). */
+  readonly usage: LlmResponse['usage'] | undefined;
 }
 
 export class OpenAiLlmClient implements LlmClient {
@@ -42,12 +51,46 @@ export class OpenAiLlmClient implements LlmClient {
       apiKey: options.apiKey,
       ...(options.baseURL ? { baseURL: options.baseURL } : {}),
       timeout: options.timeoutMs ?? 120_000,
-      maxRetries: options.maxRetries ?? 2,
+      // Retried here instead, so that every retry is logged and a cut stream is retried too.
+      maxRetries: 0,
     });
   }
 
   async complete(request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
     const model = request.model ?? this.options.defaultModel;
+    const retries = this.options.maxRetries ?? 2;
+    let onDelta = options.onDelta;
+    for (let attempt = 1; ; attempt++) {
+      let streamed = '';
+      try {
+        return await this.attempt(request, model, options.signal, onDelta && ((text) => ((streamed += text), onDelta!(text))));
+      } catch (caught) {
+        if (options.signal?.aborted) {
+          // Stopped by the caller: the prompt was sent and part of the reply may have come.
+          const prompt_tokens = estimatePromptTokens(model, request);
+          const completion_tokens = estimateCompletionTokens(model, streamed);
+          const usage = { call_id: randomUUID(), agent: request.agent, model, prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens, estimated: true };
+          throw new LlmCallError(`LLM call to model ${model} was stopped`, { cause: caught, retryable: false, usage });
+        }
+        const error = caught instanceof LlmCallError ? caught : toLlmCallError(caught, model);
+        const fields = { model, agent: request.agent, attempt, ...(error.status === undefined ? {} : { status: error.status }), error: error.message };
+        if (!error.retryable || attempt > retries) {
+          options.log?.error(fields, 'LLM call failed; giving up');
+          throw error;
+        }
+        const delay = retryDelay(caught, attempt, this.options.retryDelayMs ?? 500);
+        options.log?.warn({ ...fields, retry_in_ms: delay }, 'LLM call failed; retrying');
+        // The client has part of a reply that will not be finished: the retry's text is not
+        // streamed after it (the agent_message carries the reply whole).
+        if (streamed) onDelta = undefined;
+        await sleep(delay, undefined, options.signal ? { signal: options.signal } : {}).catch(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  private async attempt(request: LlmRequest, model: string, signal: AbortSignal | undefined, onDelta: ((text: string) => void) | undefined): Promise<LlmResponse> {
     const body = {
       model,
       messages: request.messages.map(toWire),
@@ -58,22 +101,14 @@ export class OpenAiLlmClient implements LlmClient {
         ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.response_format.name, schema: request.response_format.schema } } }
         : {}),
     };
-    const requestOptions = options.signal ? { signal: options.signal } : {};
-    try {
-      if (options.onDelta && (this.options.streaming ?? true)) return await this.stream(request, body, requestOptions, options.onDelta);
-      const completion = await this.client.chat.completions.create(body, requestOptions);
-      const message = completion.choices[0]?.message;
-      if (!message) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
-      return {
-        content: message.content ?? null,
-        tool_calls: (message.tool_calls ?? [])
-          .filter((c) => c.type === 'function')
-          .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments })),
-        usage: toUsage(request.agent, completion.id, completion.model || model, completion.usage),
-      };
-    } catch (error) {
-      throw error instanceof LlmCallError ? error : toLlmCallError(error, model);
-    }
+    const requestOptions = signal ? { signal } : {};
+    if (onDelta && (this.options.streaming ?? true)) return this.stream(request, body, requestOptions, onDelta);
+    const completion = await this.client.chat.completions.create(body, requestOptions);
+    const choice = completion.choices[0];
+    if (!choice?.message) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
+    const content = choice.message.content ?? null;
+    const toolCalls = (choice.message.tool_calls ?? []).filter((c) => c.type === 'function').map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    return { content, tool_calls: toolCalls, usage: toUsage(request, completion.id, completion.model || model, completion.usage, content, toolCalls) };
   }
 
   /** A streamed completion: text handed to `onDelta` as it arrives, tool calls assembled by index. */
@@ -85,7 +120,7 @@ export class OpenAiLlmClient implements LlmClient {
   ): Promise<LlmResponse> {
     const stream = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, requestOptions);
     let content = '';
-    let sawChoice = false;
+    let finished = false;
     let id = '';
     let model = body.model;
     let usage: OpenAI.CompletionUsage | undefined;
@@ -94,14 +129,15 @@ export class OpenAiLlmClient implements LlmClient {
       id ||= chunk.id;
       model = chunk.model || model;
       if (chunk.usage) usage = chunk.usage;
-      const delta = chunk.choices[0]?.delta;
-      if (!delta) continue;
-      sawChoice = true;
-      if (delta.content) {
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      if (choice.finish_reason) finished = true;
+      const delta = choice.delta;
+      if (delta?.content) {
         content += delta.content;
         onDelta(delta.content);
       }
-      for (const part of delta.tool_calls ?? []) {
+      for (const part of delta?.tool_calls ?? []) {
         const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
         if (part.id) call.id = part.id;
         if (part.function?.name) call.name += part.function.name;
@@ -109,23 +145,38 @@ export class OpenAiLlmClient implements LlmClient {
         calls.set(part.index, call);
       }
     }
-    if (!sawChoice) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
-    return {
-      content: content || null,
-      tool_calls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c),
-      usage: toUsage(request.agent, id, model, usage),
-    };
+    // A stream that stops before the endpoint says why it finished was cut: it is not a reply.
+    if (!finished) throw new LlmCallError(`LLM stream for model ${model} ended before the reply was finished`, { retryable: true });
+    const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
+    return { content: content || null, tool_calls: toolCalls, usage: toUsage(request, id, model, usage, content, toolCalls) };
   }
 }
 
-function toUsage(agent: string, id: string, model: string, usage: OpenAI.CompletionUsage | null | undefined): LlmResponse['usage'] {
+/** How long to wait before retry `attempt`: the endpoint's `retry-after`, else exponential with jitter. */
+function retryDelay(error: unknown, attempt: number, baseMs: number): number {
+  const header = error instanceof OpenAI.APIError ? error.headers?.get?.('retry-after') : undefined;
+  const seconds = header === undefined || header === null ? NaN : Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
+  return Math.round(Math.min(8000, baseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5));
+}
+
+/** The call's usage as the endpoint reported it; counted here, and marked so, when it reported none. */
+function toUsage(
+  request: LlmRequest, id: string, model: string, usage: OpenAI.CompletionUsage | null | undefined, content: string | null, toolCalls: LlmToolCall[],
+): LlmResponse['usage'] {
+  const call_id = id || randomUUID();
+  if (!usage) {
+    const prompt_tokens = estimatePromptTokens(model, request);
+    const completion_tokens = estimateCompletionTokens(model, content, toolCalls);
+    return { call_id, agent: request.agent, model, prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens, estimated: true };
+  }
   return {
-    call_id: id || randomUUID(),
-    agent,
+    call_id,
+    agent: request.agent,
     model,
-    prompt_tokens: usage?.prompt_tokens ?? 0,
-    completion_tokens: usage?.completion_tokens ?? 0,
-    total_tokens: usage?.total_tokens ?? (usage ? usage.prompt_tokens + usage.completion_tokens : 0),
+    prompt_tokens: usage.prompt_tokens,
+    completion_tokens: usage.completion_tokens,
+    total_tokens: usage.total_tokens ?? usage.prompt_tokens + usage.completion_tokens,
   };
 }
 

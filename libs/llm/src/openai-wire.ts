@@ -23,6 +23,14 @@ export interface CompletionReply {
   error?: { status: number; message: string; type?: string };
   /** Wait this long before answering. */
   delay_ms?: number;
+  /**
+   * Cut a streamed reply after its text, before it says why it finished: `end` closes the response
+   * as if it were complete, `reset` drops the connection. A reply that is not streamed drops the
+   * connection either way.
+   */
+  cut?: 'end' | 'reset';
+  /** Wait this long between the streamed pieces of text. */
+  piece_delay_ms?: number;
 }
 
 /** The subset of the request body the handler usually looks at. */
@@ -114,6 +122,8 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
   const created = Math.floor(Date.now() / 1000);
 
   if (!body.stream) {
+    // A whole reply cannot be cut in half: the connection drops instead.
+    if (reply.cut) return void res.socket?.destroy();
     const message = {
       role: 'assistant',
       content: reply.content ?? null,
@@ -131,8 +141,12 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   // Text goes out a few words at a time, as a model streams it.
   for (const piece of (reply.content ?? '').match(/\S+\s*/g) ?? []) {
+    if (res.destroyed) return;
     send([{ index: 0, delta: { content: piece }, finish_reason: null }]);
+    if (reply.piece_delay_ms) await new Promise((r) => setTimeout(r, reply.piece_delay_ms));
   }
+  if (reply.cut === 'end') return void res.end();
+  if (reply.cut === 'reset') return void res.socket?.destroy();
   for (const call of toolCalls) {
     send([{ index: 0, delta: { tool_calls: [{ index: call.index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, finish_reason: null }]);
     send([{ index: 0, delta: { tool_calls: [{ index: call.index, function: { arguments: call.function.arguments } }] }, finish_reason: null }]);

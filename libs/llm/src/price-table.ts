@@ -61,7 +61,7 @@ export function roundUsd(value: number): number {
 }
 
 /** A run's calls summed by model and priced: the body of its `usage_update`. */
-export function priceCalls(calls: readonly LlmCallUsage[], prices: PriceTable): { models: ModelUsage[]; cost_usd: number } {
+export function priceCalls(calls: readonly LlmCallUsage[], prices: PriceTable): { models: ModelUsage[]; cost_usd: number; estimated: boolean } {
   const byModel = new Map<string, ModelUsage>();
   for (const call of calls) {
     const m = byModel.get(call.model) ?? { model: call.model, calls: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0 };
@@ -72,5 +72,5 @@ export function priceCalls(calls: readonly LlmCallUsage[], prices: PriceTable): 
     byModel.set(call.model, m);
   }
   const models = [...byModel.values()].map((m) => ({ ...m, cost_usd: prices.cost(m.model, m.prompt_tokens, m.completion_tokens) }));
-  return { models, cost_usd: roundUsd(models.reduce((sum, m) => sum + m.cost_usd, 0)) };
+  return { models, cost_usd: roundUsd(models.reduce((sum, m) => sum + m.cost_usd, 0)), estimated: calls.some((c) => c.estimated === true) };
 }

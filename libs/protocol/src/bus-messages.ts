@@ -19,6 +19,25 @@ export const ChatNudge = z.object({
 });
 export type ChatNudge = z.infer<typeof ChatNudge>;
 
+/** Asks the executor serving a chat to cancel its current run (request/reply on the chat's control subject). */
+export const ChatControl = z.object({
+  v: z.literal(1),
+  app_id: Id,
+  user_id: Id,
+  chat_id: Id,
+  action: z.literal('cancel'),
+  /** Cancel only this run. */
+  run_id: z.string().optional(),
+});
+export type ChatControl = z.infer<typeof ChatControl>;
+
+/** What the serving executor did: the run it cancelled, or null when none (or not that one) was going. */
+export const ChatControlReply = z.object({
+  v: z.literal(1),
+  run_id: z.string().nullable(),
+});
+export type ChatControlReply = z.infer<typeof ChatControlReply>;
+
 /** A chat event on its way to the gateways, with the owner it must be shown to. */
 export const ChatEventEnvelope = z.object({
   v: z.literal(1),
@@ -43,6 +62,11 @@ export const ToolRequest = z.object({
   /** Custom claims of the launch token, given to JS tools as their second argument. */
   context: z.record(z.string(), z.unknown()),
   timeout_ms: z.number().int().positive(),
+  /**
+   * The call's id, unique within the chat (`<run_id>:<tool_call_id>`): a request sent again with it
+   * (after a lost reply) gets the first call's result instead of running the tool twice.
+   */
+  call_id: z.string().min(1).max(512).optional(),
 });
 export type ToolRequest = z.infer<typeof ToolRequest>;
 
@@ -63,6 +87,8 @@ export const LlmCallUsage = z.object({
   prompt_tokens: z.number().int().nonnegative(),
   completion_tokens: z.number().int().nonnegative(),
   total_tokens: z.number().int().nonnegative(),
+  /** The endpoint reported no usage (or the call was cut short): the runtime counted the tokens. */
+  estimated: z.boolean().optional(),
 });
 export type LlmCallUsage = z.infer<typeof LlmCallUsage>;
 

@@ -32,7 +32,23 @@ export const UserInputMessage = z.strictObject({
 });
 export type UserInputMessage = z.infer<typeof UserInputMessage>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, ResumeMessage]);
+/** Replaces the socket's launch token before it expires, without reconnecting. */
+export const RefreshMessage = z.strictObject({
+  type: z.literal('refresh'),
+  /** A new launch token for the same user, app, workflow and chat. */
+  token: z.string().min(1).max(16_384),
+});
+export type RefreshMessage = z.infer<typeof RefreshMessage>;
+
+/** Stops the chat's current run. */
+export const CancelMessage = z.strictObject({
+  type: z.literal('cancel'),
+  /** The run to stop; when given and it is not the current run, nothing is stopped. */
+  run_id: z.string().min(1).max(200).optional(),
+});
+export type CancelMessage = z.infer<typeof CancelMessage>;
+
+export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, ResumeMessage, RefreshMessage, CancelMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);

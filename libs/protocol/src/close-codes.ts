@@ -11,5 +11,9 @@ export const CloseCode = {
   InternalError: 1011,
   /** This instance is restarting or draining. Reconnect (to any instance). */
   ServiceRestart: 1012,
+  /** The launch token expired on the open socket. Reconnect with a new token, resuming with `last_seq`. */
+  TokenExpired: 4001,
+  /** The client read too slowly: more than WS_MAX_BUFFERED_BYTES waited for it. Reconnect with `last_seq`. */
+  SlowConsumer: 4008,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -20,6 +20,12 @@ export const ErrorCode = {
   ToolError: 'tool_error',
   /** The launch token was refused. */
   Unauthorized: 'unauthorized',
+  /** The socket's launch token expired; it is closed with 4001. */
+  TokenExpired: 'token_expired',
+  /** A `cancel` found no run of the chat going. */
+  NoActiveRun: 'no_active_run',
+  /** A message came while a run of the chat was going and DOUBLE_TEXTING=reject. */
+  RunInProgress: 'run_in_progress',
   /** Something went wrong inside the runtime. */
   Internal: 'internal_error',
 } as const;

@@ -71,7 +71,7 @@ export const ToolResultEvent = z.object({
 export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
 
 /** Why a run ended. */
-export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'awaiting_input', 'error']);
+export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'awaiting_input', 'error', 'cancelled']);
 export type CompletionReason = z.infer<typeof CompletionReason>;
 
 export const WorkflowCompleteEvent = z.object({
@@ -79,7 +79,7 @@ export const WorkflowCompleteEvent = z.object({
   ...Envelope,
   run_id: z.string(),
   workflow_id: z.string(),
-  status: z.enum(['completed', 'failed']),
+  status: z.enum(['completed', 'failed', 'cancelled']),
   reason: CompletionReason,
   /** Agent turns taken by this run. */
   turns: z.number().int().nonnegative(),
@@ -110,6 +110,8 @@ export const UsageUpdateEvent = z.object({
   models: z.array(ModelUsage),
   /** The token's advisory `max_tokens`, when it had one: reported, never enforced. */
   max_tokens: z.number().int().positive().optional(),
+  /** True when some call's tokens were counted by the runtime because the endpoint reported none. */
+  estimated: z.boolean().optional(),
 });
 export type UsageUpdateEvent = z.infer<typeof UsageUpdateEvent>;
 
@@ -145,6 +147,15 @@ export const ErrorEvent = z.object({
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;
 
+/** The socket's launch token was replaced by a `refresh`; live only (never persisted, no `seq`). */
+export const TokenRefreshedEvent = z.object({
+  type: z.literal('token_refreshed'),
+  ...Envelope,
+  /** When the new token expires (its `exp`). */
+  expires_at: z.iso.datetime(),
+});
+export type TokenRefreshedEvent = z.infer<typeof TokenRefreshedEvent>;
+
 export const ServerEvent = z.discriminatedUnion('type', [
   AgentMessageEvent,
   AgentMessageDeltaEvent,
@@ -154,6 +165,7 @@ export const ServerEvent = z.discriminatedUnion('type', [
   UsageUpdateEvent,
   InputRequestEvent,
   ErrorEvent,
+  TokenRefreshedEvent,
 ]);
 export type ServerEvent = z.infer<typeof ServerEvent>;
 export type ServerEventType = ServerEvent['type'];

@@ -6,8 +6,10 @@ export { EXECUTE_SCOPE, LaunchTokenClaims, REGISTERED_CLAIMS, toLaunchContext } 
 export type { LaunchContext } from './launch-token.js';
 export {
   CLIENT_MESSAGE_TYPES,
+  CancelMessage,
   ClientMessage,
   MAX_USER_CONTENT,
+  RefreshMessage,
   ResumeMessage,
   UserInputMessage,
   UserMessage,
@@ -25,6 +27,7 @@ export {
   SERVER_EVENT_TYPES,
   ServerEvent,
   TokenCounts,
+  TokenRefreshedEvent,
   ToolCallEvent,
   ToolResultEvent,
   UsageUpdateEvent,
@@ -32,6 +35,6 @@ export {
   usageEventId,
 } from './events.js';
 export type { EventBody, ServerEventType } from './events.js';
-export { ChatEventEnvelope, ChatNudge, LlmCallUsage, ToolFailure, ToolReply, ToolRequest, UsageRecord } from './bus-messages.js';
+export { ChatControl, ChatControlReply, ChatEventEnvelope, ChatNudge, LlmCallUsage, ToolFailure, ToolReply, ToolRequest, UsageRecord } from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
 export type { StreamSpec, Subjects } from './subjects.js';

@@ -39,6 +39,8 @@ export interface LaunchContext {
   max_tokens?: number;
   /** Custom claims, passed to the workflow as its context. */
   custom: Record<string, unknown>;
+  /** The token's `exp`, in seconds since the epoch. */
+  expires_at: number;
 }
 
 /** Splits verified claims into the ids the runtime reads and the custom claims it passes on. */
@@ -54,5 +56,6 @@ export function toLaunchContext(claims: LaunchTokenClaims): LaunchContext {
     chat_id: claims.chat_id,
     ...(claims.max_tokens === undefined ? {} : { max_tokens: claims.max_tokens }),
     custom,
+    expires_at: claims.exp,
   };
 }

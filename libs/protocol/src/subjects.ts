@@ -22,6 +22,8 @@ export interface Subjects {
   readonly allRuns: string;
   /** A chat's live events. */
   chat(appId: string, chatId: string): string;
+  /** Requests to the executor serving a chat (cancel). */
+  control(appId: string, chatId: string): string;
   /** Tool invocations for a workflow of an app. */
   tool(appId: string, workflowId: string): string;
   /** Every tool invocation. */
@@ -37,6 +39,8 @@ export interface Subjects {
   usage(appId: string, userId: string): string;
   /** The streams that make nudges, metering and billing durable. */
   readonly streams: StreamSpec[];
+  /** The key-value bucket where a tool call's result is kept, so a repeated request gets it instead of a second run. */
+  readonly onceBucket: string;
 }
 
 export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
@@ -46,11 +50,13 @@ export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
     run: (appId, workflowId) => `${prefix}.run.${appId}.${workflowId}`,
     allRuns: `${prefix}.run.*.*`,
     chat: (appId, chatId) => `${prefix}.chat.${appId}.${chatId}`,
+    control: (appId, chatId) => `${prefix}.control.${appId}.${chatId}`,
     tool: (appId, workflowId) => `${prefix}.tool.${appId}.${workflowId}`,
     allTools: `${prefix}.tool.*.*`,
     metering: (appId) => `${prefix}.metering.${appId}`,
     allMetering: `${prefix}.metering.*`,
     usage: (appId, userId) => `${prefix}.usage.${appId}.${userId}`,
+    onceBucket: `${name}_ONCE`,
     streams: [
       { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
       { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },

@@ -55,6 +55,8 @@ export function runService(name: string, options: ServiceOptions, start: (contex
       service: name,
       ackWaitMs: config.RUN_ACK_WAIT_SECONDS * 1000,
       onError: (error, subject) => logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
+      onStatus: ({ type, server }) =>
+        type === 'disconnected' ? logger.warn({ server }, 'lost the NATS connection; reconnecting') : logger.info({ server }, 'NATS connection back'),
     });
     let draining = false;
     const ready = () => bus.connected && (stores?.healthy() ?? true) && !draining;

@@ -69,6 +69,12 @@ export interface ChatInbox {
    * none). Idempotent on `request_id`: `created` is false and the stored input is returned.
    */
   accept(tenant: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }>;
+  /**
+   * Accepts `input` only as the chat's input number `next`, that is when every input before it has
+   * been run (`next` = the log's inputs done + 1); undefined when another input has that number.
+   * An input already accepted under the same request id is returned as `accept` does.
+   */
+  acceptIfIdle(tenant: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined>;
   /** Inputs after `afterSeq`, oldest first (at most `limit`). */
   pending(tenant: Tenant, chatId: string, afterSeq: number, limit?: number): Promise<PendingInput[]>;
   /**

@@ -26,6 +26,8 @@ export interface ChatRecord extends ChatRef {
   context?: Record<string, unknown>;
   /** The input request the last committed step left open, if any. */
   awaiting?: InputRequest;
+  /** Highest inbox input whose run has finished. */
+  inputs_done: number;
 }
 
 /** An event to persist: everything but `seq`, which the log assigns. */
@@ -43,7 +45,7 @@ export interface RunPart {
   /** LLM calls made in this step. */
   calls?: readonly LlmCallUsage[];
   /** Ends the run and marks its input done. */
-  finish?: 'completed' | 'failed';
+  finish?: 'completed' | 'failed' | 'cancelled';
   /**
    * The run's priced usage event, on its finishing step: persisted after the step's other events
    * and put in the usage outbox, from which it is published for billing.

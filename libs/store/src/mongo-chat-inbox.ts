@@ -63,6 +63,22 @@ export class MongoChatInbox implements ChatInbox {
     }
   }
 
+  async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined> {
+    const { inputs, chats } = this.database;
+    const key = fields(t, chatId);
+    const id = chatKey(key);
+    if (next === 1) await ensureChat(chats, key, input.workflow_id);
+    try {
+      await inputs.insertOne({ _id: `${id}/${next}`, ...key, input_seq: next, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
+      this.remember(id, next + 1);
+      return { input: { ...input, input_seq: next }, created: true };
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const same = await inputs.findOne({ ...key, request_id: input.request_id });
+      return same ? { input: toInput(same), created: false } : undefined;
+    }
+  }
+
   private remember(id: string, next: number): void {
     this.nextInput.delete(id);
     this.nextInput.set(id, next);

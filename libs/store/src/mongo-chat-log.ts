@@ -68,7 +68,8 @@ export class MongoChatLog implements ChatLog {
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0, limit = Infinity): Promise<ServerEvent[]> {
-    const cursor = this.database.log.find({ ...fields(t, chatId), last_seq: { $gt: afterSeq } }, { sort: { step: 1 }, projection: { events: 1 } });
+    // Small batches: a page of a long history is read a few steps at a time, not 16 MB at once.
+    const cursor = this.database.log.find({ ...fields(t, chatId), last_seq: { $gt: afterSeq } }, { sort: { step: 1 }, projection: { events: 1 }, batchSize: 16 });
     const out: ServerEvent[] = [];
     try {
       for await (const step of cursor) {
@@ -171,6 +172,7 @@ function record(chat: ChatDoc, head: Head): ChatRecord {
     workflow_id: chat.workflow_id,
     created_at: chat.created_at,
     last_seq: head.last_seq,
+    inputs_done: head.inputs_done,
     ...(head.context ? { context: head.context } : {}),
     ...(head.awaiting ? { awaiting: head.awaiting } : {}),
   };
@@ -216,7 +218,7 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
   if (!last) return;
   const head = headOfStep(last);
   const { awaiting: _old, context: _context, ...chat } = state.chat;
-  state.chat = { ...chat, last_seq: head.last_seq, ...(head.context ? { context: head.context } : {}), ...(head.awaiting ? { awaiting: head.awaiting } : {}) };
+  state.chat = { ...chat, last_seq: head.last_seq, inputs_done: head.inputs_done, ...(head.context ? { context: head.context } : {}), ...(head.awaiting ? { awaiting: head.awaiting } : {}) };
   state.inputsDone = head.inputs_done;
   state.position = head.step;
 }

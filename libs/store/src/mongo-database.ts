@@ -8,6 +8,7 @@
 import { MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
 import type { Collection, Db, IndexDescription } from 'mongodb';
 import ConnectionString from 'mongodb-connection-string-url';
+import { StoreUnavailableError } from './store-error.js';
 
 export interface MongoDatabaseOptions {
   /** Connection string, e.g. `mongodb://user:pass@host:27017/?replicaSet=rs0`. */
@@ -154,11 +155,6 @@ export function describeMongoUri(uri: string): string {
   }
 }
 
-/** The server could not be reached or refused us; the message names the host, never the password. */
-export class StoreUnavailableError extends Error {
-  override name = 'StoreUnavailableError';
-  readonly retryable = true;
-}
 
 export class MongoDatabase {
   readonly client: MongoClient;

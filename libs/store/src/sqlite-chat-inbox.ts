@@ -25,6 +25,21 @@ export class SqliteChatInbox implements ChatInbox {
     });
   }
 
+  async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined> {
+    const db = this.database;
+    return db.write(() => {
+      const again = db.sql('SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?').get(t.app_id, t.user_id, chatId, input.request_id) as
+        | { input_seq: number; body: string }
+        | undefined;
+      if (again) return { input: { ...(JSON.parse(again.body) as NewInput), input_seq: again.input_seq }, created: false };
+      const { newest } = db.sql('SELECT COALESCE(MAX(input_seq), 0) AS newest FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(t.app_id, t.user_id, chatId) as { newest: number };
+      if (newest + 1 !== next) return undefined;
+      db.sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
+      db.sql('INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));
+      return { input: { ...input, input_seq: next }, created: true };
+    });
+  }
+
   async pending(t: Tenant, chatId: string, afterSeq: number, limit = 64): Promise<PendingInput[]> {
     const db = this.database;
     const rows = await db.attempt(() => db

@@ -16,7 +16,7 @@ interface ChatRow {
 }
 
 export function toChatRecord(row: ChatRow): ChatRecord {
-  const { context, awaiting, inputs_done: _done, steps: _steps, ...chat } = row;
+  const { context, awaiting, steps: _steps, ...chat } = row;
   return {
     ...chat,
     ...(context === null ? {} : { context: JSON.parse(context) as Record<string, unknown> }),

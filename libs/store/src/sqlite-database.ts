@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { StoreUnavailableError } from './store-error.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
 const SCHEMA_VERSION = 3;
@@ -83,16 +84,22 @@ export class SqliteDatabase {
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
 
+  /** @throws StoreUnavailableError naming the file and the cause when it cannot be opened or written. */
   constructor(options: SqliteDatabaseOptions) {
-    mkdirSync(options.dataDir, { recursive: true });
     this.file = path.resolve(options.dataDir, options.fileName ?? 'mozaiks.sqlite');
-    this.db = new Database(this.file);
-    // Several processes of one host may open a new database at once (switching it to WAL, creating
-    // the schema): let SQLite wait for the lock while setting up.
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.transaction(() => this.migrate()).immediate();
+    try {
+      mkdirSync(options.dataDir, { recursive: true });
+      this.db = new Database(this.file);
+      // Several processes of one host may open a new database at once (switching it to WAL, creating
+      // the schema): let SQLite wait for the lock while setting up.
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.transaction(() => this.migrate()).immediate();
+    } catch (error) {
+      const cause = error instanceof Error ? ((error as { code?: string }).code ? `${(error as { code?: string }).code}: ${error.message}` : error.message) : String(error);
+      throw new StoreUnavailableError(`cannot open the SQLite store at ${this.file} (DATA_DIR): ${cause}`, { cause: error });
+    }
     // From now on a busy database is retried by `attempt`, which yields to the event loop instead
     // of sleeping in SQLite for a millisecond or more with the whole process blocked.
     this.db.pragma('busy_timeout = 0');

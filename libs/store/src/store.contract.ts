@@ -282,6 +282,17 @@ export function chatInboxContract(name: string, factory: StoreFactory): void {
       for (const r of results) expect(pending.find((p) => p.request_id === r.input.request_id)?.input_seq).toBe(r.input.input_seq);
     });
 
+    it('accepts an input only as the number it must have when the chat is idle', async () => {
+      expect(await stores.inbox.acceptIfIdle(ada, 'c1', input('r1'), 1)).toMatchObject({ input: { input_seq: 1 }, created: true });
+      // r1 has not run: a second input cannot be number 1, nor jump ahead.
+      expect(await stores.inbox.acceptIfIdle(ada, 'c1', input('r2'), 1)).toBeUndefined();
+      // The same request again is the one accepted.
+      expect(await stores.inbox.acceptIfIdle(ada, 'c1', input('r1'), 1)).toMatchObject({ input: { input_seq: 1 }, created: false });
+      expect(await stores.inbox.acceptIfIdle(ada, 'c1', input('r3'), 2)).toMatchObject({ input: { input_seq: 2 }, created: true });
+      expect((await stores.inbox.pending(ada, 'c1', 0)).map((i) => i.request_id)).toEqual(['r1', 'r3']);
+      expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ inputs_done: 0 });
+    });
+
     it('accepts the answer to an input request once', async () => {
       const answer = input(answerRequestId('q1'), { kind: 'input', answers: { request_id: 'q1', agent: 'A' } });
       const [x, y] = await Promise.all([stores.inbox.accept(ada, 'c1', answer), stores.inbox.accept(ada, 'c1', { ...answer, content: 'second' })]);

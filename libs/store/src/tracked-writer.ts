@@ -80,6 +80,7 @@ export function applyStep(state: WriterState, step: LogStep, events: readonly Se
   const run = step.run;
   if (run?.finish) {
     state.inputsDone = Math.max(state.inputsDone, run.input_seq);
+    state.chat = { ...state.chat, inputs_done: state.inputsDone };
     state.unfinishedRun = undefined;
   } else if (run) {
     const earlier = state.unfinishedRun?.run_id === run.run_id ? state.unfinishedRun.calls : [];

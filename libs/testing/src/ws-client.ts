@@ -74,6 +74,20 @@ export class WsTestClient {
     }
   }
 
+  /** Waits until `count` pieces of streamed text have come. */
+  async waitForDeltas(count: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.deltas.length < count) {
+      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before ${count} deltas came`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} deltas; got ${this.deltas.length}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => (clearTimeout(timer), resolve()));
+      });
+    }
+  }
+
   /** Waits for an event of `type` (from `from` on). */
   waitForType(type: string, options: { timeoutMs?: number; from?: number } = {}): Promise<TestEvent> {
     return this.waitFor((e) => e.type === type, options);

@@ -1,6 +1,7 @@
 // The engine's ports for one chat, on the chat's log and the bus: history and events are persisted
 // before anyone hears of them, then published live to the chat's subject.
 import { randomUUID } from 'node:crypto';
+import { BusError } from '@mozaiks/bus';
 import type { Bus } from '@mozaiks/bus';
 import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
 import { priceCalls } from '@mozaiks/llm';
@@ -100,7 +101,7 @@ export class LogRunJournal implements RunJournal {
   }
 
   private usage(tenant: Tenant, chatId: string): Omit<UsageUpdateEvent, 'seq'> {
-    const { models, cost_usd } = priceCalls(this.calls, this.prices);
+    const { models, cost_usd, estimated } = priceCalls(this.calls, this.prices);
     const tokens = {
       prompt_tokens: models.reduce((s, m) => s + m.prompt_tokens, 0),
       completion_tokens: models.reduce((s, m) => s + m.completion_tokens, 0),
@@ -119,6 +120,7 @@ export class LogRunJournal implements RunJournal {
       cost_usd,
       models,
       ...(this.input.max_tokens === undefined ? {} : { max_tokens: this.input.max_tokens }),
+      ...(estimated ? { estimated: true } : {}),
       timestamp: new Date().toISOString(),
     };
   }
@@ -130,10 +132,11 @@ export class BusToolInvoker implements ToolInvoker {
     private readonly bus: Bus,
     private readonly subjects: Subjects,
     private readonly scope: ChatScope,
+    private readonly runId: string,
     private readonly defaultTimeoutMs: number,
   ) {}
 
-  async invoke({ tool, args }: ToolInvocation): Promise<ToolOutcome> {
+  async invoke({ tool, args, tool_call_id }: ToolInvocation): Promise<ToolOutcome> {
     const timeoutMs = tool.timeout_seconds ? tool.timeout_seconds * 1000 : this.defaultTimeoutMs;
     const request: ToolRequest = {
       v: 1,
@@ -146,19 +149,49 @@ export class BusToolInvoker implements ToolInvoker {
       args,
       context: this.scope.context,
       timeout_ms: timeoutMs,
+      call_id: `${this.runId}:${tool_call_id}`,
     };
     const started = performance.now();
+    // The runner enforces the timeout, after letting the call wait as long again for a free
+    // slot; the extra second lets its answer arrive.
+    const deadline = Date.now() + 2 * timeoutMs + 1000;
     try {
-      // The runner enforces the timeout, after letting the call wait as long again for a free
-      // slot; the extra second lets its answer arrive.
-      const reply = await this.bus.request<ToolReply>(this.subjects.tool(request.app_id, request.workflow_id), request, {
-        timeoutMs: 2 * timeoutMs + 1000,
-        headers: { traceparent: childTraceparent(this.scope.traceparent) },
-      });
+      const reply = await this.requestSurvivingReconnects(request, deadline);
       return reply.ok ? { ok: true, result: reply.result, duration_ms: reply.duration_ms } : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return { ok: false, error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` }, duration_ms: performance.now() - started };
+    }
+  }
+
+  /**
+   * Sends the request and waits for its reply; when the bus reconnects meanwhile (the reply may
+   * have been lost with the connection) the request is sent again with the same call id, and the
+   * tool-runner answers with the first call's result rather than running the tool again.
+   */
+  private async requestSurvivingReconnects(request: ToolRequest, deadline: number): Promise<ToolReply> {
+    const subject = this.subjects.tool(request.app_id, request.workflow_id);
+    const headers = { traceparent: childTraceparent(this.scope.traceparent) };
+    // Every request sent for the call stays in the race: whichever reply comes first is the call's.
+    const answers: Array<Promise<ToolReply>> = [];
+    for (;;) {
+      let stop: () => void = () => undefined;
+      const reconnected = new Promise<'reconnected'>((resolve) => (stop = this.bus.onReconnect(() => resolve('reconnected'))));
+      const sent = this.bus.request<ToolReply>(subject, request, { timeoutMs: Math.max(1, deadline - Date.now()), headers });
+      sent.catch(() => undefined);
+      answers.push(sent);
+      try {
+        const first = await Promise.race([Promise.any(answers), reconnected]);
+        if (first !== 'reconnected') return first;
+      } catch (failed) {
+        const error = failed instanceof AggregateError ? failed.errors.at(-1) : failed;
+        // No tool-runner subscribed yet (one restarting, or the bus just back): try again soon.
+        if (!(error instanceof BusError && error.code === 'no_responders') || Date.now() + 250 >= deadline) throw error;
+        answers.length = 0;
+        await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        stop();
+      }
     }
   }
 }

@@ -9,8 +9,8 @@ import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
-import { ChatNudge, describeIssues } from '@mozaiks/protocol';
-import type { ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
+import { ChatControl, ChatNudge, describeIssues } from '@mozaiks/protocol';
+import type { ChatControlReply, ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
 import { LeaseLostError } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, ChatWriter, PendingInput } from '@mozaiks/store';
 import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
@@ -77,6 +77,8 @@ interface ActiveChat {
   wake: boolean;
   /** The highest input the waking nudges named; undefined when one named none (a sweep's). */
   wakeSeq: number | undefined;
+  /** The run going now, and what cancels it. */
+  current?: { runId: string; cancel: AbortController };
 }
 
 /** Notes a nudge for a chat served here. */
@@ -197,6 +199,17 @@ export class Executor {
     // Usage is published beside the chat's next run and after its lease is let go: neither a
     // queued message nor the chat's next holder waits for a billing record.
     const usage = new UsageQueue((events, traceparent) => this.publishUsage(tenant, nudge.chat_id, events, traceparent), () => this.usageOwed.add(key));
+    // While the chat is served here, its cancels come here.
+    const control = this.options.bus.serve<ChatControl, ChatControlReply>(this.options.subjects.control(nudge.app_id, nudge.chat_id), async (message) => {
+      const request = ChatControl.safeParse(message.data);
+      const current = chat.current;
+      if (!request.success || request.data.user_id !== nudge.user_id || !current || (request.data.run_id !== undefined && request.data.run_id !== current.runId)) {
+        return { v: 1, run_id: null };
+      }
+      current.cancel.abort();
+      this.options.logger.info({ app_id: nudge.app_id, user_id: nudge.user_id, chat_id: nudge.chat_id, run_id: current.runId }, 'run cancelled by the client');
+      return { v: 1, run_id: current.runId };
+    });
     try {
       let hint = first;
       for (;;) {
@@ -227,6 +240,7 @@ export class Executor {
       throw error;
     } finally {
       if (this.active.get(key) === chat) this.active.delete(key);
+      void control.unsubscribe();
     }
     // Unpublished usage stays in the outbox: the request is delivered again to retry it.
     await usage.settled();
@@ -288,7 +302,7 @@ export class Executor {
       for (;;) {
         for (const input of queue) {
           if (controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
-          const billed = await this.runInput(opened, input, controller.signal);
+          const billed = await this.runInput(opened, input, chat);
           if (billed) usage.add(async () => [billed], input.traceparent);
         }
         // More than a page waiting, or a nudge came meanwhile: read the inbox again.
@@ -329,7 +343,8 @@ export class Executor {
   }
 
   /** Runs one input; returns the usage event its run persisted, to publish for billing. */
-  private async runInput(writer: ChatWriter, input: PendingInput, signal: AbortSignal): Promise<UsageUpdateEvent | undefined> {
+  private async runInput(writer: ChatWriter, input: PendingInput, serving: ActiveChat): Promise<UsageUpdateEvent | undefined> {
+    const signal = serving.controller.signal;
     const { bus, subjects, metrics } = this.options;
     const chat = writer.chat;
     const tenant: Tenant = { app_id: chat.app_id, user_id: chat.user_id };
@@ -382,20 +397,26 @@ export class Executor {
       return failUnrun('workflow_invalid', error instanceof Error ? error.message : String(error));
     }
     let outcome;
+    const cancel = new AbortController();
+    serving.current = { runId, cancel };
+    // Failed and retried LLM calls are logged with the run's ids.
+    const llm: LlmClient = { complete: (request, options) => this.options.llm.complete(request, { ...options, log }) };
     try {
       outcome = await runWorkflow(
         {
-          workflow, runId, signal,
+          workflow, runId, signal, cancel: cancel.signal,
           ...runStart(workflow, input),
           claims: input.context,
           ...(stored ? { variables: stored } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
-        { llm: this.options.llm, tools: new BusToolInvoker(bus, subjects, scope, this.options.toolTimeoutMs ?? 30_000), journal, ...(createAgent ? { createAgent } : {}) },
+        { llm, tools: new BusToolInvoker(bus, subjects, scope, runId, this.options.toolTimeoutMs ?? 30_000), journal, ...(createAgent ? { createAgent } : {}) },
       );
     } catch (error) {
       if (error instanceof RunAbortedError) log.info('workflow execution handed back; another executor continues it');
       throw error;
+    } finally {
+      serving.current = undefined;
     }
     if (outcome.error !== undefined && (outcome.error as { code?: string }).code !== 'llm_error') {
       log.error({ error: outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error) }, 'workflow execution failed inside the runtime');

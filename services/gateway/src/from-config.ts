@@ -11,6 +11,8 @@ export function verifierFromConfig(config: RuntimeConfig): LaunchTokenVerifier {
   return new LaunchTokenVerifier({
     ...(config.JWT_SECRET ? { secret: config.JWT_SECRET } : {}),
     ...(config.JWT_PUBLIC_KEY ? { publicKey: config.JWT_PUBLIC_KEY } : {}),
+    ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+    ...(config.JWT_MAX_LIFETIME_SECONDS ? { maxLifetimeSeconds: config.JWT_MAX_LIFETIME_SECONDS } : {}),
     ...(config.JWT_ALGORITHMS ? { algorithms: config.JWT_ALGORITHMS } : {}),
     ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
     audience: config.JWT_AUDIENCE,
@@ -38,6 +40,8 @@ export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts): G
     inbox: parts.stores.inbox,
     subjects: subjects(config.SUBJECT_PREFIX),
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    doubleTexting: config.DOUBLE_TEXTING,
     ...(parts.isReady ? { isReady: parts.isReady } : {}),
   });
 }

@@ -1,7 +1,7 @@
 // The gateway: terminates client WebSockets at /ws/chat, verifies each launch token at the
 // handshake, accepts user messages into the chat's inbox (then nudges the executors), and relays
 // the chat's events to its sockets, filling gaps and resumes from the chat's log.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,11 +9,12 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
+import { BusError } from '@mozaiks/bus';
 import type { Bus, Subscription } from '@mozaiks/bus';
 import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
-import type { ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant } from '@mozaiks/protocol';
+import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
 import { childTraceparent, newTraceparent, opsRoutes, sendJson, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
@@ -39,16 +40,30 @@ export interface GatewayOptions {
   maxMessageBytes?: number;
   /** Interval of WebSocket pings that detect dead peers. @default 30000 */
   heartbeatMs?: number;
+  /** Bytes held for one socket that reads too slowly before it is closed with 4008. @default 8 MiB */
+  maxBufferedBytes?: number;
+  /** Time a replay waits for a slow socket to drain before closing it with 4008. @default 30000 */
+  drainTimeoutMs?: number;
+  /** Leeway after a token's `exp` before its open socket is closed with 4001 (as at the handshake). @default 5000 */
+  tokenLeewayMs?: number;
+  /** A message sent while the chat's run is going: queued, refused, or cancelling the run. @default 'enqueue' */
+  doubleTexting?: 'enqueue' | 'reject' | 'interrupt';
   /** Whether the runtime behind the gateway can take work, for /ready. @default always */
   isReady?: () => boolean;
 }
 
 interface Connection {
   socket: WebSocket;
+  /** The newest token's claims (a `refresh` replaces them). */
   launch: LaunchContext;
   tenant: Tenant;
   subscription: Subscription;
+  /** Whether the last ping was answered; only a pong to a ping counts. */
   alive: boolean;
+  /** The payload of the ping waiting for its pong: a pong must echo it to count. */
+  pinged: Buffer | undefined;
+  /** Closes the socket when its token expires. */
+  expiry: NodeJS.Timeout | undefined;
   log: Logger;
   /** Highest `seq` sent on this socket: nothing at or below it is sent again, nothing above it skipped. */
   lastSeq: number;
@@ -56,6 +71,8 @@ interface Connection {
   queue: Promise<void>;
   /** Settles once the socket's starting point is set (and a new chat's opening queued). */
   opened: Promise<void>;
+  /** The client's frames are handled one after another, so one socket's messages keep their order. */
+  inbound: Promise<void>;
 }
 
 export class Gateway {
@@ -136,7 +153,10 @@ export class Gateway {
     const { bus, subjects, metrics } = this.options;
     const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
-    const connection: Connection = { socket, launch, tenant, subscription: undefined!, alive: true, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve() };
+    const connection: Connection = {
+      socket, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(),
+    };
+    this.watchExpiry(connection);
     const enqueue = (work: () => Promise<void>) => {
       connection.queue = connection.queue.then(work).catch((error: unknown) => this.deliveryFailed(connection, error));
     };
@@ -151,10 +171,10 @@ export class Gateway {
     });
     // Where this socket starts: after `last_seq` (replaying what it missed), or at the chat's present.
     enqueue(async () => {
-      if (resumeFrom !== undefined) return this.replay(connection, resumeFrom);
       const chat = await this.options.log.getChat(tenant, launch.chat_id);
       connection.lastSeq = chat?.last_seq ?? 0;
       if (!chat) await this.announceOpening(connection);
+      if (resumeFrom !== undefined) await this.resume(connection, resumeFrom, chat?.last_seq ?? 0);
     });
     // The user's first message is queued after the chat's opening.
     connection.opened = connection.queue;
@@ -162,10 +182,20 @@ export class Gateway {
     metrics.websocketConnections.inc();
     log.info('client connected');
 
-    socket.on('pong', () => (connection.alive = true));
-    socket.on('message', (data, isBinary) => void this.receive(connection, data, isBinary));
+    socket.on('pong', (data) => {
+      // Only the echo of the ping counts: unsolicited pongs prove nothing about a peer that does not read.
+      if (!connection.pinged || !data.equals(connection.pinged)) return;
+      connection.pinged = undefined;
+      connection.alive = true;
+    });
+    socket.on('message', (data, isBinary) => {
+      connection.inbound = connection.inbound.then(() => this.receive(connection, data, isBinary)).catch((error: unknown) => {
+        log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not handle a client message');
+      });
+    });
     socket.on('error', (error) => log.warn({ error: error.message }, 'socket error'));
     socket.on('close', (code) => {
+      clearTimeout(connection.expiry);
       this.connections.delete(connection);
       metrics.websocketConnections.dec();
       void connection.subscription.unsubscribe();
@@ -213,26 +243,109 @@ export class Gateway {
 
   /** Sends a live event in `seq` order: repeats are dropped, and a gap is filled from the store first. */
   private async deliver(c: Connection, event: ServerEvent): Promise<void> {
-    if (event.seq === undefined) return send(c.socket, event);
+    if (event.seq === undefined) return this.send(c, event);
     if (event.seq <= c.lastSeq) return;
     if (event.seq > c.lastSeq + 1) await this.replay(c, c.lastSeq, event.seq - 1);
-    send(c.socket, event);
+    this.send(c, event);
     c.lastSeq = Math.max(c.lastSeq, event.seq);
   }
 
-  /** Sends the persisted events after `afterSeq` (up to `upTo`) that this socket has not had. */
+  /** Replays from `from`, which must not lie beyond the chat's newest event. */
+  private async resume(c: Connection, from: number, newest?: number): Promise<void> {
+    const latest = newest ?? (await this.options.log.getChat(c.tenant, c.launch.chat_id))?.last_seq ?? 0;
+    if (from > latest) {
+      // A client that counts wrong would otherwise wait in silence for events it will never get.
+      this.reject(c, ErrorCode.InvalidMessage, `last_seq ${from} is beyond the chat's newest event (${latest}); resume from ${latest} or less`);
+      return;
+    }
+    await this.replay(c, from);
+  }
+
+  /**
+   * Sends the persisted events after `afterSeq` (up to `upTo`) that this socket has not had, a page
+   * at a time, reading the next page only once the socket has taken the last one in.
+   */
   private async replay(c: Connection, afterSeq: number, upTo = Infinity): Promise<void> {
     c.lastSeq = afterSeq;
-    // Read a page at a time, so a long history is never held whole.
     for (;;) {
+      if (!(await this.drained(c))) return;
       const page = await this.options.log.listEvents(c.tenant, c.launch.chat_id, c.lastSeq, REPLAY_PAGE);
       for (const event of page) {
-        if (event.seq! > upTo) return;
-        send(c.socket, event);
+        if (event.seq! > upTo || c.socket.readyState !== WebSocket.OPEN) return;
+        this.send(c, event);
         c.lastSeq = event.seq!;
       }
       if (page.length < REPLAY_PAGE) return;
     }
+  }
+
+  /**
+   * Waits until the socket holds less than a quarter of its buffer limit; false once it is closed
+   * (or was closed for not draining in time).
+   */
+  private async drained(c: Connection): Promise<boolean> {
+    const low = this.maxBuffered / 4;
+    const deadline = Date.now() + (this.options.drainTimeoutMs ?? 30_000);
+    while (c.socket.readyState === WebSocket.OPEN && c.socket.bufferedAmount > low) {
+      if (Date.now() > deadline) {
+        this.closeSlow(c);
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return c.socket.readyState === WebSocket.OPEN;
+  }
+
+  private get maxBuffered(): number {
+    return this.options.maxBufferedBytes ?? 8 * 1024 * 1024;
+  }
+
+  /** Sends an event, unless the socket holds more than its limit already: then it is closed (4008). */
+  private send(c: Connection, event: ServerEvent): void {
+    if (c.socket.readyState !== WebSocket.OPEN) return;
+    if (c.socket.bufferedAmount > this.maxBuffered) return this.closeSlow(c);
+    c.socket.send(JSON.stringify(event));
+  }
+
+  /** Closes a socket whose client does not read: it resumes with `last_seq` when it connects again. */
+  private closeSlow(c: Connection): void {
+    if (c.socket.readyState !== WebSocket.OPEN) return;
+    c.log.warn({ buffered_bytes: c.socket.bufferedAmount, limit: this.maxBuffered }, 'client reads too slowly; closing its socket');
+    c.socket.close(CloseCode.SlowConsumer, 'reading too slowly; reconnect with last_seq');
+    // The close frame waits behind what the client did not read: do not wait for it.
+    setTimeout(() => c.socket.terminate(), 1000).unref();
+  }
+
+  /** Closes the socket (4001) when its token expires, as the handshake would have refused it. */
+  private watchExpiry(c: Connection): void {
+    clearTimeout(c.expiry);
+    const at = c.launch.expires_at * 1000 + (this.options.tokenLeewayMs ?? 5000);
+    // Timers run at most ~24.8 days ahead; a later expiry is looked at again then.
+    const delay = Math.min(Math.max(0, at - Date.now()), 2 ** 31 - 1);
+    c.expiry = setTimeout(() => {
+      if (Date.now() < at) return this.watchExpiry(c);
+      this.reject(c, ErrorCode.TokenExpired, 'the launch token expired; connect again with a new token and last_seq');
+      c.socket.close(CloseCode.TokenExpired, 'token expired');
+    }, delay);
+    c.expiry.unref();
+  }
+
+  /** Replaces the socket's token with a newer one for the same chat. */
+  private async refresh(c: Connection, token: string): Promise<void> {
+    let fresh: LaunchContext;
+    try {
+      fresh = await this.options.verifier.verify(token);
+    } catch (error) {
+      return this.reject(c, ErrorCode.Unauthorized, `refresh refused: ${error instanceof Error ? error.message : 'invalid token'}; the current token stays`);
+    }
+    const differs = (['user_id', 'app_id', 'workflow_id', 'chat_id'] as const).find((k) => fresh[k] !== c.launch[k]);
+    if (differs) return this.reject(c, ErrorCode.Unauthorized, `refresh refused: the new token's ${differs} is not this socket's; the current token stays`);
+    // Custom claims and max_tokens follow the newest token, for the messages sent from now on.
+    c.launch = fresh;
+    this.watchExpiry(c);
+    const expiresAt = new Date(fresh.expires_at * 1000).toISOString();
+    c.log.info({ expires_at: expiresAt }, 'launch token refreshed');
+    this.send(c, { type: 'token_refreshed', chat_id: fresh.chat_id, event_id: newEventId(), timestamp: new Date().toISOString(), expires_at: expiresAt });
   }
 
   private deliveryFailed(c: Connection, error: unknown): void {
@@ -242,17 +355,29 @@ export class Gateway {
   }
 
   private async receive(c: Connection, data: RawData, isBinary: boolean): Promise<void> {
-    const { launch } = c;
     if (isBinary) return this.reject(c, ErrorCode.InvalidMessage, 'binary frames are not accepted; send JSON text');
     const parsed = parseClientMessage(data.toString());
     if (!parsed.ok) return this.reject(c, parsed.code, parsed.message);
     const message = parsed.message;
-    if (message.type === 'resume') {
-      const from = message.last_seq;
-      c.queue = c.queue.then(() => this.replay(c, from)).catch((error: unknown) => this.deliveryFailed(c, error));
-      return;
+    switch (message.type) {
+      case 'resume': {
+        const from = message.last_seq;
+        c.queue = c.queue.then(() => this.resume(c, from)).catch((error: unknown) => this.deliveryFailed(c, error));
+        return;
+      }
+      case 'user_input':
+        return this.answer(c, message.request_id, message.content);
+      case 'refresh':
+        return this.refresh(c, message.token);
+      case 'cancel':
+        return this.cancel(c, message.run_id);
+      case 'user_message':
+        return this.userMessage(c, message);
     }
-    if (message.type === 'user_input') return this.answer(c, message.request_id, message.content);
+  }
+
+  private async userMessage(c: Connection, message: UserMessage): Promise<void> {
+    const { launch } = c;
     if (message.chat_id !== undefined && message.chat_id !== launch.chat_id) {
       return this.reject(c, ErrorCode.IdentityMismatch, `chat_id "${message.chat_id}" is not the chat this token was issued for`);
     }
@@ -263,17 +388,60 @@ export class Gateway {
     const traceparent = newTraceparent();
     const input = newInput(launch, message.content, traceparent);
     c.log.info({ request_id: input.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
-    await this.acceptInput(c, input, 'message');
+    const mode = this.options.doubleTexting ?? 'enqueue';
+    if (mode === 'interrupt') await this.requestCancel(c);
+    await this.acceptInput(c, input, 'message', mode === 'reject');
+  }
+
+  /** `cancel`: stops the chat's current run, wherever it runs; says so when there is none. */
+  private async cancel(c: Connection, runId: string | undefined): Promise<void> {
+    const outcome = await this.requestCancel(c, runId);
+    if (outcome === 'none') {
+      this.reject(c, ErrorCode.NoActiveRun, runId ? `run "${runId.slice(0, 200)}" is not a run of this chat that is going` : 'no run of this chat is going');
+    } else if (outcome === 'failed') {
+      this.reject(c, ErrorCode.Internal, 'the cancel could not be delivered; send it again', true);
+    }
+  }
+
+  /** Asks the executor serving the chat to cancel its current run (the run's events say it ended). */
+  private async requestCancel(c: Connection, runId?: string): Promise<'cancelled' | 'none' | 'failed'> {
+    const { launch } = c;
+    const request: ChatControl = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, action: 'cancel', ...(runId ? { run_id: runId } : {}) };
+    try {
+      const reply = await this.options.bus.request<ChatControlReply>(this.options.subjects.control(launch.app_id, launch.chat_id), request, { timeoutMs: 2000 });
+      return reply.run_id ? 'cancelled' : 'none';
+    } catch (error) {
+      // Nobody serves the chat: no run is going.
+      if (error instanceof BusError && error.code === 'no_responders') return 'none';
+      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not deliver a cancel');
+      return 'failed';
+    }
   }
 
   /**
    * Stores the input as the chat's next (runs follow the order inputs were accepted in), then
    * nudges the executors. Once stored, the input runs: a failed nudge is taken up by a sweep.
    */
-  private async acceptInput(c: Connection, input: NewInput, what: 'message' | 'answer'): Promise<'accepted' | 'repeated' | 'failed'> {
+  private async acceptInput(c: Connection, input: NewInput, what: 'message' | 'answer', onlyIfIdle = false): Promise<'accepted' | 'repeated' | 'failed' | 'busy'> {
     let accepted;
     try {
-      accepted = await this.options.inbox.accept(c.tenant, c.launch.chat_id, input);
+      if (onlyIfIdle) {
+        const { inbox, log } = this.options;
+        const done = (await log.getChat(c.tenant, c.launch.chat_id))?.inputs_done ?? 0;
+        accepted = await inbox.acceptIfIdle(c.tenant, c.launch.chat_id, input, done + 1);
+        if (!accepted) {
+          // The chat's opening is not something the user sent: a message waits behind it.
+          const ahead = await inbox.pending(c.tenant, c.launch.chat_id, done, 8);
+          if (ahead.length > 0 && ahead.every((i) => i.kind === 'open')) {
+            accepted = await inbox.accept(c.tenant, c.launch.chat_id, input);
+          } else {
+            this.reject(c, ErrorCode.RunInProgress, 'a run of this chat is going; send the message again when it has ended', true);
+            return 'busy';
+          }
+        }
+      } else {
+        accepted = await this.options.inbox.accept(c.tenant, c.launch.chat_id, input);
+      }
     } catch (error) {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, `could not store user ${what}`);
       this.reject(c, ErrorCode.Internal, `the ${what} could not be stored; send it again`, true);
@@ -307,16 +475,8 @@ export class Gateway {
 
   private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {
     c.log.info({ code, problem: message }, 'client message refused');
-    const event: ErrorEvent = {
-      type: 'error',
-      chat_id: c.launch.chat_id,
-      event_id: `evt_${randomUUID().replace(/-/g, '')}`,
-      timestamp: new Date().toISOString(),
-      code,
-      message,
-      retryable,
-    };
-    send(c.socket, event);
+    const event: ErrorEvent = { type: 'error', chat_id: c.launch.chat_id, event_id: newEventId(), timestamp: new Date().toISOString(), code, message, retryable };
+    this.send(c, event);
   }
 
   private ping(): void {
@@ -326,7 +486,8 @@ export class Gateway {
         continue;
       }
       c.alive = false;
-      c.socket.ping();
+      c.pinged = randomBytes(8);
+      c.socket.ping(c.pinged);
     }
   }
 }
@@ -344,8 +505,8 @@ function newInput(launch: LaunchContext, content: string, traceparent: string): 
   };
 }
 
-function send(socket: WebSocket, event: ServerEvent): void {
-  if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(event));
+function newEventId(): string {
+  return `evt_${randomUUID().replace(/-/g, '')}`;
 }
 
 function bearer(header: string | undefined): string | undefined {

@@ -6,8 +6,8 @@ import { runService } from '@mozaiks/service';
 import { gatewayFromConfig } from './from-config.js';
 
 runService('gateway', { defaultPort: 8000, opsEndpoints: false, store: true }, async ({ config, logger, metrics, bus, stores, ready }) => {
-  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY) {
-    throw new ConfigError(['JWT_SECRET or JWT_PUBLIC_KEY: required, and the same on every gateway']);
+  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
+    throw new ConfigError(['JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: required, and the same on every gateway']);
   }
   const gateway = gatewayFromConfig(config, { bus, stores: stores!, logger, metrics, isReady: ready });
   const address = await gateway.listen(config.PORT, config.HOST);

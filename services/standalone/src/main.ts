@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY ? randomBytes(32).toString('base64url') : undefined;
+  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL ? randomBytes(32).toString('base64url') : undefined;
   if (devSecret) config = { ...config, JWT_SECRET: devSecret, JWT_ISSUER: config.JWT_ISSUER ?? DEV_ISSUER, JWT_ALGORITHMS: undefined };
   const logger = createLogger({
     service: 'standalone',
@@ -55,7 +55,7 @@ async function printDevToken(config: RuntimeConfig, secret: string, url: string,
     ? readdirSync(config.WORKFLOWS_DIR).filter((d) => existsSync(path.join(config.WORKFLOWS_DIR, d, 'orchestrator.yaml'))).sort()
     : [];
   const workflowId = workflows.includes('hello') ? 'hello' : workflows[0];
-  logger.warn('no JWT_SECRET or JWT_PUBLIC_KEY: launch tokens are checked against a random secret made for this run only');
+  logger.warn('no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: launch tokens are checked against a random secret made for this run only');
   if (!workflowId) return;
   const token = await signLaunchToken(
     { user_id: 'dev_user', app_id: 'dev_app', workflow_id: workflowId, chat_id: `chat_${randomUUID().slice(0, 8)}` },

@@ -21,6 +21,8 @@ import { WorkerPool } from './worker-pool.js';
 export const MAX_TOOL_OUTPUT_BYTES = 1024 * 1024;
 /** Bytes of JSON one call may return. */
 export const MAX_TOOL_RESULT_BYTES = 8 * 1024 * 1024;
+/** How long a call's reply is kept for a repeated request. */
+const TOOL_RESULT_KEPT_MS = 15 * 60_000;
 
 export interface ToolRunnerLimits {
   /** Calls running at once. @default 8 */
@@ -153,9 +155,20 @@ export class ToolRunner {
     return { idleWorkers: idle, busyWorkers: busy, running: this.scheduler.runningCount, waiting: this.scheduler.waiting };
   }
 
-  /** Runs one request; every failure is a `{ ok: false }` reply. */
+  /**
+   * Runs one request; every failure is a `{ ok: false }` reply. A request naming a call already
+   * made (sent again after its reply was lost) gets that call's reply: the tool runs once.
+   */
   handle(data: unknown): Promise<ToolReply> {
-    const call = this.answer(data);
+    const parsed = ToolRequest.safeParse(data);
+    const callId = parsed.success ? parsed.data.call_id : undefined;
+    const call = callId
+      ? this.options.bus.once(`tool:${parsed.data!.app_id}:${parsed.data!.user_id}:${parsed.data!.chat_id}:${callId}`, () => this.answer(data), {
+          ttlMs: TOOL_RESULT_KEPT_MS,
+          // Waits as long as the first call may: its slot and its run.
+          waitMs: 2 * parsed.data!.timeout_ms + 1000,
+        }).catch((error: unknown) => reply(failure('tool_unavailable', `the call could not be matched with its first run: ${error instanceof Error ? error.message : String(error)}`), performance.now()))
+      : this.answer(data);
     this.inflight.add(call);
     void call.finally(() => this.inflight.delete(call));
     return call;

@@ -1,0 +1,52 @@
+// Token counts made locally, for a call whose endpoint reported none (a stream without usage, a
+// proxy that drops it, a call cut short): with OpenAI's own encodings (js-tiktoken), so an
+// estimate bills close to what the provider counts. The encodings load on first use.
+import { Tiktoken } from 'js-tiktoken/lite';
+import type { TiktokenBPE } from 'js-tiktoken/lite';
+import type { LlmRequest } from '@mozaiks/engine';
+
+/** Tokens a chat message costs beyond its text (role and separators), as OpenAI documents. */
+const PER_MESSAGE = 4;
+/** Tokens that prime every reply. */
+const PER_REPLY = 3;
+
+const encoders = new Map<string, Tiktoken>();
+
+/** The encoding of a model: o200k for the gpt-4o and o-series families, cl100k for older ones. */
+function encodingOf(model: string): 'o200k_base' | 'cl100k_base' {
+  return /^(gpt-4-|gpt-4$|gpt-3\.5|text-embedding)/.test(model) && !/^gpt-4o/.test(model) ? 'cl100k_base' : 'o200k_base';
+}
+
+function encoder(model: string): Tiktoken {
+  const name = encodingOf(model);
+  let found = encoders.get(name);
+  if (!found) {
+    // Loaded only when an estimate is needed: the ranks are several megabytes.
+    const ranks = (name === 'o200k_base' ? require('js-tiktoken/ranks/o200k_base') : require('js-tiktoken/ranks/cl100k_base')) as TiktokenBPE & { default?: TiktokenBPE };
+    found = new Tiktoken(ranks.default ?? ranks);
+    encoders.set(name, found);
+  }
+  return found;
+}
+
+/** Tokens of `text` for `model`. */
+export function countTokens(model: string, text: string): number {
+  return text ? encoder(model).encode(text).length : 0;
+}
+
+/** Tokens the request's messages and tools cost, as prompt. */
+export function estimatePromptTokens(model: string, request: Pick<LlmRequest, 'messages' | 'tools'>): number {
+  let total = PER_REPLY;
+  for (const m of request.messages) {
+    total += PER_MESSAGE + countTokens(model, m.content ?? '');
+    if ('name' in m && m.name) total += countTokens(model, m.name);
+    if (m.role === 'assistant') for (const c of m.tool_calls ?? []) total += countTokens(model, c.name) + countTokens(model, c.arguments);
+  }
+  if (request.tools.length) total += countTokens(model, JSON.stringify(request.tools));
+  return total;
+}
+
+/** Tokens a reply of `content` and `toolCalls` costs, as completion. */
+export function estimateCompletionTokens(model: string, content: string | null, toolCalls: ReadonlyArray<{ name: string; arguments: string }> = []): number {
+  return countTokens(model, content ?? '') + toolCalls.reduce((n, c) => n + countTokens(model, c.name) + countTokens(model, c.arguments), 0);
+}

@@ -1,0 +1,140 @@
+// The gateway on its own, on real sockets: token lifetime and refresh on open sockets, heartbeats
+// that unsolicited pongs cannot fake, slow readers bounded, and resumes past the chat's end.
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { WebSocket } from 'ws';
+import { LaunchTokenVerifier } from '@mozaiks/auth';
+import { MemoryBus } from '@mozaiks/bus';
+import { subjects } from '@mozaiks/protocol';
+import { openStore } from '@mozaiks/store';
+import type { ChatStores, NewEvent } from '@mozaiks/store';
+import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
+import type { TempDir } from '@mozaiks/testing';
+import { Gateway } from './gateway';
+import type { GatewayOptions } from './gateway';
+
+let dir: TempDir;
+let stores: ChatStores;
+let bus: MemoryBus;
+let gateway: Gateway | undefined;
+let logs: string;
+let metrics: RuntimeMetrics;
+const tenant = { app_id: 'app_456', user_id: 'user_123' };
+
+beforeEach(async () => {
+  dir = makeTempDir('mozaiks-gateway-');
+  stores = await openStore({ dataDir: path.join(dir.path, 'data') });
+  bus = new MemoryBus();
+  logs = '';
+  metrics = new RuntimeMetrics({ processMetrics: false });
+});
+afterEach(async () => {
+  await gateway?.stop();
+  gateway = undefined;
+  await bus.drain();
+  await stores.close();
+  dir.remove();
+});
+
+async function start(options: Partial<GatewayOptions> = {}): Promise<(token: string, lastSeq?: number) => string> {
+  gateway = new Gateway({
+    verifier: new LaunchTokenVerifier({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
+    bus, log: stores.log, inbox: stores.inbox, subjects: subjects(), metrics,
+    logger: createLogger({ service: 'gateway', level: 'info', destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }) }),
+    ...options,
+  });
+  const { port } = await gateway.listen(0, '127.0.0.1');
+  return (token, lastSeq) => `ws://127.0.0.1:${port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Gives the chat `count` persisted events of about `size` bytes each. */
+async function history(chatId: string, count: number, size = 100): Promise<void> {
+  const lease = (await stores.inbox.acquire(tenant, chatId, 'test', 60_000))!;
+  const writer = await stores.log.openWriter(lease, 'onboarding_flow');
+  for (let i = 0; i < count; i += 100) {
+    const events = Array.from({ length: Math.min(100, count - i) }, (_, k) => ({
+      type: 'agent_message', chat_id: chatId, event_id: `e${i + k}`, timestamp: new Date().toISOString(), run_id: 'r', agent: 'A', content: 'x'.repeat(size),
+    }) as NewEvent);
+    await writer.append({ events });
+  }
+  await stores.inbox.release(lease, { inputsDone: 0, position: writer.position });
+}
+
+async function activeSockets(): Promise<number> {
+  const { body } = await metrics.render();
+  return Number(body.match(/^websocket_connections_active (\d+)/m)?.[1]);
+}
+
+describe('Gateway', () => {
+  it('closes an open socket with token_expired and 4001 when its token expires', async () => {
+    const url = await start({ tokenLeewayMs: 100 });
+    const client = await WsTestClient.connect(url(await mintToken({ expiresIn: 1 })));
+    const expired = await client.waitForType('error', { timeoutMs: 3000 });
+    expect(expired).toMatchObject({ code: 'token_expired', retryable: false });
+    expect(await client.closed(2000)).toBe(4001);
+  });
+
+  it('keeps a socket whose token is refreshed in time, and refuses a refresh for another chat or a bad token', async () => {
+    const url = await start({ tokenLeewayMs: 100 });
+    const client = await WsTestClient.connect(url(await mintToken({ expiresIn: 1 })));
+    client.send({ type: 'refresh', token: await mintToken({ claims: { chat_id: 'chat_other' } }) });
+    expect(await client.waitForType('error')).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('chat_id') });
+    const wrongKey = await mintToken({ key: 'another-secret-0123456789abcdef0123456789' });
+    client.send({ type: 'refresh', token: wrongKey });
+    await client.waitFor((e) => e.type === 'error' && String(e.message).includes('signature verification failed'));
+    const fresh = await mintToken({ expiresIn: 3600, claims: { plan: 'gold' } });
+    client.send({ type: 'refresh', token: fresh });
+    const refreshed = await client.waitForType('token_refreshed');
+    expect(refreshed.seq).toBeUndefined();
+    expect(Date.parse(String(refreshed.expires_at)) - Date.now()).toBeGreaterThan(3500_000);
+    // Past the first token's expiry (and leeway) the socket is still open.
+    await sleep(1800);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    expect(client.events.filter((e) => e.code === 'token_expired')).toEqual([]);
+    await client.close();
+  });
+
+  it('drops a peer that only sends unsolicited pongs, and keeps one that answers pings', async () => {
+    const url = await start({ heartbeatMs: 100 });
+    const token = await mintToken();
+    const faker = new WebSocket(url(token), { autoPong: false });
+    await new Promise((r) => faker.once('open', r));
+    const pongs = setInterval(() => faker.pong(), 20);
+    const honest = await WsTestClient.connect(url(token));
+    const closed = new Promise<number>((r) => faker.once('close', (code) => r(code)));
+    expect(await closed).toBe(1006);
+    clearInterval(pongs);
+    await sleep(300);
+    expect(honest.socket.readyState).toBe(WebSocket.OPEN);
+    await honest.close();
+  });
+
+  it('closes a client that does not read with 4008, holding at most its limit, however many resumes it sends', async () => {
+    await history('chat_789', 3000, 1000);
+    const url = await start({ maxBufferedBytes: 256 * 1024, drainTimeoutMs: 500 });
+    const socket = new WebSocket(url(await mintToken()));
+    await new Promise((r) => socket.once('open', r));
+    // The client stops reading: the kernel's buffers fill, then the gateway's.
+    (socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    for (let i = 0; i < 100; i++) socket.send(JSON.stringify({ type: 'resume', last_seq: 0 }));
+    const deadline = Date.now() + 10_000;
+    while ((await activeSockets()) !== 0 && Date.now() < deadline) await sleep(50);
+    expect(await activeSockets()).toBe(0);
+    expect(logs).toContain('client reads too slowly; closing its socket');
+    socket.terminate();
+  });
+
+  it('refuses a resume beyond the chat\'s newest event, then goes on from the present', async () => {
+    await history('chat_789', 3);
+    const url = await start();
+    const client = await WsTestClient.connect(url(await mintToken(), 9));
+    expect(await client.waitForType('error')).toMatchObject({ code: 'invalid_message', message: expect.stringContaining('beyond the chat\'s newest event (3)') });
+    client.send({ type: 'resume', last_seq: 1 });
+    await client.waitFor((e) => e.seq === 3);
+    expect(client.events.filter((e) => e.seq !== undefined).map((e) => e.seq)).toEqual([2, 3]);
+    await client.close();
+  });
+});
