@@ -34,7 +34,7 @@ export class MongoChatInbox implements ChatInbox {
   constructor(private readonly database: MongoDatabase) {}
 
   async accept(t: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }> {
-    const { inputs, chats } = this.database;
+    const { inputs } = this.database;
     const key = fields(t, chatId);
     const id = chatKey(key);
     let seq = this.nextInput.get(id);
@@ -49,12 +49,8 @@ export class MongoChatInbox implements ChatInbox {
         if (same) return { input: toInput(same), created: false };
         seq = (newest?.input_seq ?? 0) + 1;
       }
-      // The chat is created with its first input, so any chat with inputs has its document.
-      if (seq === 1) await ensureChat(chats, key, input.workflow_id);
       try {
-        await inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
-        this.remember(id, seq + 1);
-        return { input: { ...input, input_seq: seq }, created: true };
+        return await this.insertAt(key, seq, input);
       } catch (error) {
         // Another request took this number, or this request was accepted before.
         if (!isDuplicateKey(error) || tries > 100) throw error;
@@ -64,19 +60,24 @@ export class MongoChatInbox implements ChatInbox {
   }
 
   async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined> {
-    const { inputs, chats } = this.database;
     const key = fields(t, chatId);
-    const id = chatKey(key);
-    if (next === 1) await ensureChat(chats, key, input.workflow_id);
     try {
-      await inputs.insertOne({ _id: `${id}/${next}`, ...key, input_seq: next, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
-      this.remember(id, next + 1);
-      return { input: { ...input, input_seq: next }, created: true };
+      return await this.insertAt(key, next, input);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      const same = await inputs.findOne({ ...key, request_id: input.request_id });
+      const same = await this.database.inputs.findOne({ ...key, request_id: input.request_id });
       return same ? { input: toInput(same), created: false } : undefined;
     }
+  }
+
+  /** Stores `input` as number `seq`; a duplicate-key error when the number or the request is taken. */
+  private async insertAt(key: ChatKeyFields, seq: number, input: NewInput): Promise<{ input: PendingInput; created: true }> {
+    const id = chatKey(key);
+    // The chat is created with its first input, so any chat with inputs has its document.
+    if (seq === 1) await ensureChat(this.database.chats, key, input.workflow_id);
+    await this.database.inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
+    this.remember(id, seq + 1);
+    return { input: { ...input, input_seq: seq }, created: true };
   }
 
   private remember(id: string, next: number): void {
