@@ -3,10 +3,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import { MigrateUsageError, migrateStore } from './store-migrate.js';
+import { TokenUsageError, mintDevToken } from './token.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
+       mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
                    (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem
@@ -15,7 +17,23 @@ const USAGE = `usage: mozaiks validate [dir]
     --from sqlite:<dir> --to mongodb://…
                    copy every chat of an embedded store into MongoDB (database MONGODB_DATABASE):
                    history, events, inputs, unfinished runs, usage not yet published; safe to
-                   run again after an interruption`;
+                   run again after an interruption
+  token            print a launch token signed with JWT_SECRET (issuer JWT_ISSUER, audience
+                   JWT_AUDIENCE), for trying a deployment without a control plane; a new chat
+                   id unless --chat is given`;
+
+async function token(args: string[]): Promise<number> {
+  try {
+    process.stdout.write(`${await mintDevToken(args)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof TokenUsageError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return error instanceof TokenUsageError ? 2 : 1;
+    }
+    throw error;
+  }
+}
 
 function validate(args: string[]): number {
   const [dir, ...rest] = args;
@@ -76,6 +94,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === 'validate') return validate(rest);
   if (command === 'store') return store(rest);
+  if (command === 'token') return token(rest);
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 
