@@ -4,11 +4,13 @@ import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import { MigrateUsageError, migrateStore } from './store-migrate.js';
 import { TokenUsageError, mintDevToken } from './token.js';
+import { smokeTest } from './smoke.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
+       mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
                    (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem
@@ -20,12 +22,28 @@ const USAGE = `usage: mozaiks validate [dir]
                    run again after an interruption
   token            print a launch token signed with JWT_SECRET (issuer JWT_ISSUER, audience
                    JWT_AUDIENCE), for trying a deployment without a control plane; a new chat
-                   id unless --chat is given`;
+                   id unless --chat is given
+  smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
+                   exit code 0 when the run completes with a reply, 1 when it does not`;
 
 async function token(args: string[]): Promise<number> {
   try {
     process.stdout.write(`${await mintDevToken(args)}\n`);
     return 0;
+  } catch (error) {
+    if (error instanceof TokenUsageError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return error instanceof TokenUsageError ? 2 : 1;
+    }
+    throw error;
+  }
+}
+
+async function smoke(args: string[]): Promise<number> {
+  try {
+    const result = await smokeTest(args);
+    for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(`${line}\n`);
+    return result.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof TokenUsageError || error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
@@ -95,6 +113,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'validate') return validate(rest);
   if (command === 'store') return store(rest);
   if (command === 'token') return token(rest);
+  if (command === 'smoke') return smoke(rest);
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 
