@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests start for themselves are on this machine: nats-server and
-# FerretDB (the MongoDB wire protocol over SQLite), plus python3 for Python tools. What it builds is
+# FerretDB (the MongoDB wire protocol over SQLite), helm for the chart's tests, plus python3 for
+# Python tools. What it builds is
 # cached under ${XDG_CACHE_HOME:-~/.cache}/mozaiks/bin, outside the repository, and reused.
 # Run by `npm test` before the tests; harmless to run again.
 set -euo pipefail
@@ -8,6 +9,7 @@ set -euo pipefail
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mozaiks/bin"
 NATS_SERVER_MODULE="github.com/nats-io/nats-server/v2@v2.15.2"
 FERRETDB_VERSION="v1.24.2"
+HELM_MODULE="helm.sh/helm/v4/cmd/helm@v4.3.2"
 mkdir -p "$CACHE"
 
 say() { printf 'test servers: %s\n' "$*" >&2; }
@@ -46,6 +48,17 @@ if [ -z "${MONGODB_TEST_URI:-}${MONGODB_URI:-}${FERRETDB_BIN:-}" ] && ! have fer
     mv "$CACHE/ferretdb.tmp" "$CACHE/ferretdb"
   else
     say "no Go toolchain: FerretDB cannot be built, so the MongoDB tests will be SKIPPED (set MONGODB_URI to run them on a server)"
+  fi
+fi
+
+# helm: PATH or the cache; else built with Go (about a minute, once).
+if [ -z "${HELM_BIN:-}" ] && ! have helm && [ ! -x "$CACHE/helm" ]; then
+  if have go; then
+    say "building helm ($HELM_MODULE) into $CACHE (once; about a minute)"
+    GOBIN="$CACHE" GOFLAGS=-mod=mod go install "$HELM_MODULE"
+  else
+    say "helm is missing and Go is not available: install helm, or set HELM_BIN"
+    exit 1
   fi
 fi
 

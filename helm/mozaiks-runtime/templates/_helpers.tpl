@@ -140,7 +140,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The JetStream stream of run nudges and the executors' durable consumer on it (as the bus names them). */}}
 {{- define "mozaiks.runStream" -}}
-{{- printf "%s_RUNS" (.Values.config.subjectPrefix | upper | regexReplaceAll "[^A-Z0-9_]" "_") }}
+{{- printf "%s_RUNS" (regexReplaceAll "[^A-Z0-9_]" (upper .Values.config.subjectPrefix) "_") }}
 {{- end }}
 {{- define "mozaiks.runConsumer" -}}
 {{- printf "executors_%s" (printf "%s.run.*.*" .Values.config.subjectPrefix | sha256sum | trunc 10) }}

@@ -1,0 +1,56 @@
+// The Helm chart as the tests see it: rendered with the real `helm` binary, parsed into objects.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { testServerCacheDir } from '@mozaiks/testing';
+import { REPO_ROOT } from '../harness';
+
+export const CHART_DIR = path.join(REPO_ROOT, 'helm/mozaiks-runtime');
+export const CI_VALUES = ['minimal', 'ha-keda', 'existing-secret', 'nats-subchart'].map((name) => path.join(CHART_DIR, 'ci', `${name}-values.yaml`));
+
+export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [key: string]: any };
+
+/** The helm binary: HELM_BIN, the project's cache (scripts/ensure-test-servers.sh), or PATH. */
+export function helmBinary(): string {
+  if (process.env.HELM_BIN) return process.env.HELM_BIN;
+  const cached = path.join(testServerCacheDir(), 'helm');
+  return existsSync(cached) ? cached : 'helm';
+}
+
+export function helm(args: string[]): { status: number; stdout: string; stderr: string } {
+  const out = spawnSync(helmBinary(), args, { encoding: 'utf8', cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  if (out.error) throw new Error(`cannot run helm (${out.error.message}): run scripts/ensure-test-servers.sh, or set HELM_BIN`);
+  return { status: out.status ?? 1, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** `helm template` of the chart with `valuesFiles` and `--set` pairs; throws with helm's message. */
+export function renderChart(options: { valuesFiles?: string[]; set?: Record<string, string>; release?: string; namespace?: string; extra?: string[] } = {}): K8sObject[] {
+  const args = ['template', options.release ?? 'mozaiks', CHART_DIR, '--namespace', options.namespace ?? 'mozaiks', ...(options.extra ?? [])];
+  for (const file of options.valuesFiles ?? []) args.push('-f', file);
+  for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set-string', `${key}=${value}`);
+  const out = helm(args);
+  if (out.status !== 0) throw new Error(out.stderr.trim());
+  return parseManifests(out.stdout);
+}
+
+export function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => {
+      if (doc.errors.length) throw new Error(doc.errors[0]!.message);
+      return doc.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** Offline schema validation of every object (see validate-manifests.mjs). */
+export function validateObjects(objects: K8sObject[]): { checked: string[]; problems: string[] } {
+  const out = spawnSync(process.execPath, [path.join(__dirname, 'validate-manifests.mjs')], { input: JSON.stringify(objects), encoding: 'utf8', cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  if (out.status !== 0) throw new Error(`validate-manifests failed: ${out.stderr}`);
+  return JSON.parse(out.stdout) as { checked: string[]; problems: string[] };
+}
+
+/** Our own objects (not the NATS chart's). */
+export const ours = (objects: K8sObject[]) => objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'mozaiks-runtime');
+export const ofKind = (objects: K8sObject[], kind: string) => objects.filter((o) => o.kind === kind);
+export const component = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'];
