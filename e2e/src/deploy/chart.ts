@@ -24,11 +24,12 @@ export function helm(args: string[]): { status: number; stdout: string; stderr: 
   return { status: out.status ?? 1, stdout: out.stdout, stderr: out.stderr };
 }
 
-/** `helm template` of the chart with `valuesFiles` and `--set` pairs; throws with helm's message. */
-export function renderChart(options: { valuesFiles?: string[]; set?: Record<string, string>; release?: string; namespace?: string; extra?: string[] } = {}): K8sObject[] {
+/** `helm template` of the chart with `valuesFiles` and `set` values; throws with helm's message. */
+export function renderChart(options: { valuesFiles?: string[]; set?: Record<string, string | number | boolean>; release?: string; namespace?: string; extra?: string[] } = {}): K8sObject[] {
   const args = ['template', options.release ?? 'mozaiks', CHART_DIR, '--namespace', options.namespace ?? 'mozaiks', ...(options.extra ?? [])];
   for (const file of options.valuesFiles ?? []) args.push('-f', file);
-  for (const [key, value] of Object.entries(options.set ?? {})) args.push('--set-string', `${key}=${value}`);
+  // Strings as strings (a value that looks like a number stays text); numbers and booleans typed.
+  for (const [key, value] of Object.entries(options.set ?? {})) args.push(typeof value === 'string' ? '--set-string' : '--set', `${key}=${value}`);
   const out = helm(args);
   if (out.status !== 0) throw new Error(out.stderr.trim());
   return parseManifests(out.stdout);

@@ -228,8 +228,7 @@ export class NatsBus implements Bus {
   private async startConsumer<T>(spec: StreamSpec, subject: string, group: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<ConsumerMessages> {
     const ackWaitMs = this.options.ackWaitMs ?? 30_000;
     const maxDeliver = options.maxDeliver ?? 5;
-    // One durable per group and filter: every member of the group binds to the same one.
-    const durable = `${group}_${createHash('sha256').update(subject).digest('hex').slice(0, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
+    const durable = durableName(group, subject);
     const config = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
@@ -255,6 +254,17 @@ export class NatsBus implements Bus {
       for await (const m of messages) this.track(subject, () => this.handleWork(m, handler, ackWaitMs, maxDeliver));
     })().catch((error: unknown) => this.options.onError?.(error, subject));
     return messages;
+  }
+
+  /**
+   * Messages of `subject` that no member of `group` has taken yet (the durable consumer's pending
+   * count): the backlog autoscalers and alerts watch. Undefined before the group's consumer exists.
+   */
+  async backlog(subject: string, group: string): Promise<number | undefined> {
+    const spec = this.options.streams.find((s) => s.subjects.some((p) => covers(p, subject)));
+    if (!spec) return undefined;
+    const info = await this.jsm.consumers.info(spec.name, durableName(group, subject)).catch(() => undefined);
+    return info?.num_pending;
   }
 
   private async handleWork<T>(m: JsMsg, handler: WorkHandler<T>, ackWaitMs: number, maxDeliver: number): Promise<void> {
@@ -355,6 +365,14 @@ function toBusError(error: unknown, subject: string, timeoutMs: number): BusErro
 }
 
 /** Connects a runtime service to NATS with the runtime's streams for `prefix`. */
+/**
+ * The durable consumer of `group` on `subject`: every member of the group binds to the same one.
+ * The Helm chart's KEDA trigger names it the same way (executors on `<prefix>.run.*.*`).
+ */
+export function durableName(group: string, subject: string): string {
+  return `${group}_${createHash('sha256').update(subject).digest('hex').slice(0, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
 export function connectRuntimeBus(options: {
   servers: string;
   prefix: string;

@@ -31,6 +31,8 @@ export interface RunningService {
   close?(): Promise<void>;
   /** Fields for the "running" log line. */
   info?: Record<string, unknown>;
+  /** Run requests waiting for an executor, for the run_queue_pending metric (executors). */
+  runQueuePending?: () => Promise<number | undefined>;
 }
 
 export interface ServiceOptions {
@@ -61,6 +63,7 @@ export function runService(name: string, options: ServiceOptions, start: (contex
     let draining = false;
     const ready = () => bus.connected && (stores?.healthy() ?? true) && !draining;
     const service = await start({ config, logger, metrics, bus, stores, ready });
+    metrics.observe(name, { ready, ...(service.runQueuePending ? { runQueuePending: service.runQueuePending } : {}) });
     const ops = options.opsEndpoints === false ? undefined : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
     logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL, ...(stores ? { store: stores.location } : {}) }, `${name} running`);
 

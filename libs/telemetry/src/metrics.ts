@@ -19,8 +19,21 @@ export class RuntimeMetrics {
   readonly toolCallsActive: Gauge<'state'>;
   /** Tool worker processes of this tool-runner, idle and busy. */
   readonly toolWorkers: Gauge<'state'>;
+  /** 1 while this process is ready for work (what /ready says), else 0; labelled with its service. */
+  readonly ready: Gauge<'service'>;
+  /** LLM calls by model and outcome (`ok`, `error`, `cancelled`), each counted once after its retries. */
+  readonly llmCalls: Counter<'model' | 'outcome'>;
+  /** Wall time of one LLM call, retries included. */
+  readonly llmDuration: Histogram<'model'>;
+  /** Run requests waiting in the JetStream run queue for an executor (the executors' consumer's pending count). */
+  readonly runQueuePending: Gauge;
+  /** Priced usage that could not be published to the billing subjects (each attempt; the record is retried). */
+  readonly usagePublishFailures: Counter;
+
+  private probes: { service: string; ready: () => boolean; runQueuePending?: () => Promise<number | undefined> } | undefined;
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
+    const metrics = this;
     this.registry = options.registry ?? new Registry();
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.workflowExecutions = new Counter({
@@ -72,6 +85,51 @@ export class RuntimeMetrics {
       labelNames: ['state'],
       registers: [this.registry],
     });
+    this.ready = new Gauge({
+      name: 'runtime_ready',
+      help: '1 while this process is ready for work (its /ready answers 200), else 0.',
+      labelNames: ['service'],
+      registers: [this.registry],
+      collect() {
+        const probes = metrics.probes;
+        if (probes) this.set({ service: probes.service }, probes.ready() ? 1 : 0);
+      },
+    });
+    this.llmCalls = new Counter({
+      name: 'llm_calls_total',
+      help: 'LLM calls by model and outcome (ok, error or cancelled), counted once after retries.',
+      labelNames: ['model', 'outcome'],
+      registers: [this.registry],
+    });
+    this.llmDuration = new Histogram({
+      name: 'llm_call_duration_seconds',
+      help: 'Duration of LLM calls in seconds, retries included.',
+      labelNames: ['model'],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 120],
+      registers: [this.registry],
+    });
+    this.runQueuePending = new Gauge({
+      name: 'run_queue_pending',
+      help: 'Run requests waiting in the JetStream run queue for an executor to take them.',
+      registers: [this.registry],
+      async collect() {
+        const pending = await metrics.probes?.runQueuePending?.().catch(() => undefined);
+        if (pending !== undefined) this.set(pending);
+      },
+    });
+    this.usagePublishFailures = new Counter({
+      name: 'usage_publish_failures_total',
+      help: 'Attempts to publish priced usage to the billing subjects that failed (the record is retried from the metering stream).',
+      registers: [this.registry],
+    });
+  }
+
+  /**
+   * Gauges read when /metrics is scraped: readiness of `service`, and (executors) the run queue's
+   * backlog, which `pending` reads from NATS.
+   */
+  observe(service: string, probes: { ready: () => boolean; runQueuePending?: () => Promise<number | undefined> }): void {
+    this.probes = { service, ...probes };
   }
 
   /** The exposition text for /metrics. */

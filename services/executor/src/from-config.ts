@@ -1,7 +1,7 @@
 // The executor and its LLM client as the configuration describes them: the configured endpoint,
 // or, with none, the local demo endpoint (started here and announced loudly).
 import type { Bus } from '@mozaiks/bus';
-import type { LlmClient } from '@mozaiks/engine';
+import type { LlmCallOptions, LlmClient, LlmRequest, LlmResponse } from '@mozaiks/engine';
 import { OpenAiLlmClient, PriceTable, startDemoLlm } from '@mozaiks/llm';
 import { subjects } from '@mozaiks/protocol';
 import type { ChatStores } from '@mozaiks/store';
@@ -49,7 +49,7 @@ export interface ExecutorParts {
 export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts): Executor {
   return new Executor({
     bus: parts.bus,
-    llm: parts.llm,
+    llm: countedLlm(parts.llm, parts.metrics, config.DEFAULT_MODEL),
     metrics: parts.metrics,
     logger: parts.logger,
     log: parts.stores.log,
@@ -62,4 +62,24 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
     leaseMs: config.CHAT_LEASE_SECONDS * 1000,
     shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
   });
+}
+
+/** `llm` with every call counted in llm_calls_total and timed in llm_call_duration_seconds. */
+export function countedLlm(llm: LlmClient, metrics: RuntimeMetrics, defaultModel: string): LlmClient {
+  return {
+    async complete(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResponse> {
+      const model = request.model ?? defaultModel;
+      const end = metrics.llmDuration.startTimer({ model });
+      try {
+        const response = await llm.complete(request, options);
+        metrics.llmCalls.inc({ model, outcome: 'ok' });
+        return response;
+      } catch (error) {
+        metrics.llmCalls.inc({ model, outcome: options?.signal?.aborted ? 'cancelled' : 'error' });
+        throw error;
+      } finally {
+        end();
+      }
+    },
+  };
 }

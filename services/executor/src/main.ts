@@ -1,6 +1,7 @@
 // `npm run executor`: the executor service's composition root. Takes "chat has work" nudges from
 // NATS, runs workflows against the LLM endpoint, asks the tool-runner for tools, keeps chats in
 // the store (MONGODB_URI, else SQLite under DATA_DIR); ops endpoints on PORT (8001).
+import { subjects } from '@mozaiks/protocol';
 import { runService, startRetention } from '@mozaiks/service';
 import { executorFromConfig, llmFromConfig } from './from-config.js';
 
@@ -11,6 +12,7 @@ runService('executor', { defaultPort: 8001, store: true }, async ({ config, logg
   const stopRetention = startRetention(stores!, config.EVENT_RETENTION_DAYS, logger);
   return {
     info: { executor_id: executor.id },
+    runQueuePending: () => bus.backlog(subjects(config.SUBJECT_PREFIX).allRuns, 'executors'),
     // Finishes runs for the grace period, then hands the rest back to other executors.
     stop: async () => {
       stopRetention();

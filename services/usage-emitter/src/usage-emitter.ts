@@ -41,7 +41,13 @@ export class UsageEmitter {
     }
     const { event } = parsed.data;
     if (this.options.billing ?? true) {
-      await bus.publish(subjects.usage(event.app_id, event.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(message.headers.traceparent) } });
+      try {
+        await bus.publish(subjects.usage(event.app_id, event.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(message.headers.traceparent) } });
+      } catch (error) {
+        metrics.usagePublishFailures.inc();
+        logger.warn({ app_id: event.app_id, run_id: event.run_id, event_id: event.event_id, error: error instanceof Error ? error.message : String(error) }, 'usage not published yet; retrying from the metering stream');
+        throw error;
+      }
     }
     metrics.tokenUsage.inc({ user_id: event.user_id, app_id: event.app_id }, event.total_tokens);
     logger.info(
