@@ -8,7 +8,7 @@ import { ConfigError, loadServiceConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
-import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, toPinoLevel } from '@mozaiks/telemetry';
+import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, startTracing, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { onShutdown } from './shutdown.js';
 import { storeFromConfig } from './store-from-config.js';
@@ -50,6 +50,8 @@ export function runService(name: string, options: ServiceOptions, start: (contex
     const config = loadServiceConfig(name, { defaultPort: options.defaultPort, needsNats: true });
     const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
     const metrics = new RuntimeMetrics();
+    // Before anything makes spans: the SDK only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    const tracing = await startTracing(name);
     const stores = options.store ? await storeFromConfig(config) : undefined;
     const bus = await connectRuntimeBus({
       servers: config.NATS_URL!,
@@ -65,7 +67,7 @@ export function runService(name: string, options: ServiceOptions, start: (contex
     const service = await start({ config, logger, metrics, bus, stores, ready });
     metrics.observe(name, { ready, ...(service.runQueuePending ? { runQueuePending: service.runQueuePending } : {}) });
     const ops = options.opsEndpoints === false ? undefined : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
-    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL, ...(stores ? { store: stores.location } : {}) }, `${name} running`);
+    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL, ...(stores ? { store: stores.location } : {}), tracing: tracing.enabled }, `${name} running`);
 
     onShutdown(
       async (signal) => {
@@ -76,6 +78,7 @@ export function runService(name: string, options: ServiceOptions, start: (contex
         await service.close?.();
         await stores?.close();
         await ops?.close();
+        await tracing.shutdown().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not export the last spans'));
         logger.info(`${name} stopped`);
       },
       (error) => logger.error({ error: error instanceof Error ? error.message : String(error) }, `${name} did not stop cleanly`),

@@ -75,7 +75,7 @@ export const RESERVED_TOOL_ENV = [
   'NATS_TOKEN', 'NATS_CREDS', 'NATS_NKEY', 'EVENT_RETENTION_DAYS', 'JWT_JWKS_URL', 'JWT_MAX_LIFETIME_SECONDS', 'WS_MAX_BUFFERED_BYTES',
   'DOUBLE_TEXTING', 'PATH', 'HOME', 'PWD', 'SHELL', 'BASH_ENV', 'ENV', 'IFS',
 ] as const;
-const RESERVED_TOOL_ENV_PREFIXES = ['MOZAIKS_', 'MONGODB_', 'NODE_', 'NPM_', 'PYTHON', 'LD_', 'DYLD_', 'KUBERNETES_'];
+const RESERVED_TOOL_ENV_PREFIXES = ['MOZAIKS_', 'MONGODB_', 'OTEL_', 'NODE_', 'NPM_', 'PYTHON', 'LD_', 'DYLD_', 'KUBERNETES_'];
 
 /** Why a tool may not declare variable `name`, or undefined when it may. */
 export function reservedToolEnv(name: string): string | undefined {

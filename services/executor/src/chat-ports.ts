@@ -171,7 +171,7 @@ export class BusToolInvoker implements ToolInvoker {
    */
   private async requestSurvivingReconnects(request: ToolRequest, deadline: number): Promise<ToolReply> {
     const subject = this.subjects.tool(request.app_id, request.workflow_id);
-    const headers = { traceparent: childTraceparent(this.scope.traceparent) };
+    const headers = { traceparent: childTraceparent(this.scope.traceparent, `publish ${this.subjects.allTools}`) };
     // Every request sent for the call stays in the race: whichever reply comes first is the call's.
     const answers: Array<Promise<ToolReply>> = [];
     for (;;) {

@@ -13,7 +13,7 @@ import { ChatControl, ChatNudge, describeIssues } from '@mozaiks/protocol';
 import type { ChatControlReply, ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
 import { LeaseLostError } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, ChatWriter, PendingInput } from '@mozaiks/store';
-import { childTraceparent, traceIdOf } from '@mozaiks/telemetry';
+import { SpanKind, childTraceparent, startSpan, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
@@ -342,8 +342,26 @@ export class Executor {
     if (this.writers.size > (this.options.writerCacheSize ?? 1000)) this.writers.delete(this.writers.keys().next().value!);
   }
 
-  /** Runs one input; returns the usage event its run persisted, to publish for billing. */
+  /** Runs one input in a span of the user message's trace: its LLM calls and tool calls are its children. */
   private async runInput(writer: ChatWriter, input: PendingInput, serving: ActiveChat): Promise<UsageUpdateEvent | undefined> {
+    const chat = writer.chat;
+    const span = startSpan(`workflow.run ${input.workflow_id}`, {
+      ...(input.traceparent ? { parent: input.traceparent } : {}),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'mozaiks.app_id': chat.app_id, 'mozaiks.user_id': chat.user_id, 'mozaiks.chat_id': chat.chat_id, 'mozaiks.workflow_id': input.workflow_id, 'mozaiks.run_id': `run_${input.request_id}`, 'messaging.system': 'nats' },
+    });
+    try {
+      const billed = await span.within(() => this.runInputTraced(writer, { ...input, traceparent: span.traceparent }, serving));
+      span.end(billed ? { 'gen_ai.usage.input_tokens': billed.tokens.prompt_tokens, 'gen_ai.usage.output_tokens': billed.tokens.completion_tokens, 'mozaiks.cost_usd': billed.cost_usd } : undefined);
+      return billed;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    }
+  }
+
+  /** Runs one input; returns the usage event its run persisted, to publish for billing. */
+  private async runInputTraced(writer: ChatWriter, input: PendingInput, serving: ActiveChat): Promise<UsageUpdateEvent | undefined> {
     const signal = serving.controller.signal;
     const { bus, subjects, metrics } = this.options;
     const chat = writer.chat;
@@ -439,7 +457,7 @@ export class Executor {
       }
       const record: UsageRecord = { v: 1, event };
       // Each billing record continues the trace of the message whose run it bills.
-      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traceparent) } });
+      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traceparent, `publish ${subjects.allMetering}`) } });
       await inbox.markUsagePublished(tenant, chatId, event.event_id);
     }
   }

@@ -7,6 +7,7 @@ import { subjects } from '@mozaiks/protocol';
 import type { ChatStores } from '@mozaiks/store';
 import type { ChatCompletionsServer } from '@mozaiks/llm';
 import type { RuntimeConfig } from '@mozaiks/config';
+import { SpanKind, captureMessageContent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { Executor } from './executor.js';
 
@@ -64,18 +65,40 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
   });
 }
 
-/** `llm` with every call counted in llm_calls_total and timed in llm_call_duration_seconds. */
-export function countedLlm(llm: LlmClient, metrics: RuntimeMetrics, defaultModel: string): LlmClient {
+/**
+ * `llm` with every call counted in llm_calls_total, timed in llm_call_duration_seconds, and traced
+ * as an OpenTelemetry GenAI `chat` span (model and token counts; the messages only when
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+ */
+export function countedLlm(llm: LlmClient, metrics: RuntimeMetrics, defaultModel: string, captureContent = captureMessageContent()): LlmClient {
   return {
     async complete(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResponse> {
       const model = request.model ?? defaultModel;
       const end = metrics.llmDuration.startTimer({ model });
+      const span = startSpan(`chat ${model}`, {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.request.model': model,
+          ...(request.temperature === undefined ? {} : { 'gen_ai.request.temperature': request.temperature }),
+          ...(request.max_tokens === undefined ? {} : { 'gen_ai.request.max_tokens': request.max_tokens }),
+          ...(captureContent ? { 'gen_ai.input.messages': JSON.stringify(request.messages) } : {}),
+        },
+      });
       try {
         const response = await llm.complete(request, options);
         metrics.llmCalls.inc({ model, outcome: 'ok' });
+        span.end({
+          'gen_ai.response.model': response.usage.model,
+          'gen_ai.usage.input_tokens': response.usage.prompt_tokens,
+          'gen_ai.usage.output_tokens': response.usage.completion_tokens,
+          ...(captureContent ? { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', content: response.content, tool_calls: response.tool_calls }]) } : {}),
+        });
         return response;
       } catch (error) {
         metrics.llmCalls.inc({ model, outcome: options?.signal?.aborted ? 'cancelled' : 'error' });
+        span.fail(error);
         throw error;
       } finally {
         end();

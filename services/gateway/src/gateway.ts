@@ -15,7 +15,7 @@ import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
 import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
 import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
-import { childTraceparent, newTraceparent, opsRoutes, sendJson, traceIdOf } from '@mozaiks/telemetry';
+import { SpanKind, childTraceparent, newTraceparent, opsRoutes, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
@@ -209,7 +209,7 @@ export class Gateway {
    * request id is the chat's own, so several sockets opening the chat at once accept it once.
    */
   private async announceOpening(c: Connection): Promise<void> {
-    const traceparent = newTraceparent();
+    const traceparent = newTraceparent('chat open');
     const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, { ...newInput(c.launch, '', traceparent), request_id: `open_${c.launch.chat_id}`, kind: 'open' });
     if (!created) return;
     await this.nudge(c.launch, input, traceparent).catch((error: unknown) => {
@@ -223,7 +223,8 @@ export class Gateway {
     const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id, input_seq: input.input_seq };
     // One nudge per accepted input: the stream stores a repeated one once.
     const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${input.request_id}`;
-    return this.options.bus.publish(this.options.subjects.run(launch.app_id, launch.workflow_id), nudge, { msgId, headers: { traceparent: childTraceparent(traceparent) } });
+    const subject = this.options.subjects.run(launch.app_id, launch.workflow_id);
+    return this.options.bus.publish(subject, nudge, { msgId, headers: { traceparent: childTraceparent(traceparent, `publish ${this.options.subjects.allRuns}`) } });
   }
 
   /**
@@ -385,12 +386,13 @@ export class Gateway {
       return this.reject(c, ErrorCode.IdentityMismatch, `user_id "${message.user_id}" is not the user this token was issued for`);
     }
     await c.opened;
-    const traceparent = newTraceparent();
-    const input = newInput(launch, message.content, traceparent);
-    c.log.info({ request_id: input.request_id, trace_id: traceIdOf(traceparent) }, 'user message received');
+    // The user message's trace: this span, the run it causes and everything the run does.
+    const span = startSpan('chat user_message', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
+    const input = newInput(launch, message.content, span.traceparent);
+    c.log.info({ request_id: input.request_id, trace_id: span.traceId }, 'user message received');
     const mode = this.options.doubleTexting ?? 'enqueue';
     if (mode === 'interrupt') await this.requestCancel(c);
-    await this.acceptInput(c, input, 'message', mode === 'reject');
+    span.end({ 'mozaiks.input.outcome': await this.acceptInput(c, input, 'message', mode === 'reject') });
   }
 
   /** `cancel`: stops the chat's current run, wherever it runs; says so when there is none. */
@@ -468,9 +470,12 @@ export class Gateway {
       return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
     }
     if (open?.request_id !== requestId) return refuse();
-    const input: NewInput = { ...newInput(launch, content, newTraceparent()), request_id: answerRequestId(requestId), kind: 'input', answers: open };
+    const span = startSpan('chat user_input', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
+    const input: NewInput = { ...newInput(launch, content, span.traceparent), request_id: answerRequestId(requestId), kind: 'input', answers: open };
     // Accepted once per request: a second answer finds the first in the inbox.
-    if ((await this.acceptInput(c, input, 'answer')) === 'repeated') refuse();
+    const outcome = await this.acceptInput(c, input, 'answer');
+    span.end({ 'mozaiks.input.outcome': outcome });
+    if (outcome === 'repeated') refuse();
   }
 
   private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {
@@ -493,6 +498,11 @@ export class Gateway {
 }
 
 /** An input from the token's ids and claims, with the user's words. */
+/** What a span says of the chat it belongs to: ids, never content. */
+function spanAttributes(launch: LaunchContext): Record<string, string> {
+  return { 'mozaiks.app_id': launch.app_id, 'mozaiks.user_id': launch.user_id, 'mozaiks.chat_id': launch.chat_id, 'mozaiks.workflow_id': launch.workflow_id };
+}
+
 function newInput(launch: LaunchContext, content: string, traceparent: string): NewInput {
   return {
     request_id: randomUUID(),

@@ -9,7 +9,7 @@ import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { onShutdown } from '@mozaiks/service';
 import { StoreUnavailableError } from '@mozaiks/store';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { createLogger, flushLogger, toPinoLevel } from '@mozaiks/telemetry';
+import { createLogger, flushLogger, startTracing, toPinoLevel } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { startStandalone } from './standalone-runtime.js';
 
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI],
   });
 
+  const tracing = await startTracing('standalone');
   const runtime = await startStandalone(config, { logger, toolEnv: process.env });
   logger.info(
     { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), store: runtime.stores.location },
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   onShutdown(async (signal) => {
     logger.info({ signal }, 'shutting down');
     await runtime.stop();
+    await tracing.shutdown().catch(() => undefined);
     logger.info('stopped');
   }, (error) => logger.error({ error: String(error) }, 'did not stop cleanly'), () => flushLogger(logger));
 }

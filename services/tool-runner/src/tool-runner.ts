@@ -7,6 +7,7 @@ import type { Bus, Subscription } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { ToolRequest, describeIssues, subjects } from '@mozaiks/protocol';
 import type { Subjects, ToolReply } from '@mozaiks/protocol';
+import { SpanKind, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { TOOL_FILE_EXTENSIONS, WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
 import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
@@ -136,7 +137,7 @@ export class ToolRunner {
 
   /** Starts answering `<prefix>.tool.*.*` in the `tool-runner` queue group. */
   start(): void {
-    this.subscription = this.options.bus.serve(this.options.subjects.allTools, (message) => this.handle(message.data), { queue: 'tool-runner' });
+    this.subscription = this.options.bus.serve(this.options.subjects.allTools, (message) => this.traced(message.data, message.headers.traceparent), { queue: 'tool-runner' });
   }
 
   /** Stops taking requests, lets the calls in flight finish (for the grace period at most), then stops every worker. */
@@ -153,6 +154,20 @@ export class ToolRunner {
   get load(): { idleWorkers: number; busyWorkers: number; running: number; waiting: number } {
     const { idle, busy } = this.pool.size;
     return { idleWorkers: idle, busyWorkers: busy, running: this.scheduler.runningCount, waiting: this.scheduler.waiting };
+  }
+
+  /** `handle` in an `execute_tool` span (GenAI conventions), child of the executor's request. */
+  private async traced(data: unknown, traceparent: string | undefined): Promise<ToolReply> {
+    const request = data as Partial<ToolRequest> | undefined;
+    const span = startSpan(`execute_tool ${String(request?.function ?? 'unknown')}`, {
+      ...(traceparent ? { parent: traceparent } : {}),
+      kind: SpanKind.SERVER,
+      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': String(request?.function ?? ''), 'mozaiks.app_id': String(request?.app_id ?? ''), 'mozaiks.chat_id': String(request?.chat_id ?? ''), 'mozaiks.workflow_id': String(request?.workflow_id ?? '') },
+    });
+    const result = await this.handle(data);
+    if (result.ok) span.end();
+    else span.fail(new Error(`${result.error.code}: ${result.error.message}`));
+    return result;
   }
 
   /**

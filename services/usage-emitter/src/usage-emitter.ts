@@ -6,7 +6,7 @@ import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { UsageRecord, describeIssues, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
-import { childTraceparent } from '@mozaiks/telemetry';
+import { SpanKind, childTraceparent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface UsageEmitterOptions {
@@ -40,16 +40,23 @@ export class UsageEmitter {
       return;
     }
     const { event } = parsed.data;
+    const span = startSpan(`usage.emit ${event.app_id}`, {
+      ...(message.headers.traceparent ? { parent: message.headers.traceparent } : {}),
+      kind: SpanKind.CONSUMER,
+      attributes: { 'mozaiks.app_id': event.app_id, 'mozaiks.chat_id': event.chat_id, 'mozaiks.run_id': event.run_id, 'mozaiks.usage.event_id': event.event_id, 'gen_ai.usage.input_tokens': event.tokens.prompt_tokens, 'gen_ai.usage.output_tokens': event.tokens.completion_tokens, 'mozaiks.cost_usd': event.cost_usd },
+    });
     if (this.options.billing ?? true) {
       try {
-        await bus.publish(subjects.usage(event.app_id, event.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(message.headers.traceparent) } });
+        await bus.publish(subjects.usage(event.app_id, event.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(span.traceparent, 'publish usage') } });
       } catch (error) {
+        span.fail(error);
         metrics.usagePublishFailures.inc();
         logger.warn({ app_id: event.app_id, run_id: event.run_id, event_id: event.event_id, error: error instanceof Error ? error.message : String(error) }, 'usage not published yet; retrying from the metering stream');
         throw error;
       }
     }
     metrics.tokenUsage.inc({ user_id: event.user_id, app_id: event.app_id }, event.total_tokens);
+    span.end();
     logger.info(
       { app_id: event.app_id, user_id: event.user_id, workflow_id: event.workflow_id, chat_id: event.chat_id, run_id: event.run_id, total_tokens: event.total_tokens, cost_usd: event.cost_usd },
       'usage emitted',

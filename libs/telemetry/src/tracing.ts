@@ -1,0 +1,127 @@
+// Traces with OpenTelemetry: one trace per user message, from the gateway through NATS (W3C
+// `traceparent` headers) to the executor, its LLM calls, the tool-runner and the usage-emitter.
+// With OTEL_EXPORTER_OTLP_ENDPOINT set, `startTracing` loads the Node SDK and exports spans over
+// OTLP/HTTP; without it nothing of the SDK is loaded, spans are the API's no-ops, and only the
+// ids are made here, so headers and log lines still carry a trace id.
+import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Span, SpanContext } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+export { SpanKind };
+
+const w3c = new W3CTraceContextPropagator();
+const TRACER = 'mozaiks-runtime';
+
+function format(span: SpanContext): string {
+  const carrier: Record<string, string> = {};
+  w3c.inject(trace.setSpanContext(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  return carrier.traceparent!;
+}
+
+function contextOf(traceparent: string | undefined): Context | undefined {
+  if (!traceparent) return undefined;
+  const extracted = w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
+  const span = trace.getSpanContext(extracted);
+  return span && isSpanContextValid(span) ? extracted : undefined;
+}
+
+/** One span: its `traceparent` is what goes into bus headers and the inbox for its children. */
+export interface TraceSpan {
+  readonly traceparent: string;
+  readonly traceId: string;
+  set(attributes: Attributes): void;
+  /** Ends the span as failed, with the error's message (never its payload). */
+  fail(error: unknown): void;
+  end(attributes?: Attributes): void;
+  /** Runs `work` with this span as the active one, so spans started inside are its children. */
+  within<T>(work: () => T): T;
+}
+
+/**
+ * Starts a span under `parent` (a traceparent), else under the active span, else as a new trace.
+ * A span the SDK does not record (tracing off) still gets ids of its own in the parent's trace.
+ */
+export function startSpan(name: string, options: { parent?: string; kind?: SpanKind; attributes?: Attributes } = {}): TraceSpan {
+  const parentContext = contextOf(options.parent) ?? context.active();
+  const span: Span = trace.getTracer(TRACER).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parentContext);
+  let ids = span.spanContext();
+  if (!span.isRecording()) {
+    const parentIds = trace.getSpanContext(parentContext);
+    const valid = parentIds && isSpanContextValid(parentIds) ? parentIds : undefined;
+    ids = { traceId: valid?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: valid?.traceFlags ?? TraceFlags.SAMPLED };
+  }
+  const traceparent = format(ids);
+  const active = trace.setSpan(parentContext, span);
+  return {
+    traceparent,
+    traceId: ids.traceId,
+    set: (attributes) => void span.setAttributes(attributes),
+    fail: (error) => {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
+      span.end();
+    },
+    end: (attributes) => {
+      if (attributes) span.setAttributes(attributes);
+      span.end();
+    },
+    within: (work) => context.with(active, work),
+  };
+}
+
+/** A traceparent for a new trace (a span that is ended at once: the message it marks was sent). */
+export function newTraceparent(name = 'message'): string {
+  const span = startSpan(name, { parent: undefined, kind: SpanKind.PRODUCER });
+  span.end();
+  return span.traceparent;
+}
+
+/**
+ * The traceparent for a bus message sent in `parent`'s trace: a PRODUCER span named after what
+ * is sent, ended at once; the receiver's span is its child. A new trace when `parent` is invalid.
+ */
+export function childTraceparent(parent: string | undefined, name = 'publish'): string {
+  const span = startSpan(name, { ...(parent === undefined ? {} : { parent }), kind: SpanKind.PRODUCER });
+  span.end();
+  return span.traceparent;
+}
+
+/** The trace id of a traceparent, for log lines. */
+export function traceIdOf(traceparent: string | undefined): string | undefined {
+  const ctx = contextOf(traceparent);
+  return ctx ? trace.getSpanContext(ctx)!.traceId : undefined;
+}
+
+/** Whether prompts and replies may be put on LLM spans (the GenAI conventions' opt-in). */
+export function captureMessageContent(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(true|1)$/i.test(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT ?? '');
+}
+
+export interface Tracing {
+  /** Whether spans are exported. */
+  readonly enabled: boolean;
+  /** Exports what is buffered and stops. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Turns tracing on for `service` when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-only
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: the Node SDK with a batching OTLP/HTTP exporter,
+ * which reads the standard OTEL_* variables (headers, timeouts, batch delays, sampler).
+ */
+export async function startTracing(service: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return { enabled: false, shutdown: async () => undefined };
+  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+  ]);
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? `mozaiks-${service}`, 'service.namespace': 'mozaiks', 'service.version': '0.1.0' }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
+  provider.register();
+  return { enabled: true, shutdown: () => provider.shutdown() };
+}
