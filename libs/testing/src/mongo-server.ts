@@ -115,7 +115,7 @@ function uniqueDatabase(): string {
 }
 
 async function startFerretDb(binary: string): Promise<MongoTestServer> {
-  const [port, debugPort] = [await freePort(), await freePort()];
+  let [port, debugPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mozaiks-ferretdb-'));
   let child: ChildProcess | undefined;
   let log = '';
@@ -147,7 +147,16 @@ async function startFerretDb(binary: string): Promise<MongoTestServer> {
     await exited;
     clearTimeout(timer);
   };
-  await start();
+  // A free port can be taken by another suite between picking it and binding it: pick again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (attempt >= 5 || !/address already in use/.test(String(error))) throw error;
+      [port, debugPort] = [await freePort(), await freePort()];
+    }
+  }
   return {
     uri: `mongodb://127.0.0.1:${port}/`,
     kind: 'ferretdb',
