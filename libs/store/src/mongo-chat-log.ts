@@ -68,19 +68,28 @@ export class MongoChatLog implements ChatLog {
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0, limit = Infinity): Promise<ServerEvent[]> {
-    // Small batches: a page of a long history is read a few steps at a time, not 16 MB at once.
-    const cursor = this.database.log.find({ ...fields(t, chatId), last_seq: { $gt: afterSeq } }, { sort: { step: 1 }, projection: { events: 1 }, batchSize: 16 });
     const out: ServerEvent[] = [];
-    try {
-      for await (const step of cursor) {
-        for (const event of JSON.parse(step.events) as ServerEvent[]) {
-          if (event.seq! > afterSeq) out.push(event);
-          if (out.length >= limit) return out;
-        }
+    const take = (events: ServerEvent[]) => {
+      for (const event of events) {
+        if (event.seq! > afterSeq) out.push(event);
+        if (out.length >= limit) return true;
       }
+      return false;
+    };
+    // A step's events have the seqs after the previous step's last_seq up to its own, so every
+    // step ending within the page belongs to it whole; only one more step can be needed beyond.
+    // Reading just those, a page of a long history costs what it holds, not the next steps too.
+    const bound = Number.isFinite(limit) ? { $gt: afterSeq, $lte: afterSeq + limit } : { $gt: afterSeq };
+    // Small batches: a page of large steps is read a few steps at a time, not 16 MB at once.
+    const cursor = this.database.log.find({ ...fields(t, chatId), last_seq: bound }, { sort: { step: 1 }, projection: { events: 1 }, batchSize: 16 });
+    try {
+      for await (const step of cursor) if (take(JSON.parse(step.events) as ServerEvent[])) return out;
     } finally {
       await cursor.close();
     }
+    if (!Number.isFinite(limit)) return out;
+    const crossing = await this.database.log.findOne({ ...fields(t, chatId), last_seq: { $gt: afterSeq + limit } }, { sort: { step: 1 }, projection: { events: 1 } });
+    if (crossing) take(JSON.parse(crossing.events) as ServerEvent[]);
     return out;
   }
 

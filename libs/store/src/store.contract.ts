@@ -67,6 +67,12 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       expect((await stores.log.listMessages(ada, 'c1')).map((m) => m.content)).toEqual(['one', 'two', 'three']);
       expect((await stores.log.listEvents(ada, 'c1', 1)).map((e) => e.event_id)).toEqual(['e2', 'e3']);
       expect((await stores.log.listEvents(ada, 'c1', 0, 2)).map((e) => e.seq)).toEqual([1, 2]);
+      // Pages that start and end inside steps, and one that reaches past the last step.
+      expect((await stores.log.listEvents(ada, 'c1', 1, 1)).map((e) => e.seq)).toEqual([2]);
+      expect((await stores.log.listEvents(ada, 'c1', 1, 2)).map((e) => e.seq)).toEqual([2, 3]);
+      expect((await stores.log.listEvents(ada, 'c1', 0, 1)).map((e) => e.seq)).toEqual([1]);
+      expect((await stores.log.listEvents(ada, 'c1', 2, 10)).map((e) => e.seq)).toEqual([3]);
+      expect(await stores.log.listEvents(ada, 'c1', 3, 10)).toEqual([]);
       expect(await stores.log.getChat(ada, 'c1')).toMatchObject({ app_id: 'app_1', user_id: 'ada', chat_id: 'c1', workflow_id: 'wf', last_seq: 3 });
       expect(writer.chat.last_seq).toBe(3);
       expect(writer.messages).toHaveLength(3);
