@@ -110,8 +110,8 @@ export class RuntimeMetrics {
     });
     this.runQueuePending = new Gauge({
       name: 'run_queue_pending',
-      help: 'Run requests waiting in the JetStream run queue for an executor to take them.',
-      registers: [this.registry],
+      help: 'Run requests waiting in the JetStream run queue for an executor to take them (executors only).',
+      registers: [],
       async collect() {
         const pending = await metrics.probes?.runQueuePending?.().catch(() => undefined);
         if (pending !== undefined) this.set(pending);
@@ -130,6 +130,8 @@ export class RuntimeMetrics {
    */
   observe(service: string, probes: { ready: () => boolean; runQueuePending?: () => Promise<number | undefined> }): void {
     this.probes = { service, ...probes };
+    // Only a process that reads the queue reports it: a 0 from any other would be a false reading.
+    if (probes.runQueuePending && !this.registry.getSingleMetric('run_queue_pending')) this.registry.registerMetric(this.runQueuePending);
   }
 
   /** The exposition text for /metrics. */

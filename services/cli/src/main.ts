@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import { MigrateUsageError, migrateStore } from './store-migrate.js';
-import { TokenUsageError, mintDevToken } from './token.js';
+import { UsageError } from './flags.js';
+import { mintDevToken } from './token.js';
 import { smokeTest } from './smoke.js';
 import { validateWorkflows } from './validate.js';
 
@@ -26,32 +27,31 @@ const USAGE = `usage: mozaiks validate [dir]
   smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
                    exit code 0 when the run completes with a reply, 1 when it does not`;
 
-async function token(args: string[]): Promise<number> {
+/** Runs a subcommand: a usage error exits 2, a configuration it cannot run with 1, both said plainly. */
+async function reporting(work: () => Promise<number>): Promise<number> {
   try {
-    process.stdout.write(`${await mintDevToken(args)}\n`);
-    return 0;
+    return await work();
   } catch (error) {
-    if (error instanceof TokenUsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);
-      return error instanceof TokenUsageError ? 2 : 1;
+      return error instanceof UsageError ? 2 : 1;
     }
     throw error;
   }
 }
 
-async function smoke(args: string[]): Promise<number> {
-  try {
+const token = (args: string[]) =>
+  reporting(async () => {
+    process.stdout.write(`${await mintDevToken(args)}\n`);
+    return 0;
+  });
+
+const smoke = (args: string[]) =>
+  reporting(async () => {
     const result = await smokeTest(args);
     for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(`${line}\n`);
     return result.ok ? 0 : 1;
-  } catch (error) {
-    if (error instanceof TokenUsageError || error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      return error instanceof TokenUsageError ? 2 : 1;
-    }
-    throw error;
-  }
-}
+  });
 
 function validate(args: string[]): number {
   const [dir, ...rest] = args;

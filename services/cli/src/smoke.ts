@@ -1,10 +1,9 @@
 // `mozaiks smoke`: one chat turn through a running gateway, as a user would take it, for checking
 // a deployment (the Helm chart's `helm test`, a compose stack, a canary). Mints its own token with
 // JWT_SECRET, sends one message, and succeeds when the run completes with an agent's reply.
-import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
+import { UsageError, parseFlags } from './flags.js';
 import { mintDevToken } from './token.js';
-import { TokenUsageError } from './token.js';
 
 export interface SmokeResult {
   ok: boolean;
@@ -14,24 +13,16 @@ export interface SmokeResult {
 
 /** Runs the turn that `args` describe against `--url` (the gateway's base URL, http(s) or ws(s)). */
 export async function smokeTest(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<SmokeResult> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        url: { type: 'string' },
-        workflow: { type: 'string', default: 'hello' },
-        app: { type: 'string', default: 'smoke_test' },
-        message: { type: 'string', default: 'Hello from mozaiks smoke' },
-        timeout: { type: 'string', default: '60' },
-      },
-    }));
-  } catch (error) {
-    throw new TokenUsageError(error instanceof Error ? error.message : String(error));
-  }
-  if (!values.url) throw new TokenUsageError('--url: required (the gateway, for example http://mozaiks-gateway:80)');
+  const values = parseFlags(args, {
+    url: { type: 'string' },
+    workflow: { type: 'string', default: 'hello' },
+    app: { type: 'string', default: 'smoke_test' },
+    message: { type: 'string', default: 'Hello from mozaiks smoke' },
+    timeout: { type: 'string', default: '60' },
+  });
+  if (!values.url) throw new UsageError('--url: required (the gateway, for example http://mozaiks-gateway:80)');
   const timeoutS = Number(values.timeout);
-  if (!(timeoutS > 0)) throw new TokenUsageError(`--timeout: must be a number of seconds, got "${values.timeout}"`);
+  if (!(timeoutS > 0)) throw new UsageError(`--timeout: must be a number of seconds, got "${values.timeout}"`);
   const token = await mintDevToken(['--workflow', values.workflow, '--app', values.app, '--user', 'smoke', '--ttl', String(Math.ceil(timeoutS) + 60)], env);
   const base = values.url.replace(/^http/, 'ws').replace(/\/+$/, '');
   const lines: string[] = [];
