@@ -5,8 +5,7 @@
 //
 //   npm run bench:tool-call               (CALLS=2000 COLD=50 to change the sample sizes,
 //                                          TOOL_WORKER_MAX_CALLS=100000 to see calls without worker replacement)
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
@@ -17,22 +16,15 @@ import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { createLogger } from '@mozaiks/telemetry';
 import { startNatsServer } from '@mozaiks/testing';
 import { ToolRunner } from '@mozaiks/tool-runner';
+import { BENCH_WORKFLOWS as WORKFLOWS, percentiles, run, waitFor } from './harness';
+import type { Child, Percentiles as Figures } from './harness';
 
-const ROOT = path.resolve(__dirname, '..');
-const WORKFLOWS = path.join(__dirname, 'workflows');
 const CALLS = Number(process.env.CALLS ?? 1000);
 const COLD = Number(process.env.COLD ?? 30);
 const WARMUP = 50;
 /** Calls a worker serves before it is replaced (the runtime's TOOL_WORKER_MAX_CALLS). */
 const MAX_CALLS = Number(process.env.TOOL_WORKER_MAX_CALLS ?? 100);
 
-type Figures = { p50: number; p99: number };
-
-function percentiles(samples: number[]): Figures {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99) };
-}
 
 async function measure(n: number, once: (i: number) => Promise<unknown>, warmup = WARMUP): Promise<Figures> {
   for (let i = 0; i < warmup; i++) await once(-1 - i);
@@ -69,22 +61,6 @@ function directPython(): Figures {
   return percentiles(JSON.parse(run.stdout) as number[]);
 }
 
-function waitFor(child: ChildProcess, pattern: RegExp): Promise<void> {
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process did not start:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (pattern.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-  });
-}
-
 async function main(): Promise<void> {
   const silent = createLogger({ service: 'bench', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) });
   const rows: Array<[string, Figures]> = [];
@@ -105,16 +81,12 @@ async function main(): Promise<void> {
 
   // Over NATS: the tool-runner service in its own process, next to a bare request/reply.
   const nats = await startNatsServer();
-  const children: ChildProcess[] = [];
+  const children: Child[] = [];
   try {
-    const responder = spawn(process.execPath, ['-e', `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const responder = run(['-e', `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`]);
     children.push(responder);
     await waitFor(responder, /READY/);
-    const service = spawn(process.execPath, ['services/tool-runner/dist/main.js'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', NATS_URL: nats.url, WORKFLOWS_DIR: WORKFLOWS, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOOL_WORKER_MAX_CALLS: String(MAX_CALLS) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const service = run(['services/tool-runner/dist/main.js'], { NATS_URL: nats.url, WORKFLOWS_DIR: WORKFLOWS, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', TOOL_WORKER_MAX_CALLS: String(MAX_CALLS) });
     children.push(service);
     await waitFor(service, /"ops_port":\d+/);
     const nc = await connect({ servers: nats.url });
@@ -142,7 +114,7 @@ async function main(): Promise<void> {
     console.log(`warm overhead over the direct call (p50): JavaScript ${ms(warmJs.p50 - directJs.p50)}, Python ${ms(warmPy.p50 - directPy.p50)} (goal: under 2 ms)`);
     console.log(`over NATS, above the bare request/reply (p50): JavaScript ${ms(natsJs.p50 - natsEcho.p50)}, Python ${ms(natsPy.p50 - natsEcho.p50)}`);
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    for (const child of children) child.proc.kill('SIGTERM');
     await nats.stop();
   }
 }

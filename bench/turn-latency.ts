@@ -7,18 +7,17 @@
 // delaying each one through a proxy). Prints figures; never fails on timing.
 //
 //   npm run bench:turn-latency            (TURNS=500 to change the sample size;
-//                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there)
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+//                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there;
+//                                          SKIP_MONGODB=1 measures the SQLite store only)
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
+import { makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startDelayProxy } from './delay-proxy';
+import { SERVICES, cpuMs, ms, percentiles, run, runtimeEnv, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import type { Child } from './harness';
 
-const ROOT = path.resolve(__dirname, '..');
 /** Delays the proxy adds to each store round trip when counting them. */
 const ROUND_TRIP_DELAYS_MS = [20, 70] as const;
 /** Turns measured through the delaying proxy. */
@@ -26,34 +25,6 @@ const DELAYED_TURNS = 60;
 const TURNS = Number(process.env.TURNS ?? 300);
 const WARMUP = 30;
 const PROFILE_DIR = process.env.PROFILE_DIR;
-
-interface Child {
-  proc: ChildProcess;
-  output: string;
-}
-
-function run(args: string[], env: Record<string, string> = {}): Child {
-  const child: Child = { proc: spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT }), output: '' };
-  child.proc.stdout!.on('data', (c: Buffer) => (child.output += c.toString()));
-  child.proc.stderr!.on('data', (c: Buffer) => (child.output += c.toString()));
-  return child;
-}
-
-async function waitFor(child: Child, pattern: RegExp): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const match = child.output.match(pattern);
-    if (match) return match;
-    if (child.proc.exitCode !== null || Date.now() > deadline) throw new Error(`process did not start:\n${child.output}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function percentiles(samples: number[]): { p50: number; p99: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { p50: at(0.5), p99: at(0.99) };
-}
 
 async function measure(n: number, once: () => Promise<void>): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < WARMUP; i++) await once();
@@ -111,17 +82,6 @@ async function turnClient(url: string): Promise<{ turn: () => Promise<number>; c
   };
 }
 
-const ms = (v: number) => `${v.toFixed(2)} ms`;
-
-/** CPU time (user + system) a process has used, in ms; Linux only, else NaN. */
-function cpuMs(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Commands the MongoDB server has answered so far, by name (FerretDB's metrics). */
 async function storeCommands(mongo: MongoTestServer): Promise<Map<string, number>> {
@@ -147,9 +107,8 @@ async function main(): Promise<void> {
   const data = makeTempDir('mozaiks-bench-');
   try {
     // The LLM endpoint, answering at once.
-    const llm = run(['-e', `require('@mozaiks/llm').startChatCompletionsServer(() => ({ content: 'pong', usage: { prompt_tokens: 5, completion_tokens: 1 } })).then((s) => console.log('URL ' + s.url))`]);
+    const { child: llm, url: llmUrl } = await startLlm();
     children.push(llm);
-    const llmUrl = (await waitFor(llm, /URL (\S+)/))[1]!;
 
     // Floor: a WebSocket echo, a NATS request/reply, an HTTP call to the endpoint.
     const echo = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port)); s.on('connection', (c) => c.on('message', (m) => c.send(m)));`]);
@@ -170,46 +129,37 @@ async function main(): Promise<void> {
     const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
     const floor = { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 };
 
-    const env = {
-      OPENAI_API_KEY: 'bench-key', OPENAI_API_BASE: llmUrl, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE,
-      WORKFLOWS_DIR: path.join(__dirname, 'workflows'), HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', LLM_MAX_RETRIES: '0',
-    };
+    const env = runtimeEnv(llmUrl);
     const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
 
     // Standalone: one process.
-    const standalone = run(['services/standalone/dist/main.js'], { ...env, LOG_LEVEL: 'info', DATA_DIR: path.join(data.path, 'standalone') });
+    const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') });
+    const standalone = standaloneRuntime.children.get('standalone')!;
     children.push(standalone);
-    const standalonePort = (await waitFor(standalone, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
+    const standalonePort = standaloneRuntime.port;
     const standaloneTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${standalonePort}/ws/chat?token=${await token(chat)}`, 'standalone');
     standalone.proc.kill('SIGTERM');
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
     const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS) => {
       const distributedEnv = { ...env, NATS_URL: nats.url, ...storeEnv };
-      const started: Child[] = [];
-      for (const service of ['gateway', 'executor', 'tool-runner', 'usage-emitter']) {
-        const flags = profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : [];
-        const child = run([...flags, `services/${service}/dist/main.js`], { ...distributedEnv, LOG_LEVEL: 'info' });
-        children.push(child);
-        started.push(child);
-        await waitFor(child, service === 'gateway' ? /"url":"http:\/\/127\.0\.0\.1:\d+"/ : /"ops_port":\d+/);
-      }
-      const gatewayPort = (await waitFor(started[0]!, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]!;
+      const runtime = await startDistributed(distributedEnv, {
+        nodeFlags: (service) => (profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : []),
+      });
+      const started = SERVICES.map((name) => runtime.children.get(name)!);
+      children.push(...started);
+      const gatewayPort = runtime.port;
       const cpuBefore = started.map((c) => cpuMs(c.proc.pid));
       const commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
       const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`, turns);
       const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (turns + WARMUP));
       const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns + WARMUP) : undefined;
-      if (profile && PROFILE_DIR) {
-        // Profiles are written when a process exits on its own: stop the services gracefully.
-        await Promise.all(started.map((c) => new Promise<void>((resolve) => (c.proc.once('exit', () => resolve()), c.proc.kill('SIGTERM')))));
-      } else {
-        for (const c of started) c.proc.kill('SIGTERM');
-      }
+      // Profiles are written when a process exits on its own: the services are stopped gracefully.
+      await Promise.all(started.map((c) => stop(c)));
       return { turn, cpuPerTurn, commands };
     };
     const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
-    mongo = await startMongoTestServer();
+    mongo = process.env.SKIP_MONGODB ? undefined : await startMongoTestServer();
     const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
     // The same through a proxy that adds a delay to every store round trip, at two delays: the
     // turn grows by the difference once per round trip it waits for in sequence.
@@ -244,7 +194,7 @@ async function main(): Promise<void> {
     console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process`);
     for (const [name, r] of rows) console.log(`${name.padEnd(40)} p50 ${ms(r.p50).padStart(10)}   p99 ${ms(r.p99).padStart(10)}`);
     console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}`);
-    const names = ['gateway', 'executor', 'tool-runner', 'usage-emitter'];
+    const names = SERVICES;
     for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
       if (!result) {
         console.log(`distributed on MongoDB: not measured (no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);

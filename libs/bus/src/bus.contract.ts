@@ -87,6 +87,24 @@ export function busContract(name: string, factory: BusFactory): void {
       expect(attempts).toEqual([1, 2, 3]);
     });
 
+    it('handles at most `concurrency` messages of a consume at once; the rest wait and all are handled', async () => {
+      let running = 0;
+      let peak = 0;
+      const done: string[] = [];
+      bus.consume<{ job: string }>('t.bounded.>', 'workers', async (m) => {
+        running++;
+        peak = Math.max(peak, running);
+        await tick(20);
+        running--;
+        done.push(m.data.job);
+      }, { concurrency: 3 });
+      await tick();
+      for (let i = 0; i < 12; i++) await bus.publish(`t.bounded.${i}`, { job: `j${i}` }, { msgId: `bounded-${i}` });
+      await until(() => done.length === 12, 10_000);
+      expect(peak).toBe(3);
+      expect(done.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `j${i}`).sort());
+    });
+
     it('stores a durable message once per msgId', async () => {
       const seen: string[] = [];
       bus.consume<{ job: string }>('t.dedupe.>', 'workers', async (m) => void seen.push(m.data.job));

@@ -26,7 +26,15 @@ export type WorkHandler<T = unknown> = (message: BusMessage<T>, attempt: number)
 export interface ConsumeOptions {
   /** Deliveries of one message before it is given up (and logged); `Infinity` never gives up. @default 5 */
   maxDeliver?: number;
+  /**
+   * Messages this member handles at once. Beyond it, messages wait in the queue (on NATS they are
+   * not even pulled), where other members of the group take them. @default 256
+   */
+  concurrency?: number;
 }
+
+/** Messages one member of a consumer group handles at once unless told otherwise. */
+export const DEFAULT_CONSUME_CONCURRENCY = 256;
 
 /**
  * Thrown by a work handler to have its message delivered again after `delayMs`, without it being

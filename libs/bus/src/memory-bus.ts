@@ -1,6 +1,6 @@
 // The in-process Bus: same semantics as the NATS adapter (wildcards, queue groups, request/reply,
 // redelivery of unacknowledged work), for the standalone runtime and tests.
-import { BusError, RetryLaterError, subjectMatches } from './bus.js';
+import { BusError, DEFAULT_CONSUME_CONCURRENCY, RetryLaterError, subjectMatches } from './bus.js';
 import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
 
 interface Sub {
@@ -17,7 +17,10 @@ export interface MemoryBusOptions {
 }
 
 export class MemoryBus implements Bus {
-  private subs = new Set<Sub>();
+  /** Subscriptions to one exact subject, by subject: most of them (a chat's events, its controls). */
+  private exact = new Map<string, Set<Sub>>();
+  /** Subscriptions with wildcards, matched against every subject. */
+  private patterns = new Set<Sub>();
   private inFlight = new Set<Promise<unknown>>();
   private closed = false;
   private rotation = new Map<string, number>();
@@ -30,7 +33,11 @@ export class MemoryBus implements Bus {
     if (options.msgId) {
       // Like a JetStream stream's duplicate window: the same id within it is stored once.
       const now = Date.now();
-      for (const [id, at] of this.dedupe) if (now - at > 120_000) this.dedupe.delete(id);
+      // Ids are kept in the order they came: the expired ones are at the front.
+      for (const [id, at] of this.dedupe) {
+        if (now - at <= 120_000) break;
+        this.dedupe.delete(id);
+      }
       if (this.dedupe.has(options.msgId)) return;
       this.dedupe.set(options.msgId, now);
     }
@@ -74,8 +81,26 @@ export class MemoryBus implements Bus {
   consume<T>(subject: string, group: string, handler: WorkHandler<T>, options: ConsumeOptions = {}): Subscription {
     const maxDeliver = options.maxDeliver ?? 5;
     const delay = this.options.redeliveryDelayMs ?? 200;
+    const limit = Math.max(1, options.concurrency ?? DEFAULT_CONSUME_CONCURRENCY);
+    let active = 0;
+    // Deliveries beyond the limit wait here, in order, for a slot.
+    const waiting: Array<() => void> = [];
+    const slot = async (): Promise<void> => {
+      if (active < limit) {
+        active++;
+        return;
+      }
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    };
+    // A freed slot passes straight to the next waiter.
+    const free = (): void => {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    };
     const attempt = (message: BusMessage, n: number): void => {
       this.track(subject, async () => {
+        await slot();
         try {
           await handler(message as BusMessage<T>, n);
         } catch (error) {
@@ -86,6 +111,8 @@ export class MemoryBus implements Bus {
           }
           if (n >= maxDeliver) throw error;
           setTimeout(() => !this.closed && attempt(message, n + 1), delay * n).unref();
+        } finally {
+          free();
         }
       });
     };
@@ -98,12 +125,17 @@ export class MemoryBus implements Bus {
   }
 
   private readonly onceResults = new Map<string, { result: Promise<unknown>; expires: number }>();
+  private onceSwept = 0;
 
   async once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T> {
     const now = Date.now();
-    for (const [k, v] of this.onceResults) if (v.expires <= now) this.onceResults.delete(k);
+    // Expired results are swept at most once a second, not on every call.
+    if (now - this.onceSwept >= 1000) {
+      this.onceSwept = now;
+      for (const [k, v] of this.onceResults) if (v.expires <= now) this.onceResults.delete(k);
+    }
     const known = this.onceResults.get(key);
-    if (known) return known.result as Promise<T>;
+    if (known && known.expires > now) return known.result as Promise<T>;
     const result = work();
     this.onceResults.set(key, { result, expires: now + options.ttlMs });
     return result;
@@ -120,15 +152,16 @@ export class MemoryBus implements Bus {
       await Promise.allSettled([...this.inFlight]);
     }
     this.closed = true;
-    this.subs.clear();
+    this.exact.clear();
+    this.patterns.clear();
   }
 
   /** Delivers to every plain subscriber and one member of each queue group; returns how many. */
   private route(message: BusMessage): number {
     const groups = new Map<string, Sub[]>();
     let count = 0;
-    for (const sub of this.subs) {
-      if (!subjectMatches(sub.pattern, message.subject)) continue;
+    const candidates = [...(this.exact.get(message.subject) ?? []), ...[...this.patterns].filter((sub) => subjectMatches(sub.pattern, message.subject))];
+    for (const sub of candidates) {
       if (sub.queue === undefined) {
         sub.deliver(message);
         count++;
@@ -149,9 +182,24 @@ export class MemoryBus implements Bus {
   private add(pattern: string, queue: string | undefined, deliver: (message: BusMessage) => void): Subscription {
     this.assertOpen();
     // Delivery is asynchronous, as over a network, but keeps each subscriber's order.
-    const sub: Sub = { pattern, queue, deliver: (m) => queueMicrotask(() => this.subs.has(sub) && deliver(m)) };
-    this.subs.add(sub);
-    return { unsubscribe: async () => void this.subs.delete(sub) };
+    let subscribed = true;
+    const sub: Sub = { pattern, queue, deliver: (m) => queueMicrotask(() => subscribed && deliver(m)) };
+    const wild = pattern.includes('*') || pattern.includes('>');
+    if (wild) this.patterns.add(sub);
+    else {
+      const set = this.exact.get(pattern) ?? new Set<Sub>();
+      set.add(sub);
+      this.exact.set(pattern, set);
+    }
+    return {
+      unsubscribe: async () => {
+        subscribed = false;
+        if (wild) return void this.patterns.delete(sub);
+        const set = this.exact.get(pattern);
+        set?.delete(sub);
+        if (set?.size === 0) this.exact.delete(pattern);
+      },
+    };
   }
 
   private track(subject: string, work: () => void | Promise<void>): void {

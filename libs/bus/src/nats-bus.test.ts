@@ -9,7 +9,7 @@ import type { StreamSpec } from '@mozaiks/protocol';
 import { NatsBus } from './nats-bus';
 
 const testStreams: StreamSpec[] = [
-  { name: 'T_WORK', subjects: ['t.jobs.>', 't.dedupe.>', 't.slow.>'], retention: 'workqueue', maxAgeMs: 60_000, duplicateWindowMs: 60_000 },
+  { name: 'T_WORK', subjects: ['t.jobs.>', 't.dedupe.>', 't.slow.>', 't.bounded.>'], retention: 'workqueue', maxAgeMs: 60_000, duplicateWindowMs: 60_000 },
 ];
 
 let server: NatsServer;

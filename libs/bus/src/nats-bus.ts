@@ -7,7 +7,7 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import { connect, errors, headers as natsHeaders, nuid } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs, NatsConnection, Subscription as NatsSubscription } from '@nats-io/transport-node';
-import { BusError, RetryLaterError, subjectMatches } from './bus.js';
+import { BusError, DEFAULT_CONSUME_CONCURRENCY, RetryLaterError, subjectMatches } from './bus.js';
 import type { Bus, BusMessage, ConsumeOptions, Headers, PublishOptions, Subscription, WorkHandler } from './bus.js';
 import { subjects } from '@mozaiks/protocol';
 import type { StreamSpec } from '@mozaiks/protocol';
@@ -30,8 +30,6 @@ export interface NatsBusOptions {
   streams: StreamSpec[];
   /** Time a consumer has to acknowledge before the message goes to another; long handlers extend it. @default 30000 */
   ackWaitMs?: number;
-  /** Messages one `consume` handles at once. @default 16 */
-  concurrency?: number;
   /** Key-value bucket that keeps the results of `once`. @default 'MOZAIKS_ONCE' */
   onceBucket?: string;
   onError?: (error: unknown, subject: string) => void;
@@ -62,7 +60,9 @@ export class NatsBus implements Bus {
 
   /** Connects (retrying for ever on disconnects) and makes sure the streams exist as specified. */
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
-    const nc = await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+    // noAsyncTraces: a request does not build an Error (a stack trace) up front in case it fails;
+    // failures are turned into BusErrors naming the subject anyway.
+    const nc = await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, noAsyncTraces: true });
     const jsm = await jetstreamManager(nc);
     for (const spec of options.streams) await ensureStream(jsm, spec);
     const bus = new NatsBus(nc, jetstream(nc), jsm, options);
@@ -236,22 +236,38 @@ export class NatsBus implements Bus {
       filter_subject: subject,
       ack_wait: nanos(ackWaitMs),
       max_deliver: Number.isFinite(maxDeliver) ? maxDeliver : -1,
-      max_ack_pending: 1000,
+      // Bounded by each member (its `concurrency`), not for the whole group: a group-wide bound would
+      // cap every executor together however many are added.
+      max_ack_pending: -1,
     };
     try {
       // Creating a durable that exists with the same settings succeeds: every member does it.
       await this.jsm.consumers.add(spec.name, config);
     } catch (error) {
       // It exists with other settings (a new release changed them): bring it up to date.
-      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver }).catch(() => {
+      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver, max_ack_pending: config.max_ack_pending }).catch(() => {
         throw error;
       });
     }
     const consumer = await this.js.consumers.get(spec.name, durable);
-    const messages = await consumer.consume({ max_messages: this.options.concurrency ?? 16 });
+    const limit = Math.max(1, options.concurrency ?? DEFAULT_CONSUME_CONCURRENCY);
+    // Pulled in batches; the next batch is asked for only as the loop below takes messages, so a
+    // member at its limit leaves the queue to the others.
+    const messages = await consumer.consume({ max_messages: Math.min(limit, 128) });
     this.consumers.add(messages);
+    let active = 0;
+    let slotFreed: (() => void) | undefined;
     void (async () => {
-      for await (const m of messages) this.track(subject, () => this.handleWork(m, handler, ackWaitMs, maxDeliver));
+      for await (const m of messages) {
+        while (active >= limit) await new Promise<void>((resolve) => (slotFreed = resolve));
+        active++;
+        this.track(subject, () => this.handleWork(m, handler, ackWaitMs, maxDeliver).finally(() => {
+          active--;
+          const wake = slotFreed;
+          slotFreed = undefined;
+          wake?.();
+        }));
+      }
     })().catch((error: unknown) => this.options.onError?.(error, subject));
     return messages;
   }

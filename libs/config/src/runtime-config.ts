@@ -122,6 +122,8 @@ export const RuntimeConfig = z
     NATS_URL: z.string().optional(),
     /** Seconds an executor has to acknowledge a run request before another may take it; kept alive while it works. */
     RUN_ACK_WAIT_SECONDS: number('must be a number of seconds').positive().default(30),
+    /** Chats one executor serves at once; more wait in the run queue for this or another executor. */
+    EXECUTOR_CONCURRENCY: number('must be a whole number').int().min(1).default(5000),
     /** Seconds a chat's lease lasts unrenewed: how soon another executor continues a dead one's run. */
     CHAT_LEASE_SECONDS: number('must be a number of seconds').positive().default(15),
     /** Seconds a stopping service lets work in flight finish before handing it back. */

@@ -83,8 +83,11 @@ export interface ChatInbox {
    * inbox once more: work that arrived while the chat was held is never left waiting for a retry.
    */
   acquire(tenant: Tenant, chatId: string, holder: string, ttlMs: number): Promise<Lease | undefined>;
-  /** Extends the lease; false once another holder has taken it (stop writing). */
-  renew(lease: Lease, ttlMs: number): Promise<boolean>;
+  /**
+   * Extends each lease (an executor renews every chat it holds at once: one write, not one per
+   * chat); an entry is false once another holder has taken that lease (stop writing).
+   */
+  renew(leases: readonly Lease[], ttlMs: number): Promise<boolean[]>;
   /**
    * Gives the lease up with what the next holder should know. `wanted` is true when an `acquire`
    * was refused while it was held: the caller should look for pending inputs again.

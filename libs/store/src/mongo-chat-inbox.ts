@@ -124,12 +124,18 @@ export class MongoChatInbox implements ChatInbox {
     return undefined;
   }
 
-  async renew(lease: Lease, ttlMs: number): Promise<boolean> {
-    const result = await this.database.leases.updateOne(
-      { _id: chatKey(fields(lease.tenant, lease.chatId)), holder: lease.holder, epoch: lease.epoch, released: false },
-      { $set: { expires_at: Date.now() + ttlMs } },
-    );
-    return result.matchedCount === 1;
+  async renew(leases: readonly Lease[], ttlMs: number): Promise<boolean[]> {
+    if (leases.length === 0) return [];
+    const held = (l: Lease) => ({ _id: chatKey(fields(l.tenant, l.chatId)), holder: l.holder, epoch: l.epoch, released: false });
+    const result = await this.database.leases.updateMany({ $or: leases.map(held) }, { $set: { expires_at: Date.now() + ttlMs } });
+    if (result.matchedCount === leases.length) return leases.map(() => true);
+    // Some were taken over or let go: find which (one more round trip, only then).
+    const docs = await this.database.leases.find({ _id: { $in: leases.map((l) => chatKey(fields(l.tenant, l.chatId))) } }, { projection: { holder: 1, epoch: 1, released: 1 } }).toArray();
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    return leases.map((l) => {
+      const doc = byId.get(chatKey(fields(l.tenant, l.chatId)));
+      return doc !== undefined && doc.holder === l.holder && doc.epoch === l.epoch && !doc.released;
+    });
   }
 
   async release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }> {

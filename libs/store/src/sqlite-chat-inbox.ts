@@ -69,13 +69,11 @@ export class SqliteChatInbox implements ChatInbox {
     });
   }
 
-  async renew(lease: Lease, ttlMs: number): Promise<boolean> {
+  async renew(leases: readonly Lease[], ttlMs: number): Promise<boolean[]> {
     const db = this.database;
-    const { tenant: t } = lease;
-    const changes = await db.write(() => db
-      .sql('UPDATE leases SET expires_at = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ? AND epoch = ? AND released = 0')
-      .run(Date.now() + ttlMs, t.app_id, t.user_id, lease.chatId, lease.holder, lease.epoch).changes);
-    return changes === 1;
+    const expires = Date.now() + ttlMs;
+    const update = db.sql('UPDATE leases SET expires_at = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND holder = ? AND epoch = ? AND released = 0');
+    return db.write(() => leases.map((l) => update.run(expires, l.tenant.app_id, l.tenant.user_id, l.chatId, l.holder, l.epoch).changes === 1));
   }
 
   async release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }> {

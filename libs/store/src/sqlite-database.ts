@@ -83,6 +83,8 @@ export class SqliteDatabase {
   readonly file: string;
   readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
+  /** One transaction wrapper for every unit of work: better-sqlite3 builds one per `transaction` call. */
+  private readonly transaction: Database.Transaction<(work: () => unknown) => unknown>;
 
   /** @throws StoreUnavailableError naming the file and the cause when it cannot be opened or written. */
   constructor(options: SqliteDatabaseOptions) {
@@ -103,6 +105,7 @@ export class SqliteDatabase {
     // From now on a busy database is retried by `attempt`, which yields to the event loop instead
     // of sleeping in SQLite for a millisecond or more with the whole process blocked.
     this.db.pragma('busy_timeout = 0');
+    this.transaction = this.db.transaction((work: () => unknown) => work());
   }
 
   /** Brings a database of any earlier version to this one; a no-op on a current one. */
@@ -164,12 +167,12 @@ export class SqliteDatabase {
 
   /** `work` as one write transaction (taking the write lock at once), retried while busy. */
   write<T>(work: () => T): Promise<T> {
-    return this.attempt(() => this.db.transaction(work).immediate());
+    return this.attempt(() => this.transaction.immediate(work) as T);
   }
 
   /** `work` as one read transaction: a consistent view across several queries. */
   read<T>(work: () => T): Promise<T> {
-    return this.attempt(() => this.db.transaction(work).deferred());
+    return this.attempt(() => this.transaction.deferred(work) as T);
   }
 
   /** A prepared statement, compiled once per database: preparing costs more than most queries. */

@@ -161,7 +161,7 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       expect(b.lease.epoch).toBeGreaterThan(a.lease.epoch);
       await b.writer.append({ events: [event('b1')] });
       await expect(a.writer.append({ events: [event('a2')], messages: [{ role: 'user', content: 'late' }] })).rejects.toBeInstanceOf(LeaseLostError);
-      expect(await stores.inbox.renew(a.lease, 1000)).toBe(false);
+      expect(await stores.inbox.renew([a.lease, b.lease], 1000)).toEqual([false, true]);
       await b.writer.append({ events: [event('b2')] });
       expect((await stores.log.listEvents(ada, 'c1')).map((e) => [e.event_id, e.seq])).toEqual([['a1', 1], ['b1', 2], ['b2', 3]]);
       expect(await stores.log.listMessages(ada, 'c1')).toEqual([]);
@@ -312,16 +312,16 @@ export function chatInboxContract(name: string, factory: StoreFactory): void {
       expect(await stores.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
       expect(await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000)).toBeUndefined();
       expect(await stores.inbox.acquire(bob, 'c1', 'exec-2', 10_000)).toMatchObject({ epoch: 1 });
-      expect(await stores.inbox.renew(first, 10_000)).toBe(true);
+      expect(await stores.inbox.renew([first], 10_000)).toEqual([true]);
       await stores.inbox.release(first, { inputsDone: 3, position: 7 });
-      expect(await stores.inbox.renew(first, 10_000)).toBe(false);
+      expect(await stores.inbox.renew([first], 10_000)).toEqual([false]);
       const second = (await stores.inbox.acquire(ada, 'c1', 'exec-2', 50))!;
       expect(second).toMatchObject({ epoch: 2, takeover: false, inputsDone: 3, position: 7 });
       await sleep(80);
       // Expired without a release: the next holder must fence it.
       const third = (await stores.inbox.acquire(ada, 'c1', 'exec-1', 10_000))!;
       expect(third).toMatchObject({ epoch: 3, takeover: true, position: 0 });
-      expect(await stores.inbox.renew(second, 10_000)).toBe(false);
+      expect(await stores.inbox.renew([second], 10_000)).toEqual([false]);
       await stores.inbox.release(second, { inputsDone: 9, position: 9 });
       expect(await stores.inbox.acquire(ada, 'c1', 'exec-2', 10_000)).toBeUndefined();
     });

@@ -27,6 +27,8 @@ export class RuntimeMetrics {
   readonly llmDuration: Histogram<'model'>;
   /** Run requests waiting in the JetStream run queue for an executor (the executors' consumer's pending count). */
   readonly runQueuePending: Gauge;
+  /** Chats an executor is serving now (each runs its inputs one at a time): its share of EXECUTOR_CONCURRENCY. */
+  readonly runsInFlight: Gauge;
   /** Priced usage that could not be published to the billing subjects (each attempt; the record is retried). */
   readonly usagePublishFailures: Counter;
 
@@ -117,6 +119,11 @@ export class RuntimeMetrics {
         if (pending !== undefined) this.set(pending);
       },
     });
+    this.runsInFlight = new Gauge({
+      name: 'runs_in_flight',
+      help: 'Chats this executor is serving now (executors only; bounded by EXECUTOR_CONCURRENCY).',
+      registers: [],
+    });
     this.usagePublishFailures = new Counter({
       name: 'usage_publish_failures_total',
       help: 'Attempts to publish priced usage to the billing subjects that failed (the record is retried from the metering stream).',
@@ -132,6 +139,11 @@ export class RuntimeMetrics {
     this.probes = { service, ...probes };
     // Only a process that reads the queue reports it: a 0 from any other would be a false reading.
     if (probes.runQueuePending && !this.registry.getSingleMetric('run_queue_pending')) this.registry.registerMetric(this.runQueuePending);
+  }
+
+  /** Exposes runs_in_flight: called by a process that runs an executor (its own, or standalone). */
+  exposeRunsInFlight(): void {
+    if (!this.registry.getSingleMetric('runs_in_flight')) this.registry.registerMetric(this.runsInFlight);
   }
 
   /** The exposition text for /metrics. */

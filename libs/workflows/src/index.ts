@@ -23,5 +23,6 @@ export type { AgentDefinition, ContextVariableDefinition, HandoffRule, Structure
 export { JSON_FORM_FILE, WORKFLOW_FILE_NAMES, WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader.js';
 export type { WorkflowProblem } from './workflow-loader.js';
 export { WorkflowRegistry } from './workflow-registry.js';
+export type { WorkflowRegistryOptions } from './workflow-registry.js';
 export { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas.js';
 export type { WorkflowFileKind } from './json-schemas.js';

@@ -116,13 +116,23 @@ describe('loadWorkflow', () => {
 describe('WorkflowRegistry', () => {
   it('serves a loaded workflow until one of its files changes', () => {
     write('live', { 'orchestrator.yaml': 'workflow_name: One\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n' });
-    const registry = new WorkflowRegistry(root);
+    const registry = new WorkflowRegistry(root, { recheckMs: 0 });
     const first = registry.get('live');
     expect(registry.get('live')).toBe(first);
     write('live', { 'orchestrator.yaml': 'workflow_name: Two, renamed\n' });
     expect(registry.get('live').name).toBe('Two, renamed');
     write('live', { 'tools.yaml': 'tools: [oops\n' });
     expect(() => registry.get('live')).toThrow(WorkflowValidationError);
+  });
+
+  it('looks at the files again only once the recheck interval has passed', async () => {
+    write('paced', { 'orchestrator.yaml': 'workflow_name: One\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n' });
+    const registry = new WorkflowRegistry(root, { recheckMs: 300 });
+    expect(registry.get('paced').name).toBe('One');
+    write('paced', { 'orchestrator.yaml': 'workflow_name: Two\n' });
+    expect(registry.get('paced').name).toBe('One');
+    await new Promise((r) => setTimeout(r, 350));
+    expect(registry.get('paced').name).toBe('Two');
   });
 });
 

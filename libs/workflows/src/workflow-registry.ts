@@ -1,26 +1,40 @@
 // Workflows by id, loaded once and loaded again when one of their files changes, so a run does not
-// parse YAML and an edited workflow takes effect on its next run without a restart.
+// parse YAML and an edited workflow takes effect without a restart. The files are looked at (a
+// stat of each) at most once per `recheckMs`, not on every run.
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { WORKFLOW_FILE_NAMES, loadWorkflow } from './workflow-loader.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
 
-export class WorkflowRegistry {
-  private readonly cache = new Map<string, { stamp: string; definition: WorkflowDefinition }>();
+export interface WorkflowRegistryOptions {
+  /** How long a loaded workflow is served before its files are looked at again. @default 1000 */
+  recheckMs?: number;
+}
 
-  constructor(private readonly workflowsDir: string) {}
+export class WorkflowRegistry {
+  private readonly cache = new Map<string, { stamp: string; definition: WorkflowDefinition; checkedAt: number }>();
+  private readonly recheckMs: number;
+
+  constructor(private readonly workflowsDir: string, options: WorkflowRegistryOptions = {}) {
+    this.recheckMs = options.recheckMs ?? 1000;
+  }
 
   /**
    * The workflow `id`, as its files are now.
    * @throws WorkflowNotFoundError, WorkflowValidationError as `loadWorkflow` does.
    */
   get(id: string): WorkflowDefinition {
-    const stamp = this.stamp(id);
     const cached = this.cache.get(id);
-    if (cached && stamp !== undefined && cached.stamp === stamp) return cached.definition;
+    const now = performance.now();
+    if (cached && now - cached.checkedAt < this.recheckMs) return cached.definition;
+    const stamp = this.stamp(id);
+    if (cached && stamp !== undefined && cached.stamp === stamp) {
+      cached.checkedAt = now;
+      return cached.definition;
+    }
     const definition = loadWorkflow(this.workflowsDir, id);
-    if (stamp !== undefined) this.cache.set(id, { stamp, definition });
+    if (stamp !== undefined) this.cache.set(id, { stamp, definition, checkedAt: now });
     return definition;
   }
 

@@ -97,7 +97,8 @@ export class LogRunJournal implements RunJournal {
     });
     if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
     // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
-    for (const event of events) await publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined);
+    // Published together (in order: each publish is queued when called), so they leave in one write.
+    await Promise.all(events.map((event) => publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined)));
   }
 
   private usage(tenant: Tenant, chatId: string): Omit<UsageUpdateEvent, 'seq'> {

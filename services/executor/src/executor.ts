@@ -12,7 +12,7 @@ import { PriceTable } from '@mozaiks/llm';
 import { ChatControl, ChatNudge, describeIssues } from '@mozaiks/protocol';
 import type { ChatControlReply, ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
 import { LeaseLostError } from '@mozaiks/store';
-import type { ChatInbox, ChatLog, ChatWriter, PendingInput } from '@mozaiks/store';
+import type { ChatInbox, ChatLog, ChatWriter, Lease, PendingInput } from '@mozaiks/store';
 import { SpanKind, childTraceparent, startSpan, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
@@ -49,6 +49,8 @@ export interface ExecutorOptions {
    * storing a message and publishing its request). @default 60000
    */
   sweepIntervalMs?: number;
+  /** Chats served at once; more wait in the run queue (for this or another executor). @default 5000 */
+  concurrency?: number;
   /** Chats whose last writer this process keeps, to read only what is new when they next run here. @default 1000 */
   writerCacheSize?: number;
 }
@@ -114,17 +116,24 @@ export class Executor {
   private readonly prices: PriceTable;
   /** Models already reported as having no price. */
   private readonly unpriced = new Set<string>();
+  /** The leases of the chats served here, renewed together. */
+  private readonly leases: LeaseKeeper;
 
   constructor(private readonly options: ExecutorOptions) {
     this.workflows = new WorkflowRegistry(options.workflowsDir);
     this.prices = options.prices ?? new PriceTable();
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.leases = new LeaseKeeper(options.inbox, options.leaseMs ?? 15_000);
   }
 
   /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
-    this.subscription = bus.consume(subjects.allRuns, 'executors', (message, attempt) => this.accept(message, attempt), { maxDeliver: Infinity });
+    this.options.metrics.exposeRunsInFlight();
+    this.subscription = bus.consume(subjects.allRuns, 'executors', (message, attempt) => this.accept(message, attempt), {
+      maxDeliver: Infinity,
+      concurrency: this.options.concurrency ?? 5000,
+    });
     await this.sweep();
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
@@ -152,6 +161,7 @@ export class Executor {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.sweeper);
+    this.leases.stopWhenIdle();
     await this.subscription?.unsubscribe();
     const grace = new Promise((resolve) => setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000).unref());
     await Promise.race([Promise.allSettled([...this.running]), grace]);
@@ -178,6 +188,7 @@ export class Executor {
     // Claimed in this process before the first await, so two nudges here never both serve it.
     const chat: ActiveChat = { controller: new AbortController(), wake: false, wakeSeq: undefined };
     this.active.set(key, chat);
+    this.options.metrics.runsInFlight.inc();
     // A request delivered again may stand for nudges its first executor took in before it died:
     // it reads the whole inbox, not only the input it names.
     const work = this.serveChat(nudge, key, chat, attempt > 1 ? undefined : nudge.input_seq);
@@ -186,6 +197,7 @@ export class Executor {
       await work;
     } finally {
       this.running.delete(work);
+      this.options.metrics.runsInFlight.dec();
     }
   }
 
@@ -268,15 +280,8 @@ export class Executor {
     ]);
     if (!lease) return undefined;
     const { controller } = chat;
-    const renew = setInterval(() => {
-      void inbox.renew(lease, leaseMs).then(
-        (ok) => {
-          // Another executor took over (this one stalled past its lease): stop writing at once.
-          if (!ok) controller.abort();
-        },
-        () => undefined,
-      );
-    }, Math.max(100, Math.floor(leaseMs / 3)));
+    // Another executor took over (this one stalled past its lease): stop writing at once.
+    const letGo = this.leases.hold(lease, () => controller.abort());
     let writer: ChatWriter | undefined;
     try {
       writer = await log.openWriter(lease, workflowId, { ...(previous ? { previous } : {}), prefetched });
@@ -314,7 +319,7 @@ export class Executor {
         complete = next || queue.length < PENDING_PAGE;
       }
     } catch (failure) {
-      clearInterval(renew);
+      letGo();
       if (!(failure instanceof LeaseLostError || failure instanceof RunAbortedError || failure instanceof RetryLaterError)) {
         // Something went wrong mid-write: what this process knows of the chat may be short of the log.
         this.writers.delete(key);
@@ -324,7 +329,7 @@ export class Executor {
       if (failure instanceof RunAbortedError || failure instanceof LeaseLostError) throw new RetryLaterError(0, 'run handed back');
       throw failure;
     }
-    clearInterval(renew);
+    letGo();
     const progress = { inputsDone: writer.inputsDone, position: writer.position };
     try {
       return { ...(await inbox.release(lease, progress)), inputsDone: progress.inputsDone };
@@ -406,7 +411,8 @@ export class Executor {
 
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
     if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') return closeUnrun('completed');
-    log.info(run ? 'workflow execution resumed' : 'workflow execution started');
+    // One info line per run (its end, below); its start is detail.
+    log.debug(run ? 'workflow execution resumed' : 'workflow execution started');
     const stored = chat.context;
     let createAgent;
     try {
@@ -471,6 +477,62 @@ function runStart(workflow: WorkflowDefinition, input: PendingInput): { userMess
   const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
   // Naming an agent gives it the floor; anything else is said to the agent that asked.
   return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent };
+}
+
+/** Leases renewed together in batches of this many (one store write each). */
+const RENEW_BATCH = 500;
+
+/**
+ * Renews every lease an executor holds, all at once every third of the lease time: a store write
+ * per batch of chats, not a timer and a write per chat.
+ */
+class LeaseKeeper {
+  /** Held leases, each with what stops its run when it turns out to be lost. */
+  private readonly held = new Map<Lease, () => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing = false;
+  private stopping = false;
+
+  constructor(private readonly inbox: ChatInbox, private readonly leaseMs: number) {}
+
+  /** Keeps `lease` renewed until the returned function is called; `lost` is called if it is taken over. */
+  hold(lease: Lease, lost: () => void): () => void {
+    this.held.set(lease, lost);
+    this.timer ??= setInterval(() => void this.renewAll(), Math.max(100, Math.floor(this.leaseMs / 3))).unref();
+    return () => {
+      this.held.delete(lease);
+      if (this.held.size === 0 && this.stopping) this.stopTimer();
+    };
+  }
+
+  /** Stops the timer once no lease is held (the executor is stopping). */
+  stopWhenIdle(): void {
+    this.stopping = true;
+    if (this.held.size === 0) this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async renewAll(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      const leases = [...this.held.keys()];
+      for (let i = 0; i < leases.length; i += RENEW_BATCH) {
+        const batch = leases.slice(i, i + RENEW_BATCH);
+        // A store that cannot be reached: the leases run out by themselves, and the writes they fence fail.
+        const renewed = await this.inbox.renew(batch, this.leaseMs).catch(() => undefined);
+        renewed?.forEach((ok, j) => {
+          if (!ok) this.held.get(batch[j]!)?.();
+        });
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
 }
 
 /** A chat's usage events on their way to billing, published one batch at a time, in order. */

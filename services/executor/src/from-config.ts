@@ -62,6 +62,7 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
     toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
     leaseMs: config.CHAT_LEASE_SECONDS * 1000,
     shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
+    concurrency: config.EXECUTOR_CONCURRENCY,
   });
 }
 

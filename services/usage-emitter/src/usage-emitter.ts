@@ -57,7 +57,8 @@ export class UsageEmitter {
     }
     metrics.tokenUsage.inc({ user_id: event.user_id, app_id: event.app_id }, event.total_tokens);
     span.end();
-    logger.info(
+    // Detail: every usage event is on the usage stream, and counted in token_usage_total.
+    logger.debug(
       { app_id: event.app_id, user_id: event.user_id, workflow_id: event.workflow_id, chat_id: event.chat_id, run_id: event.run_id, total_tokens: event.total_tokens, cost_usd: event.cost_usd },
       'usage emitted',
     );
