@@ -24,6 +24,8 @@ const ROUND_TRIP_DELAYS_MS = [20, 70] as const;
 const DELAYED_TURNS = 60;
 const TURNS = Number(process.env.TURNS ?? 300);
 const WARMUP = 30;
+/** Turns run before a runtime's turns are measured: its code warmed up by the JIT. */
+const WARMUP_TURNS = 100;
 const PROFILE_DIR = process.env.PROFILE_DIR;
 
 async function measure(n: number, once: () => Promise<void>): Promise<{ p50: number; p99: number }> {
@@ -41,14 +43,24 @@ async function measure(n: number, once: () => Promise<void>): Promise<{ p50: num
 const TURNS_PER_CHAT = 10;
 
 /** Measures turns over fresh chats of TURNS_PER_CHAT turns each; connecting is not timed. */
-async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS): Promise<{ p50: number; p99: number }> {
+async function turnsOver(urlFor: (chat: string) => Promise<string>, label: string, turns: number): Promise<number[]> {
   const samples: number[] = [];
-  for (let chat = 0; samples.length < turns + WARMUP; chat++) {
+  for (let chat = 0; samples.length < turns; chat++) {
     const client = await turnClient(await urlFor(`${label}_${chat}`));
-    for (let i = 0; i < TURNS_PER_CHAT && samples.length < turns + WARMUP; i++) samples.push(await client.turn());
+    for (let i = 0; i < TURNS_PER_CHAT && samples.length < turns; i++) samples.push(await client.turn());
     client.close();
   }
-  return percentiles(samples.slice(WARMUP));
+  return samples;
+}
+
+/**
+ * Measures `turns` turns after WARMUP_TURNS of warm-up (on chats of their own); `onMeasuring` is
+ * called between the two, where CPU counters are read.
+ */
+async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS, onMeasuring?: () => Promise<void>): Promise<{ p50: number; p99: number }> {
+  await turnsOver(urlFor, `${label}_warm`, WARMUP_TURNS);
+  await onMeasuring?.();
+  return percentiles(await turnsOver(urlFor, label, turns));
 }
 
 /**
@@ -137,7 +149,11 @@ async function main(): Promise<void> {
     const standalone = standaloneRuntime.children.get('standalone')!;
     children.push(standalone);
     const standalonePort = standaloneRuntime.port;
-    const standaloneTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${standalonePort}/ws/chat?token=${await token(chat)}`, 'standalone');
+    let standaloneCpu = 0;
+    const standaloneTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${standalonePort}/ws/chat?token=${await token(chat)}`, 'standalone', TURNS, async () => {
+      standaloneCpu = cpuMs(standalone.proc.pid);
+    });
+    const standaloneCpuPerTurn = (cpuMs(standalone.proc.pid) - standaloneCpu) / TURNS;
     standalone.proc.kill('SIGTERM');
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
@@ -149,11 +165,14 @@ async function main(): Promise<void> {
       const started = SERVICES.map((name) => runtime.children.get(name)!);
       children.push(...started);
       const gatewayPort = runtime.port;
-      const cpuBefore = started.map((c) => cpuMs(c.proc.pid));
-      const commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
-      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`, turns);
-      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / (turns + WARMUP));
-      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns + WARMUP) : undefined;
+      let cpuBefore: number[] = [];
+      let commandsBefore: Map<string, number> | undefined;
+      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`, turns, async () => {
+        cpuBefore = started.map((c) => cpuMs(c.proc.pid));
+        commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
+      });
+      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns);
+      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns) : undefined;
       // Profiles are written when a process exits on its own: the services are stopped gracefully.
       await Promise.all(started.map((c) => stop(c)));
       return { turn, cpuPerTurn, commands };
@@ -191,9 +210,9 @@ async function main(): Promise<void> {
       ['distributed turn, SQLite', distributedTurn],
       ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.turn] as [string, { p50: number; p99: number }]] : []),
     ];
-    console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process`);
+    console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; CPU per turn is user + system time of every thread over the measured turns (chat opening included)`);
     for (const [name, r] of rows) console.log(`${name.padEnd(40)} p50 ${ms(r.p50).padStart(10)}   p99 ${ms(r.p99).padStart(10)}`);
-    console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}`);
+    console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}; CPU per turn ${ms(standaloneCpuPerTurn)}`);
     const names = SERVICES;
     for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
       if (!result) {

@@ -47,6 +47,18 @@ export const ChatEventEnvelope = z.object({
 });
 export type ChatEventEnvelope = z.infer<typeof ChatEventEnvelope>;
 
+/**
+ * What a gateway checks of each live event on its way to a socket: whom it is for, and that it is
+ * an event. The event itself was built, typed, by the executor that persisted it; checking the
+ * whole union again for every event of every socket would be the gateway's largest cost per event.
+ */
+export const LiveEventEnvelope = z.object({
+  v: z.literal(1),
+  app_id: Id,
+  user_id: Id,
+  event: z.looseObject({ type: z.string(), chat_id: Id, seq: z.number().int().positive().optional() }),
+});
+
 /** Asks the tool-runner to run one tool function. */
 export const ToolRequest = z.object({
   v: z.literal(1),

@@ -3,7 +3,7 @@
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, `startTracing` loads the Node SDK and exports spans over
 // OTLP/HTTP; without it nothing of the SDK is loaded, spans are the API's no-ops, and only the
 // ids are made here, so headers and log lines still carry a trace id.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -12,6 +12,42 @@ export { SpanKind };
 
 const w3c = new W3CTraceContextPropagator();
 const TRACER = 'mozaiks-runtime';
+
+/** Whether an SDK records spans (startTracing registered one); until then spans are ids only. */
+let recording = false;
+
+/** A W3C traceparent: version, trace id, parent span id, flags. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-|$)/;
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/** The trace id and flags of a valid traceparent. */
+function parseTraceparent(traceparent: string | undefined): { traceId: string; flags: string } | undefined {
+  const m = traceparent ? TRACEPARENT.exec(traceparent) : null;
+  if (!m || m[1] === 'ff' || m[2] === ZERO_TRACE || m[3] === ZERO_SPAN) return undefined;
+  return { traceId: m[2]!, flags: m[4]! };
+}
+
+/** Random ids from a pool refilled 4 KiB at a time: one system call per hundreds of ids. */
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function randomHex(bytes: number): string {
+  if (poolAt + bytes > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  poolAt += bytes;
+  return pool.toString('hex', poolAt - bytes, poolAt);
+}
+
+const noop = () => undefined;
+
+/** A span nothing records: ids in the parent's trace (or a new one), for headers and log lines. */
+function idsOnly(parent: string | undefined): TraceSpan {
+  const of = parseTraceparent(parent);
+  const traceId = of?.traceId ?? randomHex(16);
+  return { traceparent: `00-${traceId}-${randomHex(8)}-${of?.flags ?? '01'}`, traceId, set: noop, fail: noop, end: noop, within: (work) => work() };
+}
 
 function format(span: SpanContext): string {
   const carrier: Record<string, string> = {};
@@ -43,13 +79,15 @@ export interface TraceSpan {
  * A span the SDK does not record (tracing off) still gets ids of its own in the parent's trace.
  */
 export function startSpan(name: string, options: { parent?: string; kind?: SpanKind; attributes?: Attributes } = {}): TraceSpan {
+  // Without an SDK the API's spans are no-ops: skip building them (and their contexts) at all.
+  if (!recording) return idsOnly(options.parent);
   const parentContext = contextOf(options.parent) ?? context.active();
   const span: Span = trace.getTracer(TRACER).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parentContext);
   let ids = span.spanContext();
   if (!span.isRecording()) {
     const parentIds = trace.getSpanContext(parentContext);
     const valid = parentIds && isSpanContextValid(parentIds) ? parentIds : undefined;
-    ids = { traceId: valid?.traceId ?? randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: valid?.traceFlags ?? TraceFlags.SAMPLED };
+    ids = { traceId: valid?.traceId ?? randomHex(16), spanId: randomHex(8), traceFlags: valid?.traceFlags ?? TraceFlags.SAMPLED };
   }
   const traceparent = format(ids);
   const active = trace.setSpan(parentContext, span);
@@ -89,6 +127,7 @@ export function childTraceparent(parent: string | undefined, name = 'publish'): 
 
 /** The trace id of a traceparent, for log lines. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
+  if (!recording) return parseTraceparent(traceparent)?.traceId;
   const ctx = contextOf(traceparent);
   return ctx ? trace.getSpanContext(ctx)!.traceId : undefined;
 }
@@ -123,5 +162,12 @@ export async function startTracing(service: string, env: NodeJS.ProcessEnv = pro
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   provider.register();
-  return { enabled: true, shutdown: () => provider.shutdown() };
+  recording = true;
+  return {
+    enabled: true,
+    shutdown: async () => {
+      await provider.shutdown();
+      recording = false;
+    },
+  };
 }

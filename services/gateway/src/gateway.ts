@@ -13,7 +13,7 @@ import { BusError } from '@mozaiks/bus';
 import type { Bus, Subscription } from '@mozaiks/bus';
 import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
-import { ChatEventEnvelope, CloseCode, ErrorCode, parseClientMessage } from '@mozaiks/protocol';
+import { CloseCode, ErrorCode, LiveEventEnvelope, parseClientMessage } from '@mozaiks/protocol';
 import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, newTraceparent, opsRoutes, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
@@ -162,11 +162,11 @@ export class Gateway {
     };
     // Subscribed before the starting point is read, so no event falls between the two.
     connection.subscription = bus.subscribe(subjects.chat(launch.app_id, launch.chat_id), (message) => {
-      const envelope = ChatEventEnvelope.safeParse(message.data);
+      const envelope = LiveEventEnvelope.safeParse(message.data);
       if (!envelope.success) return log.error('dropped malformed chat event');
       // Chat ids are unique per tenant, not globally: show a socket only its owner's events.
       if (envelope.data.user_id !== launch.user_id || envelope.data.app_id !== launch.app_id) return;
-      const event = envelope.data.event;
+      const event = envelope.data.event as ServerEvent;
       enqueue(() => this.deliver(connection, event));
     });
     // Where this socket starts: after `last_seq` (replaying what it missed), or at the chat's present.
