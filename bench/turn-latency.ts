@@ -7,7 +7,8 @@
 // delaying each one through a proxy). Prints figures; never fails on timing.
 //
 //   npm run bench:turn-latency            (TURNS=500 to change the sample size;
-//                                          PROFILE_DIR=/tmp/prof writes each distributed service's CPU profile there;
+//                                          PROFILE_DIR=/tmp/prof writes the CPU profile of standalone and of each
+//                                          distributed service there;
 //                                          SKIP_MONGODB=1 measures the SQLite store only)
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -145,7 +146,9 @@ async function main(): Promise<void> {
     const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
 
     // Standalone: one process.
-    const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') });
+    const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') }, {
+      nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=standalone.cpuprofile'] : [],
+    });
     const standalone = standaloneRuntime.children.get('standalone')!;
     children.push(standalone);
     const standalonePort = standaloneRuntime.port;
@@ -154,7 +157,7 @@ async function main(): Promise<void> {
       standaloneCpu = cpuMs(standalone.proc.pid);
     });
     const standaloneCpuPerTurn = (cpuMs(standalone.proc.pid) - standaloneCpu) / TURNS;
-    standalone.proc.kill('SIGTERM');
+    await stop(standalone);
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
     const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS) => {

@@ -54,6 +54,10 @@ export interface GatewayOptions {
 
 interface Connection {
   socket: WebSocket;
+  /** The TCP socket under it: events sent in one tick leave in one write. */
+  raw: Duplex;
+  /** Whether `raw` is corked until the end of this tick. */
+  corked: boolean;
   /** The newest token's claims (a `refresh` replaces them). */
   launch: LaunchContext;
   tenant: Tenant;
@@ -146,15 +150,15 @@ export class Gateway {
       this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
       return refuse(socket, 401, ErrorCode.Unauthorized, reason);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, launch, lastSeq));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, lastSeq));
   }
 
-  private open(socket: WebSocket, launch: LaunchContext, resumeFrom: number | undefined): void {
+  private open(socket: WebSocket, raw: Duplex, launch: LaunchContext, resumeFrom: number | undefined): void {
     const { bus, subjects, metrics } = this.options;
     const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
     const connection: Connection = {
-      socket, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(),
+      socket, raw, corked: false, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(),
     };
     this.watchExpiry(connection);
     const enqueue = (work: () => Promise<void>) => {
@@ -305,6 +309,16 @@ export class Gateway {
   private send(c: Connection, event: ServerEvent): void {
     if (c.socket.readyState !== WebSocket.OPEN) return;
     if (c.socket.bufferedAmount > this.maxBuffered) return this.closeSlow(c);
+    // A step's events come together (a reply, the run's end, its usage): one write to the client,
+    // not one each. Corked until the tick's microtasks are done, which adds no wait.
+    if (!c.corked) {
+      c.corked = true;
+      c.raw.cork();
+      setImmediate(() => {
+        c.corked = false;
+        c.raw.uncork();
+      });
+    }
     c.socket.send(JSON.stringify(event));
   }
 
