@@ -12,9 +12,8 @@ export class SqliteChatInbox implements ChatInbox {
     const db = this.database;
     const byRequest = 'SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?';
     const stored = (row: { input_seq: number; body: string }) => ({ ...(JSON.parse(row.body) as NewInput), input_seq: row.input_seq });
-    // Already accepted (a client retrying): no write lock.
-    const existing = await db.attempt(() => db.sql(byRequest).get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number; body: string } | undefined);
-    if (existing) return { input: stored(existing), created: false };
+    // One write transaction, which finds an input accepted already (a client retrying) as well: a
+    // read before it would cost every new input a transaction more for the rare repeat.
     return db.write(() => {
       const again = db.sql(byRequest).get(t.app_id, t.user_id, chatId, input.request_id) as { input_seq: number; body: string } | undefined;
       if (again) return { input: stored(again), created: false };

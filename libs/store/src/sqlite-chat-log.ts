@@ -84,31 +84,57 @@ export class SqliteChatLog implements ChatLog {
     if (!row || row.epoch !== lease.epoch || row.holder !== lease.holder) throw new LeaseLostError(lease);
   }
 
-  /** Persists `step` for the holder of `lease`, all or nothing. */
+  /**
+   * Persists `step` for the holder of `lease`, all or nothing. The chat's row is read once and
+   * written once (its counters of messages, events and steps move together), and an event whose
+   * id is stored already is found by the insert it makes fail, not looked up before each insert.
+   */
   append(lease: Lease, step: LogStep): Promise<{ events: ServerEvent[]; position: number }> {
     const { tenant: t, chatId } = lease;
     const db = this.database;
+    const key = [t.app_id, t.user_id, chatId] as const;
     return db.write(() => {
       this.checkLease(lease);
-      if (step.messages?.length) this.insertMessages(t, chatId, step.messages);
-      const { steps: position } = db.sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps')
-        .get(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, t.app_id, t.user_id, chatId) as { steps: number };
+      const counters = db.sql('SELECT last_seq, next_message FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(...key) as { last_seq: number; next_message: number };
+      let nextMessage = counters.next_message;
+      if (step.messages?.length) {
+        const insert = db.sql('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+        const now = new Date().toISOString();
+        for (const m of step.messages) insert.run(...key, nextMessage++, JSON.stringify(m), now);
+      }
       const run = step.run;
-      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map((e) => this.insertEvent(t, chatId, e));
+      let lastSeq = counters.last_seq;
+      const insertEvent = db.sql('INSERT OR IGNORE INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const now = Date.now();
+      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map((event): ServerEvent => {
+        const stored = { ...event, seq: lastSeq + 1 } as ServerEvent;
+        if (insertEvent.run(...key, stored.seq, event.event_id, event.type, JSON.stringify(stored), now).changes === 1) {
+          lastSeq++;
+          return stored;
+        }
+        // Stored by an earlier attempt of this step: the event as it was stored, with its seq.
+        const existing = db.sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?').get(...key, event.event_id) as { body: string } | undefined;
+        if (!existing) throw new Error(`event ${event.event_id} (${event.type}) of chat ${chatId} could not be stored at seq ${stored.seq}`);
+        return JSON.parse(existing.body) as ServerEvent;
+      });
+      const { steps: position } = db
+        .sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps')
+        .get(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, lastSeq, nextMessage, run?.finish ? run.input_seq : 0, ...key) as { steps: number };
       if (run) {
         db.sql("INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')")
-          .run(t.app_id, t.user_id, chatId, run.run_id, run.input_seq, run.workflow_id);
+          .run(...key, run.run_id, run.input_seq, run.workflow_id);
+        let calls: string | null = null;
         if (run.calls?.length) {
-          const row = db.sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(t.app_id, t.user_id, chatId, run.run_id) as { calls: string };
-          const calls = [...(JSON.parse(row.calls) as unknown[]), ...run.calls];
-          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(JSON.stringify(calls), t.app_id, t.user_id, chatId, run.run_id);
+          const row = db.sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(...key, run.run_id) as { calls: string };
+          calls = JSON.stringify([...(JSON.parse(row.calls) as unknown[]), ...run.calls]);
         }
         if (run.finish) {
           const usage = run.usage ? events.at(-1) : undefined;
-          db.sql('UPDATE runs SET status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
-            .run(run.finish, new Date().toISOString(), usage ? JSON.stringify(usage) : null, usage ? 0 : 1, t.app_id, t.user_id, chatId, run.run_id);
-          db.sql("UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'").run(t.app_id, t.user_id, chatId, run.input_seq);
-          db.sql('UPDATE chats SET inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ?').run(run.input_seq, t.app_id, t.user_id, chatId);
+          db.sql('UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
+            .run(calls, run.finish, new Date().toISOString(), usage ? JSON.stringify(usage) : null, usage ? 0 : 1, ...key, run.run_id);
+          db.sql("UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'").run(...key, run.input_seq);
+        } else if (calls !== null) {
+          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(calls, ...key, run.run_id);
         }
       }
       return { events, position };
@@ -121,31 +147,5 @@ export class SqliteChatLog implements ChatLog {
       .sql('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? AND idx >= ? ORDER BY idx')
       .all(t.app_id, t.user_id, chatId, from) as { body: string }[];
     return rows.map((r) => JSON.parse(r.body) as StoredMessage);
-  }
-
-  private insertMessages(t: Tenant, chatId: string, messages: readonly StoredMessage[]): void {
-    const db = this.database;
-    const row = db
-      .sql('UPDATE chats SET next_message = next_message + ? WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING next_message')
-      .get(messages.length, t.app_id, t.user_id, chatId) as { next_message: number };
-    const insert = db.sql('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    const first = row.next_message - messages.length;
-    const now = new Date().toISOString();
-    messages.forEach((m, i) => insert.run(t.app_id, t.user_id, chatId, first + i, JSON.stringify(m), now));
-  }
-
-  private insertEvent(t: Tenant, chatId: string, event: NewEvent): ServerEvent {
-    const db = this.database;
-    const existing = db
-      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
-      .get(t.app_id, t.user_id, chatId, event.event_id) as { body: string } | undefined;
-    if (existing) return JSON.parse(existing.body) as ServerEvent;
-    const row = db
-      .sql('UPDATE chats SET last_seq = last_seq + 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING last_seq')
-      .get(t.app_id, t.user_id, chatId) as { last_seq: number };
-    const stored = { ...event, seq: row.last_seq } as ServerEvent;
-    db.sql('INSERT INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(t.app_id, t.user_id, chatId, stored.seq, event.event_id, event.type, JSON.stringify(stored), Date.now());
-    return stored;
   }
 }
