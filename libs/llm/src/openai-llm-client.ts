@@ -4,7 +4,14 @@
 // backoff, each retry logged; a reply is complete only when the endpoint said why it finished.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+
+/** The openai SDK, loaded with the first client made (not when the module is imported). */
+let sdk: typeof OpenAI | undefined;
+function openai(): typeof OpenAI {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (sdk ??= (require('openai') as { default: typeof OpenAI }).default);
+}
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { ErrorCode, RuntimeError } from '@mozaiks/protocol';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
@@ -45,10 +52,14 @@ export class LlmCallError extends RuntimeError {
 }
 
 export class OpenAiLlmClient implements LlmClient {
-  private readonly client: OpenAI;
+  private made: OpenAI | undefined;
 
-  constructor(private readonly options: OpenAiLlmClientOptions) {
-    this.client = new OpenAI({
+  constructor(private readonly options: OpenAiLlmClientOptions) {}
+
+  /** The SDK's client, made (and the SDK loaded: some 50 ms) with the first call. */
+  private get client(): OpenAI {
+    const options = this.options;
+    return (this.made ??= new (openai())({
       apiKey: options.apiKey,
       ...(options.baseURL ? { baseURL: options.baseURL } : {}),
       timeout: options.timeoutMs ?? 120_000,
@@ -56,7 +67,7 @@ export class OpenAiLlmClient implements LlmClient {
       maxRetries: 0,
       // Keep-alive node:http under the fetch surface: a third of the platform fetch's CPU per call.
       fetch: httpFetch(),
-    });
+    }));
   }
 
   async complete(request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
@@ -157,7 +168,7 @@ export class OpenAiLlmClient implements LlmClient {
 
 /** How long to wait before retry `attempt`: the endpoint's `retry-after`, else exponential with jitter. */
 function retryDelay(error: unknown, attempt: number, baseMs: number): number {
-  const header = error instanceof OpenAI.APIError ? error.headers?.get?.('retry-after') : undefined;
+  const header = sdk && error instanceof sdk.APIError ? error.headers?.get?.('retry-after') : undefined;
   const seconds = header === undefined || header === null ? NaN : Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
   return Math.round(Math.min(8000, baseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5));
@@ -207,7 +218,7 @@ function toToolSpec(t: LlmRequest['tools'][number]): ChatCompletionTool {
 }
 
 function toLlmCallError(error: unknown, model: string): LlmCallError {
-  if (error instanceof OpenAI.APIError) {
+  if (sdk && error instanceof sdk.APIError) {
     const status = error.status;
     // The endpoint's own words, trimmed: they say what is wrong (model, key, quota) without our secrets.
     const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;

@@ -5,9 +5,26 @@
 // write that must be atomic is one document. See mongo-chat-log.ts for how steps are ordered.
 // What users, models and tools wrote (messages, events, context variables, an input's body) is
 // kept as JSON text, not as fields: any key a tool returns (`$context`, `a.b`) is stored as it is.
-import { MongoClient, MongoNetworkError, MongoServerError, MongoServerSelectionError } from 'mongodb';
-import type { Collection, Db, IndexDescription } from 'mongodb';
-import ConnectionString from 'mongodb-connection-string-url';
+import type { Collection, Db, IndexDescription, MongoClient } from 'mongodb';
+import type * as MongoDriver from 'mongodb';
+
+/**
+ * The MongoDB driver, loaded the first time a MongoDB store is used: a process on the embedded
+ * store never loads it (about 150 ms of a service's start).
+ */
+let loaded: typeof MongoDriver | undefined;
+function driver(): typeof MongoDriver {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (loaded ??= require('mongodb') as typeof MongoDriver);
+}
+import type ConnectionStringClass from 'mongodb-connection-string-url';
+
+/** The connection-string parser, loaded with the first MongoDB URI looked at. */
+function connectionString(uri: string): ConnectionStringClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { default: ConnectionString } = require('mongodb-connection-string-url') as { default: typeof ConnectionStringClass };
+  return new ConnectionString(uri);
+}
 import { StoreUnavailableError } from './store-error.js';
 
 export interface MongoDatabaseOptions {
@@ -114,7 +131,7 @@ export function chatKey(f: ChatKeyFields): string {
 
 /** Whether `error` is a unique-index violation. */
 export function isDuplicateKey(error: unknown): boolean {
-  return error instanceof MongoServerError && error.code === 11000;
+  return loaded !== undefined && error instanceof loaded.MongoServerError && error.code === 11000;
 }
 
 /** Creates the chat's document unless it exists; returns it. Concurrent callers create it once. */
@@ -134,13 +151,13 @@ export async function ensureChat(chats: Collection<ChatDoc>, key: ChatKeyFields,
 
 /** A dropped connection or a write conflict between processes starting together: worth another try. */
 function isTransient(error: unknown): boolean {
-  if (error instanceof MongoServerSelectionError) return false;
-  return error instanceof MongoNetworkError || (error instanceof MongoServerError && (error.hasErrorLabel('TransientTransactionError') || error.code === 112 || error.code === 11000));
+  if (!loaded || error instanceof loaded.MongoServerSelectionError) return false;
+  return error instanceof loaded.MongoNetworkError || (error instanceof loaded.MongoServerError && (error.hasErrorLabel('TransientTransactionError') || error.code === 112 || error.code === 11000));
 }
 
 function uriOption(uri: string, name: string): string | undefined {
   try {
-    return new ConnectionString(uri).searchParams.get(name) ?? undefined;
+    return connectionString(uri).searchParams.get(name) ?? undefined;
   } catch {
     return undefined;
   }
@@ -149,7 +166,7 @@ function uriOption(uri: string, name: string): string | undefined {
 /** Host list of a connection string, for messages: never its password. */
 export function describeMongoUri(uri: string): string {
   try {
-    return new ConnectionString(uri).hosts.join(',');
+    return connectionString(uri).hosts.join(',');
   } catch {
     return '(unparseable MONGODB_URI)';
   }
@@ -192,7 +209,7 @@ export class MongoDatabase {
     const database = options.database ?? 'mozaiks_runtime';
     // A timeout in the connection string wins over the default.
     const selectionMs = options.serverSelectionTimeoutMs ?? (Number(uriOption(options.uri, 'serverSelectionTimeoutMS')) || 10_000);
-    const client = new MongoClient(options.uri, {
+    const client = new (driver().MongoClient)(options.uri, {
       maxPoolSize: options.maxPoolSize ?? 20,
       serverSelectionTimeoutMS: selectionMs,
       retryReads: true,
@@ -228,7 +245,7 @@ export class MongoDatabase {
       const collection = this.db.collection(name);
       // Creating the collection first makes listIndexes answer on a new database.
       await this.db.createCollection(name).catch((error: unknown) => {
-        if (!(error instanceof MongoServerError && error.code === 48)) throw error;
+        if (!(error instanceof driver().MongoServerError && error.code === 48)) throw error;
       });
       const existing = new Set((await collection.listIndexes().toArray()).map((i) => String(i.name)));
       const missing = indexes.filter((i) => !existing.has(i.name!));

@@ -2,16 +2,27 @@
 // `traceparent` headers) to the executor, its LLM calls, the tool-runner and the usage-emitter.
 // With OTEL_EXPORTER_OTLP_ENDPOINT set, `startTracing` loads the Node SDK and exports spans over
 // OTLP/HTTP; without it nothing of the SDK is loaded, spans are the API's no-ops, and only the
-// ids are made here, so headers and log lines still carry a trace id.
+// ids are made here, so headers and log lines still carry a trace id. The API and its propagator
+// are loaded with the SDK too: a process without tracing does not load them (some 30 ms of start).
 import { randomFillSync } from 'node:crypto';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, defaultTextMapGetter, defaultTextMapSetter, isSpanContextValid, trace } from '@opentelemetry/api';
+import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { W3CTraceContextPropagator } from '@opentelemetry/core';
 
-export { SpanKind };
+/** OpenTelemetry's span kinds, by the API's numbers. */
+export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const;
+export type SpanKind = (typeof SpanKind)[keyof typeof SpanKind];
 
-const w3c = new W3CTraceContextPropagator();
 const TRACER = 'mozaiks-runtime';
+
+/** The API and the W3C propagator, loaded when tracing starts. */
+let otel: { api: typeof OtelApi; w3c: W3CTraceContextPropagator } | undefined;
+function loadOtel(): { api: typeof OtelApi; w3c: W3CTraceContextPropagator } {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  otel ??= { api: require('@opentelemetry/api') as typeof OtelApi, w3c: new (require('@opentelemetry/core') as typeof import('@opentelemetry/core')).W3CTraceContextPropagator() };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return otel;
+}
 
 /** Whether an SDK records spans (startTracing registered one); until then spans are ids only. */
 let recording = false;
@@ -50,16 +61,18 @@ function idsOnly(parent: string | undefined): TraceSpan {
 }
 
 function format(span: SpanContext): string {
+  const { api, w3c } = loadOtel();
   const carrier: Record<string, string> = {};
-  w3c.inject(trace.setSpanContext(ROOT_CONTEXT, span), carrier, defaultTextMapSetter);
+  w3c.inject(api.trace.setSpanContext(api.ROOT_CONTEXT, span), carrier, api.defaultTextMapSetter);
   return carrier.traceparent!;
 }
 
 function contextOf(traceparent: string | undefined): Context | undefined {
   if (!traceparent) return undefined;
-  const extracted = w3c.extract(ROOT_CONTEXT, { traceparent }, defaultTextMapGetter);
-  const span = trace.getSpanContext(extracted);
-  return span && isSpanContextValid(span) ? extracted : undefined;
+  const { api, w3c } = loadOtel();
+  const extracted = w3c.extract(api.ROOT_CONTEXT, { traceparent }, api.defaultTextMapGetter);
+  const span = api.trace.getSpanContext(extracted);
+  return span && api.isSpanContextValid(span) ? extracted : undefined;
 }
 
 /** One span: its `traceparent` is what goes into bus headers and the inbox for its children. */
@@ -81,13 +94,15 @@ export interface TraceSpan {
 export function startSpan(name: string, options: { parent?: string; kind?: SpanKind; attributes?: Attributes } = {}): TraceSpan {
   // Without an SDK the API's spans are no-ops: skip building them (and their contexts) at all.
   if (!recording) return idsOnly(options.parent);
+  const { api } = loadOtel();
+  const { trace, context } = api;
   const parentContext = contextOf(options.parent) ?? context.active();
   const span: Span = trace.getTracer(TRACER).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parentContext);
   let ids = span.spanContext();
   if (!span.isRecording()) {
     const parentIds = trace.getSpanContext(parentContext);
-    const valid = parentIds && isSpanContextValid(parentIds) ? parentIds : undefined;
-    ids = { traceId: valid?.traceId ?? randomHex(16), spanId: randomHex(8), traceFlags: valid?.traceFlags ?? TraceFlags.SAMPLED };
+    const valid = parentIds && api.isSpanContextValid(parentIds) ? parentIds : undefined;
+    ids = { traceId: valid?.traceId ?? randomHex(16), spanId: randomHex(8), traceFlags: valid?.traceFlags ?? api.TraceFlags.SAMPLED };
   }
   const traceparent = format(ids);
   const active = trace.setSpan(parentContext, span);
@@ -96,7 +111,7 @@ export function startSpan(name: string, options: { parent?: string; kind?: SpanK
     traceId: ids.traceId,
     set: (attributes) => void span.setAttributes(attributes),
     fail: (error) => {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
       span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
       span.end();
     },
@@ -129,7 +144,7 @@ export function childTraceparent(parent: string | undefined, name = 'publish'): 
 export function traceIdOf(traceparent: string | undefined): string | undefined {
   if (!recording) return parseTraceparent(traceparent)?.traceId;
   const ctx = contextOf(traceparent);
-  return ctx ? trace.getSpanContext(ctx)!.traceId : undefined;
+  return ctx ? loadOtel().api.trace.getSpanContext(ctx)!.traceId : undefined;
 }
 
 /** Whether prompts and replies may be put on LLM spans (the GenAI conventions' opt-in). */

@@ -1,12 +1,17 @@
-// JSON Schema checks for structured outputs, compiled once when the workflow loads.
-import Ajv from 'ajv';
+// JSON Schema checks for structured outputs, compiled once when the workflow loads. The
+// validator is loaded with the first workflow that has structured outputs, not at start.
+import type AjvClass from 'ajv';
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+let ajv: AjvClass | undefined;
+function validator(): AjvClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (ajv ??= new (require('ajv') as { default: typeof AjvClass }).default({ allErrors: true, strict: false }));
+}
 
 /** A checker for `schema`, or what is wrong with the schema itself. */
 export function compileSchema(schema: Record<string, unknown>): ((value: unknown) => string[]) | string {
   try {
-    const validate = ajv.compile(schema);
+    const validate = validator().compile(schema);
     return (value) => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '(reply)'} ${e.message ?? 'is invalid'}`));
   } catch (error) {
     return `not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;

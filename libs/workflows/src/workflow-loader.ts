@@ -2,8 +2,15 @@
 // collecting every problem with the file, field, line and column it is in.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, isMap, isNode, isScalar, parseDocument } from 'yaml';
+import type * as YamlLib from 'yaml';
 import type { Document } from 'yaml';
+
+/** The YAML parser, loaded with the first workflow read (a service that reads none never loads it). */
+let yamlLib: typeof YamlLib | undefined;
+function yaml(): typeof YamlLib {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (yamlLib ??= require('yaml') as typeof YamlLib);
+}
 import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
@@ -71,6 +78,7 @@ interface ReadDocument {
 function readDocument(root: string, relative: string): ReadDocument | undefined {
   const full = path.join(root, relative);
   if (!existsSync(full)) return undefined;
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(readFileSync(full, 'utf8'), { lineCounter, prettyErrors: false });
   const at = (offset: number) => {
@@ -221,6 +229,7 @@ function parseJsonForm(root: string, workflowId: string, relative: string) {
 /** Offset of the key `key` in the mapping at `parent`, if there is one. */
 function keyOffset(doc: Document, parent: (string | number)[], key: string): number | undefined {
   const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+  const { isMap, isNode, isScalar } = yaml();
   if (!isMap(map)) return undefined;
   const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
   return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
@@ -228,6 +237,7 @@ function keyOffset(doc: Document, parent: (string | number)[], key: string): num
 
 /** Offset of the deepest node on `field` that exists: a missing key points at its parent. */
 function offsetOf(doc: Document, field: (string | number)[]): number {
+  const { isNode } = yaml();
   for (let depth = field.length; depth > 0; depth--) {
     const node = doc.getIn(field.slice(0, depth), true);
     if (isNode(node) && node.range) return node.range[0];

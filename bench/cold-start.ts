@@ -1,0 +1,66 @@
+// bench/cold-start: time from `node services/<x>/dist/main.js` to its first 200 on /ready (the
+// moment a Kubernetes readiness probe would let traffic in), for each distributed service, for
+// standalone, and for the floor: a bare node HTTP server answering 200. The port is chosen up
+// front and polled every 5 ms from the spawn. Each is started ROUNDS times (min / median / max);
+// NATS and the store are up before. Prints figures; never fails on timing.
+//
+//   npm run bench:cold-start              (ROUNDS=5)
+import path from 'node:path';
+import { freePort, makeTempDir, startNatsServer } from '@mozaiks/testing';
+import { ms, run, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
+import type { Child } from './harness';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const TARGETS = ['floor', 'gateway', 'executor', 'tool-runner', 'usage-emitter', 'standalone'] as const;
+
+/** Starts `args` with PORT set and resolves with the ms until /ready (or /) first answers 200. */
+async function timeToReady(args: string[], env: Record<string, string>, readyPath: string): Promise<{ ms: number; child: Child }> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = run(args, { ...env, PORT: String(port) });
+  const deadline = started + 30_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then((r) => r.status === 200, () => false);
+    if (ok) return { ms: performance.now() - started, child };
+    if (child.proc.exitCode !== null || performance.now() > deadline) throw new Error(`${args.join(' ')} did not become ready:\n${child.output.slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function main(): Promise<void> {
+  const nats = await startNatsServer();
+  const data = makeTempDir('mozaiks-bench-cold-');
+  const children: Child[] = [];
+  try {
+    const llm = await startLlm();
+    children.push(llm.child);
+    const env = runtimeEnv(llm.url, { NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'store') });
+    const figures = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of TARGETS) {
+        const args = target === 'floor'
+          ? ['-e', `require('node:http').createServer((_q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`]
+          : [`services/${target}/dist/main.js`];
+        const { NATS_URL: _nats, ...standaloneEnv } = env;
+        const started = await timeToReady(args, target === 'standalone' ? { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${round}`) } : env, target === 'floor' ? '/' : '/ready');
+        figures.set(target, [...(figures.get(target) ?? []), started.ms]);
+        await stop(started.child);
+      }
+    }
+    const floor = spread(figures.get('floor')!).median;
+    console.log(`cold start to the first 200 on /ready (floor: a bare node HTTP server answering 200); min / median / max over ${ROUNDS} starts`);
+    for (const [target, values] of figures) {
+      const s = spread(values);
+      console.log(`${target.padEnd(14)} ${showSpread(s, ' ms', 0).padEnd(24)} ${target === 'floor' ? '' : `${(s.median / floor).toFixed(1)} x floor, ${ms(s.median - floor, 0)} above it`}`);
+    }
+  } finally {
+    for (const child of children) child.proc.kill('SIGKILL');
+    await nats.dispose();
+    data.remove();
+  }
+}
+
+void main().then(() => process.exit(0), (error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
