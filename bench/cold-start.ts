@@ -2,12 +2,13 @@
 // moment a Kubernetes readiness probe would let traffic in), for each distributed service, for
 // standalone, and for the floor: a bare node HTTP server answering 200. The port is chosen up
 // front and polled every 5 ms from the spawn. Each is started ROUNDS times (min / median / max);
-// NATS and the store are up before. Prints figures; never fails on timing.
+// NATS and the store are up before. Its resident memory one second after ready is printed too
+// (a unit's idle memory, for sizing). Prints figures; never fails on timing.
 //
 //   npm run bench:cold-start              (ROUNDS=5)
 import path from 'node:path';
 import { freePort, makeTempDir, startNatsServer } from '@mozaiks/testing';
-import { ms, run, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
+import { ms, rssKiB, run, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
 import type { Child } from './harness';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     children.push(llm.child);
     const env = runtimeEnv(llm.url, { NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'store') });
     const figures = new Map<string, number[]>();
+    const memory = new Map<string, number[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of TARGETS) {
         const args = target === 'floor'
@@ -44,6 +46,8 @@ async function main(): Promise<void> {
         const { NATS_URL: _nats, ...standaloneEnv } = env;
         const started = await timeToReady(args, target === 'standalone' ? { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${round}`) } : env, target === 'floor' ? '/' : '/ready');
         figures.set(target, [...(figures.get(target) ?? []), started.ms]);
+        await new Promise((r) => setTimeout(r, 1000));
+        memory.set(target, [...(memory.get(target) ?? []), rssKiB(started.child.proc.pid) / 1024]);
         await stop(started.child);
       }
     }
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
     console.log(`cold start to the first 200 on /ready (floor: a bare node HTTP server answering 200); min / median / max over ${ROUNDS} starts`);
     for (const [target, values] of figures) {
       const s = spread(values);
-      console.log(`${target.padEnd(14)} ${showSpread(s, ' ms', 0).padEnd(24)} ${target === 'floor' ? '' : `${(s.median / floor).toFixed(1)} x floor, ${ms(s.median - floor, 0)} above it`}`);
+      const rss = showSpread(spread(memory.get(target)!), ' MiB', 0);
+      console.log(`${target.padEnd(14)} ${showSpread(s, ' ms', 0).padEnd(24)} ${(target === 'floor' ? '' : `${(s.median / floor).toFixed(1)} x floor, ${ms(s.median - floor, 0)} above it`).padEnd(32)} idle RSS ${rss}`);
     }
   } finally {
     for (const child of children) child.proc.kill('SIGKILL');

@@ -12,7 +12,7 @@
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { makeTempDir, mintToken, startNatsServer } from '@mozaiks/testing';
-import { ms, percentiles, run, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import { ms, percentiles, rssKiB, run, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
 import type { Child, Runtime } from './harness';
 
 const COUNTS = (process.env.N ?? '1000,5000').split(',').map(Number);
@@ -30,6 +30,8 @@ interface Round {
   /** Worst p99 of the executor's event-loop delay over 1-s windows, and its max (ms); NaN for the floor. */
   lagP99: number;
   lagMax: number;
+  /** The executor's (standalone's) highest resident memory during the round, in MiB. */
+  rssMiB: number;
 }
 
 /** Opens `n` sockets from `urls`, in batches; resolves with them once all are open. */
@@ -74,17 +76,18 @@ async function fireAll(sockets: WebSocket[], message: string, isReply: (frame: {
   return { latencies, failures };
 }
 
-/** Samples a service's event-loop delay every second until stopped: worst p99 and max, in ms. */
-function watchLag(metricsUrl: string | undefined): { stop: () => Promise<{ p99: number; max: number }> } {
-  if (!metricsUrl) return { stop: async () => ({ p99: Number.NaN, max: Number.NaN }) };
+/** Samples a service's event-loop delay and memory every second until stopped: worst p99, max (ms) and peak RSS (MiB). */
+function watchLag(metricsUrl: string, pid: number): { stop: () => Promise<{ p99: number; max: number; rssMiB: number }> } {
   let p99 = 0;
   let max = 0;
+  let rss = 0;
   let running = true;
   const loop = (async () => {
     // The first scrape resets the window the idle time before the round filled.
     await scrape(metricsUrl).catch(() => undefined);
     while (running) {
       await new Promise((r) => setTimeout(r, 1000));
+      rss = Math.max(rss, rssKiB(pid) / 1024);
       const samples = await scrape(metricsUrl).catch(() => undefined);
       if (!samples) continue;
       p99 = Math.max(p99, (samples.get('nodejs_eventloop_lag_p99_seconds') ?? 0) * 1000);
@@ -95,7 +98,7 @@ function watchLag(metricsUrl: string | undefined): { stop: () => Promise<{ p99: 
     stop: async () => {
       running = false;
       await loop;
-      return { p99, max };
+      return { p99, max, rssMiB: Math.max(rss, rssKiB(pid) / 1024) };
     },
   };
 }
@@ -111,16 +114,16 @@ async function settled(metricsUrl: string): Promise<void> {
   throw new Error('the executor did not settle within 2 minutes');
 }
 
-async function runtimeRound(runtime: Runtime, executorMetrics: string, label: string, n: number): Promise<Round> {
+async function runtimeRound(runtime: Runtime, executorMetrics: string, executorPid: number, label: string, n: number): Promise<Round> {
   const urls = await Promise.all(Array.from({ length: n }, async (_, i) => `ws://127.0.0.1:${runtime.port}/ws/chat?token=${await mintToken({ claims: { workflow_id: 'bench_echo', chat_id: `${label}_${i}` } })}`));
   const sockets = await openAll(urls);
   await settled(executorMetrics);
-  const lag = watchLag(executorMetrics);
+  const lag = watchLag(executorMetrics, executorPid);
   const result = await fireAll(sockets, JSON.stringify({ type: 'user_message', content: 'ping' }), (f) => f.type === 'agent_message', (f) => f.type === 'error');
-  const { p99, max } = await lag.stop();
+  const { p99, max, rssMiB } = await lag.stop();
   for (const socket of sockets) socket.terminate();
   const latency = percentiles(result.latencies);
-  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: p99, lagMax: max };
+  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: p99, lagMax: max, rssMiB };
 }
 
 async function floorRound(relayPort: number, n: number): Promise<Round> {
@@ -128,12 +131,12 @@ async function floorRound(relayPort: number, n: number): Promise<Round> {
   const result = await fireAll(sockets, 'ping', (f) => f.type === 'reply', (f) => f.type === 'error');
   for (const socket of sockets) socket.terminate();
   const latency = percentiles(result.latencies);
-  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: Number.NaN, lagMax: Number.NaN };
+  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: Number.NaN, lagMax: Number.NaN, rssMiB: Number.NaN };
 }
 
 function report(label: string, n: number, rounds: Round[]): string {
   const s = (pick: (r: Round) => number, unit: string, digits = 0) => showSpread(spread(rounds.map(pick)), unit, digits);
-  const lag = Number.isNaN(rounds[0]!.lagP99) ? '' : `   event-loop lag p99 ${s((r) => r.lagP99, ' ms')}, max ${s((r) => r.lagMax, ' ms')}`;
+  const lag = Number.isNaN(rounds[0]!.lagP99) ? '' : `   event-loop lag p99 ${s((r) => r.lagP99, ' ms')}, max ${s((r) => r.lagMax, ' ms')}; RSS ${s((r) => r.rssMiB, ' MiB')}`;
   return `${label.padEnd(12)} N=${String(n).padEnd(5)} extra p50 ${s((r) => r.extra.p50, ' ms').padEnd(22)} p99 ${s((r) => r.extra.p99, ' ms').padEnd(22)} failures ${s((r) => r.failures, '')}${lag}`;
 }
 
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
       });
       children.push(...runtime.children.values());
       const metrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
-      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('distributed', n, await runtimeRound(runtime, metrics, `d${n}_${r}`, n));
+      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('distributed', n, await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n));
       await Promise.all([...runtime.children.values()].map((c) => stop(c)));
     }
 
@@ -196,7 +199,7 @@ async function main(): Promise<void> {
       const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
       children.push(...runtime.children.values());
       const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
-      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, `s${n}_${r}`, n));
+      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n));
       await Promise.all([...runtime.children.values()].map((c) => stop(c)));
     }
 

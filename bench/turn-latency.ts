@@ -6,7 +6,7 @@
 // with the store commands each turn costs and the store round trips it waits for (counted by
 // delaying each one through a proxy). Prints figures; never fails on timing.
 //
-//   npm run bench:turn-latency            (TURNS=500 to change the sample size;
+//   npm run bench:turn-latency            (TURNS=300 turns per round, ROUNDS=3;
 //                                          PROFILE_DIR=/tmp/prof writes the CPU profile of standalone and of each
 //                                          distributed service there;
 //                                          SKIP_MONGODB=1 measures the SQLite store only)
@@ -16,14 +16,20 @@ import { WebSocket } from 'ws';
 import { makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startDelayProxy } from './delay-proxy';
-import { SERVICES, cpuMs, ms, percentiles, run, runtimeEnv, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
-import type { Child } from './harness';
+import { SERVICES, cpuMs, ms, percentiles, run, runtimeEnv, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import type { Child, Percentiles } from './harness';
+
+/** One round of turns: latency, and CPU per turn of each process measured. */
+interface TurnRound extends Percentiles {
+  cpu: number[];
+}
 
 /** Delays the proxy adds to each store round trip when counting them. */
 const ROUND_TRIP_DELAYS_MS = [20, 70] as const;
 /** Turns measured through the delaying proxy. */
 const DELAYED_TURNS = 60;
 const TURNS = Number(process.env.TURNS ?? 300);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const WARMUP = 30;
 /** Turns run before a runtime's turns are measured: its code warmed up by the JIT. */
 const WARMUP_TURNS = 100;
@@ -58,8 +64,8 @@ async function turnsOver(urlFor: (chat: string) => Promise<string>, label: strin
  * Measures `turns` turns after WARMUP_TURNS of warm-up (on chats of their own); `onMeasuring` is
  * called between the two, where CPU counters are read.
  */
-async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS, onMeasuring?: () => Promise<void>): Promise<{ p50: number; p99: number }> {
-  await turnsOver(urlFor, `${label}_warm`, WARMUP_TURNS);
+async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS, onMeasuring?: () => Promise<void>, warmup = WARMUP_TURNS): Promise<{ p50: number; p99: number }> {
+  if (warmup > 0) await turnsOver(urlFor, `${label}_warm`, warmup);
   await onMeasuring?.();
   return percentiles(await turnsOver(urlFor, label, turns));
 }
@@ -133,17 +139,33 @@ async function main(): Promise<void> {
 
     const ws = new WebSocket(`ws://127.0.0.1:${echoPort}`);
     await new Promise((resolve) => ws.once('open', resolve));
-    const wsEcho = await measure(TURNS, () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))));
-    ws.close();
     const nc = await connect({ servers: nats.url });
-    const natsRequest = await measure(TURNS, async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })));
-    await nc.close();
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
-    const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
-    const floor = { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 };
+    const floorRounds: Array<{ ws: Percentiles; nats: Percentiles; http: Percentiles; sum: Percentiles }> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const wsEcho = await measure(TURNS, () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))));
+      const natsRequest = await measure(TURNS, async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })));
+      const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
+      floorRounds.push({ ws: wsEcho, nats: natsRequest, http: httpCall, sum: { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 } });
+    }
+    ws.close();
+    await nc.close();
 
     const env = runtimeEnv(llmUrl);
     const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
+    /** ROUNDS measurements of `turns` turns on a started runtime, with each process's CPU per turn. */
+    const rounds = async (port: number, label: string, processes: Child[], turns = TURNS, onRound?: () => Promise<void>, count = ROUNDS): Promise<TurnRound[]> => {
+      const results: TurnRound[] = [];
+      for (let round = 0; round < count; round++) {
+        let cpuBefore: number[] = [];
+        const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${port}/ws/chat?token=${await token(chat)}`, `${label}_${round}`, turns, async () => {
+          cpuBefore = processes.map((c) => cpuMs(c.proc.pid));
+          await onRound?.();
+        }, round === 0 ? WARMUP_TURNS : 0);
+        results.push({ ...turn, cpu: processes.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns) });
+      }
+      return results;
+    };
 
     // Standalone: one process.
     const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') }, {
@@ -151,34 +173,25 @@ async function main(): Promise<void> {
     });
     const standalone = standaloneRuntime.children.get('standalone')!;
     children.push(standalone);
-    const standalonePort = standaloneRuntime.port;
-    let standaloneCpu = 0;
-    const standaloneTurn = await measureTurns(async (chat) => `ws://127.0.0.1:${standalonePort}/ws/chat?token=${await token(chat)}`, 'standalone', TURNS, async () => {
-      standaloneCpu = cpuMs(standalone.proc.pid);
-    });
-    const standaloneCpuPerTurn = (cpuMs(standalone.proc.pid) - standaloneCpu) / TURNS;
+    const onStandalone = await rounds(standaloneRuntime.port, 'standalone', [standalone]);
     await stop(standalone);
 
     // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
-    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS) => {
-      const distributedEnv = { ...env, NATS_URL: nats.url, ...storeEnv };
-      const runtime = await startDistributed(distributedEnv, {
+    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS, count = ROUNDS) => {
+      const runtime = await startDistributed({ ...env, NATS_URL: nats.url, ...storeEnv }, {
         nodeFlags: (service) => (profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : []),
       });
       const started = SERVICES.map((name) => runtime.children.get(name)!);
       children.push(...started);
-      const gatewayPort = runtime.port;
-      let cpuBefore: number[] = [];
       let commandsBefore: Map<string, number> | undefined;
-      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${gatewayPort}/ws/chat?token=${await token(chat)}`, `distributed_${label}`, turns, async () => {
-        cpuBefore = started.map((c) => cpuMs(c.proc.pid));
+      const measured = await rounds(runtime.port, `distributed_${label}`, started, turns, async () => {
         commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
-      });
-      const cpuPerTurn = started.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns);
+      }, count);
+      // Store commands of the last round.
       const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns) : undefined;
       // Profiles are written when a process exits on its own: the services are stopped gracefully.
       await Promise.all(started.map((c) => stop(c)));
-      return { turn, cpuPerTurn, commands };
+      return { rounds: measured, commands };
     };
     const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
     mongo = process.env.SKIP_MONGODB ? undefined : await startMongoTestServer();
@@ -194,7 +207,7 @@ async function main(): Promise<void> {
           const slowed = new URL(mongo!.uri);
           slowed.host = `127.0.0.1:${proxy.port}`;
           const storeEnv = { MONGODB_URI: slowed.toString(), MONGODB_DATABASE: mongo!.database(), DATA_DIR: path.join(data.path, 'unused') };
-          return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS)).turn.p50;
+          return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS, 1)).rounds[0]!.p50;
         } finally {
           await proxy.close();
         }
@@ -202,34 +215,46 @@ async function main(): Promise<void> {
       const [low, high] = ROUND_TRIP_DELAYS_MS;
       roundTrips = ((await p50At(high)) - (await p50At(low))) / (high - low);
     }
-    const distributedTurn = onSqlite.turn;
 
-    const rows: Array<[string, { p50: number; p99: number }]> = [
-      ['floor: WebSocket echo', wsEcho],
-      ['floor: NATS request/reply', natsRequest],
-      ['floor: HTTP call to the LLM endpoint', httpCall],
-      ['floor: sum', floor],
-      ['standalone turn', standaloneTurn],
-      ['distributed turn, SQLite', distributedTurn],
-      ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.turn] as [string, { p50: number; p99: number }]] : []),
+    const latency = (values: Percentiles[]) =>
+      `p50 ${showSpread(spread(values.map((v) => v.p50)), ' ms', 2).padEnd(28)} p99 ${showSpread(spread(values.map((v) => v.p99)), ' ms', 2)}`;
+    const floorP50 = spread(floorRounds.map((f) => f.sum.p50)).median;
+    const floorP99 = spread(floorRounds.map((f) => f.sum.p99)).median;
+    const ratios = (values: TurnRound[]) => {
+      const p50 = spread(values.map((v) => v.p50)).median;
+      const p99 = spread(values.map((v) => v.p99)).median;
+      return `p50 = ${(p50 / floorP50).toFixed(2)} x floor (overhead ${ms(p50 - floorP50)}), p99 = ${(p99 / floorP99).toFixed(2)} x floor p99`;
+    };
+    const cpu = (values: TurnRound[], names: readonly string[]) => {
+      const total = spread(values.map((v) => v.cpu.reduce((a, b) => a + b, 0)));
+      const each = names.map((n, i) => `${n} ${showSpread(spread(values.map((v) => v.cpu[i]!)), ' ms', 2)}`);
+      return `CPU per turn ${showSpread(total, ' ms', 2)}${names.length > 1 ? ` (${each.join(', ')})` : ''}`;
+    };
+    console.log(`turn latency: ${ROUNDS} rounds of ${TURNS} sequential turns (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; figures are min / median / max over the rounds; CPU is user + system time of every thread of the process over the measured turns (chat openings included)`);
+    const rows: Array<[string, Percentiles[]]> = [
+      ['floor: WebSocket echo', floorRounds.map((f) => f.ws)],
+      ['floor: NATS request/reply', floorRounds.map((f) => f.nats)],
+      ['floor: HTTP call to the LLM endpoint', floorRounds.map((f) => f.http)],
+      ['floor: sum', floorRounds.map((f) => f.sum)],
+      ['standalone turn', onStandalone],
+      ['distributed turn, SQLite', onSqlite.rounds],
+      ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.rounds] as [string, Percentiles[]]] : []),
     ];
-    console.log(`turn latency, ${TURNS} sequential turns each (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; CPU per turn is user + system time of every thread over the measured turns (chat opening included)`);
-    for (const [name, r] of rows) console.log(`${name.padEnd(40)} p50 ${ms(r.p50).padStart(10)}   p99 ${ms(r.p99).padStart(10)}`);
-    console.log(`standalone  p50 = ${(standaloneTurn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(standaloneTurn.p50 - floor.p50)}; CPU per turn ${ms(standaloneCpuPerTurn)}`);
-    const names = SERVICES;
+    for (const [name, values] of rows) console.log(`${name.padEnd(40)} ${latency(values)}`);
+    console.log(`standalone: ${ratios(onStandalone)}; ${cpu(onStandalone, ['standalone'])}`);
     for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
       if (!result) {
-        console.log(`distributed on MongoDB: not measured (no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
+        console.log(`distributed on MongoDB: not measured (SKIP_MONGODB, or no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
         continue;
       }
-      console.log(`distributed on ${label}: p50 = ${(result.turn.p50 / floor.p50).toFixed(2)} x floor, overhead ${ms(result.turn.p50 - floor.p50)}; CPU per turn: ${names.map((n, i) => `${n} ${ms(result.cpuPerTurn[i]!)}`).join(', ')}`);
+      console.log(`distributed on ${label}: ${ratios(result.rounds)}; ${cpu(result.rounds, SERVICES)}`);
       if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
       if (label === 'MongoDB' && roundTrips !== undefined) {
         const [low, high] = ROUND_TRIP_DELAYS_MS;
         console.log(`  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`);
       }
     }
-    if (PROFILE_DIR) console.log(`CPU profiles of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
+    if (PROFILE_DIR) console.log(`CPU profiles of standalone and of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
   } finally {
     for (const child of children) child.proc.kill('SIGKILL');
     await mongo?.dispose();

@@ -67,7 +67,7 @@ describe('loadRuntimeConfig', () => {
 
   it('reads the distributed settings and checks NATS_URL', () => {
     expect(loadRuntimeConfig({ NATS_URL: 'nats://a:4222,nats://b:4222', CHAT_LEASE_SECONDS: '5' }, undefined)).toMatchObject({
-      NATS_URL: 'nats://a:4222,nats://b:4222', CHAT_LEASE_SECONDS: 5, RUN_ACK_WAIT_SECONDS: 30, SHUTDOWN_GRACE_SECONDS: 25,
+      NATS_URL: 'nats://a:4222,nats://b:4222', CHAT_LEASE_SECONDS: 5, RUN_ACK_WAIT_SECONDS: 30, SHUTDOWN_GRACE_SECONDS: 25, EXECUTOR_CONCURRENCY: 5000,
     });
     expect(problemsOf({ NATS_URL: 'localhost:4222' })).toEqual(['NATS_URL: must be nats:// URLs, comma-separated']);
   });
