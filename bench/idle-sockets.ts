@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { makeTempDir, startNatsServer } from '@mozaiks/testing';
-import { cpuMs, rssKiB, run, runtimeEnv, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import { cpuMs, rssKiB, run, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
 import type { Child } from './harness';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
@@ -60,7 +60,19 @@ function startClients(url: string, count: number, chatPrefix: string | undefined
     })();`], {}, { raiseFileLimit: true });
 }
 
-async function holdSockets(url: string, serverPid: number, total: number, chatPrefix: string | undefined): Promise<Round> {
+/** Waits until the executor at `metricsUrl` serves no chat: the sockets' chat openings are all handled. */
+async function settled(metricsUrl: string | undefined): Promise<void> {
+  if (!metricsUrl) return;
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    const samples = await scrape(metricsUrl);
+    if ((samples.get('runs_in_flight') ?? 0) === 0 && (samples.get('run_queue_pending') ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the chats\' openings were not handled within 5 minutes');
+}
+
+async function holdSockets(url: string, serverPid: number, total: number, chatPrefix: string | undefined, executorMetrics?: string): Promise<Round> {
   // Let start-up settle, then read the server's memory with no socket open.
   await new Promise((r) => setTimeout(r, 1000));
   const before = rssKiB(serverPid);
@@ -75,8 +87,9 @@ async function holdSockets(url: string, serverPid: number, total: number, chatPr
     failed += Number(bad);
   }
   const openSeconds = (performance.now() - started) / 1000;
-  // The chats' openings are handled meanwhile; memory is read once the server is idle again.
-  await new Promise((r) => setTimeout(r, 3000));
+  // The chats' openings are handled meanwhile; memory and idle CPU are read once they are done.
+  await settled(executorMetrics);
+  await new Promise((r) => setTimeout(r, 2000));
   const cpuBefore = cpuMs(serverPid);
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
   const idleCpuMsPerSecond = (cpuMs(serverPid) - cpuBefore) / IDLE_SECONDS;
@@ -112,14 +125,14 @@ async function main(): Promise<void> {
           const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
           children.push(...runtime.children.values());
           const gateway = runtime.children.get('gateway')!;
-          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, gateway.proc.pid!, SOCKETS, `d${r}`));
+          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, gateway.proc.pid!, SOCKETS, `d${r}`, `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`));
           await Promise.all([...runtime.children.values()].map((c) => stop(c)));
         } else if (mode === 'standalone') {
           const { NATS_URL: _nats, ...standaloneEnv } = env;
           const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
           const child = runtime.children.get('standalone')!;
           children.push(child);
-          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, child.proc.pid!, SOCKETS, `s${r}`));
+          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, child.proc.pid!, SOCKETS, `s${r}`, `http://127.0.0.1:${runtime.port}/metrics`));
           await stop(child);
         }
       }

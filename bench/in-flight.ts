@@ -8,7 +8,7 @@
 // (an error event, a closed socket, or no reply within 3 minutes). Prints figures; never fails on timing.
 //
 //   npm run bench:in-flight               (N=1000,5000 ROUNDS=3 LLM_LATENCY_MS=500; MODES=floor,distributed,standalone;
-//                                          PROFILE_DIR=/tmp/prof writes the distributed services' CPU profiles there)
+//                                          PROFILE_DIR=/tmp/prof writes the CPU profiles of standalone and the distributed services there)
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { makeTempDir, mintToken, startNatsServer } from '@mozaiks/testing';
@@ -48,6 +48,9 @@ async function openAll(urls: string[]): Promise<WebSocket[]> {
   return sockets;
 }
 
+/** Failures printed so far (the first few are shown). */
+let failureSeen = 0;
+
 /**
  * Sends one message on every socket at once and times each to its reply: `isReply` tells a reply
  * from other frames, `isFailure` an error. Returns latencies (ms) of the replies and the failures.
@@ -66,9 +69,12 @@ async function fireAll(sockets: WebSocket[], message: string, isReply: (frame: {
       resolve();
     };
     socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type?: string };
+      const frame = JSON.parse(data.toString()) as { type?: string; code?: string; message?: string };
       if (isReply(frame)) finish(true);
-      else if (isFailure(frame)) finish(false);
+      else if (isFailure(frame)) {
+        if (failureSeen++ < 3) console.error(`failure: ${JSON.stringify(frame)}`);
+        finish(false);
+      }
     });
     socket.once('close', () => finish(false));
     socket.send(message);
@@ -196,7 +202,10 @@ async function main(): Promise<void> {
 
     if (MODES.includes('standalone')) {
       const { NATS_URL: _nats, ...standaloneEnv } = env;
-      const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
+      const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, {
+        raiseFileLimit: true, keepOutput: 64 * 1024,
+        nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=in-flight-standalone.cpuprofile'] : [],
+      });
       children.push(...runtime.children.values());
       const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
       for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n));

@@ -67,7 +67,8 @@ export async function startChatCompletionsServer(
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+    // A deep accept queue: thousands of runs may open their connection to the endpoint at once.
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', 4096, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
