@@ -411,8 +411,7 @@ export class Executor {
 
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
     if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') return closeUnrun('completed');
-    // One info line per run (its end, below); its start is detail.
-    log.debug(run ? 'workflow execution resumed' : 'workflow execution started');
+    log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     const stored = chat.context;
     let createAgent;
     try {

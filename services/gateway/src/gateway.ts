@@ -403,7 +403,7 @@ export class Gateway {
     // The user message's trace: this span, the run it causes and everything the run does.
     const span = startSpan('chat user_message', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
     const input = newInput(launch, message.content, span.traceparent);
-    c.log.debug({ request_id: input.request_id, trace_id: span.traceId }, 'user message received');
+    c.log.info({ request_id: input.request_id, trace_id: span.traceId }, 'user message received');
     const mode = this.options.doubleTexting ?? 'enqueue';
     if (mode === 'interrupt') await this.requestCancel(c);
     span.end({ 'mozaiks.input.outcome': await this.acceptInput(c, input, 'message', mode === 'reject') });
