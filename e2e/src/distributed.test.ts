@@ -345,7 +345,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     });
     for (const p of Object.values(cluster.services).flat()) expect(p.output).not.toContain('MaxListenersExceededWarning');
     await Promise.all(clients.map((c) => c.close()));
-  });
+    // As long as the wait above: 240 runs on FerretDB take 20-60 s on two loaded cores (3-5 s on SQLite).
+  }, 150_000);
 
   it('cancels a chat\'s run from any gateway, whichever executor runs it', async () => {
     cluster = await startClusterOn({ counts: { gateway: 2, executor: 2 }, workflowsDir: SHIPPED_WORKFLOWS });
