@@ -7,8 +7,8 @@
 //
 //   npm run bench:cold-start              (ROUNDS=5)
 import path from 'node:path';
-import { freePort, makeTempDir, startNatsServer } from '@mozaiks/testing';
-import { ms, rssKiB, run, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
+import { freePort } from '@mozaiks/testing';
+import { ms, rssKiB, run, runBench, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
 import type { Child } from './harness';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -28,44 +28,30 @@ async function timeToReady(args: string[], env: Record<string, string>, readyPat
   }
 }
 
-async function main(): Promise<void> {
-  const nats = await startNatsServer();
-  const data = makeTempDir('mozaiks-bench-cold-');
-  const children: Child[] = [];
-  try {
-    const llm = await startLlm();
-    children.push(llm.child);
-    const env = runtimeEnv(llm.url, { NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'store') });
-    const figures = new Map<string, number[]>();
-    const memory = new Map<string, number[]>();
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const target of TARGETS) {
-        const args = target === 'floor'
-          ? ['-e', `require('node:http').createServer((_q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`]
-          : [`services/${target}/dist/main.js`];
-        const { NATS_URL: _nats, ...standaloneEnv } = env;
-        const started = await timeToReady(args, target === 'standalone' ? { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${round}`) } : env, target === 'floor' ? '/' : '/ready');
-        figures.set(target, [...(figures.get(target) ?? []), started.ms]);
-        await new Promise((r) => setTimeout(r, 1000));
-        memory.set(target, [...(memory.get(target) ?? []), rssKiB(started.child.proc.pid) / 1024]);
-        await stop(started.child);
-      }
+runBench('mozaiks-bench-cold-', async ({ nats, data, children }) => {
+  const llm = await startLlm();
+  children.push(llm.child);
+  const env = runtimeEnv(llm.url, { NATS_URL: nats.url, DATA_DIR: path.join(data.path, 'store') });
+  const figures = new Map<string, number[]>();
+  const memory = new Map<string, number[]>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of TARGETS) {
+      const args = target === 'floor'
+        ? ['-e', `require('node:http').createServer((_q, s) => s.end('ok')).listen(Number(process.env.PORT), '127.0.0.1')`]
+        : [`services/${target}/dist/main.js`];
+      const { NATS_URL: _nats, ...standaloneEnv } = env;
+      const started = await timeToReady(args, target === 'standalone' ? { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${round}`) } : env, target === 'floor' ? '/' : '/ready');
+      figures.set(target, [...(figures.get(target) ?? []), started.ms]);
+      await new Promise((r) => setTimeout(r, 1000));
+      memory.set(target, [...(memory.get(target) ?? []), rssKiB(started.child.proc.pid) / 1024]);
+      await stop(started.child);
     }
-    const floor = spread(figures.get('floor')!).median;
-    console.log(`cold start to the first 200 on /ready (floor: a bare node HTTP server answering 200); min / median / max over ${ROUNDS} starts`);
-    for (const [target, values] of figures) {
-      const s = spread(values);
-      const rss = showSpread(spread(memory.get(target)!), ' MiB', 0);
-      console.log(`${target.padEnd(14)} ${showSpread(s, ' ms', 0).padEnd(24)} ${(target === 'floor' ? '' : `${(s.median / floor).toFixed(1)} x floor, ${ms(s.median - floor, 0)} above it`).padEnd(32)} idle RSS ${rss}`);
-    }
-  } finally {
-    for (const child of children) child.proc.kill('SIGKILL');
-    await nats.dispose();
-    data.remove();
   }
-}
-
-void main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  const floor = spread(figures.get('floor')!).median;
+  console.log(`cold start to the first 200 on /ready (floor: a bare node HTTP server answering 200); min / median / max over ${ROUNDS} starts`);
+  for (const [target, values] of figures) {
+    const s = spread(values);
+    const rss = showSpread(spread(memory.get(target)!), ' MiB', 0);
+    console.log(`${target.padEnd(14)} ${showSpread(s, ' ms', 0).padEnd(24)} ${(target === 'floor' ? '' : `${(s.median / floor).toFixed(1)} x floor, ${ms(s.median - floor, 0)} above it`).padEnd(32)} idle RSS ${rss}`);
+  }
 });

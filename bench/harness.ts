@@ -1,11 +1,13 @@
 // What the benchmarks share: processes started from the repo with their output kept, percentiles
 // and min/median/max summaries, a process's CPU time and memory from /proc, Prometheus samples
-// scraped from a service, and the runtime's services started standalone or distributed.
+// scraped from a service, the runtime's services started standalone or distributed, and the
+// scaffolding of a benchmark's run (its NATS server, temp folder, processes and exit code).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET } from '@mozaiks/testing';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startNatsServer } from '@mozaiks/testing';
+import type { NatsServer, TempDir } from '@mozaiks/testing';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const BENCH_WORKFLOWS = path.join(__dirname, 'workflows');
@@ -170,3 +172,37 @@ export async function startDistributed(env: Record<string, string>, options: Run
 }
 
 export const ms = (v: number, digits = 2) => `${v.toFixed(digits)} ms`;
+
+/** What a benchmark's body is given: a NATS server, a temp folder, and the processes it starts. */
+export interface BenchScope {
+  nats: NatsServer;
+  data: TempDir;
+  /** Processes to kill when the benchmark ends, however it ends. */
+  children: Child[];
+  /** Something else to release at the end (before NATS and the folder). */
+  onCleanup(release: () => Promise<unknown> | unknown): void;
+}
+
+/**
+ * Runs a benchmark: starts NATS and a temp folder (named from `tempPrefix`), runs `body`, then
+ * kills what it started and removes what it made; exits 0, or prints the error and exits 1.
+ */
+export function runBench(tempPrefix: string, body: (scope: BenchScope) => Promise<void>): void {
+  void (async () => {
+    const nats = await startNatsServer();
+    const data = makeTempDir(tempPrefix);
+    const children: Child[] = [];
+    const releases: Array<() => Promise<unknown> | unknown> = [];
+    try {
+      await body({ nats, data, children, onCleanup: (release) => void releases.push(release) });
+    } finally {
+      for (const child of children) child.proc.kill('SIGKILL');
+      for (const release of releases) await release();
+      await nats.dispose();
+      data.remove();
+    }
+  })().then(() => process.exit(0), (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

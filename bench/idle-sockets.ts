@@ -9,8 +9,8 @@
 //   npm run bench:idle-sockets            (SOCKETS=<hard fd limit - 300> ROUNDS=1 IDLE_SECONDS=10; MODES=floor,distributed,standalone)
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { makeTempDir, startNatsServer } from '@mozaiks/testing';
-import { cpuMs, rssKiB, run, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+
+import { cpuMs, rssKiB, run, runBench, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
 import type { Child } from './harness';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
@@ -103,50 +103,36 @@ function report(label: string, rounds: Round[]): string {
   return `${label.padEnd(34)} opened ${s((r) => r.opened, '', 0)} of ${SOCKETS} (failed ${s((r) => r.failed, '', 0)}) in ${s((r) => r.openSeconds, ' s')}; ${s((r) => r.kibPerSocket, ' KiB')} per socket, RSS ${s((r) => r.rssMiB, ' MiB', 0)}; idle CPU ${s((r) => r.idleCpuMsPerSecond, ' ms/s')}`;
 }
 
-async function main(): Promise<void> {
-  const children: Child[] = [];
-  const nats = await startNatsServer();
-  const data = makeTempDir('mozaiks-bench-sockets-');
+runBench('mozaiks-bench-sockets-', async ({ nats, data, children }) => {
   const lines = [`idle sockets: ${SOCKETS} sockets opened in batches of 200 by ${Math.ceil(SOCKETS / PER_CLIENT)} client processes (file-descriptor hard limit ${HARD_LIMIT}); memory is the server's RSS growth over the sockets it holds; min / median / max over ${ROUNDS} rounds`];
-  try {
-    const llm = await startLlm();
-    children.push(llm.child);
-    const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
-    for (const mode of MODES) {
-      const rounds: Round[] = [];
-      for (let r = 0; r < ROUNDS; r++) {
-        if (mode === 'floor') {
-          const server = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));`], {}, { raiseFileLimit: true });
-          children.push(server);
-          const port = Number((await waitFor(server, /PORT (\d+)/))[1]);
-          rounds.push(await holdSockets(`ws://127.0.0.1:${port}`, server.proc.pid!, SOCKETS, undefined));
-          await stop(server);
-        } else if (mode === 'distributed') {
-          const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
-          children.push(...runtime.children.values());
-          const gateway = runtime.children.get('gateway')!;
-          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, gateway.proc.pid!, SOCKETS, `d${r}`, `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`));
-          await Promise.all([...runtime.children.values()].map((c) => stop(c)));
-        } else if (mode === 'standalone') {
-          const { NATS_URL: _nats, ...standaloneEnv } = env;
-          const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
-          const child = runtime.children.get('standalone')!;
-          children.push(child);
-          rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, child.proc.pid!, SOCKETS, `s${r}`, `http://127.0.0.1:${runtime.port}/metrics`));
-          await stop(child);
-        }
+  const llm = await startLlm();
+  children.push(llm.child);
+  const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
+  for (const mode of MODES) {
+    const rounds: Round[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (mode === 'floor') {
+        const server = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));`], {}, { raiseFileLimit: true });
+        children.push(server);
+        const port = Number((await waitFor(server, /PORT (\d+)/))[1]);
+        rounds.push(await holdSockets(`ws://127.0.0.1:${port}`, server.proc.pid!, SOCKETS, undefined));
+        await stop(server);
+      } else if (mode === 'distributed') {
+        const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
+        children.push(...runtime.children.values());
+        const gateway = runtime.children.get('gateway')!;
+        rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, gateway.proc.pid!, SOCKETS, `d${r}`, `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`));
+        await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+      } else if (mode === 'standalone') {
+        const { NATS_URL: _nats, ...standaloneEnv } = env;
+        const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
+        const child = runtime.children.get('standalone')!;
+        children.push(child);
+        rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, child.proc.pid!, SOCKETS, `s${r}`, `http://127.0.0.1:${runtime.port}/metrics`));
+        await stop(child);
       }
-      lines.push(report(mode === 'floor' ? 'floor (bare ws server)' : mode === 'distributed' ? 'distributed gateway' : 'standalone (all services)', rounds));
     }
-    console.log(lines.join('\n'));
-  } finally {
-    for (const child of children) child.proc.kill('SIGKILL');
-    await nats.dispose();
-    data.remove();
+    lines.push(report(mode === 'floor' ? 'floor (bare ws server)' : mode === 'distributed' ? 'distributed gateway' : 'standalone (all services)', rounds));
   }
-}
-
-void main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  console.log(lines.join('\n'));
 });

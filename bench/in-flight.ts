@@ -11,8 +11,8 @@
 //                                          PROFILE_DIR=/tmp/prof writes the CPU profiles of standalone and the distributed services there)
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { makeTempDir, mintToken, startNatsServer } from '@mozaiks/testing';
-import { ms, percentiles, rssKiB, run, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import { mintToken } from '@mozaiks/testing';
+import { ms, percentiles, rssKiB, run, runBench, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
 import type { Child, Runtime } from './harness';
 
 const COUNTS = (process.env.N ?? '1000,5000').split(',').map(Number);
@@ -146,92 +146,78 @@ function report(label: string, n: number, rounds: Round[]): string {
   return `${label.padEnd(12)} N=${String(n).padEnd(5)} extra p50 ${s((r) => r.extra.p50, ' ms').padEnd(22)} p99 ${s((r) => r.extra.p99, ' ms').padEnd(22)} failures ${s((r) => r.failures, '')}${lag}`;
 }
 
-async function main(): Promise<void> {
-  const children: Child[] = [];
-  const nats = await startNatsServer();
-  const data = makeTempDir('mozaiks-bench-inflight-');
+runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
   const lines: string[] = [];
-  try {
-    const llm = await startLlm(LLM_LATENCY_MS);
-    children.push(llm.child);
-    const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
-    const results = new Map<string, Map<number, Round[]>>();
-    const record = (mode: string, n: number, round: Round) => {
-      const byN = results.get(mode) ?? new Map<number, Round[]>();
-      byN.set(n, [...(byN.get(n) ?? []), round]);
-      results.set(mode, byN);
-    };
+  const llm = await startLlm(LLM_LATENCY_MS);
+  children.push(llm.child);
+  const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
+  const results = new Map<string, Map<number, Round[]>>();
+  const record = (mode: string, n: number, round: Round) => {
+    const byN = results.get(mode) ?? new Map<number, Round[]>();
+    byN.set(n, [...(byN.get(n) ?? []), round]);
+    results.set(mode, byN);
+  };
 
-    if (MODES.includes('floor')) {
-      // The floor: relay (WebSocket → NATS request) and caller (NATS → HTTP to the model).
-      const caller = run(['-e', `
-        const { connect } = require('@nats-io/transport-node');
-        connect({ servers: '${nats.url}' }).then((nc) => {
-          nc.subscribe('bench.llm', { callback: (_e, m) => {
-            fetch('${llm.url}/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: new TextDecoder().decode(m.data) }] }) })
-              .then((r) => r.json()).then((j) => m.respond(JSON.stringify(j)), () => m.respond('{"error":true}'));
-          } });
-          nc.flush().then(() => console.log('READY'));
-        });`], {}, { raiseFileLimit: true });
-      children.push(caller);
-      await waitFor(caller, /READY/);
-      const relay = run(['-e', `
-        const { connect } = require('@nats-io/transport-node');
-        const { WebSocketServer } = require('ws');
-        connect({ servers: '${nats.url}' }).then((nc) => {
-          const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));
-          s.on('connection', (c) => c.on('message', (m) => nc.request('bench.llm', m, { timeout: 170000 }).then(
-            (r) => c.send(JSON.stringify({ type: 'reply', body: r.string() })), () => c.send('{"type":"error"}'))));
-        });`], {}, { raiseFileLimit: true });
-      children.push(relay);
-      const relayPort = Number((await waitFor(relay, /PORT (\d+)/))[1]);
-      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('floor', n, await floorRound(relayPort, n));
-      await Promise.all([stop(caller), stop(relay)]);
-    }
-
-    if (MODES.includes('distributed')) {
-      const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, 'distributed') }, {
-        raiseFileLimit: true, keepOutput: 64 * 1024,
-        nodeFlags: (service) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=in-flight-${service}.cpuprofile`] : []),
-      });
-      children.push(...runtime.children.values());
-      const metrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
-      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('distributed', n, await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n));
-      await Promise.all([...runtime.children.values()].map((c) => stop(c)));
-    }
-
-    if (MODES.includes('standalone')) {
-      const { NATS_URL: _nats, ...standaloneEnv } = env;
-      const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, {
-        raiseFileLimit: true, keepOutput: 64 * 1024,
-        nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=in-flight-standalone.cpuprofile'] : [],
-      });
-      children.push(...runtime.children.values());
-      const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
-      for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n));
-      await Promise.all([...runtime.children.values()].map((c) => stop(c)));
-    }
-
-    lines.push(`in-flight chats: N chats send one message at once to one executor; the model answers after ${LLM_LATENCY_MS} ms; extra = reply time - ${LLM_LATENCY_MS} ms; min / median / max over ${ROUNDS} rounds`);
-    for (const [mode, byN] of results) for (const [n, rounds] of byN) lines.push(report(mode, n, rounds));
-    const floor = results.get('floor');
-    for (const mode of ['distributed', 'standalone']) {
-      for (const [n, rounds] of results.get(mode) ?? []) {
-        const base = floor?.get(n);
-        if (!base) continue;
-        const ratio = spread(rounds.map((r) => r.extra.p50)).median / spread(base.map((r) => r.extra.p50)).median;
-        lines.push(`${mode} N=${n}: extra p50 = ${ratio.toFixed(2)} x the floor harness's (${ms(spread(rounds.map((r) => r.extra.p50)).median, 0)} vs ${ms(spread(base.map((r) => r.extra.p50)).median, 0)})`);
-      }
-    }
-    console.log(lines.join('\n'));
-  } finally {
-    for (const child of children) child.proc.kill('SIGKILL');
-    await nats.dispose();
-    data.remove();
+  if (MODES.includes('floor')) {
+    // The floor: relay (WebSocket → NATS request) and caller (NATS → HTTP to the model).
+    const caller = run(['-e', `
+      const { connect } = require('@nats-io/transport-node');
+      connect({ servers: '${nats.url}' }).then((nc) => {
+        nc.subscribe('bench.llm', { callback: (_e, m) => {
+          fetch('${llm.url}/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: new TextDecoder().decode(m.data) }] }) })
+            .then((r) => r.json()).then((j) => m.respond(JSON.stringify(j)), () => m.respond('{"error":true}'));
+        } });
+        nc.flush().then(() => console.log('READY'));
+      });`], {}, { raiseFileLimit: true });
+    children.push(caller);
+    await waitFor(caller, /READY/);
+    const relay = run(['-e', `
+      const { connect } = require('@nats-io/transport-node');
+      const { WebSocketServer } = require('ws');
+      connect({ servers: '${nats.url}' }).then((nc) => {
+        const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));
+        s.on('connection', (c) => c.on('message', (m) => nc.request('bench.llm', m, { timeout: 170000 }).then(
+          (r) => c.send(JSON.stringify({ type: 'reply', body: r.string() })), () => c.send('{"type":"error"}'))));
+      });`], {}, { raiseFileLimit: true });
+    children.push(relay);
+    const relayPort = Number((await waitFor(relay, /PORT (\d+)/))[1]);
+    for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('floor', n, await floorRound(relayPort, n));
+    await Promise.all([stop(caller), stop(relay)]);
   }
-}
 
-void main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  if (MODES.includes('distributed')) {
+    const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, 'distributed') }, {
+      raiseFileLimit: true, keepOutput: 64 * 1024,
+      nodeFlags: (service) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=in-flight-${service}.cpuprofile`] : []),
+    });
+    children.push(...runtime.children.values());
+    const metrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
+    for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('distributed', n, await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n));
+    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+  }
+
+  if (MODES.includes('standalone')) {
+    const { NATS_URL: _nats, ...standaloneEnv } = env;
+    const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, {
+      raiseFileLimit: true, keepOutput: 64 * 1024,
+      nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=in-flight-standalone.cpuprofile'] : [],
+    });
+    children.push(...runtime.children.values());
+    const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
+    for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n));
+    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+  }
+
+  lines.push(`in-flight chats: N chats send one message at once to one executor; the model answers after ${LLM_LATENCY_MS} ms; extra = reply time - ${LLM_LATENCY_MS} ms; min / median / max over ${ROUNDS} rounds`);
+  for (const [mode, byN] of results) for (const [n, rounds] of byN) lines.push(report(mode, n, rounds));
+  const floor = results.get('floor');
+  for (const mode of ['distributed', 'standalone']) {
+    for (const [n, rounds] of results.get(mode) ?? []) {
+      const base = floor?.get(n);
+      if (!base) continue;
+      const ratio = spread(rounds.map((r) => r.extra.p50)).median / spread(base.map((r) => r.extra.p50)).median;
+      lines.push(`${mode} N=${n}: extra p50 = ${ratio.toFixed(2)} x the floor harness's (${ms(spread(rounds.map((r) => r.extra.p50)).median, 0)} vs ${ms(spread(base.map((r) => r.extra.p50)).median, 0)})`);
+    }
+  }
+  console.log(lines.join('\n'));
 });

@@ -13,10 +13,10 @@
 import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { WebSocket } from 'ws';
-import { makeTempDir, mintToken, startMongoTestServer, startNatsServer } from '@mozaiks/testing';
+import { mintToken, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startDelayProxy } from './delay-proxy';
-import { SERVICES, cpuMs, ms, percentiles, run, runtimeEnv, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import { SERVICES, cpuMs, ms, percentiles, run, runBench, runtimeEnv, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
 import type { Child, Percentiles } from './harness';
 
 /** One round of turns: latency, and CPU per turn of each process measured. */
@@ -119,151 +119,137 @@ function diffCommands(before: Map<string, number>, after: Map<string, number>, t
   return `${total.toFixed(1)} (${rows.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')})`;
 }
 
-async function main(): Promise<void> {
-  const children: Child[] = [];
+runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   let mongo: MongoTestServer | undefined;
-  const nats = await startNatsServer();
-  const data = makeTempDir('mozaiks-bench-');
-  try {
-    // The LLM endpoint, answering at once.
-    const { child: llm, url: llmUrl } = await startLlm();
-    children.push(llm);
+  onCleanup(async () => mongo?.dispose());
+  // The LLM endpoint, answering at once.
+  const { child: llm, url: llmUrl } = await startLlm();
+  children.push(llm);
 
-    // Floor: a WebSocket echo, a NATS request/reply, an HTTP call to the endpoint.
-    const echo = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port)); s.on('connection', (c) => c.on('message', (m) => c.send(m)));`]);
-    children.push(echo);
-    const echoPort = (await waitFor(echo, /PORT (\d+)/))[1]!;
-    const responder = run(['-e', `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`]);
-    children.push(responder);
-    await waitFor(responder, /READY/);
+  // Floor: a WebSocket echo, a NATS request/reply, an HTTP call to the endpoint.
+  const echo = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port)); s.on('connection', (c) => c.on('message', (m) => c.send(m)));`]);
+  children.push(echo);
+  const echoPort = (await waitFor(echo, /PORT (\d+)/))[1]!;
+  const responder = run(['-e', `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`]);
+  children.push(responder);
+  await waitFor(responder, /READY/);
 
-    const ws = new WebSocket(`ws://127.0.0.1:${echoPort}`);
-    await new Promise((resolve) => ws.once('open', resolve));
-    const nc = await connect({ servers: nats.url });
-    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
-    const floorRounds: Array<{ ws: Percentiles; nats: Percentiles; http: Percentiles; sum: Percentiles }> = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const wsEcho = await measure(TURNS, () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))));
-      const natsRequest = await measure(TURNS, async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })));
-      const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
-      floorRounds.push({ ws: wsEcho, nats: natsRequest, http: httpCall, sum: { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 } });
-    }
-    ws.close();
-    await nc.close();
-
-    const env = runtimeEnv(llmUrl);
-    const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
-    /** ROUNDS measurements of `turns` turns on a started runtime, with each process's CPU per turn. */
-    const rounds = async (port: number, label: string, processes: Child[], turns = TURNS, onRound?: () => Promise<void>, count = ROUNDS): Promise<TurnRound[]> => {
-      const results: TurnRound[] = [];
-      for (let round = 0; round < count; round++) {
-        let cpuBefore: number[] = [];
-        const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${port}/ws/chat?token=${await token(chat)}`, `${label}_${round}`, turns, async () => {
-          cpuBefore = processes.map((c) => cpuMs(c.proc.pid));
-          await onRound?.();
-        }, round === 0 ? WARMUP_TURNS : 0);
-        results.push({ ...turn, cpu: processes.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns) });
-      }
-      return results;
-    };
-
-    // Standalone: one process.
-    const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') }, {
-      nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=standalone.cpuprofile'] : [],
-    });
-    const standalone = standaloneRuntime.children.get('standalone')!;
-    children.push(standalone);
-    const onStandalone = await rounds(standaloneRuntime.port, 'standalone', [standalone]);
-    await stop(standalone);
-
-    // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
-    const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS, count = ROUNDS) => {
-      const runtime = await startDistributed({ ...env, NATS_URL: nats.url, ...storeEnv }, {
-        nodeFlags: (service) => (profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : []),
-      });
-      const started = SERVICES.map((name) => runtime.children.get(name)!);
-      children.push(...started);
-      let commandsBefore: Map<string, number> | undefined;
-      const measured = await rounds(runtime.port, `distributed_${label}`, started, turns, async () => {
-        commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
-      }, count);
-      // Store commands of the last round.
-      const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns) : undefined;
-      // Profiles are written when a process exits on its own: the services are stopped gracefully.
-      await Promise.all(started.map((c) => stop(c)));
-      return { rounds: measured, commands };
-    };
-    const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
-    mongo = process.env.SKIP_MONGODB ? undefined : await startMongoTestServer();
-    const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
-    // The same through a proxy that adds a delay to every store round trip, at two delays: the
-    // turn grows by the difference once per round trip it waits for in sequence.
-    let roundTrips: number | undefined;
-    if (mongo && onMongo) {
-      const upstream = new URL(mongo.uri);
-      const p50At = async (delayMs: number) => {
-        const proxy = await startDelayProxy({ host: upstream.hostname, port: Number(upstream.port || 27017) }, delayMs);
-        try {
-          const slowed = new URL(mongo!.uri);
-          slowed.host = `127.0.0.1:${proxy.port}`;
-          const storeEnv = { MONGODB_URI: slowed.toString(), MONGODB_DATABASE: mongo!.database(), DATA_DIR: path.join(data.path, 'unused') };
-          return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS, 1)).rounds[0]!.p50;
-        } finally {
-          await proxy.close();
-        }
-      };
-      const [low, high] = ROUND_TRIP_DELAYS_MS;
-      roundTrips = ((await p50At(high)) - (await p50At(low))) / (high - low);
-    }
-
-    const latency = (values: Percentiles[]) =>
-      `p50 ${showSpread(spread(values.map((v) => v.p50)), ' ms', 2).padEnd(28)} p99 ${showSpread(spread(values.map((v) => v.p99)), ' ms', 2)}`;
-    const floorP50 = spread(floorRounds.map((f) => f.sum.p50)).median;
-    const floorP99 = spread(floorRounds.map((f) => f.sum.p99)).median;
-    const ratios = (values: TurnRound[]) => {
-      const p50 = spread(values.map((v) => v.p50)).median;
-      const p99 = spread(values.map((v) => v.p99)).median;
-      return `p50 = ${(p50 / floorP50).toFixed(2)} x floor (overhead ${ms(p50 - floorP50)}), p99 = ${(p99 / floorP99).toFixed(2)} x floor p99`;
-    };
-    const cpu = (values: TurnRound[], names: readonly string[]) => {
-      const total = spread(values.map((v) => v.cpu.reduce((a, b) => a + b, 0)));
-      const each = names.map((n, i) => `${n} ${showSpread(spread(values.map((v) => v.cpu[i]!)), ' ms', 2)}`);
-      return `CPU per turn ${showSpread(total, ' ms', 2)}${names.length > 1 ? ` (${each.join(', ')})` : ''}`;
-    };
-    console.log(`turn latency: ${ROUNDS} rounds of ${TURNS} sequential turns (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; figures are min / median / max over the rounds; CPU is user + system time of every thread of the process over the measured turns (chat openings included)`);
-    const rows: Array<[string, Percentiles[]]> = [
-      ['floor: WebSocket echo', floorRounds.map((f) => f.ws)],
-      ['floor: NATS request/reply', floorRounds.map((f) => f.nats)],
-      ['floor: HTTP call to the LLM endpoint', floorRounds.map((f) => f.http)],
-      ['floor: sum', floorRounds.map((f) => f.sum)],
-      ['standalone turn', onStandalone],
-      ['distributed turn, SQLite', onSqlite.rounds],
-      ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.rounds] as [string, Percentiles[]]] : []),
-    ];
-    for (const [name, values] of rows) console.log(`${name.padEnd(40)} ${latency(values)}`);
-    console.log(`standalone: ${ratios(onStandalone)}; ${cpu(onStandalone, ['standalone'])}`);
-    for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
-      if (!result) {
-        console.log(`distributed on MongoDB: not measured (SKIP_MONGODB, or no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
-        continue;
-      }
-      console.log(`distributed on ${label}: ${ratios(result.rounds)}; ${cpu(result.rounds, SERVICES)}`);
-      if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
-      if (label === 'MongoDB' && roundTrips !== undefined) {
-        const [low, high] = ROUND_TRIP_DELAYS_MS;
-        console.log(`  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`);
-      }
-    }
-    if (PROFILE_DIR) console.log(`CPU profiles of standalone and of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
-  } finally {
-    for (const child of children) child.proc.kill('SIGKILL');
-    await mongo?.dispose();
-    await nats.dispose();
-    data.remove();
+  const ws = new WebSocket(`ws://127.0.0.1:${echoPort}`);
+  await new Promise((resolve) => ws.once('open', resolve));
+  const nc = await connect({ servers: nats.url });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
+  const floorRounds: Array<{ ws: Percentiles; nats: Percentiles; http: Percentiles; sum: Percentiles }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const wsEcho = await measure(TURNS, () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))));
+    const natsRequest = await measure(TURNS, async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })));
+    const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
+    floorRounds.push({ ws: wsEcho, nats: natsRequest, http: httpCall, sum: { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 } });
   }
-}
+  ws.close();
+  await nc.close();
 
-void main().then(() => process.exit(0), (error: unknown) => {
-  console.error(error);
-  process.exit(1);
+  const env = runtimeEnv(llmUrl);
+  const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
+  /** ROUNDS measurements of `turns` turns on a started runtime, with each process's CPU per turn. */
+  const rounds = async (port: number, label: string, processes: Child[], turns = TURNS, onRound?: () => Promise<void>, count = ROUNDS): Promise<TurnRound[]> => {
+    const results: TurnRound[] = [];
+    for (let round = 0; round < count; round++) {
+      let cpuBefore: number[] = [];
+      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${port}/ws/chat?token=${await token(chat)}`, `${label}_${round}`, turns, async () => {
+        cpuBefore = processes.map((c) => cpuMs(c.proc.pid));
+        await onRound?.();
+      }, round === 0 ? WARMUP_TURNS : 0);
+      results.push({ ...turn, cpu: processes.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns) });
+    }
+    return results;
+  };
+
+  // Standalone: one process.
+  const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') }, {
+    nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=standalone.cpuprofile'] : [],
+  });
+  const standalone = standaloneRuntime.children.get('standalone')!;
+  children.push(standalone);
+  const onStandalone = await rounds(standaloneRuntime.port, 'standalone', [standalone]);
+  await stop(standalone);
+
+  // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
+  const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS, count = ROUNDS) => {
+    const runtime = await startDistributed({ ...env, NATS_URL: nats.url, ...storeEnv }, {
+      nodeFlags: (service) => (profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : []),
+    });
+    const started = SERVICES.map((name) => runtime.children.get(name)!);
+    children.push(...started);
+    let commandsBefore: Map<string, number> | undefined;
+    const measured = await rounds(runtime.port, `distributed_${label}`, started, turns, async () => {
+      commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
+    }, count);
+    // Store commands of the last round.
+    const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns) : undefined;
+    // Profiles are written when a process exits on its own: the services are stopped gracefully.
+    await Promise.all(started.map((c) => stop(c)));
+    return { rounds: measured, commands };
+  };
+  const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
+  mongo = process.env.SKIP_MONGODB ? undefined : await startMongoTestServer();
+  const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
+  // The same through a proxy that adds a delay to every store round trip, at two delays: the
+  // turn grows by the difference once per round trip it waits for in sequence.
+  let roundTrips: number | undefined;
+  if (mongo && onMongo) {
+    const upstream = new URL(mongo.uri);
+    const p50At = async (delayMs: number) => {
+      const proxy = await startDelayProxy({ host: upstream.hostname, port: Number(upstream.port || 27017) }, delayMs);
+      try {
+        const slowed = new URL(mongo!.uri);
+        slowed.host = `127.0.0.1:${proxy.port}`;
+        const storeEnv = { MONGODB_URI: slowed.toString(), MONGODB_DATABASE: mongo!.database(), DATA_DIR: path.join(data.path, 'unused') };
+        return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS, 1)).rounds[0]!.p50;
+      } finally {
+        await proxy.close();
+      }
+    };
+    const [low, high] = ROUND_TRIP_DELAYS_MS;
+    roundTrips = ((await p50At(high)) - (await p50At(low))) / (high - low);
+  }
+
+  const latency = (values: Percentiles[]) =>
+    `p50 ${showSpread(spread(values.map((v) => v.p50)), ' ms', 2).padEnd(28)} p99 ${showSpread(spread(values.map((v) => v.p99)), ' ms', 2)}`;
+  const floorP50 = spread(floorRounds.map((f) => f.sum.p50)).median;
+  const floorP99 = spread(floorRounds.map((f) => f.sum.p99)).median;
+  const ratios = (values: TurnRound[]) => {
+    const p50 = spread(values.map((v) => v.p50)).median;
+    const p99 = spread(values.map((v) => v.p99)).median;
+    return `p50 = ${(p50 / floorP50).toFixed(2)} x floor (overhead ${ms(p50 - floorP50)}), p99 = ${(p99 / floorP99).toFixed(2)} x floor p99`;
+  };
+  const cpu = (values: TurnRound[], names: readonly string[]) => {
+    const total = spread(values.map((v) => v.cpu.reduce((a, b) => a + b, 0)));
+    const each = names.map((n, i) => `${n} ${showSpread(spread(values.map((v) => v.cpu[i]!)), ' ms', 2)}`);
+    return `CPU per turn ${showSpread(total, ' ms', 2)}${names.length > 1 ? ` (${each.join(', ')})` : ''}`;
+  };
+  console.log(`turn latency: ${ROUNDS} rounds of ${TURNS} sequential turns (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; figures are min / median / max over the rounds; CPU is user + system time of every thread of the process over the measured turns (chat openings included)`);
+  const rows: Array<[string, Percentiles[]]> = [
+    ['floor: WebSocket echo', floorRounds.map((f) => f.ws)],
+    ['floor: NATS request/reply', floorRounds.map((f) => f.nats)],
+    ['floor: HTTP call to the LLM endpoint', floorRounds.map((f) => f.http)],
+    ['floor: sum', floorRounds.map((f) => f.sum)],
+    ['standalone turn', onStandalone],
+    ['distributed turn, SQLite', onSqlite.rounds],
+    ...(onMongo ? [[`distributed turn, MongoDB (${mongo!.kind})`, onMongo.rounds] as [string, Percentiles[]]] : []),
+  ];
+  for (const [name, values] of rows) console.log(`${name.padEnd(40)} ${latency(values)}`);
+  console.log(`standalone: ${ratios(onStandalone)}; ${cpu(onStandalone, ['standalone'])}`);
+  for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
+    if (!result) {
+      console.log(`distributed on MongoDB: not measured (SKIP_MONGODB, or no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
+      continue;
+    }
+    console.log(`distributed on ${label}: ${ratios(result.rounds)}; ${cpu(result.rounds, SERVICES)}`);
+    if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
+    if (label === 'MongoDB' && roundTrips !== undefined) {
+      const [low, high] = ROUND_TRIP_DELAYS_MS;
+      console.log(`  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`);
+    }
+  }
+  if (PROFILE_DIR) console.log(`CPU profiles of standalone and of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
 });

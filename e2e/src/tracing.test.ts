@@ -110,9 +110,9 @@ describe('OpenTelemetry traces', () => {
 
     // No prompt text leaves the runtime unless asked for, and the logs carry the same trace id.
     expect(receiver.bodies.join('\n')).not.toContain(SECRET_WORDS);
-    // The run's line at info level carries the trace id: from a log line to its trace.
-    const finished = cluster.services.executor[0]!.output.split('\n').find((l) => l.includes('workflow execution finished') && l.includes('chat_traced'))!;
-    expect(JSON.parse(finished).trace_id).toBe(root.traceId);
+    const gatewayLog = cluster.services.gateway[0]!.output.split('\n').find((l) => l.includes('user message received') && l.includes('chat_traced'))!;
+    expect(JSON.parse(gatewayLog).trace_id).toBe(root.traceId);
+    expect(cluster.services.executor[0]!.output).toContain(`"trace_id":"${root.traceId}"`);
   });
 });
 
