@@ -1,5 +1,6 @@
 // Handoff conditions on context variables, such as `${collected} == true and ${age} >= 18`:
-// parsed once when the workflow loads, evaluated without an LLM and without `eval`.
+// parsed once when the workflow loads, evaluated without an LLM and without `eval`. AG2's
+// spellings are read too: `True`, `False`, `None` and `len(...)`.
 //
 //   expr    := or
 //   or      := and (("or" | "||") and)*
@@ -7,11 +8,13 @@
 //   not     := ("not" | "!") not | compare
 //   compare := value (("==" | "!=" | "<" | "<=" | ">" | ">=") value)?
 //   value   := "${" name "}" | number | "string" | 'string' | true | false | null | "(" expr ")"
+//            | "len" "(" expr ")"
 
 export type Expression =
   | { kind: 'literal'; value: unknown }
   | { kind: 'variable'; name: string }
   | { kind: 'not'; operand: Expression }
+  | { kind: 'len'; operand: Expression }
   | { kind: 'logical'; op: 'and' | 'or'; left: Expression; right: Expression }
   | { kind: 'compare'; op: '==' | '!=' | '<' | '<=' | '>' | '>='; left: Expression; right: Expression };
 
@@ -64,8 +67,15 @@ export function parseExpression(text: string): Expression {
     if (t.startsWith('${')) return { kind: 'variable', name: t.slice(2, -1) };
     if (/^-?\d/.test(t)) return { kind: 'literal', value: Number(t) };
     if (t.startsWith('"') || t.startsWith("'")) return { kind: 'literal', value: t.slice(1, -1).replace(/\\(.)/g, '$1') };
-    if (t === 'true' || t === 'false') return { kind: 'literal', value: t === 'true' };
-    if (t === 'null') return { kind: 'literal', value: null };
+    if (t === 'true' || t === 'false' || t === 'True' || t === 'False') return { kind: 'literal', value: t === 'true' || t === 'True' };
+    if (t === 'null' || t === 'None') return { kind: 'literal', value: null };
+    if (t === 'len' && peek() === '(') {
+      i++;
+      const operand = or();
+      if (peek() !== ')') throw new ExpressionError('missing ")" after len(', end());
+      i++;
+      return { kind: 'len', operand };
+    }
     throw new ExpressionError(`unexpected "${t}" (variables are written \${name})`, token.offset);
   };
   const compare = (): Expression => {
@@ -112,6 +122,7 @@ export function expressionVariables(expression: Expression): string[] {
     case 'variable':
       return [expression.name];
     case 'not':
+    case 'len':
       return expressionVariables(expression.operand);
     default:
       return [...expressionVariables(expression.left), ...expressionVariables(expression.right)];
@@ -127,6 +138,12 @@ export function evaluateExpression(expression: Expression, variables: Readonly<R
       return variables[expression.name] ?? null;
     case 'not':
       return !evaluateExpression(expression.operand, variables);
+    case 'len': {
+      // As Python's len: characters, items or keys; anything else (null) has no length: 0.
+      const value = evaluateExpression(expression.operand, variables);
+      if (typeof value === 'string' || Array.isArray(value)) return value.length;
+      return typeof value === 'object' && value !== null ? Object.keys(value).length : 0;
+    }
     case 'logical': {
       const left = Boolean(evaluateExpression(expression.left, variables));
       if (expression.op === 'and') return left && Boolean(evaluateExpression(expression.right, variables));

@@ -17,3 +17,25 @@ export function compileSchema(schema: Record<string, unknown>): ((value: unknown
     return `not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
+
+/**
+ * An agent's structured reply as a value: the JSON itself, else the JSON inside a ```json fence,
+ * else the outermost {...} after leading prose. Undefined when none of them parses.
+ */
+export function parseStructuredReply(content: string | null): unknown {
+  if (content === null) return undefined;
+  const attempts = [content.trim()];
+  const fenced = /```(?:json|JSON)?\s*\n?([\s\S]*?)```/.exec(content);
+  if (fenced) attempts.push(fenced[1]!.trim());
+  const open = content.indexOf('{');
+  const close = content.lastIndexOf('}');
+  if (open >= 0 && close > open) attempts.push(content.slice(open, close + 1));
+  for (const text of attempts) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // the next reading
+    }
+  }
+  return undefined;
+}

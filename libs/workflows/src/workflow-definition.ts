@@ -11,6 +11,8 @@ export const SPECIAL_TARGETS = ['user', 'terminate'] as const;
 export const CONTEXT_VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
 export const STARTUP_MODES = ['UserDriven', 'AgentDriven'] as const;
 export const TOOL_FILE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.py'] as const;
+/** Where a client shows a UI tool's component: in the conversation, or beside it. */
+export const UI_DISPLAYS = ['inline', 'artifact'] as const;
 
 export const OrchestratorFile = z.strictObject({
   workflow_name: z.string().min(1),
@@ -51,6 +53,8 @@ export const AgentEntry = z.strictObject({
   role: z.string().optional(),
   system_message: z.string().min(1),
   llm_config: LlmConfig.optional(),
+  /** Replies this agent may make in one turn, overriding the orchestrator's. */
+  max_consecutive_auto_reply: z.number().int().positive().optional(),
 });
 
 export const AgentsFile = z.strictObject({
@@ -105,12 +109,20 @@ export const ToolEntry = z.strictObject({
   function: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be a function name'),
   /** The name the model calls; the function's name when unset. */
   name: ModelName.optional(),
-  description: z.string().min(1),
+  /** What the tool does, for the model; a Python function's docstring when unset. */
+  description: z.string().min(1).optional(),
   tool_type: z.enum(['Agent_Tool', 'UI_Tool'], { error: 'must be one of: Agent_Tool, UI_Tool' }).default('Agent_Tool'),
   parameters: ToolParameters.optional(),
   timeout_seconds: z.number().positive().optional(),
   /** Variables of the tool-runner's environment this tool receives; it gets no others. */
   env: ToolEnv.optional(),
+  /** A UI tool's component and where the client shows it. */
+  ui: z
+    .strictObject({
+      component: z.string().min(1),
+      display: z.enum(UI_DISPLAYS, { error: `must be one of: ${UI_DISPLAYS.join(', ')}` }).default('inline'),
+    })
+    .optional(),
 });
 
 export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
@@ -125,16 +137,43 @@ export const StructuredOutputEntry = z.strictObject({
 
 export const StructuredOutputsFile = z.strictObject({ structured_outputs: z.array(StructuredOutputEntry).default([]) });
 
+const VariableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name of letters, digits and "_"');
+
+/** What sets a variable during a run, besides tools. */
+export const VariableTrigger = z.discriminatedUnion('type', [
+  /** An agent's reply: the variable becomes true when the reply matches. */
+  z.strictObject({
+    type: z.literal('agent_text'),
+    agent: ModelName,
+    match: z
+      .strictObject({ equals: z.string().min(1).optional(), contains: z.string().min(1).optional(), regex: z.string().min(1).optional() })
+      .refine((m) => [m.equals, m.contains, m.regex].filter((x) => x !== undefined).length === 1, 'give exactly one of equals, contains, regex'),
+    /** The matching reply is kept from the user (the agents still see it). */
+    ui_hidden: z.boolean().default(false),
+  }),
+  /** A UI tool's response: the variable takes the value of `response_key` in it. */
+  z.strictObject({ type: z.literal('ui_response'), tool: ModelName, response_key: z.string().min(1) }),
+], { error: 'type must be one of: agent_text, ui_response' });
+export type VariableTrigger = z.infer<typeof VariableTrigger>;
+
 export const ContextVariableEntry = z.strictObject({
-  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name of letters, digits and "_"'),
+  name: VariableName,
   type: z.enum(CONTEXT_VARIABLE_TYPES, { error: `must be one of: ${CONTEXT_VARIABLE_TYPES.join(', ')}` }).default('string'),
   default: z.unknown().optional(),
   description: z.string().optional(),
+  /** The variable starts with the value of this environment variable of the executor, when set. */
+  env_var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and "_"').optional(),
+  triggers: z.array(VariableTrigger).optional(),
 });
 
-export const ContextVariablesFile = z.strictObject({ context_variables: z.array(ContextVariableEntry).default([]) });
+export const ContextVariablesFile = z.strictObject({
+  context_variables: z.array(ContextVariableEntry).default([]),
+  /** Which variables each agent sees in its prompt; every agent sees all of them when unset. */
+  agents: z.record(ModelName, z.array(VariableName)).optional(),
+});
 
 export const HandoffEntry = z.strictObject({
+  /** The agent whose turn ends, or `user`: the rule then picks who answers the user's next message. */
   source_agent: ModelName,
   /** An agent's name, `user` or `terminate`. */
   target_agent: z.string().min(1),
@@ -157,6 +196,10 @@ export interface ToolDefinition {
   timeout_seconds?: number;
   /** Variables the tool receives from the tool-runner's environment. */
   env: string[];
+  /** A UI tool's component: the run waits for the client's response, which is the tool's result. */
+  ui?: { component: string; display: (typeof UI_DISPLAYS)[number] };
+  /** The function takes the chat's context variables (a Python `context_variables` parameter). */
+  takes_context?: boolean;
 }
 
 /** An agent's reply as JSON of a given schema, checked before anyone sees it. */
@@ -176,6 +219,10 @@ export interface AgentDefinition {
   llm_config: LlmConfig;
   tools: ToolDefinition[];
   structured_output?: StructuredOutput;
+  /** Replies in one turn before the agent must answer in words; the workflow's when unset. */
+  max_consecutive_auto_reply?: number;
+  /** The context variables the agent's prompt shows; all of them when unset. */
+  variables?: string[];
 }
 
 /** One workflow, validated, with everything the engine needs to run it. */
@@ -184,6 +231,9 @@ export interface ContextVariableDefinition {
   type: (typeof CONTEXT_VARIABLE_TYPES)[number];
   default: unknown;
   description?: string;
+  /** Environment variable of the executor the variable starts from, when set. */
+  env_var?: string;
+  triggers: VariableTrigger[];
 }
 
 export type HandoffRule =
@@ -212,6 +262,17 @@ export interface WorkflowDefinition {
   context_variables: ContextVariableDefinition[];
   /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
   handoffs: HandoffRule[];
+  /** Things in the folder that load but have no effect here, each with what to do instead. */
+  warnings: WorkflowProblemLike[];
+}
+
+/** A problem's location and message (the loader's WorkflowProblem). */
+export interface WorkflowProblemLike {
+  file: string;
+  field: string;
+  line: number;
+  column: number;
+  message: string;
 }
 
 /** Whether `value` is of a context variable's declared type (null is every type's "unset"). */

@@ -62,27 +62,32 @@ describe('loadWorkflow', () => {
       'agents.yaml': ['agents:', '  - name: Writer', '    system_message: Writes.', '  - name: Writer', '    system_message: Again.', '  - name: bad name', ''].join('\n'),
       'tools.yaml': ['tools:', '  - agent: Nobody', '    file: missing.py', '    function: go', '    description: Goes.', '  - agent: Writer', '    file: ../outside.js', '    function: x', '    description: X.', ''].join('\n'),
     });
+    // One pass: the references between files are checked too, with the entries that are valid.
     expect(problems('broken')).toEqual([
-      'broken/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0',
-      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern, AutoPattern, RoundRobinPattern, RandomPattern, ManualPattern',
+      'broken/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0 (got -1)',
+      'broken/orchestrator.yaml:3:24: orchestration_pattern: must be one of: DefaultPattern, AutoPattern, RoundRobinPattern, RandomPattern, ManualPattern (got "SwarmPattern")',
+      'broken/orchestrator.yaml:4:16: initial_agent: no agent named "Ghost" in agents.yaml',
       'broken/orchestrator.yaml:5:1: max_turn: unknown field',
-      'broken/agents.yaml:6:11: agents.2.name: must be 1-64 letters, digits, "_" or "-"',
-      'broken/agents.yaml:6:5: agents.2.system_message: Invalid input: expected string, received undefined',
-      'broken/tools.yaml:7:11: tools.1.file: must be a path inside the workflow folder',
+      'broken/agents.yaml:4:11: agents.1.name: duplicate agent name "Writer"',
+      'broken/agents.yaml:6:5: agents.2.system_message: is required',
+      'broken/agents.yaml:6:11: agents.2.name: must be 1-64 letters, digits, "_" or "-" (got "bad name")',
+      'broken/tools.yaml:2:12: tools.0.agent: no agent named "Nobody" in agents.yaml',
+      'broken/tools.yaml:3:11: tools.0.file: tool file missing.py not found in broken/ or broken/tools/',
+      'broken/tools.yaml:7:11: tools.1.file: must be a path inside the workflow folder (got "../outside.js")',
     ]);
   });
 
-  it('checks references between files once each file is valid', () => {
+  it('checks references between files', () => {
     write('refs', {
       'orchestrator.yaml': 'workflow_name: Refs\ninitial_agent: Ghost\n',
       'agents.yaml': 'agents:\n  - name: Writer\n    system_message: Writes.\n  - name: Writer\n    system_message: Again.\n',
       'tools.yaml': 'tools:\n  - agent: Nobody\n    file: missing.py\n    function: go\n    description: Goes.\n',
     });
     expect(problems('refs')).toEqual([
+      'refs/orchestrator.yaml:2:16: initial_agent: no agent named "Ghost" in agents.yaml',
       'refs/agents.yaml:4:11: agents.1.name: duplicate agent name "Writer"',
       'refs/tools.yaml:2:12: tools.0.agent: no agent named "Nobody" in agents.yaml',
-      'refs/tools.yaml:3:11: tools.0.file: tool file missing.py not found in refs/',
-      'refs/orchestrator.yaml:2:16: initial_agent: no agent named "Ghost" in agents.yaml',
+      'refs/tools.yaml:3:11: tools.0.file: tool file missing.py not found in refs/ or refs/tools/',
     ]);
   });
 
@@ -99,8 +104,8 @@ describe('loadWorkflow', () => {
     });
     expect(problems('envs')).toEqual([
       'envs/tools.yaml:6:11: tools.0.env.0: OPENAI_API_KEY belongs to the runtime and is never given to tools',
-      'envs/tools.yaml:6:27: tools.0.env.1: variables starting with NODE_ belong to the runtime or the interpreter and are never given to tools',
-      'envs/tools.yaml:6:41: tools.0.env.2: must be a variable name: letters, digits and "_"',
+      'envs/tools.yaml:6:27: tools.0.env.1: variables starting with NODE_ belong to the runtime or the interpreter and are never given to tools (got "NODE_OPTIONS")',
+      'envs/tools.yaml:6:41: tools.0.env.2: must be a variable name: letters, digits and "_" (got "bad-name")',
       'envs/tools.yaml:6:51: tools.0.env.3: JWT_SECRET belongs to the runtime and is never given to tools',
     ]);
   });
@@ -180,7 +185,7 @@ describe('handoffs and context variables', () => {
       ].join('\n'),
     });
     const wf = loadWorkflow(root, 'routed');
-    expect(wf.context_variables).toEqual([{ name: 'collected', type: 'boolean', default: false }, { name: 'plan', type: 'string', default: null }]);
+    expect(wf.context_variables).toEqual([{ name: 'collected', type: 'boolean', default: false, triggers: [] }, { name: 'plan', type: 'string', default: null, triggers: [] }]);
     expect(wf.handoffs.map((h) => [h.kind, h.source_agent, h.target])).toEqual([
       ['expression', 'Collector', 'Checker'],
       ['llm', 'Collector', 'terminate'],
@@ -215,8 +220,8 @@ describe('handoffs and context variables', () => {
       ].join('\n'),
     });
     expect(problems('misrouted')).toEqual([
-      'misrouted/context_variables.yaml:4:14: context_variables.0.default: must be of type boolean',
-      'misrouted/handoffs.yaml:2:19: handoff_rules.0.source_agent: no agent named "Nobody" in agents.yaml',
+      'misrouted/context_variables.yaml:4:14: context_variables.0.default: must be of type boolean (got "no")',
+      'misrouted/handoffs.yaml:2:19: handoff_rules.0.source_agent: no agent named "Nobody" in agents.yaml (or use user)',
       'misrouted/handoffs.yaml:3:19: handoff_rules.0.target_agent: no agent named "Elsewhere" in agents.yaml (or use user or terminate)',
       'misrouted/handoffs.yaml:9:16: handoff_rules.1.condition: unknown context variable(s) "missing"; declare them in context_variables.yaml',
       'misrouted/handoffs.yaml:14:16: handoff_rules.2.condition: expression ends too early at character 16',
@@ -265,7 +270,7 @@ describe('structured outputs', () => {
       'agents.yaml': 'agents:\n  - name: Reviewer\n    system_message: Review.\n',
       'structured_outputs.yaml': 'structured_outputs:\n  - agent: Reviewer\n    schema: { type: array }\n',
     });
-    expect(problems('list_output')).toEqual(['list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object"']);
+    expect(problems('list_output')).toEqual(['list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object" (got "array")']);
   });
 });
 
@@ -303,10 +308,11 @@ describe('the JSON form (config.json)', () => {
       ].join('\n'),
     });
     expect(problems('json_bad')).toEqual([
-      'json_bad/config.json:2:16: max_turns: Invalid input: expected number, received string',
+      'json_bad/config.json:2:16: max_turns: Invalid input: expected number, received string (got "ten")',
       'json_bad/config.json:3:3: colour: unknown field',
-      'json_bad/config.json:9:38: tools.1.implementation: must be "module.function", such as stubs.query_database',
       'json_bad/config.json:5:35: agents.0.class: no file no_such_module.ts, no_such_module.js, no_such_module.mjs, no_such_module.cjs in json_bad/',
+      'json_bad/config.json:8:38: tools.0.implementation: no file missing.js, missing.mjs, missing.cjs, missing.ts, missing.py in json_bad/',
+      'json_bad/config.json:9:38: tools.1.implementation: must be "module.function", such as stubs.query_database (got "nodot")',
     ]);
   });
 });

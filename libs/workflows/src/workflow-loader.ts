@@ -1,9 +1,24 @@
-// Loads `workflows/<id>/` (orchestrator.yaml, agents.yaml, tools.yaml) into one WorkflowDefinition,
-// collecting every problem with the file, field, line and column it is in.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// Loads `workflows/<id>/` into one WorkflowDefinition, collecting every problem with the file,
+// field, line and column it is in. A folder is read in this runtime's form (orchestrator.yaml,
+// agents.yaml, …, or the single config.json) or in the Python MozaiksAI runtime's form, which is
+// reshaped first (upstream-format.ts). Every entry is checked on its own and references between
+// files are checked with whatever entries are valid, so one pass reports every problem.
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type * as YamlLib from 'yaml';
 import type { Document } from 'yaml';
+import { z } from 'zod';
+import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
+import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
+import {
+  AGENT_CLASS_EXTENSIONS, AgentEntry, ContextVariableEntry, HandoffEntry, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputEntry,
+  TOOL_FILE_EXTENSIONS, ToolEntry, ToolEnv, matchesVariableType,
+} from './workflow-definition.js';
+import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+import { compileSchema } from './structured-output.js';
+import { readPythonSignature } from './python-signature.js';
+import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped } from './upstream-format.js';
+import type { Adapted, Note } from './upstream-format.js';
 
 /** The YAML parser, loaded with the first workflow read (a service that reads none never loads it). */
 let yamlLib: typeof YamlLib | undefined;
@@ -11,12 +26,6 @@ function yaml(): typeof YamlLib {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (yamlLib ??= require('yaml') as typeof YamlLib);
 }
-import { z } from 'zod';
-import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
-import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
-import { AGENT_CLASS_EXTENSIONS, AgentsFile, matchesVariableType, ContextVariablesFile, HandoffsFile, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputsFile, TOOL_FILE_EXTENSIONS, ToolEnv, ToolsFile } from './workflow-definition.js';
-import { compileSchema } from './structured-output.js';
-import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 
 /** One thing wrong with a workflow, located as precisely as the files allow. */
 export interface WorkflowProblem {
@@ -29,13 +38,31 @@ export interface WorkflowProblem {
   message: string;
 }
 
+export interface LoadOptions {
+  /** Warnings (keys with no effect, unknown keys of a Python-runtime folder) are problems. */
+  strict?: boolean;
+}
+
 /** The single file of a workflow in the JSON form (the guide's `config.json`). */
 export const JSON_FORM_FILE = 'config.json';
 
-/** Every file a workflow folder may hold: the YAML form's files, then the JSON form's. */
+/** The files of the multi-file form, each as YAML or JSON. */
+const FILE_KINDS = ['orchestrator', 'agents', 'tools', 'context_variables', 'handoffs', 'structured_outputs'] as const;
+type FileKind = (typeof FILE_KINDS)[number];
+const EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
+/** Files of the Python runtime's form that configure what this runtime does not run. */
+const UPSTREAM_EXTRAS = ['hooks.yaml', 'ui_config.yaml'] as const;
+
+/** Every file a workflow folder may hold: the multi-file form's files in each spelling, the extras, then the JSON form's. */
 export const WORKFLOW_FILE_NAMES = [
-  'orchestrator.yaml', 'agents.yaml', 'tools.yaml', 'context_variables.yaml', 'handoffs.yaml', 'structured_outputs.yaml', JSON_FORM_FILE,
+  ...FILE_KINDS.flatMap((kind) => EXTENSIONS.map((ext) => `${kind}${ext}`)), ...UPSTREAM_EXTRAS, JSON_FORM_FILE,
 ] as const;
+
+/** Whether `dir` holds a workflow (any form). */
+export function isWorkflowFolder(dir: string): boolean {
+  return EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`))) || existsSync(path.join(dir, JSON_FORM_FILE))
+    || EXTENSIONS.some((ext) => existsSync(path.join(dir, `agents${ext}`)));
+}
 
 /** Formats a problem as `file:line:column: field: message`. */
 export function formatProblem(p: WorkflowProblem): string {
@@ -51,7 +78,7 @@ export class WorkflowNotFoundError extends RuntimeError {
 
 export class WorkflowValidationError extends RuntimeError {
   override name = 'WorkflowValidationError';
-  constructor(readonly workflowId: string, readonly problems: WorkflowProblem[]) {
+  constructor(readonly workflowId: string, readonly problems: WorkflowProblem[], readonly warnings: WorkflowProblem[] = []) {
     super(
       ErrorCode.WorkflowInvalid,
       `workflow "${workflowId}" is invalid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
@@ -59,22 +86,19 @@ export class WorkflowValidationError extends RuntimeError {
   }
 }
 
-interface ParsedFile<T> {
-  value?: T;
-  problems: WorkflowProblem[];
-}
-
-/** Reads one YAML file and validates it, mapping each zod issue back to its place in the file. */
-type Locate = (field: (string | number)[]) => { line: number; column: number };
+type Path = (string | number)[];
+type Locate = (field: Path) => { line: number; column: number };
 
 interface ReadDocument {
   value: unknown;
   locate: Locate;
-  locateKey: (parent: (string | number)[], key: string) => { line: number; column: number };
+  locateKey: (parent: Path, key: string) => { line: number; column: number };
   problems: WorkflowProblem[];
 }
 
-/** Reads a YAML (or JSON) file keeping positions; a missing or unreadable file is a problem. */
+const noPosition = () => ({ line: 1, column: 1 });
+
+/** Reads a YAML (or JSON) file keeping positions; a file with a syntax error has problems and no value. */
 function readDocument(root: string, relative: string): ReadDocument | undefined {
   const full = path.join(root, relative);
   if (!existsSync(full)) return undefined;
@@ -85,7 +109,6 @@ function readDocument(root: string, relative: string): ReadDocument | undefined 
     const { line, col } = lineCounter.linePos(offset);
     return { line, column: col };
   };
-  const noPosition = () => ({ line: 1, column: 1 });
   if (doc.errors.length > 0) {
     return {
       value: undefined,
@@ -102,46 +125,135 @@ function readDocument(root: string, relative: string): ReadDocument | undefined 
   };
 }
 
-/** Validates `value` (a document or a part of one) against `schema`, placing each issue in `relative`. */
-function validatePart<S extends z.ZodType>(
-  relative: string,
-  read: ReadDocument,
-  schema: S,
-  value: unknown,
-  /** Maps a field path of `value` to the document's own path (for parts reshaped from the JSON form). */
-  toDocument: (field: (string | number)[]) => (string | number)[] = (field) => field,
-): ParsedFile<z.infer<S>> & { locate: Locate } {
-  const locate: Locate = (field) => read.locate(toDocument(field));
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return { value: parsed.data, problems: [], locate };
-  return {
-    problems: parsed.error.issues.map((issue) => {
-      const at = issue.path as (string | number)[];
-      if (issue.code === 'unrecognized_keys') {
-        const key = issue.keys[0]!;
-        return { file: relative, field: [...at, key].join('.'), ...read.locateKey(toDocument(at), key), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` };
-      }
-      return { file: relative, field: toDocument(at).join('.'), ...locate(at), message: issue.message };
-    }),
-    locate,
-  };
+/** Offset of the key `key` in the mapping at `parent`, if there is one. */
+function keyOffset(doc: Document, parent: Path, key: string): number | undefined {
+  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+  const { isMap, isNode, isScalar } = yaml();
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
+  return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
 }
 
-/** Reads one YAML file and validates it, mapping each zod issue back to its place in the file. */
-function parseFile<S extends z.ZodType>(
-  root: string,
-  relative: string,
-  schema: S,
-  options: { optional?: boolean } = {},
-): ParsedFile<z.infer<S>> & { locate: Locate } {
-  const noPosition = () => ({ line: 1, column: 1 });
-  const read = readDocument(root, relative);
-  if (!read) {
-    if (options.optional) return { value: schema.parse({}), problems: [], locate: noPosition };
-    return { problems: [{ file: relative, field: '', line: 1, column: 1, message: 'file is missing' }], locate: noPosition };
+/** Offset of the deepest node on `field` that exists: a missing key points at its parent. */
+function offsetOf(doc: Document, field: Path): number {
+  const { isNode } = yaml();
+  for (let depth = field.length; depth > 0; depth--) {
+    const node = doc.getIn(field.slice(0, depth), true);
+    if (isNode(node) && node.range) return node.range[0];
   }
-  if (read.problems.length) return { problems: read.problems, locate: noPosition };
-  return validatePart(relative, read, schema, read.value);
+  return isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : 0;
+}
+
+/** A value as a problem message quotes it: short, one line. */
+function quote(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** A zod issue's message, with the refused value when there was one. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (input === undefined && issue.code === 'invalid_type') return 'is required';
+  if (input === undefined || typeof input === 'object' || (typeof input === 'string' && issue.message.includes(input))) return issue.message;
+  return `${issue.message} (got ${quote(input)})`;
+}
+
+/**
+ * One source of a part of the workflow: the file it is placed in, its document, the value to
+ * validate (reshaped or not) and the way from the value's paths to the document's.
+ */
+interface Source {
+  relative: string;
+  read: ReadDocument;
+  value: unknown;
+  toDocument: (field: Path) => Path;
+}
+
+/** What validating a source found: its valid parts, with where each came from. */
+class Checked {
+  readonly problems: WorkflowProblem[] = [];
+  readonly warnings: WorkflowProblem[] = [];
+  constructor(readonly source: Source | undefined) {}
+
+  get relative(): string {
+    return this.source?.relative ?? '';
+  }
+
+  locate(field: Path): { line: number; column: number } {
+    return this.source ? this.source.read.locate(this.source.toDocument(field)) : noPosition();
+  }
+
+  problem(field: Path, message: string): void {
+    this.problems.push({ file: this.relative, field: (this.source?.toDocument(field) ?? field).join('.'), ...this.locate(field), message });
+  }
+
+  /** Places notes the adapter made on the document as written. */
+  note(notes: Note[], into: WorkflowProblem[]): void {
+    if (!this.source) return;
+    for (const n of notes) {
+      const where = n.key === undefined ? this.source.read.locate(n.field) : this.source.read.locateKey(n.field, n.key);
+      into.push({ file: this.relative, field: [...n.field, ...(n.key === undefined ? [] : [n.key])].join('.'), ...where, message: n.message });
+    }
+  }
+
+  /**
+   * Parses `value` with `schema`. Unknown keys are removed with a warning when `lenient`;
+   * otherwise every issue is a problem at its place, and undefined is returned.
+   */
+  parse<S extends z.ZodType>(schema: S, value: unknown, at: Path, lenient: boolean): z.infer<S> | undefined {
+    let current = value;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const parsed = schema.safeParse(current, { reportInput: true });
+      if (parsed.success) return parsed.data;
+      const unknownKeys = parsed.error.issues.filter((i) => i.code === 'unrecognized_keys');
+      if (lenient && unknownKeys.length) {
+        current = structuredClone(current);
+        for (const issue of unknownKeys) {
+          const field = [...at, ...(issue.path as Path)];
+          const holder = (issue.path as Path).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], current) as Record<string, unknown>;
+          for (const key of issue.keys) {
+            delete holder[key];
+            const doc = this.source!.toDocument(field);
+            this.warnings.push({ file: this.relative, field: [...doc, key].join('.'), ...this.source!.read.locateKey(doc, key), message: 'unknown field, ignored (mozaiks validate --strict refuses it)' });
+          }
+        }
+        continue;
+      }
+      for (const issue of parsed.error.issues) {
+        const field = [...at, ...(issue.path as Path)];
+        if (issue.code === 'unrecognized_keys') {
+          const doc = this.source!.toDocument(field);
+          this.problems.push({ file: this.relative, field: [...doc, issue.keys[0]!].join('.'), ...this.source!.read.locateKey(doc, issue.keys[0]!), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` });
+        } else this.problem(field, issueMessage(issue));
+      }
+      return undefined;
+    }
+    return undefined;
+  }
+
+  /** The entries of list `key` of the document, each validated alone: the valid ones, with their index. */
+  entries<S extends z.ZodType>(key: string, entry: S, lenient: boolean, options: { min?: string } = {}): Array<{ i: number; value: z.infer<S> }> {
+    const doc = this.source?.value;
+    if (doc === undefined) return [];
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+      this.problem([], 'must be a mapping');
+      return [];
+    }
+    const list = (doc as Record<string, unknown>)[key];
+    if (list === undefined || list === null) {
+      if (options.min) this.problem([key], options.min);
+      return [];
+    }
+    if (!Array.isArray(list)) {
+      this.problem([key], `must be a list (got ${quote(list)})`);
+      return [];
+    }
+    if (options.min && list.length === 0) this.problem([key], options.min);
+    return list.flatMap((item, i) => {
+      const value = this.parse(entry, item, [key, i], lenient);
+      return value === undefined ? [] : [{ i, value }];
+    });
+  }
 }
 
 const JsonToolEntry = z.strictObject({
@@ -157,48 +269,34 @@ const JsonToolEntry = z.strictObject({
   env: ToolEnv.optional(),
 });
 
-/** The JSON form's parts, each validated as its YAML file would be, all placed in config.json. */
-function parseJsonForm(root: string, workflowId: string, relative: string) {
+const ORCHESTRATOR_KEYS = Object.keys(OrchestratorFile.shape);
+const JSON_PART_KEYS = ['agents', 'tools', 'context_variables', 'handoff_rules', 'structured_outputs'];
+
+/** The JSON form's parts as sources, all placed in config.json; its tools are rewritten to the YAML form's. */
+function jsonFormSources(root: string, workflowId: string, relative: string, problems: WorkflowProblem[]): Partial<Record<FileKind, Source>> {
   const read = readDocument(root, relative)!;
-  const nothing = <T>(problems: WorkflowProblem[] = []): ParsedFile<T> & { locate: Locate } => ({ problems, locate: () => ({ line: 1, column: 1 }) });
   if (read.problems.length) {
-    return {
-      orchestrator: nothing<z.infer<typeof OrchestratorFile>>(read.problems),
-      agentsFile: nothing<z.infer<typeof AgentsFile>>(),
-      toolsFile: nothing<z.infer<typeof ToolsFile>>(),
-      variablesFile: nothing<z.infer<typeof ContextVariablesFile>>(),
-      handoffsFile: nothing<z.infer<typeof HandoffsFile>>(),
-      outputsFile: nothing<z.infer<typeof StructuredOutputsFile>>(),
-      parts: [] as WorkflowProblem[],
-    };
+    problems.push(...read.problems);
+    return {};
   }
   const json = (typeof read.value === 'object' && read.value !== null && !Array.isArray(read.value) ? read.value : {}) as Record<string, unknown>;
-  const problems: WorkflowProblem[] = [];
-  const orchestratorKeys = Object.keys(OrchestratorFile.shape);
-  const partKeys = ['agents', 'tools', 'context_variables', 'handoff_rules', 'structured_outputs'];
   for (const key of Object.keys(json)) {
-    if (!orchestratorKeys.includes(key) && !partKeys.includes(key)) problems.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field' });
+    if (!ORCHESTRATOR_KEYS.includes(key) && !JSON_PART_KEYS.includes(key)) problems.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field' });
   }
-  const orchestrator = validatePart(relative, read, OrchestratorFile, {
-    workflow_name: workflowId,
-    ...Object.fromEntries(Object.entries(json).filter(([k]) => orchestratorKeys.includes(k))),
-  });
-  const agentsFile = validatePart(relative, read, AgentsFile, { agents: json.agents });
-  const agentNames = (agentsFile.value?.agents ?? []).map((a) => a.name);
+  const part = (value: unknown, toDocument: (field: Path) => Path = (f) => f): Source => ({ relative, read, value, toDocument });
 
   // Tools: `implementation` names a module and a function; a tool with no agent serves every agent.
-  const rawTools = json.tools === undefined ? [] : json.tools;
-  const jsonTools = validatePart(relative, read, z.array(JsonToolEntry), rawTools, (field) => ['tools', ...field]);
-  problems.push(...jsonTools.problems);
+  const agentNames = Array.isArray(json.agents) ? json.agents.flatMap((a) => (typeof a?.name === 'string' ? [a.name as string] : [])) : [];
+  const toolCheck = new Checked(part({ tools: json.tools ?? [] }));
   const converted: Record<string, unknown>[] = [];
   const origin: number[] = [];
-  (jsonTools.value ?? []).forEach((t, i) => {
+  for (const { i, value: t } of toolCheck.entries('tools', JsonToolEntry, false)) {
     const dot = t.implementation.lastIndexOf('.');
     const module = t.implementation.slice(0, dot);
     const file = TOOL_FILE_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(root, workflowId, f)));
     if (!file) {
-      problems.push({ file: relative, field: `tools.${i}.implementation`, ...read.locate(['tools', i, 'implementation']), message: `no file ${module}${TOOL_FILE_EXTENSIONS.join(`, ${module}`)} in ${workflowId}/` });
-      return;
+      toolCheck.problem(['tools', i, 'implementation'], `no file ${module}${TOOL_FILE_EXTENSIONS.join(`, ${module}`)} in ${workflowId}/`);
+      continue;
     }
     for (const agent of t.agent ? [t.agent] : agentNames) {
       converted.push({
@@ -208,41 +306,28 @@ function parseJsonForm(root: string, workflowId: string, relative: string) {
       });
       origin.push(i);
     }
-  });
-  const toolsFile = validatePart(relative, read, ToolsFile, { tools: converted }, (field) =>
-    field[0] === 'tools' && typeof field[1] === 'number'
-      ? ['tools', origin[field[1]] ?? field[1], ...(field[2] === 'file' || field[2] === 'function' ? ['implementation'] : field[2] === undefined ? [] : [field[2]])]
-      : field,
-  );
-  const part = <S extends z.ZodType>(key: string, schema: S) => validatePart(relative, read, schema, { [key]: json[key] ?? [] });
+  }
+  problems.push(...toolCheck.problems);
   return {
-    orchestrator,
-    agentsFile,
-    toolsFile,
-    variablesFile: part('context_variables', ContextVariablesFile),
-    handoffsFile: part('handoff_rules', HandoffsFile),
-    outputsFile: part('structured_outputs', StructuredOutputsFile),
-    parts: problems,
+    orchestrator: part({ workflow_name: workflowId, ...Object.fromEntries(Object.entries(json).filter(([k]) => ORCHESTRATOR_KEYS.includes(k))) }),
+    agents: part({ agents: json.agents }),
+    tools: part({ tools: converted }, (field) =>
+      field[0] === 'tools' && typeof field[1] === 'number'
+        ? ['tools', origin[field[1]] ?? field[1], ...(field[2] === 'file' || field[2] === 'function' ? ['implementation'] : field.slice(2))]
+        : field,
+    ),
+    context_variables: part({ context_variables: json.context_variables ?? [] }),
+    handoffs: part({ handoff_rules: json.handoff_rules ?? [] }),
+    structured_outputs: part({ structured_outputs: json.structured_outputs ?? [] }),
   };
 }
 
-/** Offset of the key `key` in the mapping at `parent`, if there is one. */
-function keyOffset(doc: Document, parent: (string | number)[], key: string): number | undefined {
-  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
-  const { isMap, isNode, isScalar } = yaml();
-  if (!isMap(map)) return undefined;
-  const pair = map.items.find((p) => isScalar(p.key) && p.key.value === key);
-  return isNode(pair?.key) ? pair.key.range?.[0] : undefined;
-}
-
-/** Offset of the deepest node on `field` that exists: a missing key points at its parent. */
-function offsetOf(doc: Document, field: (string | number)[]): number {
-  const { isNode } = yaml();
-  for (let depth = field.length; depth > 0; depth--) {
-    const node = doc.getIn(field.slice(0, depth), true);
-    if (isNode(node) && node.range) return node.range[0];
-  }
-  return isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : 0;
+/** A path inside the folder: the name as given, else under `tools/` (where the Python runtime keeps them). */
+function findInFolder(dir: string, file: string): string | undefined {
+  return [file, path.join('tools', file)].find((f) => {
+    const full = path.join(dir, f);
+    return existsSync(full) && statSync(full).isFile();
+  });
 }
 
 /**
@@ -250,127 +335,264 @@ function offsetOf(doc: Document, field: (string | number)[]): number {
  * @throws WorkflowNotFoundError when there is no such folder.
  * @throws WorkflowValidationError listing every problem.
  */
-export function loadWorkflow(workflowsDir: string, workflowId: string): WorkflowDefinition {
+export function loadWorkflow(workflowsDir: string, workflowId: string, options: LoadOptions = {}): WorkflowDefinition {
   const root = path.resolve(workflowsDir);
   const dir = path.join(root, workflowId);
-  const yamlForm = existsSync(path.join(dir, 'orchestrator.yaml'));
-  const jsonForm = !yamlForm && existsSync(path.join(dir, JSON_FORM_FILE));
-  if (!ID_PATTERN.test(workflowId) || !(yamlForm || jsonForm)) {
-    throw new WorkflowNotFoundError(workflowId, dir);
-  }
-  const rel = (name: string) => path.join(workflowId, jsonForm ? JSON_FORM_FILE : name);
-  const json = jsonForm ? parseJsonForm(root, workflowId, rel(JSON_FORM_FILE)) : undefined;
-  const orchestrator = json ? json.orchestrator : parseFile(root, rel('orchestrator.yaml'), OrchestratorFile);
-  const agentsFile = json ? json.agentsFile : parseFile(root, rel('agents.yaml'), AgentsFile);
-  const toolsFile = json ? json.toolsFile : parseFile(root, rel('tools.yaml'), ToolsFile, { optional: true });
-  const variablesFile = json ? json.variablesFile : parseFile(root, rel('context_variables.yaml'), ContextVariablesFile, { optional: true });
-  const handoffsFile = json ? json.handoffsFile : parseFile(root, rel('handoffs.yaml'), HandoffsFile, { optional: true });
-  const outputsFile = json ? json.outputsFile : parseFile(root, rel('structured_outputs.yaml'), StructuredOutputsFile, { optional: true });
-  const problems = [
-    ...orchestrator.problems, ...(json?.parts ?? []), ...agentsFile.problems, ...toolsFile.problems, ...variablesFile.problems, ...handoffsFile.problems, ...outputsFile.problems,
-  ];
+  if (!ID_PATTERN.test(workflowId) || !isWorkflowFolder(dir)) throw new WorkflowNotFoundError(workflowId, dir);
+  const jsonForm = existsSync(path.join(dir, JSON_FORM_FILE)) && !EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`)));
+  const problems: WorkflowProblem[] = [];
+  const warnings: WorkflowProblem[] = [];
+  const fileOf = (kind: FileKind) => {
+    if (jsonForm) return path.join(workflowId, JSON_FORM_FILE);
+    const found = EXTENSIONS.map((ext) => `${kind}${ext}`).find((f) => existsSync(path.join(dir, f)));
+    return path.join(workflowId, found ?? `${kind}.yaml`);
+  };
 
-  const agents: AgentDefinition[] = [];
-  const seen = new Set<string>();
-  agentsFile.value?.agents.forEach((a, i) => {
-    if (seen.has(a.name)) {
-      problems.push({ file: rel('agents.yaml'), field: `agents.${i}.name`, ...agentsFile.locate(['agents', i, 'name']), message: `duplicate agent name "${a.name}"` });
+  // Read every file first: whether the folder is in the Python runtime's form decides how strictly it is read.
+  const sources: Partial<Record<FileKind, Source>> = {};
+  if (jsonForm) Object.assign(sources, jsonFormSources(root, workflowId, fileOf('orchestrator'), problems));
+  else {
+    for (const kind of FILE_KINDS) {
+      const relative = fileOf(kind);
+      const read = readDocument(root, relative);
+      if (!read) {
+        // A folder of the Python runtime's form may leave out the orchestrator; every folder needs agents.
+        if (kind === 'agents') problems.push({ file: relative, field: '', line: 1, column: 1, message: 'file is missing' });
+        continue;
+      }
+      if (read.problems.length) problems.push(...read.problems);
+      else sources[kind] = { relative, read, value: read.value, toDocument: (f) => f };
     }
-    seen.add(a.name);
+  }
+  const extras = UPSTREAM_EXTRAS.filter((f) => existsSync(path.join(dir, f)));
+  const hasPack = existsSync(path.join(dir, '_pack'));
+  const upstream = isUpstreamShaped(Object.fromEntries(Object.entries(sources).map(([k, s]) => [k, s.value])), extras.length > 0 || hasPack);
+  if (!jsonForm && !sources.orchestrator && !upstream && !problems.some((p) => p.file === fileOf('orchestrator'))) {
+    problems.push({ file: fileOf('orchestrator'), field: '', line: 1, column: 1, message: 'file is missing' });
+  }
+  const lenient = upstream && !options.strict;
+
+  // Reshape the Python runtime's form; its notes are placed in the files as written.
+  const checked = {} as Record<FileKind, Checked>;
+  const extrasByKind: { structuredRequired: string[] } = { structuredRequired: [] };
+  const adapters: Record<FileKind, (raw: unknown) => Adapted> = {
+    orchestrator: adaptOrchestrator,
+    agents: (raw) => {
+      const adapted = adaptAgents(raw);
+      extrasByKind.structuredRequired = adapted.structuredRequired;
+      return adapted;
+    },
+    tools: adaptTools,
+    context_variables: adaptContextVariables,
+    handoffs: adaptHandoffs,
+    structured_outputs: adaptStructuredOutputs,
+  };
+  for (const kind of FILE_KINDS) {
+    const source = sources[kind];
+    if (!source || jsonForm) {
+      checked[kind] = new Checked(source);
+      continue;
+    }
+    const adapted = adapters[kind](source.value);
+    const reshaped: Source = { ...source, value: adapted.value, toDocument: adapted.toDocument };
+    const check = new Checked(reshaped);
+    check.note(adapted.warnings, options.strict ? check.problems : check.warnings);
+    check.note(adapted.problems, check.problems);
+    checked[kind] = check;
+  }
+
+  // orchestrator: the folder's name stands for an unset workflow_name.
+  const orchestratorCheck = checked.orchestrator;
+  let orchestratorValue = orchestratorCheck.source?.value ?? {};
+  if (typeof orchestratorValue === 'object' && orchestratorValue !== null && !Array.isArray(orchestratorValue)) {
+    orchestratorValue = { workflow_name: workflowId, ...orchestratorValue };
+  }
+  let o = orchestratorCheck.source
+    ? orchestratorCheck.parse(OrchestratorFile, orchestratorValue, [], lenient)
+    : OrchestratorFile.parse({ workflow_name: workflowId });
+  if (!o && typeof orchestratorValue === 'object' && orchestratorValue !== null) {
+    // The rest of the checks go on with the defaults in place of the refused settings.
+    const valid = Object.fromEntries(Object.entries(orchestratorValue).filter(([k, v]) => OrchestratorFile.shape[k as keyof typeof OrchestratorFile.shape]?.safeParse(v).success));
+    o = OrchestratorFile.safeParse({ workflow_name: workflowId, ...valid }).data;
+  }
+
+  // agents: every entry's name counts for references, even an entry with other problems.
+  const agentsCheck = checked.agents;
+  const rawAgents = (agentsCheck.source?.value as { agents?: unknown } | undefined)?.agents;
+  const namedAgents = new Set(Array.isArray(rawAgents) ? rawAgents.flatMap((a) => (typeof a?.name === 'string' ? [a.name as string] : [])) : []);
+  const agentsKnown = agentsCheck.source !== undefined;
+  const agentsFile = agentsCheck.relative;
+  const agents: AgentDefinition[] = [];
+  for (const { i, value: a } of agentsCheck.entries('agents', AgentEntry, lenient, { min: 'a workflow needs at least one agent' })) {
+    if (agents.some((other) => other.name === a.name)) agentsCheck.problem(['agents', i, 'name'], `duplicate agent name "${a.name}"`);
     let agentClass: AgentDefinition['class'];
     if (a.class) {
       const dot = a.class.lastIndexOf('.');
       const module = a.class.slice(0, dot);
       const file = AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(dir, f)));
       if (file) agentClass = { file, export: a.class.slice(dot + 1) };
-      else problems.push({ file: rel('agents.yaml'), field: `agents.${i}.class`, ...agentsFile.locate(['agents', i, 'class']), message: `no file ${AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in ${workflowId}/` });
+      else agentsCheck.problem(['agents', i, 'class'], `no file ${AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in ${workflowId}/`);
     }
-    agents.push({ name: a.name, ...(agentClass ? { class: agentClass } : {}), ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [] });
-  });
+    agents.push({
+      name: a.name, ...(agentClass ? { class: agentClass } : {}), ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [],
+      ...(a.max_consecutive_auto_reply ? { max_consecutive_auto_reply: a.max_consecutive_auto_reply } : {}),
+    });
+  }
+  const isAgent = (name: string) => namedAgents.has(name);
+  const noAgent = (name: string) => `no agent named "${name}" in ${path.basename(agentsFile || 'agents.yaml')}`;
+  const isTarget = (t: string) => (SPECIAL_TARGETS as readonly string[]).includes(t) || isAgent(t);
+  const targetMessage = (t: string) => `${noAgent(t)} (or use ${SPECIAL_TARGETS.join(' or ')})`;
 
+  // tools
+  const toolsCheck = checked.tools;
   const tools: ToolDefinition[] = [];
-  toolsFile.value?.tools.forEach((t, i) => {
-    const problem = (field: string, message: string) =>
-      problems.push({ file: rel('tools.yaml'), field: `tools.${i}.${field}`, ...toolsFile.locate(['tools', i, field]), message });
+  for (const { i, value: t } of toolsCheck.entries('tools', ToolEntry, lenient)) {
+    const problem = (field: string, message: string) => toolsCheck.problem(['tools', i, field], message);
+    const file = findInFolder(dir, t.file);
+    let signature: ReturnType<typeof readPythonSignature>;
+    if (!file) problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`);
+    else if (file.endsWith('.py')) {
+      signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), t.function);
+      if (!signature) problem('function', `${file} has no top-level function "${t.function}"`);
+    }
+    const description = t.description ?? signature?.description;
+    if (!description) problem('description', 'is required (or give the function a docstring)');
+    if (t.tool_type === 'UI_Tool' && !t.ui) problem('tool_type', 'a UI_Tool needs ui: {component, display}: what the client shows');
     const tool: ToolDefinition = {
       name: t.name ?? t.function,
       agent: t.agent,
-      file: t.file,
+      file: file ?? t.file,
       function: t.function,
-      description: t.description,
+      description: description ?? '',
       tool_type: t.tool_type,
-      parameters: t.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
+      parameters: t.parameters ?? signature?.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
       ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
       env: t.env ?? [],
+      ...(t.ui ? { ui: t.ui } : {}),
+      ...(signature?.takesContext ? { takes_context: true } : {}),
     };
     const agent = agents.find((a) => a.name === t.agent);
-    if (agentsFile.value && !agent) problem('agent', `no agent named "${t.agent}" in agents.yaml`);
-    const file = path.join(dir, t.file);
-    if (!existsSync(file) || !statSync(file).isFile()) problem('file', `tool file ${t.file} not found in ${workflowId}/`);
+    if (agentsKnown && !isAgent(t.agent)) problem('agent', noAgent(t.agent));
     if (agent?.tools.some((other) => other.name === tool.name)) problem(t.name ? 'name' : 'function', `agent "${t.agent}" already has a tool named "${tool.name}"`);
     agent?.tools.push(tool);
     tools.push(tool);
-  });
-
-  const o = orchestrator.value;
-  if (o?.initial_agent && agentsFile.value && !agents.some((a) => a.name === o.initial_agent)) {
-    problems.push({ file: rel('orchestrator.yaml'), field: 'initial_agent', ...orchestrator.locate(['initial_agent']), message: `no agent named "${o.initial_agent}" in agents.yaml` });
-  }
-  const isTarget = (t: string) => (SPECIAL_TARGETS as readonly string[]).includes(t) || agents.some((a) => a.name === t);
-  const targetMessage = (t: string) => `no agent named "${t}" in agents.yaml (or use ${SPECIAL_TARGETS.join(' or ')})`;
-  if (o?.after_work && agentsFile.value && !isTarget(o.after_work)) {
-    problems.push({ file: rel('orchestrator.yaml'), field: 'after_work', ...orchestrator.locate(['after_work']), message: targetMessage(o.after_work) });
   }
 
-  outputsFile.value?.structured_outputs.forEach((o, i) => {
-    const problem = (field: string, message: string) =>
-      problems.push({ file: rel('structured_outputs.yaml'), field: `structured_outputs.${i}.${field}`, ...outputsFile.locate(['structured_outputs', i, field]), message });
-    const agent = agents.find((a) => a.name === o.agent);
-    if (agentsFile.value && !agent) return problem('agent', `no agent named "${o.agent}" in agents.yaml`);
-    if (agent?.structured_output) return problem('agent', `agent "${o.agent}" already has a structured output`);
-    const compiled = compileSchema(o.schema);
-    if (typeof compiled === 'string') return problem('schema', compiled);
-    if (agent) agent.structured_output = { name: o.name ?? `${o.agent}_output`, schema: o.schema, check: compiled };
-  });
+  if (o?.initial_agent && agentsKnown && !isAgent(o.initial_agent)) orchestratorCheck.problem(['initial_agent'], noAgent(o.initial_agent));
+  if (o?.after_work && agentsKnown && !isTarget(o.after_work)) orchestratorCheck.problem(['after_work'], targetMessage(o.after_work));
 
+  // structured outputs
+  const outputsCheck = checked.structured_outputs;
+  for (const { i, value: out } of outputsCheck.entries('structured_outputs', StructuredOutputEntry, lenient)) {
+    const problem = (field: string, message: string) => outputsCheck.problem(['structured_outputs', i, field], message);
+    const agent = agents.find((a) => a.name === out.agent);
+    if (agentsKnown && !isAgent(out.agent)) {
+      problem('agent', noAgent(out.agent));
+      continue;
+    }
+    if (agent?.structured_output) {
+      problem('agent', `agent "${out.agent}" already has a structured output`);
+      continue;
+    }
+    const compiled = compileSchema(out.schema);
+    if (typeof compiled === 'string') problem('schema', compiled);
+    else if (agent) agent.structured_output = { name: out.name ?? `${out.agent}_output`, schema: out.schema, check: compiled };
+  }
+  for (const name of extrasByKind.structuredRequired) {
+    const agent = agents.find((a) => a.name === name);
+    if (agent && !agent.structured_output) {
+      const at = agentsCheck.source?.toDocument(['agents', agents.indexOf(agent)]) ?? [];
+      const where = agentsCheck.source?.read.locateKey(at, 'structured_outputs_required') ?? noPosition();
+      (options.strict ? problems : warnings).push({ file: agentsFile, field: [...at, 'structured_outputs_required'].join('.'), ...where, message: `has no effect: structured_outputs.yaml's registry gives ${name} no model` });
+    }
+  }
+
+  // context variables
+  const variablesCheck = checked.context_variables;
   const variables: ContextVariableDefinition[] = [];
-  variablesFile.value?.context_variables.forEach((v, i) => {
-    if (variables.some((other) => other.name === v.name)) {
-      problems.push({ file: rel('context_variables.yaml'), field: `context_variables.${i}.name`, ...variablesFile.locate(['context_variables', i, 'name']), message: `duplicate variable "${v.name}"` });
-    }
-    if (v.default !== undefined && !matchesVariableType(v.default, v.type)) {
-      problems.push({ file: rel('context_variables.yaml'), field: `context_variables.${i}.default`, ...variablesFile.locate(['context_variables', i, 'default']), message: `must be of type ${v.type}` });
-    }
-    variables.push({ name: v.name, type: v.type, default: v.default ?? null, ...(v.description ? { description: v.description } : {}) });
-  });
+  const variableEntries = variablesCheck.entries('context_variables', ContextVariableEntry, lenient);
+  const rawVariables = (variablesCheck.source?.value as { context_variables?: unknown } | undefined)?.context_variables;
+  const namedVariables = new Set(Array.isArray(rawVariables) ? rawVariables.flatMap((v) => (typeof v?.name === 'string' ? [v.name as string] : [])) : []);
+  for (const { i, value: v } of variableEntries) {
+    const problem = (field: Path, message: string) => variablesCheck.problem(['context_variables', i, ...field], message);
+    if (variables.some((other) => other.name === v.name)) problem(['name'], `duplicate variable "${v.name}"`);
+    if (v.default !== undefined && !matchesVariableType(v.default, v.type)) problem(['default'], `must be of type ${v.type} (got ${quote(v.default)})`);
+    v.triggers?.forEach((t, j) => {
+      if (t.type === 'agent_text' && agentsKnown && !isAgent(t.agent)) problem(['triggers', j, 'agent'], noAgent(t.agent));
+      if (t.type === 'agent_text' && t.match.regex !== undefined) {
+        try {
+          new RegExp(t.match.regex);
+        } catch (error) {
+          problem(['triggers', j, 'match', 'regex'], `not a regular expression: ${(error as Error).message}`);
+        }
+      }
+      if (t.type === 'agent_text' && v.type !== 'boolean') problem(['triggers', j], 'an agent_text trigger sets the variable to true: its type must be boolean');
+      if (t.type === 'ui_response' && !tools.some((tool) => tool.name === t.tool)) problem(['triggers', j, 'tool'], `no tool named "${t.tool}" in tools.yaml`);
+    });
+    variables.push({
+      name: v.name, type: v.type, default: v.default ?? null, ...(v.description ? { description: v.description } : {}),
+      ...(v.env_var ? { env_var: v.env_var } : {}), triggers: v.triggers ?? [],
+    });
+  }
+  // Which variables each agent sees.
+  const exposure = variablesCheck.source ? variablesCheck.parse(z.record(z.string(), z.array(z.string())).optional(), (variablesCheck.source.value as { agents?: unknown } | undefined)?.agents, ['agents'], lenient) : undefined;
+  for (const [agentName, names] of Object.entries(exposure ?? {})) {
+    if (agentsKnown && !isAgent(agentName)) variablesCheck.problem(['agents', agentName], noAgent(agentName));
+    names.forEach((name, j) => {
+      if (!namedVariables.has(name)) variablesCheck.problem(['agents', agentName, j], `no context variable named "${name}"`);
+    });
+    const agent = agents.find((a) => a.name === agentName);
+    if (agent) agent.variables = names.filter((n) => namedVariables.has(n));
+  }
+  if (exposure) for (const agent of agents) agent.variables ??= [];
 
+  // handoffs
+  const handoffsCheck = checked.handoffs;
   const handoffs: HandoffRule[] = [];
-  handoffsFile.value?.handoff_rules.forEach((h, i) => {
-    const problem = (field: string, message: string) =>
-      problems.push({ file: rel('handoffs.yaml'), field: `handoff_rules.${i}.${field}`, ...handoffsFile.locate(['handoff_rules', i, field]), message });
-    if (agentsFile.value && !agents.some((a) => a.name === h.source_agent)) problem('source_agent', `no agent named "${h.source_agent}" in agents.yaml`);
-    if (agentsFile.value && !isTarget(h.target_agent)) problem('target_agent', targetMessage(h.target_agent));
+  for (const { i, value: h } of handoffsCheck.entries('handoff_rules', HandoffEntry, lenient)) {
+    const problem = (field: string, message: string) => handoffsCheck.problem(['handoff_rules', i, field], message);
+    const fromUser = h.source_agent === 'user';
+    if (agentsKnown && !fromUser && !isAgent(h.source_agent)) problem('source_agent', `${noAgent(h.source_agent)} (or use user)`);
+    if (agentsKnown && !isTarget(h.target_agent)) problem('target_agent', targetMessage(h.target_agent));
+    if (fromUser && h.target_agent === 'user') problem('target_agent', 'a rule from the user must name the agent who answers (or terminate)');
     if (h.handoff_type === 'after_work') {
       handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'after_work' });
-      return;
+      continue;
     }
-    if (!h.condition) return problem('condition', 'a condition rule needs a condition');
-    if (!h.condition_type) return problem('condition_type', 'a condition rule needs condition_type: expression or llm');
+    if (!h.condition) {
+      problem('condition', 'a condition rule needs a condition');
+      continue;
+    }
+    if (!h.condition_type) {
+      problem('condition_type', 'a condition rule needs condition_type: expression or llm');
+      continue;
+    }
     if (h.condition_type === 'llm') {
       handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'llm', condition: h.condition });
-      return;
+      continue;
     }
     try {
       const expression = parseExpression(h.condition);
-      const unknown = expressionVariables(expression).filter((name) => !variables.some((v) => v.name === name));
+      const unknown = expressionVariables(expression).filter((name) => !namedVariables.has(name));
       if (unknown.length) problem('condition', `unknown context variable(s) ${unknown.map((n) => `"${n}"`).join(', ')}; declare them in context_variables.yaml`);
       else handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'expression', condition: h.condition, expression });
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       problem('condition', error.message);
     }
-  });
-  if (problems.length > 0 || !o) throw new WorkflowValidationError(workflowId, problems);
+  }
+
+  // The Python runtime's other files: read and reported, never silently ignored.
+  reportExtras(root, workflowId, extras, hasPack, isAgent, options.strict ? problems : warnings, problems);
+
+  for (const kind of FILE_KINDS) {
+    problems.push(...checked[kind].problems);
+    warnings.push(...checked[kind].warnings);
+  }
+  if (problems.length > 0 || !o || agents.length === 0) {
+    if (problems.length === 0) problems.push({ file: agentsFile || fileOf('agents'), field: 'agents', line: 1, column: 1, message: 'a workflow needs at least one agent' });
+    throw new WorkflowValidationError(workflowId, sortProblems(problems), sortProblems(warnings));
+  }
 
   return {
     id: workflowId,
@@ -390,5 +612,51 @@ export function loadWorkflow(workflowsDir: string, workflowId: string): Workflow
     tools,
     context_variables: variables,
     handoffs,
+    warnings: sortProblems(warnings),
   };
+}
+
+/** Problems in file order, then by place, so a report reads top to bottom. */
+function sortProblems(problems: WorkflowProblem[]): WorkflowProblem[] {
+  const order = (file: string) => {
+    const base = path.basename(file).replace(/\.(ya?ml|json)$/, '');
+    const i = [...FILE_KINDS, 'hooks', 'ui_config', '_pack'].indexOf(base === 'config' ? 'orchestrator' : base);
+    return i < 0 ? 99 : i;
+  };
+  return [...problems].sort((a, b) => order(a.file) - order(b.file) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+}
+
+/** hooks.yaml, ui_config.yaml and _pack/: what each holds, and that it has no effect here. */
+function reportExtras(
+  root: string, workflowId: string, extras: readonly string[], hasPack: boolean, isAgent: (name: string) => boolean,
+  warnings: WorkflowProblem[], problems: WorkflowProblem[],
+): void {
+  const dir = path.join(root, workflowId);
+  for (const name of extras) {
+    const relative = path.join(workflowId, name);
+    const read = readDocument(root, relative);
+    if (!read) continue;
+    if (read.problems.length) {
+      problems.push(...read.problems);
+      continue;
+    }
+    const doc = (read.value ?? {}) as Record<string, unknown>;
+    if (name === 'hooks.yaml') {
+      const hooks = Array.isArray(doc.hooks) ? doc.hooks : [];
+      hooks.forEach((hook: Record<string, unknown>, i) => {
+        const at = read.locate(['hooks', i]);
+        const file = typeof hook?.filename === 'string' ? hook.filename : undefined;
+        if (file && !findInFolder(dir, file)) problems.push({ file: relative, field: `hooks.${i}.filename`, ...read.locate(['hooks', i, 'filename']), message: `hook file ${file} not found in ${workflowId}/ or ${workflowId}/tools/` });
+        if (typeof hook?.hook_agent === 'string' && hook.hook_agent !== 'all' && !isAgent(hook.hook_agent)) problems.push({ file: relative, field: `hooks.${i}.hook_agent`, ...read.locate(['hooks', i, 'hook_agent']), message: `no agent named "${hook.hook_agent}" (or use all)` });
+        warnings.push({ file: relative, field: `hooks.${i}`, ...at, message: `hooks are not run yet: ${String(hook?.hook_type ?? 'this hook')} ${String(hook?.function ?? '')} is skipped; put what it adds to the prompt in the agent's system_message` });
+      });
+      for (const key of Object.keys(doc)) if (key !== 'hooks') warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field, ignored' });
+    } else {
+      for (const key of Object.keys(doc)) warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'is for the Python runtime\'s frontend and has no effect here' });
+    }
+  }
+  if (hasPack) {
+    const files = readdirSync(path.join(dir, '_pack')).sort();
+    warnings.push({ file: path.join(workflowId, '_pack'), field: '', line: 1, column: 1, message: `workflow packs are not run here (${files.join(', ') || 'empty'}): each workflow runs on its own, started by its id` });
+  }
 }
