@@ -18,7 +18,9 @@ export class ConversableAgent {
     const parts = [this.definition.system_message];
     if (this.definition.role) parts.push(`Your role: ${this.definition.role}`);
     if (context && Object.keys(context).length > 0) parts.push(`Context for this chat (JSON): ${JSON.stringify(context)}`);
-    if (variables && Object.keys(variables).length > 0) parts.push(`Context variables (JSON): ${JSON.stringify(variables)}`);
+    // An agent given a list of variables (context_variables.yaml `agents:`) sees only those.
+    const shown = variables && this.definition.variables ? Object.fromEntries(this.definition.variables.map((name) => [name, variables[name] ?? null])) : variables;
+    if (shown && Object.keys(shown).length > 0) parts.push(`Context variables (JSON): ${JSON.stringify(shown)}`);
     return parts.join('\n\n');
   }
 
@@ -55,8 +57,6 @@ export class ConversableAgent {
   }
 
   toolSpecs(): LlmToolSpec[] {
-    return this.definition.tools
-      .filter((t) => t.tool_type === 'Agent_Tool')
-      .map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
+    return this.definition.tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters }));
   }
 }

@@ -62,7 +62,7 @@ export interface LlmClient {
 }
 
 export type ToolOutcome =
-  | { ok: true; result: unknown; duration_ms: number }
+  | { ok: true; result: unknown; duration_ms: number; variables?: Record<string, unknown> }
   | { ok: false; error: ToolFailure; duration_ms: number };
 
 export interface ToolInvocation {
@@ -70,6 +70,8 @@ export interface ToolInvocation {
   agent: string;
   tool_call_id: string;
   args: Record<string, unknown>;
+  /** The chat's context variables, for a tool that takes them (`takes_context`). */
+  variables?: Record<string, unknown>;
 }
 
 /** Runs a tool somewhere else. Failures come back as `{ ok: false }`, never as a throw. */
@@ -113,7 +115,7 @@ export interface RunStep {
   /** Ends the run (and its input) with this status. */
   finish?: 'completed' | 'failed' | 'cancelled';
   /** Leaves the chat waiting for the user's answer to this request. */
-  awaitInput?: { request_id: string; agent: string };
+  awaitInput?: { request_id: string; agent: string; tool_call_id?: string };
   /** The chat's context variables after this step, when it changed them. */
   variables?: Record<string, unknown>;
 }

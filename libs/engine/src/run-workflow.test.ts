@@ -67,6 +67,8 @@ function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvoc
   const invocations: ToolInvocation[] = [];
   const commits: RunStep[] = [];
   const lives: EventBody[] = [];
+  // Per-call usage is checked on its own (`deltas`); `events` reads as the conversation.
+  const deltas: EventBody[] = [];
   const p: RunPorts = {
     llm,
     tools: { invoke: async (i) => (invocations.push(i), tool ? tool(i) : { ok: true, result: { found: i.args }, duration_ms: 1 }) },
@@ -74,13 +76,15 @@ function ports(llm: LlmClient, history: ChatMessage[] = [], tool?: (i: ToolInvoc
       live: (e) => void lives.push(e),
       load: async () => structuredClone(stored),
       commit: async (step) => {
-        commits.push(structuredClone(step));
+        const events_ = (step.events ?? []).filter((e) => e.type !== 'usage_delta');
+        deltas.push(...(step.events ?? []).filter((e) => e.type === 'usage_delta'));
+        commits.push(structuredClone({ ...step, ...(step.events ? { events: events_ } : {}) }));
         stored.push(...(step.messages ?? []));
-        events.push(...(step.events ?? []));
+        events.push(...events_);
       },
     },
   };
-  return { ports: p, events, stored, invocations, commits, lives };
+  return { ports: p, events, stored, invocations, commits, lives, deltas };
 }
 
 describe('runWorkflow with DefaultPattern', () => {

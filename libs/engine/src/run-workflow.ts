@@ -3,11 +3,11 @@
 // Every step is committed before the next begins, so a run started again after a crash (same
 // run id) continues from its last committed step: no reply is produced twice, none is lost.
 import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@mozaiks/protocol';
-import { matchesVariableType } from '@mozaiks/workflows';
-import type { AgentDefinition, WorkflowDefinition } from '@mozaiks/workflows';
+import { evaluateExpression, matchesVariableType, parseStructuredReply } from '@mozaiks/workflows';
+import type { AgentDefinition, ContextVariableDefinition, ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
-import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker } from './ports.js';
+import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker, ToolOutcome } from './ports.js';
 
 /** Tool rounds one agent turn may take before the agent must answer in words, unless the workflow says. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
@@ -34,6 +34,12 @@ export interface RunInput {
   startWith?: string;
   /** The chat's context variables as its last run left them; seeded from defaults and claims when absent. */
   variables?: Record<string, unknown>;
+  /** The user wrote `userMessage`: handoff rules from `user` choose who answers it. */
+  fromUser?: boolean;
+  /** The client's response to the UI tool the chat waited on: it is that tool call's result. */
+  uiResponse?: { tool_call_id: string; response: Record<string, unknown> };
+  /** Where variables with an `env_var` take their first value (the executor's environment). */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Aborting stops the run between steps (and its LLM call); nothing more is committed. */
   signal?: AbortSignal;
   /**
@@ -57,6 +63,14 @@ export interface RunOutcome {
 /** The run was stopped through its signal; it can be started again and will resume. */
 export class RunAbortedError extends Error {
   override name = 'RunAbortedError';
+}
+
+/** A UI tool was called: the run parks until the client responds (internal). */
+class AwaitingUiTool extends Error {
+  override name = 'AwaitingUiTool';
+  constructor(readonly request: { request_id: string; agent: string; tool_call_id: string }, readonly event: EventBody) {
+    super('waiting for a UI tool response');
+  }
 }
 
 /** The run was cancelled through its `cancel` signal (internal: the run ends as cancelled). */
@@ -86,13 +100,11 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   const calls: LlmCallUsage[] = [];
   // Calls the pattern makes (AutoPattern) are billed with the next step committed.
   const unbilled: LlmCallUsage[] = [];
-  const pattern = createPattern(workflow, {
-    llm: ports.llm,
-    record: (usage) => {
-      calls.push(usage);
-      unbilled.push(usage);
-    },
-  });
+  const record = (usage: LlmCallUsage) => {
+    calls.push(usage);
+    unbilled.push(usage);
+  };
+  const pattern = createPattern(workflow, { llm: ports.llm, record });
 
   const history = await ports.journal.load();
   const mine = history.filter((m) => m.run_id === runId);
@@ -117,8 +129,16 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     commit: async (step) => {
       const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
       const billed = unbilled.length ? [...(step.calls ?? []), ...unbilled.splice(0)] : step.calls;
+      // Each model call is told with the step that bills it, before the step's end (workflow_complete).
+      const deltas = (billed ?? []).map((call) => usageDelta(runId, call));
+      const events = deltas.length && step.events ? [...step.events] : step.events;
+      if (deltas.length) {
+        const end = events?.findIndex((e) => e.type === 'workflow_complete') ?? -1;
+        if (events && end >= 0) events.splice(end, 0, ...deltas);
+        else if (events) events.push(...deltas);
+      }
       try {
-        await durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}) });
+        await durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}), ...(events ? { events } : deltas.length ? { events: deltas } : {}) });
       } catch (error) {
         uncommitted = { error };
         throw error;
@@ -126,7 +146,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     },
   };
   ports = { ...ports, journal };
-  const variables = { ...seedVariables(workflow, input.claims ?? {}), ...input.variables };
+  const variables = { ...seedVariables(workflow, input.claims ?? {}, input.env ?? {}), ...input.variables };
   // A turn ends with a final reply, or with a tool round in which a tool handed the conversation over.
   const turnEnds = mine.flatMap((m) =>
     m.role === 'assistant' && m.final
@@ -146,6 +166,11 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
       ? lastTurn.next
       : await pattern.next({ agent: lastTurn.agent, variables, history })
     : (input.startWith ?? pattern.first());
+  // The user's message goes to the agent the rules from `user` choose (the asking agent otherwise).
+  if (!lastTurn && input.fromUser && input.userMessage !== undefined) {
+    const routed = await routeUserMessage(workflow, input.userMessage, variables, ports.llm, record, input.callSignal);
+    if (routed !== undefined) next = routed;
+  }
 
   let reason: CompletionReason = 'agents_done';
   let status: RunOutcome['status'] = 'completed';
@@ -155,6 +180,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   const endEvents: EventBody[] = [];
   try {
     checkCancelled(input);
+    if (input.uiResponse) await answerUiTool(input, ports, history, variables);
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
     if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
       await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history, variables);
@@ -201,7 +227,12 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   } catch (error) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
     if (uncommitted) throw uncommitted.error;
-    if (input.cancel?.aborted) {
+    if (error instanceof AwaitingUiTool) {
+      // Like an input request: the run ends here and the chat waits, durably, for the client.
+      reason = 'awaiting_input';
+      awaitInput = error.request;
+      endEvents.push(error.event);
+    } else if (input.cancel?.aborted) {
       // What the stopped LLM call had consumed is billed with the run.
       const used = (error as { usage?: LlmCallUsage }).usage;
       if (used) {
@@ -222,6 +253,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   await ports.journal.commit({
     ...(held?.messages ? { messages: held.messages } : {}),
     ...(held?.calls ? { calls: held.calls } : {}),
+    ...(held?.variables ? { variables: held.variables } : {}),
     ...(awaitInput ? { awaitInput } : {}),
     events: [...(held?.events ?? []), ...failureEvents, ...endEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
     finish: status,
@@ -256,9 +288,114 @@ function handoffTools(workflow: WorkflowDefinition, agent: string): Array<{ name
   );
 }
 
-/** The context variables: declared defaults, then the launch token's claims of the same names. */
-function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(workflow.context_variables.map((v) => [v.name, v.name in claims ? claims[v.name] : v.default]));
+/** The context variables: declared defaults, then the environment (`env_var`), then the launch token's claims of the same names. */
+function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  return Object.fromEntries(workflow.context_variables.map((v) => {
+    if (v.name in claims) return [v.name, claims[v.name]];
+    const fromEnv = v.env_var === undefined ? undefined : env[v.env_var];
+    return [v.name, fromEnv === undefined ? v.default : fromEnvironment(fromEnv, v)];
+  }));
+}
+
+/** An environment variable's text as a value of the variable's type; the default when it is not one. */
+function fromEnvironment(text: string, variable: ContextVariableDefinition): unknown {
+  switch (variable.type) {
+    case 'string':
+      return text;
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(text.trim())) return true;
+      if (/^(false|0|no|off|)$/i.test(text.trim())) return false;
+      return variable.default;
+    case 'number':
+    case 'integer': {
+      const n = Number(text);
+      return text.trim() !== '' && matchesVariableType(n, variable.type) ? n : variable.default;
+    }
+    default:
+      try {
+        const parsed: unknown = JSON.parse(text);
+        return matchesVariableType(parsed, variable.type) ? parsed : variable.default;
+      } catch {
+        return variable.default;
+      }
+  }
+}
+
+/** Name under which routing calls for the user's messages are reported in usage. */
+export const USER_ROUTER = 'user_router';
+
+/**
+ * Who answers the user's message, by the handoff rules from `user`: the first expression that
+ * holds, else the `llm` condition a model finds the message meets, else the `after_work` rule.
+ * Undefined when the workflow has no such rule or none applies.
+ */
+async function routeUserMessage(
+  workflow: WorkflowDefinition,
+  message: string,
+  variables: Readonly<Record<string, unknown>>,
+  llm: LlmClient,
+  record: (usage: LlmCallUsage) => void,
+  signal: AbortSignal | undefined,
+): Promise<string | undefined> {
+  const rules = workflow.handoffs.filter((r) => r.source_agent === 'user');
+  for (const rule of rules) {
+    if (rule.kind === 'expression' && evaluateExpression(rule.expression, variables)) return rule.target;
+  }
+  const conditions = rules.flatMap((r) => (r.kind === 'llm' ? [r] : []));
+  if (conditions.length) {
+    const reply = await llm.complete(
+      {
+        agent: USER_ROUTER,
+        temperature: 0,
+        messages: [
+          {
+            role: 'system',
+            content: `You route a user's message. Conditions:\n${conditions.map((c, i) => `${i + 1}. ${c.condition}`).join('\n')}\n\nAnswer with the number of the first condition the message meets, or 0 if it meets none. Answer with the number only.`,
+          },
+          { role: 'user', content: message },
+        ],
+        tools: [],
+      },
+      signal ? { signal } : {},
+    );
+    record(reply.usage);
+    const chosen = Number(/\d+/.exec(reply.content ?? '')?.[0] ?? 0);
+    if (chosen >= 1 && chosen <= conditions.length) return conditions[chosen - 1]!.target;
+  }
+  return rules.find((r) => r.kind === 'after_work')?.target;
+}
+
+/** A `usage_delta` event for one model call. */
+function usageDelta(runId: string, call: LlmCallUsage): EventBody {
+  const duration = callDurations.get(call);
+  return {
+    type: 'usage_delta', run_id: runId, agent: call.agent, model: call.model,
+    prompt_tokens: call.prompt_tokens, completion_tokens: call.completion_tokens, total_tokens: call.total_tokens,
+    ...(duration === undefined ? {} : { duration_ms: Math.round(duration * 10) / 10 }),
+    ...(call.estimated ? { estimated: true } : {}),
+  };
+}
+
+/** How long each timed call took (agents' replies). */
+const callDurations = new WeakMap<LlmCallUsage, number>();
+
+/** Sets the variables whose `agent_text` triggers match the agent's reply. Returns whether any did, and whether one hides the reply. */
+function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: string, variables: Record<string, unknown>): { changed: boolean; hidden: boolean } {
+  let changed = false;
+  let hidden = false;
+  const said = text.trim();
+  for (const variable of workflow.context_variables) {
+    for (const trigger of variable.triggers ?? []) {
+      if (trigger.type !== 'agent_text' || trigger.agent !== agent) continue;
+      const { equals, contains, regex } = trigger.match;
+      const matches = equals !== undefined ? said === equals : contains !== undefined ? said.includes(contains) : new RegExp(regex!).test(said);
+      if (!matches) continue;
+      if (variables[variable.name] !== true) changed = true;
+      variables[variable.name] = true;
+      hidden ||= trigger.ui_hidden;
+    }
+  }
+  return { changed, hidden };
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
@@ -277,13 +414,15 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     const request = agent.buildRequest(history, input.context, variables);
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
-    if (round >= (workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
+    if (round >= (agent.definition.max_consecutive_auto_reply ?? workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
     const output = agent.definition.structured_output;
+    const callStarted = performance.now();
     let reply = await agent.generateReply(request, ports.llm, {
       ...(input.callSignal ? { signal: input.callSignal } : {}),
       // A structured reply is shown whole, once checked.
       ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),
     });
+    callDurations.set(reply.usage, performance.now() - callStarted);
     calls.push(reply.usage);
     let structured: unknown;
     if (output && reply.tool_calls.length === 0) {
@@ -291,10 +430,12 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       let problems = checkStructured(reply.content, output.check);
       if (problems.length) {
         unbilled.push(reply.usage);
+        const retried = performance.now();
         reply = await ports.llm.complete(
           { ...request, messages: [...request.messages, { role: 'assistant', content: reply.content }, { role: 'user', content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}` }] },
           input.callSignal ? { signal: input.callSignal } : {},
         );
+        callDurations.set(reply.usage, performance.now() - retried);
         calls.push(reply.usage);
         problems = checkStructured(reply.content, output.check);
       }
@@ -302,7 +443,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
         unbilled.push(reply.usage);
         throw Object.assign(new Error(`agent ${agent.name}'s reply does not match its structured output ${output.name}: ${problems.join('; ')}`), { code: 'llm_error', retryable: true });
       }
-      structured = JSON.parse(reply.content!);
+      structured = parseStructuredReply(reply.content);
     }
 
     const marker = workflow.termination_marker;
@@ -312,6 +453,8 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     const toolCalls = terminates ? [] : reply.tool_calls;
     const handoff = handoffs.find((h) => toolCalls.some((c) => c.name === h.name))?.target;
     const final = toolCalls.length === 0 || handoff !== undefined;
+    // State variables the reply's words set are seen by the handoff conditions of this same turn.
+    const triggered = content ? applyTextTriggers(workflow, agent.name, content, variables) : { changed: false, hidden: false };
     const next = terminates ? 'terminate' : final ? await decide(handoff, [...history, { role: 'assistant', agent: agent.name, content: content || null }]) : undefined;
 
     const entry: ChatMessage = {
@@ -323,12 +466,12 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       ...(terminates ? { ended: 'terminated' as const } : {}),
       run_id: runId,
     };
-    const events: EventBody[] = content ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [];
+    const events: EventBody[] = content && !triggered.hidden ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [];
     for (const call of toolCalls) {
       if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
       events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
     }
-    const step: RunStep = { messages: [entry], events, calls: [reply.usage] };
+    const step: RunStep = { messages: [entry], events, calls: [reply.usage], ...(triggered.changed ? { variables: { ...variables } } : {}) };
     // A reply with nothing after it in this turn is the turn's last step.
     if (toolCalls.length === 0) hold(step);
     else await ports.journal.commit(step);
@@ -357,11 +500,8 @@ function untilCancelled<T>(input: RunScope, work: Promise<T>): Promise<T> {
 
 /** Problems of a reply meant to be JSON of a schema; empty when it is. */
 function checkStructured(content: string | null, check: (value: unknown) => string[]): string[] {
-  try {
-    return check(JSON.parse(content ?? ''));
-  } catch {
-    return ['the reply is not JSON'];
-  }
+  const value = parseStructuredReply(content);
+  return value === undefined ? ['the reply is not JSON'] : check(value);
 }
 
 /** Tool calls of the agent's last reply in this run that have no result yet (after a crash). */
@@ -403,15 +543,24 @@ async function runTools(
 ): Promise<string | null | undefined> {
   const handoffs = handoffTools(input.workflow, agent.name);
   checkCancelled(input);
+  // A UI tool is not run: its call goes to the client, whose response becomes the result. One per round.
+  let shown: { call: LlmToolCall; tool: ToolDefinition; args: Record<string, unknown> } | undefined;
   const outcomes = await untilCancelled(input, Promise.all(
-    toolCalls.map((call) => {
+    toolCalls.map((call): Promise<ToolOutcome & { internal?: true; waits?: true }> => {
       const handoff = handoffs.find((h) => h.name === call.name);
       if (handoff) return Promise.resolve({ ok: true as const, result: { handed_over_to: handoff.target }, duration_ms: 0, internal: true });
-      const tool = agent.definition.tools.find((t) => t.name === call.name && t.tool_type === 'Agent_Tool');
+      const tool = agent.definition.tools.find((t) => t.name === call.name);
       const { args, problem } = parseArguments(call.arguments);
-      const invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
+      let invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
+      if (tool?.tool_type === 'UI_Tool' && !invalid) {
+        if (!shown) {
+          shown = { call, tool, args };
+          return Promise.resolve({ ok: true as const, result: null, duration_ms: 0, waits: true });
+        }
+        invalid = `one UI tool at a time: ${shown.tool.name} is waiting for the user; call ${call.name} after it`;
+      }
       return tool && !invalid
-        ? ports.tools.invoke({ tool, agent: agent.name, tool_call_id: call.id, args })
+        ? ports.tools.invoke({ tool, agent: agent.name, tool_call_id: call.id, args, ...(tool.takes_context ? { variables: { ...variables } } : {}) })
         : Promise.resolve({ ok: false as const, error: { code: 'invalid_tool_call', message: invalid! }, duration_ms: 0 });
     }),
   ));
@@ -421,10 +570,12 @@ async function runTools(
   let changed = false;
   let handoff: string | undefined;
   for (const outcome of outcomes) {
-    if (!outcome.ok || typeof outcome.result !== 'object' || outcome.result === null) continue;
-    const result = outcome.result as Record<string, unknown>;
-    const updates = result[TOOL_CONTEXT_KEY];
-    if (typeof updates === 'object' && updates !== null) {
+    if (!outcome.ok) continue;
+    const result = (typeof outcome.result === 'object' && outcome.result !== null ? outcome.result : {}) as Record<string, unknown>;
+    // A tool sets variables through its context_variables (Python) or a `$context` key in its result.
+    const returned = result[TOOL_CONTEXT_KEY];
+    const updates = { ...(typeof returned === 'object' && returned !== null ? returned : {}), ...('variables' in outcome ? outcome.variables : {}) };
+    if (Object.keys(updates).length) {
       for (const [name, value] of Object.entries(updates)) {
         // Only declared variables, and only with values of their type: tools cannot corrupt the chat's state.
         const type = declared.get(name);
@@ -440,6 +591,7 @@ async function runTools(
   }
   for (const [i, outcome] of outcomes.entries()) {
     const call = toolCalls[i]!;
+    if ('waits' in outcome) continue;
     // A handoff is the engine's own business, not a tool the client sees run.
     if (!('internal' in outcome)) {
       events.push({
@@ -466,9 +618,46 @@ async function runTools(
     const last = results.at(-1)!;
     if (last.role === 'tool') last.ends_turn = { next };
   }
-  await ports.journal.commit({ messages: results, events, ...(changed ? { variables: { ...variables } } : {}) });
+  if (results.length || changed) await ports.journal.commit({ messages: results, events, ...(changed ? { variables: { ...variables } } : {}) });
   history.push(...results);
+  if (shown) {
+    const { call, tool, args } = shown;
+    throw new AwaitingUiTool(
+      { request_id: `ui_${input.runId}_${call.id}`.slice(0, 200), agent: agent.name, tool_call_id: call.id },
+      { type: 'ui_tool', run_id: input.runId, agent: agent.name, tool_call_id: call.id, name: tool.name, component: tool.ui?.component ?? tool.name, display: tool.ui?.display ?? 'inline', payload: args },
+    );
+  }
   return next;
+}
+
+/**
+ * The client's response to the UI tool the chat waited on becomes that call's result (once, even
+ * when this run is started again), and sets the variables its `ui_response` triggers name.
+ */
+async function answerUiTool(input: RunScope, ports: RunPorts, history: ChatMessage[], variables: Record<string, unknown>): Promise<void> {
+  const { tool_call_id, response } = input.uiResponse!;
+  if (history.some((m) => m.role === 'tool' && m.tool_call_id === tool_call_id)) return;
+  const asked = [...history].reverse().find((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.id === tool_call_id));
+  const call = asked?.role === 'assistant' ? asked.tool_calls!.find((c) => c.id === tool_call_id)! : undefined;
+  if (!call || asked?.role !== 'assistant') return;
+  let changed = false;
+  for (const variable of input.workflow.context_variables) {
+    for (const trigger of variable.triggers ?? []) {
+      if (trigger.type !== 'ui_response' || trigger.tool !== call.name || !(trigger.response_key in response)) continue;
+      const value = response[trigger.response_key];
+      if (matchesVariableType(value ?? null, variable.type)) {
+        variables[variable.name] = value ?? null;
+        changed = true;
+      }
+    }
+  }
+  const result: ChatMessage = { role: 'tool', agent: asked.agent, tool_call_id, name: call.name, content: JSON.stringify(response), run_id: input.runId };
+  await ports.journal.commit({
+    messages: [result],
+    events: [{ type: 'tool_result', run_id: input.runId, agent: asked.agent, tool_call_id, name: call.name, ok: true, result: response, duration_ms: 0 }],
+    ...(changed ? { variables: { ...variables } } : {}),
+  });
+  history.push(result);
 }
 
 /** The client's view of a failure: an LLM error says what the endpoint said; anything else stays inside. */

@@ -73,6 +73,11 @@ export const ToolRequest = z.object({
   args: z.record(z.string(), z.unknown()),
   /** Custom claims of the launch token, given to JS tools as their second argument. */
   context: z.record(z.string(), z.unknown()),
+  /**
+   * The chat's context variables with its ids (`chat_id`, `app_id`, `user_id`, `workflow_name`),
+   * for a tool that takes them (a Python `context_variables` parameter); absent otherwise.
+   */
+  variables: z.record(z.string(), z.unknown()).optional(),
   timeout_ms: z.number().int().positive(),
   /**
    * The call's id, unique within the chat (`<run_id>:<tool_call_id>`): a request sent again with it
@@ -86,7 +91,11 @@ export const ToolFailure = z.object({ code: z.string(), message: z.string() });
 export type ToolFailure = z.infer<typeof ToolFailure>;
 
 export const ToolReply = z.discriminatedUnion('ok', [
-  z.object({ v: z.literal(1), ok: z.literal(true), result: z.unknown(), duration_ms: z.number() }),
+  z.object({
+    v: z.literal(1), ok: z.literal(true), result: z.unknown(), duration_ms: z.number(),
+    /** Context variables the tool set, to be kept with the chat. */
+    variables: z.record(z.string(), z.unknown()).optional(),
+  }),
   z.object({ v: z.literal(1), ok: z.literal(false), error: ToolFailure, duration_ms: z.number() }),
 ]);
 export type ToolReply = z.infer<typeof ToolReply>;

@@ -32,6 +32,16 @@ export const UserInputMessage = z.strictObject({
 });
 export type UserInputMessage = z.infer<typeof UserInputMessage>;
 
+/** Answers the chat's open `ui_tool`: `response` is the tool's result. */
+export const UiToolResponseMessage = z.strictObject({
+  type: z.literal('ui_tool_response'),
+  /** The `tool_call_id` of the `ui_tool` answered. */
+  tool_call_id: z.string().min(1).max(200),
+  /** What the user did in the component, as the component reports it. */
+  response: z.record(z.string(), z.unknown()),
+});
+export type UiToolResponseMessage = z.infer<typeof UiToolResponseMessage>;
+
 /** Replaces the socket's launch token before it expires, without reconnecting. */
 export const RefreshMessage = z.strictObject({
   type: z.literal('refresh'),
@@ -48,7 +58,7 @@ export const CancelMessage = z.strictObject({
 });
 export type CancelMessage = z.infer<typeof CancelMessage>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, ResumeMessage, RefreshMessage, CancelMessage]);
+export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, UiToolResponseMessage, ResumeMessage, RefreshMessage, CancelMessage]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);

@@ -136,6 +136,46 @@ export const InputRequestEvent = z.object({
 });
 export type InputRequestEvent = z.infer<typeof InputRequestEvent>;
 
+/**
+ * An agent called a UI tool: show `component` with `payload`, then send a `ui_tool_response` naming
+ * `tool_call_id`. The run ends waiting (`workflow_complete` with reason `awaiting_input`).
+ */
+export const UiToolEvent = z.object({
+  type: z.literal('ui_tool'),
+  ...Envelope,
+  run_id: z.string(),
+  agent: z.string(),
+  /** Name this in the `ui_tool_response`. */
+  tool_call_id: z.string(),
+  /** The tool's name, as the model called it. */
+  name: z.string(),
+  /** The client's component to show, from tools.yaml `ui.component`. */
+  component: z.string(),
+  /** `inline`: in the conversation; `artifact`: beside it (the last one shown stays up). */
+  display: z.enum(['inline', 'artifact']),
+  /** What the component shows: the arguments the model gave the tool. */
+  payload: z.record(z.string(), z.unknown()),
+});
+export type UiToolEvent = z.infer<typeof UiToolEvent>;
+
+/** One model call of a run as the endpoint counted it; the run's priced total follows in `usage_update`. */
+export const UsageDeltaEvent = z.object({
+  type: z.literal('usage_delta'),
+  ...Envelope,
+  run_id: z.string(),
+  /** The agent that made the call (or the runtime's router: `speaker_selector`, `user_router`). */
+  agent: z.string(),
+  model: z.string(),
+  prompt_tokens: z.number().int().nonnegative(),
+  completion_tokens: z.number().int().nonnegative(),
+  total_tokens: z.number().int().nonnegative(),
+  /** How long the call took, when it was timed. */
+  duration_ms: z.number().nonnegative().optional(),
+  /** The endpoint reported no usage: the runtime counted the tokens. */
+  estimated: z.boolean().optional(),
+});
+export type UsageDeltaEvent = z.infer<typeof UsageDeltaEvent>;
+
 export const ErrorEvent = z.object({
   type: z.literal('error'),
   ...Envelope,
@@ -163,7 +203,9 @@ export const ServerEvent = z.discriminatedUnion('type', [
   ToolResultEvent,
   WorkflowCompleteEvent,
   UsageUpdateEvent,
+  UsageDeltaEvent,
   InputRequestEvent,
+  UiToolEvent,
   ErrorEvent,
   TokenRefreshedEvent,
 ]);

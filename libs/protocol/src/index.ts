@@ -12,6 +12,7 @@ export {
   RefreshMessage,
   ResumeMessage,
   UserInputMessage,
+  UiToolResponseMessage,
   UserMessage,
   describeIssues,
   parseClientMessage,
@@ -31,6 +32,8 @@ export {
   ToolCallEvent,
   ToolResultEvent,
   UsageUpdateEvent,
+  UsageDeltaEvent,
+  UiToolEvent,
   WorkflowCompleteEvent,
   usageEventId,
 } from './events.js';

@@ -15,6 +15,8 @@ export interface ChatRef {
 export interface InputRequest {
   request_id: string;
   agent: string;
+  /** Set when the run waits for a UI tool's response: the tool call it answers. */
+  tool_call_id?: string;
 }
 
 /** What a reader sees of a chat. */

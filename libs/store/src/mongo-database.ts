@@ -91,7 +91,7 @@ export interface StepDoc extends ChatKeyFields {
   messages: string;
   /** The chat's state after this step (each step carries it, so the newest step is the chat's head); context variables as JSON. */
   context?: string;
-  awaiting?: { request_id: string; agent: string };
+  awaiting?: { request_id: string; agent: string; tool_call_id?: string };
   inputs_done: number;
   run?: { run_id: string; input_seq: number; workflow_id: string; calls: Record<string, unknown>[]; finish?: string };
   /** The run's priced usage event, with its seq. */

@@ -233,7 +233,8 @@ export interface ContextVariableDefinition {
   description?: string;
   /** Environment variable of the executor the variable starts from, when set. */
   env_var?: string;
-  triggers: VariableTrigger[];
+  /** What sets the variable besides tools; none when unset. */
+  triggers?: VariableTrigger[];
 }
 
 export type HandoffRule =
@@ -263,7 +264,7 @@ export interface WorkflowDefinition {
   /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
   handoffs: HandoffRule[];
   /** Things in the folder that load but have no effect here, each with what to do instead. */
-  warnings: WorkflowProblemLike[];
+  warnings?: WorkflowProblemLike[];
 }
 
 /** A problem's location and message (the loader's WorkflowProblem). */

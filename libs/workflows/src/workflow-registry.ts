@@ -28,20 +28,22 @@ export class WorkflowRegistry {
     const cached = this.cache.get(id);
     const now = performance.now();
     if (cached && now - cached.checkedAt < this.recheckMs) return cached.definition;
-    const stamp = this.stamp(id);
+    // Python tool files are part of the definition too: their signatures are the tools' parameters.
+    const stamp = this.stamp(id, cached?.definition);
     if (cached && stamp !== undefined && cached.stamp === stamp) {
       cached.checkedAt = now;
       return cached.definition;
     }
     const definition = loadWorkflow(this.workflowsDir, id);
-    if (stamp !== undefined) this.cache.set(id, { stamp, definition, checkedAt: now });
+    if (stamp !== undefined) this.cache.set(id, { stamp: this.stamp(id, definition)!, definition, checkedAt: now });
     return definition;
   }
 
   /** Size and modification time of each file; undefined when the id cannot name a folder. */
-  private stamp(id: string): string | undefined {
+  private stamp(id: string, definition?: WorkflowDefinition): string | undefined {
     if (id.includes('/') || id.includes('\\') || id.startsWith('.')) return undefined;
-    return WORKFLOW_FILE_NAMES.map((f) => {
+    const sources = definition ? [...new Set(definition.tools.filter((t) => t.file.endsWith('.py')).map((t) => t.file))] : [];
+    return [...WORKFLOW_FILE_NAMES, ...sources].map((f) => {
       try {
         const s = statSync(path.join(this.workflowsDir, id, f));
         return `${s.size}:${s.mtimeMs}`;

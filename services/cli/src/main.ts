@@ -8,13 +8,16 @@ import { mintDevToken } from './token.js';
 import { smokeTest } from './smoke.js';
 import { validateWorkflows } from './validate.js';
 
-const USAGE = `usage: mozaiks validate [dir]
+const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
-                   (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem
+                   (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem.
+                   Folders of the Python MozaiksAI runtime are read too: what has no effect
+                   here is a warning (exit code 0)
+    --strict       warnings are problems (exit code 1), unknown fields too
   store migrate    create the configured store's schema and indexes (MONGODB_URI, else SQLite
                    under DATA_DIR); running it again changes nothing
     --from sqlite:<dir> --to mongodb://…
@@ -54,19 +57,21 @@ const smoke = (args: string[]) =>
   });
 
 function validate(args: string[]): number {
-  const [dir, ...rest] = args;
-  if (rest.length > 0) return usage(2);
-  const report = validateWorkflows(dir ?? process.env.WORKFLOWS_DIR ?? './workflows');
+  const strict = args.includes('--strict');
+  const [dir, ...rest] = args.filter((a) => a !== '--strict');
+  if (rest.length > 0 || dir?.startsWith('-')) return usage(2);
+  const report = validateWorkflows(dir ?? process.env.WORKFLOWS_DIR ?? './workflows', process.cwd(), { strict });
   for (const problem of report.problems) process.stdout.write(`${problem}\n`);
+  for (const warning of report.warnings) process.stdout.write(`${warning}\n`);
   if (report.problems.length > 0) {
-    process.stderr.write(`${report.problems.length} problem(s) in ${report.checked.length} workflow(s)\n`);
+    process.stderr.write(`${report.problems.length} problem(s)${report.warnings.length ? `, ${report.warnings.length} warning(s)` : ''} in ${report.checked.length} workflow(s)\n`);
     return 1;
   }
   if (report.checked.length === 0) {
     process.stderr.write('no workflow folders found\n');
     return 1;
   }
-  process.stdout.write(`${report.checked.length} workflow(s) valid: ${report.checked.join(', ')}\n`);
+  process.stdout.write(`${report.checked.length} workflow(s) valid: ${report.checked.join(', ')}${report.warnings.length ? ` (${report.warnings.length} warning(s): what has no effect here)` : ''}\n`);
   return 0;
 }
 

@@ -137,7 +137,7 @@ export class BusToolInvoker implements ToolInvoker {
     private readonly defaultTimeoutMs: number,
   ) {}
 
-  async invoke({ tool, args, tool_call_id }: ToolInvocation): Promise<ToolOutcome> {
+  async invoke({ tool, args, tool_call_id, variables }: ToolInvocation): Promise<ToolOutcome> {
     const timeoutMs = tool.timeout_seconds ? tool.timeout_seconds * 1000 : this.defaultTimeoutMs;
     const request: ToolRequest = {
       v: 1,
@@ -149,6 +149,8 @@ export class BusToolInvoker implements ToolInvoker {
       function: tool.function,
       args,
       context: this.scope.context,
+      // The ids a Python tool reads from its context_variables, under the declared variables.
+      ...(variables ? { variables: { chat_id: this.scope.chatId, app_id: this.scope.tenant.app_id, user_id: this.scope.tenant.user_id, workflow_name: this.scope.workflowId, ...variables } } : {}),
       timeout_ms: timeoutMs,
       call_id: `${this.runId}:${tool_call_id}`,
     };
@@ -158,7 +160,9 @@ export class BusToolInvoker implements ToolInvoker {
     const deadline = Date.now() + 2 * timeoutMs + 1000;
     try {
       const reply = await this.requestSurvivingReconnects(request, deadline);
-      return reply.ok ? { ok: true, result: reply.result, duration_ms: reply.duration_ms } : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
+      return reply.ok
+        ? { ok: true, result: reply.result, duration_ms: reply.duration_ms, ...(reply.variables ? { variables: reply.variables } : {}) }
+        : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return { ok: false, error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` }, duration_ms: performance.now() - started };

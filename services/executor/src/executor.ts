@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { RetryLaterError } from '@mozaiks/bus';
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
-import type { LlmClient } from '@mozaiks/engine';
+import type { LlmClient, RunInput } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
 import { ChatControl, ChatNudge, describeIssues } from '@mozaiks/protocol';
 import type { ChatControlReply, ErrorCode, Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
@@ -49,6 +49,8 @@ export interface ExecutorOptions {
    * storing a message and publishing its request). @default 60000
    */
   sweepIntervalMs?: number;
+  /** Where context variables with an `env_var` read their first value. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Chats served at once; more wait in the run queue (for this or another executor). @default 5000 */
   concurrency?: number;
   /** Chats whose last writer this process keeps, to read only what is new when they next run here. @default 1000 */
@@ -430,6 +432,7 @@ export class Executor {
           workflow, runId, signal, cancel: cancel.signal,
           ...runStart(workflow, input),
           claims: input.context,
+          env: this.options.env ?? process.env,
           ...(stored ? { variables: stored } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
@@ -469,13 +472,27 @@ export class Executor {
 }
 
 /** How an input starts its run: with the user's words, or (ManualPattern) with the agent the user chose. */
-function runStart(workflow: WorkflowDefinition, input: PendingInput): { userMessage?: string; startWith?: string } {
+function runStart(workflow: WorkflowDefinition, input: PendingInput): Pick<RunInput, 'userMessage' | 'startWith' | 'fromUser' | 'uiResponse'> {
   // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
   if (input.kind === 'open') return { userMessage: workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE };
-  if (input.kind !== 'input' || !input.answers) return { userMessage: input.content };
+  if (input.kind !== 'input' || !input.answers) return { userMessage: input.content, fromUser: true };
+  // A UI tool's response is the result of the call the chat waited on; its agent goes on.
+  if (input.answers.tool_call_id) {
+    return { uiResponse: { tool_call_id: input.answers.tool_call_id, response: parseResponse(input.content) }, startWith: input.answers.agent };
+  }
   const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
-  // Naming an agent gives it the floor; anything else is said to the agent that asked.
-  return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent };
+  // Naming an agent gives it the floor; anything else is said to the agent that asked (unless rules from `user` route it).
+  return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent, fromUser: true };
+}
+
+/** A UI tool's response as the gateway stored it (JSON of an object). */
+function parseResponse(content: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(content);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+  } catch {
+    return { value: content };
+  }
 }
 
 /** Leases renewed together in batches of this many (one store write each). */

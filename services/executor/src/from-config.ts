@@ -44,6 +44,8 @@ export interface ExecutorParts {
   llm: LlmClient;
   logger: Logger;
   metrics: RuntimeMetrics;
+  /** Where context variables with an `env_var` read their first value. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** The executor as the configuration describes it: the same in its own process and in standalone. */
@@ -63,6 +65,7 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
     leaseMs: config.CHAT_LEASE_SECONDS * 1000,
     shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
     concurrency: config.EXECUTOR_CONCURRENCY,
+    ...(parts.env ? { env: parts.env } : {}),
   });
 }
 

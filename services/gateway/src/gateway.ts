@@ -381,7 +381,9 @@ export class Gateway {
         return;
       }
       case 'user_input':
-        return this.answer(c, message.request_id, message.content);
+        return this.answer(c, { request_id: message.request_id }, message.content);
+      case 'ui_tool_response':
+        return this.answer(c, { tool_call_id: message.tool_call_id }, JSON.stringify(message.response));
       case 'refresh':
         return this.refresh(c, message.token);
       case 'cancel':
@@ -471,11 +473,16 @@ export class Gateway {
     return 'accepted';
   }
 
-  /** Accepts the answer to the chat's open input request, once; the run goes on from there. */
-  private async answer(c: Connection, requestId: string, content: string): Promise<void> {
+  /**
+   * Accepts the answer to the chat's open input request (a `user_input`) or UI tool (a
+   * `ui_tool_response`, whose response is `content` as JSON), once; the run goes on from there.
+   */
+  private async answer(c: Connection, answered: { request_id: string } | { tool_call_id: string }, content: string): Promise<void> {
     const { launch } = c;
     await c.opened;
-    const refuse = () => this.reject(c, ErrorCode.NoSuchInputRequest, `no open input request "${requestId.slice(0, 200)}" in this chat`);
+    const refuse = () => this.reject(c, ErrorCode.NoSuchInputRequest, 'request_id' in answered
+      ? `no open input request "${answered.request_id.slice(0, 200)}" in this chat`
+      : `no UI tool call "${answered.tool_call_id.slice(0, 200)}" is waiting for a response in this chat`);
     let open;
     try {
       open = (await this.options.log.getChat(c.tenant, launch.chat_id))?.awaiting;
@@ -483,9 +490,10 @@ export class Gateway {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not read the chat');
       return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
     }
-    if (open?.request_id !== requestId) return refuse();
-    const span = startSpan('chat user_input', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
-    const input: NewInput = { ...newInput(launch, content, span.traceparent), request_id: answerRequestId(requestId), kind: 'input', answers: open };
+    const matches = 'request_id' in answered ? open?.request_id === answered.request_id && open.tool_call_id === undefined : open?.tool_call_id === answered.tool_call_id;
+    if (!open || !matches) return refuse();
+    const span = startSpan(`chat ${'request_id' in answered ? 'user_input' : 'ui_tool_response'}`, { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
+    const input: NewInput = { ...newInput(launch, content, span.traceparent), request_id: answerRequestId(open.request_id), kind: 'input', answers: open };
     // Accepted once per request: a second answer finds the first in the inbox.
     const outcome = await this.acceptInput(c, input, 'answer');
     span.end({ 'mozaiks.input.outcome': outcome });

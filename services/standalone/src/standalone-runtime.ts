@@ -28,7 +28,7 @@ export interface StandaloneDependencies {
   logger: Logger;
   /** Collect Node process metrics (off in tests that start several runtimes). @default true */
   processMetrics?: boolean;
-  /** Where the variables tools declare take their values (the process environment in `npm start`). @default none */
+  /** Where the variables tools declare, and context variables with an `env_var`, take their values (the process environment in `npm start`). @default none */
   toolEnv?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -41,7 +41,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
 
   const toolRunner = toolRunnerFromConfig(config, { bus, metrics, logger: logger.child({ component: 'tool-runner' }), toolEnv: deps.toolEnv ?? {} });
   const emitter = usageEmitterFromConfig(config, { bus, metrics, logger: logger.child({ component: 'usage-emitter' }) });
-  const executor = executorFromConfig(config, { bus, stores, llm, metrics, logger: logger.child({ component: 'executor' }) });
+  const executor = executorFromConfig(config, { bus, stores, llm, metrics, logger: logger.child({ component: 'executor' }), ...(deps.toolEnv ? { env: deps.toolEnv } : {}) });
   const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy() });
 
   toolRunner.start();

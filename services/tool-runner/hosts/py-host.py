@@ -83,6 +83,74 @@ def restrict(workflow_dir, memory_bytes):
     sys.addaudithook(hook)
 
 
+class ContextVariables:
+    """The chat's context variables as a tool with a `context_variables` parameter sees them (the
+    AG2 container's methods, and a dict's); what it sets is kept with the chat after the call."""
+
+    def __init__(self, data):
+        self._data = dict(data)
+        self.updates = {}
+
+    def get(self, key, default=None):
+        return self._data.get(key, default)
+
+    def set(self, key, value):
+        self._data[key] = value
+        self.updates[key] = value
+
+    def update(self, values=None, **more):
+        for key, value in {**(values or {}), **more}.items():
+            self.set(key, value)
+
+    def remove(self, key):
+        present = key in self._data
+        if present:
+            self.set(key, None)
+            del self._data[key]
+        return present
+
+    def contains(self, key):
+        return key in self._data
+
+    def keys(self):
+        return self._data.keys()
+
+    def items(self):
+        return self._data.items()
+
+    def to_dict(self):
+        return dict(self._data)
+
+    @property
+    def data(self):
+        return dict(self._data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __setitem__(self, key, value):
+        self.set(key, value)
+
+    def __contains__(self, key):
+        return key in self._data
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+
+def takes_context(fn):
+    import inspect
+
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "context_variables" in parameters
+
+
 def describe(value):
     return f"{type(value).__name__}: {value}"[:2000]
 
@@ -113,8 +181,13 @@ def call(request, modules):
     fn = getattr(module, request["function"], None)
     if not callable(fn):
         return {"ok": False, "error": {"code": "tool_not_found", "message": f"{display} defines no function \"{request['function']}\""}}
+    context = None
+    args = dict(request["args"])
+    if request.get("variables") is not None and takes_context(fn):
+        context = ContextVariables(request["variables"])
+        args["context_variables"] = context
     try:
-        result = fn(**request["args"])
+        result = fn(**args)
         if hasattr(result, "__await__"):
             import asyncio
 
@@ -127,6 +200,8 @@ def call(request, modules):
         return {"ok": False, "error": {"code": "permission_denied", "message": f"{display} {request['function']}: {error}"}}
     except BaseException as error:  # noqa: BLE001 - the model sees the error and may recover
         return {"ok": False, "error": {"code": "tool_failed", "message": describe(error)}}
+    if context is not None and context.updates:
+        return {"ok": True, "result": result, "variables": context.updates}
     return {"ok": True, "result": result}
 
 

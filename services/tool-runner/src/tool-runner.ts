@@ -268,6 +268,7 @@ export class ToolRunner {
       function: request.function,
       args: request.args,
       context: request.context,
+      ...(request.variables && tool.takes_context ? { variables: request.variables } : {}),
       timeoutMs: request.timeout_ms,
     });
   }
@@ -329,5 +330,7 @@ function failure(code: string, message: string): { ok: false; error: { code: str
 
 function reply(outcome: ToolOutcome, received: number): ToolReply {
   const duration_ms = performance.now() - received;
-  return outcome.ok ? { v: 1, ok: true, result: outcome.result, duration_ms } : { v: 1, ok: false, error: outcome.error, duration_ms };
+  return outcome.ok
+    ? { v: 1, ok: true, result: outcome.result, duration_ms, ...(outcome.variables ? { variables: outcome.variables } : {}) }
+    : { v: 1, ok: false, error: outcome.error, duration_ms };
 }

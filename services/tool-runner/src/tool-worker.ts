@@ -12,7 +12,7 @@ import type { WorkerCommand } from './sandbox.js';
 /** Scheduling priority of workers (0 is normal, 19 the lowest). */
 const WORKER_NICENESS = 10;
 
-export type ToolOutcome = { ok: true; result: unknown } | { ok: false; error: ToolFailure };
+export type ToolOutcome = { ok: true; result: unknown; variables?: Record<string, unknown> } | { ok: false; error: ToolFailure };
 
 export interface WorkerLimits {
   /** Bytes a call may print to stdout and stderr before the worker is stopped. */
@@ -29,6 +29,8 @@ export interface WorkerCall {
   function: string;
   args: Record<string, unknown>;
   context: Record<string, unknown>;
+  /** The chat's context variables, for a function that takes them. */
+  variables?: Record<string, unknown>;
   timeoutMs: number;
 }
 
@@ -156,8 +158,8 @@ export class ToolWorker {
     const startFailure = await this.ready;
     if (startFailure) this.fail(startFailure);
     else if (this.pending?.id === id) {
-      const { file, display, args, context } = call;
-      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context })}\n`);
+      const { file, display, args, context, variables } = call;
+      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context, ...(variables ? { variables } : {}) })}\n`);
     }
     return outcome;
   }
@@ -175,7 +177,7 @@ export class ToolWorker {
 
   private onReply(line: string): void {
     const pending = this.pending;
-    let parsed: { id?: number } & Partial<ToolOutcome>;
+    let parsed: { id?: number; variables?: unknown } & Partial<ToolOutcome>;
     try {
       parsed = JSON.parse(line) as typeof parsed;
     } catch {
@@ -183,7 +185,8 @@ export class ToolWorker {
       return;
     }
     if (!pending || parsed.id !== pending.id) return;
-    this.settle(parsed.ok === true ? { ok: true, result: parsed.result } : { ok: false, error: (parsed as { error: ToolFailure }).error });
+    const variables = typeof parsed.variables === 'object' && parsed.variables !== null && !Array.isArray(parsed.variables) ? (parsed.variables as Record<string, unknown>) : undefined;
+    this.settle(parsed.ok === true ? { ok: true, result: parsed.result, ...(variables ? { variables } : {}) } : { ok: false, error: (parsed as { error: ToolFailure }).error });
   }
 
   /** Ends the pending call with `failure` and retires the worker: its state can no longer be trusted. */

@@ -1,0 +1,138 @@
+// A workflow folder written for the Python MozaiksAI runtime runs as it is: prompt sections, agents
+// keyed by name, context variables from the environment, state variables flipped by an agent's
+// words and by a UI tool's response, routing of the user's messages by rules from `user`, a Python
+// tool that reads and writes context_variables with its schema taken from its signature, a UI tool
+// the run waits on across a restart, structured outputs from models + registry, and per-call usage.
+import { WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
+import type { TestEvent } from '@mozaiks/testing';
+import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
+
+const usage = { prompt_tokens: 10, completion_tokens: 5 };
+/** Events of a conversation without the per-call usage, which is checked on its own. */
+const said = (events: TestEvent[]) => events.filter((e) => e.type !== 'usage_delta').map((e) => e.type);
+const systemOf = (request: { messages: Array<{ role: string; content: unknown }> }) => String(request.messages[0]!.content);
+
+describe('a workflow folder of the Python MozaiksAI runtime', () => {
+  it('runs its interview, plan review and routing as written, across a restart', async () => {
+    const data = makeTempDir('mozaiks-upstream-');
+    const token = await mintToken({ claims: { workflow_id: 'upstream_planner', chat_id: 'chat_upstream' } });
+    const env = { PLANNER_REGION: 'eu-west' };
+    try {
+      const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, env });
+      let review: TestEvent;
+      try {
+        first.llm.push(
+          { tool_calls: [{ id: 'c1', name: 'record_name', arguments: '{"name": "Ada"}' }], usage },
+          { content: 'Nice to meet you, Ada. What should we plan?', usage },
+        );
+        const client = await WsTestClient.connect(first.wsUrl(token));
+        // 1. Rules from `user`: interview_complete is False, so the Interviewer answers.
+        const opening = await client.exchange('Hello');
+        expect(said(opening)).toEqual(['tool_call', 'tool_result', 'agent_message', 'input_request', 'workflow_complete', 'usage_update']);
+        const [request0, request1] = first.llm.requests;
+        // prompt_sections joined under their headings; only the variables listed for the agent.
+        expect(systemOf(request0!)).toContain("[ROLE]\nYou find out what the user wants planned.\n\n[INSTRUCTIONS]\n1. Record the user's name with record_name.");
+        expect(systemOf(request0!)).toContain('Context variables (JSON): {"user_name":null,"interview_complete":false}');
+        // The tool's schema comes from its signature and docstring; context_variables is not offered.
+        expect(request0!.tools).toEqual([{
+          type: 'function',
+          function: {
+            name: 'record_name',
+            description: "Record the user's name in the chat's context.",
+            parameters: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', description: "The user's name, as they gave it" },
+                title: { anyOf: [{ type: 'string' }, { type: 'null' }], description: 'How the user wants to be addressed.' },
+              },
+              required: ['name'],
+              additionalProperties: false,
+            },
+          },
+        }]);
+        // The Python tool read the chat's ids and set user_name (kept); its undeclared write was not.
+        const result = opening.find((e) => e.type === 'tool_result')!;
+        expect(result).toMatchObject({ ok: true, result: { status: 'recorded', name: 'Ada', chat_id: 'chat_upstream' } });
+        expect((result.result as { seen: string[] }).seen).toEqual(expect.arrayContaining(['chat_id', 'app_id', 'user_id', 'workflow_name', 'user_name', 'interview_complete']));
+        expect(systemOf(request1!)).toContain('Context variables (JSON): {"user_name":"Ada","interview_complete":false}');
+        // One usage_delta per model call, adding up to the run's usage_update.
+        const deltas = opening.filter((e) => e.type === 'usage_delta');
+        expect(deltas.map((d) => [d.agent, d.total_tokens])).toEqual([['Interviewer', 15], ['Interviewer', 15]]);
+        expect(deltas.every((d) => typeof d.duration_ms === 'number')).toBe(true);
+        expect(opening.at(-1)).toMatchObject({ type: 'usage_update', total_tokens: 30 });
+
+        // 2. The answer goes to the Interviewer, who says the hidden trigger word: interview_complete
+        // flips, the user never sees "NEXT", and the condition on it hands over to the Planner on
+        // the same turn. The Planner calls its UI tool, and the run waits.
+        first.llm.push(
+          { content: 'NEXT', usage },
+          { tool_calls: [{ id: 'ui1', name: 'review_plan', arguments: '{"steps": ["collect", "check"]}' }], usage },
+        );
+        const request = opening.find((e) => e.type === 'input_request')!;
+        const from = client.events.length;
+        client.send({ type: 'user_input', request_id: request.request_id, content: 'A launch plan' });
+        await client.waitForType('usage_update', { from });
+        const handover = client.events.slice(from);
+        expect(said(handover)).toEqual(['tool_call', 'ui_tool', 'workflow_complete', 'usage_update']);
+        expect(handover.some((e) => e.type === 'agent_message')).toBe(false);
+        review = handover.find((e) => e.type === 'ui_tool')!;
+        expect(review).toMatchObject({ agent: 'Planner', tool_call_id: 'ui1', name: 'review_plan', component: 'PlanReview', display: 'artifact', payload: { steps: ['collect', 'check'] } });
+        expect(handover.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
+        // The Planner saw the deployment's region (env_var) and the user's name, and was offered its UI tool.
+        const planner = first.llm.requests[3]!;
+        expect(systemOf(planner)).toContain('Context variables (JSON): {"user_name":"Ada","planning_region":"eu-west","plan_acceptance":"pending"}');
+        expect(planner.tools?.map((t) => t.function.name)).toEqual(['review_plan']);
+        expect(planner.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'PlanOutput' } });
+        await client.close();
+      } finally {
+        await first.stop();
+      }
+
+      // 3. Another runtime on the same store: the response to the UI tool is the call's result,
+      // its ui_response trigger sets plan_acceptance, and the Planner answers in its structured
+      // form (fenced JSON after prose, parsed tolerantly).
+      const second = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, env });
+      try {
+        const plan = { steps: [{ title: 'collect', owner: 'Ada' }, { title: 'check', owner: null }], confidence: 'high' };
+        second.llm.push({ content: `Here is the plan:\n\`\`\`json\n${JSON.stringify(plan)}\n\`\`\``, usage });
+        const back = await WsTestClient.connect(second.wsUrl(token));
+        back.send({ type: 'ui_tool_response', tool_call_id: 'nope', response: {} });
+        expect(await back.waitForType('error')).toMatchObject({ code: 'no_such_input_request' });
+        const from = back.events.length;
+        back.send({ type: 'ui_tool_response', tool_call_id: review.tool_call_id, response: { plan_acceptance: 'accepted' } });
+        await back.waitForType('usage_update', { from });
+        const answered = back.events.slice(from);
+        expect(said(answered)).toEqual(['tool_result', 'agent_message', 'input_request', 'workflow_complete', 'usage_update']);
+        expect(answered[0]).toMatchObject({ tool_call_id: 'ui1', ok: true, result: { plan_acceptance: 'accepted' } });
+        expect(answered.find((e) => e.type === 'agent_message')).toMatchObject({ agent: 'Planner', structured: plan });
+        const [planner] = second.llm.requests;
+        expect(systemOf(planner!)).toContain('"plan_acceptance":"accepted"');
+        expect(planner!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: 'ui1' });
+
+        // 4. "That's all": neither expression from `user` holds, the string_llm condition is asked
+        // of a model, which finds it met: the run terminates without an agent turn.
+        second.llm.push({ content: '1', usage });
+        const ask = answered.find((e) => e.type === 'input_request')!;
+        const at = back.events.length;
+        back.send({ type: 'user_input', request_id: ask.request_id, content: 'Perfect, that is all I needed.' });
+        await back.waitForType('usage_update', { from: at });
+        const ending = back.events.slice(at);
+        expect(said(ending)).toEqual(['workflow_complete', 'usage_update']);
+        expect(ending.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'terminated', turns: 0 });
+        expect(ending.filter((e) => e.type === 'usage_delta').map((d) => d.agent)).toEqual(['user_router']);
+        expect(String(second.llm.requests[1]!.messages[0]!.content)).toContain('1. When the user says the plan is complete and nothing more is needed.');
+
+        // A reload restores the chat: the artifact to show is the last ui_tool in the history.
+        const reload = await WsTestClient.connect(second.wsUrl(token));
+        reload.send({ type: 'resume', last_seq: 0 });
+        await reload.waitFor((e) => e.type === 'usage_update' && e.run_id === ending.at(-1)!.run_id);
+        expect(reload.events.filter((e) => e.type === 'ui_tool').at(-1)).toMatchObject({ component: 'PlanReview', display: 'artifact' });
+        await Promise.all([back.close(), reload.close()]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      data.remove();
+    }
+  }, 60_000);
+});
