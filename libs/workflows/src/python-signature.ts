@@ -103,7 +103,7 @@ export function annotationSchema(annotation: string): Record<string, unknown> {
 function docstringParameters(doc: string): Map<string, string> {
   const found = new Map<string, string>();
   for (const m of doc.matchAll(/:param\s+(?:\w+\s+)?(\w+):\s*(.+)/g)) found.set(m[1]!, m[2]!.trim());
-  const args = /^\s*(?:Args|Arguments|Parameters):\s*\n([\s\S]*?)(?:\n\s*\n|\n\s*(?:Returns|Raises|Yields|Examples?):|$)/m.exec(doc);
+  const args = /^\s*(?:Args|Arguments|Parameters):\s*\n([\s\S]*?)(?:\n\s*\n|\n\s*(?:Returns|Raises|Yields|Examples?):|(?![\s\S]))/m.exec(doc);
   if (args) {
     for (const line of args[1]!.split('\n')) {
       const m = /^\s*(\w+)\s*(?:\([^)]*\))?:\s*(.+)$/.exec(line);

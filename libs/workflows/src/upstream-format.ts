@@ -33,7 +33,7 @@ export function isUpstreamShaped(documents: Partial<Record<string, unknown>>, ha
   if (isObject(agents) && isObject(agents.agents)) return true;
   if (isObject(agents) && Array.isArray(agents.agents) && agents.agents.some((a) => isObject(a) && ('prompt_sections' in a || 'prompt_sections_custom' in a || 'auto_tool_mode' in a))) return true;
   if (isObject(tools) && ('lifecycle_tools' in tools || (Array.isArray(tools.tools) && tools.tools.some((t) => isObject(t) && ('auto_invoke' in t || 'ui' in t && isObject(t.ui) && 'mode' in t.ui))))) return true;
-  if (isObject(context_variables) && 'definitions' in context_variables) return true;
+  if (isObject(context_variables) && ('definitions' in context_variables || isObject(context_variables.context_variables))) return true;
   if (isObject(handoffs) && Array.isArray(handoffs.handoff_rules) && handoffs.handoff_rules.some((h) => isObject(h) && ('transition_target' in h || 'condition_scope' in h))) return true;
   if (isObject(structured_outputs) && (isObject(structured_outputs.structured_outputs) || 'registry' in structured_outputs)) return true;
   return false;
@@ -219,16 +219,19 @@ const SECRET_NAME = /KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|CREDS|_URI$|_UR
 export function adaptContextVariables(raw: unknown): Adapted {
   const warnings: Note[] = [];
   const problems: Note[] = [];
-  if (!isObject(raw) || !('definitions' in raw)) return { value: raw, warnings, problems, toDocument: same };
-  const keyed = isObject(raw.definitions);
-  const keys = keyed ? Object.keys(raw.definitions as Json) : [];
+  if (!isObject(raw)) return { value: raw, warnings, problems, toDocument: same };
+  // Variables keyed by name under context_variables, as some folders write them.
+  const listKey = 'definitions' in raw ? 'definitions' : isObject(raw.context_variables) ? 'context_variables' : undefined;
+  if (!listKey) return { value: raw, warnings, problems, toDocument: same };
+  const keyed = isObject(raw[listKey]);
+  const keys = keyed ? Object.keys(raw[listKey] as Json) : [];
   const definitions: unknown[] = keyed
-    ? keys.map((name) => ({ name, ...((raw.definitions as Json)[name] as Json) }))
-    : Array.isArray(raw.definitions) ? raw.definitions : [];
+    ? keys.map((name) => ({ name, ...((raw[listKey] as Json)[name] as Json) }))
+    : Array.isArray(raw[listKey]) ? raw[listKey] : [];
   const docIndex = (i: number): string | number => (keyed ? keys[i]! : i);
   const variables = definitions.map((entry, i) => {
     if (!isObject(entry)) return entry;
-    const at: Path = ['definitions', docIndex(i)];
+    const at: Path = [listKey, docIndex(i)];
     const { source, type, ...rest } = entry;
     const variable: Json = { ...rest };
     dropNulls(variable, ['description']);
@@ -292,14 +295,15 @@ export function adaptContextVariables(raw: unknown): Adapted {
       agentDoc[name] = ['agents', name, ...(isObject(view) ? ['variables'] : [])];
     }
   }
-  const { definitions: _d, agents: _a, ...others } = raw;
+  const { definitions: _d, agents: _a, context_variables: _c, ...others } = raw;
   const value: Json = { ...others, context_variables: variables, ...(agents ? { agents } : {}) };
   const toDocument = (field: Path): Path => {
     if (field[0] === 'context_variables' && typeof field[1] === 'number') {
-      const head: Path = ['definitions', docIndex(field[1])];
+      const head: Path = [listKey, docIndex(field[1])];
       const rest = field.slice(2);
       if (rest[0] === 'name' && keyed) return head;
-      if (rest[0] === 'default' || rest[0] === 'env_var' || rest[0] === 'triggers') return [...head, 'source', ...rest];
+      const sourced = isObject((definitions[field[1]] as Json | undefined)?.source);
+      if (sourced && (rest[0] === 'default' || rest[0] === 'env_var' || rest[0] === 'triggers')) return [...head, 'source', ...rest];
       return [...head, ...rest];
     }
     if (field[0] === 'agents' && typeof field[1] === 'string' && agentDoc[field[1]]) return [...agentDoc[field[1]]!, ...field.slice(2)];

@@ -327,3 +327,110 @@ describe('custom agent classes', () => {
     expect(loadWorkflow(root, 'classy').agents[0]!.class).toEqual({ file: 'custom_agents.ts', export: 'DataAnalystAgent' });
   });
 });
+
+describe('folders of the Python MozaiksAI runtime', () => {
+  const UPSTREAM = path.resolve(__dirname, '../../../e2e/fixtures/workflows');
+
+  it('load the fixture in that shape, warning of what has no effect here, each at its place', () => {
+    const wf = loadWorkflow(UPSTREAM, 'upstream_planner');
+    expect(wf.name).toBe('upstream_planner');
+    expect(wf.agents.map((a) => [a.name, a.max_consecutive_auto_reply, a.variables])).toEqual([
+      ['Interviewer', 3, ['user_name', 'interview_complete']],
+      ['Planner', 4, ['user_name', 'planning_region', 'plan_acceptance']],
+    ]);
+    expect(wf.tools.map((t) => [t.name, t.file, t.tool_type, t.takes_context ?? false, t.ui])).toEqual([
+      ['record_name', 'tools/naming.py', 'Agent_Tool', true, undefined],
+      ['review_plan', 'tools/naming.py', 'UI_Tool', false, { component: 'PlanReview', display: 'artifact' }],
+    ]);
+    const schema = wf.agents[1]!.structured_output!;
+    expect(schema.check({ steps: [{ title: 'a', owner: null }], confidence: 'high' })).toEqual([]);
+    expect(schema.check({ steps: [{ title: 'a' }], confidence: 'maybe' })).toEqual([
+      "/steps/0 must have required property 'owner'",
+      '/confidence must be equal to one of the allowed values',
+    ]);
+    expect(wf.handoffs.filter((h) => h.source_agent === 'user').map((h) => [h.kind, h.target])).toEqual([['expression', 'Interviewer'], ['expression', 'Planner'], ['llm', 'terminate']]);
+    expect(wf.warnings!.map(formatProblem)).toEqual([
+      expect.stringMatching(/^upstream_planner\/orchestrator.yaml:2:1: entry_point: has no effect here/),
+      expect.stringMatching(/^upstream_planner\/context_variables.yaml:42:5: definitions.5.source.type: source "data_reference" is not read here/),
+      expect.stringMatching(/^upstream_planner\/hooks.yaml:2:3: hooks.0: hooks are not run yet/),
+      expect.stringMatching(/^upstream_planner\/ui_config.yaml:1:1: visual_agents: is for the Python runtime's frontend/),
+      expect.stringMatching(/^upstream_planner\/_pack:1:1: workflow packs are not run here \(workflow_graph.json\)/),
+    ]);
+    // --strict: every warning is a problem.
+    expect(() => loadWorkflow(UPSTREAM, 'upstream_planner', { strict: true })).toThrow(/entry_point: has no effect here/);
+  });
+
+  it('report what cannot be honoured, and unknown keys as warnings unless strict', () => {
+    write('old', {
+      'orchestrator.yaml': 'workflow_name: Old\nentry_point: true\nfancy_mode: on\n',
+      'agents.yaml': 'agents:\n  Asker:\n    prompt_sections:\n    - heading: "[ROLE]"\n      content: Asks.\n    colour: blue\n',
+      'context_variables.yaml': [
+        'definitions:',
+        '- name: api_key',
+        '  type: str',
+        '  source:',
+        '    type: config',
+        '    env_var: STRIPE_API_KEY',
+        '- name: ready',
+        '  type: bool',
+        '  source:',
+        '    type: state',
+        '    default: false',
+        '    triggers:',
+        '    - type: agent_text',
+        '      agent: Nobody',
+        '      match:',
+        '        equals: DONE',
+        '',
+      ].join('\n'),
+      'handoffs.yaml': [
+        'handoff_rules:',
+        '- source_agent: Asker',
+        '  target_agent: user',
+        '  handoff_type: after_work',
+        '  condition: null',
+        '  transition_target: TerminateTarget',
+        '- source_agent: user',
+        '  target_agent: Asker',
+        '  handoff_type: condition',
+        '  condition_type: expression',
+        '  condition: ${ready} == True and len(${missing}) > 0',
+        '  transition_target: NestedChatTarget',
+        '',
+      ].join('\n'),
+      'structured_outputs.yaml': 'structured_outputs:\n  models:\n    Out:\n      type: model\n      fields:\n        when:\n          type: datetime\nregistry:\n  Asker: Missing\n',
+    });
+    expect(problems('old')).toEqual([
+      'old/context_variables.yaml:6:14: definitions.0.source.env_var: STRIPE_API_KEY looks like a secret or a setting of the runtime, and context variables are shown to the model; give the value to a tool through tools.yaml env instead',
+      'old/context_variables.yaml:14:14: definitions.1.source.triggers.0.agent: no agent named "Nobody" in agents.yaml',
+      'old/handoffs.yaml:6:22: handoff_rules.0.transition_target: TerminateTarget does not match target_agent "user" (RevertToUserTarget goes with user, TerminateTarget with terminate, AgentTarget with an agent)',
+      'old/handoffs.yaml:11:14: handoff_rules.1.condition: unknown context variable(s) "missing"; declare them in context_variables.yaml',
+      'old/handoffs.yaml:12:22: handoff_rules.1.transition_target: "NestedChatTarget" is not supported: use AgentTarget, RevertToUserTarget or TerminateTarget',
+      'old/structured_outputs.yaml:7:17: structured_outputs.models.Out.fields.when.type: unknown type "datetime": use str, int, float, bool, dict, list, optional_list, literal, union or the name of a model in structured_outputs.models',
+      'old/structured_outputs.yaml:9:10: registry.Asker: "Missing" is not a model in structured_outputs.models',
+    ]);
+    let warnings: string[] = [];
+    try {
+      loadWorkflow(root, 'old');
+    } catch (error) {
+      warnings = (error as WorkflowValidationError).warnings.map(formatProblem);
+    }
+    expect(warnings).toEqual([
+      expect.stringMatching(/^old\/orchestrator.yaml:2:1: entry_point: has no effect here/),
+      'old/orchestrator.yaml:3:1: fancy_mode: unknown field, ignored (mozaiks validate --strict refuses it)',
+      'old/agents.yaml:6:5: agents.Asker.colour: unknown field, ignored (mozaiks validate --strict refuses it)',
+    ]);
+  });
+
+  it('read the multi-file JSON form like the YAML one', () => {
+    write('json_files', {
+      'orchestrator.json': JSON.stringify({ max_turns: 3 }),
+      'agents.json': JSON.stringify({ agents: { Solo: { system_message: 'Hi.' } } }),
+      'handoffs.json': JSON.stringify({ handoff_rules: [{ source_agent: 'Solo', target_agent: 'terminate', handoff_type: 'after_work', condition: null }] }),
+    });
+    const wf = loadWorkflow(root, 'json_files');
+    expect(wf).toMatchObject({ name: 'json_files', max_turns: 3, agents: [{ name: 'Solo', system_message: 'Hi.' }], handoffs: [{ kind: 'after_work', target: 'terminate' }] });
+    write('json_files', { 'agents.json': '{ "agents": { "Solo": { "system_message": 7 } } }' });
+    expect(problems('json_files')).toEqual(['json_files/agents.json:1:43: agents.Solo.system_message: Invalid input: expected string, received number (got 7)']);
+  });
+});

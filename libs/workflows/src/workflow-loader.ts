@@ -187,6 +187,15 @@ class Checked {
     this.problems.push({ file: this.relative, field: (this.source?.toDocument(field) ?? field).join('.'), ...this.locate(field), message });
   }
 
+  /**
+   * A broken reference the Python runtime passes over (a tool bound to no agent, a missing tool
+   * file): in a folder of its form read leniently, a warning and the entry is skipped.
+   */
+  skip(field: Path, message: string, lenient: boolean): void {
+    if (!lenient) return this.problem(field, message);
+    this.warnings.push({ file: this.relative, field: (this.source?.toDocument(field) ?? field).join('.'), ...this.locate(field), message: `${message}; skipped, as the Python runtime does (--strict refuses it)` });
+  }
+
   /** Places notes the adapter made on the document as written. */
   note(notes: Note[], into: WorkflowProblem[]): void {
     if (!this.source) return;
@@ -405,11 +414,12 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   const orchestratorCheck = checked.orchestrator;
   let orchestratorValue = orchestratorCheck.source?.value ?? {};
   if (typeof orchestratorValue === 'object' && orchestratorValue !== null && !Array.isArray(orchestratorValue)) {
-    orchestratorValue = { workflow_name: workflowId, ...orchestratorValue };
+    // The Python runtime's pattern, when a folder of its form names none, is AutoPattern.
+    orchestratorValue = { workflow_name: workflowId, ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}), ...orchestratorValue };
   }
   let o = orchestratorCheck.source
     ? orchestratorCheck.parse(OrchestratorFile, orchestratorValue, [], lenient)
-    : OrchestratorFile.parse({ workflow_name: workflowId });
+    : OrchestratorFile.parse({ workflow_name: workflowId, ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}) });
   if (!o && typeof orchestratorValue === 'object' && orchestratorValue !== null) {
     // The rest of the checks go on with the defaults in place of the refused settings.
     const valid = Object.fromEntries(Object.entries(orchestratorValue).filter(([k, v]) => OrchestratorFile.shape[k as keyof typeof OrchestratorFile.shape]?.safeParse(v).success));
@@ -449,6 +459,12 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   for (const { i, value: t } of toolsCheck.entries('tools', ToolEntry, lenient)) {
     const problem = (field: string, message: string) => toolsCheck.problem(['tools', i, field], message);
     const file = findInFolder(dir, t.file);
+    const unbound = agentsKnown && !isAgent(t.agent);
+    if (lenient && (!file || unbound)) {
+      if (unbound) toolsCheck.skip(['tools', i, 'agent'], noAgent(t.agent), true);
+      else toolsCheck.skip(['tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, true);
+      continue;
+    }
     let signature: ReturnType<typeof readPythonSignature>;
     if (!file) problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`);
     else if (file.endsWith('.py')) {
@@ -537,9 +553,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   // Which variables each agent sees.
   const exposure = variablesCheck.source ? variablesCheck.parse(z.record(z.string(), z.array(z.string())).optional(), (variablesCheck.source.value as { agents?: unknown } | undefined)?.agents, ['agents'], lenient) : undefined;
   for (const [agentName, names] of Object.entries(exposure ?? {})) {
-    if (agentsKnown && !isAgent(agentName)) variablesCheck.problem(['agents', agentName], noAgent(agentName));
+    if (agentsKnown && !isAgent(agentName)) variablesCheck.skip(['agents', agentName], noAgent(agentName), lenient);
     names.forEach((name, j) => {
-      if (!namedVariables.has(name)) variablesCheck.problem(['agents', agentName, j], `no context variable named "${name}"`);
+      if (!namedVariables.has(name)) variablesCheck.skip(['agents', agentName, j], `no context variable named "${name}"`, lenient);
     });
     const agent = agents.find((a) => a.name === agentName);
     if (agent) agent.variables = names.filter((n) => namedVariables.has(n));

@@ -32,7 +32,7 @@ export function validateWorkflows(dir: string, cwd = process.cwd(), options: Val
   const problems: string[] = [];
   const warnings: string[] = [];
   const place = (p: WorkflowProblem) => ({ ...p, file: path.relative(cwd, path.join(parent, p.file)) });
-  const warn = (p: WorkflowProblem) => warnings.push(formatProblem({ ...place(p), field: `warning: ${p.field}`.trimEnd() }).replace('warning: : ', 'warning: '));
+  const warn = (p: WorkflowProblem) => warnings.push(formatProblem({ ...place(p), field: p.field ? `warning: ${p.field}` : 'warning' }));
   for (const id of ids) {
     try {
       loadWorkflow(parent, id, options).warnings?.forEach(warn);
