@@ -5,7 +5,7 @@
 // the run waits on across a restart, structured outputs from models + registry, and per-call usage.
 import { WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
 import type { TestEvent } from '@mozaiks/testing';
-import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
+import { FIXTURE_WORKFLOWS, SHIPPED_WORKFLOWS, startTestRuntime } from './harness';
 
 const usage = { prompt_tokens: 10, completion_tokens: 5 };
 /** Events of a conversation without the per-call usage, which is checked on its own. */
@@ -135,4 +135,30 @@ describe('a workflow folder of the Python MozaiksAI runtime', () => {
       data.remove();
     }
   }, 60_000);
+
+  it('the shipped example (workflows/welcome) greets, remembers the name, and hands over to the Guide', async () => {
+    const t = await startTestRuntime({ workflowsDir: SHIPPED_WORKFLOWS });
+    try {
+      t.llm.push(
+        { content: 'Welcome! What is your name?', usage },
+        { tool_calls: [{ id: 'n1', name: 'remember_name', arguments: '{"name": " Ada "}' }], usage },
+        { content: 'DONE', usage },
+        { content: 'Ada, you can start a project now.', usage },
+      );
+      const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'welcome', chat_id: 'chat_welcome' } })));
+      await client.waitForType('input_request');
+      const request = client.events.find((e) => e.type === 'input_request')!;
+      const from = client.events.length;
+      client.send({ type: 'user_input', request_id: request.request_id, content: 'I am Ada' });
+      await client.waitForType('input_request', { from });
+      const after = client.events.slice(from);
+      expect(after.filter((e) => e.type === 'agent_message').map((e) => [e.agent, e.content])).toEqual([['Guide', 'Ada, you can start a project now.']]);
+      expect(after.find((e) => e.type === 'tool_result')).toMatchObject({ ok: true, result: { status: 'remembered', name: 'Ada' } });
+      expect(systemOf(t.llm.requests[3]!)).toContain('[ROLE]\nYou tell a newly welcomed user, by name, what they can do next.');
+      expect(systemOf(t.llm.requests[3]!)).toContain('Context variables (JSON): {"user_name":"Ada"}');
+      await client.close();
+    } finally {
+      await t.stop();
+    }
+  }, 30_000);
 });
