@@ -87,8 +87,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     );
     const client = await WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_d1' } })));
     const events = await client.exchange('add 1 and 2');
-    expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'workflow_complete', 'usage_update']);
-    expect(events[1]).toMatchObject({ ok: true, result: { sum: 3 } });
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'usage_delta', 'tool_result', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+    expect(events[2]).toMatchObject({ ok: true, result: { sum: 3 } });
     expect(events.at(-1)).toMatchObject({ tokens: { prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 } });
     expectGapless(events);
     await until(() => billed.length === 1, 5000, 'the billing event');

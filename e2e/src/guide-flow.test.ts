@@ -72,9 +72,11 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     client.send({ type: 'user_message', content: 'I want to onboard a new customer', chat_id: 'chat_789', user_id: 'user_123' });
     const usage = await client.waitForType('usage_update');
     const types = client.events.map((e) => e.type);
-    expect(types).toEqual(['agent_message', 'agent_message', 'workflow_complete', 'usage_update']);
+    // Each reply is followed by its model call's usage_delta.
+    expect(types).toEqual(['agent_message', 'usage_delta', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+    expect(client.events.filter((e) => e.type === 'usage_delta').map((e) => [e.agent, e.total_tokens])).toEqual([['DataCollector', 2000], ['Validator', 340]]);
 
-    const [first, second, complete] = client.events;
+    const [first, second, complete] = client.events.filter((e) => e.type !== 'usage_delta');
     expect(first).toMatchObject({ agent: 'DataCollector', content: 'Hello! What is the customer\'s name and email?', chat_id: 'chat_789' });
     expect(second).toMatchObject({ agent: 'Validator', content: 'The request is complete enough to start.' });
     expect(complete).toMatchObject({ workflow_id: 'onboarding_flow', status: 'completed', reason: 'agents_done', turns: 2 });
@@ -102,8 +104,8 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     expect(client.deltas.every((d) => d.seq === undefined && d.chat_id === 'chat_789')).toBe(true);
 
     // Every event has an id and a timestamp; persisted ones a gapless seq.
-    expect(client.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
-    expect(new Set(client.events.map((e) => e.event_id)).size).toBe(4);
+    expect(client.events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(new Set(client.events.map((e) => e.event_id)).size).toBe(6);
 
     // The models were called with the agents' llm_config over DEFAULT_MODEL, and the API key.
     expect(t.llm.requests.map((r) => r.model)).toEqual(['gpt-4', 'gpt-4o-mini']);
@@ -136,7 +138,7 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     await first.close();
     const second = await WsTestClient.connect(t.wsUrl(await issueToken()));
     const events = await second.exchange('What is my name?');
-    expect(events.map((e) => e.seq)).toEqual([5, 6, 7, 8]);
+    expect(events.map((e) => e.seq)).toEqual([7, 8, 9, 10, 11, 12]);
     const lastRequest = t.llm.requests.at(-1)!;
     expect(lastRequest.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual(['My name is Ada.', 'What is my name?']);
     await second.close();

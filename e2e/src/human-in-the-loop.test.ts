@@ -24,10 +24,10 @@ describe.each(stores)('human in the loop (%s)', (store) => {
       );
       const client = await WsTestClient.connect(first.wsUrl(token));
       const events = await client.exchange('I want to sign up');
-      expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'input_request', 'workflow_complete', 'usage_update']);
-      const request = events[3]!;
+      expect(events.map((e) => e.type)).toEqual(['tool_call', 'usage_delta', 'tool_result', 'agent_message', 'usage_delta', 'input_request', 'workflow_complete', 'usage_update']);
+      const request = events[5]!;
       expect(request).toMatchObject({ agent: 'Collector', prompt: 'What is your email address?', request_id: expect.any(String) });
-      expect(events[4]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
+      expect(events[6]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
       // The agent was offered its tool and its handoff; the token's claim seeded the variable.
       expect(first.llm.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['remember', 'handoff_to_Reviewer']);
       expect(String(first.llm.requests[0]!.messages[0]!.content)).toContain('Context variables (JSON): {"tier":"gold"}');

@@ -78,10 +78,10 @@ describe('npm start with no configuration', () => {
     expect(wsUrl).toBeDefined();
     const client = await WsTestClient.connect(wsUrl!);
     const events = await client.exchange('what time is it?');
-    expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'workflow_complete', 'usage_update']);
-    expect(events[1]).toMatchObject({ name: 'current_time', ok: true });
-    expect(String(events[2]!.content)).toContain('demo model');
-    expect(Number(events[4]!.total_tokens)).toBeGreaterThan(0);
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'usage_delta', 'tool_result', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+    expect(events[2]).toMatchObject({ name: 'current_time', ok: true });
+    expect(String(events[3]!.content)).toContain('demo model');
+    expect(Number(events.at(-1)!.total_tokens)).toBeGreaterThan(0);
     const metrics = await (await fetch(`${rt.url}/metrics`)).text();
     expect(metrics).toMatch(/workflow_executions_total\{workflow_id="hello",status="completed"\} 1/);
     expect(metrics).toMatch(/token_usage_total\{user_id="dev_user",app_id="dev_app"\} \d+/);

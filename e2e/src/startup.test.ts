@@ -16,7 +16,7 @@ describe('startup modes', () => {
     const token = await mintToken({ claims: { workflow_id: 'greeter', chat_id: 'chat_greet' } });
     const client = await WsTestClient.connect(t.wsUrl(token));
     await client.waitForType('usage_update');
-    expect(client.events.map((e) => e.type)).toEqual(['agent_message', 'workflow_complete', 'usage_update']);
+    expect(client.events.map((e) => e.type)).toEqual(['agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
     expect(client.events[0]).toMatchObject({ agent: 'Host', content: 'Welcome! What is your name?', seq: 1 });
     expect(t.llm.requests[0]!.messages.at(-1)).toEqual({ role: 'user', content: 'Greet the user and ask for their name.' });
     await client.close();

@@ -31,9 +31,9 @@ describe('tools', () => {
     const client = await WsTestClient.connect(t.wsUrl(token));
     const events = await client.exchange('use your tools');
     expect(events.map((e) => e.type)).toEqual([
-      'tool_call', 'tool_call', 'tool_call', 'tool_call', 'tool_call',
+      'tool_call', 'tool_call', 'tool_call', 'tool_call', 'tool_call', 'usage_delta',
       'tool_result', 'tool_result', 'tool_result', 'tool_result', 'tool_result',
-      'agent_message', 'workflow_complete', 'usage_update',
+      'agent_message', 'usage_delta', 'workflow_complete', 'usage_update',
     ]);
     expect(events[0]).toMatchObject({ name: 'add', agent: 'Worker', tool_call_id: 'call_add', arguments: { a: 2, b: 40 } });
     const results = events.filter((e) => e.type === 'tool_result');
@@ -97,8 +97,8 @@ describe('the guide\'s onboarding_flow with its email tool in each language', ()
       );
       const client = await WsTestClient.connect(t.wsUrl(await mintToken()));
       const events = await client.exchange('Onboard ada@example.com');
-      expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_result', 'agent_message', 'agent_message', 'workflow_complete', 'usage_update']);
-      expect(events[1]).toMatchObject({ name: 'send_email', ok: true, result: { status: 'queued', to: 'ada@example.com', subject: 'Welcome', characters: 9 } });
+      expect(events.map((e) => e.type)).toEqual(['tool_call', 'usage_delta', 'tool_result', 'agent_message', 'usage_delta', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+      expect(events[2]).toMatchObject({ name: 'send_email', ok: true, result: { status: 'queued', to: 'ada@example.com', subject: 'Welcome', characters: 9 } });
       await client.close();
     } finally {
       await t.stop();

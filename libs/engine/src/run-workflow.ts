@@ -129,11 +129,12 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     commit: async (step) => {
       const messages = pending.length ? [...pending.splice(0), ...(step.messages ?? [])] : step.messages;
       const billed = unbilled.length ? [...(step.calls ?? []), ...unbilled.splice(0)] : step.calls;
-      // Each model call is told with the step that bills it, before the step's end (workflow_complete).
+      // Each model call is told with the step that bills it, after what the call produced and
+      // before what ends the run (an error, an input request or UI tool, workflow_complete).
       const deltas = (billed ?? []).map((call) => usageDelta(runId, call));
       const events = deltas.length && step.events ? [...step.events] : step.events;
       if (deltas.length) {
-        const end = events?.findIndex((e) => e.type === 'workflow_complete') ?? -1;
+        const end = events?.findIndex((e) => RUN_END_EVENTS.has(e.type)) ?? -1;
         if (events && end >= 0) events.splice(end, 0, ...deltas);
         else if (events) events.push(...deltas);
       }
@@ -375,6 +376,9 @@ function usageDelta(runId: string, call: LlmCallUsage): EventBody {
     ...(call.estimated ? { estimated: true } : {}),
   };
 }
+
+/** Events that end a run's story; a step's usage_delta events come before them. */
+const RUN_END_EVENTS = new Set<string>(['error', 'input_request', 'ui_tool', 'workflow_complete']);
 
 /** How long each timed call took (agents' replies). */
 const callDurations = new WeakMap<LlmCallUsage, number>();

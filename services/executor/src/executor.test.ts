@@ -82,8 +82,8 @@ describe('Executor', () => {
     bus.subscribe<UsageRecord>('mozaiks.metering.>', (m) => void metered.push(m.data));
     await stores.inbox.accept(tenant, 'c1', { request_id: 'r1', workflow_id: 'solo', content: 'hello?', context: {}, received_at: new Date().toISOString() });
     for (let i = 0; i < 100 && metered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(seen).toEqual(['agent_message_delta', 'agent_message', 'workflow_complete', 'usage_update']);
-    expect(metered).toEqual([{ v: 1, event: expect.objectContaining({ type: 'usage_update', run_id: 'run_r1', chat_id: 'c1', seq: 3, total_tokens: 4 }) }]);
+    expect(seen).toEqual(['agent_message_delta', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+    expect(metered).toEqual([{ v: 1, event: expect.objectContaining({ type: 'usage_update', run_id: 'run_r1', chat_id: 'c1', seq: 4, total_tokens: 4 }) }]);
     expect(await stores.inbox.unpublishedUsage(tenant, 'c1')).toEqual([]);
     expect(await stores.inbox.chatsWithWork()).toEqual([]);
   });
