@@ -91,6 +91,11 @@ describe('loadWorkflow', () => {
     ]);
   });
 
+  it('refuses unknown keys at the top of a file', () => {
+    write('tops', { 'orchestrator.yaml': 'workflow_name: Tops\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n', 'tools.yaml': 'tool: []\n' });
+    expect(problems('tops')).toEqual(['tops/tools.yaml:1:1: tool: unknown field; expected tools']);
+  });
+
   it('takes the variables a tool declares, and refuses the runtime\'s own and the interpreters\' switches', () => {
     write('envs', {
       'orchestrator.yaml': 'workflow_name: Envs\n',

@@ -240,6 +240,19 @@ class Checked {
     return undefined;
   }
 
+  /** Keys at the top of the document other than `allowed`: problems, or warnings when lenient. */
+  topLevel(allowed: readonly string[], lenient: boolean): void {
+    const doc = this.source?.value;
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return;
+    for (const key of Object.keys(doc)) {
+      if (allowed.includes(key)) continue;
+      const doc = this.source!.toDocument([]);
+      const where = this.source!.read.locateKey(doc, key);
+      if (lenient) this.warnings.push({ file: this.relative, field: key, ...where, message: 'unknown field, ignored (mozaiks validate --strict refuses it)' });
+      else this.problems.push({ file: this.relative, field: key, ...where, message: `unknown field; expected ${allowed.join(' or ')}` });
+    }
+  }
+
   /** The entries of list `key` of the document, each validated alone: the valid ones, with their index. */
   entries<S extends z.ZodType>(key: string, entry: S, lenient: boolean, options: { min?: string } = {}): Array<{ i: number; value: z.infer<S> }> {
     const doc = this.source?.value;
@@ -409,6 +422,11 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     check.note(adapted.problems, check.problems);
     checked[kind] = check;
   }
+
+  const TOP_LEVEL: Record<Exclude<FileKind, 'orchestrator'>, string[]> = {
+    agents: ['agents'], tools: ['tools'], context_variables: ['context_variables', 'agents'], handoffs: ['handoff_rules'], structured_outputs: ['structured_outputs'],
+  };
+  if (!jsonForm) for (const [kind, allowed] of Object.entries(TOP_LEVEL)) checked[kind as FileKind].topLevel(allowed, lenient);
 
   // orchestrator: the folder's name stands for an unset workflow_name.
   const orchestratorCheck = checked.orchestrator;
