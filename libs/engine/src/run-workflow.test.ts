@@ -567,3 +567,58 @@ describe('runWorkflow cancelled', () => {
     expect(events.map((e) => e.type)).toEqual(['workflow_complete']);
   });
 });
+
+describe('behaviours of workflows from the Python runtime', () => {
+  const expression = (text: string) => parseExpression(text);
+
+  it('routes the user\'s message by rules from user; with none that holds, the agent that asked answers', async () => {
+    const wf = workflow({
+      context_variables: [{ name: 'ready', type: 'boolean', default: false }],
+      handoffs: [{ source_agent: 'user', target: 'C', kind: 'expression', condition: '${ready} == True', expression: expression('${ready} == True') }],
+    });
+    const first = new ScriptedLlmPort([]);
+    await runWorkflow({ workflow: { ...wf, handoffs: [...wf.handoffs, { source_agent: 'C', target: 'terminate', kind: 'after_work' }] }, runId: 'r1', userMessage: 'hi', fromUser: true, startWith: 'B', variables: { ready: true } }, ports(first).ports);
+    expect(first.requests.map((r) => r.agent)[0]).toBe('C');
+    const second = new ScriptedLlmPort([]);
+    await runWorkflow({ workflow: wf, runId: 'r2', userMessage: 'hi', fromUser: true, startWith: 'B' }, ports(second).ports);
+    expect(second.requests.map((r) => r.agent)[0]).toBe('B');
+  });
+
+  it('sets a variable from an agent\'s words before its handoff conditions are read, hiding the reply when asked', async () => {
+    const wf = workflow({
+      context_variables: [{ name: 'done', type: 'boolean', default: false, triggers: [{ type: 'agent_text', agent: 'A', match: { contains: 'NEXT' }, ui_hidden: true }] }],
+      handoffs: [
+        { source_agent: 'A', target: 'C', kind: 'expression', condition: '${done}', expression: expression('${done}') },
+        { source_agent: 'A', target: 'terminate', kind: 'after_work' },
+        { source_agent: 'C', target: 'terminate', kind: 'after_work' },
+      ],
+    });
+    const llm = new ScriptedLlmPort([{ content: 'ok, NEXT' }, { content: 'from C' }]);
+    const { ports: p, events, commits, deltas } = ports(llm);
+    await runWorkflow({ workflow: wf, runId: 'r', userMessage: 'go' }, p);
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'C']);
+    expect(events.filter((e) => e.type === 'agent_message').map((e) => (e as { content: string }).content)).toEqual(['from C']);
+    expect(commits.find((c) => c.variables)?.variables).toEqual({ done: true });
+    expect(deltas.map((d) => (d as { agent: string }).agent)).toEqual(['A', 'C']);
+  });
+
+  it('shows one UI tool at a time and parks the run on it; its response is the call\'s result', async () => {
+    const ui = { name: 'review', agent: 'A', file: 't.py', function: 'review', description: 'Review', tool_type: 'UI_Tool' as const, parameters: { type: 'object' }, env: [], ui: { component: 'Review', display: 'inline' as const } };
+    const wf = workflow({ agents: [{ name: 'A', system_message: 'A', llm_config: {}, tools: [ui] }], tools: [ui] });
+    const llm = new ScriptedLlmPort([{ tool_calls: [{ id: 'u1', name: 'review', arguments: '{"x": 1}' }, { id: 'u2', name: 'review', arguments: '{}' }] }]);
+    const { ports: p, events, stored, commits } = ports(llm);
+    const outcome = await runWorkflow({ workflow: wf, runId: 'r1', userMessage: 'go' }, p);
+    expect(outcome.reason).toBe('awaiting_input');
+    expect(events.map((e) => e.type)).toEqual(['tool_call', 'tool_call', 'tool_result', 'ui_tool', 'workflow_complete']);
+    expect(events[2]).toMatchObject({ tool_call_id: 'u2', ok: false, error: { code: 'invalid_tool_call' } });
+    expect(events[3]).toMatchObject({ tool_call_id: 'u1', component: 'Review', display: 'inline', payload: { x: 1 } });
+    expect(commits.at(-1)!.awaitInput).toEqual({ request_id: 'ui_r1_u1', agent: 'A', tool_call_id: 'u1' });
+
+    const next = new ScriptedLlmPort([{ content: 'thanks' }]);
+    const resumed = ports(next, stored);
+    await runWorkflow({ workflow: wf, runId: 'r2', uiResponse: { tool_call_id: 'u1', response: { ok: 'yes' } }, startWith: 'A' }, resumed.ports);
+    expect(resumed.events.map((e) => e.type)).toEqual(['tool_result', 'agent_message', 'workflow_complete']);
+    // The agent sees the response as the result of its call.
+    expect(next.requests[0]!.messages.filter((m) => m.role === 'tool').at(-1)).toMatchObject({ tool_call_id: 'u1', content: '{"ok":"yes"}' });
+  });
+});
