@@ -10,7 +10,7 @@ import { FIXTURE_WORKFLOWS, SHIPPED_WORKFLOWS, startTestRuntime } from './harnes
 const usage = { prompt_tokens: 10, completion_tokens: 5 };
 /** Events of a conversation without the per-call usage, which is checked on its own. */
 const said = (events: TestEvent[]) => events.filter((e) => e.type !== 'usage_delta').map((e) => e.type);
-const systemOf = (request: { messages: Array<{ role: string; content: unknown }> }) => String(request.messages[0]!.content);
+const systemOf = (request: { messages: Array<{ role: string; content?: unknown }> }) => String(request.messages[0]!.content);
 
 describe('a workflow folder of the Python MozaiksAI runtime', () => {
   it('runs its interview, plan review and routing as written, across a restart', async () => {
