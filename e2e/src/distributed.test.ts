@@ -126,7 +126,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     // A billing publish that failed while NATS was down is published again when its record is
     // redelivered: the stream must hold every chat's usage once, soon, not at this very instant.
     let billed = await billedFromStream(cluster);
-    for (let i = 0; i < 20 && billed.length < chats.length; i++) {
+    // (redelivery waits for the ack deadline; on FerretDB under load the republish takes 10-20 s more)
+    for (let i = 0; i < 60 && billed.length < chats.length; i++) {
       await new Promise((r) => setTimeout(r, 500));
       billed = await billedFromStream(cluster);
     }
@@ -185,7 +186,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     // A billing publish that failed while NATS was down is published again when its record is
     // redelivered: the stream must hold every chat's usage once, soon, not at this very instant.
     let billed = await billedFromStream(cluster);
-    for (let i = 0; i < 20 && billed.length < chats.length; i++) {
+    // (redelivery waits for the ack deadline; on FerretDB under load the republish takes 10-20 s more)
+    for (let i = 0; i < 60 && billed.length < chats.length; i++) {
       await new Promise((r) => setTimeout(r, 500));
       billed = await billedFromStream(cluster);
     }
@@ -262,7 +264,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     for (let i = 0; i < 100; i++) socket.send(JSON.stringify({ type: 'resume', last_seq: 0 }));
     let peak = before;
     const metrics = async () => (await (await fetch(`${gateway.url}/metrics`)).text()).match(/^websocket_connections_active (\d+)/m)?.[1];
-    const deadline = Date.now() + 60_000;
+    // On FerretDB the gateway reads the history for ~50-60 s before its buffer bound closes the socket.
+    const deadline = Date.now() + 120_000;
     while ((await metrics()) !== '0' && Date.now() < deadline) {
       peak = Math.max(peak, rss());
       await new Promise((r) => setTimeout(r, 50));
@@ -272,8 +275,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     process.stderr.write(`${kind}: gateway RSS grew ${((peak - before) / 1048576).toFixed(1)} MiB under 100 resumes of a 20 MB history from a client that never reads\n`);
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
     socket.terminate();
-    // Writing the 20 MB history (FerretDB on a loaded machine: 20-40 s) comes before the 60 s wait for the close.
-  }, 150_000);
+    // Writing the 20 MB history (FerretDB on a loaded machine: 20-40 s) comes before the wait for the close.
+  }, 200_000);
 
   it('drains on SIGTERM: a gateway asks its clients to reconnect (1012), an executor hands back its runs', async () => {
     cluster = await startClusterOn({ counts: { gateway: 2, executor: 2 }, env: { SHUTDOWN_GRACE_SECONDS: '0' } });
