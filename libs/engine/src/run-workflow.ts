@@ -105,6 +105,8 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     unbilled.push(usage);
   };
   const pattern = createPattern(workflow, { llm: ports.llm, record });
+  // How long each agent's model call took, for its usage_delta.
+  const durations = new WeakMap<LlmCallUsage, number>();
 
   const history = await ports.journal.load();
   const mine = history.filter((m) => m.run_id === runId);
@@ -131,7 +133,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
       const billed = unbilled.length ? [...(step.calls ?? []), ...unbilled.splice(0)] : step.calls;
       // Each model call is told with the step that bills it, after what the call produced and
       // before what ends the run (an error, an input request or UI tool, workflow_complete).
-      const deltas = (billed ?? []).map((call) => usageDelta(runId, call));
+      const deltas = (billed ?? []).map((call) => usageDelta(runId, call, durations.get(call)));
       const events = deltas.length && step.events ? [...step.events] : step.events;
       if (deltas.length) {
         const end = events?.findIndex((e) => RUN_END_EVENTS.has(e.type)) ?? -1;
@@ -219,7 +221,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
         await ports.journal.commit(step);
       }
       next = await takeTurn(agent, {
-        input, ports, history, calls, unbilled, variables,
+        input, ports, history, calls, unbilled, variables, durations,
         decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }),
         hold: (step) => void (held = step),
       });
@@ -271,6 +273,8 @@ interface TurnScope {
   unbilled: LlmCallUsage[];
   /** The chat's context variables, updated in place by tools. */
   variables: Record<string, unknown>;
+  /** How long each model call of the run took. */
+  durations: WeakMap<LlmCallUsage, number>;
   /** Where the run goes after this turn, given the handoff the agent chose, if any. */
   decide: (handoff: string | undefined, history: readonly ChatMessage[]) => string | null | Promise<string | null>;
   /** Keeps the turn's last step for the run to commit, alone or with the run's end. */
@@ -367,8 +371,7 @@ async function routeUserMessage(
 }
 
 /** A `usage_delta` event for one model call. */
-function usageDelta(runId: string, call: LlmCallUsage): EventBody {
-  const duration = callDurations.get(call);
+function usageDelta(runId: string, call: LlmCallUsage, duration: number | undefined): EventBody {
   return {
     type: 'usage_delta', run_id: runId, agent: call.agent, model: call.model,
     prompt_tokens: call.prompt_tokens, completion_tokens: call.completion_tokens, total_tokens: call.total_tokens,
@@ -379,9 +382,6 @@ function usageDelta(runId: string, call: LlmCallUsage): EventBody {
 
 /** Events that end a run's story; a step's usage_delta events come before them. */
 const RUN_END_EVENTS = new Set<string>(['error', 'input_request', 'ui_tool', 'workflow_complete']);
-
-/** How long each timed call took (agents' replies). */
-const callDurations = new WeakMap<LlmCallUsage, number>();
 
 /** Sets the variables whose `agent_text` triggers match the agent's reply. Returns whether any did, and whether one hides the reply. */
 function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: string, variables: Record<string, unknown>): { changed: boolean; hidden: boolean } {
@@ -403,7 +403,7 @@ function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: st
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, decide, hold }: TurnScope): Promise<string | null> {
+async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, durations, decide, hold }: TurnScope): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) {
@@ -426,7 +426,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       // A structured reply is shown whole, once checked.
       ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),
     });
-    callDurations.set(reply.usage, performance.now() - callStarted);
+    durations.set(reply.usage, performance.now() - callStarted);
     calls.push(reply.usage);
     let structured: unknown;
     if (output && reply.tool_calls.length === 0) {
@@ -439,7 +439,7 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
           { ...request, messages: [...request.messages, { role: 'assistant', content: reply.content }, { role: 'user', content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}` }] },
           input.callSignal ? { signal: input.callSignal } : {},
         );
-        callDurations.set(reply.usage, performance.now() - retried);
+        durations.set(reply.usage, performance.now() - retried);
         calls.push(reply.usage);
         problems = checkStructured(reply.content, output.check);
       }
@@ -641,9 +641,13 @@ async function runTools(
 async function answerUiTool(input: RunScope, ports: RunPorts, history: ChatMessage[], variables: Record<string, unknown>): Promise<void> {
   const { tool_call_id, response } = input.uiResponse!;
   if (history.some((m) => m.role === 'tool' && m.tool_call_id === tool_call_id)) return;
-  const asked = [...history].reverse().find((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.id === tool_call_id));
-  const call = asked?.role === 'assistant' ? asked.tool_calls!.find((c) => c.id === tool_call_id)! : undefined;
-  if (!call || asked?.role !== 'assistant') return;
+  let asked: { agent: string; call: LlmToolCall } | undefined;
+  for (const m of history) {
+    const call = m.role === 'assistant' ? m.tool_calls?.find((c) => c.id === tool_call_id) : undefined;
+    if (call && m.role === 'assistant') asked = { agent: m.agent, call };
+  }
+  if (!asked) return;
+  const { call } = asked;
   let changed = false;
   for (const variable of input.workflow.context_variables) {
     for (const trigger of variable.triggers ?? []) {

@@ -1,7 +1,7 @@
 // Messages between services on the bus. Each carries `v`, the version of its shape.
 import { z } from 'zod';
 import { Id } from './ids.js';
-import { ServerEvent, UsageUpdateEvent } from './events.js';
+import { ServerEvent, TokenCounts, UsageUpdateEvent } from './events.js';
 
 /**
  * "This chat has work": sent by the gateway once an input is in the chat's inbox (and by an
@@ -105,9 +105,7 @@ export const LlmCallUsage = z.object({
   call_id: z.string(),
   agent: z.string(),
   model: z.string(),
-  prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
-  total_tokens: z.number().int().nonnegative(),
+  ...TokenCounts.shape,
   /** The endpoint reported no usage (or the call was cut short): the runtime counted the tokens. */
   estimated: z.boolean().optional(),
 });

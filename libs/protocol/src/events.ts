@@ -166,9 +166,7 @@ export const UsageDeltaEvent = z.object({
   /** The agent that made the call (or the runtime's router: `speaker_selector`, `user_router`). */
   agent: z.string(),
   model: z.string(),
-  prompt_tokens: z.number().int().nonnegative(),
-  completion_tokens: z.number().int().nonnegative(),
-  total_tokens: z.number().int().nonnegative(),
+  ...TokenCounts.shape,
   /** How long the call took, when it was timed. */
   duration_ms: z.number().nonnegative().optional(),
   /** The endpoint reported no usage: the runtime counted the tokens. */

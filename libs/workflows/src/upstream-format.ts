@@ -32,7 +32,8 @@ export function isUpstreamShaped(documents: Partial<Record<string, unknown>>, ha
   if (isObject(orchestrator) && ('entry_point' in orchestrator || 'initial_message_to_user' in orchestrator)) return true;
   if (isObject(agents) && isObject(agents.agents)) return true;
   if (isObject(agents) && Array.isArray(agents.agents) && agents.agents.some((a) => isObject(a) && ('prompt_sections' in a || 'prompt_sections_custom' in a || 'auto_tool_mode' in a))) return true;
-  if (isObject(tools) && ('lifecycle_tools' in tools || (Array.isArray(tools.tools) && tools.tools.some((t) => isObject(t) && ('auto_invoke' in t || 'ui' in t && isObject(t.ui) && 'mode' in t.ui))))) return true;
+  const upstreamTool = (t: unknown) => isObject(t) && ('auto_invoke' in t || (isObject(t.ui) && 'mode' in t.ui));
+  if (isObject(tools) && ('lifecycle_tools' in tools || (Array.isArray(tools.tools) && tools.tools.some(upstreamTool)))) return true;
   if (isObject(context_variables) && ('definitions' in context_variables || isObject(context_variables.context_variables))) return true;
   if (isObject(handoffs) && Array.isArray(handoffs.handoff_rules) && handoffs.handoff_rules.some((h) => isObject(h) && ('transition_target' in h || 'condition_scope' in h))) return true;
   if (isObject(structured_outputs) && (isObject(structured_outputs.structured_outputs) || 'registry' in structured_outputs)) return true;
@@ -81,27 +82,28 @@ export function joinPromptSections(sections: unknown): string | undefined {
   return parts.length ? parts.join('\n\n') : undefined;
 }
 
-/** The agents' names and whether each requires a structured output, as the adapter read them. */
-export interface AgentsExtras {
-  structuredRequired: string[];
+/** The agents of an agents document as written (a list, or a mapping keyed by name), each with its path. */
+function agentEntries(raw: unknown): Array<{ entry: unknown; name: unknown; at: Path }> {
+  if (!isObject(raw)) return [];
+  if (isObject(raw.agents)) return Object.entries(raw.agents).map(([name, entry]) => ({ entry, name, at: ['agents', name] }));
+  return Array.isArray(raw.agents) ? raw.agents.map((entry, i) => ({ entry, name: isObject(entry) ? entry.name : undefined, at: ['agents', i] })) : [];
 }
 
-export function adaptAgents(raw: unknown): Adapted & AgentsExtras {
+/** Agents marked `structured_outputs_required: true`, with where the mark is. */
+export function requiredStructuredOutputs(raw: unknown): Array<{ name: string; at: Path }> {
+  return agentEntries(raw).flatMap(({ entry, name, at }) => (isObject(entry) && entry.structured_outputs_required === true && typeof name === 'string' ? [{ name, at }] : []));
+}
+
+export function adaptAgents(raw: unknown): Adapted {
   const warnings: Note[] = [];
-  const structuredRequired: string[] = [];
-  if (!isObject(raw)) return { value: raw, warnings, problems: [], toDocument: same, structuredRequired };
+  if (!isObject(raw)) return { value: raw, warnings, problems: [], toDocument: same };
   // Agents keyed by name: the list's index i stands for the i-th key.
   const keyed = isObject(raw.agents);
-  const keys = keyed ? Object.keys(raw.agents as Json) : [];
-  const entries: unknown[] = keyed ? keys.map((name) => {
-    const entry = (raw.agents as Json)[name];
-    return isObject(entry) ? { name, ...entry } : entry;
-  }) : Array.isArray(raw.agents) ? raw.agents : [];
+  const listed = agentEntries(raw);
   const fromSections = new Set<number>();
-  const agents = entries.map((entry, i) => {
+  const agents = listed.map(({ entry, name, at }, i) => {
     if (!isObject(entry)) return entry;
-    const agent = { ...entry };
-    const at: Path = ['agents', keyed ? keys[i]! : i];
+    const agent: Json = keyed ? { name, ...entry } : { ...entry };
     const sectionsKey = 'prompt_sections' in agent && agent.prompt_sections ? 'prompt_sections' : 'prompt_sections_custom' in agent ? 'prompt_sections_custom' : undefined;
     if (sectionsKey) {
       const joined = joinPromptSections(agent[sectionsKey]);
@@ -116,7 +118,7 @@ export function adaptAgents(raw: unknown): Adapted & AgentsExtras {
     delete agent.prompt_sections_custom;
     if (agent.auto_tool_mode === true) warnings.push({ field: at, key: 'auto_tool_mode', message: 'has no effect yet: the agent\'s tools are offered to the model, which calls them itself' });
     delete agent.auto_tool_mode;
-    if (agent.structured_outputs_required === true && typeof agent.name === 'string') structuredRequired.push(agent.name);
+    // Checked against the structured outputs by the loader (requiredStructuredOutputs).
     delete agent.structured_outputs_required;
     dropNulls(agent, ['role', 'class', 'llm_config', 'max_consecutive_auto_reply', 'description']);
     return agent;
@@ -125,12 +127,12 @@ export function adaptAgents(raw: unknown): Adapted & AgentsExtras {
   const toDocument = (field: Path): Path => {
     if (field[0] !== 'agents' || typeof field[1] !== 'number') return field;
     const i = field[1];
-    const head: Path = ['agents', keyed ? (keys[i] ?? i) : i];
+    const head = listed[i]?.at ?? ['agents', i];
     if (field[2] === 'name' && keyed) return head;
     if (field[2] === 'system_message' && fromSections.has(i)) return [...head, 'prompt_sections'];
     return [...head, ...field.slice(2)];
   };
-  return { value, warnings, problems: [], toDocument, structuredRequired };
+  return { value, warnings, problems: [], toDocument };
 }
 
 export function adaptTools(raw: unknown): Adapted {
@@ -165,7 +167,13 @@ export function adaptTools(raw: unknown): Adapted {
       return tool;
     });
   }
-  const toDocument = (field: Path): Path => (field[0] === 'tools' && field[2] === 'ui' && field[3] === 'display' && isObject((raw.tools as Json[] | undefined)?.[field[1] as number]?.ui) && 'mode' in ((raw.tools as Json[])[field[1] as number]!.ui as Json) ? [...field.slice(0, 3), 'mode'] : field);
+  // `ui.display` is written `ui.mode` there.
+  const writtenUi = (i: unknown): Json | undefined => {
+    const tool = Array.isArray(raw.tools) && typeof i === 'number' ? raw.tools[i] : undefined;
+    return isObject(tool) && isObject(tool.ui) ? tool.ui : undefined;
+  };
+  const toDocument = (field: Path): Path =>
+    field[0] === 'tools' && field[2] === 'ui' && field[3] === 'display' && writtenUi(field[1]) && 'mode' in writtenUi(field[1])! ? [...field.slice(0, 3), 'mode', ...field.slice(4)] : field;
   return { value, warnings, problems: [], toDocument };
 }
 

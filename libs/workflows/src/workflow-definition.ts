@@ -264,12 +264,14 @@ export interface WorkflowDefinition {
   /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
   handoffs: HandoffRule[];
   /** Things in the folder that load but have no effect here, each with what to do instead. */
-  warnings?: WorkflowProblemLike[];
+  warnings?: WorkflowProblem[];
 }
 
-/** A problem's location and message (the loader's WorkflowProblem). */
-export interface WorkflowProblemLike {
+/** One thing wrong with a workflow, located as precisely as the files allow. */
+export interface WorkflowProblem {
+  /** Path of the file, relative to the workflows folder (`onboarding_flow/agents.yaml`). */
   file: string;
+  /** The field, as a dotted path (`agents.1.system_message`); empty for the file as a whole. */
   field: string;
   line: number;
   column: number;

@@ -14,10 +14,10 @@ import {
   AGENT_CLASS_EXTENSIONS, AgentEntry, ContextVariableEntry, HandoffEntry, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputEntry,
   TOOL_FILE_EXTENSIONS, ToolEntry, ToolEnv, matchesVariableType,
 } from './workflow-definition.js';
-import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition, WorkflowProblem } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import { readPythonSignature } from './python-signature.js';
-import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped } from './upstream-format.js';
+import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped, requiredStructuredOutputs } from './upstream-format.js';
 import type { Adapted, Note } from './upstream-format.js';
 
 /** The YAML parser, loaded with the first workflow read (a service that reads none never loads it). */
@@ -27,16 +27,7 @@ function yaml(): typeof YamlLib {
   return (yamlLib ??= require('yaml') as typeof YamlLib);
 }
 
-/** One thing wrong with a workflow, located as precisely as the files allow. */
-export interface WorkflowProblem {
-  /** Path of the file, relative to the workflows folder (`onboarding_flow/agents.yaml`). */
-  file: string;
-  /** The field, as a dotted path (`agents.1.system_message`); empty for the file as a whole. */
-  field: string;
-  line: number;
-  column: number;
-  message: string;
-}
+export type { WorkflowProblem } from './workflow-definition.js';
 
 export interface LoadOptions {
   /** Warnings (keys with no effect, unknown keys of a Python-runtime folder) are problems. */
@@ -396,14 +387,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
 
   // Reshape the Python runtime's form; its notes are placed in the files as written.
   const checked = {} as Record<FileKind, Checked>;
-  const extrasByKind: { structuredRequired: string[] } = { structuredRequired: [] };
   const adapters: Record<FileKind, (raw: unknown) => Adapted> = {
     orchestrator: adaptOrchestrator,
-    agents: (raw) => {
-      const adapted = adaptAgents(raw);
-      extrasByKind.structuredRequired = adapted.structuredRequired;
-      return adapted;
-    },
+    agents: adaptAgents,
     tools: adaptTools,
     context_variables: adaptContextVariables,
     handoffs: adaptHandoffs,
@@ -532,11 +518,10 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     if (typeof compiled === 'string') problem('schema', compiled);
     else if (agent) agent.structured_output = { name: out.name ?? `${out.agent}_output`, schema: out.schema, check: compiled };
   }
-  for (const name of extrasByKind.structuredRequired) {
+  for (const { name, at } of jsonForm ? [] : requiredStructuredOutputs(sources.agents?.value)) {
     const agent = agents.find((a) => a.name === name);
     if (agent && !agent.structured_output) {
-      const at = agentsCheck.source?.toDocument(['agents', agents.indexOf(agent)]) ?? [];
-      const where = agentsCheck.source?.read.locateKey(at, 'structured_outputs_required') ?? noPosition();
+      const where = agentsCheck.source!.read.locateKey(at, 'structured_outputs_required');
       (options.strict ? problems : warnings).push({ file: agentsFile, field: [...at, 'structured_outputs_required'].join('.'), ...where, message: `has no effect: structured_outputs.yaml's registry gives ${name} no model` });
     }
   }
