@@ -127,6 +127,21 @@ describe('Gateway', () => {
     socket.terminate();
   });
 
+  it('tells a client whose unread backlog kept it from answering a ping that it reads too slowly (4008), not just dropping it', async () => {
+    await history('chat_789', 12_000, 1000);
+    // The heartbeat comes round before the replay's drain wait would give up.
+    const url = await start({ heartbeatMs: 200, drainTimeoutMs: 60_000 });
+    const socket = new WebSocket(url(await mintToken()));
+    await new Promise((r) => socket.once('open', r));
+    (socket as unknown as { _socket: import('node:net').Socket })._socket.pause();
+    socket.send(JSON.stringify({ type: 'resume', last_seq: 0 }));
+    const deadline = Date.now() + 10_000;
+    while ((await activeSockets()) !== 0 && Date.now() < deadline) await sleep(50);
+    expect(await activeSockets()).toBe(0);
+    expect(logs).toContain('client reads too slowly; closing its socket');
+    socket.terminate();
+  });
+
   it('refuses a resume beyond the chat\'s newest event, then goes on from the present', async () => {
     await history('chat_789', 3);
     const url = await start();

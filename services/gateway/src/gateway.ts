@@ -509,7 +509,10 @@ export class Gateway {
   private ping(): void {
     for (const c of this.connections) {
       if (!c.alive) {
-        c.socket.terminate();
+        // A peer with unread events behind the ping never saw it: it reads too slowly (or is gone),
+        // and is told so in the one way that does not wait on it.
+        if (c.socket.bufferedAmount > 0 && c.socket.readyState === WebSocket.OPEN) this.closeSlow(c);
+        else c.socket.terminate();
         continue;
       }
       c.alive = false;
