@@ -75,6 +75,8 @@ describe('a workflow folder of the Python MozaiksAI runtime', () => {
         const handover = client.events.slice(from);
         expect(said(handover)).toEqual(['tool_call', 'ui_tool', 'workflow_complete', 'usage_update']);
         expect(handover.some((e) => e.type === 'agent_message')).toBe(false);
+        // Its update_agent_state hook (Python, in the tool-runner) addressed the user by the name the tool kept.
+        expect(systemOf(first.llm.requests[3]!)).toMatch(/^\[ROLE\][^]*\[ADDRESSING\]\nCall the user Ada\.\n\nContext variables/);
         review = handover.find((e) => e.type === 'ui_tool')!;
         expect(review).toMatchObject({ agent: 'Planner', tool_call_id: 'ui1', name: 'review_plan', component: 'PlanReview', display: 'artifact', payload: { steps: ['collect', 'check'] } });
         expect(handover.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'awaiting_input', status: 'completed' });

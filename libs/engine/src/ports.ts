@@ -1,6 +1,6 @@
 // The engine's ports: everything it needs from the world, so it runs and is tested without I/O.
 import type { EventBody, LlmCallUsage, ToolFailure } from '@mozaiks/protocol';
-import type { ToolDefinition } from '@mozaiks/workflows';
+import type { HookDefinition, ToolDefinition } from '@mozaiks/workflows';
 
 export interface LlmToolCall {
   id: string;
@@ -70,8 +70,10 @@ export interface ToolInvocation {
   agent: string;
   tool_call_id: string;
   args: Record<string, unknown>;
-  /** The chat's context variables, for a tool that takes them (`takes_context`). */
+  /** The chat's context variables, for a tool that takes them (`takes_context`) and for hooks. */
   variables?: Record<string, unknown>;
+  /** The function is a hook, called with its agent's view (see ToolRequest.hook). */
+  hook?: HookDefinition['type'];
 }
 
 /** Runs a tool somewhere else. Failures come back as `{ ok: false }`, never as a throw. */
@@ -94,6 +96,8 @@ export type ChatMessage =
       ended?: 'terminated';
       /** On a final reply: where the run goes next (an agent, `user`, `terminate`, or null: done). */
       next?: string | null;
+      /** Its tool call was made by the runtime from the structured reply (auto_tool_mode): the turn ends with the result. */
+      auto_tool?: true;
     }
   | {
       role: 'tool';

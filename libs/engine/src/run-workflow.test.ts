@@ -622,3 +622,61 @@ describe('behaviours of workflows from the Python runtime', () => {
     expect(next.requests[0]!.messages.filter((m) => m.role === 'tool').at(-1)).toMatchObject({ tool_call_id: 'u1', content: '{"ok":"yes"}' });
   });
 });
+
+describe('auto_tool_mode', () => {
+  const check = (value: unknown) => (typeof value === 'object' && value !== null && 'Plan' in value ? [] : ['must have Plan']);
+  const saver = { name: 'save_plan', agent: 'A', file: 't.py', function: 'save_plan', description: 'Saves', tool_type: 'Agent_Tool' as const, parameters: { type: 'object', properties: { plan: { type: 'object' } } }, env: [], auto_invoke: true };
+  const other = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' }, env: [] };
+  const autoWorkflow = (tool: typeof saver | (typeof saver & { ui: { component: string; display: 'artifact' } })) => {
+    const wf = workflow();
+    wf.agents[0] = { ...wf.agents[0]!, tools: [tool, other], structured_output: { name: 'PlanOutput', schema: { type: 'object' }, check }, auto_tool: tool };
+    wf.tools = [tool, other];
+    wf.max_turns = 2;
+    return wf;
+  };
+
+  it('offers the agent no tools, passes its structured reply to its tool by parameter name, and ends its turn with the result', async () => {
+    const llm = new ScriptedLlmPort([{ content: 'Here it is: {"Plan": {"steps": 2}, "ignored": 1}' }, { content: 'B goes on.' }]);
+    const { ports: p, events, invocations, stored } = ports(llm);
+    const outcome = await runWorkflow({ workflow: autoWorkflow(saver), runId: 'r', userMessage: 'plan' }, p);
+    expect(outcome.status).toBe('completed');
+    expect(llm.requests[0]!.tools).toEqual([]);
+    expect(invocations).toEqual([expect.objectContaining({ agent: 'A', args: { plan: { steps: 2 } } })]);
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'tool_call', 'tool_result', 'agent_message', 'workflow_complete']);
+    expect(events[1]).toMatchObject({ name: 'save_plan', arguments: { plan: { steps: 2 } } });
+    // A replied once; the next speaker is B, who sees the tool's result in the history.
+    expect(llm.requests.map((r) => r.agent)).toEqual(['A', 'B']);
+    expect(stored.filter((m) => m.role === 'tool').at(-1)).toMatchObject({ ends_turn: { next: 'B' } });
+  });
+
+  it('runs the call left without a result after a crash, once, and goes on to the next agent', async () => {
+    // The reply and its call were committed; the executor died before the result was.
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'plan', run_id: 'r' },
+      { role: 'assistant', agent: 'A', content: '{"Plan": {"steps": 1}}', tool_calls: [{ id: 'auto_r_1', name: 'save_plan', arguments: '{"plan":{"steps":1}}' }], auto_tool: true, run_id: 'r' },
+    ];
+    const again = new ScriptedLlmPort([{ content: 'B goes on.' }]);
+    const resumed = ports(again, history);
+    await runWorkflow({ workflow: autoWorkflow(saver), runId: 'r', userMessage: 'plan' }, resumed.ports);
+    expect(resumed.invocations).toEqual([expect.objectContaining({ args: { plan: { steps: 1 } } })]);
+    expect(again.requests.map((r) => r.agent)).toEqual(['B']);
+  });
+
+  it('shows a UI tool with the structured reply as its payload; the response ends the asking agent\'s turn', async () => {
+    const ui = { ...saver, name: 'show_plan', tool_type: 'UI_Tool' as const, ui: { component: 'PlanView', display: 'artifact' as const } };
+    const llm = new ScriptedLlmPort([{ content: '{"Plan": {"steps": 3}}' }]);
+    const { ports: p, events, stored, invocations } = ports(llm);
+    const outcome = await runWorkflow({ workflow: autoWorkflow(ui), runId: 'r1', userMessage: 'plan' }, p);
+    expect(outcome.reason).toBe('awaiting_input');
+    expect(invocations).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['agent_message', 'tool_call', 'ui_tool', 'workflow_complete']);
+    const shown = events[2] as { tool_call_id: string; payload: unknown; display: string };
+    expect(shown).toMatchObject({ component: 'PlanView', display: 'artifact', payload: { plan: { steps: 3 } } });
+
+    const next = new ScriptedLlmPort([{ content: 'B goes on.' }]);
+    const resumed = ports(next, stored);
+    await runWorkflow({ workflow: autoWorkflow(ui), runId: 'r2', uiResponse: { tool_call_id: shown.tool_call_id, response: { approved: true } }, startWith: 'A' }, resumed.ports);
+    expect(resumed.events.map((e) => e.type)).toEqual(['tool_result', 'agent_message', 'workflow_complete']);
+    expect(next.requests.map((r) => r.agent)).toEqual(['B']);
+  });
+});

@@ -2,12 +2,12 @@
 // the pattern says, each replying through the LLM and calling its tools, until the run ends.
 // Every step is committed before the next begins, so a run started again after a crash (same
 // run id) continues from its last committed step: no reply is produced twice, none is lost.
-import type { CompletionReason, ErrorCode, EventBody, LlmCallUsage } from '@mozaiks/protocol';
+import type { CompletionReason, ErrorCode, EventBody, HookEvent, LlmCallUsage } from '@mozaiks/protocol';
 import { evaluateExpression, matchesVariableType, parseStructuredReply } from '@mozaiks/workflows';
-import type { AgentDefinition, ContextVariableDefinition, ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
+import type { AgentDefinition, ContextVariableDefinition, HookDefinition, LifecycleToolDefinition, ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
-import type { ChatMessage, LlmClient, LlmToolCall, RunJournal, RunStep, ToolInvoker, ToolOutcome } from './ports.js';
+import type { ChatMessage, LlmClient, LlmRequest, LlmToolCall, RunJournal, RunStep, ToolInvoker, ToolOutcome } from './ports.js';
 
 /** Tool rounds one agent turn may take before the agent must answer in words, unless the workflow says. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
@@ -181,9 +181,28 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   const failureEvents: EventBody[] = [];
   let awaitInput: RunStep['awaitInput'];
   const endEvents: EventBody[] = [];
+  /** Calls the lifecycle tools of a point of the chat, committing what came before them first. */
+  const lifecycle = async (trigger: LifecycleToolDefinition['trigger'], agent?: string) => {
+    const step = await runLifecycle(trigger, agent, spoken.length, input, ports, variables);
+    if (!step) return;
+    if (held) {
+      const before = held;
+      held = undefined;
+      await ports.journal.commit(before);
+    }
+    await ports.journal.commit(step);
+  };
   try {
     checkCancelled(input);
-    if (input.uiResponse) await answerUiTool(input, ports, history, variables);
+    // Before the chat's first reply.
+    if (!history.some((m) => m.role === 'assistant')) await lifecycle('before_chat');
+    if (input.uiResponse) {
+      const ended = await answerUiTool(input, ports, history, variables, (agent) => pattern.next({ agent, variables, history }));
+      if (ended) {
+        spoken.push(ended.agent);
+        next = ended.next;
+      }
+    }
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
     if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
       await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history, variables);
@@ -220,13 +239,17 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
         held = undefined;
         await ports.journal.commit(step);
       }
+      await lifecycle('before_agent', speaker);
       next = await takeTurn(agent, {
         input, ports, history, calls, unbilled, variables, durations,
         decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }),
         hold: (step) => void (held = step),
       });
+      await lifecycle('after_agent', speaker);
       spoken.push(speaker);
     }
+    // The chat is over (not waiting for the user).
+    if (reason === 'terminated' || reason === 'agents_done' || reason === 'max_turns') await lifecycle('after_chat');
   } catch (error) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`, { cause: error });
     if (uncommitted) throw uncommitted.error;
@@ -407,18 +430,27 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) {
-    const handedTo = await runTools(agent, unanswered, input, ports, history, variables, (target) => decide(target, history));
+    // A call the runtime made from a structured output ends the turn with its result.
+    const auto = history.some((m) => m.role === 'assistant' && m.auto_tool && m.tool_calls?.some((c) => c.id === unanswered[0]!.id));
+    const handedTo = await runTools(agent, unanswered, input, ports, history, variables, (target) => decide(target, history), auto);
     if (handedTo !== undefined) return handedTo;
   }
+  const autoTool = agent.definition.auto_tool;
   const handoffs = handoffTools(workflow, agent.name);
 
   for (let round = 0; ; round++) {
     if (input.signal?.aborted) throw new RunAbortedError(`run ${runId} was stopped`);
     checkCancelled(input);
     const request = agent.buildRequest(history, input.context, variables);
+    // In auto_tool_mode the model only answers; the runtime calls the tool with the answer.
+    if (autoTool) request.tools = [];
     request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
     // After the last allowed tool round the agent must answer in words.
     if (round >= (agent.definition.max_consecutive_auto_reply ?? workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
+    // Hook calls are named by the reply they belong to, the same when the run is started again.
+    const hookKey = `${history.length}_${round}`;
+    const told: EventBody[] = [];
+    let hooksSet = await updateAgentState(agent, request, hookKey, input, ports, variables, told);
     const output = agent.definition.structured_output;
     const callStarted = performance.now();
     let reply = await agent.generateReply(request, ports.llm, {
@@ -454,7 +486,15 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     let content = reply.content;
     const terminates = content !== null && content.trimEnd().endsWith(marker);
     if (terminates) content = content!.trimEnd().slice(0, -marker.length).trimEnd();
-    const toolCalls = terminates ? [] : reply.tool_calls;
+    if (content) {
+      const sent = await beforeSend(agent, content, 'chat_manager', hookKey, input, ports, variables, told);
+      content = sent.message;
+      hooksSet ||= sent.changed;
+    }
+    const autoCall = autoTool && structured !== undefined && !terminates
+      ? { id: `auto_${runId}_${history.length}`, name: autoTool.name, arguments: JSON.stringify(autoToolArguments(autoTool, structured)) }
+      : undefined;
+    const toolCalls = terminates ? [] : autoCall ? [autoCall] : reply.tool_calls;
     const handoff = handoffs.find((h) => toolCalls.some((c) => c.name === h.name))?.target;
     const final = toolCalls.length === 0 || handoff !== undefined;
     // State variables the reply's words set are seen by the handoff conditions of this same turn.
@@ -468,20 +508,21 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
       ...(final ? { final: true, next: next ?? null } : {}),
       ...(terminates ? { ended: 'terminated' as const } : {}),
+      ...(autoCall ? { auto_tool: true as const } : {}),
       run_id: runId,
     };
-    const events: EventBody[] = content && !triggered.hidden ? [{ type: 'agent_message', run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [];
+    const events: EventBody[] = [...told, ...(content && !triggered.hidden ? [{ type: 'agent_message' as const, run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [])];
     for (const call of toolCalls) {
       if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
       events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
     }
-    const step: RunStep = { messages: [entry], events, calls: [reply.usage], ...(triggered.changed ? { variables: { ...variables } } : {}) };
+    const step: RunStep = { messages: [entry], events, calls: [reply.usage], ...(triggered.changed || hooksSet ? { variables: { ...variables } } : {}) };
     // A reply with nothing after it in this turn is the turn's last step.
     if (toolCalls.length === 0) hold(step);
     else await ports.journal.commit(step);
     history.push(entry);
     if (toolCalls.length) {
-      const handedTo = await runTools(agent, toolCalls, input, ports, history, variables, final ? undefined : (target) => decide(target, history));
+      const handedTo = await runTools(agent, toolCalls, input, ports, history, variables, final ? undefined : (target) => decide(target, history), autoCall !== undefined);
       if (handedTo !== undefined) return handedTo;
     }
     if (final) return next ?? null;
@@ -532,9 +573,131 @@ export const TOOL_CONTEXT_KEY = '$context';
 export const TOOL_HANDOFF_KEY = '$handoff';
 
 /**
+ * Sets what a tool (or hook) set in the variables: only declared variables, and only with values of
+ * their type, so that no function corrupts the chat's state. Returns whether any was set.
+ */
+function setVariables(workflow: WorkflowDefinition, updates: Record<string, unknown> | undefined, variables: Record<string, unknown>): boolean {
+  let changed = false;
+  for (const [name, value] of Object.entries(updates ?? {})) {
+    const type = workflow.context_variables.find((v) => v.name === name)?.type;
+    if (type && matchesVariableType(value, type)) {
+      variables[name] = value;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+/** What the client is told of a hook or lifecycle tool call. */
+function hookEvent(runId: string, hook: HookEvent['hook'], agent: string | undefined, name: string, outcome: ToolOutcome): EventBody {
+  return {
+    type: 'hook', run_id: runId, hook, ...(agent ? { agent } : {}), name,
+    ...(outcome.ok ? { ok: true, ...(outcome.result === undefined || outcome.result === null ? {} : { result: outcome.result }) } : { ok: false, error: outcome.error }),
+    duration_ms: outcome.duration_ms,
+  };
+}
+
+/**
+ * Calls the lifecycle tools of `trigger` (for `agent`), together, in the tool-runner like any
+ * tool; each is told in a `hook` event and what it sets in the variables is kept. A failure is
+ * told and the run goes on. Returns the step to commit; none when no tool is declared there.
+ */
+async function runLifecycle(trigger: LifecycleToolDefinition['trigger'], agent: string | undefined, turn: number, input: RunScope, ports: RunPorts, variables: Record<string, unknown>): Promise<RunStep | undefined> {
+  const tools = (input.workflow.lifecycle_tools ?? []).filter((l) => l.trigger === trigger && (l.agent === undefined || l.agent === agent));
+  if (tools.length === 0) return undefined;
+  checkCancelled(input);
+  const outcomes = await untilCancelled(input, Promise.all(tools.map(({ tool }, i) =>
+    // The id is the same when the run is started again: the tool-runner answers a repeat from the first call.
+    ports.tools.invoke({ tool, agent: agent ?? '', tool_call_id: `${trigger}_${turn}_${i}`, args: {}, ...(tool.takes_context ? { variables: { ...variables } } : {}) }),
+  )));
+  let changed = false;
+  const events = outcomes.map((outcome, i) => {
+    if (outcome.ok && setVariables(input.workflow, outcome.variables, variables)) changed = true;
+    return hookEvent(input.runId, trigger, agent, tools[i]!.tool.name, outcome);
+  });
+  return { events, ...(changed ? { variables: { ...variables } } : {}) };
+}
+
+/** The hooks of `type` that apply to `agent`, in file order. */
+function hooksOf(workflow: WorkflowDefinition, type: HookDefinition['type'], agent: string): HookDefinition[] {
+  return (workflow.hooks ?? []).filter((h) => h.type === type && (h.agent === 'all' || h.agent === agent));
+}
+
+/**
+ * Runs the agent's update_agent_state hooks before a reply, each given the system message the one
+ * before left: the request is sent with the result. Failures are told in `told`. Returns whether
+ * a hook set variables.
+ */
+async function updateAgentState(agent: ConversableAgent, request: LlmRequest, key: string, input: RunScope, ports: RunPorts, variables: Record<string, unknown>, told: EventBody[]): Promise<boolean> {
+  const hooks = hooksOf(input.workflow, 'update_agent_state', agent.name);
+  const base = agent.definition.system_message;
+  let system = base;
+  let changed = false;
+  for (const [i, { tool }] of hooks.entries()) {
+    const messages = request.messages.filter((m) => m.role !== 'system');
+    const outcome = await untilCancelled(input, ports.tools.invoke({ tool, agent: agent.name, tool_call_id: `state_${key}_${i}`, args: { agent: { name: agent.name, system_message: system }, messages }, variables: { ...variables }, hook: 'update_agent_state' }));
+    const returned = outcome.ok ? (outcome.result as { system_message?: unknown } | null)?.system_message : undefined;
+    if (!outcome.ok) told.push(hookEvent(input.runId, 'update_agent_state', agent.name, tool.name, outcome));
+    else {
+      if (typeof returned === 'string') system = returned;
+      if (setVariables(input.workflow, outcome.variables, variables)) changed = true;
+    }
+  }
+  const first = request.messages[0];
+  if (system !== base && first?.role === 'system' && first.content.startsWith(base)) first.content = system + first.content.slice(base.length);
+  return changed;
+}
+
+/**
+ * The reply as the agent's process_message_before_send hooks leave it, in file order, and whether
+ * they set variables. Failures are told in `told`.
+ */
+async function beforeSend(agent: ConversableAgent, content: string, recipient: string, key: string, input: RunScope, ports: RunPorts, variables: Record<string, unknown>, told: EventBody[]): Promise<{ message: string; changed: boolean }> {
+  let message = content;
+  let changed = false;
+  for (const [i, { tool }] of hooksOf(input.workflow, 'process_message_before_send', agent.name).entries()) {
+    const outcome = await untilCancelled(input, ports.tools.invoke({
+      tool, agent: agent.name, tool_call_id: `send_${key}_${i}`,
+      args: { sender: { name: agent.name, system_message: agent.definition.system_message }, message, recipient: { name: recipient }, silent: false },
+      variables: { ...variables }, hook: 'process_message_before_send',
+    }));
+    if (!outcome.ok) {
+      told.push(hookEvent(input.runId, 'process_message_before_send', agent.name, tool.name, outcome));
+      continue;
+    }
+    // A hook returns the message as a string, or as a dict with its content.
+    const returned = (outcome.result as { message?: unknown } | null)?.message;
+    if (typeof returned === 'string') message = returned;
+    else if (typeof returned === 'object' && returned !== null && typeof (returned as { content?: unknown }).content === 'string') message = (returned as { content: string }).content;
+    if (setVariables(input.workflow, outcome.variables, variables)) changed = true;
+  }
+  return { message, changed };
+}
+
+/**
+ * The arguments of an auto_tool_mode call: each key of the structured output given to the
+ * parameter of the same name (case, `_` and `-` aside); the whole output when the tool declares no
+ * parameters. The chat's ids reach a tool through its context variables.
+ */
+function autoToolArguments(tool: ToolDefinition, structured: unknown): Record<string, unknown> {
+  const output = typeof structured === 'object' && structured !== null && !Array.isArray(structured) ? (structured as Record<string, unknown>) : {};
+  const declared = Object.keys((tool.parameters.properties as Record<string, unknown> | undefined) ?? {});
+  if (declared.length === 0) return { ...output };
+  const key = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
+  const byKey = new Map(declared.map((name) => [key(name), name]));
+  const args: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(output)) {
+    const parameter = byKey.get(key(name));
+    if (parameter) args[parameter] = value;
+  }
+  return args;
+}
+
+/**
  * Runs tool calls in parallel and commits their results, in the order called, with any context
  * variables they set. Returns where the run goes when a tool handed the conversation over (and
- * `decide` was given: the turn may still end), else undefined.
+ * `decide` was given: the turn may still end), or when `endsTurn` (then with the pattern's choice
+ * when no tool chose); else undefined.
  */
 async function runTools(
   agent: ConversableAgent,
@@ -543,7 +706,8 @@ async function runTools(
   ports: RunPorts,
   history: ChatMessage[],
   variables: Record<string, unknown> = {},
-  decide?: (target: string) => string | null | Promise<string | null>,
+  decide?: (target: string | undefined) => string | null | Promise<string | null>,
+  endsTurn = false,
 ): Promise<string | null | undefined> {
   const handoffs = handoffTools(input.workflow, agent.name);
   checkCancelled(input);
@@ -570,7 +734,6 @@ async function runTools(
   ));
   const results: ChatMessage[] = [];
   const events: EventBody[] = [];
-  const declared = new Map(input.workflow.context_variables.map((v) => [v.name, v.type]));
   let changed = false;
   let handoff: string | undefined;
   for (const outcome of outcomes) {
@@ -578,17 +741,7 @@ async function runTools(
     const result = (typeof outcome.result === 'object' && outcome.result !== null ? outcome.result : {}) as Record<string, unknown>;
     // A tool sets variables through its context_variables (Python) or a `$context` key in its result.
     const returned = result[TOOL_CONTEXT_KEY];
-    const updates = { ...(typeof returned === 'object' && returned !== null ? returned : {}), ...('variables' in outcome ? outcome.variables : {}) };
-    if (Object.keys(updates).length) {
-      for (const [name, value] of Object.entries(updates)) {
-        // Only declared variables, and only with values of their type: tools cannot corrupt the chat's state.
-        const type = declared.get(name);
-        if (type && matchesVariableType(value, type)) {
-          variables[name] = value;
-          changed = true;
-        }
-      }
-    }
+    if (setVariables(input.workflow, { ...(typeof returned === 'object' && returned !== null ? returned : {}), ...('variables' in outcome ? outcome.variables : {}) }, variables)) changed = true;
     const target = result[TOOL_HANDOFF_KEY];
     const valid = typeof target === 'string' && (target === 'user' || target === 'terminate' || input.workflow.agents.some((a) => a.name === target));
     if (valid && handoff === undefined) handoff = target;
@@ -617,7 +770,8 @@ async function runTools(
       run_id: input.runId,
     });
   }
-  const next = handoff !== undefined && decide ? await decide(handoff) : undefined;
+  // A UI tool's turn ends when its response comes.
+  const next = decide && (handoff !== undefined || (endsTurn && !shown)) ? await decide(handoff) : undefined;
   if (next !== undefined && results.length) {
     const last = results.at(-1)!;
     if (last.role === 'tool') last.ends_turn = { next };
@@ -636,17 +790,27 @@ async function runTools(
 
 /**
  * The client's response to the UI tool the chat waited on becomes that call's result (once, even
- * when this run is started again), and sets the variables its `ui_response` triggers name.
+ * when this run is started again), and sets the variables its `ui_response` triggers name. When
+ * the runtime made the call (auto_tool_mode) the asking agent's turn ends there: returns where the
+ * run goes next.
  */
-async function answerUiTool(input: RunScope, ports: RunPorts, history: ChatMessage[], variables: Record<string, unknown>): Promise<void> {
+async function answerUiTool(
+  input: RunScope,
+  ports: RunPorts,
+  history: ChatMessage[],
+  variables: Record<string, unknown>,
+  decide: (agent: string) => string | null | Promise<string | null>,
+): Promise<{ agent: string; next: string | null } | undefined> {
   const { tool_call_id, response } = input.uiResponse!;
-  if (history.some((m) => m.role === 'tool' && m.tool_call_id === tool_call_id)) return;
-  let asked: { agent: string; call: LlmToolCall } | undefined;
+  const answered = history.find((m) => m.role === 'tool' && m.tool_call_id === tool_call_id);
+  // Answered already (this run started again): the history tells where it went.
+  if (answered) return undefined;
+  let asked: { agent: string; call: LlmToolCall; auto: boolean } | undefined;
   for (const m of history) {
     const call = m.role === 'assistant' ? m.tool_calls?.find((c) => c.id === tool_call_id) : undefined;
-    if (call && m.role === 'assistant') asked = { agent: m.agent, call };
+    if (call && m.role === 'assistant') asked = { agent: m.agent, call, auto: m.auto_tool === true };
   }
-  if (!asked) return;
+  if (!asked) return undefined;
   const { call } = asked;
   let changed = false;
   for (const variable of input.workflow.context_variables) {
@@ -660,12 +824,15 @@ async function answerUiTool(input: RunScope, ports: RunPorts, history: ChatMessa
     }
   }
   const result: ChatMessage = { role: 'tool', agent: asked.agent, tool_call_id, name: call.name, content: JSON.stringify(response), run_id: input.runId };
+  history.push(result);
+  const ended = asked.auto ? { agent: asked.agent, next: await decide(asked.agent) } : undefined;
+  if (ended) result.ends_turn = { next: ended.next };
   await ports.journal.commit({
     messages: [result],
     events: [{ type: 'tool_result', run_id: input.runId, agent: asked.agent, tool_call_id, name: call.name, ok: true, result: response, duration_ms: 0 }],
     ...(changed ? { variables: { ...variables } } : {}),
   });
-  history.push(result);
+  return ended;
 }
 
 /** The client's view of a failure: an LLM error says what the endpoint said; anything else stays inside. */

@@ -84,6 +84,12 @@ export const ToolRequest = z.object({
    * (after a lost reply) gets the first call's result instead of running the tool twice.
    */
   call_id: z.string().min(1).max(512).optional(),
+  /**
+   * Set when the function is a hook of its agent's reply, called the Python runtime's way:
+   * `update_agent_state(agent, messages)` or `process_message_before_send(sender, message,
+   * recipient, silent)`, from `args` (see HookInput in the tool-runner).
+   */
+  hook: z.enum(['update_agent_state', 'process_message_before_send']).optional(),
 });
 export type ToolRequest = z.infer<typeof ToolRequest>;
 

@@ -158,6 +158,31 @@ export const UiToolEvent = z.object({
 });
 export type UiToolEvent = z.infer<typeof UiToolEvent>;
 
+/** Points of a chat where the runtime calls a workflow's own function (hooks.yaml, tools.yaml `lifecycle_tools`). */
+export const HOOK_POINTS = ['before_chat', 'after_chat', 'before_agent', 'after_agent', 'update_agent_state', 'process_message_before_send'] as const;
+
+/**
+ * The runtime called a workflow's function at a point of the chat: every lifecycle tool
+ * (before_chat, after_chat, before_agent, after_agent), and a hook of an agent's reply
+ * (update_agent_state, process_message_before_send) when it failed: one that works shows in its
+ * effect. A failure never stops the run.
+ */
+export const HookEvent = z.object({
+  type: z.literal('hook'),
+  ...Envelope,
+  run_id: z.string(),
+  hook: z.enum(HOOK_POINTS),
+  /** The agent whose turn or reply it was called for; absent for before_chat and after_chat. */
+  agent: z.string().optional(),
+  /** The function's name. */
+  name: z.string(),
+  ok: z.boolean(),
+  result: z.unknown().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  duration_ms: z.number().nonnegative(),
+});
+export type HookEvent = z.infer<typeof HookEvent>;
+
 /** One model call of a run as the endpoint counted it; the run's priced total follows in `usage_update`. */
 export const UsageDeltaEvent = z.object({
   type: z.literal('usage_delta'),
@@ -204,6 +229,7 @@ export const ServerEvent = z.discriminatedUnion('type', [
   UsageDeltaEvent,
   InputRequestEvent,
   UiToolEvent,
+  HookEvent,
   ErrorEvent,
   TokenRefreshedEvent,
 ]);

@@ -23,6 +23,8 @@ export {
   AgentMessageEvent,
   CompletionReason,
   ErrorEvent,
+  HOOK_POINTS,
+  HookEvent,
   InputRequestEvent,
   ModelUsage,
   SERVER_EVENT_TYPES,

@@ -5,7 +5,10 @@ export {
   AgentsFile,
   CONTEXT_VARIABLE_TYPES,
   ContextVariablesFile,
+  HOOK_TYPES,
   HandoffsFile,
+  HooksFile,
+  LIFECYCLE_TRIGGERS,
   SPECIAL_TARGETS,
   StructuredOutputsFile,
   matchesVariableType,
@@ -21,7 +24,7 @@ export {
   VariableTrigger,
   reservedToolEnv,
 } from './workflow-definition.js';
-export type { AgentDefinition, ContextVariableDefinition, HandoffRule, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
+export type { AgentDefinition, ContextVariableDefinition, HandoffRule, HookDefinition, LifecycleToolDefinition, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
 export { JSON_FORM_FILE, WORKFLOW_FILE_NAMES, WorkflowNotFoundError, WorkflowValidationError, formatProblem, isWorkflowFolder, loadWorkflow } from './workflow-loader.js';
 export type { LoadOptions, WorkflowProblem } from './workflow-loader.js';
 export { CONTEXT_PARAMETER, readPythonSignature } from './python-signature.js';

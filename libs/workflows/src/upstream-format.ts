@@ -33,7 +33,7 @@ export function isUpstreamShaped(documents: Partial<Record<string, unknown>>, ha
   if (isObject(agents) && isObject(agents.agents)) return true;
   if (isObject(agents) && Array.isArray(agents.agents) && agents.agents.some((a) => isObject(a) && ('prompt_sections' in a || 'prompt_sections_custom' in a || 'auto_tool_mode' in a))) return true;
   const upstreamTool = (t: unknown) => isObject(t) && ('auto_invoke' in t || (isObject(t.ui) && 'mode' in t.ui));
-  if (isObject(tools) && ('lifecycle_tools' in tools || (Array.isArray(tools.tools) && tools.tools.some(upstreamTool)))) return true;
+  if (isObject(tools) && ['tools', 'lifecycle_tools'].some((key) => Array.isArray(tools[key]) && (tools[key] as unknown[]).some(upstreamTool))) return true;
   if (isObject(context_variables) && ('definitions' in context_variables || isObject(context_variables.context_variables))) return true;
   if (isObject(handoffs) && Array.isArray(handoffs.handoff_rules) && handoffs.handoff_rules.some((h) => isObject(h) && ('transition_target' in h || 'condition_scope' in h))) return true;
   if (isObject(structured_outputs) && (isObject(structured_outputs.structured_outputs) || 'registry' in structured_outputs)) return true;
@@ -116,11 +116,9 @@ export function adaptAgents(raw: unknown): Adapted {
     }
     delete agent.prompt_sections;
     delete agent.prompt_sections_custom;
-    if (agent.auto_tool_mode === true) warnings.push({ field: at, key: 'auto_tool_mode', message: 'has no effect yet: the agent\'s tools are offered to the model, which calls them itself' });
-    delete agent.auto_tool_mode;
     // Checked against the structured outputs by the loader (requiredStructuredOutputs).
     delete agent.structured_outputs_required;
-    dropNulls(agent, ['role', 'class', 'llm_config', 'max_consecutive_auto_reply', 'description']);
+    dropNulls(agent, ['role', 'class', 'llm_config', 'max_consecutive_auto_reply', 'description', 'auto_tool_mode']);
     return agent;
   });
   const value = { ...raw, agents };
@@ -139,20 +137,11 @@ export function adaptTools(raw: unknown): Adapted {
   const warnings: Note[] = [];
   if (!isObject(raw)) return { value: raw, warnings, problems: [], toDocument: same };
   const value: Json = { ...raw };
-  if ('lifecycle_tools' in value) {
-    const lifecycle = Array.isArray(value.lifecycle_tools) ? value.lifecycle_tools : [];
-    lifecycle.forEach((_, i) => warnings.push({ field: ['lifecycle_tools', i], message: 'lifecycle tools are not run yet: this one is skipped; do its work in a tool the agent calls' }));
-    delete value.lifecycle_tools;
-  }
   if (Array.isArray(value.tools)) {
     value.tools = value.tools.map((entry, i) => {
       if (!isObject(entry)) return entry;
       const tool = { ...entry };
-      dropNulls(tool, ['name', 'parameters', 'timeout_seconds', 'env', 'ui']);
-      if ('auto_invoke' in tool) {
-        if (tool.auto_invoke === true && tool.tool_type !== 'UI_Tool') warnings.push({ field: ['tools', i], key: 'auto_invoke', message: 'has no effect yet: the tool runs when the model calls it' });
-        delete tool.auto_invoke;
-      }
+      dropNulls(tool, ['name', 'parameters', 'timeout_seconds', 'env', 'ui', 'auto_invoke']);
       if (isObject(tool.ui)) {
         const ui: Json = { ...tool.ui };
         if ('mode' in ui) {

@@ -55,6 +55,8 @@ export const AgentEntry = z.strictObject({
   llm_config: LlmConfig.optional(),
   /** Replies this agent may make in one turn, overriding the orchestrator's. */
   max_consecutive_auto_reply: z.number().int().positive().optional(),
+  /** The agent answers with its structured output only, which the runtime passes to its `auto_invoke` tool. */
+  auto_tool_mode: z.boolean().optional(),
 });
 
 export const AgentsFile = z.strictObject({
@@ -116,6 +118,8 @@ export const ToolEntry = z.strictObject({
   timeout_seconds: z.number().positive().optional(),
   /** Variables of the tool-runner's environment this tool receives; it gets no others. */
   env: ToolEnv.optional(),
+  /** Called by the runtime with its agent's structured output (auto_tool_mode). @default true for a UI_Tool */
+  auto_invoke: z.boolean().optional(),
   /** A UI tool's component and where the client shows it. */
   ui: z
     .strictObject({
@@ -125,7 +129,40 @@ export const ToolEntry = z.strictObject({
     .optional(),
 });
 
-export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]) });
+/** Where a lifecycle tool runs: before the chat's first turn, after its last, around an agent's turns. */
+export const LIFECYCLE_TRIGGERS = ['before_chat', 'after_chat', 'before_agent', 'after_agent'] as const;
+
+/** A tool the runtime calls at a point of the chat (not the model), with the chat's variables. */
+export const LifecycleToolEntry = z.strictObject({
+  trigger: z.enum(LIFECYCLE_TRIGGERS, { error: `must be one of: ${LIFECYCLE_TRIGGERS.join(', ')}` }),
+  /** For before_agent and after_agent: the agent; every agent when unset. */
+  agent: ModelName.nullable().optional(),
+  file: ToolEntry.shape.file,
+  function: ToolEntry.shape.function,
+  description: z.string().optional(),
+  /** Only Agent_Tool runs here: a UI lifecycle tool is reported and skipped. */
+  tool_type: ToolEntry.shape.tool_type,
+  timeout_seconds: z.number().positive().optional(),
+  env: ToolEnv.optional(),
+  /** Written by the Python runtime's generator; a lifecycle tool is always called. */
+  auto_invoke: z.boolean().nullable().optional(),
+  ui: z.looseObject({}).nullable().optional(),
+});
+
+export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]), lifecycle_tools: z.array(LifecycleToolEntry).default([]) });
+
+/** Functions the runtime calls around an agent's reply (the Python runtime's AG2 hooks). */
+export const HOOK_TYPES = ['update_agent_state', 'process_message_before_send'] as const;
+
+export const HookEntry = z.strictObject({
+  hook_type: z.enum(HOOK_TYPES, { error: `must be one of: ${HOOK_TYPES.join(', ')}` }),
+  /** An agent's name, or `all`. */
+  hook_agent: z.string().min(1),
+  filename: z.string().min(1).refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), 'must be a path inside the workflow folder').refine((f) => f.endsWith('.py'), 'hooks are Python functions: must end in .py'),
+  function: ToolEntry.shape.function,
+});
+
+export const HooksFile = z.strictObject({ hooks: z.array(HookEntry).default([]) });
 
 export const StructuredOutputEntry = z.strictObject({
   agent: ModelName,
@@ -200,6 +237,24 @@ export interface ToolDefinition {
   ui?: { component: string; display: (typeof UI_DISPLAYS)[number] };
   /** The function takes the chat's context variables (a Python `context_variables` parameter). */
   takes_context?: boolean;
+  /** Called by the runtime with its agent's structured output when the agent is in auto_tool_mode. */
+  auto_invoke?: boolean;
+}
+
+/** A hook: `update_agent_state` adjusts the agent's system message before it replies; `process_message_before_send` rewrites its reply. */
+export interface HookDefinition {
+  type: (typeof HOOK_TYPES)[number];
+  /** The agent it applies to, or `all`. */
+  agent: string;
+  /** The function, run in the tool-runner like a tool. */
+  tool: ToolDefinition;
+}
+
+export interface LifecycleToolDefinition {
+  trigger: (typeof LIFECYCLE_TRIGGERS)[number];
+  /** For before_agent and after_agent: the one agent; every agent when unset. */
+  agent?: string;
+  tool: ToolDefinition;
 }
 
 /** An agent's reply as JSON of a given schema, checked before anyone sees it. */
@@ -223,6 +278,11 @@ export interface AgentDefinition {
   max_consecutive_auto_reply?: number;
   /** The context variables the agent's prompt shows; all of them when unset. */
   variables?: string[];
+  /**
+   * The agent is offered no tools of its own: its structured output is passed, key by parameter,
+   * to `auto_tool`, and the turn ends with that tool's result.
+   */
+  auto_tool?: ToolDefinition;
 }
 
 /** One workflow, validated, with everything the engine needs to run it. */
@@ -260,6 +320,10 @@ export interface WorkflowDefinition {
   after_work?: string;
   agents: AgentDefinition[];
   tools: ToolDefinition[];
+  /** Hooks of hooks.yaml, in file order. */
+  hooks?: HookDefinition[];
+  /** Lifecycle tools of tools.yaml, in file order. */
+  lifecycle_tools?: LifecycleToolDefinition[];
   context_variables: ContextVariableDefinition[];
   /** Handoff rules in file order; empty means agents speak in turn (DefaultPattern). */
   handoffs: HandoffRule[];

@@ -93,7 +93,7 @@ describe('loadWorkflow', () => {
 
   it('refuses unknown keys at the top of a file', () => {
     write('tops', { 'orchestrator.yaml': 'workflow_name: Tops\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n', 'tools.yaml': 'tool: []\n' });
-    expect(problems('tops')).toEqual(['tops/tools.yaml:1:1: tool: unknown field; expected tools']);
+    expect(problems('tops')).toEqual(['tops/tools.yaml:1:1: tool: unknown field; expected tools or lifecycle_tools']);
   });
 
   it('takes the variables a tool declares, and refuses the runtime\'s own and the interpreters\' switches', () => {
@@ -353,11 +353,11 @@ describe('folders of the Python MozaiksAI runtime', () => {
       "/steps/0 must have required property 'owner'",
       '/confidence must be equal to one of the allowed values',
     ]);
+    expect(wf.hooks).toEqual([{ type: 'update_agent_state', agent: 'Planner', tool: expect.objectContaining({ file: 'tools/naming.py', function: 'inject_guidance' }) }]);
     expect(wf.handoffs.filter((h) => h.source_agent === 'user').map((h) => [h.kind, h.target])).toEqual([['expression', 'Interviewer'], ['expression', 'Planner'], ['llm', 'terminate']]);
     expect(wf.warnings!.map(formatProblem)).toEqual([
       expect.stringMatching(/^upstream_planner\/orchestrator.yaml:2:1: entry_point: has no effect here/),
       expect.stringMatching(/^upstream_planner\/context_variables.yaml:42:5: definitions.5.source.type: source "data_reference" is not read here/),
-      expect.stringMatching(/^upstream_planner\/hooks.yaml:2:3: hooks.0: hooks are not run yet/),
       expect.stringMatching(/^upstream_planner\/ui_config.yaml:1:1: visual_agents: is for the Python runtime's frontend/),
       expect.stringMatching(/^upstream_planner\/_pack:1:1: workflow packs are not run here \(workflow_graph.json\)/),
     ]);

@@ -11,10 +11,10 @@ import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
 import {
-  AGENT_CLASS_EXTENSIONS, AgentEntry, ContextVariableEntry, HandoffEntry, OrchestratorFile, SPECIAL_TARGETS, StructuredOutputEntry,
-  TOOL_FILE_EXTENSIONS, ToolEntry, ToolEnv, matchesVariableType,
+  AGENT_CLASS_EXTENSIONS, AgentEntry, ContextVariableEntry, HOOK_TYPES, HandoffEntry, HookEntry, LifecycleToolEntry, OrchestratorFile, SPECIAL_TARGETS,
+  StructuredOutputEntry, TOOL_FILE_EXTENSIONS, ToolEntry, ToolEnv, matchesVariableType,
 } from './workflow-definition.js';
-import type { AgentDefinition, ContextVariableDefinition, HandoffRule, ToolDefinition, WorkflowDefinition, WorkflowProblem } from './workflow-definition.js';
+import type { AgentDefinition, ContextVariableDefinition, HandoffRule, HookDefinition, LifecycleToolDefinition, ToolDefinition, WorkflowDefinition, WorkflowProblem } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import { readPythonSignature } from './python-signature.js';
 import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped, requiredStructuredOutputs } from './upstream-format.js';
@@ -410,7 +410,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   }
 
   const TOP_LEVEL: Record<Exclude<FileKind, 'orchestrator'>, string[]> = {
-    agents: ['agents'], tools: ['tools'], context_variables: ['context_variables', 'agents'], handoffs: ['handoff_rules'], structured_outputs: ['structured_outputs'],
+    agents: ['agents'], tools: ['tools', 'lifecycle_tools'], context_variables: ['context_variables', 'agents'], handoffs: ['handoff_rules'], structured_outputs: ['structured_outputs'],
   };
   if (!jsonForm) for (const [kind, allowed] of Object.entries(TOP_LEVEL)) checked[kind as FileKind].topLevel(allowed, lenient);
 
@@ -437,6 +437,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   const agentsKnown = agentsCheck.source !== undefined;
   const agentsFile = agentsCheck.relative;
   const agents: AgentDefinition[] = [];
+  const autoAgents: Array<{ name: string; i: number }> = [];
   for (const { i, value: a } of agentsCheck.entries('agents', AgentEntry, lenient, { min: 'a workflow needs at least one agent' })) {
     if (agents.some((other) => other.name === a.name)) agentsCheck.problem(['agents', i, 'name'], `duplicate agent name "${a.name}"`);
     let agentClass: AgentDefinition['class'];
@@ -451,11 +452,20 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       name: a.name, ...(agentClass ? { class: agentClass } : {}), ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [],
       ...(a.max_consecutive_auto_reply ? { max_consecutive_auto_reply: a.max_consecutive_auto_reply } : {}),
     });
+    if (a.auto_tool_mode) autoAgents.push({ name: a.name, i });
   }
   const isAgent = (name: string) => namedAgents.has(name);
   const noAgent = (name: string) => `no agent named "${name}" in ${path.basename(agentsFile || 'agents.yaml')}`;
   const isTarget = (t: string) => (SPECIAL_TARGETS as readonly string[]).includes(t) || isAgent(t);
   const targetMessage = (t: string) => `${noAgent(t)} (or use ${SPECIAL_TARGETS.join(' or ')})`;
+
+  /** The signature of a Python function (undefined for other files); a missing function is a problem. */
+  const pythonFunction = (file: string, name: string, problem: (field: string, message: string) => void) => {
+    if (!file.endsWith('.py')) return undefined;
+    const signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), name);
+    if (!signature) problem('function', `${file} has no top-level function "${name}"`);
+    return signature;
+  };
 
   // tools
   const toolsCheck = checked.tools;
@@ -469,12 +479,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       else toolsCheck.skip(['tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, true);
       continue;
     }
-    let signature: ReturnType<typeof readPythonSignature>;
-    if (!file) problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`);
-    else if (file.endsWith('.py')) {
-      signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), t.function);
-      if (!signature) problem('function', `${file} has no top-level function "${t.function}"`);
-    }
+    const signature = file ? pythonFunction(file, t.function, problem) : (problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`), undefined);
     const description = t.description ?? signature?.description;
     if (!description) problem('description', 'is required (or give the function a docstring)');
     if (t.tool_type === 'UI_Tool' && !t.ui) problem('tool_type', 'a UI_Tool needs ui: {component, display}: what the client shows');
@@ -490,12 +495,41 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       env: t.env ?? [],
       ...(t.ui ? { ui: t.ui } : {}),
       ...(signature?.takesContext ? { takes_context: true } : {}),
+      ...(t.auto_invoke ?? t.tool_type === 'UI_Tool' ? { auto_invoke: true } : {}),
     };
     const agent = agents.find((a) => a.name === t.agent);
     if (agentsKnown && !isAgent(t.agent)) problem('agent', noAgent(t.agent));
     if (agent?.tools.some((other) => other.name === tool.name)) problem(t.name ? 'name' : 'function', `agent "${t.agent}" already has a tool named "${tool.name}"`);
     agent?.tools.push(tool);
     tools.push(tool);
+  }
+
+  // lifecycle tools: called by the runtime at points of the chat, like any tool in the tool-runner.
+  const lifecycle: LifecycleToolDefinition[] = [];
+  for (const { i, value: t } of toolsCheck.entries('lifecycle_tools', LifecycleToolEntry, lenient)) {
+    const problem = (field: string, message: string) => toolsCheck.problem(['lifecycle_tools', i, field], message);
+    if (t.tool_type === 'UI_Tool') {
+      toolsCheck.skip(['lifecycle_tools', i, 'tool_type'], 'a lifecycle tool runs without the user here: only Agent_Tool (show a UI tool from an agent instead)', lenient);
+      continue;
+    }
+    const file = findInFolder(dir, t.file);
+    if (!file) {
+      problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`);
+      continue;
+    }
+    const agent = t.agent ?? undefined;
+    if (agent !== undefined && (t.trigger === 'before_chat' || t.trigger === 'after_chat')) problem('agent', `a ${t.trigger} tool runs once for the chat: leave agent unset`);
+    else if (agent !== undefined && agentsKnown && !isAgent(agent)) problem('agent', noAgent(agent));
+    const signature = pythonFunction(file, t.function, problem);
+    lifecycle.push({
+      trigger: t.trigger,
+      ...(agent !== undefined ? { agent } : {}),
+      tool: {
+        name: t.function, agent: agent ?? '', file, function: t.function, description: t.description ?? signature?.description ?? t.function, tool_type: 'Agent_Tool',
+        parameters: { type: 'object', properties: {} }, ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}), env: t.env ?? [],
+        ...(signature?.takesContext ? { takes_context: true } : {}),
+      },
+    });
   }
 
   if (o?.initial_agent && agentsKnown && !isAgent(o.initial_agent)) orchestratorCheck.problem(['initial_agent'], noAgent(o.initial_agent));
@@ -524,6 +558,22 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       const where = agentsCheck.source!.read.locateKey(at, 'structured_outputs_required');
       (options.strict ? problems : warnings).push({ file: agentsFile, field: [...at, 'structured_outputs_required'].join('.'), ...where, message: `has no effect: structured_outputs.yaml's registry gives ${name} no model` });
     }
+  }
+
+  // auto_tool_mode: the agent's structured output goes to its one auto_invoke tool.
+  for (const { name, i } of autoAgents) {
+    const agent = agents.find((a) => a.name === name)!;
+    const candidates = agent.tools.filter((t) => t.auto_invoke);
+    const unmet = !agent.structured_output
+      ? `agent ${name} has no structured output to pass to a tool: give it one in structured_outputs, or remove auto_tool_mode`
+      : candidates.length === 0
+        ? `agent ${name} has no tool with auto_invoke: true (a UI_Tool has it unless set false): give it one, or remove auto_tool_mode`
+        : candidates.length > 1
+          ? `agent ${name} has ${candidates.length} tools with auto_invoke (${candidates.map((t) => t.name).join(', ')}): keep it on one`
+          : undefined;
+    if (!unmet) agent.auto_tool = candidates[0]!;
+    else if (!lenient) agentsCheck.problem(['agents', i, 'auto_tool_mode'], unmet);
+    else agentsCheck.note([{ field: agentsCheck.source!.toDocument(['agents', i]), key: 'auto_tool_mode', message: `has no effect: ${unmet}` }], warnings);
   }
 
   // context variables
@@ -602,7 +652,8 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   }
 
   // The Python runtime's other files: read and reported, never silently ignored.
-  reportExtras(root, workflowId, extras, hasPack, isAgent, options.strict ? problems : warnings, problems);
+  const hooks = extras.includes('hooks.yaml') ? readHooks(root, workflowId, isAgent, lenient, warnings, problems) : [];
+  reportExtras(root, workflowId, extras.filter((name) => name !== 'hooks.yaml'), hasPack, options.strict ? problems : warnings, problems);
 
   for (const kind of FILE_KINDS) {
     problems.push(...checked[kind].problems);
@@ -629,6 +680,8 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     ...(o.after_work ? { after_work: o.after_work } : {}),
     agents,
     tools,
+    hooks,
+    lifecycle_tools: lifecycle,
     context_variables: variables,
     handoffs,
     warnings: sortProblems(warnings),
@@ -645,11 +698,57 @@ function sortProblems(problems: WorkflowProblem[]): WorkflowProblem[] {
   return [...problems].sort((a, b) => order(a.file) - order(b.file) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
 }
 
-/** hooks.yaml, ui_config.yaml and _pack/: what each holds, and that it has no effect here. */
-function reportExtras(
-  root: string, workflowId: string, extras: readonly string[], hasPack: boolean, isAgent: (name: string) => boolean,
-  warnings: WorkflowProblem[], problems: WorkflowProblem[],
-): void {
+/**
+ * hooks.yaml: each hook's function, run in the tool-runner around its agent's replies. Hook types
+ * that do not run here are reported and skipped (refused with --strict).
+ */
+function readHooks(
+  root: string, workflowId: string, isAgent: (name: string) => boolean, lenient: boolean, warnings: WorkflowProblem[], problems: WorkflowProblem[],
+): HookDefinition[] {
+  const dir = path.join(root, workflowId);
+  const relative = path.join(workflowId, 'hooks.yaml');
+  const read = readDocument(root, relative);
+  if (!read) return [];
+  if (read.problems.length) {
+    problems.push(...read.problems);
+    return [];
+  }
+  const hooks: HookDefinition[] = [];
+  const check = new Checked({ relative, read, value: read.value ?? { hooks: [] }, toDocument: (f) => f });
+  check.topLevel(['hooks'], lenient);
+  for (const { i, value: h } of check.entries('hooks', z.unknown(), lenient)) {
+    const type = (h as { hook_type?: unknown })?.hook_type;
+    if (typeof type === 'string' && !(HOOK_TYPES as readonly string[]).includes(type)) {
+      check.skip(['hooks', i, 'hook_type'], `${type} hooks do not run here (only ${HOOK_TYPES.join(', ')})`, lenient);
+      continue;
+    }
+    const hook = check.parse(HookEntry, h, ['hooks', i], lenient);
+    if (!hook) continue;
+    const problem = (field: string, message: string) => check.problem(['hooks', i, field], message);
+    if (hook.hook_agent !== 'all' && !isAgent(hook.hook_agent)) problem('hook_agent', `no agent named "${hook.hook_agent}" (or use all)`);
+    const file = findInFolder(dir, hook.filename);
+    if (!file) {
+      problem('filename', `hook file ${hook.filename} not found in ${workflowId}/ or ${workflowId}/tools/`);
+      continue;
+    }
+    const signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), hook.function);
+    if (!signature) {
+      problem('function', `${file} has no top-level function "${hook.function}"`);
+      continue;
+    }
+    hooks.push({
+      type: hook.hook_type,
+      agent: hook.hook_agent,
+      tool: { name: hook.function, agent: hook.hook_agent, file, function: hook.function, description: signature.description ?? hook.function, tool_type: 'Agent_Tool', parameters: { type: 'object', properties: {} }, env: [] },
+    });
+  }
+  problems.push(...check.problems);
+  warnings.push(...check.warnings);
+  return hooks;
+}
+
+/** ui_config.yaml and _pack/: what each holds, and that it has no effect here. */
+function reportExtras(root: string, workflowId: string, extras: readonly string[], hasPack: boolean, warnings: WorkflowProblem[], problems: WorkflowProblem[]): void {
   const dir = path.join(root, workflowId);
   for (const name of extras) {
     const relative = path.join(workflowId, name);
@@ -660,19 +759,7 @@ function reportExtras(
       continue;
     }
     const doc = (read.value ?? {}) as Record<string, unknown>;
-    if (name === 'hooks.yaml') {
-      const hooks = Array.isArray(doc.hooks) ? doc.hooks : [];
-      hooks.forEach((hook: Record<string, unknown>, i) => {
-        const at = read.locate(['hooks', i]);
-        const file = typeof hook?.filename === 'string' ? hook.filename : undefined;
-        if (file && !findInFolder(dir, file)) problems.push({ file: relative, field: `hooks.${i}.filename`, ...read.locate(['hooks', i, 'filename']), message: `hook file ${file} not found in ${workflowId}/ or ${workflowId}/tools/` });
-        if (typeof hook?.hook_agent === 'string' && hook.hook_agent !== 'all' && !isAgent(hook.hook_agent)) problems.push({ file: relative, field: `hooks.${i}.hook_agent`, ...read.locate(['hooks', i, 'hook_agent']), message: `no agent named "${hook.hook_agent}" (or use all)` });
-        warnings.push({ file: relative, field: `hooks.${i}`, ...at, message: `hooks are not run yet: ${String(hook?.hook_type ?? 'this hook')} ${String(hook?.function ?? '')} is skipped; put what it adds to the prompt in the agent's system_message` });
-      });
-      for (const key of Object.keys(doc)) if (key !== 'hooks') warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field, ignored' });
-    } else {
-      for (const key of Object.keys(doc)) warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'is for the Python runtime\'s frontend and has no effect here' });
-    }
+    for (const key of Object.keys(doc)) warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'is for the Python runtime\'s frontend and has no effect here' });
   }
   if (hasPack) {
     const files = readdirSync(path.join(dir, '_pack')).sort();

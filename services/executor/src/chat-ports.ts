@@ -137,7 +137,7 @@ export class BusToolInvoker implements ToolInvoker {
     private readonly defaultTimeoutMs: number,
   ) {}
 
-  async invoke({ tool, args, tool_call_id, variables }: ToolInvocation): Promise<ToolOutcome> {
+  async invoke({ tool, args, tool_call_id, variables, hook }: ToolInvocation): Promise<ToolOutcome> {
     const timeoutMs = tool.timeout_seconds ? tool.timeout_seconds * 1000 : this.defaultTimeoutMs;
     const request: ToolRequest = {
       v: 1,
@@ -153,6 +153,7 @@ export class BusToolInvoker implements ToolInvoker {
       ...(variables ? { variables: { chat_id: this.scope.chatId, app_id: this.scope.tenant.app_id, user_id: this.scope.tenant.user_id, workflow_name: this.scope.workflowId, ...variables } } : {}),
       timeout_ms: timeoutMs,
       call_id: `${this.runId}:${tool_call_id}`,
+      ...(hook ? { hook } : {}),
     };
     const started = performance.now();
     // The runner enforces the timeout, after letting the call wait as long again for a free

@@ -141,6 +141,39 @@ class ContextVariables:
         return len(self._data)
 
 
+class AgentView:
+    """An agent as a hook sees it (the parts of an AG2 agent hooks use): its name, its system
+    message, which an update_agent_state hook may change, and the chat's context variables."""
+
+    def __init__(self, view, context):
+        self.name = view.get("name", "")
+        self.system_message = view.get("system_message", "")
+        self.context_variables = context
+        self._context_variables = context
+
+    def update_system_message(self, system_message):
+        self.system_message = system_message
+
+
+def settled(value):
+    if hasattr(value, "__await__"):
+        import asyncio
+
+        return asyncio.run(value)
+    return value
+
+
+def hook_call(fn, hook, args, context):
+    """Calls a hook the way AG2 does, with views of its agents; returns what the runtime uses."""
+    if hook == "update_agent_state":
+        agent = AgentView(args.get("agent") or {}, context)
+        settled(fn(agent, list(args.get("messages") or [])))
+        return {"system_message": agent.system_message}
+    sender = AgentView(args.get("sender") or {}, context)
+    recipient = AgentView(args.get("recipient") or {}, context)
+    return {"message": settled(fn(sender, args.get("message"), recipient, bool(args.get("silent"))))}
+
+
 def takes_context(fn):
     import inspect
 
@@ -183,15 +216,14 @@ def call(request, modules):
         return {"ok": False, "error": {"code": "tool_not_found", "message": f"{display} defines no function \"{request['function']}\""}}
     context = None
     args = dict(request["args"])
-    if request.get("variables") is not None and takes_context(fn):
+    hook = request.get("hook")
+    if hook is not None:
+        context = ContextVariables(request.get("variables") or {})
+    elif request.get("variables") is not None and takes_context(fn):
         context = ContextVariables(request["variables"])
         args["context_variables"] = context
     try:
-        result = fn(**args)
-        if hasattr(result, "__await__"):
-            import asyncio
-
-            result = asyncio.run(result)
+        result = hook_call(fn, hook, args, context) if hook is not None else settled(fn(**args))
     except SystemExit as error:
         return {"ok": False, "error": {"code": "tool_exited", "message": f"{display} {request['function']} called sys.exit({error.code!r}) instead of returning"}}
     except MemoryError:

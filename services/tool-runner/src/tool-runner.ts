@@ -239,14 +239,18 @@ export class ToolRunner {
     } catch (error) {
       return failure('tool_not_found', `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ')}`);
     }
-    const tool = workflow.tools.find((t) => t.file === request.file && t.function === request.function);
-    if (!tool) return failure('tool_not_found', `${display} ${request.function} is not a tool declared in tools.yaml`);
+    // Hooks and lifecycle tools are the workflow's functions too, declared in hooks.yaml and tools.yaml.
+    const declared = request.hook
+      ? (workflow.hooks ?? []).filter((h) => h.type === request.hook).map((h) => h.tool)
+      : [...workflow.tools, ...(workflow.lifecycle_tools ?? []).map((l) => l.tool)];
+    const tool = declared.find((t) => t.file === request.file && t.function === request.function);
+    if (!tool) return failure('tool_not_found', `${display} ${request.function} is not ${request.hook ? `a ${request.hook} hook declared in hooks.yaml` : 'a tool declared in tools.yaml'}`);
     const workflowDir = realPath(workflow.dir);
     const file = workflowDir && insideRealPath(workflowDir, request.file);
     if (!workflowDir || !file) return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
     const language = languageOf(file);
     if (!language) return failure('tool_not_found', `${display} is not a ${TOOL_FILE_EXTENSIONS.join(', ')} file`);
-    return { request, tool, toolFiles: [...new Set(workflow.tools.map((t) => t.file))].sort(), file, display, language, workflowDir };
+    return { request, tool, toolFiles: [...new Set([...workflow.tools, ...(workflow.hooks ?? []).map((h) => h.tool), ...(workflow.lifecycle_tools ?? []).map((l) => l.tool)].map((t) => t.file))].sort(), file, display, language, workflowDir };
   }
 
   private async run(call: ResolvedCall): Promise<ToolOutcome> {
@@ -268,7 +272,8 @@ export class ToolRunner {
       function: request.function,
       args: request.args,
       context: request.context,
-      ...(request.variables && tool.takes_context ? { variables: request.variables } : {}),
+      ...(request.variables && (tool.takes_context || request.hook) ? { variables: request.variables } : {}),
+      ...(request.hook ? { hook: request.hook } : {}),
       timeoutMs: request.timeout_ms,
     });
   }

@@ -29,8 +29,10 @@ export interface WorkerCall {
   function: string;
   args: Record<string, unknown>;
   context: Record<string, unknown>;
-  /** The chat's context variables, for a function that takes them. */
+  /** The chat's context variables, for a function that takes them (and a hook's agent). */
   variables?: Record<string, unknown>;
+  /** The function is a hook, called the Python runtime's way with views made from `args`. */
+  hook?: string;
   timeoutMs: number;
 }
 
@@ -158,8 +160,8 @@ export class ToolWorker {
     const startFailure = await this.ready;
     if (startFailure) this.fail(startFailure);
     else if (this.pending?.id === id) {
-      const { file, display, args, context, variables } = call;
-      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context, ...(variables ? { variables } : {}) })}\n`);
+      const { file, display, args, context, variables, hook } = call;
+      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context, ...(variables ? { variables } : {}), ...(hook ? { hook } : {}) })}\n`);
     }
     return outcome;
   }
