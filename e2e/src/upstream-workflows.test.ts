@@ -138,6 +138,83 @@ describe('a workflow folder of the Python MozaiksAI runtime', () => {
     }
   }, 60_000);
 
+  it('passes structured replies to their tools (auto_tool_mode), runs hooks and lifecycle tools in the tool-runner, each failure told and the run going on', async () => {
+    const rt = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    try {
+      const token = await mintToken({ claims: { workflow_id: 'upstream_pipeline', chat_id: 'chat_pipeline' } });
+      const strategy = { goal: 'launch', phases: [{ name: 'build', weeks: 2 }, { name: 'ship', weeks: 1 }] };
+      rt.llm.push(
+        { content: `\`\`\`json\n${JSON.stringify({ StrategyPlan: strategy })}\n\`\`\``, usage },
+        { content: JSON.stringify({ headline: 'Launch in 3 weeks', phase_names: ['build', 'ship'] }), usage },
+      );
+      const client = await WsTestClient.connect(rt.wsUrl(token));
+      const first = await client.exchange('Plan a product launch');
+      expect(said(first)).toEqual([
+        'hook', // before_chat
+        'agent_message', 'tool_call', 'tool_result', // the Strategist's reply, passed to save_strategy
+        'hook', 'hook', // after_agent: count_turn, audit_strategy (failing)
+        'agent_message', 'tool_call', 'ui_tool', // the Presenter's reply, shown by its UI tool
+        'workflow_complete', 'usage_update',
+      ]);
+      const hooks = first.filter((e) => e.type === 'hook');
+      // Lifecycle tools run in the tool-runner's workers, never in the runtime's process.
+      expect(hooks[0]).toMatchObject({ hook: 'before_chat', name: 'open_chat', ok: true });
+      expect(hooks[0]!.agent).toBeUndefined();
+      expect((hooks[0]!.result as { opened_by_pid: number }).opened_by_pid).not.toBe(process.pid);
+      expect(hooks[1]).toMatchObject({ hook: 'after_agent', agent: 'Strategist', name: 'count_turn', ok: true });
+      expect(hooks[2]).toMatchObject({ hook: 'after_agent', agent: 'Strategist', name: 'audit_strategy', ok: false, error: { code: 'tool_failed', message: expect.stringContaining('audit service unreachable') } });
+      // The model of an auto_tool_mode agent is offered no tools; its answer is the tool's arguments, key by parameter.
+      const [strategist, presenter] = rt.llm.requests;
+      expect(strategist!.tools ?? []).toEqual([]);
+      expect(strategist!.response_format).toMatchObject({ json_schema: { name: 'StrategyOutput' } });
+      const calls = first.filter((e) => e.type === 'tool_call');
+      expect(calls[0]).toMatchObject({ agent: 'Strategist', name: 'save_strategy', arguments: { StrategyPlan: strategy } });
+      expect(first.find((e) => e.type === 'tool_result')).toMatchObject({ ok: true, result: { saved: true, phases: 2 } });
+      // The next agent sees what the tool kept; the update_agent_state hook adds nothing while phase_count is 0.
+      expect(systemOf(presenter!)).toContain('"strategy":{"goal":"launch"');
+      expect(systemOf(presenter!)).not.toContain('[PHASES]');
+      const shown = first.find((e) => e.type === 'ui_tool')!;
+      expect(shown).toMatchObject({ agent: 'Presenter', name: 'present_strategy', component: 'StrategyReview', display: 'artifact', payload: { headline: 'Launch in 3 weeks', phase_names: ['build', 'ship'] } });
+      expect(first.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'awaiting_input' });
+
+      // The user approves: the response ends the Presenter's turn, its ui_response trigger sets
+      // `approved`, the rule on it hands over to the Reporter, whose prompt a hook extends and
+      // whose reply a hook signs.
+      rt.llm.push({ content: 'The launch is approved with 2 phases. TERMINATE', usage });
+      const from = client.events.length;
+      client.send({ type: 'ui_tool_response', tool_call_id: String(shown.tool_call_id), response: { approved: true } });
+      await client.waitForType('usage_update', { from });
+      const second = client.events.slice(from);
+      expect(said(second)).toEqual([
+        'tool_result', // the response
+        'hook', 'hook', // after_agent Presenter: count_turn, slow_check (timed out)
+        'hook', // before_agent Reporter: count_phases
+        'agent_message',
+        'hook', // after_agent Reporter: count_turn
+        'hook', // after_chat: close_chat
+        'workflow_complete', 'usage_update',
+      ]);
+      const told = second.filter((e) => e.type === 'hook');
+      expect(told.map((e) => [e.hook, e.agent, e.name, e.ok])).toEqual([
+        ['after_agent', 'Presenter', 'count_turn', true],
+        ['after_agent', 'Presenter', 'slow_check', false],
+        ['before_agent', 'Reporter', 'count_phases', true],
+        ['after_agent', 'Reporter', 'count_turn', true],
+        ['after_chat', undefined, 'close_chat', true],
+      ]);
+      expect(told[1]).toMatchObject({ error: { code: 'timeout' } });
+      expect(told[1]!.duration_ms).toBeLessThan(4000);
+      expect(told[4]).toMatchObject({ result: { approved: true, turns: 3 } });
+      const reporter = rt.llm.requests[2]!;
+      expect(systemOf(reporter)).toMatch(/^\[ROLE\]\nYou report the outcome in one sentence, then say TERMINATE\.\n\n\[PHASES\]\nThe strategy has 2 phases\./);
+      expect(second.find((e) => e.type === 'agent_message')).toMatchObject({ agent: 'Reporter', content: 'The launch is approved with 2 phases.\n-- Reporter' });
+      expect(second.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'terminated' });
+      await client.close();
+    } finally {
+      await rt.stop();
+    }
+  }, 60_000);
+
   it('the shipped example (workflows/welcome) greets, remembers the name, and hands over to the Guide', async () => {
     const t = await startTestRuntime({ workflowsDir: SHIPPED_WORKFLOWS });
     try {

@@ -199,6 +199,7 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     if (input.uiResponse) {
       const ended = await answerUiTool(input, ports, history, variables, (agent) => pattern.next({ agent, variables, history }));
       if (ended) {
+        await lifecycle('after_agent', ended.agent);
         spoken.push(ended.agent);
         next = ended.next;
       }

@@ -719,7 +719,8 @@ function readHooks(
   for (const { i, value: h } of check.entries('hooks', z.unknown(), lenient)) {
     const type = (h as { hook_type?: unknown })?.hook_type;
     if (typeof type === 'string' && !(HOOK_TYPES as readonly string[]).includes(type)) {
-      check.skip(['hooks', i, 'hook_type'], `${type} hooks do not run here (only ${HOOK_TYPES.join(', ')})`, lenient);
+      const message = `${type} hooks do not run here, only ${HOOK_TYPES.join(' and ')}: this one is skipped; change the agent's prompt in an update_agent_state hook instead`;
+      (lenient ? warnings : problems).push({ file: relative, field: `hooks.${i}.hook_type`, ...read.locate(['hooks', i, 'hook_type']), message });
       continue;
     }
     const hook = check.parse(HookEntry, h, ['hooks', i], lenient);

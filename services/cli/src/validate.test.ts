@@ -89,12 +89,12 @@ describe('mozaiks validate', () => {
     const lenient = spawnSync(process.execPath, [BIN, 'validate', fixtures], { cwd: dir.path, encoding: 'utf8' });
     expect(lenient.status).toBe(0);
     const warnings = lenient.stdout.trim().split('\n').filter((l) => l.includes(': warning: '));
-    expect(warnings).toHaveLength(5);
+    expect(warnings).toHaveLength(4);
     expect(warnings[0]).toMatch(/upstream_planner\/orchestrator.yaml:2:1: warning: entry_point: has no effect here/);
-    expect(lenient.stdout).toContain('1 workflow(s) valid: upstream_planner (5 warning(s): what has no effect here)');
+    expect(lenient.stdout).toContain('1 workflow(s) valid: upstream_planner (4 warning(s): what has no effect here)');
     const strict = spawnSync(process.execPath, [BIN, 'validate', fixtures, '--strict'], { cwd: dir.path, encoding: 'utf8' });
     expect(strict.status).toBe(1);
     expect(strict.stdout).toMatch(/upstream_planner\/orchestrator.yaml:2:1: entry_point: has no effect here/);
-    expect(strict.stderr).toContain('5 problem(s) in 1 workflow(s)');
+    expect(strict.stderr).toContain('4 problem(s) in 1 workflow(s)');
   });
 });
