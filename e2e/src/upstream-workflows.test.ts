@@ -215,6 +215,50 @@ describe('a workflow folder of the Python MozaiksAI runtime', () => {
     }
   }, 60_000);
 
+  it('starts a BackendOnly workflow with an HTTP call and the launch token; a socket opened later reads the run with resume', async () => {
+    const rt = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
+    try {
+      const token = await mintToken({ claims: { workflow_id: 'upstream_digest', chat_id: 'chat_digest' } });
+      const start = (body: string | undefined, bearer: string | undefined = token) =>
+        fetch(`${rt.runtime.url}/chat/start`, { method: 'POST', headers: { ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), 'content-type': 'application/json' }, ...(body === undefined ? {} : { body }) });
+      // Refused without a token, with a bad one, and with a body that is not a start: nothing is stored.
+      expect((await start(undefined, '')).status).toBe(401);
+      expect(await (await start(undefined, 'not-a-jwt')).json()).toMatchObject({ error: 'unauthorized' });
+      const bad = await start('{"content": 3}');
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: 'invalid_message', message: expect.stringContaining('content') });
+      expect(await (await start('{"request_id": "r1"}')).json()).toMatchObject({ message: expect.stringContaining('request_id') });
+      expect((await fetch(`${rt.runtime.url}/chat/start`)).status).toBe(405);
+      expect(rt.llm.requests).toHaveLength(0);
+
+      rt.llm.push({ content: 'Line one. Line two. Line three.', usage });
+      const started = await start(undefined);
+      expect(started.status).toBe(202);
+      expect(await started.json()).toMatchObject({ chat_id: 'chat_digest', workflow_id: 'upstream_digest', created: true });
+      // The chat opens once, however often it is started.
+      expect(await (await start(undefined)).json()).toMatchObject({ created: false });
+      const deadline = Date.now() + 10_000;
+      while (!rt.rawLogs().includes('"message":"workflow execution finished"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(rt.llm.requests).toHaveLength(1);
+      expect(rt.llm.requests[0]!.messages.at(-1)).toMatchObject({ role: 'user', content: "Write today's digest." });
+
+      // A message for the chat, named so that a retry runs once.
+      rt.llm.push({ content: 'Digest of the news.', usage });
+      expect(await (await start(JSON.stringify({ content: 'Summarise the news', request_id: 'news-1' }))).json()).toMatchObject({ request_id: 'news-1', created: true });
+      expect(await (await start(JSON.stringify({ content: 'Summarise the news', request_id: 'news-1' }))).json()).toMatchObject({ request_id: 'news-1', created: false });
+
+      // Later, a socket reads everything both runs produced.
+      const reader = await WsTestClient.connect(`${rt.wsUrl(token)}&last_seq=0`);
+      await reader.waitFor((e) => e.type === 'usage_update' && reader.events.filter((x) => x.type === 'usage_update').length === 2, { timeoutMs: 10_000 });
+      expect(said(reader.events)).toEqual(['agent_message', 'workflow_complete', 'usage_update', 'agent_message', 'workflow_complete', 'usage_update']);
+      expect(reader.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['Line one. Line two. Line three.', 'Digest of the news.']);
+      expect(rt.llm.requests).toHaveLength(2);
+      await reader.close();
+    } finally {
+      await rt.stop();
+    }
+  }, 60_000);
+
   it('the shipped example (workflows/welcome) greets, remembers the name, and hands over to the Guide', async () => {
     const t = await startTestRuntime({ workflowsDir: SHIPPED_WORKFLOWS });
     try {

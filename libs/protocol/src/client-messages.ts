@@ -102,3 +102,30 @@ export function describeIssues(error: z.ZodError): string {
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(message)'}: ${issue.message}`)
     .join('; ');
 }
+
+/**
+ * The body of `POST /chat/start` (the launch token is its bearer): the chat opens, and `content`,
+ * when given, is a user message after the opening; `request_id` names it so that a retry is
+ * accepted once. An empty body is `{}`.
+ */
+export const StartChatRequest = z
+  .strictObject({
+    content: z.string().min(1).optional(),
+    request_id: z.string().min(1).max(200).optional(),
+  })
+  .refine((s) => s.request_id === undefined || s.content !== undefined, { message: 'names a message: give content too', path: ['request_id'] });
+export type StartChatRequest = z.infer<typeof StartChatRequest>;
+
+/** Parses the body of `POST /chat/start`, or says precisely what is wrong with it. */
+export function parseStartChat(body: string): { ok: true; request: StartChatRequest } | { ok: false; message: string } {
+  let data: unknown = {};
+  if (body.trim() !== '') {
+    try {
+      data = JSON.parse(body);
+    } catch {
+      return { ok: false, message: 'the body is not valid JSON' };
+    }
+  }
+  const parsed = StartChatRequest.safeParse(data);
+  return parsed.success ? { ok: true, request: parsed.data } : { ok: false, message: describeIssues(parsed.error) };
+}

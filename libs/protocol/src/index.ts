@@ -14,8 +14,10 @@ export {
   UserInputMessage,
   UiToolResponseMessage,
   UserMessage,
+  StartChatRequest,
   describeIssues,
   parseClientMessage,
+  parseStartChat,
 } from './client-messages.js';
 export type { ParsedClientMessage } from './client-messages.js';
 export {

@@ -17,6 +17,8 @@ export interface OpsRoutesOptions {
   isReady: () => boolean;
   /** More GET routes, by path. */
   routes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+  /** POST routes, by path. */
+  postRoutes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
 
 /** Writes a JSON response. */
@@ -24,7 +26,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 
-/** The ops routes (and `routes`) as one request handler; anything else is a 404 or 405 in JSON. */
+/** The ops routes (and `routes`, `postRoutes`) as one request handler; anything else is a 404 or 405 in JSON. */
 export function opsRoutes(options: OpsRoutesOptions): RequestListener {
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse) => void> = {
     '/health': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -39,8 +41,13 @@ export function opsRoutes(options: OpsRoutesOptions): RequestListener {
       ),
     ...options.routes,
   };
+  const posts = options.postRoutes ?? {};
   return (req, res) => {
     const route = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (Object.hasOwn(posts, route)) {
+      if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers POST` });
+      return posts[route]!(req, res);
+    }
     const handler = Object.hasOwn(routes, route) ? routes[route] : undefined;
     if (!handler) return sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${route}` });
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers GET` });

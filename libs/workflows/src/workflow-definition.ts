@@ -9,7 +9,12 @@ export const ORCHESTRATION_PATTERNS = ['DefaultPattern', 'AutoPattern', 'RoundRo
 /** Where a turn can hand over: an agent's name, the user, or the end of the run. */
 export const SPECIAL_TARGETS = ['user', 'terminate'] as const;
 export const CONTEXT_VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
-export const STARTUP_MODES = ['UserDriven', 'AgentDriven'] as const;
+/**
+ * Who starts a chat's first run: the user's message (UserDriven), the chat's opening by a socket
+ * or `POST /chat/start` (AgentDriven), or a backend's `POST /chat/start`, with no socket
+ * (BackendOnly, which starts on a socket's opening too).
+ */
+export const STARTUP_MODES = ['UserDriven', 'AgentDriven', 'BackendOnly'] as const;
 export const TOOL_FILE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.py'] as const;
 /** Where a client shows a UI tool's component: in the conversation, or beside it. */
 export const UI_DISPLAYS = ['inline', 'artifact'] as const;

@@ -412,7 +412,7 @@ export class Executor {
     }
 
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
-    if (input.kind === 'open' && workflow.startup_mode !== 'AgentDriven') return closeUnrun('completed');
+    if (input.kind === 'open' && workflow.startup_mode === 'UserDriven') return closeUnrun('completed');
     log.info(run ? 'workflow execution resumed' : 'workflow execution started');
     const stored = chat.context;
     let createAgent;

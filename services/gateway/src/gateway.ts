@@ -3,7 +3,7 @@
 // the chat's events to its sockets, filling gaps and resumes from the chat's log.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -13,12 +13,14 @@ import { BusError } from '@mozaiks/bus';
 import type { Bus, Subscription } from '@mozaiks/bus';
 import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
-import { CloseCode, ErrorCode, LiveEventEnvelope, parseClientMessage } from '@mozaiks/protocol';
+import { CloseCode, ErrorCode, LiveEventEnvelope, parseClientMessage, parseStartChat } from '@mozaiks/protocol';
 import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, newTraceparent, opsRoutes, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export const CHAT_PATH = '/ws/chat';
+/** Starts a chat's run without a socket (`startup_mode: BackendOnly`, or a message from a backend). */
+export const START_PATH = '/chat/start';
 
 /** Times a nudge that could not be published is tried again (over about 25 seconds). */
 const NUDGE_RETRIES = 6;
@@ -93,6 +95,7 @@ export class Gateway {
         metrics: options.metrics,
         isReady: () => this.accepting && (this.options.isReady?.() ?? true),
         routes: { [CHAT_PATH]: (_req, res) => sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }) },
+        postRoutes: { [START_PATH]: (req, res) => void this.startOverHttp(req, res) },
       }),
     );
     this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
@@ -222,6 +225,49 @@ export class Gateway {
     });
   }
 
+  /**
+   * `POST /chat/start` with the launch token as a bearer: without a body, the chat's opening (a
+   * BackendOnly or AgentDriven workflow's first run starts; nothing runs for a UserDriven one);
+   * with `{content}`, that message, as a socket's `user_message`. Nothing waits for the run: its
+   * events are stored as always, and a socket opened later reads them with `resume`. 202 with the
+   * input's `request_id`; the same `request_id` sent again is accepted once.
+   */
+  private async startOverHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.accepting) return sendJson(res, 503, { error: 'unavailable', message: 'server is shutting down' });
+    const token = bearer(req.headers.authorization);
+    if (!token) return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: 'missing launch token: send Authorization: Bearer <jwt>' });
+    let launch: LaunchContext;
+    try {
+      launch = await this.options.verifier.verify(token);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : 'invalid token';
+      this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
+      return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: reason });
+    }
+    const body = await readBody(req, this.options.maxMessageBytes ?? 1024 * 1024);
+    if (body === undefined) return sendJson(res, 413, { error: ErrorCode.InvalidMessage, message: `the body is larger than ${this.options.maxMessageBytes ?? 1024 * 1024} bytes` });
+    const parsed = parseStartChat(body);
+    if (!parsed.ok) return sendJson(res, 400, { error: ErrorCode.InvalidMessage, message: parsed.message });
+    const start = parsed.request;
+    const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
+    const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
+    const span = startSpan('chat start', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
+    try {
+      // The content is the chat's next message; without it, the chat opens (once, however many sockets and starts).
+      const input = await this.options.inbox.accept(tenant, launch.chat_id, start.content === undefined
+        ? { ...newInput(launch, '', span.traceparent), request_id: `open_${launch.chat_id}`, kind: 'open' }
+        : { ...newInput(launch, start.content, span.traceparent), ...(start.request_id ? { request_id: start.request_id } : {}) });
+      if (input.created) await this.nudge(launch, input.input, span.traceparent).catch(() => this.nudgeLater({ launch, log }, input.input, span.traceparent));
+      log.info({ request_id: input.input.request_id, created: input.created }, 'chat started over HTTP');
+      sendJson(res, 202, { chat_id: launch.chat_id, workflow_id: launch.workflow_id, request_id: input.input.request_id, created: input.created });
+      span.end({ 'mozaiks.input.outcome': input.created ? 'accepted' : 'repeated' });
+    } catch (error) {
+      log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store the chat\'s start');
+      sendJson(res, 500, { error: ErrorCode.Internal, message: 'the start could not be stored; send it again' });
+      span.end({ 'mozaiks.input.outcome': 'failed' });
+    }
+  }
+
   /** Tells the executors that the chat has work in its inbox, from `input` on. */
   private nudge(launch: LaunchContext, input: PendingInput, traceparent: string): Promise<void> {
     const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id, input_seq: input.input_seq };
@@ -235,7 +281,7 @@ export class Gateway {
    * Publishes a nudge that failed (NATS away) again, for about 25 seconds; the input is stored, so
    * after that an executor's sweep takes it up.
    */
-  private nudgeLater(c: Connection, input: PendingInput, traceparent: string, attempt = 1): void {
+  private nudgeLater(c: Pick<Connection, 'launch' | 'log'>, input: PendingInput, traceparent: string, attempt = 1): void {
     if (attempt > NUDGE_RETRIES || !this.accepting) {
       c.log.warn({ request_id: input.request_id }, 'input not announced; an executor sweep will take it up');
       return;
@@ -542,6 +588,18 @@ function newInput(launch: LaunchContext, content: string, traceparent: string): 
 
 function newEventId(): string {
   return `evt_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** The request's body as text, or undefined when it is longer than `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function bearer(header: string | undefined): string | undefined {
