@@ -259,6 +259,92 @@ describe('a workflow folder of the Python MozaiksAI runtime', () => {
     }
   }, 60_000);
 
+  it('speaks the Python runtime\'s chat.* envelopes on its socket path, for its frontends, over the one protocol', async () => {
+    const rt = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, env: { PLANNER_REGION: 'eu-west' } });
+    try {
+      const ids = { workflow_id: 'upstream_planner', chat_id: 'chat_wire' };
+      const token = await mintToken({ claims: ids });
+      const base = rt.runtime.url.replace(/^http/, 'ws');
+      const path = (user = 'user_123') => `${base}/ws/upstream_planner/app_456/chat_wire/${user}`;
+      // Path ids are checked against the token's claims; the token comes as access_token.
+      expect(await WsTestClient.handshakeStatus(`${path()}`)).toMatchObject({ status: 401 });
+      const other = await WsTestClient.handshakeStatus(`${path('user_999')}?access_token=${token}`);
+      expect(other.status).toBe(403);
+      expect(JSON.parse(other.body)).toMatchObject({ error: 'identity_mismatch', message: expect.stringContaining('user_id') });
+
+      rt.llm.push(
+        { tool_calls: [{ id: 'c1', name: 'record_name', arguments: '{"name": "Ada"}' }], usage },
+        { content: 'Nice to meet you, Ada. What should we plan?', usage },
+      );
+      const ui = await WsTestClient.connect(`${path()}?access_token=${token}`);
+      // The reply's text as it streams comes as chat.print; per-call usage as chat.usage_delta.
+      const types = (from: number) => ui.events.slice(from).map((e) => e.type).filter((t) => t !== 'chat.print' && t !== 'chat.usage_delta');
+      ui.send({ type: 'user.input.submit', chat_id: 'chat_wire', text: 'Hello' });
+      await ui.waitForType('chat.usage_summary');
+      expect(types(0)).toEqual(['chat.tool_call', 'chat.tool_response', 'chat.text', 'chat.input_request', 'chat.usage_summary']);
+      for (const e of ui.events) expect(Object.keys(e).sort()).toEqual(['data', 'timestamp', 'type']);
+      expect(ui.events.filter((e) => e.type === 'chat.usage_delta').map((e) => e.data)).toEqual([
+        expect.objectContaining({ kind: 'usage_delta', agent: 'Interviewer', total_tokens: 15 }), expect.objectContaining({ agent: 'Interviewer', total_tokens: 15 }),
+      ]);
+      expect(ui.events.filter((e) => e.type === 'chat.print').map((e) => (e.data as { content: string }).content).join('')).toBe('Nice to meet you, Ada. What should we plan?');
+      const of = (type: string, n = 0) => ui.events.filter((e) => e.type === type)[n]!.data as Record<string, unknown>;
+      expect(of('chat.tool_call')).toMatchObject({ kind: 'tool_call', call_id: 'c1', name: 'record_name', agent: 'Interviewer', arguments: { name: 'Ada' }, sequence: 1 });
+      expect(of('chat.tool_response')).toMatchObject({ kind: 'tool_response', call_id: 'c1', status: 'ok', result: { status: 'recorded', name: 'Ada' } });
+      expect(of('chat.text')).toMatchObject({ kind: 'text', agent: 'Interviewer', content: 'Nice to meet you, Ada. What should we plan?' });
+      const asked = of('chat.input_request');
+      expect(asked).toMatchObject({ kind: 'input_request', agent: 'Interviewer', prompt: 'Nice to meet you, Ada. What should we plan?', request_id: expect.any(String) });
+      expect(of('chat.usage_summary')).toMatchObject({ kind: 'usage_summary', usage: { total_tokens: 30, prompt_tokens: 20, completion_tokens: 10 } });
+
+      // The answer names the request; the UI tool comes as a tool_call awaiting its response.
+      rt.llm.push({ content: 'NEXT', usage }, { tool_calls: [{ id: 'ui1', name: 'review_plan', arguments: '{"steps": ["collect"]}' }], usage });
+      let from = ui.events.length;
+      ui.send({ type: 'user.input.submit', chat_id: 'chat_wire', text: 'A launch plan', request_id: asked.request_id });
+      await ui.waitForType('chat.usage_summary', { from });
+      // As there: the model's call of the tool, then the UI tool's event, a tool_call awaiting its response.
+      expect(types(from)).toEqual(['chat.tool_call', 'chat.tool_call', 'chat.usage_summary']);
+      expect(of('chat.tool_call', 1)).toMatchObject({ call_id: 'ui1', name: 'review_plan' });
+      expect(of('chat.tool_call', 1).awaiting_response).toBeUndefined();
+      expect(of('chat.tool_call', 2)).toMatchObject({ kind: 'tool_call', tool_name: 'review_plan', component_type: 'PlanReview', awaiting_response: true, corr: 'ui1', display: 'artifact', payload: { steps: ['collect'] } });
+
+      const plan = { steps: [{ title: 'collect', owner: 'Ada' }], confidence: 'high' };
+      rt.llm.push({ content: JSON.stringify(plan), usage });
+      from = ui.events.length;
+      ui.send({ type: 'ui_tool_response', eventId: 'ui1', response: { plan_acceptance: 'accepted' } });
+      await ui.waitForType('chat.usage_summary', { from });
+      expect(types(from)).toEqual(['chat.tool_response', 'chat.text', 'chat.input_request', 'chat.usage_summary']);
+      expect(of('chat.text', 1)).toMatchObject({ kind: 'text', agent: 'Planner', structured_output: plan });
+
+      // What the frontend cannot say is told in its own format; a malformed message too.
+      from = ui.events.length;
+      ui.send({ type: 'chat.switch_workflow', workflow: 'x' });
+      ui.send({ type: 'user.input.submit', chat_id: 'chat_other', text: 'hi' });
+      await ui.waitFor((e) => e.type === 'chat.error' && (e.data as { error_code: string }).error_code === 'identity_mismatch', { from });
+      expect(ui.events[from]).toMatchObject({ type: 'chat.error', data: { error_code: 'unknown_message_type' } });
+
+      // client.resume replays from the sequence given, in the same envelopes.
+      const back = await WsTestClient.connect(`${path()}?access_token=${token}`);
+      back.send({ type: 'client.resume', lastClientIndex: 0 });
+      await back.waitFor((e) => e.type === 'chat.usage_summary' && back.events.filter((x) => x.type === 'chat.usage_summary').length === 3);
+      const persisted = (events: TestEvent[]) => events.map((e) => (e.data as { sequence?: number }).sequence).filter((seq) => seq !== undefined);
+      expect(persisted(back.events)).toEqual(persisted(ui.events));
+      // In order, each once (a run's end while it waits for the user has no envelope there).
+      const seqs = persisted(back.events);
+      expect(seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]!)).toBe(true);
+      expect(seqs[0]).toBe(1);
+
+      // A run that ends completes; there the run goes on while it waits for the user, so waiting ends none.
+      rt.llm.push({ content: '1', usage });
+      const last = ui.events.filter((e) => e.type === 'chat.input_request').at(-1)!.data as { request_id: string };
+      from = ui.events.length;
+      ui.send({ type: 'user.input.submit', chat_id: 'chat_wire', text: 'That is all.', request_id: last.request_id });
+      await ui.waitForType('chat.usage_summary', { from });
+      expect(ui.events.filter((e) => e.type === 'chat.run_complete').map((e) => e.data)).toEqual([expect.objectContaining({ kind: 'run_complete', status: 1, reason: 'terminated' })]);
+      await Promise.all([ui.close(), back.close()]);
+    } finally {
+      await rt.stop();
+    }
+  }, 60_000);
+
   it('the shipped example (workflows/welcome) greets, remembers the name, and hands over to the Guide', async () => {
     const t = await startTestRuntime({ workflowsDir: SHIPPED_WORKFLOWS });
     try {

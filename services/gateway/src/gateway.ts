@@ -17,6 +17,7 @@ import { CloseCode, ErrorCode, LiveEventEnvelope, parseClientMessage, parseStart
 import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, newTraceparent, opsRoutes, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { fromUpstream, toUpstream, upstreamPathIds } from './upstream-dialect.js';
 
 export const CHAT_PATH = '/ws/chat';
 /** Starts a chat's run without a socket (`startup_mode: BackendOnly`, or a message from a backend). */
@@ -79,6 +80,8 @@ interface Connection {
   opened: Promise<void>;
   /** The client's frames are handled one after another, so one socket's messages keep their order. */
   inbound: Promise<void>;
+  /** The wire format: this runtime's, or the Python runtime's `chat.*` envelopes (upstream-dialect.ts). */
+  dialect: 'native' | 'upstream';
 }
 
 export class Gateway {
@@ -136,15 +139,19 @@ export class Gateway {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== CHAT_PATH) return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}; use ${CHAT_PATH}`);
+    // The Python runtime's path names the chat; its token comes as access_token.
+    const pathIds = url.pathname === CHAT_PATH ? undefined : upstreamPathIds(url.pathname);
+    if (url.pathname !== CHAT_PATH && !pathIds) {
+      return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}; use ${CHAT_PATH} (or /ws/{workflow_id}/{app_id}/{chat_id}/{user_id})`);
+    }
     if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
     const lastSeqParam = url.searchParams.get('last_seq');
     const lastSeq = lastSeqParam === null ? undefined : Number(lastSeqParam);
     if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0)) {
       return refuse(socket, 400, ErrorCode.InvalidMessage, 'last_seq must be a non-negative integer');
     }
-    const token = url.searchParams.get('token') ?? bearer(req.headers.authorization);
-    if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, 'missing launch token: pass ?token=<jwt>');
+    const token = url.searchParams.get(pathIds ? 'access_token' : 'token') ?? bearer(req.headers.authorization);
+    if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, `missing launch token: pass ?${pathIds ? 'access_token' : 'token'}=<jwt>`);
     let launch: LaunchContext;
     try {
       launch = await this.options.verifier.verify(token);
@@ -153,15 +160,17 @@ export class Gateway {
       this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
       return refuse(socket, 401, ErrorCode.Unauthorized, reason);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, lastSeq));
+    const differs = pathIds && (['workflow_id', 'app_id', 'chat_id', 'user_id'] as const).find((k) => pathIds[k] !== launch[k]);
+    if (differs) return refuse(socket, 403, ErrorCode.IdentityMismatch, `the path's ${differs} "${pathIds[differs].slice(0, 128)}" is not the token's`);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, lastSeq, pathIds ? 'upstream' : 'native'));
   }
 
-  private open(socket: WebSocket, raw: Duplex, launch: LaunchContext, resumeFrom: number | undefined): void {
+  private open(socket: WebSocket, raw: Duplex, launch: LaunchContext, resumeFrom: number | undefined, dialect: Connection['dialect']): void {
     const { bus, subjects, metrics } = this.options;
     const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
     const connection: Connection = {
-      socket, raw, corked: false, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(),
+      socket, raw, corked: false, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(), dialect,
     };
     this.watchExpiry(connection);
     const enqueue = (work: () => Promise<void>) => {
@@ -365,7 +374,9 @@ export class Gateway {
         c.raw.uncork();
       });
     }
-    c.socket.send(JSON.stringify(event));
+    if (c.dialect === 'native') return c.socket.send(JSON.stringify(event));
+    const envelope = toUpstream(event);
+    if (envelope) c.socket.send(JSON.stringify(envelope));
   }
 
   /** Closes a socket whose client does not read: it resumes with `last_seq` when it connects again. */
@@ -417,7 +428,7 @@ export class Gateway {
 
   private async receive(c: Connection, data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) return this.reject(c, ErrorCode.InvalidMessage, 'binary frames are not accepted; send JSON text');
-    const parsed = parseClientMessage(data.toString());
+    const parsed = c.dialect === 'upstream' ? fromUpstream(data.toString()) : parseClientMessage(data.toString());
     if (!parsed.ok) return this.reject(c, parsed.code, parsed.message);
     const message = parsed.message;
     switch (message.type) {
@@ -610,7 +621,7 @@ function bearer(header: string | undefined): string | undefined {
 /** Answers a WebSocket handshake with an HTTP error and a JSON body saying why. */
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: code, message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
