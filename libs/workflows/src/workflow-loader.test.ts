@@ -333,6 +333,36 @@ describe('custom agent classes', () => {
   });
 });
 
+describe('tool schemas from the source', () => {
+  it('takes a TypeScript or JavaScript tool\'s parameters and description from its declared types when tools.yaml gives none', () => {
+    write('typed', {
+      'orchestrator.yaml': 'workflow_name: Typed\n',
+      'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
+      'tools.yaml': 'tools:\n  - { agent: A, file: orders.ts, function: find_order }\n  - { agent: A, file: clock.js, function: now, description: Written out. }\n  - { agent: A, file: clock.js, function: later, description: Given., parameters: { type: object } }\n',
+      'orders.ts': '/** Find an order by its number. */\nexport function find_order(args: { number: string; archived?: boolean }) { return args; }\n',
+      'clock.js': '/** @param {{ zone?: string }} args */\nexport function now(args) { return 1; }\nexport function later() { return 2; }\n',
+    });
+    const [order, now, later] = loadWorkflow(root, 'typed').tools;
+    expect(order).toMatchObject({
+      description: 'Find an order by its number.',
+      parameters: { type: 'object', properties: { number: { type: 'string' }, archived: { type: 'boolean' } }, required: ['number'], additionalProperties: false },
+    });
+    expect(now).toMatchObject({ description: 'Written out.', parameters: { type: 'object', properties: { zone: { type: 'string' } }, additionalProperties: false } });
+    // What tools.yaml says is kept as written.
+    expect(later).toMatchObject({ description: 'Given.', parameters: { type: 'object' } });
+  });
+
+  it('still asks for a description a JavaScript tool\'s source does not give', () => {
+    write('undocumented', {
+      'orchestrator.yaml': 'workflow_name: U\n',
+      'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
+      'tools.yaml': 'tools:\n  - { agent: A, file: t.js, function: go }\n',
+      't.js': 'export function go(args) { return 1; }\n',
+    });
+    expect(problems('undocumented')).toEqual([expect.stringMatching(/^undocumented\/tools.yaml:2:5: tools.0.description: is required \(or give the function a docstring, or a doc comment\)/)]);
+  });
+});
+
 describe('folders of the Python MozaiksAI runtime', () => {
   const UPSTREAM = path.resolve(__dirname, '../../../e2e/fixtures/workflows');
 

@@ -17,6 +17,7 @@ import {
 import type { AgentDefinition, ContextVariableDefinition, HandoffRule, HookDefinition, LifecycleToolDefinition, ToolDefinition, WorkflowDefinition, WorkflowProblem } from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import { readPythonSignature } from './python-signature.js';
+import { readScriptSignature } from './script-signature.js';
 import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped, requiredStructuredOutputs } from './upstream-format.js';
 import type { Adapted, Note } from './upstream-format.js';
 
@@ -459,10 +460,17 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   const isTarget = (t: string) => (SPECIAL_TARGETS as readonly string[]).includes(t) || isAgent(t);
   const targetMessage = (t: string) => `${noAgent(t)} (or use ${SPECIAL_TARGETS.join(' or ')})`;
 
-  /** The signature of a Python function (undefined for other files); a missing function is a problem. */
-  const pythonFunction = (file: string, name: string, problem: (field: string, message: string) => void) => {
-    if (!file.endsWith('.py')) return undefined;
-    const signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), name);
+  /**
+   * What a tool function's source says of it: a Python function's signature and docstring (a
+   * missing function is a problem), a JavaScript or TypeScript function's declared argument type
+   * and doc comment (when the parser finds it; a file may export in ways only running it shows).
+   */
+  const toolSignature = (file: string, name: string, problem: (field: string, message: string) => void, declared = false): { parameters?: Record<string, unknown>; description?: string; takesContext?: boolean } | undefined => {
+    // A script tool whose schema and description are written out is not parsed (nor the parser loaded).
+    if (!file.endsWith('.py') && declared) return undefined;
+    const source = readFileSync(path.join(dir, file), 'utf8');
+    if (!file.endsWith('.py')) return readScriptSignature(source, file, name);
+    const signature = readPythonSignature(source, name);
     if (!signature) problem('function', `${file} has no top-level function "${name}"`);
     return signature;
   };
@@ -479,9 +487,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       else toolsCheck.skip(['tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, true);
       continue;
     }
-    const signature = file ? pythonFunction(file, t.function, problem) : (problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`), undefined);
+    const signature = file ? toolSignature(file, t.function, problem, t.parameters !== undefined && t.description !== undefined) : (problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`), undefined);
     const description = t.description ?? signature?.description;
-    if (!description) problem('description', 'is required (or give the function a docstring)');
+    if (!description) problem('description', 'is required (or give the function a docstring, or a doc comment)');
     if (t.tool_type === 'UI_Tool' && !t.ui) problem('tool_type', 'a UI_Tool needs ui: {component, display}: what the client shows');
     const tool: ToolDefinition = {
       name: t.name ?? t.function,
@@ -520,7 +528,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     const agent = t.agent ?? undefined;
     if (agent !== undefined && (t.trigger === 'before_chat' || t.trigger === 'after_chat')) problem('agent', `a ${t.trigger} tool runs once for the chat: leave agent unset`);
     else if (agent !== undefined && agentsKnown && !isAgent(agent)) problem('agent', noAgent(agent));
-    const signature = pythonFunction(file, t.function, problem);
+    const signature = toolSignature(file, t.function, problem, true);
     lifecycle.push({
       trigger: t.trigger,
       ...(agent !== undefined ? { agent } : {}),

@@ -57,7 +57,7 @@ afterEach(() => dir.remove());
 
 const TEN = [
   'workflows/ten_mistakes/orchestrator.yaml:2:12: max_turns: Too small: expected number to be >0 (got 0)',
-  'workflows/ten_mistakes/orchestrator.yaml:3:15: startup_mode: must be one of: UserDriven, AgentDriven (got "Sometimes")',
+  'workflows/ten_mistakes/orchestrator.yaml:3:15: startup_mode: must be one of: UserDriven, AgentDriven, BackendOnly (got "Sometimes")',
   'workflows/ten_mistakes/orchestrator.yaml:4:1: max_turn: unknown field',
   'workflows/ten_mistakes/agents.yaml:2:11: agents.0.name: must be 1-64 letters, digits, "_" or "-" (got "bad name")',
   'workflows/ten_mistakes/agents.yaml:4:5: agents.1.system_message: is required',
@@ -65,7 +65,7 @@ const TEN = [
   'workflows/ten_mistakes/agents.yaml:12:5: agents.3.rolee: unknown field',
   'workflows/ten_mistakes/tools.yaml:3:11: tools.0.file: must be a path inside the workflow folder (got "../escape.py")',
   'workflows/ten_mistakes/tools.yaml:8:15: tools.1.function: must be a function name (got "not-a-fn")',
-  'workflows/ten_mistakes/tools.yaml:10:5: tools.2.description: is required (or give the function a docstring)',
+  'workflows/ten_mistakes/tools.yaml:10:5: tools.2.description: is required (or give the function a docstring, or a doc comment)',
 ];
 
 describe('mozaiks validate', () => {
