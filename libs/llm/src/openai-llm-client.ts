@@ -115,7 +115,23 @@ export class OpenAiLlmClient implements LlmClient {
         ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.response_format.name, schema: request.response_format.schema } } }
         : {}),
     };
-    const requestOptions = signal ? { signal } : {};
+    // The SDK keeps a listener on the signal it is given: each call gets a signal of its own, so a
+    // run's signal does not gather one listener per model call.
+    const own = signal && callSignal(signal);
+    try {
+      return await this.send(request, model, body, own ? { signal: own.signal } : {}, onDelta);
+    } finally {
+      own?.release();
+    }
+  }
+
+  private async send(
+    request: LlmRequest,
+    model: string,
+    body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+    requestOptions: { signal?: AbortSignal },
+    onDelta: ((text: string) => void) | undefined,
+  ): Promise<LlmResponse> {
     if (onDelta && (this.options.streaming ?? true)) return this.stream(request, body, requestOptions, onDelta);
     const completion = await this.client.chat.completions.create(body, requestOptions);
     const choice = completion.choices[0];
@@ -231,4 +247,13 @@ function toLlmCallError(error: unknown, model: string): LlmCallError {
   }
   const message = error instanceof Error ? error.message : String(error);
   return new LlmCallError(`LLM call to model ${model} failed: ${message.slice(0, 300)}`, { cause: error, retryable: true });
+}
+
+/** A signal aborted with `parent`, whose link to it is undone by `release`. */
+function callSignal(parent: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const forward = () => controller.abort(parent.reason);
+  if (parent.aborted) forward();
+  else parent.addEventListener('abort', forward, { once: true });
+  return { signal: controller.signal, release: () => parent.removeEventListener('abort', forward) };
 }

@@ -522,13 +522,15 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     }
     const file = findInFolder(dir, t.file);
     if (!file) {
-      problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`);
+      toolsCheck.skip(['lifecycle_tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, lenient);
       continue;
     }
     const agent = t.agent ?? undefined;
     if (agent !== undefined && (t.trigger === 'before_chat' || t.trigger === 'after_chat')) problem('agent', `a ${t.trigger} tool runs once for the chat: leave agent unset`);
     else if (agent !== undefined && agentsKnown && !isAgent(agent)) problem('agent', noAgent(agent));
-    const signature = toolSignature(file, t.function, problem, true);
+    let missing = false;
+    const signature = toolSignature(file, t.function, (field, message) => ((missing = true), toolsCheck.skip(['lifecycle_tools', i, field], message, lenient)), true);
+    if (missing) continue;
     lifecycle.push({
       trigger: t.trigger,
       ...(agent !== undefined ? { agent } : {}),
@@ -735,14 +737,15 @@ function readHooks(
     if (!hook) continue;
     const problem = (field: string, message: string) => check.problem(['hooks', i, field], message);
     if (hook.hook_agent !== 'all' && !isAgent(hook.hook_agent)) problem('hook_agent', `no agent named "${hook.hook_agent}" (or use all)`);
+    // A hook that cannot be imported is logged and skipped by the Python runtime: here too, unless strict.
     const file = findInFolder(dir, hook.filename);
     if (!file) {
-      problem('filename', `hook file ${hook.filename} not found in ${workflowId}/ or ${workflowId}/tools/`);
+      check.skip(['hooks', i, 'filename'], `hook file ${hook.filename} not found in ${workflowId}/ or ${workflowId}/tools/`, lenient);
       continue;
     }
     const signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), hook.function);
     if (!signature) {
-      problem('function', `${file} has no top-level function "${hook.function}"`);
+      check.skip(['hooks', i, 'function'], `${file} has no top-level function "${hook.function}"`, lenient);
       continue;
     }
     hooks.push({
