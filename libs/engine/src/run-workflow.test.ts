@@ -1,7 +1,7 @@
 // The turn loop and DefaultPattern on the engine alone: scripted LLM port, in-memory chat and events.
 import type { EventBody } from '@mozaiks/protocol';
 import { parseExpression } from '@mozaiks/workflows';
-import type { WorkflowDefinition } from '@mozaiks/workflows';
+import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow';
 import type { RunPorts } from './run-workflow';
 import type { ChatMessage, LlmCallOptions, LlmClient, LlmRequest, LlmResponse, RunStep, ToolInvocation, ToolOutcome } from './ports';
@@ -627,7 +627,7 @@ describe('auto_tool_mode', () => {
   const check = (value: unknown) => (typeof value === 'object' && value !== null && 'Plan' in value ? [] : ['must have Plan']);
   const saver = { name: 'save_plan', agent: 'A', file: 't.py', function: 'save_plan', description: 'Saves', tool_type: 'Agent_Tool' as const, parameters: { type: 'object', properties: { plan: { type: 'object' } } }, env: [], auto_invoke: true };
   const other = { name: 'lookup', agent: 'A', file: 't.js', function: 'lookup', description: 'Looks up', tool_type: 'Agent_Tool' as const, parameters: { type: 'object' }, env: [] };
-  const autoWorkflow = (tool: typeof saver | (typeof saver & { ui: { component: string; display: 'artifact' } })) => {
+  const autoWorkflow = (tool: ToolDefinition) => {
     const wf = workflow();
     wf.agents[0] = { ...wf.agents[0]!, tools: [tool, other], structured_output: { name: 'PlanOutput', schema: { type: 'object' }, check }, auto_tool: tool };
     wf.tools = [tool, other];
