@@ -31,6 +31,11 @@ export interface ConsumeOptions {
    * not even pulled), where other members of the group take them. @default 256
    */
   concurrency?: number;
+  /**
+   * Where a group that does not exist yet starts: every message the stream holds, or only those
+   * published from now on (a new billing sink does not receive the stream's past). @default 'all'
+   */
+  startAt?: 'all' | 'new';
 }
 
 /** Messages one member of a consumer group handles at once unless told otherwise. */

@@ -35,6 +35,8 @@ export interface NatsBusOptions {
   onError?: (error: unknown, subject: string) => void;
   /** Told when the connection is lost and when it is back. */
   onStatus?: (status: { type: 'disconnected' | 'reconnected'; server: string }) => void;
+  /** Fail at once when no server answers, instead of waiting for one (operators' commands). */
+  failFast?: boolean;
 }
 
 /** Largest result `once` keeps for repeated calls (a NATS message carries about 1 MiB). */
@@ -62,7 +64,11 @@ export class NatsBus implements Bus {
   static async connect(options: NatsBusOptions): Promise<NatsBus> {
     // noAsyncTraces: a request does not build an Error (a stack trace) up front in case it fails;
     // failures are turned into BusErrors naming the subject anyway.
-    const nc = await connect({ servers: options.servers, name: options.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, noAsyncTraces: true });
+    const patient = !options.failFast;
+    const nc = await connect({
+      servers: options.servers, name: options.name, noAsyncTraces: true, reconnectTimeWait: 250,
+      ...(patient ? { maxReconnectAttempts: -1, waitOnFirstConnect: true } : { maxReconnectAttempts: 0, timeout: 5000 }),
+    });
     const jsm = await jetstreamManager(nc);
     for (const spec of options.streams) await ensureStream(jsm, spec);
     const bus = new NatsBus(nc, jetstream(nc), jsm, options);
@@ -232,7 +238,7 @@ export class NatsBus implements Bus {
     const config = {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      deliver_policy: options.startAt === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
       filter_subject: subject,
       ack_wait: nanos(ackWaitMs),
       max_deliver: Number.isFinite(maxDeliver) ? maxDeliver : -1,
@@ -270,6 +276,37 @@ export class NatsBus implements Bus {
       }
     })().catch((error: unknown) => this.options.onError?.(error, subject));
     return messages;
+  }
+
+  /**
+   * What a stream holds on `subject`, oldest first, from `from` (else the stream's start) up to
+   * the newest at the call: for operators' tools (`mozaiks usage`), read without a durable consumer.
+   */
+  async *read<T = unknown>(subject: string, options: { from?: Date } = {}): AsyncGenerator<BusMessage<T> & { time: Date }> {
+    const spec = this.options.streams.find((s) => s.subjects.some((p) => covers(p, subject)));
+    if (!spec) throw new Error(`no stream holds ${subject}`);
+    const consumer = await this.js.consumers.get(spec.name, {
+      // One subject as a string: servers before 2.10 take no list.
+      filter_subjects: subject,
+      ...(options.from ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.from.toISOString() } : { deliver_policy: DeliverPolicy.All }),
+    });
+    if ((await consumer.info()).num_pending === 0) return;
+    const messages = await consumer.consume();
+    try {
+      for await (const m of messages) {
+        yield { subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers), time: new Date(Number(m.info.timestampNanos) / 1e6) };
+        if (m.info.pending === 0) return;
+      }
+    } finally {
+      await messages.close().catch(() => undefined);
+    }
+  }
+
+  /** Removes what the stream holds on `subject` (a dead letter once it is delivered). */
+  async purge(subject: string): Promise<void> {
+    const spec = this.options.streams.find((s) => s.subjects.some((p) => covers(p, subject)));
+    if (!spec) throw new Error(`no stream holds ${subject}`);
+    await this.jsm.streams.purge(spec.name, { filter: subject });
   }
 
   /**
@@ -335,6 +372,7 @@ async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<vo
     storage: StorageType.File,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs),
+    ...(spec.maxMsgsPerSubject ? { max_msgs_per_subject: spec.maxMsgsPerSubject } : {}),
   };
   try {
     await jsm.streams.info(spec.name);
@@ -396,6 +434,7 @@ export function connectRuntimeBus(options: {
   ackWaitMs: number;
   onError: (error: unknown, subject: string) => void;
   onStatus?: NatsBusOptions['onStatus'];
+  failFast?: boolean;
 }): Promise<NatsBus> {
   const wiring = subjects(options.prefix);
   return NatsBus.connect({
@@ -406,5 +445,6 @@ export function connectRuntimeBus(options: {
     ackWaitMs: options.ackWaitMs,
     onError: options.onError,
     ...(options.onStatus ? { onStatus: options.onStatus } : {}),
+    ...(options.failFast ? { failFast: true } : {}),
   });
 }

@@ -106,6 +106,30 @@ export const RuntimeConfig = z
     CONTEXT_AWARE: bool(false),
     /** Publish priced usage to the billing subjects (usage is always measured and sent to the client). */
     MONETIZATION_ENABLED: bool(true),
+    /** Webhook endpoints (comma-separated) each usage event is POSTed to, signed as Standard Webhooks. */
+    USAGE_WEBHOOK_URL: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const urls = (v ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+        const bad = urls.filter((u) => !URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol));
+        if (bad.length) {
+          ctx.addIssue({ code: 'custom', message: `must be http(s) URLs, comma-separated (got ${bad.map((u) => JSON.stringify(u.slice(0, 80))).join(', ')})` });
+          return z.NEVER;
+        }
+        return [...new Set(urls)];
+      }),
+    /** The signing secret of the webhooks: `whsec_` and base64 of at least 24 bytes. */
+    USAGE_WEBHOOK_SECRET: z
+      .string()
+      .optional()
+      .refine((s) => s === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s.slice(6), 'base64').length >= 24, { message: 'must be whsec_ followed by the base64 of at least 24 random bytes' }),
+    /** Seconds one webhook attempt may take before it counts as failed (and is retried). */
+    USAGE_WEBHOOK_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(10),
+    /** Deliveries in flight per webhook endpoint, per usage-emitter. */
+    USAGE_WEBHOOK_CONCURRENCY: number('must be a whole number').int().min(1).default(8),
+    /** Hours an event is retried for, from its run's end, before it is dead-lettered. */
+    USAGE_WEBHOOK_RETRY_HOURS: number('must be a number of hours').min(24, 'must be at least 24 (a receiver may be down for a day)').max(30 * 24, 'must be at most 720: the usage stream keeps 30 days').default(72),
     /** trace, debug, info, warn (warning), error, fatal (critical), silent; any case. */
     LOG_LEVEL: z
       .string()
@@ -169,6 +193,10 @@ function crossFieldProblems(env: Env): string[] {
   if (env.NATS_URL && !env.NATS_URL.split(',').every((u) => /^(nats|tls|ws|wss):\/\/\S+$/.test(u.trim()))) {
     problems.push('NATS_URL: must be nats:// URLs, comma-separated');
   }
+  if (env.USAGE_WEBHOOK_URL?.trim() && !env.USAGE_WEBHOOK_SECRET) problems.push('USAGE_WEBHOOK_SECRET: is required with USAGE_WEBHOOK_URL: receivers verify each webhook with it');
+  if (env.USAGE_WEBHOOK_URL?.trim() && /^(false|0|no|off)$/i.test(env.MONETIZATION_ENABLED ?? '')) {
+    problems.push('USAGE_WEBHOOK_URL: needs MONETIZATION_ENABLED=true: webhooks deliver the usage events published for billing');
+  }
   for (const alg of (env.JWT_ALGORITHMS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
     if (alg.startsWith('HS') && !env.JWT_SECRET) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_SECRET`);
     if (/^(RS|PS|ES|Ed)/.test(alg) && !env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY or JWT_JWKS_URL`);
@@ -185,7 +213,7 @@ export class ConfigError extends Error {
 }
 
 /** Names of the variables whose values are secrets, for log scrubbing. */
-export const SECRET_VARIABLES = ['OPENAI_API_KEY', 'JWT_SECRET', 'MONGODB_URI'] as const;
+export const SECRET_VARIABLES = ['OPENAI_API_KEY', 'JWT_SECRET', 'MONGODB_URI', 'USAGE_WEBHOOK_SECRET'] as const;
 
 /**
  * Reads and validates the configuration from the environment and `.env`.

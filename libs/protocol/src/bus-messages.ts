@@ -126,3 +126,25 @@ export const UsageRecord = z.object({
   event: UsageUpdateEvent,
 });
 export type UsageRecord = z.infer<typeof UsageRecord>;
+
+/**
+ * A usage event a webhook sink gave up on (an answer it will not retry, or retries past their
+ * window), kept on `<prefix>.usage_dead.<sink_id>.<key>` until `mozaiks usage replay` delivers it.
+ */
+export const UsageDeadLetter = z.object({
+  v: z.literal(1),
+  /** The sink's id: a hash of its URL. */
+  sink_id: z.string(),
+  /** The sink's host, as logs and metrics name it. */
+  sink: z.string(),
+  event_id: z.string(),
+  app_id: z.string(),
+  /** Deliveries tried. */
+  attempts: z.number().int().positive(),
+  /** The endpoint's last HTTP status; null when it never answered. */
+  last_status: z.number().int().nullable(),
+  reason: z.string(),
+  dead_at: z.iso.datetime(),
+  event: UsageUpdateEvent,
+});
+export type UsageDeadLetter = z.infer<typeof UsageDeadLetter>;

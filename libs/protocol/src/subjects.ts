@@ -13,6 +13,8 @@ export interface StreamSpec {
   maxAgeMs: number;
   /** Window within which a repeated message id is stored once. */
   duplicateWindowMs: number;
+  /** Messages kept per subject: the newest replaces the one before. @default unlimited */
+  maxMsgsPerSubject?: number;
 }
 
 export interface Subjects {
@@ -37,6 +39,12 @@ export interface Subjects {
   readonly allMetering: string;
   /** Priced `usage_update` events for billing pipelines. */
   usage(appId: string, userId: string): string;
+  /** Every usage event: what webhook sinks deliver and `mozaiks usage` reads. */
+  readonly allUsage: string;
+  /** A usage event a webhook sink gave up on (`key` names the event): one message, the latest, per event and sink. */
+  usageDeadLetter(sinkId: string, key: string): string;
+  /** Every dead letter of one sink (`*`: of every sink). */
+  usageDeadLetters(sinkId?: string): string;
   /** The streams that make nudges, metering and billing durable. */
   readonly streams: StreamSpec[];
   /** The key-value bucket where a tool call's result is kept, so a repeated request gets it instead of a second run. */
@@ -56,11 +64,16 @@ export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
     metering: (appId) => `${prefix}.metering.${appId}`,
     allMetering: `${prefix}.metering.*`,
     usage: (appId, userId) => `${prefix}.usage.${appId}.${userId}`,
+    allUsage: `${prefix}.usage.>`,
+    usageDeadLetter: (sinkId, key) => `${prefix}.usage_dead.${sinkId}.${key}`,
+    usageDeadLetters: (sinkId = '*') => `${prefix}.usage_dead.${sinkId}.*`,
     onceBucket: `${name}_ONCE`,
     streams: [
       { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
       { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },
       { name: `${name}_USAGE`, subjects: [`${prefix}.usage.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 10 * 60_000 },
+      // What a webhook sink could not deliver, until a replay delivers it (then it is purged).
+      { name: `${name}_USAGE_DEAD`, subjects: [`${prefix}.usage_dead.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 60_000, maxMsgsPerSubject: 1 },
     ],
   };
 }

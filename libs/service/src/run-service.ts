@@ -48,7 +48,7 @@ export interface ServiceOptions {
 export function runService(name: string, options: ServiceOptions, start: (context: ServiceContext) => Promise<RunningService>): void {
   void (async () => {
     const config = loadServiceConfig(name, { defaultPort: options.defaultPort, needsNats: true });
-    const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
+    const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET] });
     const metrics = new RuntimeMetrics();
     // Before anything makes spans: the SDK only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     const tracing = await startTracing(name);

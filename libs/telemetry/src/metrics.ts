@@ -31,6 +31,14 @@ export class RuntimeMetrics {
   readonly runsInFlight: Gauge;
   /** Priced usage that could not be published to the billing subjects (each attempt; the record is retried). */
   readonly usagePublishFailures: Counter;
+  /** Usage events a webhook endpoint accepted (2xx), by endpoint host. */
+  readonly usageWebhookDeliveries: Counter<'sink'>;
+  /** Failed webhook attempts that will be retried, by endpoint host and why (status code, `timeout`, `connection`). */
+  readonly usageWebhookRetries: Counter<'sink' | 'reason'>;
+  /** Usage events a webhook endpoint will not be sent again until a replay, by endpoint host. */
+  readonly usageWebhookDeadLetters: Counter<'sink'>;
+  /** From a run's usage event to its endpoint's 2xx, retries included. */
+  readonly usageWebhookLatency: Histogram<'sink'>;
 
   private probes: { service: string; ready: () => boolean; runQueuePending?: () => Promise<number | undefined> } | undefined;
 
@@ -127,6 +135,31 @@ export class RuntimeMetrics {
     this.usagePublishFailures = new Counter({
       name: 'usage_publish_failures_total',
       help: 'Attempts to publish priced usage to the billing subjects that failed (the record is retried from the metering stream).',
+      registers: [this.registry],
+    });
+    this.usageWebhookDeliveries = new Counter({
+      name: 'usage_webhook_deliveries_total',
+      help: 'Usage events a webhook endpoint accepted with a 2xx, by endpoint host.',
+      labelNames: ['sink'],
+      registers: [this.registry],
+    });
+    this.usageWebhookRetries = new Counter({
+      name: 'usage_webhook_retries_total',
+      help: 'Webhook attempts that failed and will be retried, by endpoint host and reason (HTTP status, timeout, connection).',
+      labelNames: ['sink', 'reason'],
+      registers: [this.registry],
+    });
+    this.usageWebhookDeadLetters = new Counter({
+      name: 'usage_webhook_dead_letters_total',
+      help: 'Usage events dead-lettered by a webhook endpoint (a 4xx other than 408 and 429, or retries past USAGE_WEBHOOK_RETRY_HOURS).',
+      labelNames: ['sink'],
+      registers: [this.registry],
+    });
+    this.usageWebhookLatency = new Histogram({
+      name: 'usage_webhook_delivery_seconds',
+      help: 'From a run\'s usage event to its webhook endpoint\'s 2xx, retries included.',
+      labelNames: ['sink'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
       registers: [this.registry],
     });
   }

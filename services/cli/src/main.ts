@@ -6,12 +6,16 @@ import { MigrateUsageError, migrateStore } from './store-migrate.js';
 import { UsageError } from './flags.js';
 import { mintDevToken } from './token.js';
 import { smokeTest } from './smoke.js';
+import { usageCommand } from './usage.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
+       mozaiks usage dead-letters [--sink <url>] [--json]
+       mozaiks usage replay --from <ISO> [--to <ISO>] [--app <app_id>] [--sink <url>]
+       mozaiks usage report --from <ISO> --to <ISO> [--app <app_id>] [--json]
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
                    (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem.
@@ -28,7 +32,15 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    JWT_AUDIENCE), for trying a deployment without a control plane; a new chat
                    id unless --chat is given
   smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
-                   exit code 0 when the run completes with a reply, 1 when it does not`;
+                   exit code 0 when the run completes with a reply, 1 when it does not
+  usage            read the durable usage stream on NATS (NATS_URL, SUBJECT_PREFIX):
+    dead-letters   the usage events a webhook endpoint will not be sent again (a 4xx answer,
+                   or retries past USAGE_WEBHOOK_RETRY_HOURS): id, app, endpoint, attempts, last status
+    replay         send the usage events of the period (their run's end) to the USAGE_WEBHOOK_URL
+                   endpoints (or --sink), signed with USAGE_WEBHOOK_SECRET, with their own ids so
+                   receivers de-duplicate; a delivered event leaves the dead letters; exit code 1
+                   when some could not be delivered
+    report         runs, tokens and cost of the period by app, workflow and model`;
 
 /** Runs a subcommand: a usage error exits 2, a configuration it cannot run with 1, both said plainly. */
 async function reporting(work: () => Promise<number>): Promise<number> {
@@ -55,6 +67,8 @@ const smoke = (args: string[]) =>
     for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(`${line}\n`);
     return result.ok ? 0 : 1;
   });
+
+const usageOf = (args: string[]) => reporting(() => usageCommand(args, (line) => process.stdout.write(`${line}\n`)));
 
 function validate(args: string[]): number {
   const strict = args.includes('--strict');
@@ -119,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'store') return store(rest);
   if (command === 'token') return token(rest);
   if (command === 'smoke') return smoke(rest);
+  if (command === 'usage') return usageOf(rest);
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     service: 'standalone',
     level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
-    secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI],
+    secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET],
   });
 
   const tracing = await startTracing('standalone');

@@ -1,13 +1,15 @@
 // The usage-emitter: delivers each run's priced usage to billing. The executor that finishes a run
 // prices it and persists its `usage_update` in the chat's log (the client has it from there); the
 // record reaches this service through the durable metering stream, and is published to the billing
-// subject, de-duplicated by event id. Measures; never blocks anything.
+// subject, de-duplicated by event id; webhook sinks (webhook.ts) read that stream in turn.
+// Measures; never blocks anything.
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { UsageRecord, describeIssues, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { WebhookSink } from './webhook.js';
 
 export interface UsageEmitterOptions {
   bus: Bus;
@@ -16,6 +18,8 @@ export interface UsageEmitterOptions {
   metrics: RuntimeMetrics;
   /** Publish to `<prefix>.usage.<app_id>.<user_id>` (MONETIZATION_ENABLED). @default true */
   billing?: boolean;
+  /** Webhook endpoints, each fed from the usage stream by a consumer of its own. */
+  sinks?: WebhookSink[];
 }
 
 export class UsageEmitter {
@@ -26,10 +30,11 @@ export class UsageEmitter {
   start(): void {
     // Usage is never dropped: a record that cannot be delivered now is retried, with backoff, until it can.
     this.subscription = this.options.bus.consume(this.options.subjects.allMetering, 'usage-emitter', (message) => this.handle(message), { maxDeliver: Infinity });
+    for (const sink of this.options.sinks ?? []) sink.start();
   }
 
   async stop(): Promise<void> {
-    await this.subscription?.unsubscribe();
+    await Promise.all([this.subscription?.unsubscribe(), ...(this.options.sinks ?? []).map((s) => s.stop())]);
   }
 
   private async handle(message: BusMessage): Promise<void> {
@@ -67,5 +72,19 @@ export class UsageEmitter {
 
 /** The usage-emitter as the configuration describes it: the same in its own process and in standalone. */
 export function usageEmitterFromConfig(config: RuntimeConfig, parts: { bus: Bus; logger: Logger; metrics: RuntimeMetrics }): UsageEmitter {
-  return new UsageEmitter({ ...parts, subjects: subjects(config.SUBJECT_PREFIX), billing: config.MONETIZATION_ENABLED });
+  const wiring = subjects(config.SUBJECT_PREFIX);
+  const sinks = config.USAGE_WEBHOOK_SECRET
+    ? config.USAGE_WEBHOOK_URL.map((url) => new WebhookSink({
+      url,
+      secret: config.USAGE_WEBHOOK_SECRET!,
+      timeoutMs: config.USAGE_WEBHOOK_TIMEOUT_SECONDS * 1000,
+      concurrency: config.USAGE_WEBHOOK_CONCURRENCY,
+      retryForMs: config.USAGE_WEBHOOK_RETRY_HOURS * 3_600_000,
+      bus: parts.bus,
+      subjects: wiring,
+      logger: parts.logger,
+      metrics: parts.metrics,
+    }))
+    : [];
+  return new UsageEmitter({ ...parts, subjects: wiring, billing: config.MONETIZATION_ENABLED, sinks });
 }
