@@ -128,6 +128,8 @@ export const RuntimeConfig = z
     USAGE_WEBHOOK_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(10),
     /** Deliveries in flight per webhook endpoint, per usage-emitter. */
     USAGE_WEBHOOK_CONCURRENCY: number('must be a whole number').int().min(1).default(8),
+    /** Longest wait between two attempts of a webhook; the waits double up to it, jittered. */
+    USAGE_WEBHOOK_BACKOFF_MAX_SECONDS: number('must be a number of seconds').min(1).max(3600).default(300),
     /** Hours an event is retried for, from its run's end, before it is dead-lettered. */
     USAGE_WEBHOOK_RETRY_HOURS: number('must be a number of hours').min(24, 'must be at least 24 (a receiver may be down for a day)').max(30 * 24, 'must be at most 720: the usage stream keeps 30 days').default(72),
     /** trace, debug, info, warn (warning), error, fatal (critical), silent; any case. */

@@ -157,13 +157,13 @@ async function report(bus: NatsBus, wiring: Subjects, args: string[], out: Out):
     for (const m of event.models) add(bucket(byModel, m.model), m, 0);
     for (const m of event.models) bucket(byModel, m.model).events += m.calls;
   }
-  const round = (t: Totals) => ({ ...t, cost_usd: Number(t.cost_usd.toFixed(6)) });
+  const round = (t: Totals) => ({ ...t, cost_usd: Number(t.cost_usd.toFixed(10)) });
   if (flags.json) {
     out(JSON.stringify({
       from: from.toISOString(), to: to.toISOString(), ...(flags.app ? { app_id: flags.app } : {}), total: round(total),
       apps: Object.fromEntries([...byApp].map(([k, v]) => [k, round(v)])),
       workflows: [...byWorkflow].map(([k, v]) => ({ app_id: k.split('\t')[0], workflow_id: k.split('\t')[1], ...round(v) })),
-      models: Object.fromEntries([...byModel].map(([k, { events, ...tokens }]) => [k, { calls: events, ...tokens, cost_usd: Number(tokens.cost_usd.toFixed(6)) }])),
+      models: Object.fromEntries([...byModel].map(([k, { events, ...tokens }]) => [k, { calls: events, ...tokens, cost_usd: Number(tokens.cost_usd.toFixed(10)) }])),
     }));
     return 0;
   }

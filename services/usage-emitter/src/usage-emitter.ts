@@ -80,6 +80,7 @@ export function usageEmitterFromConfig(config: RuntimeConfig, parts: { bus: Bus;
       timeoutMs: config.USAGE_WEBHOOK_TIMEOUT_SECONDS * 1000,
       concurrency: config.USAGE_WEBHOOK_CONCURRENCY,
       retryForMs: config.USAGE_WEBHOOK_RETRY_HOURS * 3_600_000,
+      backoffMaxMs: config.USAGE_WEBHOOK_BACKOFF_MAX_SECONDS * 1000,
       bus: parts.bus,
       subjects: wiring,
       logger: parts.logger,

@@ -77,9 +77,9 @@ function retryAfter(header: string | null): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** The wait before attempt `attempt + 1`: exponential from 1 s up to 5 min, with full jitter (never under 250 ms). */
-export function backoffMs(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(300_000, 1000 * 2 ** Math.max(0, attempt - 1));
+/** The wait before attempt `attempt + 1`: exponential from 1 s up to `maxMs`, with full jitter (never under 250 ms). */
+export function backoffMs(attempt: number, random: () => number = Math.random, maxMs = 300_000): number {
+  const ceiling = Math.min(maxMs, 1000 * 2 ** Math.max(0, attempt - 1));
   return Math.max(250, Math.round(random() * ceiling));
 }
 
@@ -92,6 +92,8 @@ export interface WebhookSinkOptions {
   concurrency: number;
   /** How long after its run an event is retried before it is dead-lettered. */
   retryForMs: number;
+  /** Longest wait between two attempts. @default 5 min */
+  backoffMaxMs?: number;
   bus: Bus;
   subjects: Subjects;
   logger: Logger;
@@ -145,7 +147,7 @@ export class WebhookSink {
     }
     const left = Date.parse(event.timestamp) + this.options.retryForMs - Date.now();
     if (result.outcome === 'retry' && left > 0) {
-      const delayMs = Math.min(left, result.retryAfterMs ?? backoffMs(attempt));
+      const delayMs = Math.min(left, result.retryAfterMs ?? backoffMs(attempt, Math.random, this.options.backoffMaxMs));
       metrics.usageWebhookRetries.inc({ sink: this.host, reason: result.reason });
       logger.warn({ ...ids, ...(result.status ? { status: result.status } : {}), reason: result.reason, retry_in_ms: delayMs }, 'usage webhook attempt failed; retrying');
       throw new RetryLaterError(delayMs, `webhook ${this.host}: ${result.reason}`);
