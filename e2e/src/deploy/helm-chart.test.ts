@@ -109,7 +109,9 @@ describe.each(CI_VALUES.map((f) => [path.basename(f), f]))('invariants with %s',
     }
     for (const d of ofKind(ours(objects), 'Deployment')) {
       const refs = (d.spec.template.spec.containers[0].env ?? []).filter((e: { valueFrom?: unknown }) => e.valueFrom).map((e: { name: string }) => e.name);
-      const expected = { gateway: ['MONGODB_URI', 'JWT_SECRET'], executor: ['MONGODB_URI', 'OPENAI_API_KEY'], 'tool-runner': [], 'usage-emitter': [] }[component(d)!];
+      // The webhooks' signing secret goes to the usage-emitter alone, when webhooks are on.
+      const webhooks = file.includes('ha-keda') ? ['USAGE_WEBHOOK_SECRET'] : [];
+      const expected = { gateway: ['MONGODB_URI', 'JWT_SECRET'], executor: ['MONGODB_URI', 'OPENAI_API_KEY'], 'tool-runner': [], 'usage-emitter': webhooks }[component(d)!];
       expect([component(d), refs]).toEqual([component(d), expected]);
     }
     for (const c of ofKind(objects, 'ConfigMap')) expect(Object.keys(c.data ?? {}).filter((k) => /SECRET|API_KEY|MONGODB_URI|PASSWORD/.test(k))).toEqual([]);

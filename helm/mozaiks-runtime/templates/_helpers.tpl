@@ -109,6 +109,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- fail "secrets.jwtSecret: required to verify launch tokens, unless config.jwtPublicKey or config.jwtJwksUrl is set, or secrets.existingSecret names a Secret holding JWT_SECRET" }}
 {{- end }}
 {{- end }}
+{{- if and .Values.usageEmitter.webhooks.urls (not .Values.secrets.existingSecret) (not .Values.secrets.usageWebhookSecret) }}
+{{- fail "secrets.usageWebhookSecret: required with usageEmitter.webhooks.urls (whsec_ and base64), or name a Secret holding USAGE_WEBHOOK_SECRET in secrets.existingSecret" }}
+{{- end }}
+{{- if and (not .Values.config.monetizationEnabled) .Values.usageEmitter.webhooks.urls }}
+{{- fail "usageEmitter.webhooks.urls: needs config.monetizationEnabled=true: webhooks deliver the usage events published for billing" }}
+{{- end }}
 {{- if and (eq .Values.workflows.source "configMap") (not .Values.workflows.configMap.name) (not .Values.workflows.configMap.files) }}
 {{- fail "workflows.configMap: give files (path: content) or the name of an existing ConfigMap with items" }}
 {{- end }}
