@@ -29,10 +29,12 @@ it('runs each service from the one image as a locked-down user, with the workflo
   }
   expect(compose.services.executor!.deploy?.replicas).toBe(2);
   expect(compose.services.executor!.volumes).toEqual(['./workflows:/app/workflows:ro']);
-  // Secrets stay with the services that need them: tools never see them.
-  for (const name of ['tool-runner', 'usage-emitter']) {
-    expect(Object.keys(compose.services[name]!.environment!).filter((k) => /SECRET|API_KEY|MONGODB_URI/.test(k))).toEqual([]);
-  }
+  // Secrets stay with the services that need them: tools never see them; the usage-emitter has
+  // only the webhooks' signing secret, and no other service has it.
+  const secrets = (name: string) => Object.keys(compose.services[name]!.environment!).filter((k) => /SECRET|API_KEY|MONGODB_URI/.test(k));
+  expect(secrets('tool-runner')).toEqual([]);
+  expect(secrets('usage-emitter')).toEqual(['USAGE_WEBHOOK_SECRET']);
+  for (const name of ['gateway', 'executor']) expect(secrets(name)).not.toContain('USAGE_WEBHOOK_SECRET');
   expect(compose.services.prometheus!.profiles).toEqual(['monitoring']);
   expect(compose.services['otel-collector']!.profiles).toEqual(['tracing']);
 });

@@ -72,6 +72,21 @@ describe('loadRuntimeConfig', () => {
     expect(problemsOf({ NATS_URL: 'localhost:4222' })).toEqual(['NATS_URL: must be nats:// URLs, comma-separated']);
   });
 
+  it('reads billing webhooks: several URLs, a whsec_ secret they need, and billing on', () => {
+    const secret = `whsec_${Buffer.from('x'.repeat(32)).toString('base64')}`;
+    const config = loadRuntimeConfig({ USAGE_WEBHOOK_URL: 'https://a.example/hook, http://b.example:8080/u?k=1', USAGE_WEBHOOK_SECRET: secret }, undefined);
+    expect(config.USAGE_WEBHOOK_URL).toEqual(['https://a.example/hook', 'http://b.example:8080/u?k=1']);
+    expect([config.USAGE_WEBHOOK_TIMEOUT_SECONDS, config.USAGE_WEBHOOK_CONCURRENCY, config.USAGE_WEBHOOK_BACKOFF_MAX_SECONDS, config.USAGE_WEBHOOK_RETRY_HOURS]).toEqual([10, 8, 300, 72]);
+    expect(loadRuntimeConfig({}, undefined).USAGE_WEBHOOK_URL).toEqual([]);
+    expect(problemsOf({ USAGE_WEBHOOK_URL: 'https://a.example/hook' })).toEqual([expect.stringMatching(/^USAGE_WEBHOOK_SECRET: is required with USAGE_WEBHOOK_URL/)]);
+    expect(problemsOf({ USAGE_WEBHOOK_URL: 'ftp://a.example/x', USAGE_WEBHOOK_SECRET: 'whsec_short', USAGE_WEBHOOK_RETRY_HOURS: '2' })).toEqual([
+      expect.stringMatching(/^USAGE_WEBHOOK_URL: must be http\(s\) URLs, comma-separated \(got "ftp:\/\/a.example\/x"\)/),
+      expect.stringMatching(/^USAGE_WEBHOOK_SECRET: must be whsec_ followed by the base64 of at least 24 random bytes/),
+      expect.stringMatching(/^USAGE_WEBHOOK_RETRY_HOURS: must be at least 24/),
+    ]);
+    expect(problemsOf({ USAGE_WEBHOOK_URL: 'https://a.example/hook', USAGE_WEBHOOK_SECRET: secret, MONETIZATION_ENABLED: 'false' })).toEqual([expect.stringMatching(/^USAGE_WEBHOOK_URL: needs MONETIZATION_ENABLED=true/)]);
+  });
+
   it('lists every problem at once', () => {
     expect(problemsOf({
       PORT: '70000', LOG_LEVEL: 'chatty', MODEL_PRICES: '{"m": 1}', JWT_ALGORITHMS: 'HS256,none', JWT_PUBLIC_KEY: 'ssh-rsa AAAA', SUBJECT_PREFIX: 'a.b',
