@@ -18,6 +18,8 @@ export interface PublishOptions {
 export interface Subscription {
   /** Stops delivery; messages already delivered finish. */
   unsubscribe(): Promise<void>;
+  /** Of `consume`: settles once the group's durable consumer exists, so nothing published after it is missed. */
+  ready?: Promise<void>;
 }
 
 /** Handles work from a durable subject; resolve to acknowledge, reject to have it delivered again. */

@@ -209,6 +209,7 @@ export class NatsBus implements Bus {
     });
     started.catch((error: unknown) => this.options.onError?.(error, subject));
     return {
+      ready: started,
       unsubscribe: async () => {
         stopped = true;
         await started.catch(() => undefined);

@@ -45,7 +45,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
   const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy() });
 
   toolRunner.start();
-  emitter.start();
+  await emitter.start();
   await executor.start();
   const stopRetention = startRetention(stores, config.EVENT_RETENTION_DAYS, logger);
   const address = await gateway.listen(config.PORT, config.HOST);

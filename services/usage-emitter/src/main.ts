@@ -5,6 +5,6 @@ import { usageEmitterFromConfig } from './usage-emitter.js';
 
 runService('usage-emitter', { defaultPort: 8003 }, async ({ config, logger, metrics, bus }) => {
   const emitter = usageEmitterFromConfig(config, { bus, logger, metrics });
-  emitter.start();
+  await emitter.start();
   return { stop: () => emitter.stop() };
 });

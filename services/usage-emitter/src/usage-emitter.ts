@@ -27,10 +27,11 @@ export class UsageEmitter {
 
   constructor(private readonly options: UsageEmitterOptions) {}
 
-  start(): void {
+  async start(): Promise<void> {
+    // The webhook endpoints' consumers first: a new one starts at the usage published after it exists.
+    await Promise.all((this.options.sinks ?? []).map((sink) => sink.start()));
     // Usage is never dropped: a record that cannot be delivered now is retried, with backoff, until it can.
     this.subscription = this.options.bus.consume(this.options.subjects.allMetering, 'usage-emitter', (message) => this.handle(message), { maxDeliver: Infinity });
-    for (const sink of this.options.sinks ?? []) sink.start();
   }
 
   async stop(): Promise<void> {

@@ -82,11 +82,12 @@ afterEach(async () => {
   await bus.drain();
 });
 
-function sink(url: string, options: { retryForMs?: number; concurrency?: number } = {}): WebhookSink {
+/** A started sink: its consumer exists, so every event published after this resolves reaches it. */
+async function sink(url: string, options: { retryForMs?: number; concurrency?: number } = {}): Promise<WebhookSink> {
   const logger = createLogger({ service: 'usage-emitter', level: 'debug', secrets: [SECRET], destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }) });
   const s = new WebhookSink({ url, secret: SECRET, timeoutMs: 2000, concurrency: options.concurrency ?? 8, retryForMs: options.retryForMs ?? 3_600_000, bus, subjects: wiring, logger, metrics });
   sinks.push(s);
-  s.start();
+  await s.start();
   return s;
 }
 
@@ -110,8 +111,7 @@ describe('WebhookSink', () => {
     await publish(before);
     const r = await receiver(() => ({ status: 204 }));
     servers.push(r.server);
-    sink(r.url);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sink(r.url);
     const events = [usageEvent('run_a'), usageEvent('run_b')];
     for (const e of events) await publish(e);
     await until(() => r.deliveries.length === 2, 5000, 'two deliveries');
@@ -133,8 +133,7 @@ describe('WebhookSink', () => {
   it('retries 5xx, 429 (after its Retry-After) and timeouts with the same webhook-id, warning per attempt', async () => {
     const r = await receiver((d, n) => (d.id === 'usage_run_limited' ? (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }) : n === 1 ? { status: 503 } : n === 2 ? { status: 200, delayMs: 3000 } : { status: 200 }));
     servers.push(r.server);
-    sink(r.url);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sink(r.url);
     await publish(usageEvent('run_flaky'));
     await publish(usageEvent('run_limited'));
     // run_flaky: 503, then a reply slower than the 2 s timeout, then 200.
@@ -151,8 +150,7 @@ describe('WebhookSink', () => {
   it('dead-letters an event its endpoint refuses (400) at once, and one still failing past the retry window', async () => {
     const r = await receiver((d) => (d.id === 'usage_run_bad' ? { status: 400 } : d.id === 'usage_run_down' ? { status: 502 } : { status: 200 }));
     servers.push(r.server);
-    const s = sink(r.url, { retryForMs: 2500 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    const s = await sink(r.url, { retryForMs: 2500 });
     for (const run of ['run_bad', 'run_ok', 'run_down']) await publish(usageEvent(run));
     const letters: UsageDeadLetter[] = [];
     await until(() => logs.split('\n').filter((l) => l.includes('usage webhook dead-lettered')).length === 2, 20_000, 'two dead letters');
@@ -169,9 +167,8 @@ describe('WebhookSink', () => {
     const slow = await receiver(() => ({ status: 200, delayMs: 1500 }));
     const fast = await receiver(() => ({ status: 200 }));
     servers.push(slow.server, fast.server);
-    sink(slow.url, { concurrency: 1 });
-    sink(fast.url);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sink(slow.url, { concurrency: 1 });
+    await sink(fast.url);
     const started = Date.now();
     for (let i = 0; i < 5; i++) await publish(usageEvent(`run_${i}`));
     await until(() => fast.deliveries.length === 5, 5000, 'the fast endpoint');

@@ -113,7 +113,8 @@ export class WebhookSink {
     this.signer = new Webhook(options.secret);
   }
 
-  start(): void {
+  /** Resolves once the endpoint's consumer exists: every event published from then on reaches it. */
+  async start(): Promise<void> {
     const { bus, subjects, concurrency } = this.options;
     // A new endpoint starts with the events published from now on; `mozaiks usage replay` sends it the past.
     this.subscription = bus.consume(subjects.allUsage, `usage-webhook-${this.id}`, (message, attempt) => this.deliver(message, attempt), {
@@ -121,6 +122,7 @@ export class WebhookSink {
       concurrency,
       startAt: 'new',
     });
+    await this.subscription.ready;
   }
 
   async stop(): Promise<void> {
