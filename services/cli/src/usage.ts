@@ -81,7 +81,8 @@ async function deadLetters(bus: NatsBus, wiring: Subjects, args: string[], out: 
     return 0;
   }
   table(out, ['event_id', 'app_id', 'sink', 'attempts', 'last_status', 'dead_at', 'reason'], letters.map((l) => [l.event_id, l.app_id, l.sink, String(l.attempts), l.last_status === null ? '-' : String(l.last_status), l.dead_at, l.reason]));
-  out(`${letters.length} undelivered; resend them with: mozaiks usage replay --from <their dead_at's day>`);
+  const earliest = letters.map((l) => l.event.timestamp).sort()[0]!;
+  out(`${letters.length} undelivered; once the endpoint is fixed, resend them with: mozaiks usage replay --from ${earliest}`);
   return 0;
 }
 
@@ -103,7 +104,8 @@ async function replay(bus: NatsBus, wiring: Subjects, args: string[], out: Out):
       const counts = tally.get(url)!;
       let attempt = await postWebhook(url, signer, event.event_id, body, timeoutMs);
       for (let n = 1; attempt.outcome === 'retry' && n < REPLAY_ATTEMPTS; n++) {
-        await new Promise((r) => setTimeout(r, Math.min(5000, attempt.outcome === 'retry' ? (attempt.retryAfterMs ?? backoffMs(n)) : 0)));
+        const waitMs = Math.min(5000, attempt.retryAfterMs ?? backoffMs(n));
+        await new Promise((r) => setTimeout(r, waitMs));
         attempt = await postWebhook(url, signer, event.event_id, body, timeoutMs);
       }
       if (attempt.outcome === 'delivered') {
