@@ -116,4 +116,19 @@ describe('NatsBus', () => {
     expect(deliveries).toEqual([1]);
     expect(reported).toEqual([]);
   });
+
+  it('keeps a once result that was ready while the server was away, for the call made again', async () => {
+    const first = await open('once-a');
+    const second = await open('once-b');
+    let finish!: (value: { n: number }) => void;
+    const running = first.once('away-1', () => new Promise<{ n: number }>((resolve) => (finish = resolve)), { ttlMs: 60_000, waitMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await server.stop();
+    // The work ends while NATS is away: its caller has the result, and so will a repeated call.
+    finish({ n: 1 });
+    await expect(running).resolves.toEqual({ n: 1 });
+    await server.start();
+    for (let i = 0; i < 300 && !second.connected; i++) await new Promise((r) => setTimeout(r, 20));
+    await expect(second.once('away-1', async () => ({ n: 2 }), { ttlMs: 60_000, waitMs: 20_000 })).resolves.toEqual({ n: 1 });
+  });
 });

@@ -126,8 +126,23 @@ export class NatsBus implements Bus {
     }
     const result = await work();
     const text = JSON.stringify(result ?? null);
-    await kv.put(id, Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) })).catch(() => undefined);
+    const kept = Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) });
+    // A repeated call waits for this result: one that finished while NATS was away is kept once it is back.
+    await kv.put(id, kept).catch(() => void this.keepLater(kv, id, kept, Date.now() + options.waitMs));
     return result;
+  }
+
+  /** Stores a `once` result that could not be stored at once, trying again until `until`. */
+  private async keepLater(kv: KV, id: string, text: string, until: number): Promise<void> {
+    while (Date.now() < until && !this.connection.isClosed()) {
+      await new Promise((r) => setTimeout(r, 250));
+      try {
+        await kv.put(id, text);
+        return;
+      } catch {
+        // NATS still away: again.
+      }
+    }
   }
 
   private async awaitOnce<T>(kv: KV, id: string, waitMs: number): Promise<T> {
@@ -419,7 +434,6 @@ function toBusError(error: unknown, subject: string, timeoutMs: number): BusErro
   return new BusError('remote_error', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
 }
 
-/** Connects a runtime service to NATS with the runtime's streams for `prefix`. */
 /**
  * The durable consumer of `group` on `subject`: every member of the group binds to the same one.
  * The Helm chart's KEDA trigger names it the same way (executors on `<prefix>.run.*.*`).
@@ -428,6 +442,7 @@ export function durableName(group: string, subject: string): string {
   return `${group}_${createHash('sha256').update(subject).digest('hex').slice(0, 10)}`.replace(/[^A-Za-z0-9_-]/g, '_');
 }
 
+/** Connects a runtime service to NATS with the runtime's streams for `prefix`. */
 export function connectRuntimeBus(options: {
   servers: string;
   prefix: string;
