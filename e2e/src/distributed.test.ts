@@ -194,7 +194,8 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     expect(billed.map((b) => b.chat_id).sort()).toEqual([...chats].sort());
     for (const service of Object.values(cluster.services).flat()) expect((await fetch(`${service.url}/ready`)).status).toBe(200);
     await Promise.all(clients.map((c) => c.close()));
-  });
+    // Its waits (up to 60 s for the runs, 30 s for the republish) need more than jest's default limit on a loaded machine.
+  }, 150_000);
 
   it('rides out a nats-server restart during tool calls: each side effect happens once, runs go on within seconds, the outage is logged', async () => {
     const ledger: string[] = [];
