@@ -160,6 +160,8 @@ export class Gateway {
       this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
       return refuse(socket, 401, ErrorCode.Unauthorized, reason);
     }
+    // The gateway may have begun to stop while the token was checked: this socket would outlive it.
+    if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
     const differs = pathIds && (['workflow_id', 'app_id', 'chat_id', 'user_id'] as const).find((k) => pathIds[k] !== launch[k]);
     if (differs) return refuse(socket, 403, ErrorCode.IdentityMismatch, `the path's ${differs} "${pathIds[differs].slice(0, 128)}" is not the token's`);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, lastSeq, pathIds ? 'upstream' : 'native'));
