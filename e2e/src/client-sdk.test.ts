@@ -4,6 +4,9 @@
 import { MozaiksClient, MozaiksClientError } from '@mozaiks/client';
 import type { ServerEvent } from '@mozaiks/client';
 import { freePort, makeTempDir, mintToken } from '@mozaiks/testing';
+import type { CompletionRequestBody } from '@mozaiks/llm';
+import { ServiceProcess, startCluster } from './cluster';
+import type { Cluster } from './cluster';
 import { startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
 
@@ -109,3 +112,65 @@ describe('@mozaiks/client', () => {
     await expect(MozaiksClient.connect({ url })).rejects.toMatchObject({ code: 'unauthorized', message: 'connect needs a token or getToken' });
   });
 });
+
+describe('@mozaiks/client on the distributed runtime', () => {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  it('carries 50 chats through a gateway restarted twice mid-stream: every event once, in seq order, with no reconnect code in the test', async () => {
+    cluster = await startCluster({ counts: { gateway: 0 } });
+    // Replies that keep the runs going while the gateway restarts.
+    cluster.llm.setFallback((request: CompletionRequestBody) => {
+      const chat = String(request.messages.find((m) => m.role === 'user' && !m.name)?.content);
+      const agent = String(request.messages[0]!.content).startsWith('You collect') ? 'DataCollector' : 'Validator';
+      return { content: `${agent} on ${chat}`, usage: { prompt_tokens: 20, completion_tokens: 5 }, delay_ms: 700 };
+    });
+    const port = await freePort();
+    const gateway = new ServiceProcess('gateway', { ...cluster.services.executor[0]!.env, PORT: String(port), SHUTDOWN_GRACE_SECONDS: '0' });
+    await gateway.start();
+    try {
+      const chats = Array.from({ length: 50 }, (_, i) => `chat_sdk_d${i}`);
+      const clients = await Promise.all(chats.map(async (chat) => MozaiksClient.connect({
+        url: `ws://127.0.0.1:${port}/ws/chat`, token: await mintToken({ claims: { chat_id: chat } }), lastSeq: 0, reconnect: { initialDelayMs: 100, maxDelayMs: 1000 },
+      })));
+      const received = clients.map((c) => {
+        const events: ServerEvent[] = [];
+        c.on('*', (e) => void events.push(e));
+        return events;
+      });
+      const drops = clients.map(() => 0);
+      clients.forEach((c, i) => c.onState((state) => void (state === 'reconnecting' && drops[i]!++)));
+      clients.forEach((c, i) => c.send(chats[i]!));
+      const finished = () => received.filter((events) => events.some((e) => e.type === 'usage_update')).length;
+      for (let restart = 0; restart < 2; restart++) {
+        // Each restart comes while the runs go on, once every client is back from the one before.
+        const back = Date.now() + 20_000;
+        while (!clients.every((c) => c.state === 'open') && Date.now() < back) await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 300));
+        // SIGTERM: the gateway drains, telling its sockets 1012; it is back on the same port.
+        await gateway.kill('SIGTERM');
+        await gateway.start();
+      }
+      const deadline = Date.now() + 60_000;
+      while (finished() < chats.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(finished()).toBe(chats.length);
+      received.forEach((events, i) => {
+        const seqs = events.flatMap((e) => (e.seq === undefined ? [] : [e.seq]));
+        expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, k) => k + 1));
+        expect(events.filter((e) => e.type === 'agent_message').map((e) => (e as { content: string }).content)).toEqual([`DataCollector on ${chats[i]}`, `Validator on ${chats[i]}`]);
+      });
+      // Each client lost its socket at both restarts, while its run was going, and found its way back.
+      expect(drops.every((n) => n >= 2)).toBe(true);
+      expect(clients.every((c) => c.state === 'open')).toBe(true);
+      const midRun = received.filter((events) => events.findIndex((e) => e.type === 'usage_update') > -1).length;
+      process.stderr.write(`client sdk: ${chats.length} chats (${midRun} finished) through 2 gateway restarts, ${received.reduce((n, e) => n + e.length, 0)} events, each once, ${drops.reduce((a, b) => a + b, 0)} reconnects\n`);
+      clients.forEach((c) => c.close());
+    } finally {
+      await gateway.kill('SIGKILL');
+    }
+  }, 120_000);
+});
+
