@@ -7,12 +7,14 @@ import { UsageError } from './flags.js';
 import { mintDevToken } from './token.js';
 import { smokeTest } from './smoke.js';
 import { usageCommand } from './usage.js';
+import { doctor } from './doctor.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
+       mozaiks doctor
        mozaiks usage dead-letters [--sink <url>] [--json]
        mozaiks usage replay --from <ISO> [--to <ISO>] [--app <app_id>] [--sink <url>]
        mozaiks usage report --from <ISO> --to <ISO> [--app <app_id>] [--json]
@@ -33,6 +35,9 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    id unless --chat is given
   smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
                    exit code 0 when the run completes with a reply, 1 when it does not
+  doctor           check the configuration, the LLM endpoint and key, NATS, the chat store and
+                   the workflows, and say what is wrong with each and how to fix it; exit code 1
+                   when something is
   usage            read the durable usage stream on NATS (NATS_URL, SUBJECT_PREFIX):
     dead-letters   the usage events a webhook endpoint will not be sent again (a 4xx answer,
                    or retries past USAGE_WEBHOOK_RETRY_HOURS): id, app, endpoint, attempts, last status
@@ -67,6 +72,15 @@ const smoke = (args: string[]) =>
     for (const line of result.lines) (result.ok ? process.stdout : process.stderr).write(`${line}\n`);
     return result.ok ? 0 : 1;
   });
+
+async function checkUp(args: string[]): Promise<number> {
+  if (args.length > 0) return usage(2);
+  const findings = await doctor();
+  for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.part}: ${f.message}\n`);
+  const failed = findings.filter((f) => !f.ok);
+  process.stdout.write(failed.length ? `${failed.length} thing(s) to fix\n` : 'everything the runtime needs is in place\n');
+  return failed.length ? 1 : 0;
+}
 
 const usageOf = (args: string[]) => reporting(() => usageCommand(args, (line) => process.stdout.write(`${line}\n`)));
 
@@ -134,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'token') return token(rest);
   if (command === 'smoke') return smoke(rest);
   if (command === 'usage') return usageOf(rest);
+  if (command === 'doctor') return checkUp(rest);
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 
