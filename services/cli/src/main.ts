@@ -8,6 +8,7 @@ import { mintDevToken } from './token.js';
 import { smokeTest } from './smoke.js';
 import { usageCommand } from './usage.js';
 import { doctor } from './doctor.js';
+import { replayChat } from './replay.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
@@ -15,6 +16,7 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
        mozaiks doctor
+       mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]
        mozaiks usage dead-letters [--sink <url>] [--json]
        mozaiks usage replay --from <ISO> [--to <ISO>] [--app <app_id>] [--sink <url>]
        mozaiks usage report --from <ISO> --to <ISO> [--app <app_id>] [--json]
@@ -38,6 +40,8 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
   doctor           check the configuration, the LLM endpoint and key, NATS, the chat store and
                    the workflows, and say what is wrong with each and how to fix it; exit code 1
                    when something is
+  replay <chat>    print a chat's events as the store keeps them (MONGODB_URI, else SQLite under
+                   DATA_DIR), one line each, or as JSON lines with --json; exit code 1 for no such chat
   usage            read the durable usage stream on NATS (NATS_URL, SUBJECT_PREFIX):
     dead-letters   the usage events a webhook endpoint will not be sent again (a 4xx answer,
                    or retries past USAGE_WEBHOOK_RETRY_HOURS): id, app, endpoint, attempts, last status
@@ -149,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'smoke') return smoke(rest);
   if (command === 'usage') return usageOf(rest);
   if (command === 'doctor') return checkUp(rest);
+  if (command === 'replay') return reporting(() => replayChat(rest, (line) => process.stdout.write(`${line}\n`)));
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 
