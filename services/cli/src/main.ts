@@ -9,12 +9,14 @@ import { smokeTest } from './smoke.js';
 import { usageCommand } from './usage.js';
 import { doctor } from './doctor.js';
 import { replayChat } from './replay.js';
+import { chatCommand } from './chat.js';
 import { validateWorkflows } from './validate.js';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
+       mozaiks chat [--url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--json]
        mozaiks doctor
        mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]
        mozaiks usage dead-letters [--sink <url>] [--json]
@@ -37,6 +39,10 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    id unless --chat is given
   smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
                    exit code 0 when the run completes with a reply, 1 when it does not
+  chat             talk to a workflow: replies as they stream, tool calls, input requests answered
+                   by the next line; without --token one is signed with JWT_SECRET; reconnects on its
+                   own. --json: events as JSON lines, stdin's lines as the messages; at the end of
+                   stdin it waits for its runs, then exits (1 when the socket could not be kept)
   doctor           check the configuration, the LLM endpoint and key, NATS, the chat store and
                    the workflows, and say what is wrong with each and how to fix it; exit code 1
                    when something is
@@ -153,6 +159,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'smoke') return smoke(rest);
   if (command === 'usage') return usageOf(rest);
   if (command === 'doctor') return checkUp(rest);
+  if (command === 'chat') return reporting(() => chatCommand(rest, { input: process.stdin, output: process.stdout, errors: process.stderr }));
   if (command === 'replay') return reporting(() => replayChat(rest, (line) => process.stdout.write(`${line}\n`)));
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
