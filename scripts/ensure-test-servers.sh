@@ -51,6 +51,15 @@ if [ -z "${MONGODB_TEST_URI:-}${MONGODB_URI:-}${FERRETDB_BIN:-}" ] && ! have fer
   fi
 fi
 
+# Chromium for the console's browser test: Debian's package (never a browser download).
+if [ -z "${CHROMIUM_BIN:-}" ] && ! have chromium && [ ! -x /usr/bin/chromium ]; then
+  if can_apt && apt_install chromium; then
+    say "installed chromium (Debian package)"
+  else
+    say "chromium is missing and apt-get (as root) is not available: the console's browser test will be SKIPPED (set CHROMIUM_BIN)"
+  fi
+fi
+
 # helm: PATH or the cache; else built with Go (about a minute, once).
 if [ -z "${HELM_BIN:-}" ] && ! have helm && [ ! -x "$CACHE/helm" ]; then
   if have go; then

@@ -106,6 +106,11 @@ export const RuntimeConfig = z
     CONTEXT_AWARE: bool(false),
     /** Publish priced usage to the billing subjects (usage is always measured and sent to the client). */
     MONETIZATION_ENABLED: bool(true),
+    /** Serve the web console at /console: on in `npm start`, off in the gateway service unless set. */
+    CONSOLE_ENABLED: z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
+      .optional()
+      .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes', 'on'].includes(v.toLowerCase()))),
     /** Webhook endpoints (comma-separated) each usage event is POSTed to, signed as Standard Webhooks. */
     USAGE_WEBHOOK_URL: z
       .string()

@@ -30,7 +30,7 @@ export interface GatewayParts {
 }
 
 /** The gateway as the configuration describes it: the same in its own process and in standalone. */
-export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts): Gateway {
+export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts & { consoleByDefault?: boolean }): Gateway {
   return new Gateway({
     verifier: verifierFromConfig(config),
     bus: parts.bus,
@@ -43,5 +43,6 @@ export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts): G
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     doubleTexting: config.DOUBLE_TEXTING,
     ...(parts.isReady ? { isReady: parts.isReady } : {}),
+    console: config.CONSOLE_ENABLED ?? parts.consoleByDefault ?? false,
   });
 }

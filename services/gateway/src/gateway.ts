@@ -2,7 +2,9 @@
 // handshake, accepts user messages into the chat's inbox (then nudges the executors), and relays
 // the chat's events to its sockets, filling gaps and resumes from the chat's log.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import path from 'node:path';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -53,6 +55,8 @@ export interface GatewayOptions {
   doubleTexting?: 'enqueue' | 'reject' | 'interrupt';
   /** Whether the runtime behind the gateway can take work, for /ready. @default always */
   isReady?: () => boolean;
+  /** Serve the web console at /console (CONSOLE_ENABLED). @default false */
+  console?: boolean;
 }
 
 interface Connection {
@@ -90,6 +94,8 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private heartbeat: NodeJS.Timeout | undefined;
   private accepting = true;
+  /** A token the console's Token field starts with (the development token of `npm start`). */
+  consoleToken: string | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 1024 * 1024 });
@@ -97,7 +103,10 @@ export class Gateway {
       opsRoutes({
         metrics: options.metrics,
         isReady: () => this.accepting && (this.options.isReady?.() ?? true),
-        routes: { [CHAT_PATH]: (_req, res) => sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }) },
+        routes: {
+          [CHAT_PATH]: (_req, res) => sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }),
+          ...(options.console ? consoleRoutes(() => this.consoleToken) : {}),
+        },
         postRoutes: { [START_PATH]: (req, res) => void this.startOverHttp(req, res) },
       }),
     );
@@ -579,6 +588,24 @@ export class Gateway {
       c.socket.ping(c.pinged);
     }
   }
+}
+
+/** The web console's page and script (services/gateway/console, built by `npm run console`). */
+function consoleRoutes(token: () => string | undefined): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
+  const dir = path.join(__dirname, '../console');
+  const page = readFileSync(path.join(dir, 'index.html'), 'utf8');
+  const script = readFileSync(path.join(dir, 'app.js'));
+  const headers = {
+    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'",
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+  const attribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  return {
+    // The page may carry a token: never cached.
+    '/console': (_req, res) => res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page.replace('%%DEV_TOKEN%%', attribute(token() ?? ''))),
+    '/console/app.js': (_req, res) => res.writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }).end(script),
+  };
 }
 
 /** An input from the token's ids and claims, with the user's words. */

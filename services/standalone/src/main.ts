@@ -41,7 +41,11 @@ async function main(): Promise<void> {
     { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), store: runtime.stores.location },
     'MozaiksAI runtime listening',
   );
-  if (devSecret) await printDevToken(config, devSecret, runtime.url, logger);
+  if (devSecret) {
+    const token = await printDevToken(config, devSecret, runtime.url, logger);
+    // The console at /console starts with it.
+    if (token) runtime.setConsoleToken(token);
+  }
 
   onShutdown(async (signal) => {
     logger.info({ signal }, 'shutting down');
@@ -52,13 +56,13 @@ async function main(): Promise<void> {
 }
 
 /** With no signing key configured, mints a token for the first workflow and shows how to use it. */
-async function printDevToken(config: RuntimeConfig, secret: string, url: string, logger: Logger): Promise<void> {
+async function printDevToken(config: RuntimeConfig, secret: string, url: string, logger: Logger): Promise<string | undefined> {
   const workflows = existsSync(config.WORKFLOWS_DIR)
     ? readdirSync(config.WORKFLOWS_DIR).filter((d) => existsSync(path.join(config.WORKFLOWS_DIR, d, 'orchestrator.yaml'))).sort()
     : [];
   const workflowId = workflows.includes('hello') ? 'hello' : workflows[0];
   logger.warn('no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: launch tokens are checked against a random secret made for this run only');
-  if (!workflowId) return;
+  if (!workflowId) return undefined;
   const token = await signLaunchToken(
     { user_id: 'dev_user', app_id: 'dev_app', workflow_id: workflowId, chat_id: `chat_${randomUUID().slice(0, 8)}` },
     { secret, issuer: config.JWT_ISSUER ?? DEV_ISSUER, audience: config.JWT_AUDIENCE, expiresInSeconds: 24 * 3600 },
@@ -72,9 +76,11 @@ async function printDevToken(config: RuntimeConfig, secret: string, url: string,
       `  ${token}`,
       'Chat with it from another terminal:',
       `  npm run chat -- "${wsUrl}"`,
+      ...(config.CONSOLE_ENABLED === false ? [] : ['or in the browser (the token is filled in):', `  ${url}/console`]),
       '',
     ].join('\n') + '\n',
   );
+  return token;
 }
 
 void main().catch((error: unknown) => {

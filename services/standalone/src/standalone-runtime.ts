@@ -20,6 +20,8 @@ export interface StandaloneRuntime {
   readonly bus: MemoryBus;
   readonly stores: ChatStores;
   readonly metrics: RuntimeMetrics;
+  /** Sets the token the console at /console starts with. */
+  setConsoleToken(token: string): void;
   /** Drains and stops every part, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -42,7 +44,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
   const toolRunner = toolRunnerFromConfig(config, { bus, metrics, logger: logger.child({ component: 'tool-runner' }), toolEnv: deps.toolEnv ?? {} });
   const emitter = usageEmitterFromConfig(config, { bus, metrics, logger: logger.child({ component: 'usage-emitter' }) });
   const executor = executorFromConfig(config, { bus, stores, llm, metrics, logger: logger.child({ component: 'executor' }), ...(deps.toolEnv ? { env: deps.toolEnv } : {}) });
-  const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy() });
+  const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy(), consoleByDefault: true });
 
   toolRunner.start();
   await emitter.start();
@@ -57,6 +59,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     bus,
     stores,
     metrics,
+    setConsoleToken: (token) => void (gateway.consoleToken = token),
     stop: async () => {
       stopRetention();
       await gateway.stop();
