@@ -15,6 +15,7 @@ import { validateWorkflows } from './validate.js';
 const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
+                     [--max-tokens n] [--claim name=value …] [--key private.pem]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
        mozaiks chat [--url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--json]
        mozaiks doctor
@@ -34,9 +35,10 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    copy every chat of an embedded store into MongoDB (database MONGODB_DATABASE):
                    history, events, inputs, unfinished runs, usage not yet published; safe to
                    run again after an interruption
-  token            print a launch token signed with JWT_SECRET (issuer JWT_ISSUER, audience
-                   JWT_AUDIENCE), for trying a deployment without a control plane; a new chat
-                   id unless --chat is given
+  token            print a launch token signed with JWT_SECRET, or with --key (an RSA, P-256 or
+                   Ed25519 private key: the half of JWT_PUBLIC_KEY), for issuer JWT_ISSUER and
+                   audience JWT_AUDIENCE, for trying a deployment without a control plane; a new
+                   chat id unless --chat is given; --claim adds custom claims (JSON values or text)
   smoke            one chat turn through the gateway at --url with a token from JWT_SECRET;
                    exit code 0 when the run completes with a reply, 1 when it does not
   chat             talk to a workflow: replies as they stream, tool calls, input requests answered

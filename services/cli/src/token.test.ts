@@ -31,3 +31,25 @@ it('says what is missing instead of signing with nothing, and refuses a bad life
   expect(badTtl.status).toBe(2);
   expect(badTtl.stderr).toContain('--ttl: must be a whole number of seconds');
 });
+
+it('signs with a private key the runtime verifies with its public half, and carries custom claims', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(path.join(tmpdir(), 'mozaiks-token-'));
+  try {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = path.join(dir, 'signing.pem');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const out = run(['--key', keyFile, '--claim', 'plan=gold', '--claim', 'seats=5', '--claim', 'flags={"beta":true}', '--max-tokens', '5000'], { JWT_ISSUER: 'cp.example' });
+    expect(out.stderr).toBe('');
+    const verifier = new LaunchTokenVerifier({ publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), issuer: 'cp.example', audience: 'mozaiks-runtime' });
+    const launch = await verifier.verify(out.stdout.trim());
+    expect(launch).toMatchObject({ workflow_id: 'hello', max_tokens: 5000, custom: { plan: 'gold', seats: 5, flags: { beta: true } } });
+    expect(run(['--claim', 'nope'], { JWT_SECRET: SECRET })).toMatchObject({ status: 2, stderr: expect.stringContaining('--claim: must be name=value') });
+    writeFileSync(keyFile, 'not a key');
+    expect(run(['--key', keyFile])).toMatchObject({ status: 2, stderr: expect.stringContaining('is not a private key') });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
