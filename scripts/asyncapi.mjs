@@ -7,18 +7,23 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { asyncApiDocument, protocolExamples } = require(path.join(root, 'libs/protocol/dist/asyncapi.js'));
+const { asyncApiDocument, asyncApiHtml, protocolExamples } = require(path.join(root, 'libs/protocol/dist/asyncapi.js'));
 const { stringify } = require('yaml');
 
-const file = path.join(root, 'libs/protocol/asyncapi.yaml');
 const doc = asyncApiDocument(protocolExamples(readFileSync(path.join(root, 'libs/protocol/PROTOCOL.md'), 'utf8')));
-const text = `# Generated from the protocol's zod schemas and PROTOCOL.md by \`npm run asyncapi\`; do not edit.\n${stringify(doc, { lineWidth: 0 })}`;
-if (process.argv.includes('--check')) {
-  if (readFileSync(file, 'utf8') !== text) {
-    process.stderr.write(`${file} is out of date: run npm run asyncapi\n`);
-    process.exit(1);
+// The document, and a page that renders it.
+const outputs = {
+  [path.join(root, 'libs/protocol/asyncapi.yaml')]: `# Generated from the protocol's zod schemas and PROTOCOL.md by \`npm run asyncapi\`; do not edit.\n${stringify(doc, { lineWidth: 0 })}`,
+  [path.join(root, 'libs/protocol/asyncapi.html')]: asyncApiHtml(doc),
+};
+for (const [file, text] of Object.entries(outputs)) {
+  if (process.argv.includes('--check')) {
+    if (readFileSync(file, 'utf8') !== text) {
+      process.stderr.write(`${file} is out of date: run npm run asyncapi\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    writeFileSync(file, text);
+    process.stdout.write(`wrote ${path.relative(root, file)}\n`);
   }
-} else {
-  writeFileSync(file, text);
-  process.stdout.write(`wrote ${path.relative(root, file)}\n`);
 }

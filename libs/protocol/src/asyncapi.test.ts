@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parser } from '@asyncapi/parser';
 import { parse } from 'yaml';
-import { asyncApiDocument, protocolExamples } from './asyncapi';
+import { asyncApiDocument, asyncApiHtml, protocolExamples } from './asyncapi';
 import { CLIENT_MESSAGE_TYPES, ClientMessage } from './client-messages';
 import { SERVER_EVENT_TYPES, ServerEvent } from './events';
 
@@ -13,8 +13,11 @@ const text = readFileSync(file, 'utf8');
 const examples = protocolExamples(readFileSync(path.join(__dirname, '../PROTOCOL.md'), 'utf8'));
 
 describe('asyncapi.yaml', () => {
-  it('is what the zod schemas and PROTOCOL.md produce (npm run asyncapi)', () => {
+  it('is what the zod schemas and PROTOCOL.md produce (npm run asyncapi), rendered in asyncapi.html', () => {
     expect(parse(text)).toEqual(asyncApiDocument(examples));
+    const html = readFileSync(path.join(__dirname, '../asyncapi.html'), 'utf8');
+    expect(html).toBe(asyncApiHtml(asyncApiDocument(examples)));
+    for (const type of [...CLIENT_MESSAGE_TYPES, ...SERVER_EVENT_TYPES]) expect(html).toContain(`<h3><code>${type}</code></h3>`);
   });
 
   it('parses as AsyncAPI 3 without an error', async () => {
