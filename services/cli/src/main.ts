@@ -57,7 +57,10 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    endpoints (or --sink), signed with USAGE_WEBHOOK_SECRET, with their own ids so
                    receivers de-duplicate; a delivered event leaves the dead letters; exit code 1
                    when some could not be delivered
-    report         runs, tokens and cost of the period by app, workflow and model`;
+    report         runs, tokens and cost of the period by app, workflow and model
+
+exit codes: 0 done, 1 what was checked or asked for is not right (the message says what),
+2 a command line it cannot run (unknown command or flag, a bad value)`;
 
 /** Runs a subcommand: a usage error exits 2, a configuration it cannot run with 1, both said plainly. */
 async function reporting(work: () => Promise<number>): Promise<number> {
@@ -155,6 +158,8 @@ function usage(code: number): number {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `mozaiks <command> --help`: the usage, exit code 0.
+  if (rest.includes('--help') || rest.includes('-h')) return usage(0);
   if (command === 'validate') return validate(rest);
   if (command === 'store') return store(rest);
   if (command === 'token') return token(rest);
