@@ -81,8 +81,8 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
   private readonly listeners = new Set<Listener>();
   private readonly stateListeners = new Set<(state: ConnectionState) => void>();
   private readonly outbox: string[] = [];
-  private readonly queue: ServerEvent[] = [];
-  private wake: (() => void) | undefined;
+  /** The open iterations, each with the events it has not taken yet: none are kept when nobody iterates. */
+  private readonly iterators = new Set<{ queue: ServerEvent[]; wake: (() => void) | undefined }>();
   private attempts = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -128,16 +128,21 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
   }
 
   /** Every event from now on, in order, each once, until the client closes. */
-  async *[Symbol.asyncIterator](): AsyncIterator<ServerEvent> {
-    for (;;) {
-      const next = this.queue.shift();
-      if (next) {
-        yield next;
-        continue;
-      }
-      if (this.state === 'closed') return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
+  [Symbol.asyncIterator](): AsyncIterator<ServerEvent> {
+    const me: { queue: ServerEvent[]; wake: (() => void) | undefined } = { queue: [], wake: undefined };
+    this.iterators.add(me);
+    const end = (): IteratorResult<ServerEvent> => (this.iterators.delete(me), { done: true, value: undefined });
+    return {
+      next: async () => {
+        for (;;) {
+          const event = me.queue.shift();
+          if (event) return { done: false, value: event };
+          if (this.state === 'closed') return end();
+          await new Promise<void>((resolve) => (me.wake = resolve));
+        }
+      },
+      return: async () => end(),
+    };
   }
 
   /** The first event from now on that `predicate` accepts. */
@@ -249,10 +254,10 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
       this.lastSeq = event.seq;
     }
     if (event.type === 'token_refreshed') this.scheduleRefresh(Date.parse(event.expires_at));
-    this.queue.push(event);
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    for (const it of this.iterators) {
+      it.queue.push(event);
+      this.wakeUp(it);
+    }
     for (const l of [...this.listeners]) if (l.type === '*' || l.type === event.type) l.handler(event);
   }
 
@@ -301,14 +306,16 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
     this.setState('closed');
   }
 
+  private wakeUp(it: { wake: (() => void) | undefined }): void {
+    const wake = it.wake;
+    it.wake = undefined;
+    wake?.();
+  }
+
   private setState(state: ConnectionState): void {
     if (this.state === state) return;
     this.state = state;
-    if (state === 'closed') {
-      const wake = this.wake;
-      this.wake = undefined;
-      wake?.();
-    }
+    if (state === 'closed') for (const it of this.iterators) this.wakeUp(it);
     for (const l of [...this.stateListeners]) l(state);
   }
 }

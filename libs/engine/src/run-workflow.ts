@@ -634,8 +634,8 @@ async function updateAgentState(agent: ConversableAgent, request: LlmRequest, ke
   const base = agent.definition.system_message;
   let system = base;
   let changed = false;
+  const messages = hooks.length ? request.messages.filter((m) => m.role !== 'system') : [];
   for (const [i, { tool }] of hooks.entries()) {
-    const messages = request.messages.filter((m) => m.role !== 'system');
     const outcome = await untilCancelled(input, ports.tools.invoke({ tool, agent: agent.name, tool_call_id: `state_${key}_${i}`, args: { agent: { name: agent.name, system_message: system }, messages }, variables: { ...variables }, hook: 'update_agent_state' }));
     const returned = outcome.ok ? (outcome.result as { system_message?: unknown } | null)?.system_message : undefined;
     if (!outcome.ok) told.push(hookEvent(input.runId, 'update_agent_state', agent.name, tool.name, outcome));

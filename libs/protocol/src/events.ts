@@ -31,6 +31,16 @@ export const AgentMessageEvent = z.object({
 });
 export type AgentMessageEvent = z.infer<typeof AgentMessageEvent>;
 
+/** How a call of a workflow's function ended: a tool's (`tool_result`) or a hook's (`hook`). */
+const CallOutcome = {
+  ok: z.boolean(),
+  /** Its JSON result, when `ok`. */
+  result: z.unknown().optional(),
+  /** Why it failed, when not `ok`. */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  duration_ms: z.number().nonnegative(),
+};
+
 /** Text of an agent's reply as the model produces it; live only (never persisted, no `seq`). */
 export const AgentMessageDeltaEvent = z.object({
   type: z.literal('agent_message_delta'),
@@ -61,12 +71,7 @@ export const ToolResultEvent = z.object({
   agent: z.string(),
   tool_call_id: z.string(),
   name: z.string(),
-  ok: z.boolean(),
-  /** The tool's JSON result, when `ok`. */
-  result: z.unknown().optional(),
-  /** Why the tool failed, when not `ok`. */
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  duration_ms: z.number().nonnegative(),
+  ...CallOutcome,
 });
 export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
 
@@ -176,10 +181,7 @@ export const HookEvent = z.object({
   agent: z.string().optional(),
   /** The function's name. */
   name: z.string(),
-  ok: z.boolean(),
-  result: z.unknown().optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  duration_ms: z.number().nonnegative(),
+  ...CallOutcome,
 });
 export type HookEvent = z.infer<typeof HookEvent>;
 

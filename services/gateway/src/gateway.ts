@@ -146,6 +146,17 @@ export class Gateway {
     });
   }
 
+  /** The launch token's context, or why it is refused (logged with the caller's address, never the token). */
+  private async verify(token: string, req: IncomingMessage): Promise<LaunchContext | string> {
+    try {
+      return await this.options.verifier.verify(token);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : 'invalid token';
+      this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
+      return reason;
+    }
+  }
+
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // The Python runtime's path names the chat; its token comes as access_token.
@@ -161,14 +172,8 @@ export class Gateway {
     }
     const token = url.searchParams.get(pathIds ? 'access_token' : 'token') ?? bearer(req.headers.authorization);
     if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, `missing launch token: pass ?${pathIds ? 'access_token' : 'token'}=<jwt>`);
-    let launch: LaunchContext;
-    try {
-      launch = await this.options.verifier.verify(token);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : 'invalid token';
-      this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
-      return refuse(socket, 401, ErrorCode.Unauthorized, reason);
-    }
+    const launch = await this.verify(token, req);
+    if (typeof launch === 'string') return refuse(socket, 401, ErrorCode.Unauthorized, launch);
     // The gateway may have begun to stop while the token was checked: this socket would outlive it.
     if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
     const differs = pathIds && (['workflow_id', 'app_id', 'chat_id', 'user_id'] as const).find((k) => pathIds[k] !== launch[k]);
@@ -237,7 +242,7 @@ export class Gateway {
    */
   private async announceOpening(c: Connection): Promise<void> {
     const traceparent = newTraceparent('chat open');
-    const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, { ...newInput(c.launch, '', traceparent), request_id: `open_${c.launch.chat_id}`, kind: 'open' });
+    const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, openingInput(c.launch, traceparent));
     if (!created) return;
     await this.nudge(c.launch, input, traceparent).catch((error: unknown) => {
       c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce the chat\'s opening; trying again');
@@ -256,14 +261,8 @@ export class Gateway {
     if (!this.accepting) return sendJson(res, 503, { error: 'unavailable', message: 'server is shutting down' });
     const token = bearer(req.headers.authorization);
     if (!token) return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: 'missing launch token: send Authorization: Bearer <jwt>' });
-    let launch: LaunchContext;
-    try {
-      launch = await this.options.verifier.verify(token);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : 'invalid token';
-      this.options.logger.info({ reason, remote: req.socket.remoteAddress }, 'launch token refused');
-      return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: reason });
-    }
+    const launch = await this.verify(token, req);
+    if (typeof launch === 'string') return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: launch });
     const body = await readBody(req, this.options.maxMessageBytes ?? 1024 * 1024);
     if (body === undefined) return sendJson(res, 413, { error: ErrorCode.InvalidMessage, message: `the body is larger than ${this.options.maxMessageBytes ?? 1024 * 1024} bytes` });
     const parsed = parseStartChat(body);
@@ -275,7 +274,7 @@ export class Gateway {
     try {
       // The content is the chat's next message; without it, the chat opens (once, however many sockets and starts).
       const input = await this.options.inbox.accept(tenant, launch.chat_id, start.content === undefined
-        ? { ...newInput(launch, '', span.traceparent), request_id: `open_${launch.chat_id}`, kind: 'open' }
+        ? openingInput(launch, span.traceparent)
         : { ...newInput(launch, start.content, span.traceparent), ...(start.request_id ? { request_id: start.request_id } : {}) });
       if (input.created) await this.nudge(launch, input.input, span.traceparent).catch(() => this.nudgeLater({ launch, log }, input.input, span.traceparent));
       log.info({ request_id: input.input.request_id, created: input.created }, 'chat started over HTTP');
@@ -624,6 +623,11 @@ function newInput(launch: LaunchContext, content: string, traceparent: string): 
     received_at: new Date().toISOString(),
     traceparent,
   };
+}
+
+/** A chat's opening: one per chat (its request id is the chat's), however many sockets and starts announce it. */
+function openingInput(launch: LaunchContext, traceparent: string): NewInput {
+  return { ...newInput(launch, '', traceparent), request_id: `open_${launch.chat_id}`, kind: 'open' };
 }
 
 function newEventId(): string {
