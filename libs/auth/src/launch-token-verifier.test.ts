@@ -139,6 +139,21 @@ describe('JWT_MAX_LIFETIME_SECONDS', () => {
     // An old iat with a short remaining life is still too long a token.
     await expect(verifier.verify(await sign({ ...base, iat: now - 7000, exp: now + 60 }))).rejects.toThrow('exceeds the 3600 s allowed');
   });
+
+  it('refuses an iat in the future, so a far exp cannot hide behind it', async () => {
+    const tenYears = now + 10 * 365 * 86400;
+    await expect(verifier.verify(await sign({ ...base, exp: tenYears }))).rejects.toThrow('exceeds the 3600 s allowed');
+    // exp - iat is 60 s, but the token lives ten years from now.
+    await expect(verifier.verify(await sign({ ...base, iat: tenYears - 60, exp: tenYears }))).rejects.toThrow('invalid iat');
+    // A clock a little ahead is within the leeway; a token issued now but living past the cap is not.
+    await expect(verifier.verify(await sign({ ...base, iat: now + 3, exp: now + 600 }))).resolves.toMatchObject({ chat_id: 'c' });
+    await expect(verifier.verify(await sign({ ...base, iat: now + 4, exp: now + 4000 }))).rejects.toThrow('exceeds the 3600 s allowed');
+  });
+
+  it('refuses a future iat even with no lifetime cap', async () => {
+    const uncapped = new LaunchTokenVerifier({ secret: SECRET, issuer: 'cp', audience: 'mozaiks-runtime' });
+    await expect(uncapped.verify(await sign({ ...base, iat: now + 600, exp: now + 900 }))).rejects.toMatchObject({ code: 'unauthorized', message: 'invalid iat' });
+  });
 });
 
 describe('an Ed25519 public key', () => {

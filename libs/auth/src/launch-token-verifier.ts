@@ -24,7 +24,7 @@ export interface LaunchTokenVerifierOptions {
    * with a public key; RS256, ES256 and EdDSA with a JWKS
    */
   algorithms?: readonly VerifyAlgorithm[];
-  /** Longest `exp - iat` (`exp - now` without `iat`) accepted, in seconds. @default no limit */
+  /** Longest `exp - iat` and `exp - now` accepted, in seconds. @default no limit */
   maxLifetimeSeconds?: number;
   /** Least time between two fetches of the JWKS for an unknown `kid`. @default 30000 */
   jwksCooldownMs?: number;
@@ -32,7 +32,7 @@ export interface LaunchTokenVerifierOptions {
   issuer?: string;
   /** Required `aud`. */
   audience: string;
-  /** Leeway for `exp` and `nbf`, in seconds. @default 5 */
+  /** Leeway for `exp`, `nbf` and `iat` (one issued in the future is refused), in seconds. @default 5 */
   clockToleranceSeconds?: number;
 }
 
@@ -46,6 +46,8 @@ export class LaunchTokenError extends RuntimeError {
 
 export class LaunchTokenVerifier {
   readonly algorithms: readonly VerifyAlgorithm[];
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. */
+  private readonly clockTolerance: number;
   private readonly secret: Uint8Array | undefined;
   private readonly publicKeys = new Map<string, Promise<CryptoKey>>();
   private readonly jwks: ((header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>) | undefined;
@@ -58,6 +60,7 @@ export class LaunchTokenVerifier {
       ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
       : undefined;
     this.algorithms = options.algorithms ?? defaultAlgorithms(options);
+    this.clockTolerance = options.clockToleranceSeconds ?? 5;
     for (const alg of this.algorithms) {
       if (alg.startsWith('HS') && !options.secret) throw new Error(`${alg} needs a secret`);
       if (!alg.startsWith('HS') && !options.publicKey && !options.jwksUrl) throw new Error(`${alg} needs a public key or a JWKS URL`);
@@ -76,16 +79,22 @@ export class LaunchTokenVerifier {
         audience: this.options.audience,
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         requiredClaims: ['iss', 'aud', 'exp'],
-        clockTolerance: this.options.clockToleranceSeconds ?? 5,
+        clockTolerance: this.clockTolerance,
       }));
     } catch (error) {
       throw new LaunchTokenError(describeJoseError(error), error);
     }
     const claims = LaunchTokenClaims.safeParse(payload);
     if (!claims.success) throw new LaunchTokenError(`invalid claims: ${describeIssues(claims.error)}`);
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp } = claims.data;
+    // A token cannot be issued in the future: an `iat` past now (and the clock leeway) would let it
+    // claim a short life while living long.
+    if (iat !== undefined && iat > now + this.clockTolerance) throw new LaunchTokenError('invalid iat');
     const max = this.options.maxLifetimeSeconds;
     if (max !== undefined) {
-      const lifetime = claims.data.exp - (claims.data.iat ?? Math.floor(Date.now() / 1000));
+      // Both spans are capped: from issue (an old token) and from now (one that lives on).
+      const lifetime = Math.max(exp - (iat ?? now), exp - now);
       if (lifetime > max) throw new LaunchTokenError(`token lifetime of ${Math.round(lifetime)} s exceeds the ${max} s allowed`);
     }
     return toLaunchContext(claims.data);

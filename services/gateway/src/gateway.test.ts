@@ -97,6 +97,28 @@ describe('Gateway', () => {
     await client.close();
   });
 
+  it('with a lifetime cap, refuses a far exp hidden behind a future iat: at the handshake, on refresh and on POST /chat/start', async () => {
+    const url = await start({ verifier: new LaunchTokenVerifier({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, maxLifetimeSeconds: 3600 }) });
+    const exp = Math.floor(Date.now() / 1000) + 10 * 365 * 86400;
+    const disguised = await mintToken({ claims: { exp, iat: exp - 60 } });
+    const handshake = await WsTestClient.handshakeStatus(url(disguised));
+    expect(handshake.status).toBe(401);
+    expect(JSON.parse(handshake.body)).toEqual({ error: 'unauthorized', message: 'invalid iat' });
+    const startUrl = url('').replace(/^ws:/, 'http:').replace('/ws/chat?token=', '/chat/start');
+    const post = await fetch(startUrl, { method: 'POST', headers: { authorization: `Bearer ${disguised}` } });
+    expect(post.status).toBe(401);
+    expect(await post.json()).toEqual({ error: 'unauthorized', message: 'invalid iat' });
+    const client = await WsTestClient.connect(url(await mintToken({ expiresIn: 600 })));
+    client.send({ type: 'refresh', token: disguised });
+    expect(await client.waitForType('error')).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('invalid iat') });
+    client.send({ type: 'refresh', token: await mintToken({ claims: { exp, iat: Math.floor(Date.now() / 1000) } }) });
+    await client.waitFor((e) => e.type === 'error' && String(e.message).includes('exceeds the 3600 s allowed'));
+    expect(client.events.filter((e) => e.type === 'token_refreshed')).toEqual([]);
+    await client.close();
+    // The refused start stored nothing: the chat's only input is the valid socket's opening.
+    expect((await stores.inbox.pending(tenant, 'chat_789', 0)).map((i) => i.kind)).toEqual(['open']);
+  });
+
   it('drops a peer that only sends unsolicited pongs, and keeps one that answers pings', async () => {
     const url = await start({ heartbeatMs: 100 });
     const token = await mintToken();
