@@ -1,5 +1,6 @@
 // Handoffs through the running runtime: a context variable seeded from the launch token routes the
-// conversation, and a `user` target hands the chat back to the user.
+// conversation, a `user` target hands the chat back to the user, and rules from `user` route the
+// user's later messages (never the opening one).
 import { WsTestClient, mintToken } from '@mozaiks/testing';
 import { FIXTURE_WORKFLOWS, startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
@@ -20,6 +21,22 @@ describe('handoffs', () => {
     const events = await client.exchange('I need help');
     expect(events.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Triage', who === 'premium' ? 'Concierge' : 'Standard']);
     expect(events.find((e) => e.type === 'workflow_complete')).toMatchObject({ status: 'completed', reason: 'awaiting_user', turns: 2 });
+    await client.close();
+  });
+
+  it('gives the opening message to the initial agent; rules from user route the answer to its input request', async () => {
+    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'refund_desk', chat_id: 'chat_refund' } })));
+    const opening = await client.exchange('draft a refund for order 77');
+    expect(opening.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Intake']);
+    const request = opening.find((e) => e.type === 'input_request');
+    expect(request).toMatchObject({ agent: 'Intake', prompt: 'details answering' });
+    expect(opening.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'awaiting_input' });
+    const from = client.events.length;
+    client.send({ type: 'user_input', request_id: request!.request_id, content: 'the card ending 4242' });
+    await client.waitForType('workflow_complete', { from });
+    const answered = client.events.slice(from);
+    expect(answered.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Closer']);
+    expect(answered.find((e) => e.type === 'workflow_complete')).toMatchObject({ status: 'completed', reason: 'terminated' });
     await client.close();
   });
 });

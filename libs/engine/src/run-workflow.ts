@@ -34,7 +34,7 @@ export interface RunInput {
   startWith?: string;
   /** The chat's context variables as its last run left them; seeded from defaults and claims when absent. */
   variables?: Record<string, unknown>;
-  /** The user wrote `userMessage`: handoff rules from `user` choose who answers it. */
+  /** The user wrote `userMessage`: unless it opens the chat, handoff rules from `user` choose who answers it. */
   fromUser?: boolean;
   /** The client's response to the UI tool the chat waited on: it is that tool call's result. */
   uiResponse?: { tool_call_id: string; response: Record<string, unknown> };
@@ -169,8 +169,11 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
       ? lastTurn.next
       : await pattern.next({ agent: lastTurn.agent, variables, history })
     : (input.startWith ?? pattern.first());
-  // The user's message goes to the agent the rules from `user` choose (the asking agent otherwise).
-  if (!lastTurn && input.fromUser && input.userMessage !== undefined) {
+  // The user's later messages (an answer, or a message after a run ended) go to the agent the rules
+  // from `user` choose (the asking agent otherwise); the chat's opening message goes to the
+  // pattern's initial agent, as in AG2.
+  const later = input.startWith !== undefined || history.some((m) => m.run_id !== runId);
+  if (!lastTurn && later && input.fromUser && input.userMessage !== undefined) {
     const routed = await routeUserMessage(workflow, input.userMessage, variables, ports.llm, record, input.callSignal);
     if (routed !== undefined) next = routed;
   }
