@@ -24,3 +24,14 @@ it('keeps the build context small: no node_modules, data, .env or tests', () => 
   const ignored = readFileSync(path.join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n');
   for (const entry of ['**/node_modules', '.env', '.data', '*.sqlite', '**/*.test.ts', '.git']) expect(ignored).toContain(entry);
 });
+
+it('builds on a base image pinned to a full Node release (or a digest), and compose pins every image it pulls', () => {
+  const base = dockerfile.match(/^ARG NODE_IMAGE=(\S+)$/m)?.[1];
+  expect(base).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
+  expect(dockerfile.match(/^FROM .*$/gm)).toEqual(['FROM ${NODE_IMAGE} AS build', 'FROM ${NODE_IMAGE}']);
+  const compose = readFileSync(path.join(REPO_ROOT, 'docker-compose.yml'), 'utf8');
+  const pulled = [...compose.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]!).filter((image) => !image.startsWith('${MOZAIKS_IMAGE'));
+  expect(pulled.length).toBeGreaterThanOrEqual(5);
+  // A full version (x.y.z, any suffix) or a digest: never a floating major or minor tag.
+  for (const image of pulled) expect(image).toMatch(/:v?\d+\.\d+\.\d+[^:@]*(@sha256:[0-9a-f]{64})?$|@sha256:[0-9a-f]{64}$/);
+});
