@@ -88,6 +88,30 @@ describe('npm start with no configuration', () => {
     expect(metrics).toMatch(/websocket_connections_active 1/);
     await client.close();
   });
+
+  it('chats through the printed `npm run chat` line: replies and tool calls as lines, each model call as one short usage line, no raw JSON', async () => {
+    const wsUrl = rt.stderr().match(/npm run chat -- "(ws:\/\/[^"]+)"/)![1]!;
+    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('npm', ['run', '--silent', 'chat', '--', wsUrl], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end('what time is it?\n');
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
+    expect(lines[0]).toBe('  → current_time({})');
+    expect(lines.filter((l) => l.startsWith('  · '))).toEqual([
+      expect.stringMatching(/^ {2}· Assistant \(gpt-4o-mini\): \d+ tokens, \d+ ms$/),
+      expect.stringMatching(/^ {2}· Assistant \(gpt-4o-mini\): \d+ tokens, \d+ ms$/),
+    ]);
+    expect(run.stdout).toMatch(/demo model/);
+    expect(lines.at(-1)).toMatch(/^ {2}\(\d+ tokens, \$\d+\.\d{6}\)$/);
+  });
 });
 
 describe('npm start configured for production', () => {

@@ -1,6 +1,6 @@
-// `mozaiks chat`: a chat in the terminal, on @mozaiks/client: replies as they stream, tool calls
-// and results, input requests answered by the next line typed, usage per run; reconnects on its
-// own. With --json, events are JSON lines and stdin's lines are the messages, for scripts; at the
+// `mozaiks chat` (and `npm run chat`): a chat in the terminal, on @mozaiks/client: replies as they
+// stream, tool calls and results, input requests answered by the next line typed, usage per model
+// call and per run; reconnects on its own. With --json, events are JSON lines and stdin's lines are the messages, for scripts; at the
 // end of stdin it waits for the runs it started, then exits.
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -9,6 +9,9 @@ import { UsageError, parseFlags } from './flags.js';
 import { mintDevToken } from './token.js';
 
 export async function chatCommand(args: string[], io: { input: Readable; output: Writable; errors: Writable }): Promise<number> {
+  // A socket address given first (as `npm start` prints it, token in its query) stands for --url and --token.
+  const given = args[0] !== undefined && /^wss?:\/\//.test(args[0]) ? new URL(args[0]) : undefined;
+  if (given) args = args.slice(1);
   const flags = parseFlags(args, {
     url: { type: 'string', default: 'ws://localhost:8000/ws/chat' },
     token: { type: 'string' },
@@ -23,7 +26,10 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
   if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0)) throw new UsageError(`--last-seq: must be a whole number, got "${flags['last-seq']}"`);
   // Without --token, one is signed with JWT_SECRET, as `mozaiks token` does.
   const mint = ['workflow', 'app', 'user', 'chat'].flatMap((k) => (flags[k as 'app'] ? [`--${k}`, flags[k as 'app']!] : []));
-  const token = flags.token ?? (await mintDevToken(mint));
+  const inUrl = given?.searchParams.get('token') ?? undefined;
+  given?.searchParams.delete('token');
+  if (given) flags.url = given.toString();
+  const token = flags.token ?? inUrl ?? (await mintDevToken(mint));
   const { MozaiksClient, MozaiksClientError } = await import('@mozaiks/client');
   let client;
   try {
@@ -59,9 +65,11 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
     if (e.type === 'tool_result') return write(`  ← ${e.name}: ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message}`}`);
     if (e.type === 'input_request') return write(`? ${e.prompt}${e.options ? ` (${e.options.join(', ')})` : ''}`);
     if (e.type === 'ui_tool') return write(`  [${e.component}] ${JSON.stringify(e.payload)} (answer in a client that shows it)`);
+    if (e.type === 'usage_delta') return write(`  · ${e.agent} (${e.model}): ${e.total_tokens} tokens${e.duration_ms === undefined ? '' : `, ${Math.round(e.duration_ms)} ms`}`);
     if (e.type === 'usage_update') return write(`  (${e.total_tokens} tokens, $${e.cost_usd.toFixed(6)})`);
     if (e.type === 'error') return write(`! ${e.code}: ${e.message}`);
   });
+  if (!flags.json && 'isTTY' in io.input && io.input.isTTY) io.errors.write('connected; type a message and press Enter (Ctrl+D to quit)\n');
   client.onState((state) => {
     if (!flags.json && state === 'reconnecting') io.errors.write('(connection lost; reconnecting)\n');
   });

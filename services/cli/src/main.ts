@@ -17,7 +17,7 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
                      [--max-tokens n] [--claim name=value …] [--key private.pem]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
-       mozaiks chat [--url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--json]
+       mozaiks chat [<ws url with ?token=…> | --url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--json]
        mozaiks doctor
        mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]
        mozaiks usage dead-letters [--sink <url>] [--json]
