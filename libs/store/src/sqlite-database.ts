@@ -1,9 +1,9 @@
 // The embedded store's database: one SQLite file (WAL) under DATA_DIR, shared by the ChatLog and
 // ChatInbox adapters of the processes of one host. Atomicity comes from SQLite transactions;
 // the chat lease's epoch is checked inside every log transaction, so a fenced writer stores nothing.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { dataDirProblem } from './data-dir.js';
 import { StoreUnavailableError } from './store-error.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
@@ -89,8 +89,9 @@ export class SqliteDatabase {
   /** @throws StoreUnavailableError naming the file and the cause when it cannot be opened or written. */
   constructor(options: SqliteDatabaseOptions) {
     this.file = path.resolve(options.dataDir, options.fileName ?? 'mozaiks.sqlite');
+    const problem = dataDirProblem(path.resolve(options.dataDir), this.file);
+    if (problem) throw new StoreUnavailableError(`cannot open the SQLite store at ${this.file} (DATA_DIR): ${problem}`);
     try {
-      mkdirSync(options.dataDir, { recursive: true });
       this.db = new Database(this.file);
       // Several processes of one host may open a new database at once (switching it to WAL, creating
       // the schema): let SQLite wait for the lock while setting up.
@@ -140,8 +141,10 @@ export class SqliteDatabase {
 
   /** Whether the schema was already current (for `store migrate`, which reports what it changed). */
   static migrateFile(options: SqliteDatabaseOptions): { changed: boolean } {
-    mkdirSync(options.dataDir, { recursive: true });
-    const db = new Database(path.resolve(options.dataDir, options.fileName ?? 'mozaiks.sqlite'));
+    const file = path.resolve(options.dataDir, options.fileName ?? 'mozaiks.sqlite');
+    const problem = dataDirProblem(path.resolve(options.dataDir), file);
+    if (problem) throw new StoreUnavailableError(`cannot open the SQLite store at ${file} (DATA_DIR): ${problem}`);
+    const db = new Database(file);
     try {
       const version = db.pragma('user_version', { simple: true }) as number;
       db.close();
