@@ -2,7 +2,7 @@
 // environment. What an operator sees: health, metrics, JSON logs free of secrets, clear config errors.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { WsTestClient, makeTempDir, mintToken, startScriptedLlm, TEST_ISSUER, TEST_SECRET } from '@mozaiks/testing';
 import { FIXTURE_WORKFLOWS, REPO_ROOT, SHIPPED_WORKFLOWS, TEST_API_KEY } from './harness';
@@ -89,10 +89,10 @@ describe('npm start with no configuration', () => {
     await client.close();
   });
 
-  it('chats through the printed `npm run chat` line: replies and tool calls as lines, each model call as one short usage line, no raw JSON', async () => {
+  it('chats through the printed `npm run chat` line: tool calls, reply and the run\'s usage as lines, no raw JSON; --usage adds a line per model call', async () => {
     const wsUrl = rt.stderr().match(/npm run chat -- "(ws:\/\/[^"]+)"/)![1]!;
-    const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('npm', ['run', '--silent', 'chat', '--', wsUrl], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } });
+    const chat = (extra: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('npm', ['run', '--silent', 'chat', '--', wsUrl, ...extra], { cwd: REPO_ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root' } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -100,17 +100,22 @@ describe('npm start with no configuration', () => {
       child.on('close', (code) => resolve({ code, stdout, stderr }));
       child.stdin.end('what time is it?\n');
     });
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const lines = run.stdout.trimEnd().split('\n');
+    const plain = await chat([]);
+    expect(plain).toMatchObject({ code: 0, stderr: '' });
+    const lines = plain.stdout.trimEnd().split('\n');
     expect(lines.filter((l) => l.trimStart().startsWith('{'))).toEqual([]);
-    expect(lines[0]).toBe('  → current_time({})');
-    expect(lines.filter((l) => l.startsWith('  · '))).toEqual([
+    expect(lines).toEqual([
+      '  → current_time({})',
+      expect.stringMatching(/^ {2}← current_time: \{"time_zone":"UTC","now":".+"\}$/),
+      expect.stringMatching(/^Assistant: The tool answered .+ demo model/),
+      expect.stringMatching(/^ {2}\(\d+ tokens, \$\d+\.\d{6}\)$/),
+    ]);
+    const detailed = await chat(['--usage']);
+    expect(detailed).toMatchObject({ code: 0, stderr: '' });
+    expect(detailed.stdout.trimEnd().split('\n').filter((l) => l.startsWith('  · '))).toEqual([
       expect.stringMatching(/^ {2}· Assistant \(gpt-4o-mini\): \d+ tokens, \d+ ms$/),
       expect.stringMatching(/^ {2}· Assistant \(gpt-4o-mini\): \d+ tokens, \d+ ms$/),
     ]);
-    expect(run.stdout).toMatch(/demo model/);
-    expect(lines.at(-1)).toMatch(/^ {2}\(\d+ tokens, \$\d+\.\d{6}\)$/);
   });
 });
 
@@ -189,6 +194,31 @@ describe('npm start configured for production', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(path.join(dataDir, 'mozaiks.sqlite'));
     expect(lines[0]).toContain('ENOTDIR');
+  });
+
+  it('standalone: a read-only data folder stops the start naming the operating system\'s reason (EACCES: permission denied)', async () => {
+    const cwd = makeTempDir('mozaiks-proc-');
+    const dataDir = path.join(cwd.path, 'data');
+    mkdirSync(dataDir);
+    // Root writes anywhere: the runtime runs as an unprivileged user, as it does in its image.
+    chmodSync(cwd.path, 0o755);
+    chmodSync(dataDir, 0o555);
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: cwd.path, ...asUser,
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, WORKFLOWS_DIR: SHIPPED_WORKFLOWS, JWT_SECRET: TEST_SECRET, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    cwd.remove();
+    expect(code).not.toBe(0);
+    const lines = err.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(path.join(dataDir, 'mozaiks.sqlite'));
+    expect(lines[0]).toContain(`the folder ${dataDir} cannot be written: EACCES: permission denied`);
+    expect(lines[0]).not.toContain('SQLITE_CANTOPEN');
   });
 
   it.each(['gateway', 'executor', 'tool-runner', 'usage-emitter'])('refuses to start the %s service without NATS_URL, saying so', async (service) => {

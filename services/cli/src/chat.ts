@@ -1,6 +1,6 @@
 // `mozaiks chat` (and `npm run chat`): a chat in the terminal, on @mozaiks/client: replies as they
-// stream, tool calls and results, input requests answered by the next line typed, usage per model
-// call and per run; reconnects on its own. With --json, events are JSON lines and stdin's lines are the messages, for scripts; at the
+// stream, tool calls and results, input requests answered by the next line typed, usage per run
+// (and per model call with --usage); reconnects on its own. With --json, events are JSON lines and stdin's lines are the messages, for scripts; at the
 // end of stdin it waits for the runs it started, then exits.
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -21,6 +21,7 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
     chat: { type: 'string' },
     'last-seq': { type: 'string' },
     json: { type: 'boolean' },
+    usage: { type: 'boolean' },
   });
   const lastSeq = flags['last-seq'] === undefined ? undefined : Number(flags['last-seq']);
   if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0)) throw new UsageError(`--last-seq: must be a whole number, got "${flags['last-seq']}"`);
@@ -65,7 +66,7 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
     if (e.type === 'tool_result') return write(`  ← ${e.name}: ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message}`}`);
     if (e.type === 'input_request') return write(`? ${e.prompt}${e.options ? ` (${e.options.join(', ')})` : ''}`);
     if (e.type === 'ui_tool') return write(`  [${e.component}] ${JSON.stringify(e.payload)} (answer in a client that shows it)`);
-    if (e.type === 'usage_delta') return write(`  · ${e.agent} (${e.model}): ${e.total_tokens} tokens${e.duration_ms === undefined ? '' : `, ${Math.round(e.duration_ms)} ms`}`);
+    if (e.type === 'usage_delta') return flags.usage ? write(`  · ${e.agent} (${e.model}): ${e.total_tokens} tokens${e.duration_ms === undefined ? '' : `, ${Math.round(e.duration_ms)} ms`}`) : undefined;
     if (e.type === 'usage_update') return write(`  (${e.total_tokens} tokens, $${e.cost_usd.toFixed(6)})`);
     if (e.type === 'error') return write(`! ${e.code}: ${e.message}`);
   });

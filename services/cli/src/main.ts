@@ -17,7 +17,7 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks token [--workflow hello] [--app dev_app] [--user dev_user] [--chat id] [--ttl 3600]
                      [--max-tokens n] [--claim name=value …] [--key private.pem]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
-       mozaiks chat [<ws url with ?token=…> | --url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--json]
+       mozaiks chat [<ws url with ?token=…> | --url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--usage] [--json]
        mozaiks doctor
        mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]
        mozaiks usage dead-letters [--sink <url>] [--json]
@@ -43,7 +43,8 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    exit code 0 when the run completes with a reply, 1 when it does not
   chat             talk to a workflow: replies as they stream, tool calls, input requests answered
                    by the next line; without --token one is signed with JWT_SECRET; reconnects on its
-                   own. --json: events as JSON lines, stdin's lines as the messages; at the end of
+                   own. --usage: each model call's tokens and time as a line of its own.
+                   --json: events as JSON lines, stdin's lines as the messages; at the end of
                    stdin it waits for its runs, then exits (1 when the socket could not be kept)
   doctor           check the configuration, the LLM endpoint and key, NATS, the chat store and
                    the workflows, and say what is wrong with each and how to fix it; exit code 1
