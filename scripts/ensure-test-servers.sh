@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests start for themselves are on this machine: nats-server and
-# FerretDB (the MongoDB wire protocol over SQLite), helm for the chart's tests, plus python3 for
+# FerretDB (the MongoDB wire protocol over SQLite), Helm 4 and Helm 3 for the chart's tests, plus python3 for
 # Python tools. What it builds is
 # cached under ${XDG_CACHE_HOME:-~/.cache}/mozaiks/bin, outside the repository, and reused.
 # Run by `npm test` before the tests; harmless to run again.
@@ -9,7 +9,9 @@ set -euo pipefail
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mozaiks/bin"
 NATS_SERVER_MODULE="github.com/nats-io/nats-server/v2@v2.15.2"
 FERRETDB_VERSION="v1.24.2"
-HELM_MODULE="helm.sh/helm/v4/cmd/helm@v4.3.2"
+# Helm 4 and Helm 3 (what most platform teams still run): the chart is tested with both.
+HELM4_VERSION="v4.3.2"
+HELM3_VERSION="v3.21.4"
 mkdir -p "$CACHE"
 
 say() { printf 'test servers: %s\n' "$*" >&2; }
@@ -60,16 +62,33 @@ if [ -z "${CHROMIUM_BIN:-}" ] && ! have chromium && [ ! -x /usr/bin/chromium ]; 
   fi
 fi
 
-# helm: PATH or the cache; else built with Go (about a minute, once).
-if [ -z "${HELM_BIN:-}" ] && ! have helm && [ ! -x "$CACHE/helm" ]; then
-  if have go; then
-    say "building helm ($HELM_MODULE) into $CACHE (once; about a minute)"
-    GOBIN="$CACHE" GOFLAGS=-mod=mod go install "$HELM_MODULE"
-  else
-    say "helm is missing and Go is not available: install helm, or set HELM_BIN"
-    exit 1
+# helm, both majors, into the cache as helm-<version>: built from the module with the release's
+# version flags (`-ldflags` as Helm's Makefile sets them), so `helm version` tells the truth and
+# `helm template` assumes the Kubernetes version of the client-go it was built with, not v1.20.
+build_helm() {
+  local major="$1" version="$2" target="$CACHE/helm-$2"
+  [ -x "$target" ] && return 0
+  if ! have go; then
+    say "Go is not available to build helm $version: install it, or set HELM_BIN / HELM3_BIN"
+    return 1
   fi
-fi
+  say "building helm $version into $CACHE (once; a few minutes)"
+  local dir client minor
+  dir="$(go mod download -json "helm.sh/helm/$major@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  client="$(sed -n 's/^[[:space:]]*k8s.io\/client-go v\([0-9.]*\).*/\1/p' "$dir/go.mod" | head -n 1)"
+  minor="$(echo "$client" | cut -d. -f2)"
+  local flags="-s -w -X helm.sh/helm/$major/internal/version.version=$version -X helm.sh/helm/$major/internal/version.gitTreeState=clean"
+  # Helm 3 keeps its default Kubernetes version in variables the release build sets (Helm 4 reads it from the build).
+  if [ "$major" = v3 ]; then
+    flags="$flags -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+    flags="$flags -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+  fi
+  GOBIN="$CACHE/helm-build-$version" GOFLAGS=-mod=mod go install -trimpath -ldflags "$flags" "helm.sh/helm/$major/cmd/helm@$version"
+  mv "$CACHE/helm-build-$version/helm" "$target"
+  rmdir "$CACHE/helm-build-$version"
+}
+[ -n "${HELM_BIN:-}" ] || build_helm v4 "$HELM4_VERSION"
+[ -n "${HELM3_BIN:-}" ] || build_helm v3 "$HELM3_VERSION"
 
 if ! have python3; then
   if can_apt && apt_install python3; then say "installed python3"; else say "python3 is missing: Python tool tests will fail"; fi

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cached = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mozaiks', 'bin', 'helm');
+const cached = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'mozaiks', 'bin', 'helm-v4.3.2');
 const helmBin = process.env.HELM_BIN ?? (existsSync(cached) ? cached : 'helm');
 
 function helm(args) {

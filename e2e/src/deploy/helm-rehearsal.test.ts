@@ -1,8 +1,8 @@
-// A rehearsal of a Helm release on real processes: the chart is rendered, each Deployment's pods
-// are started here with the command and environment Kubernetes would give them (nats-server and
-// FerretDB standing in for their Services), and chats run end to end through them: the `helm
-// test` hook's own command, tool calls through the tool-runner pods, an executor killed with
-// SIGKILL mid-run, a gateway drained with SIGTERM.
+// A rehearsal of a Helm release on real processes, once rendered by Helm 4 and once by Helm 3:
+// the chart is rendered, each Deployment's pods are started here with the command and environment
+// Kubernetes would give them (nats-server and FerretDB standing in for their Services), and chats
+// run end to end through them: the `helm test` hook's own command, tool calls through the
+// tool-runner pods, an executor killed with SIGKILL mid-run, a gateway drained with SIGTERM.
 import { spawn } from 'node:child_process';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsBus } from '@mozaiks/bus';
@@ -11,7 +11,7 @@ import type { CompletionRequestBody } from '@mozaiks/llm';
 import { WsTestClient, mintToken, mongoTestServerAvailable, startMongoTestServer, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
 import type { MongoTestServer, NatsServer, ScriptedLlm, TestEvent } from '@mozaiks/testing';
 import { REPO_ROOT } from '../harness';
-import { CI_VALUES, component, ofKind, renderChart } from './chart';
+import { CI_VALUES, HELMS, component, ofKind, renderChart } from './chart';
 import type { K8sObject } from './chart';
 import { LocalPod, containerEnv, podsOf } from './pods';
 
@@ -28,7 +28,7 @@ function clockModel(delayMs: number) {
   };
 }
 
-maybe('a Helm release rehearsed on real processes', () => {
+maybe.each(HELMS.map((h) => [h.name, h] as const))('a Helm release rehearsed on real processes, rendered by %s', (_name, helm) => {
   let nats: NatsServer;
   let mongo: MongoTestServer;
   let llm: ScriptedLlm;
@@ -41,6 +41,7 @@ maybe('a Helm release rehearsed on real processes', () => {
     [nats, mongo, llm] = await Promise.all([startNatsServer(), startMongoTestServer().then((m) => m!), startScriptedLlm()]);
     llm.setFallback(clockModel(0));
     objects = renderChart({
+      helm,
       valuesFiles: [CI_VALUES[0]!],
       set: {
         'nats.url': nats.url,
