@@ -9,7 +9,7 @@ import path from 'node:path';
 import { NatsBus } from '@mozaiks/bus';
 import { subjects } from '@mozaiks/protocol';
 import { makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
-import type { MongoTestServer, NatsServer, ScriptedLlm, TempDir } from '@mozaiks/testing';
+import type { MongoTestServer, NatsServer, ScriptedLlm, TempDir, TestEvent } from '@mozaiks/testing';
 import { REPO_ROOT, testRuntimeEnv } from './harness';
 
 export type ServiceName = 'gateway' | 'executor' | 'tool-runner' | 'usage-emitter';
@@ -136,4 +136,19 @@ export async function startCluster(
       dataDir.remove();
     },
   };
+}
+
+/** Waits until `check` holds, failing after `timeoutMs` with what was awaited. */
+export async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Asserts a socket saw its chat's persisted events 1..n exactly once each, in order. */
+export function expectGapless(events: TestEvent[]): void {
+  const seqs = events.flatMap((e) => (e.seq === undefined ? [] : [e.seq as number]));
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
 }

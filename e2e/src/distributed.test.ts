@@ -3,14 +3,12 @@
 // chats keep working while processes die and NATS or the database restart.
 import { readFileSync, readdirSync } from 'node:fs';
 import { WebSocket } from 'ws';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { jetstream } from '@nats-io/jetstream';
 import { openStore } from '@mozaiks/store';
 import { WsTestClient, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
 import type { CompletionRequestBody } from '@mozaiks/llm';
 import type { MongoTestServer, TestEvent } from '@mozaiks/testing';
-import { startCluster } from './cluster';
+import { expectGapless, startCluster, until } from './cluster';
 import type { Cluster, ClusterStore } from './cluster';
 import { FIXTURE_WORKFLOWS, SHIPPED_WORKFLOWS } from './harness';
 
@@ -19,14 +17,6 @@ function billing(cluster: Cluster): Array<Record<string, unknown>> {
   const received: Array<Record<string, unknown>> = [];
   cluster.observer.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void received.push({ subject: m.subject, headers: m.headers, ...m.data }));
   return received;
-}
-
-async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Every message stored on the billing stream, read as a billing pipeline's durable consumer would. */
@@ -55,12 +45,6 @@ function slowOnboardingReply(delayMs: number) {
 function expectOneReplyPerAgent(events: TestEvent[], chat: string): void {
   const replies = events.filter((e) => e.type === 'agent_message').map((e) => e.content);
   expect(replies).toEqual([`DataCollector on ${chat}`, `Validator on ${chat}`]);
-}
-
-/** Asserts a socket saw its chat's persisted events 1..n exactly once each, in order. */
-function expectGapless(events: TestEvent[]): void {
-  const seqs = events.flatMap((e) => (e.seq === undefined ? [] : [e.seq as number]));
-  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
 }
 
 /** The chat store a cluster runs on, in the suite being run. */
@@ -196,48 +180,6 @@ describe(`distributed runtime on ${kind === 'mongodb' ? 'MongoDB' : 'SQLite'}`, 
     await Promise.all(clients.map((c) => c.close()));
     // Its waits (up to 60 s for the runs, 30 s for the republish) need more than jest's default limit on a loaded machine.
   }, 150_000);
-
-  it('rides out a nats-server restart during tool calls: each side effect happens once, runs go on within seconds, the outage is logged', async () => {
-    const ledger: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => (ledger.push(body), res.writeHead(201).end()));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      const ledgerUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ledger`;
-      cluster = await startClusterOn({ workflowsDir: FIXTURE_WORKFLOWS, env: { LEDGER_URL: ledgerUrl } });
-      cluster.llm.setFallback((request: CompletionRequestBody) => {
-        const last = request.messages.at(-1)!;
-        if (last.role === 'tool') return { content: `done: ${String(last.content)}`, usage: { prompt_tokens: 5, completion_tokens: 3 } };
-        return { tool_calls: [{ name: 'record', arguments: JSON.stringify({ entry: String(last.content) }) }], usage: { prompt_tokens: 5, completion_tokens: 3 } };
-      });
-      const chats = ['chat_l0', 'chat_l1', 'chat_l2'];
-      const clients = await Promise.all(chats.map(async (chat) => WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'side_effects', chat_id: chat } })))));
-      clients.forEach((c, i) => c.send({ type: 'user_message', content: `entry for ${chats[i]}` }));
-      await until(() => clients.every((c) => c.events.some((e) => e.type === 'tool_call')), 10_000, 'every tool call started');
-      // The tools are at work (1.5 s each) when NATS goes away, and finish while it is away.
-      await cluster.nats.stop();
-      await new Promise((r) => setTimeout(r, 2000));
-      await cluster.nats.start();
-      const back = Date.now();
-      await Promise.all(clients.map((c) => c.waitForType('usage_update', { timeoutMs: 30_000 })));
-      expect(Date.now() - back).toBeLessThan(10_000);
-      clients.forEach((c, i) => {
-        const result = c.events.find((e) => e.type === 'tool_result');
-        expect(result).toMatchObject({ ok: true, result: { recorded: `entry for ${chats[i]}` } });
-        expectGapless(c.events);
-      });
-      expect([...ledger].sort()).toEqual(chats.map((chat) => `entry for ${chat}`).sort());
-      const executor = cluster.services.executor[0]!.output;
-      expect(executor).toMatch(/"level":"WARN"[^\n]*"message":"lost the NATS connection; reconnecting"/);
-      expect(executor).toMatch(/"level":"INFO"[^\n]*"message":"NATS connection back"/);
-      await Promise.all(clients.map((c) => c.close()));
-    } finally {
-      await new Promise<void>((r) => server.close(() => r()));
-    }
-  });
 
   it('holds little for a client that never reads, however many resumes it sends: 4008, gateway RSS grows < 64 MiB', async () => {
     cluster = await startClusterOn();

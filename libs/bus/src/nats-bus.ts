@@ -41,8 +41,17 @@ export interface NatsBusOptions {
 
 /** Largest result `once` keeps for repeated calls (a NATS message carries about 1 MiB). */
 const ONCE_MAX_BYTES = 900 * 1024;
-/** What `once` stores while the first call runs. */
+/** What `once` stores while the first call runs (followed by the claim's own id). */
 const RUNNING = 'running';
+/** How long `once` keeps trying to claim a call while JetStream is away. */
+const ONCE_CLAIM_PATIENCE_MS = 15_000;
+/** Time one key-value operation of `once` may take before it is tried again. */
+const ONCE_OPERATION_TIMEOUT_MS = 2000;
+/**
+ * Life of a consumer's pull request. The client checks the consumer again after a failed check
+ * (JetStream still recovering after a restart) in about this long, and heartbeats come at half of it.
+ */
+const PULL_EXPIRES_MS = 2000;
 
 const nanos = (ms: number) => ms * 1_000_000;
 const encoder = new TextEncoder();
@@ -110,37 +119,81 @@ export class NatsBus implements Bus {
 
   /**
    * `once` on a JetStream key-value bucket: the first caller creates the key (an atomic
-   * create-if-absent), runs the work and stores its result; others poll for it.
+   * create-if-absent) with a claim of its own, runs the work and stores its result; others poll for
+   * it. Every step survives a nats-server restart: the claim is tried again while JetStream is
+   * away, and the result is stored once the connection is back.
    */
   async once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T> {
-    this.onceStore ??= new Kvm(this.connection).create(this.options.onceBucket ?? 'MOZAIKS_ONCE', { history: 1, ttl: options.ttlMs, storage: StorageType.File });
-    const kv = await this.onceStore;
     // Keys are a hash: callers' keys may hold characters the bucket does not allow.
     const id = createHash('sha256').update(key).digest('base64url');
-    try {
-      await kv.create(id, RUNNING);
-    } catch (error) {
-      const exists = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
-      if (exists) return this.awaitOnce<T>(kv, id, options.waitMs);
-      throw new BusError('closed', `could not claim the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-    }
+    const { kv, mine } = await this.claimOnce(id, options.ttlMs, Date.now() + Math.min(options.waitMs, ONCE_CLAIM_PATIENCE_MS));
+    if (!mine) return this.awaitOnce<T>(kv, id, options.waitMs);
     const result = await work();
     const text = JSON.stringify(result ?? null);
     const kept = Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) });
-    // A repeated call waits for this result: one that finished while NATS was away is kept once it is back.
-    await kv.put(id, kept).catch(() => void this.keepLater(kv, id, kept, Date.now() + options.waitMs));
+    // A repeated call waits for this result: one that finished while NATS was away is kept once it
+    // is back. The caller has its result at once then; else once it is stored (or a moment has passed).
+    const keeping = this.keepOnce(kv, id, kept, Date.now() + options.waitMs);
+    if (this.up) await Promise.race([keeping, new Promise((r) => setTimeout(r, ONCE_OPERATION_TIMEOUT_MS).unref())]);
     return result;
   }
 
-  /** Stores a `once` result that could not be stored at once, trying again until `until`. */
-  private async keepLater(kv: KV, id: string, text: string, until: number): Promise<void> {
-    while (Date.now() < until && !this.connection.isClosed()) {
-      await new Promise((r) => setTimeout(r, 250));
+  /**
+   * Claims `id` for this call. `mine` is false when another call holds it; a claim whose answer
+   * was lost with the connection is recognised as this call's own by its unique value.
+   */
+  private async claimOnce(id: string, ttlMs: number, deadline: number): Promise<{ kv: KV; mine: boolean }> {
+    const claim = `${RUNNING}:${nuid.next()}`;
+    for (let attempt = 0; ; attempt++) {
+      let kv: KV | undefined;
       try {
-        await kv.put(id, text);
-        return;
+        kv = await this.onceBucket(ttlMs);
+        await kv.create(id, claim);
+        return { kv, mine: true };
+      } catch (error) {
+        const taken = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+        const holder = taken && kv ? await kv.get(id).catch(() => undefined) : undefined;
+        if (kv && holder) return { kv, mine: holder.string() === claim };
+        if (Date.now() >= deadline || this.connection.isClosed()) {
+          throw new BusError('closed', `could not claim the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        }
+        await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** The bucket of `once`'s results, opened once; a failed open is tried again by the next call. */
+  private onceBucket(ttlMs: number): Promise<KV> {
+    if (!this.onceStore) {
+      // Short operations: one whose answer was lost with the connection is tried again soon.
+      const kvm = new Kvm(jetstream(this.connection, { timeout: ONCE_OPERATION_TIMEOUT_MS }));
+      const opening = kvm.create(this.options.onceBucket ?? 'MOZAIKS_ONCE', { history: 1, ttl: ttlMs, storage: StorageType.File });
+      this.onceStore = opening;
+      opening.catch(() => {
+        if (this.onceStore === opening) this.onceStore = undefined;
+      });
+    }
+    return this.onceStore;
+  }
+
+  /**
+   * Stores a `once` result, until `until`: while the connection is away it waits for it, and a
+   * write in flight when the connection drops (its answer lost) is sent again once it is back.
+   */
+  private async keepOnce(kv: KV, id: string, text: string, until: number): Promise<void> {
+    while (Date.now() < until && !this.connection.isClosed()) {
+      let stop: () => void = () => undefined;
+      const back = new Promise<'back'>((resolve) => (stop = this.onReconnect(() => resolve('back'))));
+      try {
+        if (!this.up) {
+          await Promise.race([back, new Promise((r) => setTimeout(r, Math.max(0, until - Date.now())))]);
+          continue;
+        }
+        if ((await Promise.race([kv.put(id, text).then(() => 'stored' as const), back])) === 'stored') return;
       } catch {
-        // NATS still away: again.
+        await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        stop();
       }
     }
   }
@@ -148,9 +201,10 @@ export class NatsBus implements Bus {
   private async awaitOnce<T>(kv: KV, id: string, waitMs: number): Promise<T> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const entry = await kv.get(id);
+      // A read lost with the connection is only a poll missed.
+      const entry = await kv.get(id).catch(() => null);
       const text = entry?.string();
-      if (text !== undefined && text !== RUNNING && text !== '') {
+      if (text !== undefined && !text.startsWith(RUNNING) && text !== '') {
         const value = JSON.parse(text) as T & { [TOO_LARGE]?: number };
         if (value && typeof value === 'object' && TOO_LARGE in value) throw new BusError('remote_error', `the first call's result (${value[TOO_LARGE]} bytes) is too large to keep for a repeated call`);
         return value;
@@ -275,7 +329,9 @@ export class NatsBus implements Bus {
     const limit = Math.max(1, options.concurrency ?? DEFAULT_CONSUME_CONCURRENCY);
     // Pulled in batches; the next batch is asked for only as the loop below takes messages, so a
     // member at its limit leaves the queue to the others.
-    const messages = await consumer.consume({ max_messages: Math.min(limit, 128) });
+    // Pulls expire (and heartbeats come) every PULL_EXPIRES_MS: after a nats-server restart the
+    // consumer is checked and pulled again within seconds, not after the client's 30 s default.
+    const messages = await consumer.consume({ max_messages: Math.min(limit, 128), expires: PULL_EXPIRES_MS });
     this.consumers.add(messages);
     let active = 0;
     let slotFreed: (() => void) | undefined;

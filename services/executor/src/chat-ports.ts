@@ -128,6 +128,9 @@ export class LogRunJournal implements RunJournal {
 }
 
 /** Asks the tool-runner, over the bus, to run a tool; an unreachable runner is a tool error. */
+/** How soon a tool request that found no tool-runner is sent again. */
+const NO_RESPONDER_RETRY_MS = 250;
+
 export class BusToolInvoker implements ToolInvoker {
   constructor(
     private readonly bus: Bus,
@@ -173,7 +176,9 @@ export class BusToolInvoker implements ToolInvoker {
   /**
    * Sends the request and waits for its reply; when the bus reconnects meanwhile (the reply may
    * have been lost with the connection) the request is sent again with the same call id, and the
-   * tool-runner answers with the first call's result rather than running the tool again.
+   * tool-runner answers with the first call's result rather than running the tool again. A request
+   * that finds no tool-runner (one not back on NATS yet) is sent again soon, while the earlier ones
+   * stay in the race.
    */
   private async requestSurvivingReconnects(request: ToolRequest, deadline: number): Promise<ToolReply> {
     const subject = this.subjects.tool(request.app_id, request.workflow_id);
@@ -182,19 +187,24 @@ export class BusToolInvoker implements ToolInvoker {
     const answers: Array<Promise<ToolReply>> = [];
     for (;;) {
       let stop: () => void = () => undefined;
-      const reconnected = new Promise<'reconnected'>((resolve) => (stop = this.bus.onReconnect(() => resolve('reconnected'))));
+      const reconnected = new Promise<'again'>((resolve) => (stop = this.bus.onReconnect(() => resolve('again'))));
       const sent = this.bus.request<ToolReply>(subject, request, { timeoutMs: Math.max(1, deadline - Date.now()), headers });
-      sent.catch(() => undefined);
       answers.push(sent);
+      const answered = new Promise<ToolReply>((resolve) => answers.forEach((a) => a.then(resolve, () => undefined)));
+      // The newest request's failure decides: refused for want of a responder, it is sent again
+      // soon; any other failure (its timeout is the call's deadline) is the call's.
+      const failed = sent.then(
+        () => new Promise<never>(() => undefined),
+        async (error: unknown) => {
+          answers.splice(answers.indexOf(sent), 1);
+          if (!(error instanceof BusError && error.code === 'no_responders') || Date.now() + NO_RESPONDER_RETRY_MS >= deadline) throw error;
+          await new Promise((r) => setTimeout(r, NO_RESPONDER_RETRY_MS));
+          return 'again' as const;
+        },
+      );
       try {
-        const first = await Promise.race([Promise.any(answers), reconnected]);
-        if (first !== 'reconnected') return first;
-      } catch (failed) {
-        const error = failed instanceof AggregateError ? failed.errors.at(-1) : failed;
-        // No tool-runner subscribed yet (one restarting, or the bus just back): try again soon.
-        if (!(error instanceof BusError && error.code === 'no_responders') || Date.now() + 250 >= deadline) throw error;
-        answers.length = 0;
-        await new Promise((r) => setTimeout(r, 250));
+        const first = await Promise.race([answered, reconnected, failed]);
+        if (first !== 'again') return first;
       } finally {
         stop();
       }
