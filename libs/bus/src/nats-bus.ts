@@ -1,7 +1,16 @@
 // The Bus on NATS: core pub/sub and request/reply for live traffic, JetStream streams for work
 // and usage that must survive a crash. Streams and consumers are created idempotently at connect.
 import { createHash } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamConfig } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
@@ -43,6 +52,8 @@ export interface NatsBusOptions {
 const ONCE_MAX_BYTES = 900 * 1024;
 /** What `once` stores while the first call runs (followed by the claim's own id). */
 const RUNNING = 'running';
+/** How long a durable publish waits for the stream's acknowledgement, across reconnects. */
+const DURABLE_PUBLISH_TIMEOUT_MS = 10_000;
 /** How long `once` keeps trying to claim a call while JetStream is away. */
 const ONCE_CLAIM_PATIENCE_MS = 15_000;
 /** Time one key-value operation of `once` may take before it is tried again. */
@@ -75,8 +86,13 @@ export class NatsBus implements Bus {
     // failures are turned into BusErrors naming the subject anyway.
     const patient = !options.failFast;
     const nc = await connect({
-      servers: options.servers, name: options.name, noAsyncTraces: true, reconnectTimeWait: 250,
-      ...(patient ? { maxReconnectAttempts: -1, waitOnFirstConnect: true } : { maxReconnectAttempts: 0, timeout: 5000 }),
+      servers: options.servers,
+      name: options.name,
+      noAsyncTraces: true,
+      reconnectTimeWait: 250,
+      ...(patient
+        ? { maxReconnectAttempts: -1, waitOnFirstConnect: true }
+        : { maxReconnectAttempts: 0, timeout: 5000 }),
     });
     const jsm = await jetstreamManager(nc);
     for (const spec of options.streams) await ensureStream(jsm, spec);
@@ -126,11 +142,16 @@ export class NatsBus implements Bus {
   async once<T>(key: string, work: () => Promise<T>, options: { ttlMs: number; waitMs: number }): Promise<T> {
     // Keys are a hash: callers' keys may hold characters the bucket does not allow.
     const id = createHash('sha256').update(key).digest('base64url');
-    const { kv, mine } = await this.claimOnce(id, options.ttlMs, Date.now() + Math.min(options.waitMs, ONCE_CLAIM_PATIENCE_MS));
+    const { kv, mine } = await this.claimOnce(
+      id,
+      options.ttlMs,
+      Date.now() + Math.min(options.waitMs, ONCE_CLAIM_PATIENCE_MS),
+    );
     if (!mine) return this.awaitOnce<T>(kv, id, options.waitMs);
     const result = await work();
     const text = JSON.stringify(result ?? null);
-    const kept = Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) });
+    const kept =
+      Buffer.byteLength(text) <= ONCE_MAX_BYTES ? text : JSON.stringify({ [TOO_LARGE]: Buffer.byteLength(text) });
     // A repeated call waits for this result: one that finished while NATS was away is kept once it
     // is back. The caller has its result at once then; else once it is stored (or a moment has passed).
     const keeping = this.keepOnce(kv, id, kept, Date.now() + options.waitMs);
@@ -151,11 +172,18 @@ export class NatsBus implements Bus {
         await kv.create(id, claim);
         return { kv, mine: true };
       } catch (error) {
-        const taken = error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+        const taken =
+          error instanceof JetStreamApiError &&
+          (error.code === JetStreamApiCodes.StreamWrongLastSequence ||
+            error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
         const holder = taken && kv ? await kv.get(id).catch(() => undefined) : undefined;
         if (kv && holder) return { kv, mine: holder.string() === claim };
         if (Date.now() >= deadline || this.connection.isClosed()) {
-          throw new BusError('closed', `could not claim the call: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+          throw new BusError(
+            'closed',
+            `could not claim the call: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
         }
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
       }
@@ -167,7 +195,11 @@ export class NatsBus implements Bus {
     if (!this.onceStore) {
       // Short operations: one whose answer was lost with the connection is tried again soon.
       const kvm = new Kvm(jetstream(this.connection, { timeout: ONCE_OPERATION_TIMEOUT_MS }));
-      const opening = kvm.create(this.options.onceBucket ?? 'MOZAIKS_ONCE', { history: 1, ttl: ttlMs, storage: StorageType.File });
+      const opening = kvm.create(this.options.onceBucket ?? 'MOZAIKS_ONCE', {
+        history: 1,
+        ttl: ttlMs,
+        storage: StorageType.File,
+      });
       this.onceStore = opening;
       opening.catch(() => {
         if (this.onceStore === opening) this.onceStore = undefined;
@@ -206,26 +238,60 @@ export class NatsBus implements Bus {
       const text = entry?.string();
       if (text !== undefined && !text.startsWith(RUNNING) && text !== '') {
         const value = JSON.parse(text) as T & { [TOO_LARGE]?: number };
-        if (value && typeof value === 'object' && TOO_LARGE in value) throw new BusError('remote_error', `the first call's result (${value[TOO_LARGE]} bytes) is too large to keep for a repeated call`);
+        if (value && typeof value === 'object' && TOO_LARGE in value)
+          throw new BusError(
+            'remote_error',
+            `the first call's result (${value[TOO_LARGE]} bytes) is too large to keep for a repeated call`,
+          );
         return value;
       }
-      if (Date.now() > deadline) throw new BusError('timeout', `the first call with this key did not finish within ${waitMs} ms`);
+      if (Date.now() > deadline)
+        throw new BusError('timeout', `the first call with this key did not finish within ${waitMs} ms`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
 
   async publish(subject: string, data: unknown, options: PublishOptions = {}): Promise<void> {
-    const hdrs = toNatsHeaders(options.headers, options.msgId);
+    // Durable messages always carry an id: the stream de-duplicates a publish sent again.
+    const msgId = options.msgId ?? (this.durable(subject) ? nuid.next() : undefined);
+    const hdrs = toNatsHeaders(options.headers, msgId);
     const payload = encoder.encode(JSON.stringify(data));
-    if (this.durable(subject)) {
-      // Waits for the stream's acknowledgement: once this resolves, the message is stored.
-      await this.js.publish(subject, payload, { headers: hdrs, ...(options.msgId ? { msgID: options.msgId } : {}), timeout: 10_000 });
-    } else {
-      this.connection.publish(subject, payload, { headers: hdrs });
+    if (!this.durable(subject)) return this.connection.publish(subject, payload, { headers: hdrs });
+    const deadline = Date.now() + DURABLE_PUBLISH_TIMEOUT_MS;
+    for (;;) {
+      // Waits for the stream's acknowledgement: once this resolves, the message is stored. An
+      // acknowledgement lost with the connection is not waited for: the message goes again once
+      // the connection is back, and the stream keeps it once.
+      let stop: () => void = () => undefined;
+      const back = new Promise<'back'>((resolve) => (stop = this.onReconnect(() => resolve('back'))));
+      try {
+        const sent = this.js.publish(subject, payload, {
+          headers: hdrs,
+          msgID: msgId!,
+          timeout: Math.max(1, deadline - Date.now()),
+        });
+        sent.catch(() => undefined);
+        if ((await Promise.race([sent.then(() => 'stored' as const), back])) === 'stored') return;
+      } catch (error) {
+        // JetStream not answering yet (a server just back): again in a moment, within the deadline.
+        if (toBusError(error, subject, 0).code !== 'no_responders' || Date.now() + 250 >= deadline) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      } finally {
+        stop();
+      }
+      if (Date.now() >= deadline)
+        throw new BusError(
+          'timeout',
+          `publish to ${subject} was not acknowledged within ${DURABLE_PUBLISH_TIMEOUT_MS} ms`,
+        );
     }
   }
 
-  subscribe<T>(subject: string, handler: (message: BusMessage<T>) => void | Promise<void>, options: { queue?: string } = {}): Subscription {
+  subscribe<T>(
+    subject: string,
+    handler: (message: BusMessage<T>) => void | Promise<void>,
+    options: { queue?: string } = {},
+  ): Subscription {
     const sub = this.connection.subscribe(subject, {
       ...(options.queue ? { queue: options.queue } : {}),
       callback: (error, msg) => {
@@ -236,17 +302,24 @@ export class NatsBus implements Bus {
     return this.keep(sub);
   }
 
-  serve<T, R>(subject: string, handler: (message: BusMessage<T>) => Promise<R>, options: { queue?: string } = {}): Subscription {
+  serve<T, R>(
+    subject: string,
+    handler: (message: BusMessage<T>) => Promise<R>,
+    options: { queue?: string } = {},
+  ): Subscription {
     const sub = this.connection.subscribe(subject, {
       ...(options.queue ? { queue: options.queue } : {}),
       callback: (error, msg) => {
         if (error) return this.options.onError?.(error, subject);
         this.track(subject, async () => {
           try {
-            msg.respond(encoder.encode(JSON.stringify(await handler(toBusMessage<T>(msg)) ?? null)));
+            msg.respond(encoder.encode(JSON.stringify((await handler(toBusMessage<T>(msg))) ?? null)));
           } catch (failure) {
             const hdrs = natsHeaders();
-            hdrs.set(ERROR_HEADER, (failure instanceof Error ? failure.message : String(failure)).replace(/[\r\n]+/g, ' ').slice(0, 500));
+            hdrs.set(
+              ERROR_HEADER,
+              (failure instanceof Error ? failure.message : String(failure)).replace(/[\r\n]+/g, ' ').slice(0, 500),
+            );
             msg.respond(new Uint8Array(), { headers: hdrs });
           }
         });
@@ -258,7 +331,10 @@ export class NatsBus implements Bus {
   async request<R>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R> {
     let reply: Msg;
     try {
-      reply = await this.connection.request(subject, encoder.encode(JSON.stringify(data)), { timeout: options.timeoutMs, headers: toNatsHeaders(options.headers) });
+      reply = await this.connection.request(subject, encoder.encode(JSON.stringify(data)), {
+        timeout: options.timeoutMs,
+        headers: toNatsHeaders(options.headers),
+      });
     } catch (error) {
       throw toBusError(error, subject, options.timeoutMs);
     }
@@ -301,7 +377,13 @@ export class NatsBus implements Bus {
     if (!this.connection.isClosed()) await this.connection.drain();
   }
 
-  private async startConsumer<T>(spec: StreamSpec, subject: string, group: string, handler: WorkHandler<T>, options: ConsumeOptions): Promise<ConsumerMessages> {
+  private async startConsumer<T>(
+    spec: StreamSpec,
+    subject: string,
+    group: string,
+    handler: WorkHandler<T>,
+    options: ConsumeOptions,
+  ): Promise<ConsumerMessages> {
     const ackWaitMs = this.options.ackWaitMs ?? 30_000;
     const maxDeliver = options.maxDeliver ?? 5;
     const durable = durableName(group, subject);
@@ -321,9 +403,15 @@ export class NatsBus implements Bus {
       await this.jsm.consumers.add(spec.name, config);
     } catch (error) {
       // It exists with other settings (a new release changed them): bring it up to date.
-      await this.jsm.consumers.update(spec.name, durable, { ack_wait: config.ack_wait, max_deliver: config.max_deliver, max_ack_pending: config.max_ack_pending }).catch(() => {
-        throw error;
-      });
+      await this.jsm.consumers
+        .update(spec.name, durable, {
+          ack_wait: config.ack_wait,
+          max_deliver: config.max_deliver,
+          max_ack_pending: config.max_ack_pending,
+        })
+        .catch(() => {
+          throw error;
+        });
     }
     const consumer = await this.js.consumers.get(spec.name, durable);
     const limit = Math.max(1, options.concurrency ?? DEFAULT_CONSUME_CONCURRENCY);
@@ -339,12 +427,14 @@ export class NatsBus implements Bus {
       for await (const m of messages) {
         while (active >= limit) await new Promise<void>((resolve) => (slotFreed = resolve));
         active++;
-        this.track(subject, () => this.handleWork(m, handler, ackWaitMs, maxDeliver).finally(() => {
-          active--;
-          const wake = slotFreed;
-          slotFreed = undefined;
-          wake?.();
-        }));
+        this.track(subject, () =>
+          this.handleWork(m, handler, ackWaitMs, maxDeliver).finally(() => {
+            active--;
+            const wake = slotFreed;
+            slotFreed = undefined;
+            wake?.();
+          }),
+        );
       }
     })().catch((error: unknown) => this.options.onError?.(error, subject));
     return messages;
@@ -354,19 +444,29 @@ export class NatsBus implements Bus {
    * What a stream holds on `subject`, oldest first, from `from` (else the stream's start) up to
    * the newest at the call: for operators' tools (`mozaiks usage`), read without a durable consumer.
    */
-  async *read<T = unknown>(subject: string, options: { from?: Date } = {}): AsyncGenerator<BusMessage<T> & { time: Date }> {
+  async *read<T = unknown>(
+    subject: string,
+    options: { from?: Date } = {},
+  ): AsyncGenerator<BusMessage<T> & { time: Date }> {
     const spec = this.options.streams.find((s) => s.subjects.some((p) => covers(p, subject)));
     if (!spec) throw new Error(`no stream holds ${subject}`);
     const consumer = await this.js.consumers.get(spec.name, {
       // One subject as a string: servers before 2.10 take no list.
       filter_subjects: subject,
-      ...(options.from ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.from.toISOString() } : { deliver_policy: DeliverPolicy.All }),
+      ...(options.from
+        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: options.from.toISOString() }
+        : { deliver_policy: DeliverPolicy.All }),
     });
     if ((await consumer.info()).num_pending === 0) return;
     const messages = await consumer.consume();
     try {
       for await (const m of messages) {
-        yield { subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers), time: new Date(Number(m.info.timestampNanos) / 1e6) };
+        yield {
+          subject: m.subject,
+          data: JSON.parse(decoder.decode(m.data)) as T,
+          headers: fromNatsHeaders(m.headers),
+          time: new Date(Number(m.info.timestampNanos) / 1e6),
+        };
         if (m.info.pending === 0) return;
       }
     } finally {
@@ -397,7 +497,10 @@ export class NatsBus implements Bus {
     const heartbeat = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
     const attempt = m.info.deliveryCount;
     try {
-      await handler({ subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers) }, attempt);
+      await handler(
+        { subject: m.subject, data: JSON.parse(decoder.decode(m.data)) as T, headers: fromNatsHeaders(m.headers) },
+        attempt,
+      );
       m.ack();
     } catch (error) {
       if (error instanceof RetryLaterError) {
@@ -479,15 +582,26 @@ function fromNatsHeaders(hdrs: MsgHdrs | undefined): Headers {
 }
 
 function toBusMessage<T>(msg: Msg): BusMessage<T> {
-  return { subject: msg.subject, data: (msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined) as T, headers: fromNatsHeaders(msg.headers) };
+  return {
+    subject: msg.subject,
+    data: (msg.data.length ? JSON.parse(decoder.decode(msg.data)) : undefined) as T,
+    headers: fromNatsHeaders(msg.headers),
+  };
 }
 
 function toBusError(error: unknown, subject: string, timeoutMs: number): BusError {
   const chain = [error, (error as { cause?: unknown })?.cause];
-  if (chain.some((e) => e instanceof errors.NoRespondersError)) return new BusError('no_responders', `no service answers ${subject}`, { cause: error });
-  if (chain.some((e) => e instanceof errors.TimeoutError)) return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, { cause: error });
-  if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError)) return new BusError('closed', 'bus is closed', { cause: error });
-  return new BusError('remote_error', `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  if (chain.some((e) => e instanceof errors.NoRespondersError))
+    return new BusError('no_responders', `no service answers ${subject}`, { cause: error });
+  if (chain.some((e) => e instanceof errors.TimeoutError))
+    return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, { cause: error });
+  if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError))
+    return new BusError('closed', 'bus is closed', { cause: error });
+  return new BusError(
+    'remote_error',
+    `request to ${subject} failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
 }
 
 /**

@@ -83,11 +83,18 @@ interface ActiveChat {
   wakeSeq: number | undefined;
   /** The run going now, and what cancels it. */
   current?: { runId: string; cancel: AbortController };
+  /** Settles as the serving of the chat here ends: rejected when its request is to be delivered again. */
+  served?: Promise<void>;
+  /** Its runs are over and only its usage is still being published: a nudge now waits, then serves it anew. */
+  settling?: boolean;
 }
 
 /** Notes a nudge for a chat served here. */
 function wakeUp(chat: ActiveChat, inputSeq: number | undefined): void {
-  chat.wakeSeq = inputSeq === undefined || (chat.wake && chat.wakeSeq === undefined) ? undefined : Math.max(chat.wakeSeq ?? 0, inputSeq);
+  chat.wakeSeq =
+    inputSeq === undefined || (chat.wake && chat.wakeSeq === undefined)
+      ? undefined
+      : Math.max(chat.wakeSeq ?? 0, inputSeq);
   chat.wake = true;
 }
 
@@ -132,10 +139,15 @@ export class Executor {
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
     this.options.metrics.exposeRunsInFlight();
-    this.subscription = bus.consume(subjects.allRuns, 'executors', (message, attempt) => this.accept(message, attempt), {
-      maxDeliver: Infinity,
-      concurrency: this.options.concurrency ?? 5000,
-    });
+    this.subscription = bus.consume(
+      subjects.allRuns,
+      'executors',
+      (message, attempt) => this.accept(message, attempt),
+      {
+        maxDeliver: Infinity,
+        concurrency: this.options.concurrency ?? 5000,
+      },
+    );
     await this.sweep();
     this.sweeper = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
     this.sweeper.unref();
@@ -147,12 +159,21 @@ export class Executor {
     try {
       const leftovers = await inbox.chatsWithWork();
       for (const chat of leftovers) {
-        const nudge: ChatNudge = { v: 1, app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id, workflow_id: chat.workflow_id };
+        const nudge: ChatNudge = {
+          v: 1,
+          app_id: chat.app_id,
+          user_id: chat.user_id,
+          chat_id: chat.chat_id,
+          workflow_id: chat.workflow_id,
+        };
         await bus.publish(subjects.run(chat.app_id, chat.workflow_id), nudge);
       }
       if (leftovers.length) logger.info({ chats: leftovers.length }, 'resuming chats with pending work');
     } catch (error) {
-      logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweep for pending work failed; retrying later');
+      logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'sweep for pending work failed; retrying later',
+      );
     }
   }
 
@@ -175,16 +196,30 @@ export class Executor {
     const parsed = ChatNudge.safeParse(message.data);
     if (!parsed.success) {
       // A malformed nudge will never succeed: acknowledge it and say so.
-      this.options.logger.error({ subject: message.subject, problem: describeIssues(parsed.error) }, 'dropped invalid run request');
+      this.options.logger.error(
+        { subject: message.subject, problem: describeIssues(parsed.error) },
+        'dropped invalid run request',
+      );
       return;
     }
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
     const nudge = parsed.data;
     const key = `${nudge.app_id}\u0000${nudge.user_id}\u0000${nudge.chat_id}`;
-    const serving = this.active.get(key);
+    let serving = this.active.get(key);
+    while (serving?.settling) {
+      // Its serving is only publishing usage: this request is served anew after it (reading what
+      // that left unpublished, should it fail), not acknowledged beside it.
+      await serving.served?.catch(() => undefined);
+      serving = this.active.get(key);
+    }
+    if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
     if (serving) {
       // Served here already: that run reads the inbox again before letting the chat go.
       wakeUp(serving, nudge.input_seq);
+      // A request delivered again may be the very one served here, back because its first delivery
+      // could not be kept alive (NATS away): it ends as the serving ends, so a serving that fails
+      // (its usage not published) is delivered again rather than acknowledged away.
+      if (attempt > 1) await serving.served;
       return;
     }
     // Claimed in this process before the first await, so two nudges here never both serve it.
@@ -194,6 +229,7 @@ export class Executor {
     // A request delivered again may stand for nudges its first executor took in before it died:
     // it reads the whole inbox, not only the input it names.
     const work = this.serveChat(nudge, key, chat, attempt > 1 ? undefined : nudge.input_seq);
+    chat.served = work;
     this.running.add(work);
     try {
       await work;
@@ -212,18 +248,33 @@ export class Executor {
     const tenant: Tenant = { app_id: nudge.app_id, user_id: nudge.user_id };
     // Usage is published beside the chat's next run and after its lease is let go: neither a
     // queued message nor the chat's next holder waits for a billing record.
-    const usage = new UsageQueue((events, traceparent) => this.publishUsage(tenant, nudge.chat_id, events, traceparent), () => this.usageOwed.add(key));
+    const usage = new UsageQueue(
+      (events, traceparent) => this.publishUsage(tenant, nudge.chat_id, events, traceparent),
+      () => this.usageOwed.add(key),
+    );
     // While the chat is served here, its cancels come here.
-    const control = this.options.bus.serve<ChatControl, ChatControlReply>(this.options.subjects.control(nudge.app_id, nudge.chat_id), async (message) => {
-      const request = ChatControl.safeParse(message.data);
-      const current = chat.current;
-      if (!request.success || request.data.user_id !== nudge.user_id || !current || (request.data.run_id !== undefined && request.data.run_id !== current.runId)) {
-        return { v: 1, run_id: null };
-      }
-      current.cancel.abort();
-      this.options.logger.info({ app_id: nudge.app_id, user_id: nudge.user_id, chat_id: nudge.chat_id, run_id: current.runId }, 'run cancelled by the client');
-      return { v: 1, run_id: current.runId };
-    });
+    const control = this.options.bus.serve<ChatControl, ChatControlReply>(
+      this.options.subjects.control(nudge.app_id, nudge.chat_id),
+      async (message) => {
+        const request = ChatControl.safeParse(message.data);
+        const current = chat.current;
+        if (
+          !request.success ||
+          request.data.user_id !== nudge.user_id ||
+          !current ||
+          (request.data.run_id !== undefined && request.data.run_id !== current.runId)
+        ) {
+          return { v: 1, run_id: null };
+        }
+        current.cancel.abort();
+        this.options.logger.info(
+          { app_id: nudge.app_id, user_id: nudge.user_id, chat_id: nudge.chat_id, run_id: current.runId },
+          'run cancelled by the client',
+        );
+        return { v: 1, run_id: current.runId };
+      },
+    );
+    let failure: { error: unknown } | undefined;
     try {
       let hint = first;
       for (;;) {
@@ -249,15 +300,21 @@ export class Executor {
         }
       }
     } catch (error) {
-      this.active.delete(key);
-      await usage.settled().catch(() => undefined);
-      throw error;
+      failure = { error };
     } finally {
-      if (this.active.get(key) === chat) this.active.delete(key);
       void control.unsubscribe();
     }
-    // Unpublished usage stays in the outbox: the request is delivered again to retry it.
-    await usage.settled();
+    // The chat's runs are over here; its usage is on its way. Unpublished usage stays in the
+    // outbox: the request is delivered again to retry it.
+    chat.settling = true;
+    try {
+      await usage.settled();
+    } catch (error) {
+      failure ??= { error };
+    } finally {
+      if (this.active.get(key) === chat) this.active.delete(key);
+    }
+    if (failure) throw failure.error;
   }
 
   /**
@@ -266,7 +323,13 @@ export class Executor {
    * Returns undefined when another holder has the chat.
    */
   private async serveLease(
-    tenant: Tenant, chatId: string, workflowId: string, key: string, hint: number | undefined, chat: ActiveChat, usage: UsageQueue,
+    tenant: Tenant,
+    chatId: string,
+    workflowId: string,
+    key: string,
+    hint: number | undefined,
+    chat: ActiveChat,
+    usage: UsageQueue,
   ): Promise<{ wanted: boolean; inputsDone: number } | undefined> {
     const { inbox, log } = this.options;
     const leaseMs = this.options.leaseMs ?? 15_000;
@@ -322,13 +385,23 @@ export class Executor {
       }
     } catch (failure) {
       letGo();
-      if (!(failure instanceof LeaseLostError || failure instanceof RunAbortedError || failure instanceof RetryLaterError)) {
+      if (!(
+        failure instanceof LeaseLostError ||
+        failure instanceof RunAbortedError ||
+        failure instanceof RetryLaterError
+      )) {
         // Something went wrong mid-write: what this process knows of the chat may be short of the log.
         this.writers.delete(key);
       }
       // Handed back or failed: let the chat go for whoever takes the request up next.
-      await inbox.release(lease, { inputsDone: writer?.inputsDone ?? lease.inputsDone, position: writer?.position ?? lease.position }).catch(() => undefined);
-      if (failure instanceof RunAbortedError || failure instanceof LeaseLostError) throw new RetryLaterError(0, 'run handed back');
+      await inbox
+        .release(lease, {
+          inputsDone: writer?.inputsDone ?? lease.inputsDone,
+          position: writer?.position ?? lease.position,
+        })
+        .catch(() => undefined);
+      if (failure instanceof RunAbortedError || failure instanceof LeaseLostError)
+        throw new RetryLaterError(0, 'run handed back');
       throw failure;
     }
     letGo();
@@ -337,7 +410,10 @@ export class Executor {
       return { ...(await inbox.release(lease, progress)), inputsDone: progress.inputsDone };
     } catch (error) {
       // The lease runs out by itself; this request comes back once it has, and runs what is left.
-      this.options.logger.warn({ error: error instanceof Error ? error.message : String(error), chat_id: chatId }, 'could not release a chat; it is taken up again when its lease expires');
+      this.options.logger.warn(
+        { error: error instanceof Error ? error.message : String(error), chat_id: chatId },
+        'could not release a chat; it is taken up again when its lease expires',
+      );
       throw new RetryLaterError(leaseMs, 'chat lease not released');
     }
   }
@@ -346,20 +422,42 @@ export class Executor {
   private remember(key: string, writer: ChatWriter): void {
     this.writers.delete(key);
     this.writers.set(key, writer);
-    if (this.writers.size > (this.options.writerCacheSize ?? 1000)) this.writers.delete(this.writers.keys().next().value!);
+    if (this.writers.size > (this.options.writerCacheSize ?? 1000))
+      this.writers.delete(this.writers.keys().next().value!);
   }
 
   /** Runs one input in a span of the user message's trace: its LLM calls and tool calls are its children. */
-  private async runInput(writer: ChatWriter, input: PendingInput, serving: ActiveChat): Promise<UsageUpdateEvent | undefined> {
+  private async runInput(
+    writer: ChatWriter,
+    input: PendingInput,
+    serving: ActiveChat,
+  ): Promise<UsageUpdateEvent | undefined> {
     const chat = writer.chat;
     const span = startSpan(`workflow.run ${input.workflow_id}`, {
       ...(input.traceparent ? { parent: input.traceparent } : {}),
       kind: SpanKind.CONSUMER,
-      attributes: { 'mozaiks.app_id': chat.app_id, 'mozaiks.user_id': chat.user_id, 'mozaiks.chat_id': chat.chat_id, 'mozaiks.workflow_id': input.workflow_id, 'mozaiks.run_id': `run_${input.request_id}`, 'messaging.system': 'nats' },
+      attributes: {
+        'mozaiks.app_id': chat.app_id,
+        'mozaiks.user_id': chat.user_id,
+        'mozaiks.chat_id': chat.chat_id,
+        'mozaiks.workflow_id': input.workflow_id,
+        'mozaiks.run_id': `run_${input.request_id}`,
+        'messaging.system': 'nats',
+      },
     });
     try {
-      const billed = await span.within(() => this.runInputTraced(writer, { ...input, traceparent: span.traceparent }, serving));
-      span.end(billed ? { 'gen_ai.usage.input_tokens': billed.tokens.prompt_tokens, 'gen_ai.usage.output_tokens': billed.tokens.completion_tokens, 'mozaiks.cost_usd': billed.cost_usd } : undefined);
+      const billed = await span.within(() =>
+        this.runInputTraced(writer, { ...input, traceparent: span.traceparent }, serving),
+      );
+      span.end(
+        billed
+          ? {
+              'gen_ai.usage.input_tokens': billed.tokens.prompt_tokens,
+              'gen_ai.usage.output_tokens': billed.tokens.completion_tokens,
+              'mozaiks.cost_usd': billed.cost_usd,
+            }
+          : undefined,
+      );
       return billed;
     } catch (error) {
       span.fail(error);
@@ -368,7 +466,11 @@ export class Executor {
   }
 
   /** Runs one input; returns the usage event its run persisted, to publish for billing. */
-  private async runInputTraced(writer: ChatWriter, input: PendingInput, serving: ActiveChat): Promise<UsageUpdateEvent | undefined> {
+  private async runInputTraced(
+    writer: ChatWriter,
+    input: PendingInput,
+    serving: ActiveChat,
+  ): Promise<UsageUpdateEvent | undefined> {
     const signal = serving.controller.signal;
     const { bus, subjects, metrics } = this.options;
     const chat = writer.chat;
@@ -376,11 +478,21 @@ export class Executor {
     const chatId = chat.chat_id;
     const runId = `run_${input.request_id}`;
     const log = this.options.logger.child({
-      app_id: tenant.app_id, user_id: tenant.user_id, workflow_id: input.workflow_id, chat_id: chatId, run_id: runId,
+      app_id: tenant.app_id,
+      user_id: tenant.user_id,
+      workflow_id: input.workflow_id,
+      chat_id: chatId,
+      run_id: runId,
       ...(input.traceparent ? { trace_id: traceIdOf(input.traceparent) } : {}),
     });
     const run = writer.unfinishedRun?.run_id === runId ? writer.unfinishedRun : undefined;
-    const scope: ChatScope = { tenant, chatId, workflowId: input.workflow_id, context: input.context, ...(input.traceparent ? { traceparent: input.traceparent } : {}) };
+    const scope: ChatScope = {
+      tenant,
+      chatId,
+      workflowId: input.workflow_id,
+      context: input.context,
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
+    };
     const journal = new LogRunJournal(writer, bus, subjects, scope, runId, input, this.prices, run?.calls);
     /** Ends an input that runs nothing, silently: no events, nothing to bill. */
     const closeUnrun = async (status: 'completed' | 'failed') => void (await journal.close(status));
@@ -391,7 +503,15 @@ export class Executor {
       await journal.commit({
         events: [
           { type: 'error', code, message, retryable: false, run_id: runId },
-          { type: 'workflow_complete', run_id: runId, workflow_id: input.workflow_id, status: 'failed', reason: 'error', turns: 0, duration_ms: 0 },
+          {
+            type: 'workflow_complete',
+            run_id: runId,
+            workflow_id: input.workflow_id,
+            status: 'failed',
+            reason: 'error',
+            turns: 0,
+            duration_ms: 0,
+          },
         ],
         finish: 'failed',
       });
@@ -407,7 +527,8 @@ export class Executor {
         // Said when the user sends a message, where it answers something.
         return closeUnrun('failed');
       }
-      const message = error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
+      const message =
+        error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
       return failUnrun(error.code, message);
     }
 
@@ -429,14 +550,22 @@ export class Executor {
     try {
       outcome = await runWorkflow(
         {
-          workflow, runId, signal, cancel: cancel.signal,
+          workflow,
+          runId,
+          signal,
+          cancel: cancel.signal,
           ...runStart(workflow, input),
           claims: input.context,
           env: this.options.env ?? process.env,
           ...(stored ? { variables: stored } : {}),
           ...(this.options.contextAware ? { context: input.context } : {}),
         },
-        { llm, tools: new BusToolInvoker(bus, subjects, scope, runId, this.options.toolTimeoutMs ?? 30_000), journal, ...(createAgent ? { createAgent } : {}) },
+        {
+          llm,
+          tools: new BusToolInvoker(bus, subjects, scope, runId, this.options.toolTimeoutMs ?? 30_000),
+          journal,
+          ...(createAgent ? { createAgent } : {}),
+        },
       );
     } catch (error) {
       if (error instanceof RunAbortedError) log.info('workflow execution handed back; another executor continues it');
@@ -445,51 +574,89 @@ export class Executor {
       serving.current = undefined;
     }
     if (outcome.error !== undefined && (outcome.error as { code?: string }).code !== 'llm_error') {
-      log.error({ error: outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error) }, 'workflow execution failed inside the runtime');
+      log.error(
+        {
+          error:
+            outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error),
+        },
+        'workflow execution failed inside the runtime',
+      );
     }
     metrics.workflowExecutions.inc({ workflow_id: workflow.id, status: outcome.status });
     metrics.workflowDuration.observe({ workflow_id: workflow.id }, outcome.duration_ms / 1000);
-    log.info({ status: outcome.status, reason: outcome.reason, turns: outcome.turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
+    log.info(
+      {
+        status: outcome.status,
+        reason: outcome.reason,
+        turns: outcome.turns,
+        duration_ms: Math.round(outcome.duration_ms),
+      },
+      'workflow execution finished',
+    );
     return journal.usageEvent;
   }
 
   /** Publishes usage events of the chat for billing (each once, by run id), then takes them out of its outbox. */
-  private async publishUsage(tenant: Tenant, chatId: string, events: readonly UsageUpdateEvent[], traceparent?: string): Promise<void> {
+  private async publishUsage(
+    tenant: Tenant,
+    chatId: string,
+    events: readonly UsageUpdateEvent[],
+    traceparent?: string,
+  ): Promise<void> {
     const { bus, inbox, subjects } = this.options;
     for (const event of events) {
       for (const m of event.models) {
         if (!this.prices.priceOf(m.model) && !this.unpriced.has(m.model)) {
           this.unpriced.add(m.model);
-          this.options.logger.warn({ model: m.model }, 'model has no price; its cost is reported as 0 (set MODEL_PRICES)');
+          this.options.logger.warn(
+            { model: m.model },
+            'model has no price; its cost is reported as 0 (set MODEL_PRICES)',
+          );
         }
       }
       const record: UsageRecord = { v: 1, event };
       // Each billing record continues the trace of the message whose run it bills.
-      await bus.publish(subjects.metering(event.app_id), record, { msgId: event.run_id, headers: { traceparent: childTraceparent(traceparent, `publish ${subjects.allMetering}`) } });
+      await bus.publish(subjects.metering(event.app_id), record, {
+        msgId: event.run_id,
+        headers: { traceparent: childTraceparent(traceparent, `publish ${subjects.allMetering}`) },
+      });
       await inbox.markUsagePublished(tenant, chatId, event.event_id);
     }
   }
 }
 
 /** How an input starts its run: with the user's words, or (ManualPattern) with the agent the user chose. */
-function runStart(workflow: WorkflowDefinition, input: PendingInput): Pick<RunInput, 'userMessage' | 'startWith' | 'fromUser' | 'uiResponse'> {
+function runStart(
+  workflow: WorkflowDefinition,
+  input: PendingInput,
+): Pick<RunInput, 'userMessage' | 'startWith' | 'fromUser' | 'uiResponse'> {
   // An agent-driven chat starts with the workflow's initial message, as if the user had sent it.
   if (input.kind === 'open') return { userMessage: workflow.initial_message ?? DEFAULT_INITIAL_MESSAGE };
   if (input.kind !== 'input' || !input.answers) return { userMessage: input.content, fromUser: true };
   // A UI tool's response is the result of the call the chat waited on; its agent goes on.
   if (input.answers.tool_call_id) {
-    return { uiResponse: { tool_call_id: input.answers.tool_call_id, response: parseResponse(input.content) }, startWith: input.answers.agent };
+    return {
+      uiResponse: { tool_call_id: input.answers.tool_call_id, response: parseResponse(input.content) },
+      startWith: input.answers.agent,
+    };
   }
-  const chosen = workflow.orchestration_pattern === 'ManualPattern' ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase()) : undefined;
+  const chosen =
+    workflow.orchestration_pattern === 'ManualPattern'
+      ? workflow.agents.find((a) => a.name.toLowerCase() === input.content.trim().toLowerCase())
+      : undefined;
   // Naming an agent gives it the floor; anything else is said to the agent that asked (unless rules from `user` route it).
-  return chosen ? { startWith: chosen.name } : { userMessage: input.content, startWith: input.answers.agent, fromUser: true };
+  return chosen
+    ? { startWith: chosen.name }
+    : { userMessage: input.content, startWith: input.answers.agent, fromUser: true };
 }
 
 /** A UI tool's response as the gateway stored it (JSON of an object). */
 function parseResponse(content: string): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(content);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
   } catch {
     return { value: content };
   }
@@ -509,7 +676,10 @@ class LeaseKeeper {
   private renewing = false;
   private stopping = false;
 
-  constructor(private readonly inbox: ChatInbox, private readonly leaseMs: number) {}
+  constructor(
+    private readonly inbox: ChatInbox,
+    private readonly leaseMs: number,
+  ) {}
 
   /** Keeps `lease` renewed until the returned function is called; `lost` is called if it is taken over. */
   hold(lease: Lease, lost: () => void): () => void {
