@@ -28,7 +28,11 @@ export interface RunOptions {
 export function run(args: string[], env: Record<string, string> = {}, options: RunOptions = {}): Child {
   const environment = { PATH: process.env.PATH ?? '', ...env };
   const proc = options.raiseFileLimit
-    ? spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...args], { env: environment, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT })
+    ? spawn('/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$0" "$@"', process.execPath, ...args], {
+        env: environment,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        cwd: ROOT,
+      })
     : spawn(process.execPath, args, { env: environment, stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   const child: Child = { proc, output: '' };
   const keep = options.keepOutput ?? 1024 * 1024;
@@ -36,8 +40,8 @@ export function run(args: string[], env: Record<string, string> = {}, options: R
     child.output += c.toString();
     if (child.output.length > keep) child.output = child.output.slice(-keep);
   };
-  proc.stdout!.on('data', append);
-  proc.stderr!.on('data', append);
+  proc.stdout.on('data', append);
+  proc.stderr.on('data', append);
   return child;
 }
 
@@ -47,7 +51,8 @@ export async function waitFor(child: Child, pattern: RegExp, timeoutMs = 30_000)
   for (;;) {
     const match = child.output.match(pattern);
     if (match) return match;
-    if (child.proc.exitCode !== null || Date.now() > deadline) throw new Error(`process did not start:\n${child.output.slice(-4000)}`);
+    if (child.proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`process did not start:\n${child.output.slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -82,7 +87,11 @@ export interface Spread {
 /** Min, median and max of one figure over several rounds. */
 export function spread(values: readonly number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
-  return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN };
+  return {
+    min: sorted[0] ?? Number.NaN,
+    median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN,
+    max: sorted.at(-1) ?? Number.NaN,
+  };
 }
 
 /** `min / median / max` with `digits` decimals and a unit. */
@@ -125,16 +134,30 @@ export async function scrape(url: string): Promise<Map<string, number>> {
 /** Starts the chat-completions endpoint in its own process, answering after `latencyMs`. */
 export async function startLlm(latencyMs = 0): Promise<{ child: Child; url: string }> {
   const reply = `{ content: 'pong', usage: { prompt_tokens: 5, completion_tokens: 1 } }`;
-  const handler = latencyMs > 0 ? `() => new Promise((r) => setTimeout(() => r(${reply}), ${latencyMs}))` : `() => (${reply})`;
-  const child = run(['-e', `require('@mozaiks/llm').startChatCompletionsServer(${handler}).then((s) => console.log('URL ' + s.url))`], {}, { raiseFileLimit: true });
+  const handler =
+    latencyMs > 0 ? `() => new Promise((r) => setTimeout(() => r(${reply}), ${latencyMs}))` : `() => (${reply})`;
+  const child = run(
+    ['-e', `require('@mozaiks/llm').startChatCompletionsServer(${handler}).then((s) => console.log('URL ' + s.url))`],
+    {},
+    { raiseFileLimit: true },
+  );
   return { child, url: (await waitFor(child, /URL (\S+)/))[1]! };
 }
 
 /** The runtime's environment for the benchmarks: the bench workflows, a local LLM endpoint, info-level logs (the default). */
 export function runtimeEnv(llmUrl: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    OPENAI_API_KEY: 'bench-key', OPENAI_API_BASE: llmUrl, JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE,
-    WORKFLOWS_DIR: BENCH_WORKFLOWS, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', LLM_MAX_RETRIES: '0', ...extra,
+    OPENAI_API_KEY: 'bench-key',
+    OPENAI_API_BASE: llmUrl,
+    JWT_SECRET: TEST_SECRET,
+    JWT_ISSUER: TEST_ISSUER,
+    JWT_AUDIENCE: TEST_AUDIENCE,
+    WORKFLOWS_DIR: BENCH_WORKFLOWS,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    LLM_MAX_RETRIES: '0',
+    ...extra,
   };
 }
 
@@ -151,14 +174,20 @@ export interface Runtime {
 }
 
 /** Starts the runtime in one process. */
-export async function startStandalone(env: Record<string, string>, options: RunOptions & { nodeFlags?: string[] } = {}): Promise<Runtime> {
+export async function startStandalone(
+  env: Record<string, string>,
+  options: RunOptions & { nodeFlags?: string[] } = {},
+): Promise<Runtime> {
   const child = run([...(options.nodeFlags ?? []), 'services/standalone/dist/main.js'], env, options);
   const port = Number((await waitFor(child, /"url":"http:\/\/127\.0\.0\.1:(\d+)"/))[1]);
   return { port, children: new Map([['standalone', child]]), opsPorts: new Map() };
 }
 
 /** Starts the four services, each in its own process, on `env` (which names NATS and the store). */
-export async function startDistributed(env: Record<string, string>, options: RunOptions & { nodeFlags?: (service: ServiceName) => string[] } = {}): Promise<Runtime> {
+export async function startDistributed(
+  env: Record<string, string>,
+  options: RunOptions & { nodeFlags?: (service: ServiceName) => string[] } = {},
+): Promise<Runtime> {
   const children = new Map<string, Child>();
   const opsPorts = new Map<string, number>();
   let port = 0;
@@ -201,8 +230,11 @@ export function runBench(tempPrefix: string, body: (scope: BenchScope) => Promis
       await nats.dispose();
       data.remove();
     }
-  })().then(() => process.exit(0), (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+  })().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

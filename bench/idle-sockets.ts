@@ -10,7 +10,21 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import { cpuMs, rssKiB, run, runBench, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import {
+  cpuMs,
+  rssKiB,
+  run,
+  runBench,
+  runtimeEnv,
+  scrape,
+  showSpread,
+  spread,
+  startDistributed,
+  startLlm,
+  startStandalone,
+  stop,
+  waitFor,
+} from './harness';
 import type { Child } from './harness';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
@@ -37,7 +51,10 @@ interface Round {
  * runtime's chat URL), 200 at a time, each given 30 s for its handshake. Prints "DONE <opened> <failed>".
  */
 function startClients(url: string, count: number, chatPrefix: string | undefined): Child {
-  return run(['-e', `
+  return run(
+    [
+      '-e',
+      `
     const { WebSocket } = require('ws');
     const { mintToken } = require('@mozaiks/testing');
     const open = async (i) => {
@@ -57,7 +74,11 @@ function startClients(url: string, count: number, chatPrefix: string | undefined
       }
       console.log('DONE ' + sockets.length + ' ' + failed);
       setInterval(() => undefined, 1 << 30);
-    })();`], {}, { raiseFileLimit: true });
+    })();`,
+    ],
+    {},
+    { raiseFileLimit: true },
+  );
 }
 
 /** Waits until the executor at `metricsUrl` serves no chat: the sockets' chat openings are all handled. */
@@ -69,16 +90,23 @@ async function settled(metricsUrl: string | undefined): Promise<void> {
     if ((samples.get('runs_in_flight') ?? 0) === 0 && (samples.get('run_queue_pending') ?? 0) === 0) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error('the chats\' openings were not handled within 5 minutes');
+  throw new Error("the chats' openings were not handled within 5 minutes");
 }
 
-async function holdSockets(url: string, serverPid: number, total: number, chatPrefix: string | undefined, executorMetrics?: string): Promise<Round> {
+async function holdSockets(
+  url: string,
+  serverPid: number,
+  total: number,
+  chatPrefix: string | undefined,
+  executorMetrics?: string,
+): Promise<Round> {
   // Let start-up settle, then read the server's memory with no socket open.
   await new Promise((r) => setTimeout(r, 1000));
   const before = rssKiB(serverPid);
   const started = performance.now();
   const clients: Child[] = [];
-  for (let offset = 0; offset < total; offset += PER_CLIENT) clients.push(startClients(url, Math.min(PER_CLIENT, total - offset), chatPrefix && `${chatPrefix}_${offset}`));
+  for (let offset = 0; offset < total; offset += PER_CLIENT)
+    clients.push(startClients(url, Math.min(PER_CLIENT, total - offset), chatPrefix && `${chatPrefix}_${offset}`));
   let opened = 0;
   let failed = 0;
   for (const client of clients) {
@@ -95,16 +123,26 @@ async function holdSockets(url: string, serverPid: number, total: number, chatPr
   const idleCpuMsPerSecond = (cpuMs(serverPid) - cpuBefore) / IDLE_SECONDS;
   const after = rssKiB(serverPid);
   await Promise.all(clients.map((c) => stop(c, 2000)));
-  return { opened, failed, kibPerSocket: (after - before) / Math.max(1, opened), openSeconds, idleCpuMsPerSecond, rssMiB: after / 1024 };
+  return {
+    opened,
+    failed,
+    kibPerSocket: (after - before) / Math.max(1, opened),
+    openSeconds,
+    idleCpuMsPerSecond,
+    rssMiB: after / 1024,
+  };
 }
 
 function report(label: string, rounds: Round[]): string {
-  const s = (pick: (r: Round) => number, unit: string, digits = 1) => showSpread(spread(rounds.map(pick)), unit, digits);
+  const s = (pick: (r: Round) => number, unit: string, digits = 1) =>
+    showSpread(spread(rounds.map(pick)), unit, digits);
   return `${label.padEnd(34)} opened ${s((r) => r.opened, '', 0)} of ${SOCKETS} (failed ${s((r) => r.failed, '', 0)}) in ${s((r) => r.openSeconds, ' s')}; ${s((r) => r.kibPerSocket, ' KiB')} per socket, RSS ${s((r) => r.rssMiB, ' MiB', 0)}; idle CPU ${s((r) => r.idleCpuMsPerSecond, ' ms/s')}`;
 }
 
 runBench('mozaiks-bench-sockets-', async ({ nats, data, children }) => {
-  const lines = [`idle sockets: ${SOCKETS} sockets opened in batches of 200 by ${Math.ceil(SOCKETS / PER_CLIENT)} client processes (file-descriptor hard limit ${HARD_LIMIT}); memory is the server's RSS growth over the sockets it holds; min / median / max over ${ROUNDS} rounds`];
+  const lines = [
+    `idle sockets: ${SOCKETS} sockets opened in batches of 200 by ${Math.ceil(SOCKETS / PER_CLIENT)} client processes (file-descriptor hard limit ${HARD_LIMIT}); memory is the server's RSS growth over the sockets it holds; min / median / max over ${ROUNDS} rounds`,
+  ];
   const llm = await startLlm();
   children.push(llm.child);
   const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
@@ -112,27 +150,65 @@ runBench('mozaiks-bench-sockets-', async ({ nats, data, children }) => {
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       if (mode === 'floor') {
-        const server = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));`], {}, { raiseFileLimit: true });
+        const server = run(
+          [
+            '-e',
+            `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));`,
+          ],
+          {},
+          { raiseFileLimit: true },
+        );
         children.push(server);
         const port = Number((await waitFor(server, /PORT (\d+)/))[1]);
         rounds.push(await holdSockets(`ws://127.0.0.1:${port}`, server.proc.pid!, SOCKETS, undefined));
         await stop(server);
       } else if (mode === 'distributed') {
-        const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
+        const runtime = await startDistributed(
+          { ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) },
+          { raiseFileLimit: true, keepOutput: 64 * 1024 },
+        );
         children.push(...runtime.children.values());
         const gateway = runtime.children.get('gateway')!;
-        rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, gateway.proc.pid!, SOCKETS, `d${r}`, `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`));
+        rounds.push(
+          await holdSockets(
+            `ws://127.0.0.1:${runtime.port}/ws/chat`,
+            gateway.proc.pid!,
+            SOCKETS,
+            `d${r}`,
+            `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`,
+          ),
+        );
         await Promise.all([...runtime.children.values()].map((c) => stop(c)));
       } else if (mode === 'standalone') {
         const { NATS_URL: _nats, ...standaloneEnv } = env;
-        const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) }, { raiseFileLimit: true, keepOutput: 64 * 1024 });
+        const runtime = await startStandalone(
+          { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) },
+          { raiseFileLimit: true, keepOutput: 64 * 1024 },
+        );
         const child = runtime.children.get('standalone')!;
         children.push(child);
-        rounds.push(await holdSockets(`ws://127.0.0.1:${runtime.port}/ws/chat`, child.proc.pid!, SOCKETS, `s${r}`, `http://127.0.0.1:${runtime.port}/metrics`));
+        rounds.push(
+          await holdSockets(
+            `ws://127.0.0.1:${runtime.port}/ws/chat`,
+            child.proc.pid!,
+            SOCKETS,
+            `s${r}`,
+            `http://127.0.0.1:${runtime.port}/metrics`,
+          ),
+        );
         await stop(child);
       }
     }
-    lines.push(report(mode === 'floor' ? 'floor (bare ws server)' : mode === 'distributed' ? 'distributed gateway' : 'standalone (all services)', rounds));
+    lines.push(
+      report(
+        mode === 'floor'
+          ? 'floor (bare ws server)'
+          : mode === 'distributed'
+            ? 'distributed gateway'
+            : 'standalone (all services)',
+        rounds,
+      ),
+    );
   }
   console.log(lines.join('\n'));
 });

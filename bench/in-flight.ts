@@ -12,8 +12,23 @@
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { mintToken } from '@mozaiks/testing';
-import { ms, percentiles, rssKiB, run, runBench, runtimeEnv, scrape, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
-import type { Child, Runtime } from './harness';
+import {
+  ms,
+  percentiles,
+  rssKiB,
+  run,
+  runBench,
+  runtimeEnv,
+  scrape,
+  showSpread,
+  spread,
+  startDistributed,
+  startLlm,
+  startStandalone,
+  stop,
+  waitFor,
+} from './harness';
+import type { Runtime } from './harness';
 
 const COUNTS = (process.env.N ?? '1000,5000').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -38,11 +53,14 @@ interface Round {
 async function openAll(urls: string[]): Promise<WebSocket[]> {
   const sockets: WebSocket[] = [];
   for (let i = 0; i < urls.length; i += CONNECT_BATCH) {
-    const batch = urls.slice(i, i + CONNECT_BATCH).map((url) => new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(url);
-      socket.once('open', () => resolve(socket));
-      socket.once('error', reject);
-    }));
+    const batch = urls.slice(i, i + CONNECT_BATCH).map(
+      (url) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const socket = new WebSocket(url);
+          socket.once('open', () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    );
     sockets.push(...(await Promise.all(batch)));
   }
   return sockets;
@@ -55,35 +73,48 @@ let failureSeen = 0;
  * Sends one message on every socket at once and times each to its reply: `isReply` tells a reply
  * from other frames, `isFailure` an error. Returns latencies (ms) of the replies and the failures.
  */
-async function fireAll(sockets: WebSocket[], message: string, isReply: (frame: { type?: string }) => boolean, isFailure: (frame: { type?: string }) => boolean): Promise<{ latencies: number[]; failures: number }> {
+async function fireAll(
+  sockets: WebSocket[],
+  message: string,
+  isReply: (frame: { type?: string }) => boolean,
+  isFailure: (frame: { type?: string }) => boolean,
+): Promise<{ latencies: number[]; failures: number }> {
   const latencies: number[] = [];
   let failures = 0;
-  await Promise.all(sockets.map((socket) => new Promise<void>((resolve) => {
-    const started = performance.now();
-    const timer = setTimeout(() => (failures++, resolve()), REPLY_TIMEOUT_MS);
-    const finish = (ok: boolean) => {
-      clearTimeout(timer);
-      socket.removeAllListeners('message');
-      if (ok) latencies.push(performance.now() - started);
-      else failures++;
-      resolve();
-    };
-    socket.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type?: string; code?: string; message?: string };
-      if (isReply(frame)) finish(true);
-      else if (isFailure(frame)) {
-        if (failureSeen++ < 3) console.error(`failure: ${JSON.stringify(frame)}`);
-        finish(false);
-      }
-    });
-    socket.once('close', () => finish(false));
-    socket.send(message);
-  })));
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          const started = performance.now();
+          const timer = setTimeout(() => (failures++, resolve()), REPLY_TIMEOUT_MS);
+          const finish = (ok: boolean) => {
+            clearTimeout(timer);
+            socket.removeAllListeners('message');
+            if (ok) latencies.push(performance.now() - started);
+            else failures++;
+            resolve();
+          };
+          socket.on('message', (data) => {
+            const frame = JSON.parse(data.toString()) as { type?: string; code?: string; message?: string };
+            if (isReply(frame)) finish(true);
+            else if (isFailure(frame)) {
+              if (failureSeen++ < 3) console.error(`failure: ${JSON.stringify(frame)}`);
+              finish(false);
+            }
+          });
+          socket.once('close', () => finish(false));
+          socket.send(message);
+        }),
+    ),
+  );
   return { latencies, failures };
 }
 
 /** Samples a service's event-loop delay and memory every second until stopped: worst p99, max (ms) and peak RSS (MiB). */
-function watchLag(metricsUrl: string, pid: number): { stop: () => Promise<{ p99: number; max: number; rssMiB: number }> } {
+function watchLag(
+  metricsUrl: string,
+  pid: number,
+): { stop: () => Promise<{ p99: number; max: number; rssMiB: number }> } {
   let p99 = 0;
   let max = 0;
   let rss = 0;
@@ -120,29 +151,66 @@ async function settled(metricsUrl: string): Promise<void> {
   throw new Error('the executor did not settle within 2 minutes');
 }
 
-async function runtimeRound(runtime: Runtime, executorMetrics: string, executorPid: number, label: string, n: number): Promise<Round> {
-  const urls = await Promise.all(Array.from({ length: n }, async (_, i) => `ws://127.0.0.1:${runtime.port}/ws/chat?token=${await mintToken({ claims: { workflow_id: 'bench_echo', chat_id: `${label}_${i}` } })}`));
+async function runtimeRound(
+  runtime: Runtime,
+  executorMetrics: string,
+  executorPid: number,
+  label: string,
+  n: number,
+): Promise<Round> {
+  const urls = await Promise.all(
+    Array.from(
+      { length: n },
+      async (_, i) =>
+        `ws://127.0.0.1:${runtime.port}/ws/chat?token=${await mintToken({ claims: { workflow_id: 'bench_echo', chat_id: `${label}_${i}` } })}`,
+    ),
+  );
   const sockets = await openAll(urls);
   await settled(executorMetrics);
   const lag = watchLag(executorMetrics, executorPid);
-  const result = await fireAll(sockets, JSON.stringify({ type: 'user_message', content: 'ping' }), (f) => f.type === 'agent_message', (f) => f.type === 'error');
+  const result = await fireAll(
+    sockets,
+    JSON.stringify({ type: 'user_message', content: 'ping' }),
+    (f) => f.type === 'agent_message',
+    (f) => f.type === 'error',
+  );
   const { p99, max, rssMiB } = await lag.stop();
   for (const socket of sockets) socket.terminate();
   const latency = percentiles(result.latencies);
-  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: p99, lagMax: max, rssMiB };
+  return {
+    extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS },
+    failures: result.failures,
+    lagP99: p99,
+    lagMax: max,
+    rssMiB,
+  };
 }
 
 async function floorRound(relayPort: number, n: number): Promise<Round> {
   const sockets = await openAll(Array.from({ length: n }, () => `ws://127.0.0.1:${relayPort}`));
-  const result = await fireAll(sockets, 'ping', (f) => f.type === 'reply', (f) => f.type === 'error');
+  const result = await fireAll(
+    sockets,
+    'ping',
+    (f) => f.type === 'reply',
+    (f) => f.type === 'error',
+  );
   for (const socket of sockets) socket.terminate();
   const latency = percentiles(result.latencies);
-  return { extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS }, failures: result.failures, lagP99: Number.NaN, lagMax: Number.NaN, rssMiB: Number.NaN };
+  return {
+    extra: { p50: latency.p50 - LLM_LATENCY_MS, p99: latency.p99 - LLM_LATENCY_MS },
+    failures: result.failures,
+    lagP99: Number.NaN,
+    lagMax: Number.NaN,
+    rssMiB: Number.NaN,
+  };
 }
 
 function report(label: string, n: number, rounds: Round[]): string {
-  const s = (pick: (r: Round) => number, unit: string, digits = 0) => showSpread(spread(rounds.map(pick)), unit, digits);
-  const lag = Number.isNaN(rounds[0]!.lagP99) ? '' : `   event-loop lag p99 ${s((r) => r.lagP99, ' ms')}, max ${s((r) => r.lagMax, ' ms')}; RSS ${s((r) => r.rssMiB, ' MiB')}`;
+  const s = (pick: (r: Round) => number, unit: string, digits = 0) =>
+    showSpread(spread(rounds.map(pick)), unit, digits);
+  const lag = Number.isNaN(rounds[0]!.lagP99)
+    ? ''
+    : `   event-loop lag p99 ${s((r) => r.lagP99, ' ms')}, max ${s((r) => r.lagMax, ' ms')}; RSS ${s((r) => r.rssMiB, ' MiB')}`;
   return `${label.padEnd(12)} N=${String(n).padEnd(5)} extra p50 ${s((r) => r.extra.p50, ' ms').padEnd(22)} p99 ${s((r) => r.extra.p99, ' ms').padEnd(22)} failures ${s((r) => r.failures, '')}${lag}`;
 }
 
@@ -160,7 +228,10 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
 
   if (MODES.includes('floor')) {
     // The floor: relay (WebSocket → NATS request) and caller (NATS → HTTP to the model).
-    const caller = run(['-e', `
+    const caller = run(
+      [
+        '-e',
+        `
       const { connect } = require('@nats-io/transport-node');
       connect({ servers: '${nats.url}' }).then((nc) => {
         nc.subscribe('bench.llm', { callback: (_e, m) => {
@@ -168,17 +239,28 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
             .then((r) => r.json()).then((j) => m.respond(JSON.stringify(j)), () => m.respond('{"error":true}'));
         } });
         nc.flush().then(() => console.log('READY'));
-      });`], {}, { raiseFileLimit: true });
+      });`,
+      ],
+      {},
+      { raiseFileLimit: true },
+    );
     children.push(caller);
     await waitFor(caller, /READY/);
-    const relay = run(['-e', `
+    const relay = run(
+      [
+        '-e',
+        `
       const { connect } = require('@nats-io/transport-node');
       const { WebSocketServer } = require('ws');
       connect({ servers: '${nats.url}' }).then((nc) => {
         const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port));
         s.on('connection', (c) => c.on('message', (m) => nc.request('bench.llm', m, { timeout: 170000 }).then(
           (r) => c.send(JSON.stringify({ type: 'reply', body: r.string() })), () => c.send('{"type":"error"}'))));
-      });`], {}, { raiseFileLimit: true });
+      });`,
+      ],
+      {},
+      { raiseFileLimit: true },
+    );
     children.push(relay);
     const relayPort = Number((await waitFor(relay, /PORT (\d+)/))[1]);
     for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('floor', n, await floorRound(relayPort, n));
@@ -186,29 +268,56 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
   }
 
   if (MODES.includes('distributed')) {
-    const runtime = await startDistributed({ ...env, DATA_DIR: path.join(data.path, 'distributed') }, {
-      raiseFileLimit: true, keepOutput: 64 * 1024,
-      nodeFlags: (service) => (PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=in-flight-${service}.cpuprofile`] : []),
-    });
+    const runtime = await startDistributed(
+      { ...env, DATA_DIR: path.join(data.path, 'distributed') },
+      {
+        raiseFileLimit: true,
+        keepOutput: 64 * 1024,
+        nodeFlags: (service) =>
+          PROFILE_DIR
+            ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=in-flight-${service}.cpuprofile`]
+            : [],
+      },
+    );
     children.push(...runtime.children.values());
     const metrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
-    for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('distributed', n, await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n));
+    for (const n of COUNTS)
+      for (let r = 0; r < ROUNDS; r++)
+        record(
+          'distributed',
+          n,
+          await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n),
+        );
     await Promise.all([...runtime.children.values()].map((c) => stop(c)));
   }
 
   if (MODES.includes('standalone')) {
     const { NATS_URL: _nats, ...standaloneEnv } = env;
-    const runtime = await startStandalone({ ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') }, {
-      raiseFileLimit: true, keepOutput: 64 * 1024,
-      nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=in-flight-standalone.cpuprofile'] : [],
-    });
+    const runtime = await startStandalone(
+      { ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') },
+      {
+        raiseFileLimit: true,
+        keepOutput: 64 * 1024,
+        nodeFlags: PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=in-flight-standalone.cpuprofile']
+          : [],
+      },
+    );
     children.push(...runtime.children.values());
     const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
-    for (const n of COUNTS) for (let r = 0; r < ROUNDS; r++) record('standalone', n, await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n));
+    for (const n of COUNTS)
+      for (let r = 0; r < ROUNDS; r++)
+        record(
+          'standalone',
+          n,
+          await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n),
+        );
     await Promise.all([...runtime.children.values()].map((c) => stop(c)));
   }
 
-  lines.push(`in-flight chats: N chats send one message at once to one executor; the model answers after ${LLM_LATENCY_MS} ms; extra = reply time - ${LLM_LATENCY_MS} ms; min / median / max over ${ROUNDS} rounds`);
+  lines.push(
+    `in-flight chats: N chats send one message at once to one executor; the model answers after ${LLM_LATENCY_MS} ms; extra = reply time - ${LLM_LATENCY_MS} ms; min / median / max over ${ROUNDS} rounds`,
+  );
   for (const [mode, byN] of results) for (const [n, rounds] of byN) lines.push(report(mode, n, rounds));
   const floor = results.get('floor');
   for (const mode of ['distributed', 'standalone']) {
@@ -216,7 +325,9 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
       const base = floor?.get(n);
       if (!base) continue;
       const ratio = spread(rounds.map((r) => r.extra.p50)).median / spread(base.map((r) => r.extra.p50)).median;
-      lines.push(`${mode} N=${n}: extra p50 = ${ratio.toFixed(2)} x the floor harness's (${ms(spread(rounds.map((r) => r.extra.p50)).median, 0)} vs ${ms(spread(base.map((r) => r.extra.p50)).median, 0)})`);
+      lines.push(
+        `${mode} N=${n}: extra p50 = ${ratio.toFixed(2)} x the floor harness's (${ms(spread(rounds.map((r) => r.extra.p50)).median, 0)} vs ${ms(spread(base.map((r) => r.extra.p50)).median, 0)})`,
+      );
     }
   }
   console.log(lines.join('\n'));

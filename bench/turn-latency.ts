@@ -16,7 +16,22 @@ import { WebSocket } from 'ws';
 import { mintToken, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startDelayProxy } from './delay-proxy';
-import { SERVICES, cpuMs, ms, percentiles, run, runBench, runtimeEnv, showSpread, spread, startDistributed, startLlm, startStandalone, stop, waitFor } from './harness';
+import {
+  SERVICES,
+  cpuMs,
+  ms,
+  percentiles,
+  run,
+  runBench,
+  runtimeEnv,
+  showSpread,
+  spread,
+  startDistributed,
+  startLlm,
+  startStandalone,
+  stop,
+  waitFor,
+} from './harness';
 import type { Child, Percentiles } from './harness';
 
 /** One round of turns: latency, and CPU per turn of each process measured. */
@@ -64,7 +79,13 @@ async function turnsOver(urlFor: (chat: string) => Promise<string>, label: strin
  * Measures `turns` turns after WARMUP_TURNS of warm-up (on chats of their own); `onMeasuring` is
  * called between the two, where CPU counters are read.
  */
-async function measureTurns(urlFor: (chat: string) => Promise<string>, label: string, turns = TURNS, onMeasuring?: () => Promise<void>, warmup = WARMUP_TURNS): Promise<{ p50: number; p99: number }> {
+async function measureTurns(
+  urlFor: (chat: string) => Promise<string>,
+  label: string,
+  turns = TURNS,
+  onMeasuring?: () => Promise<void>,
+  warmup = WARMUP_TURNS,
+): Promise<{ p50: number; p99: number }> {
   if (warmup > 0) await turnsOver(urlFor, `${label}_warm`, warmup);
   await onMeasuring?.();
   return percentiles(await turnsOver(urlFor, label, turns));
@@ -101,25 +122,39 @@ async function turnClient(url: string): Promise<{ turn: () => Promise<number>; c
   };
 }
 
-
 /** Commands the MongoDB server has answered so far, by name (FerretDB's metrics). */
 async function storeCommands(mongo: MongoTestServer): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   if (!mongo.metricsUrl) return counts;
   const text = await (await fetch(mongo.metricsUrl)).text();
-  for (const match of text.matchAll(/^ferretdb_client_requests_total\{command="([^"]+)",opcode="OP_MSG"\} (\d+)/gm)) counts.set(match[1]!, Number(match[2]));
+  for (const match of text.matchAll(/^ferretdb_client_requests_total\{command="([^"]+)",opcode="OP_MSG"\} (\d+)/gm))
+    counts.set(match[1]!, Number(match[2]));
   return counts;
 }
 
 /** Commands per turn between two readings, leaving out connection upkeep (hello, ping). */
 function diffCommands(before: Map<string, number>, after: Map<string, number>, turns: number): string {
-  const upkeep = new Set(['hello', 'ismaster', 'isMaster', 'ping', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue']);
-  const rows = [...after].filter(([name]) => !upkeep.has(name)).map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / turns] as const).filter(([, n]) => n > 0);
+  const upkeep = new Set([
+    'hello',
+    'ismaster',
+    'isMaster',
+    'ping',
+    'endSessions',
+    'buildInfo',
+    'saslStart',
+    'saslContinue',
+  ]);
+  const rows = [...after]
+    .filter(([name]) => !upkeep.has(name))
+    .map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / turns] as const)
+    .filter(([, n]) => n > 0);
   const total = rows.reduce((s, [, n]) => s + n, 0);
   return `${total.toFixed(1)} (${rows.map(([name, n]) => `${name} ${n.toFixed(1)}`).join(', ')})`;
 }
 
 runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
+  // Assigned once the SQLite rounds are done; the closures below read it when they run.
+  // eslint-disable-next-line prefer-const
   let mongo: MongoTestServer | undefined;
   onCleanup(async () => mongo?.dispose());
   // The LLM endpoint, answering at once.
@@ -127,10 +162,16 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   children.push(llm);
 
   // Floor: a WebSocket echo, a NATS request/reply, an HTTP call to the endpoint.
-  const echo = run(['-e', `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port)); s.on('connection', (c) => c.on('message', (m) => c.send(m)));`]);
+  const echo = run([
+    '-e',
+    `const { WebSocketServer } = require('ws'); const s = new WebSocketServer({ port: 0, host: '127.0.0.1' }, () => console.log('PORT ' + s.address().port)); s.on('connection', (c) => c.on('message', (m) => c.send(m)));`,
+  ]);
   children.push(echo);
   const echoPort = (await waitFor(echo, /PORT (\d+)/))[1]!;
-  const responder = run(['-e', `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`]);
+  const responder = run([
+    '-e',
+    `require('@nats-io/transport-node').connect({ servers: '${nats.url}' }).then((nc) => { nc.subscribe('bench.echo', { callback: (_e, m) => m.respond(m.data) }); nc.flush().then(() => console.log('READY')); })`,
+  ]);
   children.push(responder);
   await waitFor(responder, /READY/);
 
@@ -140,10 +181,31 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ping' }] });
   const floorRounds: Array<{ ws: Percentiles; nats: Percentiles; http: Percentiles; sum: Percentiles }> = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const wsEcho = await measure(TURNS, () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))));
-    const natsRequest = await measure(TURNS, async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })));
-    const httpCall = await measure(TURNS, async () => void (await (await fetch(`${llmUrl}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body })).json()));
-    floorRounds.push({ ws: wsEcho, nats: natsRequest, http: httpCall, sum: { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 } });
+    const wsEcho = await measure(
+      TURNS,
+      () => new Promise<void>((resolve) => (ws.once('message', () => resolve()), ws.send('{"type":"ping"}'))),
+    );
+    const natsRequest = await measure(
+      TURNS,
+      async () => void (await nc.request('bench.echo', 'ping', { timeout: 5000 })),
+    );
+    const httpCall = await measure(
+      TURNS,
+      async () =>
+        void (await (
+          await fetch(`${llmUrl}/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer k' },
+            body,
+          })
+        ).json()),
+    );
+    floorRounds.push({
+      ws: wsEcho,
+      nats: natsRequest,
+      http: httpCall,
+      sum: { p50: wsEcho.p50 + natsRequest.p50 + httpCall.p50, p99: wsEcho.p99 + natsRequest.p99 + httpCall.p99 },
+    });
   }
   ws.close();
   await nc.close();
@@ -151,39 +213,76 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   const env = runtimeEnv(llmUrl);
   const token = (chat: string) => mintToken({ claims: { workflow_id: 'bench_echo', chat_id: chat } });
   /** ROUNDS measurements of `turns` turns on a started runtime, with each process's CPU per turn. */
-  const rounds = async (port: number, label: string, processes: Child[], turns = TURNS, onRound?: () => Promise<void>, count = ROUNDS): Promise<TurnRound[]> => {
+  const rounds = async (
+    port: number,
+    label: string,
+    processes: Child[],
+    turns = TURNS,
+    onRound?: () => Promise<void>,
+    count = ROUNDS,
+  ): Promise<TurnRound[]> => {
     const results: TurnRound[] = [];
     for (let round = 0; round < count; round++) {
       let cpuBefore: number[] = [];
-      const turn = await measureTurns(async (chat) => `ws://127.0.0.1:${port}/ws/chat?token=${await token(chat)}`, `${label}_${round}`, turns, async () => {
-        cpuBefore = processes.map((c) => cpuMs(c.proc.pid));
-        await onRound?.();
-      }, round === 0 ? WARMUP_TURNS : 0);
+      const turn = await measureTurns(
+        async (chat) => `ws://127.0.0.1:${port}/ws/chat?token=${await token(chat)}`,
+        `${label}_${round}`,
+        turns,
+        async () => {
+          cpuBefore = processes.map((c) => cpuMs(c.proc.pid));
+          await onRound?.();
+        },
+        round === 0 ? WARMUP_TURNS : 0,
+      );
       results.push({ ...turn, cpu: processes.map((c, i) => (cpuMs(c.proc.pid) - cpuBefore[i]!) / turns) });
     }
     return results;
   };
 
   // Standalone: one process.
-  const standaloneRuntime = await startStandalone({ ...env, DATA_DIR: path.join(data.path, 'standalone') }, {
-    nodeFlags: PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=standalone.cpuprofile'] : [],
-  });
+  const standaloneRuntime = await startStandalone(
+    { ...env, DATA_DIR: path.join(data.path, 'standalone') },
+    {
+      nodeFlags: PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, '--cpu-prof-name=standalone.cpuprofile']
+        : [],
+    },
+  );
   const standalone = standaloneRuntime.children.get('standalone')!;
   children.push(standalone);
   const onStandalone = await rounds(standaloneRuntime.port, 'standalone', [standalone]);
   await stop(standalone);
 
   // Distributed: gateway, executor, tool-runner, usage-emitter processes on NATS, on each store.
-  const distributed = async (label: string, storeEnv: Record<string, string>, profile: boolean, turns = TURNS, count = ROUNDS) => {
-    const runtime = await startDistributed({ ...env, NATS_URL: nats.url, ...storeEnv }, {
-      nodeFlags: (service) => (profile && PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`] : []),
-    });
+  const distributed = async (
+    label: string,
+    storeEnv: Record<string, string>,
+    profile: boolean,
+    turns = TURNS,
+    count = ROUNDS,
+  ) => {
+    const runtime = await startDistributed(
+      { ...env, NATS_URL: nats.url, ...storeEnv },
+      {
+        nodeFlags: (service) =>
+          profile && PROFILE_DIR
+            ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${service}.cpuprofile`]
+            : [],
+      },
+    );
     const started = SERVICES.map((name) => runtime.children.get(name)!);
     children.push(...started);
     let commandsBefore: Map<string, number> | undefined;
-    const measured = await rounds(runtime.port, `distributed_${label}`, started, turns, async () => {
-      commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
-    }, count);
+    const measured = await rounds(
+      runtime.port,
+      `distributed_${label}`,
+      started,
+      turns,
+      async () => {
+        commandsBefore = mongo && storeEnv.MONGODB_URI ? await storeCommands(mongo) : undefined;
+      },
+      count,
+    );
     // Store commands of the last round.
     const commands = commandsBefore ? diffCommands(commandsBefore, await storeCommands(mongo!), turns) : undefined;
     // Profiles are written when a process exits on its own: the services are stopped gracefully.
@@ -192,7 +291,13 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   };
   const onSqlite = await distributed('sqlite', { DATA_DIR: path.join(data.path, 'distributed') }, true);
   mongo = process.env.SKIP_MONGODB ? undefined : await startMongoTestServer();
-  const onMongo = mongo ? await distributed('mongodb', { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') }, false) : undefined;
+  const onMongo = mongo
+    ? await distributed(
+        'mongodb',
+        { MONGODB_URI: mongo.uri, MONGODB_DATABASE: mongo.database(), DATA_DIR: path.join(data.path, 'unused') },
+        false,
+      )
+    : undefined;
   // The same through a proxy that adds a delay to every store round trip, at two delays: the
   // turn grows by the difference once per round trip it waits for in sequence.
   let roundTrips: number | undefined;
@@ -201,9 +306,13 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
     const p50At = async (delayMs: number) => {
       const proxy = await startDelayProxy({ host: upstream.hostname, port: Number(upstream.port || 27017) }, delayMs);
       try {
-        const slowed = new URL(mongo!.uri);
+        const slowed = new URL(mongo.uri);
         slowed.host = `127.0.0.1:${proxy.port}`;
-        const storeEnv = { MONGODB_URI: slowed.toString(), MONGODB_DATABASE: mongo!.database(), DATA_DIR: path.join(data.path, 'unused') };
+        const storeEnv = {
+          MONGODB_URI: slowed.toString(),
+          MONGODB_DATABASE: mongo.database(),
+          DATA_DIR: path.join(data.path, 'unused'),
+        };
         return (await distributed(`mongodb_delayed_${delayMs}`, storeEnv, false, DELAYED_TURNS, 1)).rounds[0]!.p50;
       } finally {
         await proxy.close();
@@ -227,7 +336,9 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
     const each = names.map((n, i) => `${n} ${showSpread(spread(values.map((v) => v.cpu[i]!)), ' ms', 2)}`);
     return `CPU per turn ${showSpread(total, ' ms', 2)}${names.length > 1 ? ` (${each.join(', ')})` : ''}`;
   };
-  console.log(`turn latency: ${ROUNDS} rounds of ${TURNS} sequential turns (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; figures are min / median / max over the rounds; CPU is user + system time of every thread of the process over the measured turns (chat openings included)`);
+  console.log(
+    `turn latency: ${ROUNDS} rounds of ${TURNS} sequential turns (after ${WARMUP} warm-up calls of the floor, ${WARMUP_TURNS} warm-up turns of the runtime; runtime turns over chats of ${TURNS_PER_CHAT} turns, each sent once the previous run ended), every part in its own process; figures are min / median / max over the rounds; CPU is user + system time of every thread of the process over the measured turns (chat openings included)`,
+  );
   const rows: Array<[string, Percentiles[]]> = [
     ['floor: WebSocket echo', floorRounds.map((f) => f.ws)],
     ['floor: NATS request/reply', floorRounds.map((f) => f.nats)],
@@ -239,17 +350,27 @@ runBench('mozaiks-bench-', async ({ nats, data, children, onCleanup }) => {
   ];
   for (const [name, values] of rows) console.log(`${name.padEnd(40)} ${latency(values)}`);
   console.log(`standalone: ${ratios(onStandalone)}; ${cpu(onStandalone, ['standalone'])}`);
-  for (const [label, result] of [['SQLite', onSqlite], ['MongoDB', onMongo]] as const) {
+  for (const [label, result] of [
+    ['SQLite', onSqlite],
+    ['MongoDB', onMongo],
+  ] as const) {
     if (!result) {
-      console.log(`distributed on MongoDB: not measured (SKIP_MONGODB, or no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`);
+      console.log(
+        `distributed on MongoDB: not measured (SKIP_MONGODB, or no MONGODB_URI and no ferretdb binary; \`npm test\` builds one)`,
+      );
       continue;
     }
     console.log(`distributed on ${label}: ${ratios(result.rounds)}; ${cpu(result.rounds, SERVICES)}`);
     if (result.commands) console.log(`  store commands per turn (all processes): ${result.commands}`);
     if (label === 'MongoDB' && roundTrips !== undefined) {
       const [low, high] = ROUND_TRIP_DELAYS_MS;
-      console.log(`  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`);
+      console.log(
+        `  store round trips a turn waits for, one after another: ${roundTrips.toFixed(1)} (p50 with every round trip delayed ${high} ms, minus p50 at ${low} ms, over ${high - low} ms; goal: at most 3)`,
+      );
     }
   }
-  if (PROFILE_DIR) console.log(`CPU profiles of standalone and of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`);
+  if (PROFILE_DIR)
+    console.log(
+      `CPU profiles of standalone and of the distributed services on SQLite in ${PROFILE_DIR} (open them in Chrome DevTools' Performance panel)`,
+    );
 });

@@ -13,7 +13,8 @@ const { stringify } = require('yaml');
 const doc = asyncApiDocument(protocolExamples(readFileSync(path.join(root, 'libs/protocol/PROTOCOL.md'), 'utf8')));
 // The document, and a page that renders it.
 const outputs = {
-  [path.join(root, 'libs/protocol/asyncapi.yaml')]: `# Generated from the protocol's zod schemas and PROTOCOL.md by \`npm run asyncapi\`; do not edit.\n${stringify(doc, { lineWidth: 0 })}`,
+  [path.join(root, 'libs/protocol/asyncapi.yaml')]:
+    `# Generated from the protocol's zod schemas and PROTOCOL.md by \`npm run asyncapi\`; do not edit.\n${stringify(doc, { lineWidth: 0 })}`,
   [path.join(root, 'libs/protocol/asyncapi.html')]: asyncApiHtml(doc),
 };
 for (const [file, text] of Object.entries(outputs)) {

@@ -16,14 +16,38 @@ const helmBin = process.env.HELM_BIN ?? (existsSync(cached) ? cached : 'helm');
 
 function helm(args) {
   const out = spawnSync(helmBin, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (out.error) throw new Error(`cannot run ${helmBin}: ${out.error.message} (scripts/ensure-test-servers.sh installs it)`);
+  if (out.error)
+    throw new Error(`cannot run ${helmBin}: ${out.error.message} (scripts/ensure-test-servers.sh installs it)`);
   if (out.status !== 0) throw new Error(out.stderr);
   return out.stdout;
 }
 
 const chart = 'helm/mozaiks-runtime';
-const manifests = helm(['template', 'mozaiks', chart, '--namespace', 'mozaiks', '-f', 'deploy/kubernetes/values.yaml', '--skip-tests']);
-const rule = parseAllDocuments(helm(['template', 'mozaiks', chart, '--namespace', 'mozaiks', '-f', 'deploy/kubernetes/values.yaml', '--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml']))
+const manifests = helm([
+  'template',
+  'mozaiks',
+  chart,
+  '--namespace',
+  'mozaiks',
+  '-f',
+  'deploy/kubernetes/values.yaml',
+  '--skip-tests',
+]);
+const rule = parseAllDocuments(
+  helm([
+    'template',
+    'mozaiks',
+    chart,
+    '--namespace',
+    'mozaiks',
+    '-f',
+    'deploy/kubernetes/values.yaml',
+    '--set',
+    'metrics.prometheusRule.enabled=true',
+    '--show-only',
+    'templates/prometheusrule.yaml',
+  ]),
+)
   .map((d) => d.toJS())
   .find((o) => o?.kind === 'PrometheusRule');
 
@@ -34,7 +58,7 @@ const files = {
     '#   --from-literal=JWT_SECRET=… --from-literal=MONGODB_URI=mongodb://… [--from-literal=OPENAI_API_KEY=…]\n' +
     manifests,
   'deploy/prometheus/alerts.yaml':
-    '# Generated from the chart\'s PrometheusRule by `npm run deploy:render`; do not edit. Load it with\n' +
+    "# Generated from the chart's PrometheusRule by `npm run deploy:render`; do not edit. Load it with\n" +
     '# rule_files in prometheus.yml (docker-compose.yml does).\n' +
     stringify({ groups: rule.spec.groups }, { lineWidth: 0 }),
 };

@@ -5,8 +5,13 @@ import type { TestEvent } from '@mozaiks/testing';
 import { startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
 
-const hello = () => mintToken({ claims: { workflow_id: 'hello', chat_id: `chat_${Math.random().toString(36).slice(2, 10)}` } });
-const slowly = (content: string) => ({ content, usage: { prompt_tokens: 10, completion_tokens: 10 }, piece_delay_ms: 150 });
+const hello = () =>
+  mintToken({ claims: { workflow_id: 'hello', chat_id: `chat_${Math.random().toString(36).slice(2, 10)}` } });
+const slowly = (content: string) => ({
+  content,
+  usage: { prompt_tokens: 10, completion_tokens: 10 },
+  piece_delay_ms: 150,
+});
 
 function ofRun(events: TestEvent[], runId: unknown): TestEvent[] {
   return events.filter((e) => e.run_id === runId);
@@ -31,7 +36,11 @@ describe('cancel', () => {
     expect(usage).toMatchObject({ run_id: complete.run_id, estimated: true });
     expect(Number(usage.total_tokens)).toBeGreaterThan(0);
     // The stopped reply was never committed as a reply; the call it made is billed (usage_delta).
-    expect(ofRun(client.events, complete.run_id).map((e) => e.type)).toEqual(['usage_delta', 'workflow_complete', 'usage_update']);
+    expect(ofRun(client.events, complete.run_id).map((e) => e.type)).toEqual([
+      'usage_delta',
+      'workflow_complete',
+      'usage_update',
+    ]);
     await client.close();
   });
 
@@ -50,7 +59,10 @@ describe('cancel', () => {
   });
 
   it('lets the messages queued behind a cancelled run run after it', async () => {
-    t.llm.push(slowly('first reply that is long enough to be cancelled in the middle'), { content: 'second reply', usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    t.llm.push(slowly('first reply that is long enough to be cancelled in the middle'), {
+      content: 'second reply',
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    });
     const client = await WsTestClient.connect(t.wsUrl(await hello()));
     client.send({ type: 'user_message', content: 'one' });
     client.send({ type: 'user_message', content: 'two' });
@@ -70,11 +82,18 @@ describe('a flood of messages', () => {
     const onWarning = (w: Error) => void warnings.push(w);
     process.on('warning', onWarning);
     try {
-      t.llm.setFallback((body) => ({ content: `re: ${String(body.messages.filter((m) => m.role === 'user').at(-1)?.content)}`, usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+      t.llm.setFallback((body) => ({
+        content: `re: ${String(body.messages.filter((m) => m.role === 'user').at(-1)?.content)}`,
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      }));
       const client = await WsTestClient.connect(t.wsUrl(await hello()));
       for (let i = 0; i < 40; i++) client.send({ type: 'user_message', content: `m${i}` });
-      await client.waitFor(() => client.events.filter((e) => e.type === 'usage_update').length === 40, { timeoutMs: 30_000 });
-      expect(client.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(Array.from({ length: 40 }, (_, i) => `re: m${i}`));
+      await client.waitFor(() => client.events.filter((e) => e.type === 'usage_update').length === 40, {
+        timeoutMs: 30_000,
+      });
+      expect(client.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(
+        Array.from({ length: 40 }, (_, i) => `re: m${i}`),
+      );
       await new Promise((r) => setTimeout(r, 50));
       expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
       await client.close();
@@ -99,7 +118,9 @@ describe('DOUBLE_TEXTING', () => {
       expect(t.llm.requests).toHaveLength(1);
       // Once the run has ended, the next message is taken.
       t.llm.setFallback({ content: 'later', usage: { prompt_tokens: 1, completion_tokens: 1 } });
-      expect((await client.exchange('third')).find((e) => e.type === 'agent_message')).toMatchObject({ content: 'later' });
+      expect((await client.exchange('third')).find((e) => e.type === 'agent_message')).toMatchObject({
+        content: 'later',
+      });
       await client.close();
     } finally {
       await t.stop();
@@ -109,13 +130,19 @@ describe('DOUBLE_TEXTING', () => {
   it('interrupt: a message while the run goes cancels it and runs', async () => {
     const t = await startTestRuntime({ env: { DOUBLE_TEXTING: 'interrupt' } });
     try {
-      t.llm.push(slowly('a slow reply that will not be finished'), { content: 'answer to the second', usage: { prompt_tokens: 1, completion_tokens: 1 } });
+      t.llm.push(slowly('a slow reply that will not be finished'), {
+        content: 'answer to the second',
+        usage: { prompt_tokens: 1, completion_tokens: 1 },
+      });
       const client = await WsTestClient.connect(t.wsUrl(await hello()));
       client.send({ type: 'user_message', content: 'first' });
       await client.waitForDeltas(1);
       client.send({ type: 'user_message', content: 'second' });
       await client.waitFor((e) => e.type === 'agent_message' && e.content === 'answer to the second');
-      expect(client.events.filter((e) => e.type === 'workflow_complete').map((e) => e.status)).toEqual(['cancelled', 'completed']);
+      expect(client.events.filter((e) => e.type === 'workflow_complete').map((e) => e.status)).toEqual([
+        'cancelled',
+        'completed',
+      ]);
       await client.close();
     } finally {
       await t.stop();
@@ -129,12 +156,21 @@ describe('LLM faults', () => {
   afterAll(async () => t.stop());
 
   it('retries a cut stream and never shows its half as the reply; logs the retry with the chat', async () => {
-    t.llm.push({ content: 'half of a rep', cut: 'end' }, { content: 'The whole reply.', usage: { prompt_tokens: 3, completion_tokens: 4 } });
+    t.llm.push(
+      { content: 'half of a rep', cut: 'end' },
+      { content: 'The whole reply.', usage: { prompt_tokens: 3, completion_tokens: 4 } },
+    );
     const client = await WsTestClient.connect(t.wsUrl(await hello()));
     const events = await client.exchange('hi');
     expect(events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['The whole reply.']);
     const retry = t.logs().find((l) => l.message === 'LLM call failed; retrying');
-    expect(retry).toMatchObject({ level: 'WARN', attempt: 1, model: expect.any(String), chat_id: client.events[0]!.chat_id, run_id: expect.any(String) });
+    expect(retry).toMatchObject({
+      level: 'WARN',
+      attempt: 1,
+      model: expect.any(String),
+      chat_id: client.events[0]!.chat_id,
+      run_id: expect.any(String),
+    });
     await client.close();
   });
 

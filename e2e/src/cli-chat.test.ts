@@ -7,7 +7,11 @@ import type { TestRuntime } from './harness';
 
 const BIN = path.join(REPO_ROOT, 'services/cli/bin/mozaiks.js');
 
-function chat(args: string[], stdin: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function chat(
+  args: string[],
+  stdin: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, 'chat', ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
     let stdout = '';
@@ -32,17 +36,30 @@ describe('mozaiks chat', () => {
     const token = await mintToken({ claims: { workflow_id: 'intake', chat_id: 'chat_cli_1' } });
     const run = await chat(['--url', url, '--token', token, '--json'], 'What time is it?\nAnd now?\n');
     expect(run.code).toBe(0);
-    const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; content?: string });
-    expect(events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['It is noon.', 'It is noon.']);
+    const events = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; content?: string });
+    expect(events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual([
+      'It is noon.',
+      'It is noon.',
+    ]);
     expect(events.filter((e) => e.type === 'usage_update')).toHaveLength(2);
   });
 
   it('shows replies, and answers an input request with the next line, signing its own token from JWT_SECRET', async () => {
     let n = 0;
-    rt.llm.setFallback(() => ({ content: n++ === 0 ? 'What is your name?' : 'Thanks, noted.', usage: { prompt_tokens: 9, completion_tokens: 3 } }));
+    rt.llm.setFallback(() => ({
+      content: n++ === 0 ? 'What is your name?' : 'Thanks, noted.',
+      usage: { prompt_tokens: 9, completion_tokens: 3 },
+    }));
     const url = rt.wsUrl('').replace(/\?token=$/, '');
     const env = { JWT_SECRET: TEST_SECRET, JWT_ISSUER: TEST_ISSUER, JWT_AUDIENCE: TEST_AUDIENCE };
-    const run = await chat(['--url', url, '--workflow', 'intake', '--app', 'app_456', '--user', 'user_123', '--chat', 'chat_cli_2'], 'Start\nAda\n', env);
+    const run = await chat(
+      ['--url', url, '--workflow', 'intake', '--app', 'app_456', '--user', 'user_123', '--chat', 'chat_cli_2'],
+      'Start\nAda\n',
+      env,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/: What is your name\?\n\? What is your name\?\n/);
     expect(run.stdout).toMatch(/: Thanks, noted\.\n/);

@@ -20,7 +20,10 @@ export class ServiceProcess {
   output = '';
   private exited!: Promise<number | null>;
 
-  constructor(readonly service: ServiceName, readonly env: Record<string, string>) {}
+  constructor(
+    readonly service: ServiceName,
+    readonly env: Record<string, string>,
+  ) {}
 
   /** Starts the process and waits until it serves. */
   async start(): Promise<this> {
@@ -38,7 +41,8 @@ export class ServiceProcess {
         this.port = Number(match[1]);
         return this;
       }
-      if (this.child.exitCode !== null) throw new Error(`${this.service} exited (${this.child.exitCode}):\n${this.output}`);
+      if (this.child.exitCode !== null)
+        throw new Error(`${this.service} exited (${this.child.exitCode}):\n${this.output}`);
       if (Date.now() > deadline) throw new Error(`${this.service} did not start:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -76,18 +80,29 @@ export interface Cluster {
 }
 
 export async function startCluster(
-  options: { counts?: Partial<Record<ServiceName, number>>; workflowsDir?: string; env?: Record<string, string>; store?: ClusterStore } = {},
+  options: {
+    counts?: Partial<Record<ServiceName, number>>;
+    workflowsDir?: string;
+    env?: Record<string, string>;
+    store?: ClusterStore;
+  } = {},
 ): Promise<Cluster> {
   const nats = await startNatsServer();
   const llm = await startScriptedLlm();
   const dataDir = makeTempDir('mozaiks-cluster-');
   const store = options.store ?? { kind: 'sqlite' };
   const storeEnv: Record<string, string> =
-    store.kind === 'mongodb' ? { MONGODB_URI: store.server.uri, MONGODB_DATABASE: store.server.database() } : { DATA_DIR: dataDir.path };
+    store.kind === 'mongodb'
+      ? { MONGODB_URI: store.server.uri, MONGODB_DATABASE: store.server.database() }
+      : { DATA_DIR: dataDir.path };
   let processes = 0;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
+    ...testRuntimeEnv({
+      llmUrl: llm.url,
+      dataDir: dataDir.path,
+      ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}),
+    }),
     NATS_URL: nats.url,
     RUN_ACK_WAIT_SECONDS: '2',
     CHAT_LEASE_SECONDS: '2',
@@ -97,23 +112,39 @@ export async function startCluster(
     ...options.env,
   };
   const counts = { gateway: 1, executor: 1, 'tool-runner': 1, 'usage-emitter': 1, ...options.counts };
-  const services: Record<ServiceName, ServiceProcess[]> = { gateway: [], executor: [], 'tool-runner': [], 'usage-emitter': [] };
+  const services: Record<ServiceName, ServiceProcess[]> = {
+    gateway: [],
+    executor: [],
+    'tool-runner': [],
+    'usage-emitter': [],
+  };
   const add = async (service: ServiceName) => {
     // On MongoDB every process gets a data folder of its own, which must stay empty.
-    const own: Record<string, string> = store.kind === 'mongodb' ? { DATA_DIR: path.join(dataDir.path, `${service}-${processes++}`) } : {};
+    const own: Record<string, string> =
+      store.kind === 'mongodb' ? { DATA_DIR: path.join(dataDir.path, `${service}-${processes++}`) } : {};
     const proc = new ServiceProcess(service, { ...env, ...own });
     services[service].push(proc);
     return proc.start();
   };
   let observer: NatsBus;
   try {
-    const started = await Promise.allSettled((Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))));
+    const started = await Promise.allSettled(
+      (Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))),
+    );
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    observer = await NatsBus.connect({ servers: nats.url, name: 'test-observer', streams: subjects('mozaiks').streams });
+    observer = await NatsBus.connect({
+      servers: nats.url,
+      name: 'test-observer',
+      streams: subjects('mozaiks').streams,
+    });
   } catch (error) {
     // A cluster that did not start leaves nothing running behind.
-    await Promise.all(Object.values(services).flat().map((p) => p.kill('SIGKILL')));
+    await Promise.all(
+      Object.values(services)
+        .flat()
+        .map((p) => p.kill('SIGKILL')),
+    );
     await llm.close();
     await nats.dispose();
     dataDir.remove();
@@ -127,9 +158,14 @@ export async function startCluster(
     services,
     observer,
     add,
-    wsUrl: (gateway, token, lastSeq) => `ws://127.0.0.1:${services.gateway[gateway]!.port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`,
+    wsUrl: (gateway, token, lastSeq) =>
+      `ws://127.0.0.1:${services.gateway[gateway]!.port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`,
     stop: async () => {
-      await Promise.all(Object.values(services).flat().map((p) => p.kill('SIGKILL')));
+      await Promise.all(
+        Object.values(services)
+          .flat()
+          .map((p) => p.kill('SIGKILL')),
+      );
       await observer.drain().catch(() => undefined);
       await llm.close();
       await nats.dispose();

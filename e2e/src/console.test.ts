@@ -14,9 +14,11 @@ const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'e2e/artifacts');
 const maybe = existsSync(CHROMIUM) ? describe : describe.skip;
 
-describe('the console\'s script', () => {
+describe("the console's script", () => {
   it('is built from its source (npm run console)', () => {
-    const check = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/build-console.mjs'), '--check'], { encoding: 'utf8' });
+    const check = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/build-console.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
     expect([check.status, check.stderr]).toEqual([0, '']);
   });
 });
@@ -28,7 +30,16 @@ maybe('the web console at /console', () => {
     rt = await startTestRuntime();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
   afterAll(async () => {
@@ -38,7 +49,10 @@ maybe('the web console at /console', () => {
 
   it('sends a message to the workflow with a tool and shows the reply, the tool call and the usage; a reload shows the history', async () => {
     rt.llm.push(
-      { tool_calls: [{ name: 'current_time', arguments: '{"time_zone": "UTC"}' }], usage: { prompt_tokens: 30, completion_tokens: 8 } },
+      {
+        tool_calls: [{ name: 'current_time', arguments: '{"time_zone": "UTC"}' }],
+        usage: { prompt_tokens: 30, completion_tokens: 8 },
+      },
       { content: 'It is a fine time to start.', usage: { prompt_tokens: 40, completion_tokens: 9 } },
     );
     rt.runtime.setConsoleToken(await mintToken({ claims: { workflow_id: 'hello', chat_id: 'chat_console' } }));

@@ -63,23 +63,50 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     await t.stop();
   });
 
-  it('answers a user_message with each agent\'s reply, then workflow_complete, then usage_update', async () => {
+  it("answers a user_message with each agent's reply, then workflow_complete, then usage_update", async () => {
     t.llm.push(
-      { content: 'Hello! What is the customer\'s name and email?', usage: { prompt_tokens: 1200, completion_tokens: 800 } },
+      {
+        content: "Hello! What is the customer's name and email?",
+        usage: { prompt_tokens: 1200, completion_tokens: 800 },
+      },
       { content: 'The request is complete enough to start.', usage: { prompt_tokens: 300, completion_tokens: 40 } },
     );
     const client = await WsTestClient.connect(t.wsUrl(await issueToken()));
-    client.send({ type: 'user_message', content: 'I want to onboard a new customer', chat_id: 'chat_789', user_id: 'user_123' });
+    client.send({
+      type: 'user_message',
+      content: 'I want to onboard a new customer',
+      chat_id: 'chat_789',
+      user_id: 'user_123',
+    });
     const usage = await client.waitForType('usage_update');
     const types = client.events.map((e) => e.type);
     // Each reply is followed by its model call's usage_delta.
-    expect(types).toEqual(['agent_message', 'usage_delta', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
-    expect(client.events.filter((e) => e.type === 'usage_delta').map((e) => [e.agent, e.total_tokens])).toEqual([['DataCollector', 2000], ['Validator', 340]]);
+    expect(types).toEqual([
+      'agent_message',
+      'usage_delta',
+      'agent_message',
+      'usage_delta',
+      'workflow_complete',
+      'usage_update',
+    ]);
+    expect(client.events.filter((e) => e.type === 'usage_delta').map((e) => [e.agent, e.total_tokens])).toEqual([
+      ['DataCollector', 2000],
+      ['Validator', 340],
+    ]);
 
     const [first, second, complete] = client.events.filter((e) => e.type !== 'usage_delta');
-    expect(first).toMatchObject({ agent: 'DataCollector', content: 'Hello! What is the customer\'s name and email?', chat_id: 'chat_789' });
+    expect(first).toMatchObject({
+      agent: 'DataCollector',
+      content: "Hello! What is the customer's name and email?",
+      chat_id: 'chat_789',
+    });
     expect(second).toMatchObject({ agent: 'Validator', content: 'The request is complete enough to start.' });
-    expect(complete).toMatchObject({ workflow_id: 'onboarding_flow', status: 'completed', reason: 'agents_done', turns: 2 });
+    expect(complete).toMatchObject({
+      workflow_id: 'onboarding_flow',
+      status: 'completed',
+      reason: 'agents_done',
+      turns: 2,
+    });
 
     // Every field the guide lists, with the endpoint's own token counts and the price table's cost:
     // DataCollector on gpt-4 ($30/$60 per million), Validator on DEFAULT_MODEL gpt-4o-mini ($0.15/$0.60).
@@ -98,8 +125,12 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     expect(new Date(String(usage.timestamp)).toISOString()).toBe(usage.timestamp);
 
     // Each reply's text streamed first, live only: the deltas add up to the reply and carry no seq.
-    const streamed = (agent: string) => client.deltas.filter((d) => d.agent === agent).map((d) => d.delta).join('');
-    expect(streamed('DataCollector')).toBe('Hello! What is the customer\'s name and email?');
+    const streamed = (agent: string) =>
+      client.deltas
+        .filter((d) => d.agent === agent)
+        .map((d) => d.delta)
+        .join('');
+    expect(streamed('DataCollector')).toBe("Hello! What is the customer's name and email?");
     expect(streamed('Validator')).toBe('The request is complete enough to start.');
     expect(client.deltas.every((d) => d.seq === undefined && d.chat_id === 'chat_789')).toBe(true);
 
@@ -115,23 +146,29 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     expect(t.llm.requests[1]!.messages).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ role: 'user', content: 'I want to onboard a new customer' }),
-        expect.objectContaining({ role: 'user', name: 'DataCollector', content: 'Hello! What is the customer\'s name and email?' }),
+        expect.objectContaining({
+          role: 'user',
+          name: 'DataCollector',
+          content: "Hello! What is the customer's name and email?",
+        }),
       ]),
     );
     await client.close();
   });
 
-  it('accepts the guide frontend\'s message, whose chat_id is undefined, as the token\'s chat', async () => {
+  it("accepts the guide frontend's message, whose chat_id is undefined, as the token's chat", async () => {
     t.llm.setFallback({ content: 'ok', usage: { prompt_tokens: 5, completion_tokens: 1 } });
     const client = await WsTestClient.connect(t.wsUrl(await issueToken()));
     // The guide's React code sends `chat_id: token.chat_id` on a string token: JSON drops it.
-    client.send(JSON.stringify({ type: 'user_message', content: 'Start onboarding', chat_id: undefined, user_id: 'user_123' }));
+    client.send(
+      JSON.stringify({ type: 'user_message', content: 'Start onboarding', chat_id: undefined, user_id: 'user_123' }),
+    );
     const usage = await client.waitForType('usage_update');
     expect(usage.chat_id).toBe('chat_789');
     await client.close();
   });
 
-  it('keeps the chat\'s history across connections and shows it to the agents', async () => {
+  it("keeps the chat's history across connections and shows it to the agents", async () => {
     t.llm.setFallback({ content: 'noted', usage: { prompt_tokens: 10, completion_tokens: 2 } });
     const first = await WsTestClient.connect(t.wsUrl(await issueToken()));
     await first.exchange('My name is Ada.');
@@ -140,13 +177,19 @@ describe.each(stores)('the guide flow on the standalone runtime (%s)', (store) =
     const events = await second.exchange('What is my name?');
     expect(events.map((e) => e.seq)).toEqual([7, 8, 9, 10, 11, 12]);
     const lastRequest = t.llm.requests.at(-1)!;
-    expect(lastRequest.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual(['My name is Ada.', 'What is my name?']);
+    expect(lastRequest.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual([
+      'My name is Ada.',
+      'What is my name?',
+    ]);
     await second.close();
   });
 
   it('publishes each usage_update once on the billing subject mozaiks.usage.<app_id>.<user_id>', async () => {
     const billed: Array<{ subject: string; data: Record<string, unknown> }> = [];
-    t.runtime.bus.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void billed.push({ subject: m.subject, data: m.data }));
+    t.runtime.bus.subscribe<Record<string, unknown>>(
+      'mozaiks.usage.>',
+      (m) => void billed.push({ subject: m.subject, data: m.data }),
+    );
     t.llm.setFallback({ content: 'ok', usage: { prompt_tokens: 100, completion_tokens: 10 } });
     const client = await WsTestClient.connect(t.wsUrl(await issueToken()));
     const first = (await client.exchange('one')).at(-1)!;

@@ -9,7 +9,10 @@ describe('handoffs', () => {
   let t: TestRuntime;
   beforeAll(async () => {
     t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
-    t.llm.setFallback((req) => ({ content: `${String(req.messages[0]!.content).split(' ')[2]} answering`, usage: { prompt_tokens: 5, completion_tokens: 2 } }));
+    t.llm.setFallback((req) => ({
+      content: `${String(req.messages[0]!.content).split(' ')[2]} answering`,
+      usage: { prompt_tokens: 5, completion_tokens: 2 },
+    }));
   });
   afterAll(async () => t.stop());
 
@@ -17,15 +20,26 @@ describe('handoffs', () => {
     ['free', 'regular'],
     ['enterprise', 'premium'],
   ])('routes a %s customer to the %s agent, then waits for the user', async (plan, who) => {
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'routed', chat_id: `chat_${plan}`, plan } })));
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: 'routed', chat_id: `chat_${plan}`, plan } })),
+    );
     const events = await client.exchange('I need help');
-    expect(events.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Triage', who === 'premium' ? 'Concierge' : 'Standard']);
-    expect(events.find((e) => e.type === 'workflow_complete')).toMatchObject({ status: 'completed', reason: 'awaiting_user', turns: 2 });
+    expect(events.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual([
+      'Triage',
+      who === 'premium' ? 'Concierge' : 'Standard',
+    ]);
+    expect(events.find((e) => e.type === 'workflow_complete')).toMatchObject({
+      status: 'completed',
+      reason: 'awaiting_user',
+      turns: 2,
+    });
     await client.close();
   });
 
   it('gives the opening message to the initial agent; rules from user route the answer to its input request', async () => {
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'refund_desk', chat_id: 'chat_refund' } })));
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: 'refund_desk', chat_id: 'chat_refund' } })),
+    );
     const opening = await client.exchange('draft a refund for order 77');
     expect(opening.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Intake']);
     const request = opening.find((e) => e.type === 'input_request');
@@ -36,7 +50,10 @@ describe('handoffs', () => {
     await client.waitForType('workflow_complete', { from });
     const answered = client.events.slice(from);
     expect(answered.filter((e) => e.type === 'agent_message').map((e) => e.agent)).toEqual(['Closer']);
-    expect(answered.find((e) => e.type === 'workflow_complete')).toMatchObject({ status: 'completed', reason: 'terminated' });
+    expect(answered.find((e) => e.type === 'workflow_complete')).toMatchObject({
+      status: 'completed',
+      reason: 'terminated',
+    });
     await client.close();
   });
 });

@@ -36,7 +36,11 @@ describe('handshake with a shared secret (HS256)', () => {
     ['no workflow_id', () => mintToken({ claims: { workflow_id: undefined } }), /workflow_id/],
     ['no chat_id', () => mintToken({ claims: { chat_id: undefined } }), /chat_id/],
     ['an id that is not a subject token', () => mintToken({ claims: { chat_id: 'a.b>' } }), /chat_id/],
-    ['an RS256 token where only a secret is configured', () => mintToken({ alg: 'RS256', key: rsa.privateKey }), /algorithm not allowed/],
+    [
+      'an RS256 token where only a secret is configured',
+      () => mintToken({ alg: 'RS256', key: rsa.privateKey }),
+      /algorithm not allowed/,
+    ],
   ];
 
   it.each(refused)('refuses %s with 401 and a reason', async (_name, token, reason) => {
@@ -55,7 +59,9 @@ describe('handshake with a shared secret (HS256)', () => {
     const token = await mintToken();
     expect((await WsTestClient.handshakeStatus(t.wsUrl(token))).status).toBe(101);
     const bare = t.wsUrl('').replace('?token=', '');
-    expect((await WsTestClient.handshakeStatus(bare, { headers: { authorization: `Bearer ${token}` } })).status).toBe(101);
+    expect((await WsTestClient.handshakeStatus(bare, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      101,
+    );
   });
 
   it('answers 404 for another path', async () => {
@@ -71,7 +77,9 @@ describe('handshake with a public key (RS256, ES256)', () => {
       const good = await mintToken({ alg: 'RS256', key: rsa.privateKey });
       expect((await WsTestClient.handshakeStatus(t.wsUrl(good))).status).toBe(101);
       // The classic confusion attack: HMAC keyed with the public key's PEM text.
-      const confused = await new SignJWT(guideClaims()).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(rsaPublicPem));
+      const confused = await new SignJWT(guideClaims())
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(rsaPublicPem));
       const refused = await WsTestClient.handshakeStatus(t.wsUrl(confused));
       expect(refused.status).toBe(401);
       expect(JSON.parse(refused.body).message).toMatch(/algorithm not allowed/);
@@ -87,7 +95,10 @@ describe('handshake with a public key (RS256, ES256)', () => {
     try {
       const good = await mintToken({ alg: 'ES256', key: ec.privateKey });
       expect((await WsTestClient.handshakeStatus(t.wsUrl(good))).status).toBe(101);
-      const wrongKey = await mintToken({ alg: 'ES256', key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey });
+      const wrongKey = await mintToken({
+        alg: 'ES256',
+        key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+      });
       expect((await WsTestClient.handshakeStatus(t.wsUrl(wrongKey))).status).toBe(401);
     } finally {
       await t.stop();

@@ -29,7 +29,11 @@ export interface TestRuntime {
 }
 
 /** The environment a test runtime runs with: its own port, data, workflows and LLM endpoint, the test keys. */
-export function testRuntimeEnv(options: { llmUrl: string; dataDir: string; workflowsDir?: string }): Record<string, string> {
+export function testRuntimeEnv(options: {
+  llmUrl: string;
+  dataDir: string;
+  workflowsDir?: string;
+}): Record<string, string> {
   return {
     PORT: '0',
     HOST: '127.0.0.1',
@@ -53,7 +57,10 @@ export function testRuntimeEnv(options: { llmUrl: string; dataDir: string; workf
 function storeEnv(dataDir: TempDir, mongo: MongoTestServer | undefined): Record<string, string> {
   const uri = mongo?.uri ?? process.env.MONGODB_URI;
   if (!uri) return {};
-  return { MONGODB_URI: uri, MONGODB_DATABASE: `e2e_${createHash('sha256').update(dataDir.path).digest('hex').slice(0, 16)}` };
+  return {
+    MONGODB_URI: uri,
+    MONGODB_DATABASE: `e2e_${createHash('sha256').update(dataDir.path).digest('hex').slice(0, 16)}`,
+  };
 }
 
 export async function startTestRuntime(
@@ -63,7 +70,11 @@ export async function startTestRuntime(
   // A data folder given by the test outlives this runtime (to start another on it); it removes it.
   const dataDir = options.dataDir ?? makeTempDir('mozaiks-e2e-');
   const env = {
-    ...testRuntimeEnv({ llmUrl: llm.url, dataDir: dataDir.path, ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}) }),
+    ...testRuntimeEnv({
+      llmUrl: llm.url,
+      dataDir: dataDir.path,
+      ...(options.workflowsDir ? { workflowsDir: options.workflowsDir } : {}),
+    }),
     ...storeEnv(dataDir, options.mongo),
     LOG_LEVEL: 'debug',
     ...options.env,
@@ -76,14 +87,23 @@ export async function startTestRuntime(
       done();
     },
   });
-  const logger = createLogger({ service: 'standalone', level: 'debug', destination, secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI] });
+  const logger = createLogger({
+    service: 'standalone',
+    level: 'debug',
+    destination,
+    secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI],
+  });
   // Tools draw declared variables from the same environment the runtime's secrets are in, as in production.
   const runtime = await startStandalone(config, { logger, processMetrics: false, toolEnv: env });
   return {
     runtime,
     llm,
     rawLogs: () => raw,
-    logs: () => raw.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+    logs: () =>
+      raw
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     wsUrl: (token) => `${runtime.url.replace(/^http/, 'ws')}/ws/chat?token=${token}`,
     dataDir,
     stop: async () => {

@@ -17,27 +17,57 @@ describe.each(stores)('human in the loop (%s)', (store) => {
     const data = makeTempDir('mozaiks-hitl-');
     const token = await mintToken({ claims: { workflow_id: 'intake', chat_id: 'chat_hitl', tier: 'gold' } });
     try {
-      const first = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, ...(mongo ? { mongo } : {}) });
+      const first = await startTestRuntime({
+        workflowsDir: FIXTURE_WORKFLOWS,
+        dataDir: data,
+        ...(mongo ? { mongo } : {}),
+      });
       first.llm.push(
-        { tool_calls: [{ name: 'remember', arguments: '{"tier": "platinum"}' }], usage: { prompt_tokens: 10, completion_tokens: 6 } },
+        {
+          tool_calls: [{ name: 'remember', arguments: '{"tier": "platinum"}' }],
+          usage: { prompt_tokens: 10, completion_tokens: 6 },
+        },
         { content: 'What is your email address?', usage: { prompt_tokens: 10, completion_tokens: 6 } },
       );
       const client = await WsTestClient.connect(first.wsUrl(token));
       const events = await client.exchange('I want to sign up');
-      expect(events.map((e) => e.type)).toEqual(['tool_call', 'usage_delta', 'tool_result', 'agent_message', 'usage_delta', 'input_request', 'workflow_complete', 'usage_update']);
+      expect(events.map((e) => e.type)).toEqual([
+        'tool_call',
+        'usage_delta',
+        'tool_result',
+        'agent_message',
+        'usage_delta',
+        'input_request',
+        'workflow_complete',
+        'usage_update',
+      ]);
       const request = events[5]!;
-      expect(request).toMatchObject({ agent: 'Collector', prompt: 'What is your email address?', request_id: expect.any(String) });
+      expect(request).toMatchObject({
+        agent: 'Collector',
+        prompt: 'What is your email address?',
+        request_id: expect.any(String),
+      });
       expect(events[6]).toMatchObject({ reason: 'awaiting_input', status: 'completed' });
       // The agent was offered its tool and its handoff; the token's claim seeded the variable.
       expect(first.llm.requests[0]!.tools?.map((t) => t.function.name)).toEqual(['remember', 'handoff_to_Reviewer']);
-      expect(String(first.llm.requests[0]!.messages[0]!.content)).toContain('Context variables (JSON): {"tier":"gold"}');
+      expect(String(first.llm.requests[0]!.messages[0]!.content)).toContain(
+        'Context variables (JSON): {"tier":"gold"}',
+      );
       await client.close();
       await first.stop();
 
-      const second = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS, dataDir: data, ...(mongo ? { mongo } : {}) });
+      const second = await startTestRuntime({
+        workflowsDir: FIXTURE_WORKFLOWS,
+        dataDir: data,
+        ...(mongo ? { mongo } : {}),
+      });
       try {
         second.llm.push(
-          { tool_calls: [{ id: 'h1', name: 'handoff_to_Reviewer', arguments: '{}' }], content: 'Thanks, that is everything.', usage: { prompt_tokens: 20, completion_tokens: 8 } },
+          {
+            tool_calls: [{ id: 'h1', name: 'handoff_to_Reviewer', arguments: '{}' }],
+            content: 'Thanks, that is everything.',
+            usage: { prompt_tokens: 20, completion_tokens: 8 },
+          },
           { content: 'All details look right.', usage: { prompt_tokens: 30, completion_tokens: 5 } },
         );
         const back = await WsTestClient.connect(second.wsUrl(token));
@@ -54,7 +84,9 @@ describe.each(stores)('human in the loop (%s)', (store) => {
         expect(after.find((e) => e.type === 'workflow_complete')).toMatchObject({ reason: 'terminated' });
         // The asking agent saw its question and the answer, and the variable as the tool left it:
         // the chat went on where it stopped, with its context variables.
-        expect(String(second.llm.requests[0]!.messages[0]!.content)).toContain('Context variables (JSON): {"tier":"platinum"}');
+        expect(String(second.llm.requests[0]!.messages[0]!.content)).toContain(
+          'Context variables (JSON): {"tier":"platinum"}',
+        );
         const contents = second.llm.requests[0]!.messages.map((m) => m.content);
         expect(contents.slice(-2)).toEqual(['What is your email address?', 'ada@example.com']);
         // The same request cannot be answered twice.
@@ -74,17 +106,29 @@ describe('ManualPattern', () => {
   it('lets the user pick who speaks next by answering the input_request with a name', async () => {
     const t = await startTestRuntime({ workflowsDir: FIXTURE_WORKFLOWS });
     try {
-      t.llm.push({ content: 'It will go well.', usage: { prompt_tokens: 5, completion_tokens: 4 } }, { content: 'It might not.', usage: { prompt_tokens: 8, completion_tokens: 4 } });
-      const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'panel', chat_id: 'chat_panel' } })));
+      t.llm.push(
+        { content: 'It will go well.', usage: { prompt_tokens: 5, completion_tokens: 4 } },
+        { content: 'It might not.', usage: { prompt_tokens: 8, completion_tokens: 4 } },
+      );
+      const client = await WsTestClient.connect(
+        t.wsUrl(await mintToken({ claims: { workflow_id: 'panel', chat_id: 'chat_panel' } })),
+      );
       const events = await client.exchange('Should we launch?');
       const request = events.find((e) => e.type === 'input_request')!;
       expect(request).toMatchObject({ agent: 'Optimist', options: ['Optimist', 'Skeptic'] });
       const from = client.events.length;
       client.send({ type: 'user_input', request_id: request.request_id, content: 'Skeptic' });
       await client.waitForType('usage_update', { from });
-      expect(client.events.slice(from).filter((e) => e.type === 'agent_message').map((e) => [e.agent, e.content])).toEqual([['Skeptic', 'It might not.']]);
+      expect(
+        client.events
+          .slice(from)
+          .filter((e) => e.type === 'agent_message')
+          .map((e) => [e.agent, e.content]),
+      ).toEqual([['Skeptic', 'It might not.']]);
       // Choosing is not saying: the Skeptic saw the question, not the word "Skeptic".
-      expect(t.llm.requests[1]!.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual(['Should we launch?']);
+      expect(t.llm.requests[1]!.messages.filter((m) => m.role === 'user' && !m.name).map((m) => m.content)).toEqual([
+        'Should we launch?',
+      ]);
       await client.close();
     } finally {
       await t.stop();

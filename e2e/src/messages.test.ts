@@ -39,7 +39,9 @@ describe('client messages', () => {
   });
 
   it('names an unknown workflow in an error event', async () => {
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'no_such_flow', chat_id: 'chat_unknown' } })));
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: 'no_such_flow', chat_id: 'chat_unknown' } })),
+    );
     client.send({ type: 'user_message', content: 'hi' });
     const error = await client.waitForType('error');
     expect(error).toMatchObject({ code: 'workflow_not_found', chat_id: 'chat_unknown', seq: 1 });
@@ -53,7 +55,9 @@ describe('client messages', () => {
   });
 
   it('names the file and field of a broken workflow', async () => {
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'broken', chat_id: 'chat_broken' } })));
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: 'broken', chat_id: 'chat_broken' } })),
+    );
     client.send({ type: 'user_message', content: 'hi' });
     const error = await client.waitForType('error');
     expect(error.code).toBe('workflow_invalid');
@@ -87,12 +91,21 @@ describe('client messages', () => {
   });
 
   it('gives each (app_id, user_id) its own chat under the same chat_id', async () => {
-    const ada = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'ada' } })));
-    t.llm.setFallback((req) => ({ content: `seen ${req.messages.filter((m) => m.role === 'user' && !m.name).length}`, usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+    const ada = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'ada' } })),
+    );
+    t.llm.setFallback((req) => ({
+      content: `seen ${req.messages.filter((m) => m.role === 'user' && !m.name).length}`,
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    }));
     await ada.exchange('my secret is 42');
     const adaSaw = ada.events.length;
-    const mallory = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'mallory' } })));
-    const sameUserOtherApp = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'ada', app_id: 'other_app' } })));
+    const mallory = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'mallory' } })),
+    );
+    const sameUserOtherApp = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { chat_id: 'chat_shared', user_id: 'ada', app_id: 'other_app' } })),
+    );
     const seenBefore = t.llm.requests.length;
     const malloryEvents = await mallory.exchange('what is the secret?');
     // Mallory's run never carries Ada's history...
@@ -112,12 +125,22 @@ describe('client messages', () => {
   });
 
   it('runs two messages sent at once one after the other, in order', async () => {
-    t.llm.setFallback((req) => ({ content: `re: ${String(req.messages.filter((m) => m.role === 'user' && !m.name).at(-1)?.content)}`, usage: { prompt_tokens: 1, completion_tokens: 1 } }));
+    t.llm.setFallback((req) => ({
+      content: `re: ${String(req.messages.filter((m) => m.role === 'user' && !m.name).at(-1)?.content)}`,
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    }));
     const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { chat_id: 'chat_queue' } })));
     client.send({ type: 'user_message', content: 'first' });
     client.send({ type: 'user_message', content: 'second' });
-    await client.waitFor((e) => e.type === 'usage_update' && client.events.filter((x) => x.type === 'usage_update').length === 2);
-    expect(client.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['re: first', 're: first', 're: second', 're: second']);
+    await client.waitFor(
+      (e) => e.type === 'usage_update' && client.events.filter((x) => x.type === 'usage_update').length === 2,
+    );
+    expect(client.events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual([
+      're: first',
+      're: first',
+      're: second',
+      're: second',
+    ]);
     await client.close();
   });
 });

@@ -53,18 +53,38 @@ function restartSuite(kind: ClusterStore['kind']): void {
         cluster = await startCluster({
           counts: { executor: 2 },
           workflowsDir: FIXTURE_WORKFLOWS,
-          env: { LEDGER_URL: ledger.url, RUN_ACK_WAIT_SECONDS: '30', CHAT_LEASE_SECONDS: '15', TOOL_CONCURRENCY: '12', TOOL_CONCURRENCY_PER_APP: '12' },
+          env: {
+            LEDGER_URL: ledger.url,
+            RUN_ACK_WAIT_SECONDS: '30',
+            CHAT_LEASE_SECONDS: '15',
+            TOOL_CONCURRENCY: '12',
+            TOOL_CONCURRENCY_PER_APP: '12',
+          },
           store: kind === 'mongodb' ? { kind, server: mongo! } : { kind },
         });
         let latencyMs = 800;
         // Each user message: both tools in one round, then a reply once their results are in.
         cluster.llm.setFallback((request: CompletionRequestBody) => {
           const last = request.messages.at(-1)!;
-          if (last.role === 'tool') return { content: 'recorded', usage: { prompt_tokens: 5, completion_tokens: 3 }, delay_ms: latencyMs };
+          if (last.role === 'tool')
+            return { content: 'recorded', usage: { prompt_tokens: 5, completion_tokens: 3 }, delay_ms: latencyMs };
           const entry = JSON.stringify({ entry: String(last.content) });
-          return { tool_calls: [{ name: 'record', arguments: entry }, { name: 'record_py', arguments: entry }], usage: { prompt_tokens: 5, completion_tokens: 3 }, delay_ms: latencyMs };
+          return {
+            tool_calls: [
+              { name: 'record', arguments: entry },
+              { name: 'record_py', arguments: entry },
+            ],
+            usage: { prompt_tokens: 5, completion_tokens: 3 },
+            delay_ms: latencyMs,
+          };
         });
-        const clients = await Promise.all(CHATS.map(async (chat) => WsTestClient.connect(cluster!.wsUrl(0, await mintToken({ claims: { workflow_id: 'side_effects', chat_id: chat } })))));
+        const clients = await Promise.all(
+          CHATS.map(async (chat) =>
+            WsTestClient.connect(
+              cluster!.wsUrl(0, await mintToken({ claims: { workflow_id: 'side_effects', chat_id: chat } })),
+            ),
+          ),
+        );
         const rounds: Array<{ during: 'tool calls' | 'model calls'; latencyMs: number }> = [
           { during: 'tool calls', latencyMs: 800 },
           { during: 'model calls', latencyMs: 2000 },
@@ -79,7 +99,11 @@ function restartSuite(kind: ClusterStore['kind']): void {
           clients.forEach((c, i) => c.send({ type: 'user_message', content: `round ${round} of ${CHATS[i]}` }));
           if (during === 'tool calls') {
             // The tools take 1.5 s: NATS goes away while every one of them runs.
-            await until(() => clients.every((c, i) => c.events.slice(from[i]).filter((e) => e.type === 'tool_call').length === 2), 15_000, 'every tool call started');
+            await until(
+              () => clients.every((c, i) => c.events.slice(from[i]).filter((e) => e.type === 'tool_call').length === 2),
+              15_000,
+              'every tool call started',
+            );
           } else {
             await until(() => cluster!.llm.requests.length >= asked + CHATS.length, 15_000, 'every model call started');
           }
@@ -87,25 +111,34 @@ function restartSuite(kind: ClusterStore['kind']): void {
           await new Promise((r) => setTimeout(r, OUTAGE_MS));
           await cluster.nats.start();
           const back = Date.now();
-          const took = await Promise.all(clients.map(async (c, i) => {
-            await c.waitForType('usage_update', { from: from[i], timeoutMs: 70_000 });
-            const ms = Date.now() - back;
-            if (ms > BACK_WITHIN_MS) late.push(`${CHATS[i]} (round ${round}, during ${during}): ${ms} ms after NATS was back`);
-            return ms;
-          }));
+          const took = await Promise.all(
+            clients.map(async (c, i) => {
+              await c.waitForType('usage_update', { from: from[i], timeoutMs: 70_000 });
+              const ms = Date.now() - back;
+              if (ms > BACK_WITHIN_MS)
+                late.push(`${CHATS[i]} (round ${round}, during ${during}): ${ms} ms after NATS was back`);
+              return ms;
+            }),
+          );
           worst.push(`during ${during}: ${Math.max(...took)} ms`);
           clients.forEach((c, i) => {
             const results = c.events.slice(from[i]).filter((e) => e.type === 'tool_result');
-            expect(results.map((r) => [r.name, r.ok, (r.result as { recorded?: string } | undefined)?.recorded])).toEqual([
+            expect(
+              results.map((r) => [r.name, r.ok, (r.result as { recorded?: string } | undefined)?.recorded]),
+            ).toEqual([
               ['record', true, `round ${round} of ${CHATS[i]}`],
               ['record_py', true, `round ${round} of ${CHATS[i]}`],
             ]);
           });
         }
-        console.log(`${kind}: runs ended after NATS was back, worst of ${CHATS.length} per restart: ${worst.join(', ')}`);
+        console.log(
+          `${kind}: runs ended after NATS was back, worst of ${CHATS.length} per restart: ${worst.join(', ')}`,
+        );
         expect(late).toEqual([]);
         // Each tool's side effect once: two per chat and round, none repeated.
-        const expected = rounds.flatMap((_, round) => CHATS.flatMap((chat) => [`round ${round} of ${chat}`, `py:round ${round} of ${chat}`]));
+        const expected = rounds.flatMap((_, round) =>
+          CHATS.flatMap((chat) => [`round ${round} of ${chat}`, `py:round ${round} of ${chat}`]),
+        );
         await until(() => ledger.entries.length >= expected.length, 5000, 'every side effect');
         expect([...ledger.entries].sort()).toEqual(expected.sort());
         clients.forEach((c) => expectGapless(c.events));

@@ -9,8 +9,12 @@ import type { TestRuntime } from './harness';
 function replies(selections: string[]) {
   return (req: CompletionRequestBody) => {
     const system = String(req.messages[0]!.content);
-    if (system.startsWith('You choose who speaks next')) return { content: selections.shift() ?? 'TERMINATE', usage: { prompt_tokens: 3, completion_tokens: 1 } };
-    return { content: `${system.split(' ')[2]!.replace('.', '')} done`, usage: { prompt_tokens: 5, completion_tokens: 2 } };
+    if (system.startsWith('You choose who speaks next'))
+      return { content: selections.shift() ?? 'TERMINATE', usage: { prompt_tokens: 3, completion_tokens: 1 } };
+    return {
+      content: `${system.split(' ')[2]!.replace('.', '')} done`,
+      usage: { prompt_tokens: 5, completion_tokens: 2 },
+    };
   };
 }
 
@@ -21,8 +25,12 @@ describe('orchestration patterns end to end', () => {
   });
   afterAll(async () => t.stop());
 
-  async function run(workflowId: string): Promise<{ speakers: unknown[]; complete: Record<string, unknown>; usage: Record<string, unknown> }> {
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: workflowId, chat_id: `chat_${workflowId}` } })));
+  async function run(
+    workflowId: string,
+  ): Promise<{ speakers: unknown[]; complete: Record<string, unknown>; usage: Record<string, unknown> }> {
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: workflowId, chat_id: `chat_${workflowId}` } })),
+    );
     const events = await client.exchange('Ship the feature');
     await client.close();
     return {

@@ -16,9 +16,17 @@ describe('startup modes', () => {
     const token = await mintToken({ claims: { workflow_id: 'greeter', chat_id: 'chat_greet' } });
     const client = await WsTestClient.connect(t.wsUrl(token));
     await client.waitForType('usage_update');
-    expect(client.events.map((e) => e.type)).toEqual(['agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
+    expect(client.events.map((e) => e.type)).toEqual([
+      'agent_message',
+      'usage_delta',
+      'workflow_complete',
+      'usage_update',
+    ]);
     expect(client.events[0]).toMatchObject({ agent: 'Host', content: 'Welcome! What is your name?', seq: 1 });
-    expect(t.llm.requests[0]!.messages.at(-1)).toEqual({ role: 'user', content: 'Greet the user and ask for their name.' });
+    expect(t.llm.requests[0]!.messages.at(-1)).toEqual({
+      role: 'user',
+      content: 'Greet the user and ask for their name.',
+    });
     await client.close();
 
     // Coming back to the chat does not greet again; the conversation goes on from the greeting.
@@ -27,13 +35,19 @@ describe('startup modes', () => {
     const events = await again.exchange('I am Ada');
     expect(events.filter((e) => e.type === 'agent_message').map((e) => e.content)).toEqual(['Nice to meet you, Ada.']);
     expect(t.llm.requests).toHaveLength(2);
-    expect(t.llm.requests[1]!.messages.slice(1).map((m) => m.content)).toEqual(['Greet the user and ask for their name.', 'Welcome! What is your name?', 'I am Ada']);
+    expect(t.llm.requests[1]!.messages.slice(1).map((m) => m.content)).toEqual([
+      'Greet the user and ask for their name.',
+      'Welcome! What is your name?',
+      'I am Ada',
+    ]);
     await again.close();
   });
 
   it('UserDriven: opening a chat runs nothing', async () => {
     const before = t.llm.requests.length;
-    const client = await WsTestClient.connect(t.wsUrl(await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_quiet' } })));
+    const client = await WsTestClient.connect(
+      t.wsUrl(await mintToken({ claims: { workflow_id: 'tool_kit', chat_id: 'chat_quiet' } })),
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(client.events).toEqual([]);
     expect(t.llm.requests.length).toBe(before);

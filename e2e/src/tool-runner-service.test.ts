@@ -35,7 +35,18 @@ afterAll(async () => {
 });
 
 function call(fn: string, timeoutMs = 5000): Promise<ToolReply> {
-  const request: ToolRequest = { v: 1, app_id: 'app_1', user_id: 'u', chat_id: 'c', workflow_id: 'sandboxed', file: 'tools.mjs', function: fn, args: {}, context: {}, timeout_ms: timeoutMs };
+  const request: ToolRequest = {
+    v: 1,
+    app_id: 'app_1',
+    user_id: 'u',
+    chat_id: 'c',
+    workflow_id: 'sandboxed',
+    file: 'tools.mjs',
+    function: fn,
+    args: {},
+    context: {},
+    timeout_ms: timeoutMs,
+  };
   return client.request<ToolReply>('mozaiks.tool.app_1.sandboxed', request, { timeoutMs: timeoutMs + 1000 });
 }
 

@@ -10,8 +10,24 @@ import { startCluster } from './cluster';
 import type { Cluster } from './cluster';
 
 type OtlpValue = { stringValue?: string; intValue?: string | number; doubleValue?: number; boolValue?: boolean };
-type OtlpSpan = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Array<{ key: string; value: OtlpValue }>; status?: { code?: number } };
-type Span = { service: string; traceId: string; spanId: string; parent: string | undefined; name: string; kind: number; attributes: Record<string, unknown> };
+type OtlpSpan = {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Array<{ key: string; value: OtlpValue }>;
+  status?: { code?: number };
+};
+type Span = {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parent: string | undefined;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+};
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -28,13 +44,34 @@ async function startReceiver(): Promise<{ url: string; spans: Span[]; bodies: st
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       bodies.push(body);
-      const payload = JSON.parse(body) as { resourceSpans: Array<{ resource: { attributes: Array<{ key: string; value: OtlpValue }> }; scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
+      const payload = JSON.parse(body) as {
+        resourceSpans: Array<{
+          resource: { attributes: Array<{ key: string; value: OtlpValue }> };
+          scopeSpans: Array<{ spans: OtlpSpan[] }>;
+        }>;
+      };
       for (const rs of payload.resourceSpans) {
         const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
         for (const ss of rs.scopeSpans) {
           for (const s of ss.spans) {
-            const attributes = Object.fromEntries(s.attributes.map((a) => [a.key, a.value.stringValue ?? (a.value.intValue !== undefined ? Number(a.value.intValue) : (a.value.doubleValue ?? a.value.boolValue))]));
-            spans.push({ service, traceId: s.traceId, spanId: s.spanId, parent: s.parentSpanId || undefined, name: s.name, kind: s.kind, attributes });
+            const attributes = Object.fromEntries(
+              s.attributes.map((a) => [
+                a.key,
+                a.value.stringValue ??
+                  (a.value.intValue !== undefined
+                    ? Number(a.value.intValue)
+                    : (a.value.doubleValue ?? a.value.boolValue)),
+              ]),
+            );
+            spans.push({
+              service,
+              traceId: s.traceId,
+              spanId: s.spanId,
+              parent: s.parentSpanId || undefined,
+              name: s.name,
+              kind: s.kind,
+              attributes,
+            });
           }
         }
       }
@@ -49,7 +86,10 @@ async function startReceiver(): Promise<{ url: string; spans: Span[]; bodies: st
 function clockModel(request: CompletionRequestBody) {
   const last = request.messages[request.messages.length - 1]!;
   if (last.role === 'tool') return { content: 'It is noon.', usage: { prompt_tokens: 40, completion_tokens: 4 } };
-  return { tool_calls: [{ name: 'current_time', arguments: '{}' }], usage: { prompt_tokens: 30, completion_tokens: 5 } };
+  return {
+    tool_calls: [{ name: 'current_time', arguments: '{}' }],
+    usage: { prompt_tokens: 30, completion_tokens: 5 },
+  };
 }
 
 describe('OpenTelemetry traces', () => {
@@ -58,7 +98,9 @@ describe('OpenTelemetry traces', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    cluster = await startCluster({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' } });
+    cluster = await startCluster({
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' },
+    });
     cluster.llm.setFallback(clockModel);
   }, 60_000);
 
@@ -68,12 +110,16 @@ describe('OpenTelemetry traces', () => {
   });
 
   it('follows one user message across the four services, with parent links and GenAI attributes', async () => {
-    const client = await WsTestClient.connect(cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'hello', chat_id: 'chat_traced' } })));
+    const client = await WsTestClient.connect(
+      cluster.wsUrl(0, await mintToken({ claims: { workflow_id: 'hello', chat_id: 'chat_traced' } })),
+    );
     const events = await client.exchange(SECRET_WORDS);
     expect(events.find((e) => e.type === 'agent_message')?.content).toBe('It is noon.');
     await client.close();
 
-    const root = await waitFor(() => receiver.spans.find((s) => s.name === 'chat user_message' && s.attributes['mozaiks.chat_id'] === 'chat_traced'));
+    const root = await waitFor(() =>
+      receiver.spans.find((s) => s.name === 'chat user_message' && s.attributes['mozaiks.chat_id'] === 'chat_traced'),
+    );
     const inTrace = () => receiver.spans.filter((s) => s.traceId === root.traceId);
     await waitFor(() => (new Set(inTrace().map((s) => s.service)).size === 4 ? true : undefined));
     const spans = inTrace();
@@ -87,7 +133,11 @@ describe('OpenTelemetry traces', () => {
     expect(root).toMatchObject({ service: 'mozaiks-gateway', parent: undefined, kind: SERVER });
     const run = one('workflow.run hello');
     expect(run).toMatchObject({ service: 'mozaiks-executor', parent: root.spanId, kind: CONSUMER });
-    expect(run.attributes).toMatchObject({ 'mozaiks.chat_id': 'chat_traced', 'gen_ai.usage.input_tokens': 70, 'gen_ai.usage.output_tokens': 9 });
+    expect(run.attributes).toMatchObject({
+      'mozaiks.chat_id': 'chat_traced',
+      'gen_ai.usage.input_tokens': 70,
+      'gen_ai.usage.output_tokens': 9,
+    });
 
     const llm = spans.filter((s) => s.name === 'chat gpt-4o-mini');
     expect(llm).toHaveLength(2);
@@ -100,17 +150,31 @@ describe('OpenTelemetry traces', () => {
 
     const tool = one('execute_tool current_time');
     expect(tool).toMatchObject({ service: 'mozaiks-tool-runner', kind: SERVER });
-    expect(tool.attributes).toMatchObject({ 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'current_time' });
-    expect(parentOf(tool)).toMatchObject({ service: 'mozaiks-executor', name: 'publish mozaiks.tool.*.*', kind: PRODUCER, parent: run.spanId });
+    expect(tool.attributes).toMatchObject({
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': 'current_time',
+    });
+    expect(parentOf(tool)).toMatchObject({
+      service: 'mozaiks-executor',
+      name: 'publish mozaiks.tool.*.*',
+      kind: PRODUCER,
+      parent: run.spanId,
+    });
 
     const usage = await waitFor(() => inTrace().find((s) => s.name.startsWith('usage.emit')));
     expect(usage).toMatchObject({ service: 'mozaiks-usage-emitter', kind: CONSUMER });
     expect(usage.attributes).toMatchObject({ 'mozaiks.chat_id': 'chat_traced', 'gen_ai.usage.input_tokens': 70 });
-    expect(inTrace().find((s) => s.spanId === usage.parent)).toMatchObject({ service: 'mozaiks-executor', name: 'publish mozaiks.metering.*', kind: PRODUCER });
+    expect(inTrace().find((s) => s.spanId === usage.parent)).toMatchObject({
+      service: 'mozaiks-executor',
+      name: 'publish mozaiks.metering.*',
+      kind: PRODUCER,
+    });
 
     // No prompt text leaves the runtime unless asked for, and the logs carry the same trace id.
     expect(receiver.bodies.join('\n')).not.toContain(SECRET_WORDS);
-    const gatewayLog = cluster.services.gateway[0]!.output.split('\n').find((l) => l.includes('user message received') && l.includes('chat_traced'))!;
+    const gatewayLog = cluster.services.gateway[0]!.output.split('\n').find(
+      (l) => l.includes('user message received') && l.includes('chat_traced'),
+    )!;
     expect(JSON.parse(gatewayLog).trace_id).toBe(root.traceId);
     expect(cluster.services.executor[0]!.output).toContain(`"trace_id":"${root.traceId}"`);
   });

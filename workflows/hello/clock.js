@@ -2,7 +2,10 @@
 export function current_time({ time_zone = 'UTC' } = {}) {
   const now = new Date();
   try {
-    return { time_zone, now: now.toLocaleString('en-GB', { timeZone: time_zone, dateStyle: 'full', timeStyle: 'long' }) };
+    return {
+      time_zone,
+      now: now.toLocaleString('en-GB', { timeZone: time_zone, dateStyle: 'full', timeStyle: 'long' }),
+    };
   } catch {
     return { error: `unknown time zone ${time_zone}` };
   }

@@ -12,7 +12,11 @@ import { CHART_DIR, CI_VALUES, HELMS, component, helm, ofKind, ours, renderChart
 import type { K8sObject } from './chart';
 
 const MINIMAL = CI_VALUES[0]!;
-const secretValues = { 'secrets.jwtSecret': 'jwt-value-that-must-stay-secret-0123456789', 'secrets.openaiApiKey': 'sk-value-that-must-stay-secret', 'secrets.mongodbUri': 'mongodb://user:pw-that-must-stay-secret@db:27017/?replicaSet=rs0' };
+const secretValues = {
+  'secrets.jwtSecret': 'jwt-value-that-must-stay-secret-0123456789',
+  'secrets.openaiApiKey': 'sk-value-that-must-stay-secret',
+  'secrets.mongodbUri': 'mongodb://user:pw-that-must-stay-secret@db:27017/?replicaSet=rs0',
+};
 const podSpecs = (objects: K8sObject[]) => [
   ...ofKind(ours(objects), 'Deployment').map((d) => ({ name: d.metadata.name, spec: d.spec.template.spec })),
   ...ofKind(ours(objects), 'Pod').map((p) => ({ name: p.metadata.name, spec: p.spec })),
@@ -28,7 +32,10 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
     try {
       mkdirSync(path.join(probe.path, 'templates'));
       writeFileSync(path.join(probe.path, 'Chart.yaml'), 'apiVersion: v2\nname: probe\nversion: 0.1.0\n');
-      writeFileSync(path.join(probe.path, 'templates/kube.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube}\ndata: {version: "{{ .Capabilities.KubeVersion.Version }}"}\n');
+      writeFileSync(
+        path.join(probe.path, 'templates/kube.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube}\ndata: {version: "{{ .Capabilities.KubeVersion.Version }}"}\n',
+      );
       const out = run(['template', 'probe', probe.path]);
       expect(out.stderr).toBe('');
       const minor = Number(/version: "?v1\.(\d+)\./.exec(out.stdout)?.[1]);
@@ -50,14 +57,22 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
     const { checked, problems } = validateObjects(objects);
     expect(problems).toEqual([]);
     expect(checked).toHaveLength(objects.length);
-    expect(ofKind(ours(objects), 'Deployment').map(component).sort()).toEqual(['executor', 'gateway', 'tool-runner', 'usage-emitter']);
+    expect(ofKind(ours(objects), 'Deployment').map(component).sort()).toEqual([
+      'executor',
+      'gateway',
+      'tool-runner',
+      'usage-emitter',
+    ]);
   });
 
   it('has a schema check that catches a broken object (so a pass above means something)', () => {
     const [deployment] = ofKind(render({ valuesFiles: [MINIMAL] }), 'Deployment');
     deployment!.spec.template.spec.containers[0].ports[0].containerPort = 'eight thousand';
     delete deployment!.spec.selector;
-    const { problems } = validateObjects([deployment!, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]);
+    const { problems } = validateObjects([
+      deployment!,
+      { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } },
+    ]);
     expect(problems.join('\n')).toMatch(/containerPort must be integer/);
     expect(problems.join('\n')).toMatch(/data\/spec must have required property selector/);
     expect(problems).toContain('Widget/w: no schema for example.com/v1 Widget');
@@ -70,17 +85,25 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
       return out.stderr;
     };
     expect(bad(['gateway.replicas=two'])).toContain("at '/gateway/replicas': got string, want integer");
-    expect(bad(['config.doubleTexting=sometimes'])).toContain("at '/config/doubleTexting': value must be one of 'enqueue', 'reject', 'interrupt'");
+    expect(bad(['config.doubleTexting=sometimes'])).toContain(
+      "at '/config/doubleTexting': value must be one of 'enqueue', 'reject', 'interrupt'",
+    );
     expect(bad(['gatway.replicas=3'])).toContain("additional properties 'gatway' not allowed");
     expect(bad(['secrets.mongodbUri=postgres://db'])).toContain("at '/secrets/mongodbUri'");
     expect(bad(['config.extraEnv.OPENAI_API_KEY=sk-1'])).toContain("at '/config/extraEnv'");
-    expect(bad(['workflows.source=git'])).toContain("at '/workflows/source': value must be one of 'image', 'configMap', 'volume'");
+    expect(bad(['workflows.source=git'])).toContain(
+      "at '/workflows/source': value must be one of 'image', 'configMap', 'volume'",
+    );
     // What cannot work without a value is named, with what to set.
     const missing = (args: string[]) => run(['template', 'r', CHART_DIR, ...args]).stderr;
     expect(missing([])).toContain('nats: set nats.url to your NATS (with JetStream), or nats.enabled=true');
     expect(missing(['--set', 'nats.url=nats://n:4222'])).toContain('secrets.mongodbUri: required');
-    expect(missing(['--set', 'nats.url=nats://n:4222', '--set', 'secrets.mongodbUri=mongodb://db'])).toContain('secrets.jwtSecret: required to verify launch tokens');
-    expect(missing(['-f', MINIMAL, '--set', 'executor.keda.enabled=true'])).toContain('nats.monitoringEndpoint: KEDA reads the run-queue lag');
+    expect(missing(['--set', 'nats.url=nats://n:4222', '--set', 'secrets.mongodbUri=mongodb://db'])).toContain(
+      'secrets.jwtSecret: required to verify launch tokens',
+    );
+    expect(missing(['-f', MINIMAL, '--set', 'executor.keda.enabled=true'])).toContain(
+      'nats.monitoringEndpoint: KEDA reads the run-queue lag',
+    );
   });
 
   describe.each(CI_VALUES.map((f) => [path.basename(f), f]))('invariants with %s', (_name, file) => {
@@ -90,12 +113,23 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
 
     it('locks down every pod: non-root, read-only root, no capabilities, seccomp, writable /tmp only', () => {
       for (const { name, spec } of podSpecs(objects)) {
-        expect([name, spec.securityContext.runAsNonRoot, spec.securityContext.seccompProfile?.type]).toEqual([name, true, 'RuntimeDefault']);
+        expect([name, spec.securityContext.runAsNonRoot, spec.securityContext.seccompProfile?.type]).toEqual([
+          name,
+          true,
+          'RuntimeDefault',
+        ]);
         expect(spec.automountServiceAccountToken).toBe(false);
         for (const c of spec.containers) {
-          expect([name, c.securityContext]).toMatchObject([name, { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } }]);
+          expect([name, c.securityContext]).toMatchObject([
+            name,
+            { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+          ]);
           expect(c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/tmp')).toBeDefined();
-          expect(c.volumeMounts.filter((m: { readOnly?: boolean; mountPath: string }) => !m.readOnly && m.mountPath !== '/tmp')).toEqual([]);
+          expect(
+            c.volumeMounts.filter(
+              (m: { readOnly?: boolean; mountPath: string }) => !m.readOnly && m.mountPath !== '/tmp',
+            ),
+          ).toEqual([]);
         }
         expect(spec.volumes.find((v: { name: string }) => v.name === 'tmp').emptyDir.sizeLimit).toBeDefined();
       }
@@ -131,13 +165,21 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
         expect(Object.values(secret.stringData).sort()).toEqual(Object.values(secretValues).sort());
       }
       for (const d of ofKind(ours(objects), 'Deployment')) {
-        const refs = (d.spec.template.spec.containers[0].env ?? []).filter((e: { valueFrom?: unknown }) => e.valueFrom).map((e: { name: string }) => e.name);
+        const refs = (d.spec.template.spec.containers[0].env ?? [])
+          .filter((e: { valueFrom?: unknown }) => e.valueFrom)
+          .map((e: { name: string }) => e.name);
         // The webhooks' signing secret goes to the usage-emitter alone, when webhooks are on.
         const webhooks = file.includes('ha-keda') ? ['USAGE_WEBHOOK_SECRET'] : [];
-        const expected = { gateway: ['MONGODB_URI', 'JWT_SECRET'], executor: ['MONGODB_URI', 'OPENAI_API_KEY'], 'tool-runner': [], 'usage-emitter': webhooks }[component(d)!];
+        const expected = {
+          gateway: ['MONGODB_URI', 'JWT_SECRET'],
+          executor: ['MONGODB_URI', 'OPENAI_API_KEY'],
+          'tool-runner': [],
+          'usage-emitter': webhooks,
+        }[component(d)!];
         expect([component(d), refs]).toEqual([component(d), expected]);
       }
-      for (const c of ofKind(objects, 'ConfigMap')) expect(Object.keys(c.data ?? {}).filter((k) => /SECRET|API_KEY|MONGODB_URI|PASSWORD/.test(k))).toEqual([]);
+      for (const c of ofKind(objects, 'ConfigMap'))
+        expect(Object.keys(c.data ?? {}).filter((k) => /SECRET|API_KEY|MONGODB_URI|PASSWORD/.test(k))).toEqual([]);
     });
 
     it('lets only the gateway take outside traffic and keeps the tool-runner to DNS, NATS and its egress', () => {
@@ -161,7 +203,9 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
       const hpa = ofKind(objects, 'HorizontalPodAutoscaler');
       const keda = ofKind(objects, 'ScaledObject');
       for (const d of ofKind(ours(objects), 'Deployment')) {
-        expect(d.spec.template.spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey)).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+        expect(
+          d.spec.template.spec.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey),
+        ).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
         const scaled = [...hpa, ...keda].some((s) => s.spec.scaleTargetRef.name === d.metadata.name);
         expect([d.metadata.name, 'replicas' in d.spec]).toEqual([d.metadata.name, !scaled]);
       }
@@ -171,7 +215,9 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
   it('points KEDA at the run-queue stream and consumer the executors use, for any subject prefix', () => {
     const objects = render({ valuesFiles: [CI_VALUES[1]!], set: { 'config.subjectPrefix': 'acme-prod' } });
     const [scaled] = ofKind(objects, 'ScaledObject');
-    expect(scaled!.spec.triggers[0].metadata.stream).toBe(subjects('acme-prod').streams.find((s) => s.subjects.includes('acme-prod.run.>'))!.name);
+    expect(scaled!.spec.triggers[0].metadata.stream).toBe(
+      subjects('acme-prod').streams.find((s) => s.subjects.includes('acme-prod.run.>'))!.name,
+    );
     expect(scaled!.spec.triggers[0].metadata.consumer).toMatch(/^executors_[0-9a-f]{10}$/);
     // The NATS chart's monitoring Service when NATS comes with the release.
     const withNats = ofKind(render({ valuesFiles: [CI_VALUES[3]!], release: 'prod' }), 'ScaledObject')[0]!;
@@ -196,7 +242,10 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
 });
 
 it('keeps deploy/ (plain manifests, alert rules) in step with the chart', () => {
-  const out = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/render-deploy.mjs'), '--check'], { encoding: 'utf8', cwd: REPO_ROOT });
+  const out = spawnSync(process.execPath, [path.join(REPO_ROOT, 'scripts/render-deploy.mjs'), '--check'], {
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+  });
   expect(out.stderr).toBe('');
   expect(out.status).toBe(0);
 });

@@ -12,8 +12,18 @@ import type { TempDir } from '@mozaiks/testing';
 import { REPO_ROOT } from '../harness';
 import type { K8sObject } from './chart';
 
-type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } };
-type Container = { args: string[]; env?: EnvVar[]; envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } };
+type EnvVar = {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+};
+type Container = {
+  args: string[];
+  env?: EnvVar[];
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+  readinessProbe: { httpGet: { path: string } };
+  livenessProbe: { httpGet: { path: string } };
+};
 
 /** The environment Kubernetes gives `container`, from the rendered ConfigMaps and Secrets. */
 export function containerEnv(container: Container, objects: K8sObject[]): Record<string, string> {
@@ -23,7 +33,12 @@ export function containerEnv(container: Container, objects: K8sObject[]): Record
     return found;
   };
   const secretData = (s: K8sObject): Record<string, string> => ({
-    ...Object.fromEntries(Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()])),
+    ...Object.fromEntries(
+      Object.entries((s.data ?? {}) as Record<string, string>).map(([k, v]) => [
+        k,
+        Buffer.from(v, 'base64').toString(),
+      ]),
+    ),
     ...(s.stringData ?? {}),
   });
   const env: Record<string, string> = {};
@@ -50,7 +65,11 @@ export class LocalPod {
   readonly tmp: TempDir;
   private exited!: Promise<number | null>;
 
-  constructor(readonly name: string, readonly container: Container, readonly env: Record<string, string>) {
+  constructor(
+    readonly name: string,
+    readonly container: Container,
+    readonly env: Record<string, string>,
+  ) {
     this.tmp = makeTempDir(`pod-${name}-`);
   }
 
@@ -67,7 +86,11 @@ export class LocalPod {
     env.PORT = String(this.port);
     env.PATH = process.env.PATH ?? '/usr/bin:/bin';
     // ENTRYPOINT ["tini", "--", "node"] + args, in WORKDIR /app.
-    this.child = spawn(process.execPath, this.container.args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, this.container.args, {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.child.stderr!.on('data', (c: Buffer) => (this.output += c.toString()));
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -78,8 +101,12 @@ export class LocalPod {
   async ready(timeoutMs = 20_000): Promise<this> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.child.exitCode !== null) throw new Error(`${this.name} exited (${this.child.exitCode}):\n${this.output}`);
-      const status = await fetch(`${this.url}${this.container.readinessProbe.httpGet.path}`).then((r) => r.status, () => 0);
+      if (this.child.exitCode !== null)
+        throw new Error(`${this.name} exited (${this.child.exitCode}):\n${this.output}`);
+      const status = await fetch(`${this.url}${this.container.readinessProbe.httpGet.path}`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) return this;
       if (Date.now() > deadline) throw new Error(`${this.name} not ready after ${timeoutMs} ms:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 50));

@@ -9,9 +9,11 @@ const core = (group, version, kind) => require(`kubernetes-models/${group ? `${g
 
 async function model(apiVersion, kind) {
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  if (group === 'monitoring.coreos.com') return (await import(`@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`))[kind];
+  if (group === 'monitoring.coreos.com')
+    return (await import(`@kubernetes-models/prometheus-operator/${group}/${version}/${kind}`))[kind];
   if (group === 'keda.sh') return require(`@kubernetes-models/keda/${group}/${version}/${kind}`)[kind];
-  if (group === 'gateway.networking.k8s.io') return require(`@kubernetes-models/gateway-api/${group}/${version}/${kind}`)[kind];
+  if (group === 'gateway.networking.k8s.io')
+    return require(`@kubernetes-models/gateway-api/${group}/${version}/${kind}`)[kind];
   return core(group, version, kind);
 }
 

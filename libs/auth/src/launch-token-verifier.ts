@@ -9,8 +9,19 @@ import { ErrorCode, LaunchTokenClaims, RuntimeError, describeIssues, toLaunchCon
 import type { LaunchContext } from '@mozaiks/protocol';
 
 export type VerifyAlgorithm =
-  | 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'RS384' | 'RS512'
-  | 'PS256' | 'PS384' | 'PS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
+  | 'HS256'
+  | 'HS384'
+  | 'HS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'ES256'
+  | 'ES384'
+  | 'ES512'
+  | 'EdDSA';
 
 export interface LaunchTokenVerifierOptions {
   /** Shared secret for HMAC tokens (HS256). */
@@ -53,17 +64,22 @@ export class LaunchTokenVerifier {
   private readonly jwks: ((header: JWTHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>) | undefined;
 
   constructor(private readonly options: LaunchTokenVerifierOptions) {
-    if (!options.secret && !options.publicKey && !options.jwksUrl) throw new Error('a launch-token secret, public key or JWKS URL is required');
+    if (!options.secret && !options.publicKey && !options.jwksUrl)
+      throw new Error('a launch-token secret, public key or JWKS URL is required');
     if (options.publicKey && options.jwksUrl) throw new Error('give a public key or a JWKS URL, not both');
     this.secret = options.secret ? new TextEncoder().encode(options.secret) : undefined;
     this.jwks = options.jwksUrl
-      ? createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: options.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
+      ? createRemoteJWKSet(new URL(options.jwksUrl), {
+          cooldownDuration: options.jwksCooldownMs ?? 30_000,
+          cacheMaxAge: 10 * 60_000,
+        })
       : undefined;
     this.algorithms = options.algorithms ?? defaultAlgorithms(options);
     this.clockTolerance = options.clockToleranceSeconds ?? 5;
     for (const alg of this.algorithms) {
       if (alg.startsWith('HS') && !options.secret) throw new Error(`${alg} needs a secret`);
-      if (!alg.startsWith('HS') && !options.publicKey && !options.jwksUrl) throw new Error(`${alg} needs a public key or a JWKS URL`);
+      if (!alg.startsWith('HS') && !options.publicKey && !options.jwksUrl)
+        throw new Error(`${alg} needs a public key or a JWKS URL`);
     }
   }
 
@@ -95,7 +111,8 @@ export class LaunchTokenVerifier {
     if (max !== undefined) {
       // Both spans are capped: from issue (an old token) and from now (one that lives on).
       const lifetime = Math.max(exp - (iat ?? now), exp - now);
-      if (lifetime > max) throw new LaunchTokenError(`token lifetime of ${Math.round(lifetime)} s exceeds the ${max} s allowed`);
+      if (lifetime > max)
+        throw new LaunchTokenError(`token lifetime of ${Math.round(lifetime)} s exceeds the ${max} s allowed`);
     }
     return toLaunchContext(claims.data);
   }
@@ -133,8 +150,10 @@ function defaultAlgorithms(options: LaunchTokenVerifierOptions): VerifyAlgorithm
 
 function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'token expired';
-  if (error instanceof joseErrors.JWKSNoMatchingKey) return 'no key of the key set matches the token (kid or algorithm)';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'the key set could not be fetched';
+  if (error instanceof joseErrors.JWKSNoMatchingKey)
+    return 'no key of the key set matches the token (kid or algorithm)';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid)
+    return 'the key set could not be fetched';
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'nbf') return 'token not yet valid';
     if (error.reason === 'missing') return `missing required claim "${error.claim}"`;

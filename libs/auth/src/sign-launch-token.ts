@@ -15,17 +15,30 @@ export interface DevTokenClaims {
 /** Signs a launch token with `secret` (HS256) or a PEM private key, valid for `expiresInSeconds`. */
 export async function signLaunchToken(
   claims: DevTokenClaims,
-  options: { issuer: string; audience: string; expiresInSeconds: number } & ({ secret: string } | { privateKeyPem: string }),
+  options: { issuer: string; audience: string; expiresInSeconds: number } & (
+    { secret: string } | { privateKeyPem: string }
+  ),
 ): Promise<string> {
   const jwt = new SignJWT({ scope: EXECUTE_SCOPE, ...claims })
     .setIssuer(options.issuer)
     .setAudience(options.audience)
     .setIssuedAt()
     .setExpirationTime(Math.floor(Date.now() / 1000) + options.expiresInSeconds);
-  if ('secret' in options) return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(options.secret));
+  if ('secret' in options)
+    return jwt.setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(options.secret));
   // A PEM private key (PKCS#8): its type decides the algorithm, as the runtime's verifier does.
   const key = createPrivateKey(options.privateKeyPem);
-  const alg = key.asymmetricKeyType === 'rsa' ? 'RS256' : key.asymmetricKeyType === 'ec' ? 'ES256' : key.asymmetricKeyType === 'ed25519' ? 'EdDSA' : undefined;
-  if (!alg) throw new Error(`a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign launch tokens: use an RSA, P-256 or Ed25519 key`);
+  const alg =
+    key.asymmetricKeyType === 'rsa'
+      ? 'RS256'
+      : key.asymmetricKeyType === 'ec'
+        ? 'ES256'
+        : key.asymmetricKeyType === 'ed25519'
+          ? 'EdDSA'
+          : undefined;
+  if (!alg)
+    throw new Error(
+      `a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign launch tokens: use an RSA, P-256 or Ed25519 key`,
+    );
   return jwt.setProtectedHeader({ alg, typ: 'JWT' }).sign(key);
 }

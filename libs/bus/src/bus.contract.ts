@@ -52,7 +52,9 @@ export function busContract(name: string, factory: BusFactory): void {
     });
 
     it('answers requests, and reports no responders and timeouts as BusErrors', async () => {
-      bus.serve<{ n: number }, { doubled: number }>('t.svc.double', async (m) => ({ doubled: m.data.n * 2 }), { queue: 'svc' });
+      bus.serve<{ n: number }, { doubled: number }>('t.svc.double', async (m) => ({ doubled: m.data.n * 2 }), {
+        queue: 'svc',
+      });
       await tick();
       await expect(bus.request('t.svc.double', { n: 21 }, { timeoutMs: 2000 })).resolves.toEqual({ doubled: 42 });
       const none = bus.request('t.svc.nobody', {}, { timeoutMs: 2000 });
@@ -91,13 +93,18 @@ export function busContract(name: string, factory: BusFactory): void {
       let running = 0;
       let peak = 0;
       const done: string[] = [];
-      bus.consume<{ job: string }>('t.bounded.>', 'workers', async (m) => {
-        running++;
-        peak = Math.max(peak, running);
-        await tick(20);
-        running--;
-        done.push(m.data.job);
-      }, { concurrency: 3 });
+      bus.consume<{ job: string }>(
+        't.bounded.>',
+        'workers',
+        async (m) => {
+          running++;
+          peak = Math.max(peak, running);
+          await tick(20);
+          running--;
+          done.push(m.data.job);
+        },
+        { concurrency: 3 },
+      );
       await tick();
       for (let i = 0; i < 12; i++) await bus.publish(`t.bounded.${i}`, { job: `j${i}` }, { msgId: `bounded-${i}` });
       await until(() => done.length === 12, 10_000);

@@ -49,7 +49,10 @@ export const DEFAULT_CONSUME_CONCURRENCY = 256;
  */
 export class RetryLaterError extends Error {
   override name = 'RetryLaterError';
-  constructor(readonly delayMs: number, reason: string) {
+  constructor(
+    readonly delayMs: number,
+    reason: string,
+  ) {
     super(reason);
   }
 }
@@ -58,9 +61,17 @@ export interface Bus {
   /** Fire-and-forget to every subscriber (one per queue group). */
   publish(subject: string, data: unknown, options?: PublishOptions): Promise<void>;
   /** Live messages on `subject`; with `queue`, each message goes to one member of the group. */
-  subscribe<T = unknown>(subject: string, handler: (message: BusMessage<T>) => void | Promise<void>, options?: { queue?: string }): Subscription;
+  subscribe<T = unknown>(
+    subject: string,
+    handler: (message: BusMessage<T>) => void | Promise<void>,
+    options?: { queue?: string },
+  ): Subscription;
   /** Answers requests on `subject` with the handler's return value; members of `queue` share them. */
-  serve<T = unknown, R = unknown>(subject: string, handler: (message: BusMessage<T>) => Promise<R>, options?: { queue?: string }): Subscription;
+  serve<T = unknown, R = unknown>(
+    subject: string,
+    handler: (message: BusMessage<T>) => Promise<R>,
+    options?: { queue?: string },
+  ): Subscription;
   /** Sends a request and waits for one answer. @throws BusError `no_responders` or `timeout` */
   request<R = unknown>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R>;
   /** Durable work: each message goes to one consumer of `group`, and again if it is not acknowledged. */

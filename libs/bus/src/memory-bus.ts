@@ -44,11 +44,19 @@ export class MemoryBus implements Bus {
     this.route({ subject, data: copy(data), headers: { ...options.headers } });
   }
 
-  subscribe<T>(subject: string, handler: (message: BusMessage<T>) => void | Promise<void>, options: { queue?: string } = {}): Subscription {
+  subscribe<T>(
+    subject: string,
+    handler: (message: BusMessage<T>) => void | Promise<void>,
+    options: { queue?: string } = {},
+  ): Subscription {
     return this.add(subject, options.queue, (message) => this.track(subject, () => handler(message as BusMessage<T>)));
   }
 
-  serve<T, R>(subject: string, handler: (message: BusMessage<T>) => Promise<R>, options: { queue?: string } = {}): Subscription {
+  serve<T, R>(
+    subject: string,
+    handler: (message: BusMessage<T>) => Promise<R>,
+    options: { queue?: string } = {},
+  ): Subscription {
     return this.add(subject, options.queue, (message) => {
       const reply = (message as BusMessage & { reply?: (outcome: { ok: boolean; value: unknown }) => void }).reply;
       this.track(subject, async () => {
@@ -64,11 +72,21 @@ export class MemoryBus implements Bus {
   async request<R>(subject: string, data: unknown, options: { timeoutMs: number; headers?: Headers }): Promise<R> {
     this.assertOpen();
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new BusError('timeout', `request to ${subject} timed out after ${options.timeoutMs} ms`)), options.timeoutMs);
+      const timer = setTimeout(
+        () => reject(new BusError('timeout', `request to ${subject} timed out after ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
       const reply = (outcome: { ok: boolean; value: unknown }) => {
         clearTimeout(timer);
         if (outcome.ok) resolve(outcome.value as R);
-        else reject(new BusError('remote_error', `request to ${subject} failed: ${(outcome.value as Error)?.message ?? outcome.value}`, { cause: outcome.value }));
+        else
+          reject(
+            new BusError(
+              'remote_error',
+              `request to ${subject} failed: ${(outcome.value as Error)?.message ?? outcome.value}`,
+              { cause: outcome.value },
+            ),
+          );
       };
       const delivered = this.route({ subject, data: copy(data), headers: { ...options.headers }, reply } as BusMessage);
       if (delivered === 0) {
@@ -160,7 +178,10 @@ export class MemoryBus implements Bus {
   private route(message: BusMessage): number {
     const groups = new Map<string, Sub[]>();
     let count = 0;
-    const candidates = [...(this.exact.get(message.subject) ?? []), ...[...this.patterns].filter((sub) => subjectMatches(sub.pattern, message.subject))];
+    const candidates = [
+      ...(this.exact.get(message.subject) ?? []),
+      ...[...this.patterns].filter((sub) => subjectMatches(sub.pattern, message.subject)),
+    ];
     for (const sub of candidates) {
       if (sub.queue === undefined) {
         sub.deliver(message);

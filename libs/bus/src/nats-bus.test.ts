@@ -9,7 +9,13 @@ import type { StreamSpec } from '@mozaiks/protocol';
 import { NatsBus } from './nats-bus';
 
 const testStreams: StreamSpec[] = [
-  { name: 'T_WORK', subjects: ['t.jobs.>', 't.dedupe.>', 't.slow.>', 't.bounded.>'], retention: 'workqueue', maxAgeMs: 60_000, duplicateWindowMs: 60_000 },
+  {
+    name: 'T_WORK',
+    subjects: ['t.jobs.>', 't.dedupe.>', 't.slow.>', 't.bounded.>'],
+    retention: 'workqueue',
+    maxAgeMs: 60_000,
+    duplicateWindowMs: 60_000,
+  },
 ];
 
 let server: NatsServer;
@@ -26,7 +32,13 @@ afterAll(async () => {
 const reported: unknown[] = [];
 
 async function open(name = 'test', streams = testStreams): Promise<NatsBus> {
-  const bus = await NatsBus.connect({ servers: server.url, name, streams, ackWaitMs: 2000, onError: (e) => void reported.push(e) });
+  const bus = await NatsBus.connect({
+    servers: server.url,
+    name,
+    streams,
+    ackWaitMs: 2000,
+    onError: (e) => void reported.push(e),
+  });
   opened.push(bus);
   return bus;
 }
@@ -51,14 +63,22 @@ describe('NatsBus', () => {
     let runs = 0;
     const work = async () => (runs++, await new Promise((r) => setTimeout(r, 150)), { sent: 'email', runs });
     const options = { ttlMs: 60_000, waitMs: 5000 };
-    const [x, y] = await Promise.all([a.once('chat/c1/run_1:call_1', work, options), b.once('chat/c1/run_1:call_1', work, options)]);
+    const [x, y] = await Promise.all([
+      a.once('chat/c1/run_1:call_1', work, options),
+      b.once('chat/c1/run_1:call_1', work, options),
+    ]);
     expect(runs).toBe(1);
     expect(y).toEqual(x);
   });
 
   it('tells of a lost connection and its return, and calls reconnect listeners until they are removed', async () => {
     const statuses: string[] = [];
-    const bus = await NatsBus.connect({ servers: server.url, name: 'status', streams: testStreams, onStatus: (s) => void statuses.push(s.type) });
+    const bus = await NatsBus.connect({
+      servers: server.url,
+      name: 'status',
+      streams: testStreams,
+      onStatus: (s) => void statuses.push(s.type),
+    });
     opened.push(bus);
     let kept = 0;
     let removed = 0;
@@ -79,10 +99,17 @@ describe('NatsBus', () => {
     const got: Array<{ data: unknown; headers: Record<string, string> }> = [];
     b.subscribe('t.x', (m) => void got.push({ data: m.data, headers: m.headers }));
     await new Promise((r) => setTimeout(r, 50));
-    await a.publish('t.x', { hello: 'world' }, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+    await a.publish(
+      't.x',
+      { hello: 'world' },
+      { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } },
+    );
     for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(got[0]!.data).toEqual({ hello: 'world' });
-    expect(got[0]!.headers).toMatchObject({ 'Mozaiks-Version': '1', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(got[0]!.headers).toMatchObject({
+      'Mozaiks-Version': '1',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    });
     expect(got[0]!.headers['Mozaiks-Msg-Id']).toMatch(/\w{10,}/);
   });
 
@@ -103,7 +130,7 @@ describe('NatsBus', () => {
     expect(seen).toEqual([{ n: 1 }, { n: 2 }]);
   });
 
-  it('keeps a slow handler\'s message from being redelivered while it works', async () => {
+  it("keeps a slow handler's message from being redelivered while it works", async () => {
     reported.length = 0;
     const bus = await open('slow');
     const deliveries: number[] = [];
@@ -121,7 +148,10 @@ describe('NatsBus', () => {
     const first = await open('once-a');
     const second = await open('once-b');
     let finish!: (value: { n: number }) => void;
-    const running = first.once('away-1', () => new Promise<{ n: number }>((resolve) => (finish = resolve)), { ttlMs: 60_000, waitMs: 20_000 });
+    const running = first.once('away-1', () => new Promise<{ n: number }>((resolve) => (finish = resolve)), {
+      ttlMs: 60_000,
+      waitMs: 20_000,
+    });
     await new Promise((r) => setTimeout(r, 300));
     await server.stop();
     // The work ends while NATS is away: its caller has the result, and so will a repeated call.
@@ -129,6 +159,8 @@ describe('NatsBus', () => {
     await expect(running).resolves.toEqual({ n: 1 });
     await server.start();
     for (let i = 0; i < 300 && !second.connected; i++) await new Promise((r) => setTimeout(r, 20));
-    await expect(second.once('away-1', async () => ({ n: 2 }), { ttlMs: 60_000, waitMs: 20_000 })).resolves.toEqual({ n: 1 });
+    await expect(second.once('away-1', async () => ({ n: 2 }), { ttlMs: 60_000, waitMs: 20_000 })).resolves.toEqual({
+      n: 1,
+    });
   });
 });

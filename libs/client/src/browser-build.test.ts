@@ -23,7 +23,7 @@ describe('@mozaiks/client in a browser bundle', () => {
     expect(code).not.toMatch(/\brequire\(/);
     expect(code).toMatch(/import\("ws"\)/);
     // Only the client's own files: the protocol's schemas are types, erased.
-    expect(Object.keys(result.metafile!.inputs).every((f) => f.includes('libs/client/src/'))).toBe(true);
+    expect(Object.keys(result.metafile.inputs).every((f) => f.includes('libs/client/src/'))).toBe(true);
     expect(code.length).toBeLessThan(12 * 1024);
   });
 });

@@ -40,7 +40,10 @@ export interface ConnectOptions {
 /** The client stopped for a reason it cannot mend: a refused or expired token with no `getToken`, too many failed reconnects. */
 export class MozaiksClientError extends Error {
   override name = 'MozaiksClientError';
-  constructor(readonly code: 'unauthorized' | 'token_expired' | 'unreachable' | 'closed', message: string) {
+  constructor(
+    readonly code: 'unauthorized' | 'token_expired' | 'unreachable' | 'closed',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -54,7 +57,9 @@ const OPEN = 1;
 function expiryOf(token: string): number | undefined {
   try {
     const payload = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
-    const json = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), '='))) as { exp?: unknown };
+    const json = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), '='))) as {
+      exp?: unknown;
+    };
     return typeof json.exp === 'number' ? json.exp * 1000 : undefined;
   } catch {
     return undefined;
@@ -106,8 +111,14 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
     if (!client.token) throw new MozaiksClientError('unauthorized', 'connect needs a token or getToken');
     await new Promise<void>((resolve, reject) => {
       const off = client.onState((state) => {
-        if (state === 'open') (off(), resolve());
-        if (state === 'closed') (off(), reject(client.error ?? new MozaiksClientError('closed', 'the socket closed before it opened')));
+        if (state === 'open') {
+          off();
+          resolve();
+        }
+        if (state === 'closed') {
+          off();
+          reject(client.error ?? new MozaiksClientError('closed', 'the socket closed before it opened'));
+        }
       });
       client.open();
     });
@@ -115,7 +126,10 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
   }
 
   /** Calls `handler` for each event of `type` (`*`: every event); returns what stops it. */
-  on<T extends ServerEvent['type']>(type: T | '*', handler: (event: Extract<ServerEvent, { type: T }>) => void): () => void {
+  on<T extends ServerEvent['type']>(
+    type: T | '*',
+    handler: (event: Extract<ServerEvent, { type: T }>) => void,
+  ): () => void {
     const listener = { type, handler: handler as Handler };
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -146,7 +160,10 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
   }
 
   /** The first event from now on that `predicate` accepts. */
-  waitFor<T extends ServerEvent = ServerEvent>(predicate: (event: ServerEvent) => event is T, timeoutMs?: number): Promise<T>;
+  waitFor<T extends ServerEvent = ServerEvent>(
+    predicate: (event: ServerEvent) => event is T,
+    timeoutMs?: number,
+  ): Promise<T>;
   waitFor(predicate: (event: ServerEvent) => boolean, timeoutMs?: number): Promise<ServerEvent>;
   waitFor(predicate: (event: ServerEvent) => boolean, timeoutMs = 60_000): Promise<ServerEvent> {
     return new Promise((resolve, reject) => {
@@ -208,7 +225,12 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
     this.socket = socket;
     this.refused = undefined;
     // `ws` (Node) reports a refused handshake's HTTP answer; a browser's WebSocket does not.
-    const emitter = socket as unknown as { on?: (event: string, listener: (req: unknown, res: { statusCode?: number; on(e: string, l: (c: unknown) => void): void }) => void) => void };
+    const emitter = socket as unknown as {
+      on?: (
+        event: string,
+        listener: (req: unknown, res: { statusCode?: number; on(e: string, l: (c: unknown) => void): void }) => void,
+      ) => void;
+    };
     emitter.on?.('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (c) => (body += String(c)));
@@ -264,10 +286,18 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
   private async reconnectAfter(code: number, reason: string, opened: boolean): Promise<void> {
     const { getToken } = this.options;
     // The handshake was answered 401 (Node tells; browsers cannot): only another token helps.
-    if (this.refused && !getToken) return this.fail('unauthorized', `the runtime refused the launch token: ${this.refused}`);
+    if (this.refused && !getToken)
+      return this.fail('unauthorized', `the runtime refused the launch token: ${this.refused}`);
     // Never opened at all: the address or the token is wrong, not the network of a moment.
-    if (!this.everOpened) return this.fail(this.refused ? 'unauthorized' : 'unreachable', this.refused ? `the runtime refused the launch token: ${this.refused}` : `could not open ${this.options.url} (closed with ${code}${reason ? ` ${reason}` : ''})`);
-    if (code === 4001 && !getToken) return this.fail('token_expired', 'the launch token expired; pass getToken to renew it');
+    if (!this.everOpened)
+      return this.fail(
+        this.refused ? 'unauthorized' : 'unreachable',
+        this.refused
+          ? `the runtime refused the launch token: ${this.refused}`
+          : `could not open ${this.options.url} (closed with ${code}${reason ? ` ${reason}` : ''})`,
+      );
+    if (code === 4001 && !getToken)
+      return this.fail('token_expired', 'the launch token expired; pass getToken to renew it');
     if (code === 4001 || this.refused || (!opened && getToken)) {
       try {
         this.token = await getToken!();
@@ -276,10 +306,14 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
       }
     }
     const { initialDelayMs = 250, maxDelayMs = 10_000, maxAttempts = Infinity } = this.options.reconnect ?? {};
-    if (++this.attempts > maxAttempts) return this.fail('unreachable', `could not reconnect after ${maxAttempts} attempts (last close ${code})`);
+    if (++this.attempts > maxAttempts)
+      return this.fail('unreachable', `could not reconnect after ${maxAttempts} attempts (last close ${code})`);
     this.setState('reconnecting');
     // A restarting instance asks for a reconnect at once (1012), to any other.
-    const delay = code === 1012 && this.attempts === 1 ? 0 : Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (this.attempts - 1));
+    const delay =
+      code === 1012 && this.attempts === 1
+        ? 0
+        : Math.random() * Math.min(maxDelayMs, initialDelayMs * 2 ** (this.attempts - 1));
     this.timer = setTimeout(() => this.open(), delay);
   }
 
@@ -289,15 +323,18 @@ export class MozaiksClient implements AsyncIterable<ServerEvent> {
     const { getToken, refreshBeforeMs = 60_000 } = this.options;
     if (!getToken || expiresAt === undefined) return;
     const wait = Math.max(0, expiresAt - refreshBeforeMs - Date.now());
-    this.refreshTimer = setTimeout(() => {
-      void Promise.resolve(getToken()).then(
-        (token) => {
-          this.token = token;
-          if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'refresh', token }));
-        },
-        () => undefined,
-      );
-    }, Math.min(wait, 2 ** 31 - 1));
+    this.refreshTimer = setTimeout(
+      () => {
+        void Promise.resolve(getToken()).then(
+          (token) => {
+            this.token = token;
+            if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify({ type: 'refresh', token }));
+          },
+          () => undefined,
+        );
+      },
+      Math.min(wait, 2 ** 31 - 1),
+    );
   }
 
   private fail(code: MozaiksClientError['code'], message: string): void {

@@ -11,7 +11,21 @@ const bool = (fallback: boolean) =>
     .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
-const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** A number from a string; `what` names the expected kind when the text is not a number at all. */
@@ -53,7 +67,10 @@ export const RuntimeConfig = z
         try {
           const parsed = z.record(z.string(), ModelPrice).safeParse(JSON.parse(text));
           if (parsed.success) return parsed.data;
-          ctx.addIssue({ code: 'custom', message: `must map model names to {"prompt": n, "completion": n}: ${parsed.error.issues[0]?.message}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `must map model names to {"prompt": n, "completion": n}: ${parsed.error.issues[0]?.message}`,
+          });
         } catch {
           ctx.addIssue({ code: 'custom', message: 'must be a JSON object' });
         }
@@ -63,9 +80,14 @@ export const RuntimeConfig = z
     MONGODB_URI: z
       .string()
       .optional()
-      .refine((uri) => uri === undefined || /^mongodb(\+srv)?:\/\/\S+$/.test(uri), { message: 'must be a mongodb:// or mongodb+srv:// connection string' }),
+      .refine((uri) => uri === undefined || /^mongodb(\+srv)?:\/\/\S+$/.test(uri), {
+        message: 'must be a mongodb:// or mongodb+srv:// connection string',
+      }),
     /** Database the runtime's collections live in. */
-    MONGODB_DATABASE: z.string().regex(/^[^/\\. "$]{1,63}$/, 'must be a MongoDB database name').default('mozaiks_runtime'),
+    MONGODB_DATABASE: z
+      .string()
+      .regex(/^[^/\\. "$]{1,63}$/, 'must be a MongoDB database name')
+      .default('mozaiks_runtime'),
     /** Connections each process may open to each MongoDB server. */
     MONGODB_MAX_POOL_SIZE: number('must be a whole number').int().min(1).default(20),
     /** Days persisted events are kept (0: for ever). Message history and usage not yet published are never removed. */
@@ -90,10 +112,16 @@ export const RuntimeConfig = z
       .optional()
       .transform((list, ctx) => {
         if (list === undefined) return undefined;
-        const algs = list.split(',').map((a) => a.trim()).filter(Boolean);
+        const algs = list
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean);
         const unknown = algs.filter((a) => !(JWT_ALGORITHMS as readonly string[]).includes(a));
         if (unknown.length || algs.length === 0) {
-          ctx.addIssue({ code: 'custom', message: `unsupported algorithm(s) ${unknown.join(', ') || '(none)'}; use ${JWT_ALGORITHMS.join(', ')}` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `unsupported algorithm(s) ${unknown.join(', ') || '(none)'}; use ${JWT_ALGORITHMS.join(', ')}`,
+          });
           return z.NEVER;
         }
         return algs as JwtAlgorithm[];
@@ -116,10 +144,16 @@ export const RuntimeConfig = z
       .string()
       .optional()
       .transform((v, ctx) => {
-        const urls = (v ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+        const urls = (v ?? '')
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean);
         const bad = urls.filter((u) => !URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol));
         if (bad.length) {
-          ctx.addIssue({ code: 'custom', message: `must be http(s) URLs, comma-separated (got ${bad.map((u) => JSON.stringify(u.slice(0, 80))).join(', ')})` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be http(s) URLs, comma-separated (got ${bad.map((u) => JSON.stringify(u.slice(0, 80))).join(', ')})`,
+          });
           return z.NEVER;
         }
         return [...new Set(urls)];
@@ -128,7 +162,11 @@ export const RuntimeConfig = z
     USAGE_WEBHOOK_SECRET: z
       .string()
       .optional()
-      .refine((s) => s === undefined || /^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s.slice(6), 'base64').length >= 24, { message: 'must be whsec_ followed by the base64 of at least 24 random bytes' }),
+      .refine(
+        (s) =>
+          s === undefined || (/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(s) && Buffer.from(s.slice(6), 'base64').length >= 24),
+        { message: 'must be whsec_ followed by the base64 of at least 24 random bytes' },
+      ),
     /** Seconds one webhook attempt may take before it counts as failed (and is retried). */
     USAGE_WEBHOOK_TIMEOUT_SECONDS: number('must be a number of seconds').positive().default(10),
     /** Deliveries in flight per webhook endpoint, per usage-emitter. */
@@ -136,7 +174,10 @@ export const RuntimeConfig = z
     /** Longest wait between two attempts of a webhook; the waits double up to it, jittered. */
     USAGE_WEBHOOK_BACKOFF_MAX_SECONDS: number('must be a number of seconds').min(1).max(3600).default(300),
     /** Hours an event is retried for, from its run's end, before it is dead-lettered. */
-    USAGE_WEBHOOK_RETRY_HOURS: number('must be a number of hours').min(24, 'must be at least 24 (a receiver may be down for a day)').max(30 * 24, 'must be at most 720: the usage stream keeps 30 days').default(72),
+    USAGE_WEBHOOK_RETRY_HOURS: number('must be a number of hours')
+      .min(24, 'must be at least 24 (a receiver may be down for a day)')
+      .max(30 * 24, 'must be at most 720: the usage stream keeps 30 days')
+      .default(72),
     /** trace, debug, info, warn (warning), error, fatal (critical), silent; any case. */
     LOG_LEVEL: z
       .string()
@@ -148,7 +189,10 @@ export const RuntimeConfig = z
     /** Folder for the embedded store (SQLite). */
     DATA_DIR: z.string().default('./.data'),
     /** First token of every bus subject. */
-    SUBJECT_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"').default('mozaiks'),
+    SUBJECT_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be one subject token: letters, digits, "_" or "-"')
+      .default('mozaiks'),
     /** NATS server(s), comma-separated: selects the distributed services' bus. */
     NATS_URL: z.string().optional(),
     /** Seconds an executor has to acknowledge a run request before another may take it; kept alive while it works. */
@@ -178,11 +222,19 @@ export const RuntimeConfig = z
     /** Python interpreter for .py tools. */
     TOOL_PYTHON: z.string().min(1).default('python3'),
     /** Largest WebSocket frame a client may send, in bytes. */
-    MAX_MESSAGE_BYTES: number('must be a number of bytes').int().min(1024).default(1024 * 1024),
+    MAX_MESSAGE_BYTES: number('must be a number of bytes')
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     /** Bytes the gateway holds for one socket that reads too slowly, before closing it with 4008. */
-    WS_MAX_BUFFERED_BYTES: number('must be a number of bytes').int().min(64 * 1024).default(8 * 1024 * 1024),
+    WS_MAX_BUFFERED_BYTES: number('must be a number of bytes')
+      .int()
+      .min(64 * 1024)
+      .default(8 * 1024 * 1024),
     /** A message sent while the chat's run is going: `enqueue` (runs after it), `reject` (run_in_progress), `interrupt` (cancels it). */
-    DOUBLE_TEXTING: z.enum(['enqueue', 'reject', 'interrupt'], { error: 'must be enqueue, reject or interrupt' }).default('enqueue'),
+    DOUBLE_TEXTING: z
+      .enum(['enqueue', 'reject', 'interrupt'], { error: 'must be enqueue, reject or interrupt' })
+      .default('enqueue'),
   })
   .transform(({ OPENAI_BASE_URL, ...c }) => ({ ...c, OPENAI_API_BASE: c.OPENAI_API_BASE ?? OPENAI_BASE_URL }));
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
@@ -196,17 +248,25 @@ function crossFieldProblems(env: Env): string[] {
   if (env.OPENAI_API_BASE && env.OPENAI_BASE_URL && env.OPENAI_API_BASE !== env.OPENAI_BASE_URL) {
     problems.push('OPENAI_API_BASE: differs from OPENAI_BASE_URL; set one of them');
   }
-  if (env.JWT_PUBLIC_KEY && env.JWT_JWKS_URL) problems.push('JWT_JWKS_URL: set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both');
+  if (env.JWT_PUBLIC_KEY && env.JWT_JWKS_URL)
+    problems.push('JWT_JWKS_URL: set JWT_PUBLIC_KEY or JWT_JWKS_URL, not both');
   if (env.NATS_URL && !env.NATS_URL.split(',').every((u) => /^(nats|tls|ws|wss):\/\/\S+$/.test(u.trim()))) {
     problems.push('NATS_URL: must be nats:// URLs, comma-separated');
   }
-  if (env.USAGE_WEBHOOK_URL?.trim() && !env.USAGE_WEBHOOK_SECRET) problems.push('USAGE_WEBHOOK_SECRET: is required with USAGE_WEBHOOK_URL: receivers verify each webhook with it');
+  if (env.USAGE_WEBHOOK_URL?.trim() && !env.USAGE_WEBHOOK_SECRET)
+    problems.push('USAGE_WEBHOOK_SECRET: is required with USAGE_WEBHOOK_URL: receivers verify each webhook with it');
   if (env.USAGE_WEBHOOK_URL?.trim() && /^(false|0|no|off)$/i.test(env.MONETIZATION_ENABLED ?? '')) {
-    problems.push('USAGE_WEBHOOK_URL: needs MONETIZATION_ENABLED=true: webhooks deliver the usage events published for billing');
+    problems.push(
+      'USAGE_WEBHOOK_URL: needs MONETIZATION_ENABLED=true: webhooks deliver the usage events published for billing',
+    );
   }
-  for (const alg of (env.JWT_ALGORITHMS ?? '').split(',').map((a) => a.trim()).filter(Boolean)) {
+  for (const alg of (env.JWT_ALGORITHMS ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)) {
     if (alg.startsWith('HS') && !env.JWT_SECRET) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_SECRET`);
-    if (/^(RS|PS|ES|Ed)/.test(alg) && !env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL) problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY or JWT_JWKS_URL`);
+    if (/^(RS|PS|ES|Ed)/.test(alg) && !env.JWT_PUBLIC_KEY && !env.JWT_JWKS_URL)
+      problems.push(`JWT_ALGORITHMS: ${alg} needs JWT_PUBLIC_KEY or JWT_JWKS_URL`);
   }
   return problems;
 }
@@ -230,7 +290,9 @@ export function loadRuntimeConfig(env?: Env, envFile?: string): RuntimeConfig {
   const values = readEnv(env, envFile);
   const parsed = RuntimeConfig.safeParse(values);
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`)),
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((issue) => `${issue.path.join('.') || '(config)'}: ${issue.message}`)),
     ...crossFieldProblems(values),
   ];
   if (parsed.success && problems.length === 0) return parsed.data;

@@ -19,7 +19,9 @@ export function loadServiceConfig(service: string, options: ServiceConfigOptions
   const config = loadRuntimeConfig();
   const portSet = readEnv().PORT !== undefined;
   if (options.needsNats && !config.NATS_URL) {
-    throw new ConfigError([`NATS_URL: required by the ${service} service (\`npm start\` runs the whole runtime in one process without NATS)`]);
+    throw new ConfigError([
+      `NATS_URL: required by the ${service} service (\`npm start\` runs the whole runtime in one process without NATS)`,
+    ]);
   }
   return portSet ? config : { ...config, PORT: options.defaultPort };
 }

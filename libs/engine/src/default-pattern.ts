@@ -121,9 +121,17 @@ export class AutoPattern implements OrchestrationPattern {
   }
 
   async next(turn: TurnResult): Promise<string | null> {
-    const roster = this.workflow.agents.map((a) => `- ${a.name}: ${a.role ?? a.system_message.split('\n')[0]}`).join('\n');
+    const roster = this.workflow.agents
+      .map((a) => `- ${a.name}: ${a.role ?? a.system_message.split('\n')[0]}`)
+      .join('\n');
     const transcript = (turn.history ?? [])
-      .flatMap((m) => (m.role === 'user' ? [`user: ${m.content}`] : m.role === 'assistant' && m.content ? [`${m.agent}: ${m.content}`] : []))
+      .flatMap((m) =>
+        m.role === 'user'
+          ? [`user: ${m.content}`]
+          : m.role === 'assistant' && m.content
+            ? [`${m.agent}: ${m.content}`]
+            : [],
+      )
       .slice(-30)
       .join('\n');
     const reply = await this.selection.llm.complete({

@@ -4,10 +4,26 @@
 // run id) continues from its last committed step: no reply is produced twice, none is lost.
 import type { CompletionReason, ErrorCode, EventBody, HookEvent, LlmCallUsage } from '@mozaiks/protocol';
 import { evaluateExpression, matchesVariableType, parseStructuredReply } from '@mozaiks/workflows';
-import type { AgentDefinition, ContextVariableDefinition, HookDefinition, LifecycleToolDefinition, ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
+import type {
+  AgentDefinition,
+  ContextVariableDefinition,
+  HookDefinition,
+  LifecycleToolDefinition,
+  ToolDefinition,
+  WorkflowDefinition,
+} from '@mozaiks/workflows';
 import { ConversableAgent } from './conversable-agent.js';
 import { createPattern } from './default-pattern.js';
-import type { ChatMessage, LlmClient, LlmRequest, LlmToolCall, RunJournal, RunStep, ToolInvoker, ToolOutcome } from './ports.js';
+import type {
+  ChatMessage,
+  LlmClient,
+  LlmRequest,
+  LlmToolCall,
+  RunJournal,
+  RunStep,
+  ToolInvoker,
+  ToolOutcome,
+} from './ports.js';
 
 /** Tool rounds one agent turn may take before the agent must answer in words, unless the workflow says. */
 export const MAX_TOOL_ROUNDS_PER_TURN = 10;
@@ -68,7 +84,10 @@ export class RunAbortedError extends Error {
 /** A UI tool was called: the run parks until the client responds (internal). */
 class AwaitingUiTool extends Error {
   override name = 'AwaitingUiTool';
-  constructor(readonly request: { request_id: string; agent: string; tool_call_id: string }, readonly event: EventBody) {
+  constructor(
+    readonly request: { request_id: string; agent: string; tool_call_id: string },
+    readonly event: EventBody,
+  ) {
     super('waiting for a UI tool response');
   }
 }
@@ -94,7 +113,10 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
   const started = performance.now();
   // LLM calls stop on either signal: a hand-back or a cancel.
   const signals = [given.signal, given.cancel].filter((s): s is AbortSignal => s !== undefined);
-  const input: RunScope = { ...given, ...(signals.length ? { callSignal: signals.length > 1 ? AbortSignal.any(signals) : signals[0]! } : {}) };
+  const input: RunScope = {
+    ...given,
+    ...(signals.length ? { callSignal: signals.length > 1 ? AbortSignal.any(signals) : signals[0]! } : {}),
+  };
   const { workflow, runId } = input;
   const agents = new Map(workflow.agents.map((a) => [a.name, ports.createAgent?.(a) ?? new ConversableAgent(a)]));
   const calls: LlmCallUsage[] = [];
@@ -141,7 +163,12 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
         else if (events) events.push(...deltas);
       }
       try {
-        await durable.commit({ ...step, ...(messages ? { messages } : {}), ...(billed ? { calls: billed } : {}), ...(events ? { events } : deltas.length ? { events: deltas } : {}) });
+        await durable.commit({
+          ...step,
+          ...(messages ? { messages } : {}),
+          ...(billed ? { calls: billed } : {}),
+          ...(events ? { events } : deltas.length ? { events: deltas } : {}),
+        });
       } catch (error) {
         uncommitted = { error };
         throw error;
@@ -159,10 +186,17 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
         : [],
   );
   const spoken = turnEnds.map((m) => m.agent);
-  const lastEnd = [...mine].reverse().find((m) => (m.role === 'assistant' && m.final) || (m.role === 'tool' && m.ends_turn));
+  const lastEnd = [...mine]
+    .reverse()
+    .find((m) => (m.role === 'assistant' && m.final) || (m.role === 'tool' && m.ends_turn));
   const lastReply = [...mine].reverse().find((m) => m.role === 'assistant');
   // A turn interrupted after a tool round goes on with the same agent.
-  let resuming = lastReply?.role === 'assistant' && !lastReply.final && mine.indexOf(lastReply) > (lastEnd ? mine.indexOf(lastEnd) : -1) ? lastReply.agent : undefined;
+  let resuming =
+    lastReply?.role === 'assistant' &&
+    !lastReply.final &&
+    mine.indexOf(lastReply) > (lastEnd ? mine.indexOf(lastEnd) : -1)
+      ? lastReply.agent
+      : undefined;
   const lastTurn = turnEnds.at(-1);
   let next: string | null = lastTurn
     ? lastTurn.next !== undefined
@@ -200,7 +234,9 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     // Before the chat's first reply.
     if (!history.some((m) => m.role === 'assistant')) await lifecycle('before_chat');
     if (input.uiResponse) {
-      const ended = await answerUiTool(input, ports, history, variables, (agent) => pattern.next({ agent, variables, history }));
+      const ended = await answerUiTool(input, ports, history, variables, (agent) =>
+        pattern.next({ agent, variables, history }),
+      );
       if (ended) {
         await lifecycle('after_agent', ended.agent);
         spoken.push(ended.agent);
@@ -208,8 +244,19 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
       }
     }
     // A handoff reply whose other tool calls were cut short: finish them before moving on.
-    if (lastReply?.role === 'assistant' && lastReply.final && unansweredToolCalls(history, lastReply.agent, runId).length) {
-      await runTools(agents.get(lastReply.agent)!, unansweredToolCalls(history, lastReply.agent, runId), input, ports, history, variables);
+    if (
+      lastReply?.role === 'assistant' &&
+      lastReply.final &&
+      unansweredToolCalls(history, lastReply.agent, runId).length
+    ) {
+      await runTools(
+        agents.get(lastReply.agent)!,
+        unansweredToolCalls(history, lastReply.agent, runId),
+        input,
+        ports,
+        history,
+        variables,
+      );
     }
     for (;;) {
       const speaker = resuming ?? next;
@@ -226,8 +273,13 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
           awaitInput = { request_id: `req_${runId}`, agent: asking.agent };
           const options = workflow.agents.map((a) => a.name);
           endEvents.push({
-            type: 'input_request', run_id: runId, request_id: awaitInput.request_id, agent: asking.agent,
-            ...(manual ? { prompt: `Who speaks next? One of: ${options.join(', ')}.`, options } : { prompt: asking.content ?? '' }),
+            type: 'input_request',
+            run_id: runId,
+            request_id: awaitInput.request_id,
+            agent: asking.agent,
+            ...(manual
+              ? { prompt: `Who speaks next? One of: ${options.join(', ')}.`, options }
+              : { prompt: asking.content ?? '' }),
           });
         }
         break;
@@ -245,8 +297,15 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
       }
       await lifecycle('before_agent', speaker);
       next = await takeTurn(agent, {
-        input, ports, history, calls, unbilled, variables, durations,
-        decide: (handoff, sofar) => pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }),
+        input,
+        ports,
+        history,
+        calls,
+        unbilled,
+        variables,
+        durations,
+        decide: (handoff, sofar) =>
+          pattern.next({ agent: speaker, ...(handoff ? { handoff } : {}), variables, history: sofar }),
         hold: (step) => void (held = step),
       });
       await lifecycle('after_agent', speaker);
@@ -285,10 +344,30 @@ export async function runWorkflow(given: RunInput, ports: RunPorts): Promise<Run
     ...(held?.calls ? { calls: held.calls } : {}),
     ...(held?.variables ? { variables: held.variables } : {}),
     ...(awaitInput ? { awaitInput } : {}),
-    events: [...(held?.events ?? []), ...failureEvents, ...endEvents, { type: 'workflow_complete', run_id: runId, workflow_id: workflow.id, status, reason, turns: spoken.length, duration_ms }],
+    events: [
+      ...(held?.events ?? []),
+      ...failureEvents,
+      ...endEvents,
+      {
+        type: 'workflow_complete',
+        run_id: runId,
+        workflow_id: workflow.id,
+        status,
+        reason,
+        turns: spoken.length,
+        duration_ms,
+      },
+    ],
     finish: status,
   });
-  return { status, reason, turns: spoken.length, calls, duration_ms, ...(failure === undefined ? {} : { error: failure }) };
+  return {
+    status,
+    reason,
+    turns: spoken.length,
+    calls,
+    duration_ms,
+    ...(failure === undefined ? {} : { error: failure }),
+  };
 }
 
 interface TurnScope {
@@ -312,21 +391,36 @@ interface TurnScope {
 const HANDOFF_TOOL = 'handoff_to_';
 
 /** The agent's `llm` handoff conditions as tools it can call. */
-function handoffTools(workflow: WorkflowDefinition, agent: string): Array<{ name: string; target: string; description: string }> {
+function handoffTools(
+  workflow: WorkflowDefinition,
+  agent: string,
+): Array<{ name: string; target: string; description: string }> {
   return workflow.handoffs.flatMap((rule) =>
     rule.source_agent === agent && rule.kind === 'llm'
-      ? [{ name: `${HANDOFF_TOOL}${rule.target}`, target: rule.target, description: `Hand the conversation over to ${rule.target} when: ${rule.condition}` }]
+      ? [
+          {
+            name: `${HANDOFF_TOOL}${rule.target}`,
+            target: rule.target,
+            description: `Hand the conversation over to ${rule.target} when: ${rule.condition}`,
+          },
+        ]
       : [],
   );
 }
 
 /** The context variables: declared defaults, then the environment (`env_var`), then the launch token's claims of the same names. */
-function seedVariables(workflow: WorkflowDefinition, claims: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
-  return Object.fromEntries(workflow.context_variables.map((v) => {
-    if (v.name in claims) return [v.name, claims[v.name]];
-    const fromEnv = v.env_var === undefined ? undefined : env[v.env_var];
-    return [v.name, fromEnv === undefined ? v.default : fromEnvironment(fromEnv, v)];
-  }));
+function seedVariables(
+  workflow: WorkflowDefinition,
+  claims: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+): Record<string, unknown> {
+  return Object.fromEntries(
+    workflow.context_variables.map((v) => {
+      if (v.name in claims) return [v.name, claims[v.name]];
+      const fromEnv = v.env_var === undefined ? undefined : env[v.env_var];
+      return [v.name, fromEnv === undefined ? v.default : fromEnvironment(fromEnv, v)];
+    }),
+  );
 }
 
 /** An environment variable's text as a value of the variable's type; the default when it is not one. */
@@ -400,8 +494,13 @@ async function routeUserMessage(
 /** A `usage_delta` event for one model call. */
 function usageDelta(runId: string, call: LlmCallUsage, duration: number | undefined): EventBody {
   return {
-    type: 'usage_delta', run_id: runId, agent: call.agent, model: call.model,
-    prompt_tokens: call.prompt_tokens, completion_tokens: call.completion_tokens, total_tokens: call.total_tokens,
+    type: 'usage_delta',
+    run_id: runId,
+    agent: call.agent,
+    model: call.model,
+    prompt_tokens: call.prompt_tokens,
+    completion_tokens: call.completion_tokens,
+    total_tokens: call.total_tokens,
     ...(duration === undefined ? {} : { duration_ms: Math.round(duration * 10) / 10 }),
     ...(call.estimated ? { estimated: true } : {}),
   };
@@ -411,7 +510,12 @@ function usageDelta(runId: string, call: LlmCallUsage, duration: number | undefi
 const RUN_END_EVENTS = new Set<string>(['error', 'input_request', 'ui_tool', 'workflow_complete']);
 
 /** Sets the variables whose `agent_text` triggers match the agent's reply. Returns whether any did, and whether one hides the reply. */
-function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: string, variables: Record<string, unknown>): { changed: boolean; hidden: boolean } {
+function applyTextTriggers(
+  workflow: WorkflowDefinition,
+  agent: string,
+  text: string,
+  variables: Record<string, unknown>,
+): { changed: boolean; hidden: boolean } {
   let changed = false;
   let hidden = false;
   const said = text.trim();
@@ -419,7 +523,12 @@ function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: st
     for (const trigger of variable.triggers ?? []) {
       if (trigger.type !== 'agent_text' || trigger.agent !== agent) continue;
       const { equals, contains, regex } = trigger.match;
-      const matches = equals !== undefined ? said === equals : contains !== undefined ? said.includes(contains) : new RegExp(regex!).test(said);
+      const matches =
+        equals !== undefined
+          ? said === equals
+          : contains !== undefined
+            ? said.includes(contains)
+            : new RegExp(regex!).test(said);
       if (!matches) continue;
       if (variables[variable.name] !== true) changed = true;
       variables[variable.name] = true;
@@ -430,13 +539,27 @@ function applyTextTriggers(workflow: WorkflowDefinition, agent: string, text: st
 }
 
 /** One agent's turn: reply, run any tools it calls, reply again. Returns where the run goes next. */
-async function takeTurn(agent: ConversableAgent, { input, ports, history, calls, unbilled, variables, durations, decide, hold }: TurnScope): Promise<string | null> {
+async function takeTurn(
+  agent: ConversableAgent,
+  { input, ports, history, calls, unbilled, variables, durations, decide, hold }: TurnScope,
+): Promise<string | null> {
   const { workflow, runId } = input;
   const unanswered = unansweredToolCalls(history, agent.name, runId);
   if (unanswered.length > 0) {
     // A call the runtime made from a structured output ends the turn with its result.
-    const auto = history.some((m) => m.role === 'assistant' && m.auto_tool && m.tool_calls?.some((c) => c.id === unanswered[0]!.id));
-    const handedTo = await runTools(agent, unanswered, input, ports, history, variables, (target) => decide(target, history), auto);
+    const auto = history.some(
+      (m) => m.role === 'assistant' && m.auto_tool && m.tool_calls?.some((c) => c.id === unanswered[0]!.id),
+    );
+    const handedTo = await runTools(
+      agent,
+      unanswered,
+      input,
+      ports,
+      history,
+      variables,
+      (target) => decide(target, history),
+      auto,
+    );
     if (handedTo !== undefined) return handedTo;
   }
   const autoTool = agent.definition.auto_tool;
@@ -448,9 +571,19 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     const request = agent.buildRequest(history, input.context, variables);
     // In auto_tool_mode the model only answers; the runtime calls the tool with the answer.
     if (autoTool) request.tools = [];
-    request.tools.push(...handoffs.map(({ name, description }) => ({ name, description, parameters: { type: 'object', properties: {} } })));
+    request.tools.push(
+      ...handoffs.map(({ name, description }) => ({
+        name,
+        description,
+        parameters: { type: 'object', properties: {} },
+      })),
+    );
     // After the last allowed tool round the agent must answer in words.
-    if (round >= (agent.definition.max_consecutive_auto_reply ?? workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)) request.tools = [];
+    if (
+      round >=
+      (agent.definition.max_consecutive_auto_reply ?? workflow.max_consecutive_auto_reply ?? MAX_TOOL_ROUNDS_PER_TURN)
+    )
+      request.tools = [];
     // Hook calls are named by the reply they belong to, the same when the run is started again.
     const hookKey = `${history.length}_${round}`;
     const told: EventBody[] = [];
@@ -460,7 +593,12 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
     let reply = await agent.generateReply(request, ports.llm, {
       ...(input.callSignal ? { signal: input.callSignal } : {}),
       // A structured reply is shown whole, once checked.
-      ...(output ? {} : { onDelta: (delta: string) => ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }) }),
+      ...(output
+        ? {}
+        : {
+            onDelta: (delta: string) =>
+              ports.journal.live({ type: 'agent_message_delta', run_id: runId, agent: agent.name, delta }),
+          }),
     });
     durations.set(reply.usage, performance.now() - callStarted);
     calls.push(reply.usage);
@@ -472,7 +610,17 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
         unbilled.push(reply.usage);
         const retried = performance.now();
         reply = await ports.llm.complete(
-          { ...request, messages: [...request.messages, { role: 'assistant', content: reply.content }, { role: 'user', content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}` }] },
+          {
+            ...request,
+            messages: [
+              ...request.messages,
+              { role: 'assistant', content: reply.content },
+              {
+                role: 'user',
+                content: `Your reply must be only JSON matching the schema ${output.name}. Problems: ${problems.join('; ')}`,
+              },
+            ],
+          },
           input.callSignal ? { signal: input.callSignal } : {},
         );
         durations.set(reply.usage, performance.now() - retried);
@@ -481,7 +629,12 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       }
       if (problems.length) {
         unbilled.push(reply.usage);
-        throw Object.assign(new Error(`agent ${agent.name}'s reply does not match its structured output ${output.name}: ${problems.join('; ')}`), { code: 'llm_error', retryable: true });
+        throw Object.assign(
+          new Error(
+            `agent ${agent.name}'s reply does not match its structured output ${output.name}: ${problems.join('; ')}`,
+          ),
+          { code: 'llm_error', retryable: true },
+        );
       }
       structured = parseStructuredReply(reply.content);
     }
@@ -495,15 +648,26 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       content = sent.message;
       hooksSet ||= sent.changed;
     }
-    const autoCall = autoTool && structured !== undefined && !terminates
-      ? { id: `auto_${runId}_${history.length}`, name: autoTool.name, arguments: JSON.stringify(autoToolArguments(autoTool, structured)) }
-      : undefined;
+    const autoCall =
+      autoTool && structured !== undefined && !terminates
+        ? {
+            id: `auto_${runId}_${history.length}`,
+            name: autoTool.name,
+            arguments: JSON.stringify(autoToolArguments(autoTool, structured)),
+          }
+        : undefined;
     const toolCalls = terminates ? [] : autoCall ? [autoCall] : reply.tool_calls;
     const handoff = handoffs.find((h) => toolCalls.some((c) => c.name === h.name))?.target;
     const final = toolCalls.length === 0 || handoff !== undefined;
     // State variables the reply's words set are seen by the handoff conditions of this same turn.
-    const triggered = content ? applyTextTriggers(workflow, agent.name, content, variables) : { changed: false, hidden: false };
-    const next = terminates ? 'terminate' : final ? await decide(handoff, [...history, { role: 'assistant', agent: agent.name, content: content || null }]) : undefined;
+    const triggered = content
+      ? applyTextTriggers(workflow, agent.name, content, variables)
+      : { changed: false, hidden: false };
+    const next = terminates
+      ? 'terminate'
+      : final
+        ? await decide(handoff, [...history, { role: 'assistant', agent: agent.name, content: content || null }])
+        : undefined;
 
     const entry: ChatMessage = {
       role: 'assistant',
@@ -515,18 +679,52 @@ async function takeTurn(agent: ConversableAgent, { input, ports, history, calls,
       ...(autoCall ? { auto_tool: true as const } : {}),
       run_id: runId,
     };
-    const events: EventBody[] = [...told, ...(content && !triggered.hidden ? [{ type: 'agent_message' as const, run_id: runId, agent: agent.name, content, ...(structured === undefined ? {} : { structured }) }] : [])];
+    const events: EventBody[] = [
+      ...told,
+      ...(content && !triggered.hidden
+        ? [
+            {
+              type: 'agent_message' as const,
+              run_id: runId,
+              agent: agent.name,
+              content,
+              ...(structured === undefined ? {} : { structured }),
+            },
+          ]
+        : []),
+    ];
     for (const call of toolCalls) {
       if (call.name.startsWith(HANDOFF_TOOL) && handoffs.some((h) => h.name === call.name)) continue;
-      events.push({ type: 'tool_call', run_id: runId, agent: agent.name, tool_call_id: call.id, name: call.name, arguments: parseArguments(call.arguments).args });
+      events.push({
+        type: 'tool_call',
+        run_id: runId,
+        agent: agent.name,
+        tool_call_id: call.id,
+        name: call.name,
+        arguments: parseArguments(call.arguments).args,
+      });
     }
-    const step: RunStep = { messages: [entry], events, calls: [reply.usage], ...(triggered.changed || hooksSet ? { variables: { ...variables } } : {}) };
+    const step: RunStep = {
+      messages: [entry],
+      events,
+      calls: [reply.usage],
+      ...(triggered.changed || hooksSet ? { variables: { ...variables } } : {}),
+    };
     // A reply with nothing after it in this turn is the turn's last step.
     if (toolCalls.length === 0) hold(step);
     else await ports.journal.commit(step);
     history.push(entry);
     if (toolCalls.length) {
-      const handedTo = await runTools(agent, toolCalls, input, ports, history, variables, final ? undefined : (target) => decide(target, history), autoCall !== undefined);
+      const handedTo = await runTools(
+        agent,
+        toolCalls,
+        input,
+        ports,
+        history,
+        variables,
+        final ? undefined : (target) => decide(target, history),
+        autoCall !== undefined,
+      );
       if (handedTo !== undefined) return handedTo;
     }
     if (final) return next ?? null;
@@ -555,7 +753,9 @@ function checkStructured(content: string | null, check: (value: unknown) => stri
 
 /** Tool calls of the agent's last reply in this run that have no result yet (after a crash). */
 function unansweredToolCalls(history: readonly ChatMessage[], agent: string, runId: string): LlmToolCall[] {
-  const lastCall = [...history].reverse().find((m) => m.run_id === runId && m.role === 'assistant' && m.agent === agent);
+  const lastCall = [...history]
+    .reverse()
+    .find((m) => m.run_id === runId && m.role === 'assistant' && m.agent === agent);
   if (!lastCall || lastCall.role !== 'assistant' || !lastCall.tool_calls?.length) return [];
   const answered = new Set(history.flatMap((m) => (m.role === 'tool' ? [m.tool_call_id] : [])));
   return lastCall.tool_calls.filter((c) => !answered.has(c.id));
@@ -564,7 +764,8 @@ function unansweredToolCalls(history: readonly ChatMessage[], agent: string, run
 function parseArguments(text: string): { args: Record<string, unknown>; problem?: string } {
   try {
     const parsed: unknown = text.trim() === '' ? {} : JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return { args: parsed as Record<string, unknown> };
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return { args: parsed as Record<string, unknown> };
     return { args: {}, problem: 'tool arguments must be a JSON object' };
   } catch {
     return { args: {}, problem: 'tool arguments are not valid JSON' };
@@ -580,7 +781,11 @@ export const TOOL_HANDOFF_KEY = '$handoff';
  * Sets what a tool (or hook) set in the variables: only declared variables, and only with values of
  * their type, so that no function corrupts the chat's state. Returns whether any was set.
  */
-function setVariables(workflow: WorkflowDefinition, updates: Record<string, unknown> | undefined, variables: Record<string, unknown>): boolean {
+function setVariables(
+  workflow: WorkflowDefinition,
+  updates: Record<string, unknown> | undefined,
+  variables: Record<string, unknown>,
+): boolean {
   let changed = false;
   for (const [name, value] of Object.entries(updates ?? {})) {
     const type = workflow.context_variables.find((v) => v.name === name)?.type;
@@ -593,10 +798,22 @@ function setVariables(workflow: WorkflowDefinition, updates: Record<string, unkn
 }
 
 /** What the client is told of a hook or lifecycle tool call. */
-function hookEvent(runId: string, hook: HookEvent['hook'], agent: string | undefined, name: string, outcome: ToolOutcome): EventBody {
+function hookEvent(
+  runId: string,
+  hook: HookEvent['hook'],
+  agent: string | undefined,
+  name: string,
+  outcome: ToolOutcome,
+): EventBody {
   return {
-    type: 'hook', run_id: runId, hook, ...(agent ? { agent } : {}), name,
-    ...(outcome.ok ? { ok: true, ...(outcome.result === undefined || outcome.result === null ? {} : { result: outcome.result }) } : { ok: false, error: outcome.error }),
+    type: 'hook',
+    run_id: runId,
+    hook,
+    ...(agent ? { agent } : {}),
+    name,
+    ...(outcome.ok
+      ? { ok: true, ...(outcome.result === undefined || outcome.result === null ? {} : { result: outcome.result }) }
+      : { ok: false, error: outcome.error }),
     duration_ms: outcome.duration_ms,
   };
 }
@@ -606,14 +823,34 @@ function hookEvent(runId: string, hook: HookEvent['hook'], agent: string | undef
  * tool; each is told in a `hook` event and what it sets in the variables is kept. A failure is
  * told and the run goes on. Returns the step to commit; none when no tool is declared there.
  */
-async function runLifecycle(trigger: LifecycleToolDefinition['trigger'], agent: string | undefined, turn: number, input: RunScope, ports: RunPorts, variables: Record<string, unknown>): Promise<RunStep | undefined> {
-  const tools = (input.workflow.lifecycle_tools ?? []).filter((l) => l.trigger === trigger && (l.agent === undefined || l.agent === agent));
+async function runLifecycle(
+  trigger: LifecycleToolDefinition['trigger'],
+  agent: string | undefined,
+  turn: number,
+  input: RunScope,
+  ports: RunPorts,
+  variables: Record<string, unknown>,
+): Promise<RunStep | undefined> {
+  const tools = (input.workflow.lifecycle_tools ?? []).filter(
+    (l) => l.trigger === trigger && (l.agent === undefined || l.agent === agent),
+  );
   if (tools.length === 0) return undefined;
   checkCancelled(input);
-  const outcomes = await untilCancelled(input, Promise.all(tools.map(({ tool }, i) =>
-    // The id is the same when the run is started again: the tool-runner answers a repeat from the first call.
-    ports.tools.invoke({ tool, agent: agent ?? '', tool_call_id: `${trigger}_${turn}_${i}`, args: {}, ...(tool.takes_context ? { variables: { ...variables } } : {}) }),
-  )));
+  const outcomes = await untilCancelled(
+    input,
+    Promise.all(
+      tools.map(({ tool }, i) =>
+        // The id is the same when the run is started again: the tool-runner answers a repeat from the first call.
+        ports.tools.invoke({
+          tool,
+          agent: agent ?? '',
+          tool_call_id: `${trigger}_${turn}_${i}`,
+          args: {},
+          ...(tool.takes_context ? { variables: { ...variables } } : {}),
+        }),
+      ),
+    ),
+  );
   let changed = false;
   const events = outcomes.map((outcome, i) => {
     if (outcome.ok && setVariables(input.workflow, outcome.variables, variables)) changed = true;
@@ -632,14 +869,32 @@ function hooksOf(workflow: WorkflowDefinition, type: HookDefinition['type'], age
  * before left: the request is sent with the result. Failures are told in `told`. Returns whether
  * a hook set variables.
  */
-async function updateAgentState(agent: ConversableAgent, request: LlmRequest, key: string, input: RunScope, ports: RunPorts, variables: Record<string, unknown>, told: EventBody[]): Promise<boolean> {
+async function updateAgentState(
+  agent: ConversableAgent,
+  request: LlmRequest,
+  key: string,
+  input: RunScope,
+  ports: RunPorts,
+  variables: Record<string, unknown>,
+  told: EventBody[],
+): Promise<boolean> {
   const hooks = hooksOf(input.workflow, 'update_agent_state', agent.name);
   const base = agent.definition.system_message;
   let system = base;
   let changed = false;
   const messages = hooks.length ? request.messages.filter((m) => m.role !== 'system') : [];
   for (const [i, { tool }] of hooks.entries()) {
-    const outcome = await untilCancelled(input, ports.tools.invoke({ tool, agent: agent.name, tool_call_id: `state_${key}_${i}`, args: { agent: { name: agent.name, system_message: system }, messages }, variables: { ...variables }, hook: 'update_agent_state' }));
+    const outcome = await untilCancelled(
+      input,
+      ports.tools.invoke({
+        tool,
+        agent: agent.name,
+        tool_call_id: `state_${key}_${i}`,
+        args: { agent: { name: agent.name, system_message: system }, messages },
+        variables: { ...variables },
+        hook: 'update_agent_state',
+      }),
+    );
     const returned = outcome.ok ? (outcome.result as { system_message?: unknown } | null)?.system_message : undefined;
     if (!outcome.ok) told.push(hookEvent(input.runId, 'update_agent_state', agent.name, tool.name, outcome));
     else {
@@ -648,7 +903,8 @@ async function updateAgentState(agent: ConversableAgent, request: LlmRequest, ke
     }
   }
   const first = request.messages[0];
-  if (system !== base && first?.role === 'system' && first.content.startsWith(base)) first.content = system + first.content.slice(base.length);
+  if (system !== base && first?.role === 'system' && first.content.startsWith(base))
+    first.content = system + first.content.slice(base.length);
   return changed;
 }
 
@@ -656,15 +912,35 @@ async function updateAgentState(agent: ConversableAgent, request: LlmRequest, ke
  * The reply as the agent's process_message_before_send hooks leave it, in file order, and whether
  * they set variables. Failures are told in `told`.
  */
-async function beforeSend(agent: ConversableAgent, content: string, recipient: string, key: string, input: RunScope, ports: RunPorts, variables: Record<string, unknown>, told: EventBody[]): Promise<{ message: string; changed: boolean }> {
+async function beforeSend(
+  agent: ConversableAgent,
+  content: string,
+  recipient: string,
+  key: string,
+  input: RunScope,
+  ports: RunPorts,
+  variables: Record<string, unknown>,
+  told: EventBody[],
+): Promise<{ message: string; changed: boolean }> {
   let message = content;
   let changed = false;
   for (const [i, { tool }] of hooksOf(input.workflow, 'process_message_before_send', agent.name).entries()) {
-    const outcome = await untilCancelled(input, ports.tools.invoke({
-      tool, agent: agent.name, tool_call_id: `send_${key}_${i}`,
-      args: { sender: { name: agent.name, system_message: agent.definition.system_message }, message, recipient: { name: recipient }, silent: false },
-      variables: { ...variables }, hook: 'process_message_before_send',
-    }));
+    const outcome = await untilCancelled(
+      input,
+      ports.tools.invoke({
+        tool,
+        agent: agent.name,
+        tool_call_id: `send_${key}_${i}`,
+        args: {
+          sender: { name: agent.name, system_message: agent.definition.system_message },
+          message,
+          recipient: { name: recipient },
+          silent: false,
+        },
+        variables: { ...variables },
+        hook: 'process_message_before_send',
+      }),
+    );
     if (!outcome.ok) {
       told.push(hookEvent(input.runId, 'process_message_before_send', agent.name, tool.name, outcome));
       continue;
@@ -672,7 +948,12 @@ async function beforeSend(agent: ConversableAgent, content: string, recipient: s
     // A hook returns the message as a string, or as a dict with its content.
     const returned = (outcome.result as { message?: unknown } | null)?.message;
     if (typeof returned === 'string') message = returned;
-    else if (typeof returned === 'object' && returned !== null && typeof (returned as { content?: unknown }).content === 'string') message = (returned as { content: string }).content;
+    else if (
+      typeof returned === 'object' &&
+      returned !== null &&
+      typeof (returned as { content?: unknown }).content === 'string'
+    )
+      message = (returned as { content: string }).content;
     if (setVariables(input.workflow, outcome.variables, variables)) changed = true;
   }
   return { message, changed };
@@ -684,7 +965,10 @@ async function beforeSend(agent: ConversableAgent, content: string, recipient: s
  * parameters. The chat's ids reach a tool through its context variables.
  */
 function autoToolArguments(tool: ToolDefinition, structured: unknown): Record<string, unknown> {
-  const output = typeof structured === 'object' && structured !== null && !Array.isArray(structured) ? (structured as Record<string, unknown>) : {};
+  const output =
+    typeof structured === 'object' && structured !== null && !Array.isArray(structured)
+      ? (structured as Record<string, unknown>)
+      : {};
   const declared = Object.keys((tool.parameters.properties as Record<string, unknown> | undefined) ?? {});
   if (declared.length === 0) return { ...output };
   const key = (name: string) => name.toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -717,37 +1001,71 @@ async function runTools(
   checkCancelled(input);
   // A UI tool is not run: its call goes to the client, whose response becomes the result. One per round.
   let shown: { call: LlmToolCall; tool: ToolDefinition; args: Record<string, unknown> } | undefined;
-  const outcomes = await untilCancelled(input, Promise.all(
-    toolCalls.map((call): Promise<ToolOutcome & { internal?: true; waits?: true }> => {
-      const handoff = handoffs.find((h) => h.name === call.name);
-      if (handoff) return Promise.resolve({ ok: true as const, result: { handed_over_to: handoff.target }, duration_ms: 0, internal: true });
-      const tool = agent.definition.tools.find((t) => t.name === call.name);
-      const { args, problem } = parseArguments(call.arguments);
-      let invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
-      if (tool?.tool_type === 'UI_Tool' && !invalid) {
-        if (!shown) {
-          shown = { call, tool, args };
-          return Promise.resolve({ ok: true as const, result: null, duration_ms: 0, waits: true });
+  const outcomes = await untilCancelled(
+    input,
+    Promise.all(
+      toolCalls.map((call): Promise<ToolOutcome & { internal?: true; waits?: true }> => {
+        const handoff = handoffs.find((h) => h.name === call.name);
+        if (handoff)
+          return Promise.resolve({
+            ok: true as const,
+            result: { handed_over_to: handoff.target },
+            duration_ms: 0,
+            internal: true,
+          });
+        const tool = agent.definition.tools.find((t) => t.name === call.name);
+        const { args, problem } = parseArguments(call.arguments);
+        let invalid = tool ? problem : `agent ${agent.name} has no tool named "${call.name}"`;
+        if (tool?.tool_type === 'UI_Tool' && !invalid) {
+          if (!shown) {
+            shown = { call, tool, args };
+            return Promise.resolve({ ok: true as const, result: null, duration_ms: 0, waits: true });
+          }
+          invalid = `one UI tool at a time: ${shown.tool.name} is waiting for the user; call ${call.name} after it`;
         }
-        invalid = `one UI tool at a time: ${shown.tool.name} is waiting for the user; call ${call.name} after it`;
-      }
-      return tool && !invalid
-        ? ports.tools.invoke({ tool, agent: agent.name, tool_call_id: call.id, args, ...(tool.takes_context ? { variables: { ...variables } } : {}) })
-        : Promise.resolve({ ok: false as const, error: { code: 'invalid_tool_call', message: invalid! }, duration_ms: 0 });
-    }),
-  ));
+        return tool && !invalid
+          ? ports.tools.invoke({
+              tool,
+              agent: agent.name,
+              tool_call_id: call.id,
+              args,
+              ...(tool.takes_context ? { variables: { ...variables } } : {}),
+            })
+          : Promise.resolve({
+              ok: false as const,
+              error: { code: 'invalid_tool_call', message: invalid! },
+              duration_ms: 0,
+            });
+      }),
+    ),
+  );
   const results: ChatMessage[] = [];
   const events: EventBody[] = [];
   let changed = false;
   let handoff: string | undefined;
   for (const outcome of outcomes) {
     if (!outcome.ok) continue;
-    const result = (typeof outcome.result === 'object' && outcome.result !== null ? outcome.result : {}) as Record<string, unknown>;
+    const result = (typeof outcome.result === 'object' && outcome.result !== null ? outcome.result : {}) as Record<
+      string,
+      unknown
+    >;
     // A tool sets variables through its context_variables (Python) or a `$context` key in its result.
     const returned = result[TOOL_CONTEXT_KEY];
-    if (setVariables(input.workflow, { ...(typeof returned === 'object' && returned !== null ? returned : {}), ...('variables' in outcome ? outcome.variables : {}) }, variables)) changed = true;
+    if (
+      setVariables(
+        input.workflow,
+        {
+          ...(typeof returned === 'object' && returned !== null ? returned : {}),
+          ...('variables' in outcome ? outcome.variables : {}),
+        },
+        variables,
+      )
+    )
+      changed = true;
     const target = result[TOOL_HANDOFF_KEY];
-    const valid = typeof target === 'string' && (target === 'user' || target === 'terminate' || input.workflow.agents.some((a) => a.name === target));
+    const valid =
+      typeof target === 'string' &&
+      (target === 'user' || target === 'terminate' || input.workflow.agents.some((a) => a.name === target));
     if (valid && handoff === undefined) handoff = target;
   }
   for (const [i, outcome] of outcomes.entries()) {
@@ -770,7 +1088,7 @@ async function runTools(
       agent: agent.name,
       tool_call_id: call.id,
       name: call.name,
-      content: JSON.stringify(outcome.ok ? outcome.result ?? null : { error: outcome.error }),
+      content: JSON.stringify(outcome.ok ? (outcome.result ?? null) : { error: outcome.error }),
       run_id: input.runId,
     });
   }
@@ -780,13 +1098,23 @@ async function runTools(
     const last = results.at(-1)!;
     if (last.role === 'tool') last.ends_turn = { next };
   }
-  if (results.length || changed) await ports.journal.commit({ messages: results, events, ...(changed ? { variables: { ...variables } } : {}) });
+  if (results.length || changed)
+    await ports.journal.commit({ messages: results, events, ...(changed ? { variables: { ...variables } } : {}) });
   history.push(...results);
   if (shown) {
     const { call, tool, args } = shown;
     throw new AwaitingUiTool(
       { request_id: `ui_${input.runId}_${call.id}`.slice(0, 200), agent: agent.name, tool_call_id: call.id },
-      { type: 'ui_tool', run_id: input.runId, agent: agent.name, tool_call_id: call.id, name: tool.name, component: tool.ui?.component ?? tool.name, display: tool.ui?.display ?? 'inline', payload: args },
+      {
+        type: 'ui_tool',
+        run_id: input.runId,
+        agent: agent.name,
+        tool_call_id: call.id,
+        name: tool.name,
+        component: tool.ui?.component ?? tool.name,
+        display: tool.ui?.display ?? 'inline',
+        payload: args,
+      },
     );
   }
   return next;
@@ -827,13 +1155,31 @@ async function answerUiTool(
       }
     }
   }
-  const result: ChatMessage = { role: 'tool', agent: asked.agent, tool_call_id, name: call.name, content: JSON.stringify(response), run_id: input.runId };
+  const result: ChatMessage = {
+    role: 'tool',
+    agent: asked.agent,
+    tool_call_id,
+    name: call.name,
+    content: JSON.stringify(response),
+    run_id: input.runId,
+  };
   history.push(result);
   const ended = asked.auto ? { agent: asked.agent, next: await decide(asked.agent) } : undefined;
   if (ended) result.ends_turn = { next: ended.next };
   await ports.journal.commit({
     messages: [result],
-    events: [{ type: 'tool_result', run_id: input.runId, agent: asked.agent, tool_call_id, name: call.name, ok: true, result: response, duration_ms: 0 }],
+    events: [
+      {
+        type: 'tool_result',
+        run_id: input.runId,
+        agent: asked.agent,
+        tool_call_id,
+        name: call.name,
+        ok: true,
+        result: response,
+        duration_ms: 0,
+      },
+    ],
     ...(changed ? { variables: { ...variables } } : {}),
   });
   return ended;
@@ -845,5 +1191,9 @@ function toFailure(error: unknown): { code: ErrorCode; message: string; retryabl
   if (e?.code === 'llm_error' && typeof e.message === 'string') {
     return { code: 'llm_error', message: e.message, retryable: e.retryable === true };
   }
-  return { code: 'internal_error', message: 'the run failed inside the runtime; it is logged for the operator', retryable: true };
+  return {
+    code: 'internal_error',
+    message: 'the run failed inside the runtime; it is logged for the operator',
+    retryable: true,
+  };
 }

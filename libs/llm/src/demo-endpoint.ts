@@ -3,7 +3,8 @@
 import { startChatCompletionsServer } from './openai-wire.js';
 import type { ChatCompletionsServer, CompletionReply, CompletionRequestBody } from './openai-wire.js';
 
-export const DEMO_MODEL_NOTE = 'This is the runtime\'s demo model: set OPENAI_API_KEY (and OPENAI_API_BASE for another provider) to use a real one.';
+export const DEMO_MODEL_NOTE =
+  "This is the runtime's demo model: set OPENAI_API_KEY (and OPENAI_API_BASE for another provider) to use a real one.";
 
 function text(content: unknown): string {
   return typeof content === 'string' ? content : JSON.stringify(content ?? '');
@@ -16,7 +17,8 @@ function demoArguments(parameters: Record<string, unknown> | undefined): Record<
   const required = Array.isArray(parameters?.required) ? (parameters.required as string[]) : [];
   for (const [name, schema] of Object.entries(properties)) {
     if (!required.includes(name)) continue;
-    args[name] = schema.type === 'number' || schema.type === 'integer' ? 1 : schema.type === 'boolean' ? true : `demo ${name}`;
+    args[name] =
+      schema.type === 'number' || schema.type === 'integer' ? 1 : schema.type === 'boolean' ? true : `demo ${name}`;
   }
   return args;
 }

@@ -27,10 +27,17 @@ const fetchIt = httpFetch();
 describe('httpFetch', () => {
   it('sends method, headers and body, and returns status, headers and body', async () => {
     handle = (req, res, body) => {
-      res.writeHead(201, 'Made', { 'content-type': 'application/json', 'x-seen': `${req.method} ${req.headers.authorization}` });
+      res.writeHead(201, 'Made', {
+        'content-type': 'application/json',
+        'x-seen': `${req.method} ${req.headers.authorization}`,
+      });
       res.end(JSON.stringify({ echoed: JSON.parse(body) }));
     };
-    const res = await fetchIt(`${url}/v1/x`, { method: 'POST', headers: new Headers({ authorization: 'Bearer k', 'content-type': 'application/json' }), body: '{"a":1}' });
+    const res = await fetchIt(`${url}/v1/x`, {
+      method: 'POST',
+      headers: new Headers({ authorization: 'Bearer k', 'content-type': 'application/json' }),
+      body: '{"a":1}',
+    });
     expect([res.status, res.statusText, res.ok]).toEqual([201, 'Made', true]);
     expect(res.headers.get('x-seen')).toBe('POST Bearer k');
     expect(await res.json()).toEqual({ echoed: { a: 1 } });

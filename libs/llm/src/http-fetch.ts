@@ -13,7 +13,9 @@ export interface HttpFetchOptions {
 }
 
 function abortError(signal: AbortSignal): unknown {
-  return signal.reason instanceof Error && signal.reason.name !== 'AbortError' ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
+  return signal.reason instanceof Error && signal.reason.name !== 'AbortError'
+    ? signal.reason
+    : new DOMException('This operation was aborted', 'AbortError');
 }
 
 type RequestInitOf = NonNullable<Parameters<typeof fetch>[1]>;
@@ -22,7 +24,8 @@ function requestHeaders(headers: RequestInitOf['headers']): Record<string, strin
   if (!headers) return {};
   if (headers instanceof Headers) return Object.fromEntries(headers.entries());
   if (Array.isArray(headers)) return Object.fromEntries(headers.map(([k, v]) => [k!, v!]));
-  if (typeof (headers as unknown as Headers).entries === 'function') return Object.fromEntries((headers as unknown as Headers).entries());
+  if (typeof (headers as unknown as Headers).entries === 'function')
+    return Object.fromEntries((headers as unknown as Headers).entries());
   return { ...(headers as Record<string, string>) };
 }
 
@@ -40,7 +43,8 @@ export function httpFetch(options: HttpFetchOptions = {}): typeof fetch {
   return (input, init = {}) =>
     new Promise<Response>((resolve, reject) => {
       const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return reject(new TypeError(`cannot fetch ${url.protocol} URLs`));
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return reject(new TypeError(`cannot fetch ${url.protocol} URLs`));
       const signal = init.signal ?? undefined;
       if (signal?.aborted) return reject(abortError(signal));
       let body: string | Uint8Array | undefined;
@@ -52,32 +56,50 @@ export function httpFetch(options: HttpFetchOptions = {}): typeof fetch {
       const transport = url.protocol === 'https:' ? https : http;
       const onAbort = () => req.destroy(abortError(signal!) as Error);
       const done = () => signal?.removeEventListener('abort', onAbort);
-      const req = transport.request(url, { method: init.method ?? 'GET', headers: requestHeaders(init.headers), agent: agents[url.protocol] }, (res) => {
-        // Aborting stops the body too, until it has been read to its end.
-        res.on('close', done);
-        const headers = new Headers();
-        for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
-        const status = res.statusCode ?? 0;
-        const empty = status === 204 || status === 304 || init.method === 'HEAD';
-        const stream = empty
-          ? null
-          : new ReadableStream<Uint8Array>({
-            start(controller) {
-              res.on('data', (chunk: Buffer) => controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-              res.on('end', () => controller.close());
-              res.on('error', (error) => controller.error(signal?.aborted ? abortError(signal) : error));
-              // A response cut before its end (the endpoint died) is an error, not an end.
-              res.on('aborted', () => controller.error(signal?.aborted ? abortError(signal) : new TypeError('the response was cut before its end')));
-            },
-            cancel() {
-              res.destroy();
-            },
-          });
-        if (empty) res.resume();
-        resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers }));
-      });
+      const req = transport.request(
+        url,
+        { method: init.method ?? 'GET', headers: requestHeaders(init.headers), agent: agents[url.protocol] },
+        (res) => {
+          // Aborting stops the body too, until it has been read to its end.
+          res.on('close', done);
+          const headers = new Headers();
+          for (let i = 0; i < res.rawHeaders.length; i += 2) headers.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+          const status = res.statusCode ?? 0;
+          const empty = status === 204 || status === 304 || init.method === 'HEAD';
+          const stream = empty
+            ? null
+            : new ReadableStream<Uint8Array>({
+                start(controller) {
+                  res.on('data', (chunk: Buffer) =>
+                    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+                  );
+                  res.on('end', () => controller.close());
+                  res.on('error', (error) => controller.error(signal?.aborted ? abortError(signal) : error));
+                  // A response cut before its end (the endpoint died) is an error, not an end.
+                  res.on('aborted', () =>
+                    controller.error(
+                      signal?.aborted ? abortError(signal) : new TypeError('the response was cut before its end'),
+                    ),
+                  );
+                },
+                cancel() {
+                  res.destroy();
+                },
+              });
+          if (empty) res.resume();
+          resolve(new Response(stream, { status, statusText: res.statusMessage ?? '', headers }));
+        },
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('error', (error) => (done(), reject(signal?.aborted ? abortError(signal) : new TypeError(`fetch failed: ${error.message}`, { cause: error }))));
+      req.on(
+        'error',
+        (error) => (
+          done(),
+          reject(
+            signal?.aborted ? abortError(signal) : new TypeError(`fetch failed: ${error.message}`, { cause: error }),
+          )
+        ),
+      );
       req.end(body);
     });
 }

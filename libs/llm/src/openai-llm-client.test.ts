@@ -10,33 +10,62 @@ let received: CompletionRequestBody[];
 beforeEach(async () => {
   replies = [];
   received = [];
-  server = await startChatCompletionsServer((body) => (received.push(body), replies.shift() ?? { error: { status: 500, message: 'unscripted' } }));
+  server = await startChatCompletionsServer(
+    (body) => (received.push(body), replies.shift() ?? { error: { status: 500, message: 'unscripted' } }),
+  );
 });
 afterEach(async () => server.close());
 
-const client = (maxRetries = 0) => new OpenAiLlmClient({ apiKey: 'sk-test', baseURL: server.url, defaultModel: 'gpt-4o-mini', maxRetries, timeoutMs: 5000, retryDelayMs: 10 });
+const client = (maxRetries = 0) =>
+  new OpenAiLlmClient({
+    apiKey: 'sk-test',
+    baseURL: server.url,
+    defaultModel: 'gpt-4o-mini',
+    maxRetries,
+    timeoutMs: 5000,
+    retryDelayMs: 10,
+  });
 
 /** A log that keeps what it is told. */
 function recorder() {
   const lines: Array<{ level: 'warn' | 'error'; fields: Record<string, unknown>; message: string }> = [];
   return {
     lines,
-    log: { warn: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'warn', fields, message }), error: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'error', fields, message }) },
+    log: {
+      warn: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'warn', fields, message }),
+      error: (fields: Record<string, unknown>, message: string) => void lines.push({ level: 'error', fields, message }),
+    },
   };
 }
 
 describe('OpenAiLlmClient', () => {
-  it('sends the agent\'s messages, model and tools, and returns text, tool calls and the endpoint\'s usage', async () => {
-    replies.push({ content: 'hi', tool_calls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }], usage: { prompt_tokens: 17, completion_tokens: 4 }, model: 'gpt-4o-2024-08-06' });
+  it("sends the agent's messages, model and tools, and returns text, tool calls and the endpoint's usage", async () => {
+    replies.push({
+      content: 'hi',
+      tool_calls: [{ id: 'call_1', name: 'lookup', arguments: '{"q":"x"}' }],
+      usage: { prompt_tokens: 17, completion_tokens: 4 },
+      model: 'gpt-4o-2024-08-06',
+    });
     const reply = await client().complete({
-      agent: 'A', model: 'gpt-4o', temperature: 0.3,
-      messages: [{ role: 'system', content: 'sys' }, { role: 'user', name: 'B', content: 'from B' }],
+      agent: 'A',
+      model: 'gpt-4o',
+      temperature: 0.3,
+      messages: [
+        { role: 'system', content: 'sys' },
+        { role: 'user', name: 'B', content: 'from B' },
+      ],
       tools: [{ name: 'lookup', description: 'Looks up', parameters: { type: 'object' } }],
     });
     expect(received[0]).toMatchObject({
-      model: 'gpt-4o', temperature: 0.3,
-      messages: [{ role: 'system', content: 'sys' }, { role: 'user', name: 'B', content: 'from B' }],
-      tools: [{ type: 'function', function: { name: 'lookup', description: 'Looks up', parameters: { type: 'object' } } }],
+      model: 'gpt-4o',
+      temperature: 0.3,
+      messages: [
+        { role: 'system', content: 'sys' },
+        { role: 'user', name: 'B', content: 'from B' },
+      ],
+      tools: [
+        { type: 'function', function: { name: 'lookup', description: 'Looks up', parameters: { type: 'object' } } },
+      ],
     });
     expect(reply).toMatchObject({
       content: 'hi',
@@ -46,9 +75,20 @@ describe('OpenAiLlmClient', () => {
   });
 
   it('streams when asked for deltas: text as it comes, tool calls assembled, usage from the last chunk', async () => {
-    replies.push({ content: 'Let me look that up.', tool_calls: [{ id: 'call_9', name: 'lookup', arguments: '{"q":"streamed"}' }], usage: { prompt_tokens: 30, completion_tokens: 12 } });
+    replies.push({
+      content: 'Let me look that up.',
+      tool_calls: [{ id: 'call_9', name: 'lookup', arguments: '{"q":"streamed"}' }],
+      usage: { prompt_tokens: 30, completion_tokens: 12 },
+    });
     const deltas: string[] = [];
-    const reply = await client().complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [{ name: 'lookup', description: 'Looks up', parameters: { type: 'object' } }] }, { onDelta: (d) => deltas.push(d) });
+    const reply = await client().complete(
+      {
+        agent: 'A',
+        messages: [{ role: 'user', content: 'x' }],
+        tools: [{ name: 'lookup', description: 'Looks up', parameters: { type: 'object' } }],
+      },
+      { onDelta: (d) => deltas.push(d) },
+    );
     expect(received[0]).toMatchObject({ stream: true, stream_options: { include_usage: true } });
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join('')).toBe('Let me look that up.');
@@ -62,15 +102,33 @@ describe('OpenAiLlmClient', () => {
   it('does not stream when streaming is off, even if asked for deltas', async () => {
     replies.push({ content: 'whole', usage: { prompt_tokens: 1, completion_tokens: 1 } });
     const deltas: string[] = [];
-    const quiet = new OpenAiLlmClient({ apiKey: 'k', baseURL: server.url, defaultModel: 'm', maxRetries: 0, streaming: false });
-    expect((await quiet.complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: (d) => deltas.push(d) })).content).toBe('whole');
+    const quiet = new OpenAiLlmClient({
+      apiKey: 'k',
+      baseURL: server.url,
+      defaultModel: 'm',
+      maxRetries: 0,
+      streaming: false,
+    });
+    expect(
+      (
+        await quiet.complete(
+          { agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] },
+          { onDelta: (d) => deltas.push(d) },
+        )
+      ).content,
+    ).toBe('whole');
     expect(received[0]!.stream).toBeUndefined();
     expect(deltas).toEqual([]);
   });
 
   it('reports a failing stream as an LLM error', async () => {
     replies.push({ error: { status: 500, message: 'boom' } });
-    await expect(client().complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: () => undefined })).rejects.toMatchObject({ code: 'llm_error', status: 500 });
+    await expect(
+      client().complete(
+        { agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] },
+        { onDelta: () => undefined },
+      ),
+    ).rejects.toMatchObject({ code: 'llm_error', status: 500 });
   });
 
   it('uses DEFAULT_MODEL when the agent names none, and sends no tools field without tools', async () => {
@@ -81,51 +139,101 @@ describe('OpenAiLlmClient', () => {
   });
 
   it('retries a 503 and a 429, then succeeds', async () => {
-    replies.push({ error: { status: 503, message: 'overloaded' } }, { error: { status: 429, message: 'slow down' } }, { content: 'finally', usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    replies.push(
+      { error: { status: 503, message: 'overloaded' } },
+      { error: { status: 429, message: 'slow down' } },
+      { content: 'finally', usage: { prompt_tokens: 1, completion_tokens: 1 } },
+    );
     const reply = await client(2).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] });
     expect(reply.content).toBe('finally');
     expect(received).toHaveLength(3);
   });
 
-  it('fails at once on a 401, with the endpoint\'s words and retryable false', async () => {
+  it("fails at once on a 401, with the endpoint's words and retryable false", async () => {
     replies.push({ error: { status: 401, message: 'Incorrect API key provided: sk-te**' } });
     const failure = client(2).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] });
     await expect(failure).rejects.toBeInstanceOf(LlmCallError);
-    await expect(failure).rejects.toMatchObject({ code: 'llm_error', retryable: false, status: 401, message: expect.stringContaining('Incorrect API key provided') });
+    await expect(failure).rejects.toMatchObject({
+      code: 'llm_error',
+      retryable: false,
+      status: 401,
+      message: expect.stringContaining('Incorrect API key provided'),
+    });
     expect(received).toHaveLength(1);
   });
 
   it('never takes a cut stream for a reply: it retries, and says llm_error when every try is cut', async () => {
     for (const cut of ['end', 'reset'] as const) {
       received.length = 0;
-      replies.push({ content: 'half a sen', cut }, { content: 'The whole reply.', usage: { prompt_tokens: 5, completion_tokens: 4 } });
+      replies.push(
+        { content: 'half a sen', cut },
+        { content: 'The whole reply.', usage: { prompt_tokens: 5, completion_tokens: 4 } },
+      );
       const deltas: string[] = [];
       const { log, lines } = recorder();
-      const reply = await client(1).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: (d) => deltas.push(d), log });
+      const reply = await client(1).complete(
+        { agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] },
+        { onDelta: (d) => deltas.push(d), log },
+      );
       expect(reply.content).toBe('The whole reply.');
       expect(received).toHaveLength(2);
       // The retry's text is not streamed after the half reply the client already has (a reset
       // connection may have dropped the half reply before it arrived: then the retry streams).
       if (cut === 'end') expect(deltas.join('')).toBe('half a sen');
       else expect(['half a sen', 'The whole reply.']).toContain(deltas.join(''));
-      expect(lines).toEqual([{ level: 'warn', message: 'LLM call failed; retrying', fields: expect.objectContaining({ model: 'gpt-4o-mini', agent: 'A', attempt: 1, retry_in_ms: expect.any(Number) }) }]);
+      expect(lines).toEqual([
+        {
+          level: 'warn',
+          message: 'LLM call failed; retrying',
+          fields: expect.objectContaining({
+            model: 'gpt-4o-mini',
+            agent: 'A',
+            attempt: 1,
+            retry_in_ms: expect.any(Number),
+          }),
+        },
+      ]);
     }
     replies.push({ content: 'cut', cut: 'end' }, { content: 'cut again', cut: 'end' });
     const { log, lines } = recorder();
-    await expect(client(1).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { onDelta: () => undefined, log })).rejects.toMatchObject({ code: 'llm_error', retryable: true });
-    expect(lines.map((l) => [l.level, l.message, l.fields.attempt])).toEqual([['warn', 'LLM call failed; retrying', 1], ['error', 'LLM call failed; giving up', 2]]);
+    await expect(
+      client(1).complete(
+        { agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] },
+        { onDelta: () => undefined, log },
+      ),
+    ).rejects.toMatchObject({ code: 'llm_error', retryable: true });
+    expect(lines.map((l) => [l.level, l.message, l.fields.attempt])).toEqual([
+      ['warn', 'LLM call failed; retrying', 1],
+      ['error', 'LLM call failed; giving up', 2],
+    ]);
   });
 
   it('logs a refused call with its HTTP status, and never the key', async () => {
     replies.push({ error: { status: 401, message: 'Incorrect API key provided' } });
     const { log, lines } = recorder();
-    await expect(client(2).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { log })).rejects.toMatchObject({ status: 401 });
-    expect(lines).toEqual([{ level: 'error', message: 'LLM call failed; giving up', fields: expect.objectContaining({ status: 401, attempt: 1, model: 'gpt-4o-mini' }) }]);
+    await expect(
+      client(2).complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }, { log }),
+    ).rejects.toMatchObject({ status: 401 });
+    expect(lines).toEqual([
+      {
+        level: 'error',
+        message: 'LLM call failed; giving up',
+        fields: expect.objectContaining({ status: 401, attempt: 1, model: 'gpt-4o-mini' }),
+      },
+    ]);
     expect(JSON.stringify(lines)).not.toContain('sk-test');
   });
 
   it('counts the tokens itself, and says so, when the endpoint reports no usage', async () => {
-    const request = { agent: 'A', model: 'gpt-4o', messages: [{ role: 'system' as const, content: 'You are a helpful assistant.' }, { role: 'user' as const, content: 'What is the capital of France?' }], tools: [] };
+    const request = {
+      agent: 'A',
+      model: 'gpt-4o',
+      messages: [
+        { role: 'system' as const, content: 'You are a helpful assistant.' },
+        { role: 'user' as const, content: 'What is the capital of France?' },
+      ],
+      tools: [],
+    };
     replies.push({ content: 'The capital of France is Paris.' }, { content: 'The capital of France is Paris.' });
     for (const onDelta of [undefined, () => undefined]) {
       const reply = await client().complete(request, onDelta ? { onDelta } : {});
@@ -135,13 +243,20 @@ describe('OpenAiLlmClient', () => {
   });
 
   it('reports what a stopped call consumed', async () => {
-    replies.push({ content: 'one two three four five six seven eight nine ten', piece_delay_ms: 30, usage: { prompt_tokens: 1, completion_tokens: 1 } });
+    replies.push({
+      content: 'one two three four five six seven eight nine ten',
+      piece_delay_ms: 30,
+      usage: { prompt_tokens: 1, completion_tokens: 1 },
+    });
     const controller = new AbortController();
     const deltas: string[] = [];
-    const call = client().complete({ agent: 'A', model: 'gpt-4o', messages: [{ role: 'user', content: 'count' }], tools: [] }, {
-      signal: controller.signal,
-      onDelta: (d) => (deltas.push(d), deltas.length === 3 && controller.abort()),
-    });
+    const call = client().complete(
+      { agent: 'A', model: 'gpt-4o', messages: [{ role: 'user', content: 'count' }], tools: [] },
+      {
+        signal: controller.signal,
+        onDelta: (d) => (deltas.push(d), deltas.length === 3 && controller.abort()),
+      },
+    );
     const error = (await call.catch((e: unknown) => e)) as LlmCallError;
     expect(error).toBeInstanceOf(LlmCallError);
     expect(error.usage).toMatchObject({ agent: 'A', model: 'gpt-4o', estimated: true });
@@ -152,7 +267,14 @@ describe('OpenAiLlmClient', () => {
   });
 
   it('reports an unreachable endpoint as a retryable LLM error', async () => {
-    const unreachable = new OpenAiLlmClient({ apiKey: 'k', baseURL: 'http://127.0.0.1:1/v1', defaultModel: 'm', maxRetries: 0 });
-    await expect(unreachable.complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] })).rejects.toMatchObject({ code: 'llm_error', retryable: true });
+    const unreachable = new OpenAiLlmClient({
+      apiKey: 'k',
+      baseURL: 'http://127.0.0.1:1/v1',
+      defaultModel: 'm',
+      maxRetries: 0,
+    });
+    await expect(
+      unreachable.complete({ agent: 'A', messages: [{ role: 'user', content: 'x' }], tools: [] }),
+    ).rejects.toMatchObject({ code: 'llm_error', retryable: true });
   });
 });

@@ -41,7 +41,10 @@ export interface OpenAiLlmClientOptions {
 /** An LLM call that failed after its retries, or was aborted. */
 export class LlmCallError extends RuntimeError {
   override name = 'LlmCallError';
-  constructor(message: string, options: { cause?: unknown; retryable: boolean; status?: number; usage?: LlmResponse['usage'] }) {
+  constructor(
+    message: string,
+    options: { cause?: unknown; retryable: boolean; status?: number; usage?: LlmResponse['usage'] },
+  ) {
     super(ErrorCode.LlmError, message, options);
     this.status = options.status;
     this.usage = options.usage;
@@ -77,17 +80,36 @@ export class OpenAiLlmClient implements LlmClient {
     for (let attempt = 1; ; attempt++) {
       let streamed = '';
       try {
-        return await this.attempt(request, model, options.signal, onDelta && ((text) => ((streamed += text), onDelta!(text))));
+        return await this.attempt(
+          request,
+          model,
+          options.signal,
+          onDelta && ((text) => ((streamed += text), onDelta!(text))),
+        );
       } catch (caught) {
         if (options.signal?.aborted) {
           // Stopped by the caller: the prompt was sent and part of the reply may have come.
           const prompt_tokens = estimatePromptTokens(model, request);
           const completion_tokens = estimateCompletionTokens(model, streamed);
-          const usage = { call_id: randomUUID(), agent: request.agent, model, prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens, estimated: true };
+          const usage = {
+            call_id: randomUUID(),
+            agent: request.agent,
+            model,
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+            estimated: true,
+          };
           throw new LlmCallError(`LLM call to model ${model} was stopped`, { cause: caught, retryable: false, usage });
         }
         const error = caught instanceof LlmCallError ? caught : toLlmCallError(caught, model);
-        const fields = { model, agent: request.agent, attempt, ...(error.status === undefined ? {} : { status: error.status }), error: error.message };
+        const fields = {
+          model,
+          agent: request.agent,
+          attempt,
+          ...(error.status === undefined ? {} : { status: error.status }),
+          error: error.message,
+        };
         if (!error.retryable || attempt > retries) {
           options.log?.error(fields, 'LLM call failed; giving up');
           throw error;
@@ -104,7 +126,12 @@ export class OpenAiLlmClient implements LlmClient {
     }
   }
 
-  private async attempt(request: LlmRequest, model: string, signal: AbortSignal | undefined, onDelta: ((text: string) => void) | undefined): Promise<LlmResponse> {
+  private async attempt(
+    request: LlmRequest,
+    model: string,
+    signal: AbortSignal | undefined,
+    onDelta: ((text: string) => void) | undefined,
+  ): Promise<LlmResponse> {
     const body = {
       model,
       messages: request.messages.map(toWire),
@@ -112,7 +139,12 @@ export class OpenAiLlmClient implements LlmClient {
       ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
       ...(request.max_tokens === undefined ? {} : { max_tokens: request.max_tokens }),
       ...(request.response_format
-        ? { response_format: { type: 'json_schema' as const, json_schema: { name: request.response_format.name, schema: request.response_format.schema } } }
+        ? {
+            response_format: {
+              type: 'json_schema' as const,
+              json_schema: { name: request.response_format.name, schema: request.response_format.schema },
+            },
+          }
         : {}),
     };
     // The SDK keeps a listener on the signal it is given: each call gets a signal of its own, so a
@@ -135,10 +167,17 @@ export class OpenAiLlmClient implements LlmClient {
     if (onDelta && (this.options.streaming ?? true)) return this.stream(request, body, requestOptions, onDelta);
     const completion = await this.client.chat.completions.create(body, requestOptions);
     const choice = completion.choices[0];
-    if (!choice?.message) throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
+    if (!choice?.message)
+      throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
     const content = choice.message.content ?? null;
-    const toolCalls = (choice.message.tool_calls ?? []).filter((c) => c.type === 'function').map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
-    return { content, tool_calls: toolCalls, usage: toUsage(request, completion.id, completion.model || model, completion.usage, content, toolCalls) };
+    const toolCalls = (choice.message.tool_calls ?? [])
+      .filter((c) => c.type === 'function')
+      .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+    return {
+      content,
+      tool_calls: toolCalls,
+      usage: toUsage(request, completion.id, completion.model || model, completion.usage, content, toolCalls),
+    };
   }
 
   /** A streamed completion: text handed to `onDelta` as it arrives, tool calls assembled by index. */
@@ -148,7 +187,10 @@ export class OpenAiLlmClient implements LlmClient {
     requestOptions: { signal?: AbortSignal },
     onDelta: (text: string) => void,
   ): Promise<LlmResponse> {
-    const stream = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, requestOptions);
+    const stream = await this.client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } },
+      requestOptions,
+    );
     let content = '';
     let finished = false;
     let id = '';
@@ -176,15 +218,24 @@ export class OpenAiLlmClient implements LlmClient {
       }
     }
     // A stream that stops before the endpoint says why it finished was cut: it is not a reply.
-    if (!finished) throw new LlmCallError(`LLM stream for model ${model} ended before the reply was finished`, { retryable: true });
+    if (!finished)
+      throw new LlmCallError(`LLM stream for model ${model} ended before the reply was finished`, { retryable: true });
     const toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
-    return { content: content || null, tool_calls: toolCalls, usage: toUsage(request, id, model, usage, content, toolCalls) };
+    return {
+      content: content || null,
+      tool_calls: toolCalls,
+      usage: toUsage(request, id, model, usage, content, toolCalls),
+    };
   }
 }
 
 /** How long to wait before retry `attempt`: the endpoint's `retry-after`, else exponential with jitter. */
 function retryDelay(error: unknown, attempt: number, baseMs: number): number {
-  const header = sdk && error instanceof sdk.APIError ? error.headers?.get?.('retry-after') : undefined;
+  const headers =
+    sdk && error instanceof sdk.APIError
+      ? (error.headers as { get?: (name: string) => string | null } | undefined)
+      : undefined;
+  const header = headers?.get?.('retry-after');
   const seconds = header === undefined || header === null ? NaN : Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
   return Math.round(Math.min(8000, baseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5));
@@ -192,13 +243,26 @@ function retryDelay(error: unknown, attempt: number, baseMs: number): number {
 
 /** The call's usage as the endpoint reported it; counted here, and marked so, when it reported none. */
 function toUsage(
-  request: LlmRequest, id: string, model: string, usage: OpenAI.CompletionUsage | null | undefined, content: string | null, toolCalls: LlmToolCall[],
+  request: LlmRequest,
+  id: string,
+  model: string,
+  usage: OpenAI.CompletionUsage | null | undefined,
+  content: string | null,
+  toolCalls: LlmToolCall[],
 ): LlmResponse['usage'] {
   const call_id = id || randomUUID();
   if (!usage) {
     const prompt_tokens = estimatePromptTokens(model, request);
     const completion_tokens = estimateCompletionTokens(model, content, toolCalls);
-    return { call_id, agent: request.agent, model, prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens, estimated: true };
+    return {
+      call_id,
+      agent: request.agent,
+      model,
+      prompt_tokens,
+      completion_tokens,
+      total_tokens: prompt_tokens + completion_tokens,
+      estimated: true,
+    };
   }
   return {
     call_id,
@@ -221,7 +285,13 @@ function toWire(m: LlmMessage): ChatCompletionMessageParam {
         role: 'assistant',
         content: m.content,
         ...(m.tool_calls?.length
-          ? { tool_calls: m.tool_calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+          ? {
+              tool_calls: m.tool_calls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
           : {}),
       };
     case 'tool':
@@ -235,18 +305,24 @@ function toToolSpec(t: LlmRequest['tools'][number]): ChatCompletionTool {
 
 function toLlmCallError(error: unknown, model: string): LlmCallError {
   if (sdk && error instanceof sdk.APIError) {
-    const status = error.status;
+    const status = error.status as number | undefined;
     // The endpoint's own words, trimmed: they say what is wrong (model, key, quota) without our secrets.
     const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
     const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-    return new LlmCallError(`LLM call to model ${model} failed${status ? ` (HTTP ${status})` : ''}: ${String(detail).slice(0, 300)}`, {
-      cause: error,
-      retryable,
-      ...(status === undefined ? {} : { status }),
-    });
+    return new LlmCallError(
+      `LLM call to model ${model} failed${status ? ` (HTTP ${status})` : ''}: ${String(detail).slice(0, 300)}`,
+      {
+        cause: error,
+        retryable,
+        ...(status === undefined ? {} : { status }),
+      },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new LlmCallError(`LLM call to model ${model} failed: ${message.slice(0, 300)}`, { cause: error, retryable: true });
+  return new LlmCallError(`LLM call to model ${model} failed: ${message.slice(0, 300)}`, {
+    cause: error,
+    retryable: true,
+  });
 }
 
 /** A signal aborted with `parent`, whose link to it is undone by `release`. */

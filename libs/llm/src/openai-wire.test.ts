@@ -7,7 +7,10 @@ let server: ChatCompletionsServer;
 beforeAll(async () => {
   server = await startChatCompletionsServer(() => ({
     content: 'Three words here.',
-    tool_calls: [{ id: 'call_a', name: 'lookup', arguments: '{"q":"x"}' }, { name: 'other', arguments: '{}' }],
+    tool_calls: [
+      { id: 'call_a', name: 'lookup', arguments: '{"q":"x"}' },
+      { name: 'other', arguments: '{}' },
+    ],
     usage: { prompt_tokens: 11, completion_tokens: 7 },
   }));
 });
@@ -20,12 +23,19 @@ describe('startChatCompletionsServer', () => {
     const completion = await sdk().chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }] });
     expect(completion.choices[0]!.message.content).toBe('Three words here.');
     expect(completion.choices[0]!.finish_reason).toBe('tool_calls');
-    expect(completion.choices[0]!.message.tool_calls?.map((c) => c.type === 'function' && c.function.name)).toEqual(['lookup', 'other']);
+    expect(completion.choices[0]!.message.tool_calls?.map((c) => c.type === 'function' && c.function.name)).toEqual([
+      'lookup',
+      'other',
+    ]);
     expect(completion.usage).toEqual({ prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 });
   });
 
   it('streams chunks the SDK assembles into the same message, with the usage chunk last', async () => {
-    const stream = sdk().chat.completions.stream({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream_options: { include_usage: true } });
+    const stream = sdk().chat.completions.stream({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream_options: { include_usage: true },
+    });
     const deltas: string[] = [];
     stream.on('content', (delta) => deltas.push(delta));
     const final = await stream.finalChatCompletion();

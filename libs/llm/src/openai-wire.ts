@@ -37,14 +37,20 @@ export interface CompletionReply {
 export interface CompletionRequestBody {
   model: string;
   messages: Array<Record<string, unknown> & { role: string; content?: unknown }>;
-  tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters?: Record<string, unknown> } }>;
+  tools?: Array<{
+    type: 'function';
+    function: { name: string; description?: string; parameters?: Record<string, unknown> };
+  }>;
   stream?: boolean;
   stream_options?: { include_usage?: boolean };
   temperature?: number;
   [key: string]: unknown;
 }
 
-export type CompletionHandler = (body: CompletionRequestBody, headers: IncomingMessage['headers']) => CompletionReply | Promise<CompletionReply>;
+export type CompletionHandler = (
+  body: CompletionRequestBody,
+  headers: IncomingMessage['headers'],
+) => CompletionReply | Promise<CompletionReply>;
 
 export interface ChatCompletionsServer {
   /** Base URL for an OpenAI client, ending in `/v1`. */
@@ -111,7 +117,10 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
   const id = `chatcmpl-${randomUUID()}`;
   const model = reply.model ?? body.model;
   const usage = reply.usage
-    ? { ...reply.usage, total_tokens: reply.usage.total_tokens ?? reply.usage.prompt_tokens + reply.usage.completion_tokens }
+    ? {
+        ...reply.usage,
+        total_tokens: reply.usage.total_tokens ?? reply.usage.prompt_tokens + reply.usage.completion_tokens,
+      }
     : undefined;
   const toolCalls = (reply.tool_calls ?? []).map((c, index) => ({
     index,
@@ -131,14 +140,23 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
       ...(toolCalls.length ? { tool_calls: toolCalls.map(({ index: _index, ...c }) => c) } : {}),
     };
     res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason, logprobs: null }], ...(usage ? { usage } : {}) }),
+      JSON.stringify({
+        id,
+        object: 'chat.completion',
+        created,
+        model,
+        choices: [{ index: 0, message, finish_reason, logprobs: null }],
+        ...(usage ? { usage } : {}),
+      }),
     );
     return;
   }
 
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`,
+    );
   send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   // Text goes out a few words at a time, as a model streams it.
   for (const piece of (reply.content ?? '').match(/\S+\s*/g) ?? []) {
@@ -149,8 +167,24 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
   if (reply.cut === 'end') return void res.end();
   if (reply.cut === 'reset') return void res.socket?.destroy();
   for (const call of toolCalls) {
-    send([{ index: 0, delta: { tool_calls: [{ index: call.index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }, finish_reason: null }]);
-    send([{ index: 0, delta: { tool_calls: [{ index: call.index, function: { arguments: call.function.arguments } }] }, finish_reason: null }]);
+    send([
+      {
+        index: 0,
+        delta: {
+          tool_calls: [
+            { index: call.index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } },
+          ],
+        },
+        finish_reason: null,
+      },
+    ]);
+    send([
+      {
+        index: 0,
+        delta: { tool_calls: [{ index: call.index, function: { arguments: call.function.arguments } }] },
+        finish_reason: null,
+      },
+    ]);
   }
   send([{ index: 0, delta: {}, finish_reason }]);
   if (usage && body.stream_options?.include_usage) send([], { usage });
@@ -158,5 +192,7 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
 }
 
 function writeError(res: ServerResponse, status: number, message: string, type = 'invalid_request_error'): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message, type, code: null, param: null } }));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ error: { message, type, code: null, param: null } }));
 }

@@ -61,16 +61,33 @@ export function roundUsd(value: number): number {
 }
 
 /** A run's calls summed by model and priced: the body of its `usage_update`. */
-export function priceCalls(calls: readonly LlmCallUsage[], prices: PriceTable): { models: ModelUsage[]; cost_usd: number; estimated: boolean } {
+export function priceCalls(
+  calls: readonly LlmCallUsage[],
+  prices: PriceTable,
+): { models: ModelUsage[]; cost_usd: number; estimated: boolean } {
   const byModel = new Map<string, ModelUsage>();
   for (const call of calls) {
-    const m = byModel.get(call.model) ?? { model: call.model, calls: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0 };
+    const m = byModel.get(call.model) ?? {
+      model: call.model,
+      calls: 0,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      total_tokens: 0,
+      cost_usd: 0,
+    };
     m.calls += 1;
     m.prompt_tokens += call.prompt_tokens;
     m.completion_tokens += call.completion_tokens;
     m.total_tokens += call.total_tokens;
     byModel.set(call.model, m);
   }
-  const models = [...byModel.values()].map((m) => ({ ...m, cost_usd: prices.cost(m.model, m.prompt_tokens, m.completion_tokens) }));
-  return { models, cost_usd: roundUsd(models.reduce((sum, m) => sum + m.cost_usd, 0)), estimated: calls.some((c) => c.estimated === true) };
+  const models = [...byModel.values()].map((m) => ({
+    ...m,
+    cost_usd: prices.cost(m.model, m.prompt_tokens, m.completion_tokens),
+  }));
+  return {
+    models,
+    cost_usd: roundUsd(models.reduce((sum, m) => sum + m.cost_usd, 0)),
+    estimated: calls.some((c) => c.estimated === true),
+  };
 }

@@ -15,7 +15,9 @@ const counters = new Map<string, Counter>();
 
 /** The encoding of a model: o200k for the gpt-4o and o-series families, cl100k for older ones. */
 function encodingOf(model: string): 'o200k_base' | 'cl100k_base' {
-  return /^(gpt-4-|gpt-4$|gpt-3\.5|text-embedding)/.test(model) && !/^gpt-4o/.test(model) ? 'cl100k_base' : 'o200k_base';
+  return /^(gpt-4-|gpt-4$|gpt-3\.5|text-embedding)/.test(model) && !/^gpt-4o/.test(model)
+    ? 'cl100k_base'
+    : 'o200k_base';
 }
 
 function counter(model: string): Counter {
@@ -23,7 +25,14 @@ function counter(model: string): Counter {
   let found = counters.get(name);
   if (!found) {
     // Loaded only when an estimate is needed: the ranks are several megabytes.
-    const encoding = (name === 'o200k_base' ? require('gpt-tokenizer/encoding/o200k_base') : require('gpt-tokenizer/encoding/cl100k_base')) as { countTokens: Counter };
+    // Synchronous and lazy on purpose: require, not import.
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const encoding = (
+      name === 'o200k_base'
+        ? require('gpt-tokenizer/encoding/o200k_base')
+        : require('gpt-tokenizer/encoding/cl100k_base')
+    ) as { countTokens: Counter };
+    /* eslint-enable @typescript-eslint/no-require-imports */
     found = (text) => encoding.countTokens(text);
     counters.set(name, found);
   }
@@ -41,13 +50,21 @@ export function estimatePromptTokens(model: string, request: Pick<LlmRequest, 'm
   for (const m of request.messages) {
     total += PER_MESSAGE + countTokens(model, m.content ?? '');
     if ('name' in m && m.name) total += countTokens(model, m.name);
-    if (m.role === 'assistant') for (const c of m.tool_calls ?? []) total += countTokens(model, c.name) + countTokens(model, c.arguments);
+    if (m.role === 'assistant')
+      for (const c of m.tool_calls ?? []) total += countTokens(model, c.name) + countTokens(model, c.arguments);
   }
   if (request.tools.length) total += countTokens(model, JSON.stringify(request.tools));
   return total;
 }
 
 /** Tokens a reply of `content` and `toolCalls` costs, as completion. */
-export function estimateCompletionTokens(model: string, content: string | null, toolCalls: ReadonlyArray<{ name: string; arguments: string }> = []): number {
-  return countTokens(model, content ?? '') + toolCalls.reduce((n, c) => n + countTokens(model, c.name) + countTokens(model, c.arguments), 0);
+export function estimateCompletionTokens(
+  model: string,
+  content: string | null,
+  toolCalls: ReadonlyArray<{ name: string; arguments: string }> = [],
+): number {
+  return (
+    countTokens(model, content ?? '') +
+    toolCalls.reduce((n, c) => n + countTokens(model, c.name) + countTokens(model, c.arguments), 0)
+  );
 }

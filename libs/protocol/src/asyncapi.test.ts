@@ -17,22 +17,39 @@ describe('asyncapi.yaml', () => {
     expect(parse(text)).toEqual(asyncApiDocument(examples));
     const html = readFileSync(path.join(__dirname, '../asyncapi.html'), 'utf8');
     expect(html).toBe(asyncApiHtml(asyncApiDocument(examples)));
-    for (const type of [...CLIENT_MESSAGE_TYPES, ...SERVER_EVENT_TYPES]) expect(html).toContain(`<h3><code>${type}</code></h3>`);
+    for (const type of [...CLIENT_MESSAGE_TYPES, ...SERVER_EVENT_TYPES])
+      expect(html).toContain(`<h3><code>${type}</code></h3>`);
   });
 
   it('parses as AsyncAPI 3 without an error', async () => {
     const { document, diagnostics } = await new Parser().parse(text);
-    const errors = diagnostics.filter((d) => d.severity === 0).map((d) => `${d.path.join('.')}: ${d.message}`);
+    const errors = diagnostics.filter((d) => Number(d.severity) === 0).map((d) => `${d.path.join('.')}: ${d.message}`);
     expect(errors).toEqual([]);
     expect(document?.version()).toBe('3.0.0');
     const chat = document!.channels().get('chat')!;
-    const titles = chat.messages().all().map((m) => m.title());
+    const titles = chat
+      .messages()
+      .all()
+      .map((m) => m.title());
     expect(titles).toEqual(expect.arrayContaining([...CLIENT_MESSAGE_TYPES, ...SERVER_EVENT_TYPES]));
-    expect(document!.channels().all().map((c) => c.address())).toEqual(expect.arrayContaining(['mozaiks.run.{app_id}.{workflow_id}', 'mozaiks.tool.{app_id}.{workflow_id}', 'mozaiks.usage.{app_id}.{user_id}']));
+    expect(
+      document!
+        .channels()
+        .all()
+        .map((c) => c.address()),
+    ).toEqual(
+      expect.arrayContaining([
+        'mozaiks.run.{app_id}.{workflow_id}',
+        'mozaiks.tool.{app_id}.{workflow_id}',
+        'mozaiks.usage.{app_id}.{user_id}',
+      ]),
+    );
   });
 
   it('carries a valid example of every message type', () => {
-    const doc = parse(text) as { components: { messages: Record<string, { title: string; examples?: Array<{ payload: unknown }> }> } };
+    const doc = parse(text) as {
+      components: { messages: Record<string, { title: string; examples?: Array<{ payload: unknown }> }> };
+    };
     for (const type of [...CLIENT_MESSAGE_TYPES, ...SERVER_EVENT_TYPES]) {
       const message = Object.values(doc.components.messages).find((m) => m.title === type)!;
       expect([type, message.examples?.length ?? 0]).toEqual([type, 1]);

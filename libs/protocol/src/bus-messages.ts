@@ -98,7 +98,10 @@ export type ToolFailure = z.infer<typeof ToolFailure>;
 
 export const ToolReply = z.discriminatedUnion('ok', [
   z.object({
-    v: z.literal(1), ok: z.literal(true), result: z.unknown(), duration_ms: z.number(),
+    v: z.literal(1),
+    ok: z.literal(true),
+    result: z.unknown(),
+    duration_ms: z.number(),
     /** Context variables the tool set, to be kept with the chat. */
     variables: z.record(z.string(), z.unknown()).optional(),
   }),

@@ -58,7 +58,14 @@ export const CancelMessage = z.strictObject({
 });
 export type CancelMessage = z.infer<typeof CancelMessage>;
 
-export const ClientMessage = z.discriminatedUnion('type', [UserMessage, UserInputMessage, UiToolResponseMessage, ResumeMessage, RefreshMessage, CancelMessage]);
+export const ClientMessage = z.discriminatedUnion('type', [
+  UserMessage,
+  UserInputMessage,
+  UiToolResponseMessage,
+  ResumeMessage,
+  RefreshMessage,
+  CancelMessage,
+]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
 export const CLIENT_MESSAGE_TYPES = ClientMessage.options.map((o) => o.shape.type.value);
@@ -113,7 +120,10 @@ export const StartChatRequest = z
     content: z.string().min(1).optional(),
     request_id: z.string().min(1).max(200).optional(),
   })
-  .refine((s) => s.request_id === undefined || s.content !== undefined, { message: 'names a message: give content too', path: ['request_id'] });
+  .refine((s) => s.request_id === undefined || s.content !== undefined, {
+    message: 'names a message: give content too',
+    path: ['request_id'],
+  });
 export type StartChatRequest = z.infer<typeof StartChatRequest>;
 
 /** Parses the body of `POST /chat/start`, or says precisely what is wrong with it. */

@@ -76,7 +76,15 @@ export const ToolResultEvent = z.object({
 export type ToolResultEvent = z.infer<typeof ToolResultEvent>;
 
 /** Why a run ended. */
-export const CompletionReason = z.enum(['agents_done', 'max_turns', 'terminated', 'awaiting_user', 'awaiting_input', 'error', 'cancelled']);
+export const CompletionReason = z.enum([
+  'agents_done',
+  'max_turns',
+  'terminated',
+  'awaiting_user',
+  'awaiting_input',
+  'error',
+  'cancelled',
+]);
 export type CompletionReason = z.infer<typeof CompletionReason>;
 
 export const WorkflowCompleteEvent = z.object({
@@ -164,7 +172,14 @@ export const UiToolEvent = z.object({
 export type UiToolEvent = z.infer<typeof UiToolEvent>;
 
 /** Points of a chat where the runtime calls a workflow's own function (hooks.yaml, tools.yaml `lifecycle_tools`). */
-export const HOOK_POINTS = ['before_chat', 'after_chat', 'before_agent', 'after_agent', 'update_agent_state', 'process_message_before_send'] as const;
+export const HOOK_POINTS = [
+  'before_chat',
+  'after_chat',
+  'before_agent',
+  'after_agent',
+  'update_agent_state',
+  'process_message_before_send',
+] as const;
 
 /**
  * The runtime called a workflow's function at a point of the chat: every lifecycle tool

@@ -7,7 +7,10 @@ export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_:@-]{0,127}$/;
 
 export const Id = z
   .string()
-  .regex(ID_PATTERN, 'must be 1-128 characters of letters, digits, "_", "-", ":" or "@", not starting with "-", ":" or "@"');
+  .regex(
+    ID_PATTERN,
+    'must be 1-128 characters of letters, digits, "_", "-", ":" or "@", not starting with "-", ":" or "@"',
+  );
 export type Id = z.infer<typeof Id>;
 
 /** The owner of a chat: every stored chat, message and event belongs to one. */

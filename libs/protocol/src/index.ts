@@ -42,6 +42,18 @@ export {
   usageEventId,
 } from './events.js';
 export type { EventBody, ServerEventType } from './events.js';
-export { ChatControl, ChatControlReply, ChatEventEnvelope, ChatNudge, LiveEventEnvelope, LlmCallUsage, ToolFailure, ToolReply, ToolRequest, UsageDeadLetter, UsageRecord } from './bus-messages.js';
+export {
+  ChatControl,
+  ChatControlReply,
+  ChatEventEnvelope,
+  ChatNudge,
+  LiveEventEnvelope,
+  LlmCallUsage,
+  ToolFailure,
+  ToolReply,
+  ToolRequest,
+  UsageDeadLetter,
+  UsageRecord,
+} from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
 export type { StreamSpec, Subjects } from './subjects.js';

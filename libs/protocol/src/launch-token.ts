@@ -7,8 +7,19 @@ export const EXECUTE_SCOPE = 'workflow:execute';
 
 /** Claims the runtime itself reads; every other claim is custom and passes to the workflow. */
 export const REGISTERED_CLAIMS = [
-  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope',
-  'user_id', 'app_id', 'workflow_id', 'chat_id', 'max_tokens',
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'scope',
+  'user_id',
+  'app_id',
+  'workflow_id',
+  'chat_id',
+  'max_tokens',
 ] as const;
 
 export const LaunchTokenClaims = z.looseObject({

@@ -69,11 +69,36 @@ export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
     usageDeadLetters: (sinkId = '*') => `${prefix}.usage_dead.${sinkId}.*`,
     onceBucket: `${name}_ONCE`,
     streams: [
-      { name: `${name}_RUNS`, subjects: [`${prefix}.run.>`], retention: 'workqueue', maxAgeMs: 7 * day, duplicateWindowMs: 120_000 },
-      { name: `${name}_METERING`, subjects: [`${prefix}.metering.>`], retention: 'workqueue', maxAgeMs: 30 * day, duplicateWindowMs: 120_000 },
-      { name: `${name}_USAGE`, subjects: [`${prefix}.usage.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 10 * 60_000 },
+      {
+        name: `${name}_RUNS`,
+        subjects: [`${prefix}.run.>`],
+        retention: 'workqueue',
+        maxAgeMs: 7 * day,
+        duplicateWindowMs: 120_000,
+      },
+      {
+        name: `${name}_METERING`,
+        subjects: [`${prefix}.metering.>`],
+        retention: 'workqueue',
+        maxAgeMs: 30 * day,
+        duplicateWindowMs: 120_000,
+      },
+      {
+        name: `${name}_USAGE`,
+        subjects: [`${prefix}.usage.>`],
+        retention: 'limits',
+        maxAgeMs: 30 * day,
+        duplicateWindowMs: 10 * 60_000,
+      },
       // What a webhook sink could not deliver, until a replay delivers it (then it is purged).
-      { name: `${name}_USAGE_DEAD`, subjects: [`${prefix}.usage_dead.>`], retention: 'limits', maxAgeMs: 30 * day, duplicateWindowMs: 60_000, maxMsgsPerSubject: 1 },
+      {
+        name: `${name}_USAGE_DEAD`,
+        subjects: [`${prefix}.usage_dead.>`],
+        retention: 'limits',
+        maxAgeMs: 30 * day,
+        duplicateWindowMs: 60_000,
+        maxMsgsPerSubject: 1,
+      },
     ],
   };
 }

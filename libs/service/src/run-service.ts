@@ -8,7 +8,14 @@ import { ConfigError, loadServiceConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
-import { RuntimeMetrics, createLogger, flushLogger, startOpsServer, startTracing, toPinoLevel } from '@mozaiks/telemetry';
+import {
+  RuntimeMetrics,
+  createLogger,
+  flushLogger,
+  startOpsServer,
+  startTracing,
+  toPinoLevel,
+} from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { onShutdown } from './shutdown.js';
 import { storeFromConfig } from './store-from-config.js';
@@ -45,10 +52,18 @@ export interface ServiceOptions {
 }
 
 /** Runs the service `name` built by `start` until a signal stops it; exits 1 if it cannot start. */
-export function runService(name: string, options: ServiceOptions, start: (context: ServiceContext) => Promise<RunningService>): void {
+export function runService(
+  name: string,
+  options: ServiceOptions,
+  start: (context: ServiceContext) => Promise<RunningService>,
+): void {
   void (async () => {
     const config = loadServiceConfig(name, { defaultPort: options.defaultPort, needsNats: true });
-    const logger = createLogger({ service: name, level: toPinoLevel(config.LOG_LEVEL) ?? 'info', secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET] });
+    const logger = createLogger({
+      service: name,
+      level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
+      secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET],
+    });
     const metrics = new RuntimeMetrics();
     // Before anything makes spans: the SDK only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     const tracing = await startTracing(name);
@@ -58,16 +73,31 @@ export function runService(name: string, options: ServiceOptions, start: (contex
       prefix: config.SUBJECT_PREFIX,
       service: name,
       ackWaitMs: config.RUN_ACK_WAIT_SECONDS * 1000,
-      onError: (error, subject) => logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
+      onError: (error, subject) =>
+        logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
       onStatus: ({ type, server }) =>
-        type === 'disconnected' ? logger.warn({ server }, 'lost the NATS connection; reconnecting') : logger.info({ server }, 'NATS connection back'),
+        type === 'disconnected'
+          ? logger.warn({ server }, 'lost the NATS connection; reconnecting')
+          : logger.info({ server }, 'NATS connection back'),
     });
     let draining = false;
     const ready = () => bus.connected && (stores?.healthy() ?? true) && !draining;
     const service = await start({ config, logger, metrics, bus, stores, ready });
     metrics.observe(name, { ready, ...(service.runQueuePending ? { runQueuePending: service.runQueuePending } : {}) });
-    const ops = options.opsEndpoints === false ? undefined : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
-    logger.info({ ...service.info, ...(ops ? { ops_port: ops.address.port } : {}), nats: config.NATS_URL, ...(stores ? { store: stores.location } : {}), tracing: tracing.enabled }, `${name} running`);
+    const ops =
+      options.opsEndpoints === false
+        ? undefined
+        : await startOpsServer({ port: config.PORT, host: config.HOST, metrics, isReady: ready });
+    logger.info(
+      {
+        ...service.info,
+        ...(ops ? { ops_port: ops.address.port } : {}),
+        nats: config.NATS_URL,
+        ...(stores ? { store: stores.location } : {}),
+        tracing: tracing.enabled,
+      },
+      `${name} running`,
+    );
 
     onShutdown(
       async (signal) => {
@@ -78,16 +108,26 @@ export function runService(name: string, options: ServiceOptions, start: (contex
         await service.close?.();
         await stores?.close();
         await ops?.close();
-        await tracing.shutdown().catch((error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not export the last spans'));
+        await tracing
+          .shutdown()
+          .catch((error: unknown) =>
+            logger.warn(
+              { error: error instanceof Error ? error.message : String(error) },
+              'could not export the last spans',
+            ),
+          );
         logger.info(`${name} stopped`);
       },
-      (error) => logger.error({ error: error instanceof Error ? error.message : String(error) }, `${name} did not stop cleanly`),
+      (error) =>
+        logger.error({ error: error instanceof Error ? error.message : String(error) }, `${name} did not stop cleanly`),
       () => flushLogger(logger),
     );
   })().catch((error: unknown) => {
     // What the operator can act on is said plainly; anything else with its stack.
     const known = error instanceof ConfigError || error instanceof StoreUnavailableError;
-    process.stderr.write(`${name} failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
+    process.stderr.write(
+      `${name} failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

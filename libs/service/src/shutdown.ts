@@ -4,7 +4,11 @@
  * Calls `stop` once on the first SIGTERM or SIGINT, then `flush` (logs), then exits 0 (1 if
  * stopping failed). A second signal exits at once.
  */
-export function onShutdown(stop: (signal: string) => Promise<void>, report: (error: unknown) => void, flush: () => Promise<void> = async () => {}): void {
+export function onShutdown(
+  stop: (signal: string) => Promise<void>,
+  report: (error: unknown) => void,
+  flush: () => Promise<void> = async () => {},
+): void {
   let stopping = false;
   const exit = (code: number) => void flush().finally(() => process.exit(code));
   const handle = (signal: string) => {

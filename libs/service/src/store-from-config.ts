@@ -8,7 +8,13 @@ import type { Logger } from '@mozaiks/telemetry';
 export function storeFromConfig(config: RuntimeConfig): Promise<ChatStores> {
   return openStore({
     dataDir: config.DATA_DIR,
-    ...(config.MONGODB_URI ? { mongodbUri: config.MONGODB_URI, mongodbDatabase: config.MONGODB_DATABASE, mongodbMaxPoolSize: config.MONGODB_MAX_POOL_SIZE } : {}),
+    ...(config.MONGODB_URI
+      ? {
+          mongodbUri: config.MONGODB_URI,
+          mongodbDatabase: config.MONGODB_DATABASE,
+          mongodbMaxPoolSize: config.MONGODB_MAX_POOL_SIZE,
+        }
+      : {}),
   });
 }
 
@@ -18,7 +24,11 @@ export function startRetention(stores: ChatStores, days: number, logger: Logger,
   const prune = () =>
     stores.prune(days).then(
       (removed) => logger.info({ retention_days: days, ...removed }, 'pruned old events'),
-      (error: unknown) => logger.warn({ error: error instanceof Error ? error.message : String(error) }, 'pruning old events failed; retrying later'),
+      (error: unknown) =>
+        logger.warn(
+          { error: error instanceof Error ? error.message : String(error) },
+          'pruning old events failed; retrying later',
+        ),
     );
   void prune();
   const timer = setInterval(() => void prune(), intervalMs);

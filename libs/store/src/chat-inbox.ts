@@ -74,7 +74,12 @@ export interface ChatInbox {
    * been run (`next` = the log's inputs done + 1); undefined when another input has that number.
    * An input already accepted under the same request id is returned as `accept` does.
    */
-  acceptIfIdle(tenant: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined>;
+  acceptIfIdle(
+    tenant: Tenant,
+    chatId: string,
+    input: NewInput,
+    next: number,
+  ): Promise<{ input: PendingInput; created: boolean } | undefined>;
   /** Inputs after `afterSeq`, oldest first (at most `limit`). */
   pending(tenant: Tenant, chatId: string, afterSeq: number, limit?: number): Promise<PendingInput[]>;
   /**

@@ -145,6 +145,9 @@ export class LeaseLostError extends Error {
   override name = 'LeaseLostError';
   readonly retryable = true;
   constructor(lease: Lease, options?: { cause?: unknown }) {
-    super(`lease of chat ${lease.chatId} (epoch ${lease.epoch}, holder ${lease.holder}) was taken over; write refused`, options);
+    super(
+      `lease of chat ${lease.chatId} (epoch ${lease.epoch}, holder ${lease.holder}) was taken over; write refused`,
+      options,
+    );
   }
 }

@@ -20,13 +20,27 @@ export interface CopyCounts {
 const CHUNK = 200;
 
 interface ChatRow {
-  app_id: string; user_id: string; chat_id: string; workflow_id: string; created_at: string;
-  context: string | null; awaiting: string | null; inputs_done: number;
+  app_id: string;
+  user_id: string;
+  chat_id: string;
+  workflow_id: string;
+  created_at: string;
+  context: string | null;
+  awaiting: string | null;
+  inputs_done: number;
 }
 
-export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDatabase, progress?: (counts: CopyCounts) => void): Promise<CopyCounts> {
+export async function copySqliteToMongo(
+  source: SqliteDatabase,
+  target: MongoDatabase,
+  progress?: (counts: CopyCounts) => void,
+): Promise<CopyCounts> {
   const counts: CopyCounts = { chats: 0, skipped: 0, messages: 0, events: 0, inputs: 0, runs: 0 };
-  const chats = source.db.prepare('SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done FROM chats ORDER BY app_id, user_id, chat_id').all() as ChatRow[];
+  const chats = source.db
+    .prepare(
+      'SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done FROM chats ORDER BY app_id, user_id, chat_id',
+    )
+    .all() as ChatRow[];
   for (const chat of chats) {
     const key = { app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id };
     const where = [chat.app_id, chat.user_id, chat.chat_id];
@@ -36,24 +50,49 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
       counts.skipped++;
       continue;
     }
-    await insertIgnoringCopies(target.chats, [{ _id: chatKey(key), ...key, workflow_id: chat.workflow_id, created_at: chat.created_at }]);
+    await insertIgnoringCopies(target.chats, [
+      { _id: chatKey(key), ...key, workflow_id: chat.workflow_id, created_at: chat.created_at },
+    ]);
 
-    const inputs = source.db.prepare('SELECT input_seq, request_id, body, state FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY input_seq').all(...where) as
-      Array<{ input_seq: number; request_id: string; body: string; state: string }>;
+    const inputs = source.db
+      .prepare(
+        'SELECT input_seq, request_id, body, state FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY input_seq',
+      )
+      .all(...where) as Array<{ input_seq: number; request_id: string; body: string; state: string }>;
     const inputDocs: InputDoc[] = inputs.map((i) => ({
-      _id: `${chatKey(key)}/${i.input_seq}`, ...key, input_seq: i.input_seq, request_id: i.request_id,
-      body: i.body, accepted_at: new Date(),
+      _id: `${chatKey(key)}/${i.input_seq}`,
+      ...key,
+      input_seq: i.input_seq,
+      request_id: i.request_id,
+      body: i.body,
+      accepted_at: new Date(),
       ...(i.state === 'pending' && i.input_seq > chat.inputs_done ? { pending: true as const } : {}),
     }));
     await insertIgnoringCopies(target.inputs, inputDocs);
 
-    const messages = (source.db.prepare('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx').all(...where) as { body: string }[])
-      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
-    const events = (source.db.prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY seq').all(...where) as { body: string }[])
-      .map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const messages = (
+      source.db
+        .prepare('SELECT body FROM messages WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY idx')
+        .all(...where) as { body: string }[]
+    ).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    const events = (
+      source.db
+        .prepare('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? ORDER BY seq')
+        .all(...where) as { body: string }[]
+    ).map((r) => JSON.parse(r.body) as Record<string, unknown>);
     const entries = (list: unknown[]) => (list.length ? JSON.stringify(list) : NO_ENTRIES);
-    const runs = source.db.prepare("SELECT run_id, input_seq, workflow_id, status, calls, usage, usage_published FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND (status = 'running' OR (usage_published = 0 AND usage IS NOT NULL)) ORDER BY input_seq").all(...where) as
-      Array<{ run_id: string; input_seq: number; workflow_id: string; status: string; calls: string; usage: string | null }>;
+    const runs = source.db
+      .prepare(
+        "SELECT run_id, input_seq, workflow_id, status, calls, usage, usage_published FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND (status = 'running' OR (usage_published = 0 AND usage IS NOT NULL)) ORDER BY input_seq",
+      )
+      .all(...where) as Array<{
+      run_id: string;
+      input_seq: number;
+      workflow_id: string;
+      status: string;
+      calls: string;
+      usage: string | null;
+    }>;
 
     const context = chat.context ?? undefined;
     const steps: StepDoc[] = [];
@@ -61,9 +100,20 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
     const step = (parts: Partial<StepDoc>): void => {
       const n = steps.length + 1;
       steps.push({
-        _id: `${chatKey(key)}/${n}`, ...key, step: n, epoch: 0, holder: 'store-migrate', created_at: new Date(),
-        last_seq: lastSeq, events: NO_ENTRIES, messages: NO_ENTRIES, inputs_done: chat.inputs_done, ...(context ? { context } : {}), imported: true, ...parts,
-      } as StepDoc);
+        _id: `${chatKey(key)}/${n}`,
+        ...key,
+        step: n,
+        epoch: 0,
+        holder: 'store-migrate',
+        created_at: new Date(),
+        last_seq: lastSeq,
+        events: NO_ENTRIES,
+        messages: NO_ENTRIES,
+        inputs_done: chat.inputs_done,
+        ...(context ? { context } : {}),
+        imported: true,
+        ...parts,
+      });
     };
     for (let i = 0; i < Math.max(messages.length, events.length); i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK);
@@ -72,7 +122,14 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
     }
     for (const run of runs) {
       if (run.status === 'running') {
-        step({ run: { run_id: run.run_id, input_seq: run.input_seq, workflow_id: run.workflow_id, calls: JSON.parse(run.calls) as Record<string, unknown>[] } });
+        step({
+          run: {
+            run_id: run.run_id,
+            input_seq: run.input_seq,
+            workflow_id: run.workflow_id,
+            calls: JSON.parse(run.calls) as Record<string, unknown>[],
+          },
+        });
       } else {
         step({ usage: JSON.parse(run.usage!) as Record<string, unknown>, usage_pending: true });
       }
@@ -94,7 +151,10 @@ export async function copySqliteToMongo(source: SqliteDatabase, target: MongoDat
 }
 
 /** Inserts `docs`, leaving those already there (an earlier copy) as they are. */
-async function insertIgnoringCopies<T extends { _id: string }>(collection: { insertMany(docs: T[], options: { ordered: false }): Promise<unknown> }, docs: T[]): Promise<void> {
+async function insertIgnoringCopies<T extends { _id: string }>(
+  collection: { insertMany(docs: T[], options: { ordered: false }): Promise<unknown> },
+  docs: T[],
+): Promise<void> {
   if (docs.length === 0) return;
   try {
     await collection.insertMany(docs, { ordered: false });

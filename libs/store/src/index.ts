@@ -1,7 +1,20 @@
 // Chat persistence: the ChatLog and ChatInbox ports, their SQLite and MongoDB adapters, and the
 // factory that opens the one the configuration names.
 export { LeaseLostError } from './chat-log.js';
-export type { ChatLog, ChatRecord, ChatRef, ChatWriter, InputRequest, LogPrefetch, LogStep, NewEvent, RunPart, StoredMessage, UnfinishedRun, WriterBasis } from './chat-log.js';
+export type {
+  ChatLog,
+  ChatRecord,
+  ChatRef,
+  ChatWriter,
+  InputRequest,
+  LogPrefetch,
+  LogStep,
+  NewEvent,
+  RunPart,
+  StoredMessage,
+  UnfinishedRun,
+  WriterBasis,
+} from './chat-log.js';
 export { answerRequestId } from './chat-inbox.js';
 export type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
 export { openStore } from './open-store.js';

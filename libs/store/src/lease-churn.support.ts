@@ -21,12 +21,25 @@ export function progressOf(writer: ChatWriter): LeaseProgress {
  * Takes the chat's lease (waiting while another holds it) and opens its writer, as an executor does:
  * the log read ahead of the lease, from the writer this holder had before when there is one.
  */
-export async function writerFor(stores: ChatStores, t: Tenant, chatId: string, holder = 'exec-1', ttlMs = 10_000, previous?: ChatWriter): Promise<{ lease: Lease; writer: ChatWriter }> {
+export async function writerFor(
+  stores: ChatStores,
+  t: Tenant,
+  chatId: string,
+  holder = 'exec-1',
+  ttlMs = 10_000,
+  previous?: ChatWriter,
+): Promise<{ lease: Lease; writer: ChatWriter }> {
   for (let i = 0; ; i++) {
-    const [lease, prefetched] = await Promise.all([stores.inbox.acquire(t, chatId, holder, ttlMs), stores.log.prefetch(t, chatId, previous)]);
+    const [lease, prefetched] = await Promise.all([
+      stores.inbox.acquire(t, chatId, holder, ttlMs),
+      stores.log.prefetch(t, chatId, previous),
+    ]);
     if (lease) {
       try {
-        return { lease, writer: await stores.log.openWriter(lease, 'wf', { ...(previous ? { previous } : {}), prefetched }) };
+        return {
+          lease,
+          writer: await stores.log.openWriter(lease, 'wf', { ...(previous ? { previous } : {}), prefetched }),
+        };
       } catch (error) {
         // Lost before it was used (another holder took over meanwhile): try again.
         if (!(error instanceof LeaseLostError)) throw error;
@@ -69,7 +82,7 @@ export async function churn(stores: ChatStores, options: ChurnOptions): Promise<
   let current: { lease: Lease; writer: ChatWriter } | undefined;
   // Each holder carries its last writer over, as an executor does.
   let previous: ChatWriter | undefined;
-  for (let i = 0; i < commits; ) {
+  for (let i = 0; i < commits;) {
     if (!current) {
       current = await writerFor(stores, CHURN_TENANT, CHURN_CHAT, holder, ttlMs, previous);
       result.opened++;
@@ -81,7 +94,15 @@ export async function churn(stores: ChatStores, options: ChurnOptions): Promise<
     const id = `${holder}-${i}`;
     const held = current;
     try {
-      const event = { type: 'agent_message', chat_id: CHURN_CHAT, event_id: id, timestamp: new Date().toISOString(), run_id: 'r1', agent: 'A', content: String(held.lease.epoch) } as NewEvent;
+      const event = {
+        type: 'agent_message',
+        chat_id: CHURN_CHAT,
+        event_id: id,
+        timestamp: new Date().toISOString(),
+        run_id: 'r1',
+        agent: 'A',
+        content: String(held.lease.epoch),
+      } as NewEvent;
       await held.writer.append({ messages: [{ role: 'user', content: id }], events: [event] });
       result.acknowledged.push(id);
       i++;
@@ -102,7 +123,9 @@ export async function churn(stores: ChatStores, options: ChurnOptions): Promise<
 }
 
 /** The chat's log after a churn: seqs, event ids, the epochs they were written under, and the messages. */
-export async function readChurn(stores: ChatStores): Promise<{ seqs: number[]; ids: string[]; epochs: number[]; messages: string[] }> {
+export async function readChurn(
+  stores: ChatStores,
+): Promise<{ seqs: number[]; ids: string[]; epochs: number[]; messages: string[] }> {
   const events = await stores.log.listEvents(CHURN_TENANT, CHURN_CHAT);
   return {
     seqs: events.map((e) => e.seq!),
@@ -118,7 +141,10 @@ export async function readChurn(stores: ChatStores): Promise<{ seqs: number[]; i
  * written under (a holder whose lease was taken over never landed a write after its successor's).
  * Returns the log and the holders' totals.
  */
-export async function expectChurnedLog(stores: ChatStores, results: readonly ChurnResult[]): Promise<{ epochs: number; refused: number; opened: number; takeovers: number }> {
+export async function expectChurnedLog(
+  stores: ChatStores,
+  results: readonly ChurnResult[],
+): Promise<{ epochs: number; refused: number; opened: number; takeovers: number }> {
   const log = await readChurn(stores);
   const acknowledged = results.flatMap((r) => r.acknowledged);
   expect(log.seqs).toEqual(Array.from({ length: acknowledged.length }, (_, i) => i + 1));
@@ -126,5 +152,10 @@ export async function expectChurnedLog(stores: ChatStores, results: readonly Chu
   expect(log.messages).toEqual(log.ids);
   expect(log.epochs).toEqual([...log.epochs].sort((x, y) => x - y));
   const total = (field: 'refused' | 'opened' | 'takeovers') => results.reduce((n, r) => n + r[field], 0);
-  return { epochs: new Set(log.epochs).size, refused: total('refused'), opened: total('opened'), takeovers: total('takeovers') };
+  return {
+    epochs: new Set(log.epochs).size,
+    refused: total('refused'),
+    opened: total('opened'),
+    takeovers: total('takeovers'),
+  };
 }

@@ -18,12 +18,20 @@ const WORKER = path.join(__dirname, 'lease-churn.worker.ts');
 
 function runWorker(store: StoreOptions, holder: string, ttlMs: number): Promise<ChurnResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, JSON.stringify({ store, holder, commits: COMMITS, ttlMs })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', WORKER, JSON.stringify({ store, holder, commits: COMMITS, ttlMs })],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChurnResult) : reject(new Error(`worker ${holder} exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChurnResult)
+        : reject(new Error(`worker ${holder} exited ${code}: ${err}`)),
+    );
   });
 }
 
@@ -51,14 +59,26 @@ describe('fencing across processes', () => {
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'mozaiks-fencing-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it(`SQLite: ${PROCESSES} processes × ${COMMITS} commits to one chat, leases stolen at random`, () => fence('SQLite', { dataDir: dir }, 50), 180_000);
+  it(
+    `SQLite: ${PROCESSES} processes × ${COMMITS} commits to one chat, leases stolen at random`,
+    () => fence('SQLite', { dataDir: dir }, 50),
+    180_000,
+  );
 
   const describeIfServer = mongoTestServerAvailable() ? describe : describe.skip;
   describeIfServer('on MongoDB', () => {
     let server: MongoTestServer | undefined;
     beforeAll(async () => (server = await startMongoTestServer()), 30_000);
     afterAll(async () => server?.dispose());
-    it(`MongoDB: ${PROCESSES} processes × ${COMMITS} commits to one chat, leases stolen at random`, () =>
-      fence('MongoDB', { dataDir: path.join(dir, 'never-written'), mongodbUri: server!.uri, mongodbDatabase: server!.database() }, 150), 600_000);
+    it(
+      `MongoDB: ${PROCESSES} processes × ${COMMITS} commits to one chat, leases stolen at random`,
+      () =>
+        fence(
+          'MongoDB',
+          { dataDir: path.join(dir, 'never-written'), mongodbUri: server!.uri, mongodbDatabase: server!.database() },
+          150,
+        ),
+      600_000,
+    );
   });
 });

@@ -59,7 +59,12 @@ export class MongoChatInbox implements ChatInbox {
     }
   }
 
-  async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<{ input: PendingInput; created: boolean } | undefined> {
+  async acceptIfIdle(
+    t: Tenant,
+    chatId: string,
+    input: NewInput,
+    next: number,
+  ): Promise<{ input: PendingInput; created: boolean } | undefined> {
     const key = fields(t, chatId);
     try {
       return await this.insertAt(key, next, input);
@@ -71,11 +76,23 @@ export class MongoChatInbox implements ChatInbox {
   }
 
   /** Stores `input` as number `seq`; a duplicate-key error when the number or the request is taken. */
-  private async insertAt(key: ChatKeyFields, seq: number, input: NewInput): Promise<{ input: PendingInput; created: true }> {
+  private async insertAt(
+    key: ChatKeyFields,
+    seq: number,
+    input: NewInput,
+  ): Promise<{ input: PendingInput; created: true }> {
     const id = chatKey(key);
     // The chat is created with its first input, so any chat with inputs has its document.
     if (seq === 1) await ensureChat(this.database.chats, key, input.workflow_id);
-    await this.database.inputs.insertOne({ _id: `${id}/${seq}`, ...key, input_seq: seq, request_id: input.request_id, body: JSON.stringify(input), accepted_at: new Date(), pending: true });
+    await this.database.inputs.insertOne({
+      _id: `${id}/${seq}`,
+      ...key,
+      input_seq: seq,
+      request_id: input.request_id,
+      body: JSON.stringify(input),
+      accepted_at: new Date(),
+      pending: true,
+    });
     this.remember(id, seq + 1);
     return { input: { ...input, input_seq: seq }, created: true };
   }
@@ -93,7 +110,9 @@ export class MongoChatInbox implements ChatInbox {
       const next = await this.database.inputs.findOne({ _id: `${chatKey(key)}/${afterSeq + 1}` });
       return next ? [toInput(next)] : [];
     }
-    const docs = await this.database.inputs.find({ ...key, input_seq: { $gt: afterSeq } }, { sort: { input_seq: 1 }, limit }).toArray();
+    const docs = await this.database.inputs
+      .find({ ...key, input_seq: { $gt: afterSeq } }, { sort: { input_seq: 1 }, limit })
+      .toArray();
     return docs.map(toInput);
   }
 
@@ -112,12 +131,23 @@ export class MongoChatInbox implements ChatInbox {
         );
         if (!before) return { tenant: t, chatId, holder, epoch: 1, takeover: false, inputsDone: 0, position: 0 };
         const takeover = !before.released;
-        return { tenant: t, chatId, holder, epoch: before.epoch + 1, takeover, inputsDone: before.inputs_done ?? 0, position: takeover ? 0 : (before.position ?? 0) };
+        return {
+          tenant: t,
+          chatId,
+          holder,
+          epoch: before.epoch + 1,
+          takeover,
+          inputsDone: before.inputs_done ?? 0,
+          position: takeover ? 0 : (before.position ?? 0),
+        };
       } catch (error) {
         // The upsert found the document held by someone else.
         if (!isDuplicateKey(error)) throw error;
       }
-      const marked = await leases.updateOne({ _id, released: false, expires_at: { $gt: Date.now() } }, { $set: { wanted: true } });
+      const marked = await leases.updateOne(
+        { _id, released: false, expires_at: { $gt: Date.now() } },
+        { $set: { wanted: true } },
+      );
       if (marked.matchedCount === 1) return undefined;
       // Let go in between: try again.
     }
@@ -126,11 +156,24 @@ export class MongoChatInbox implements ChatInbox {
 
   async renew(leases: readonly Lease[], ttlMs: number): Promise<boolean[]> {
     if (leases.length === 0) return [];
-    const held = (l: Lease) => ({ _id: chatKey(fields(l.tenant, l.chatId)), holder: l.holder, epoch: l.epoch, released: false });
-    const result = await this.database.leases.updateMany({ $or: leases.map(held) }, { $set: { expires_at: Date.now() + ttlMs } });
+    const held = (l: Lease) => ({
+      _id: chatKey(fields(l.tenant, l.chatId)),
+      holder: l.holder,
+      epoch: l.epoch,
+      released: false,
+    });
+    const result = await this.database.leases.updateMany(
+      { $or: leases.map(held) },
+      { $set: { expires_at: Date.now() + ttlMs } },
+    );
     if (result.matchedCount === leases.length) return leases.map(() => true);
     // Some were taken over or let go: find which (one more round trip, only then).
-    const docs = await this.database.leases.find({ _id: { $in: leases.map((l) => chatKey(fields(l.tenant, l.chatId))) } }, { projection: { holder: 1, epoch: 1, released: 1 } }).toArray();
+    const docs = await this.database.leases
+      .find(
+        { _id: { $in: leases.map((l) => chatKey(fields(l.tenant, l.chatId))) } },
+        { projection: { holder: 1, epoch: 1, released: 1 } },
+      )
+      .toArray();
     const byId = new Map(docs.map((d) => [d._id, d]));
     return leases.map((l) => {
       const doc = byId.get(chatKey(fields(l.tenant, l.chatId)));
@@ -146,9 +189,17 @@ export class MongoChatInbox implements ChatInbox {
       const released = { $set: { released: true, wanted: false, position }, $max: { inputs_done: inputsDone } };
       // A lease taken over is released only once its holder fenced off the one before; else it is
       // handed on as expired, and the next holder fences.
-      const before = await this.database.leases.findOneAndUpdate({ _id, holder: lease.holder, epoch: lease.epoch, ...(lease.takeover ? { fenced: lease.epoch } : {}) }, released, { returnDocument: 'before' });
+      const before = await this.database.leases.findOneAndUpdate(
+        { _id, holder: lease.holder, epoch: lease.epoch, ...(lease.takeover ? { fenced: lease.epoch } : {}) },
+        released,
+        { returnDocument: 'before' },
+      );
       if (before || !lease.takeover) return before;
-      return this.database.leases.findOneAndUpdate({ _id, holder: lease.holder, epoch: lease.epoch }, { $set: { expires_at: 0, wanted: false, position }, $max: { inputs_done: inputsDone } }, { returnDocument: 'before' });
+      return this.database.leases.findOneAndUpdate(
+        { _id, holder: lease.holder, epoch: lease.epoch },
+        { $set: { expires_at: 0, wanted: false, position }, $max: { inputs_done: inputsDone } },
+        { returnDocument: 'before' },
+      );
     };
     const [before] = await Promise.all([handOn(), this.clearPending(key, lease.inputsDone, inputsDone)]);
     return { wanted: before?.wanted === true };
@@ -170,7 +221,9 @@ export class MongoChatInbox implements ChatInbox {
 
   async unpublishedUsage(t: Tenant, chatId: string): Promise<UsageUpdateEvent[]> {
     const key = fields(t, chatId);
-    const steps = await this.database.log.find({ ...key, usage_pending: true }, { sort: { step: 1 }, projection: { usage: 1 } }).toArray();
+    const steps = await this.database.log
+      .find({ ...key, usage_pending: true }, { sort: { step: 1 }, projection: { usage: 1 } })
+      .toArray();
     const events = steps.map((s) => s.usage as unknown as UsageUpdateEvent);
     steps.forEach((s, i) => this.database.noteUsageStep(chatKey(key), events[i]!.event_id, s._id));
     return events;
@@ -180,7 +233,9 @@ export class MongoChatInbox implements ChatInbox {
     const key = fields(t, chatId);
     const known = `${chatKey(key)}\u0000${eventId}`;
     const stepId = this.database.usageSteps.get(known);
-    const filter = stepId ? { _id: stepId, usage_pending: true as const } : { ...key, usage_pending: true as const, 'usage.event_id': eventId };
+    const filter = stepId
+      ? { _id: stepId, usage_pending: true as const }
+      : { ...key, usage_pending: true as const, 'usage.event_id': eventId };
     await this.database.log.updateOne(filter, { $unset: { usage_pending: '' } });
     this.database.usageSteps.delete(known);
   }
@@ -203,10 +258,12 @@ export class MongoChatInbox implements ChatInbox {
     const newest = new Map<string, number>();
     for (const i of waiting) newest.set(chatKey(i), Math.max(newest.get(chatKey(i)) ?? 0, i.input_seq));
     const stale = [...newest].filter(([k, seq]) => !held.has(k) && seq <= (byChat.get(k)?.inputs_done ?? 0));
-    await Promise.all(stale.map(([k]) => {
-      const [app_id, user_id, chat_id] = k.split('/') as [string, string, string];
-      return inputs.updateMany({ app_id, user_id, chat_id, pending: true }, { $unset: { pending: '' } });
-    }));
+    await Promise.all(
+      stale.map(([k]) => {
+        const [app_id, user_id, chat_id] = k.split('/') as [string, string, string];
+        return inputs.updateMany({ app_id, user_id, chat_id, pending: true }, { $unset: { pending: '' } });
+      }),
+    );
     const staleKeys = new Set(stale.map(([k]) => k));
     const free = keys.filter((k) => !held.has(k) && (owed.has(k) || !staleKeys.has(k)));
     if (free.length === 0) return [];

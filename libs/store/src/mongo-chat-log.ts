@@ -63,7 +63,9 @@ export class MongoChatLog implements ChatLog {
   }
 
   async listMessages(t: Tenant, chatId: string): Promise<StoredMessage[]> {
-    const steps = await this.database.log.find({ ...fields(t, chatId), messages: { $ne: NO_ENTRIES } }, { sort: { step: 1 }, projection: { messages: 1 } }).toArray();
+    const steps = await this.database.log
+      .find({ ...fields(t, chatId), messages: { $ne: NO_ENTRIES } }, { sort: { step: 1 }, projection: { messages: 1 } })
+      .toArray();
     return steps.flatMap((s) => JSON.parse(s.messages) as StoredMessage[]);
   }
 
@@ -81,21 +83,30 @@ export class MongoChatLog implements ChatLog {
     // Reading just those, a page of a long history costs what it holds, not the next steps too.
     const bound = Number.isFinite(limit) ? { $gt: afterSeq, $lte: afterSeq + limit } : { $gt: afterSeq };
     // Small batches: a page of large steps is read a few steps at a time, not 16 MB at once.
-    const cursor = this.database.log.find({ ...fields(t, chatId), last_seq: bound }, { sort: { step: 1 }, projection: { events: 1 }, batchSize: 16 });
+    const cursor = this.database.log.find(
+      { ...fields(t, chatId), last_seq: bound },
+      { sort: { step: 1 }, projection: { events: 1 }, batchSize: 16 },
+    );
     try {
       for await (const step of cursor) if (take(JSON.parse(step.events) as ServerEvent[])) return out;
     } finally {
       await cursor.close();
     }
     if (!Number.isFinite(limit)) return out;
-    const crossing = await this.database.log.findOne({ ...fields(t, chatId), last_seq: { $gt: afterSeq + limit } }, { sort: { step: 1 }, projection: { events: 1 } });
+    const crossing = await this.database.log.findOne(
+      { ...fields(t, chatId), last_seq: { $gt: afterSeq + limit } },
+      { sort: { step: 1 }, projection: { events: 1 } },
+    );
     if (crossing) take(JSON.parse(crossing.events) as ServerEvent[]);
     return out;
   }
 
   async prefetch(t: Tenant, chatId: string, previous?: ChatWriter): Promise<LogPrefetch> {
     const after = previous && sameChat(previous.lease, t, chatId) ? previous.position : 0;
-    const [steps, chat] = await Promise.all([this.stepsAfter(t, chatId, after), after > 0 ? undefined : this.database.chats.findOne({ _id: chatKey(fields(t, chatId)) })]);
+    const [steps, chat] = await Promise.all([
+      this.stepsAfter(t, chatId, after),
+      after > 0 ? undefined : this.database.chats.findOne({ _id: chatKey(fields(t, chatId)) }),
+    ]);
     return new MongoPrefetch(t, chatId, after, steps, chat);
   }
 
@@ -106,9 +117,15 @@ export class MongoChatLog implements ChatLog {
    */
   private async stepsAfter(t: Tenant, chatId: string, after: number): Promise<StepDoc[]> {
     const key = fields(t, chatId);
-    const range = (from: number) => this.database.log.find({ ...key, step: { $gt: from } }, { sort: { step: 1 }, projection: WITHOUT_EVENTS }).toArray();
+    const range = (from: number) =>
+      this.database.log
+        .find({ ...key, step: { $gt: from } }, { sort: { step: 1 }, projection: WITHOUT_EVENTS })
+        .toArray();
     if (after === 0) return range(0);
-    const next = await this.database.log.findOne({ _id: `${chatKey(key)}/${after + 1}` }, { projection: WITHOUT_EVENTS });
+    const next = await this.database.log.findOne(
+      { _id: `${chatKey(key)}/${after + 1}` },
+      { projection: WITHOUT_EVENTS },
+    );
     return next ? [next, ...(await range(after + 1))] : [];
   }
 
@@ -119,8 +136,18 @@ export class MongoChatLog implements ChatLog {
     const after = carried?.position ?? 0;
     const ahead = basis.prefetched;
     // A read made ahead is used when it started where this writer's knowledge ends.
-    const usable = ahead instanceof MongoPrefetch && sameChat({ tenant: ahead.tenant, chatId: ahead.chatId }, t, lease.chatId) && ahead.after === after ? ahead : undefined;
-    const [steps, chatDoc] = usable ? [[...usable.steps], usable.chat] : await Promise.all([this.stepsAfter(t, lease.chatId, after), carried ? undefined : this.database.chats.findOne({ _id: chatKey(key) })]);
+    const usable =
+      ahead instanceof MongoPrefetch &&
+      sameChat({ tenant: ahead.tenant, chatId: ahead.chatId }, t, lease.chatId) &&
+      ahead.after === after
+        ? ahead
+        : undefined;
+    const [steps, chatDoc] = usable
+      ? [[...usable.steps], usable.chat]
+      : await Promise.all([
+          this.stepsAfter(t, lease.chatId, after),
+          carried ? undefined : this.database.chats.findOne({ _id: chatKey(key) }),
+        ]);
     // The previous holder may have committed after the read: it said how far it got.
     const lastRead = steps.at(-1)?.step ?? after;
     if (!lease.takeover && lastRead < lease.position) steps.push(...(await this.stepsAfter(t, lease.chatId, lastRead)));
@@ -129,7 +156,14 @@ export class MongoChatLog implements ChatLog {
     // lease document can hand out an epoch twice).
     if (Math.max(carried?.epoch ?? 0, ...steps.map((s) => s.epoch)) >= lease.epoch) throw new LeaseLostError(lease);
     const chat = carried ? undefined : (chatDoc ?? (await ensureChat(this.database.chats, key, workflowId)));
-    const state: WriterState = carried ?? { chat: record(chat!, EMPTY_HEAD), messages: [], inputsDone: 0, unfinishedRun: undefined, position: 0, epoch: 0 };
+    const state: WriterState = carried ?? {
+      chat: record(chat!, EMPTY_HEAD),
+      messages: [],
+      inputsDone: 0,
+      unfinishedRun: undefined,
+      position: 0,
+      epoch: 0,
+    };
     fold(state, steps);
     if (lease.takeover) await this.fence(lease, state);
     return new TrackedWriter(lease, state, async (step, current) => {
@@ -153,11 +187,20 @@ export class MongoChatLog implements ChatLog {
     for (;;) {
       const head = headOf(state);
       try {
-        await this.database.log.insertOne(stepDoc(lease, head, { step: head.step + 1, fence: true, ...(head.awaiting ? { awaiting: head.awaiting } : {}) }));
+        await this.database.log.insertOne(
+          stepDoc(lease, head, {
+            step: head.step + 1,
+            fence: true,
+            ...(head.awaiting ? { awaiting: head.awaiting } : {}),
+          }),
+        );
         state.position = head.step + 1;
         state.epoch = lease.epoch;
         // Recorded on the lease, so that it can be handed on as released: the next holder need not fence.
-        await this.database.leases.updateOne({ _id: chatKey(fields(lease.tenant, lease.chatId)), holder: lease.holder, epoch: lease.epoch }, { $set: { fenced: lease.epoch } });
+        await this.database.leases.updateOne(
+          { _id: chatKey(fields(lease.tenant, lease.chatId)), holder: lease.holder, epoch: lease.epoch },
+          { $set: { fenced: lease.epoch } },
+        );
         return;
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
@@ -227,7 +270,13 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
   if (!last) return;
   const head = headOfStep(last);
   const { awaiting: _old, context: _context, ...chat } = state.chat;
-  state.chat = { ...chat, last_seq: head.last_seq, inputs_done: head.inputs_done, ...(head.context ? { context: head.context } : {}), ...(head.awaiting ? { awaiting: head.awaiting } : {}) };
+  state.chat = {
+    ...chat,
+    last_seq: head.last_seq,
+    inputs_done: head.inputs_done,
+    ...(head.context ? { context: head.context } : {}),
+    ...(head.awaiting ? { awaiting: head.awaiting } : {}),
+  };
   state.inputsDone = head.inputs_done;
   state.position = head.step;
 }
@@ -236,7 +285,7 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
 function nextStep(lease: Lease, head: Head, step: LogStep): { doc: StepDoc; events: ServerEvent[] } {
   const run = step.run;
   const drafts = [...(step.events ?? []), ...(run?.usage ? [run.usage] : [])];
-  const events = drafts.map((e, i) => ({ ...e, seq: head.last_seq + 1 + i }) as ServerEvent);
+  const events = drafts.map((e, i) => ({ ...e, seq: head.last_seq + 1 + i }));
   const usage = run?.usage ? events.at(-1) : undefined;
   const doc = stepDoc(lease, head, {
     step: head.step + 1,
@@ -247,9 +296,17 @@ function nextStep(lease: Lease, head: Head, step: LogStep): { doc: StepDoc; even
     ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
     ...(run?.finish ? { inputs_done: Math.max(head.inputs_done, run.input_seq) } : {}),
     ...(run
-      ? { run: { run_id: run.run_id, input_seq: run.input_seq, workflow_id: run.workflow_id, calls: [...(run.calls ?? [])] as Record<string, unknown>[], ...(run.finish ? { finish: run.finish } : {}) } }
+      ? {
+          run: {
+            run_id: run.run_id,
+            input_seq: run.input_seq,
+            workflow_id: run.workflow_id,
+            calls: [...(run.calls ?? [])] as Record<string, unknown>[],
+            ...(run.finish ? { finish: run.finish } : {}),
+          },
+        }
       : {}),
-    ...(usage ? { usage: usage as unknown as Record<string, unknown>, usage_pending: true as const } : {}),
+    ...(usage ? { usage: usage, usage_pending: true as const } : {}),
   });
   return { doc, events };
 }

@@ -22,7 +22,9 @@ import type ConnectionStringClass from 'mongodb-connection-string-url';
 /** The connection-string parser, loaded with the first MongoDB URI looked at. */
 function connectionString(uri: string): ConnectionStringClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { default: ConnectionString } = require('mongodb-connection-string-url') as { default: typeof ConnectionStringClass };
+  const { default: ConnectionString } = require('mongodb-connection-string-url') as {
+    default: typeof ConnectionStringClass;
+  };
   return new ConnectionString(uri);
 }
 import { StoreUnavailableError } from './store-error.js';
@@ -152,7 +154,11 @@ export async function ensureChat(chats: Collection<ChatDoc>, key: ChatKeyFields,
 /** A dropped connection or a write conflict between processes starting together: worth another try. */
 function isTransient(error: unknown): boolean {
   if (!loaded || error instanceof loaded.MongoServerSelectionError) return false;
-  return error instanceof loaded.MongoNetworkError || (error instanceof loaded.MongoServerError && (error.hasErrorLabel('TransientTransactionError') || error.code === 112 || error.code === 11000));
+  return (
+    error instanceof loaded.MongoNetworkError ||
+    (error instanceof loaded.MongoServerError &&
+      (error.hasErrorLabel('TransientTransactionError') || error.code === 112 || error.code === 11000))
+  );
 }
 
 function uriOption(uri: string, name: string): string | undefined {
@@ -172,7 +178,6 @@ export function describeMongoUri(uri: string): string {
   }
 }
 
-
 export class MongoDatabase {
   readonly client: MongoClient;
   readonly db: Db;
@@ -191,7 +196,11 @@ export class MongoDatabase {
   private healthy = true;
   private probe: NodeJS.Timeout | undefined;
 
-  private constructor(client: MongoClient, database: string, readonly hosts: string) {
+  private constructor(
+    client: MongoClient,
+    database: string,
+    readonly hosts: string,
+  ) {
     this.client = client;
     this.db = client.db(database);
     this.chats = this.db.collection('chats');
@@ -208,7 +217,8 @@ export class MongoDatabase {
     const hosts = describeMongoUri(options.uri);
     const database = options.database ?? 'mozaiks_runtime';
     // A timeout in the connection string wins over the default.
-    const selectionMs = options.serverSelectionTimeoutMs ?? (Number(uriOption(options.uri, 'serverSelectionTimeoutMS')) || 10_000);
+    const selectionMs =
+      options.serverSelectionTimeoutMs ?? (Number(uriOption(options.uri, 'serverSelectionTimeoutMS')) || 10_000);
     const client = new (driver().MongoClient)(options.uri, {
       maxPoolSize: options.maxPoolSize ?? 20,
       serverSelectionTimeoutMS: selectionMs,
@@ -233,7 +243,10 @@ export class MongoDatabase {
         }
         await client.close().catch(() => undefined);
         const reason = error instanceof Error ? error.message : String(error);
-        throw new StoreUnavailableError(`cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`, { cause: error });
+        throw new StoreUnavailableError(
+          `cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`,
+          { cause: error },
+        );
       }
     }
   }
@@ -247,7 +260,9 @@ export class MongoDatabase {
       await this.db.createCollection(name).catch((error: unknown) => {
         if (!(error instanceof driver().MongoServerError && error.code === 48)) throw error;
       });
-      const existing = new Set((await collection.listIndexes().toArray()).map((i) => String(i.name)));
+      const existing = new Set(
+        (await collection.listIndexes().toArray()).map((i) => String((i as { name?: unknown }).name)),
+      );
       const missing = indexes.filter((i) => !existing.has(i.name!));
       if (missing.length) await collection.createIndexes(missing);
       created.push(...missing.map((i) => `${name}.${i.name}`));
@@ -284,7 +299,10 @@ export class MongoDatabase {
    */
   async prune(days: number): Promise<{ steps: number }> {
     const cutoff = new Date(Date.now() - days * 24 * 3600_000);
-    const steps = await this.log.updateMany({ created_at: { $lt: cutoff }, events: { $ne: NO_ENTRIES } }, { $set: { events: NO_ENTRIES } });
+    const steps = await this.log.updateMany(
+      { created_at: { $lt: cutoff }, events: { $ne: NO_ENTRIES } },
+      { $set: { events: NO_ENTRIES } },
+    );
     return { steps: steps.modifiedCount };
   }
 

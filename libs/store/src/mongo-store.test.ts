@@ -19,7 +19,8 @@ const factory: StoreFactory = {
     database = server!.database();
     return openStore({ mongodbUri: server!.uri, mongodbDatabase: database, dataDir: '/nonexistent/never-written' });
   },
-  reopen: () => openStore({ mongodbUri: server!.uri, mongodbDatabase: database, dataDir: '/nonexistent/never-written' }),
+  reopen: () =>
+    openStore({ mongodbUri: server!.uri, mongodbDatabase: database, dataDir: '/nonexistent/never-written' }),
   exclusiveLeases: mongoTestServerKind() !== 'ferretdb',
 };
 
@@ -27,26 +28,29 @@ const factory: StoreFactory = {
 const describeIfServer = mongoTestServerAvailable() ? describe : describe.skip;
 
 describeIfServer('MongoDB store', () => {
-    chatLogContract('MongoDB', factory);
-    chatInboxContract('MongoDB', factory);
+  chatLogContract('MongoDB', factory);
+  chatInboxContract('MongoDB', factory);
 
-    it('creates its indexes idempotently', async () => {
-      const db = await MongoDatabase.connect({ uri: server!.uri, database: server!.database() });
-      try {
-        const first = await db.ensureIndexes();
-        expect(first).toEqual([]);
-        expect(await db.ensureIndexes()).toEqual([]);
-        const names = (await db.log.listIndexes().toArray()).map((i) => i.name);
-        for (const index of MONGO_INDEXES.log) expect(names).toContain(index.name);
-      } finally {
-        await db.close();
-      }
-    });
-
-    it('names the host, never the password, when the server cannot be reached', async () => {
-      const error = await openStore({ mongodbUri: 'mongodb://runtime:hunter2secret@127.0.0.1:1/?serverSelectionTimeoutMS=300', dataDir: '/nonexistent' }).catch((e: unknown) => e as Error);
-      expect(error).toBeInstanceOf(Error);
-      expect((error as Error).message).toContain('127.0.0.1:1');
-      expect((error as Error).message).not.toContain('hunter2secret');
-      });
+  it('creates its indexes idempotently', async () => {
+    const db = await MongoDatabase.connect({ uri: server!.uri, database: server!.database() });
+    try {
+      const first = await db.ensureIndexes();
+      expect(first).toEqual([]);
+      expect(await db.ensureIndexes()).toEqual([]);
+      const names = (await db.log.listIndexes().toArray()).map((i) => i.name);
+      for (const index of MONGO_INDEXES.log) expect(names).toContain(index.name);
+    } finally {
+      await db.close();
+    }
   });
+
+  it('names the host, never the password, when the server cannot be reached', async () => {
+    const error = await openStore({
+      mongodbUri: 'mongodb://runtime:hunter2secret@127.0.0.1:1/?serverSelectionTimeoutMS=300',
+      dataDir: '/nonexistent',
+    }).catch((e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toContain('127.0.0.1:1');
+    expect((error as Error).message).not.toContain('hunter2secret');
+  });
+});

@@ -4,15 +4,32 @@
 // messages added since.
 import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
 import { LeaseLostError } from './chat-log.js';
-import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, NewEvent, StoredMessage, WriterBasis } from './chat-log.js';
+import type {
+  ChatLog,
+  ChatRecord,
+  ChatWriter,
+  LogPrefetch,
+  LogStep,
+  NewEvent,
+  StoredMessage,
+  WriterBasis,
+} from './chat-log.js';
 import type { Lease } from './chat-inbox.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 import { TrackedWriter } from './tracked-writer.js';
 import type { WriterState } from './tracked-writer.js';
 
 interface ChatRow {
-  app_id: string; user_id: string; chat_id: string; workflow_id: string; created_at: string; last_seq: number;
-  context: string | null; awaiting: string | null; inputs_done: number; steps: number;
+  app_id: string;
+  user_id: string;
+  chat_id: string;
+  workflow_id: string;
+  created_at: string;
+  last_seq: number;
+  context: string | null;
+  awaiting: string | null;
+  inputs_done: number;
+  steps: number;
 }
 
 export function toChatRecord(row: ChatRow): ChatRecord {
@@ -24,13 +41,16 @@ export function toChatRecord(row: ChatRow): ChatRecord {
   };
 }
 
-const CHAT = 'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+const CHAT =
+  'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
 
 export class SqliteChatLog implements ChatLog {
   constructor(private readonly database: SqliteDatabase) {}
 
   async getChat(t: Tenant, chatId: string): Promise<ChatRecord | undefined> {
-    const row = await this.database.attempt(() => this.database.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow | undefined);
+    const row = await this.database.attempt(
+      () => this.database.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow | undefined,
+    );
     return row && toChatRecord(row);
   }
 
@@ -39,9 +59,14 @@ export class SqliteChatLog implements ChatLog {
   }
 
   async listEvents(t: Tenant, chatId: string, afterSeq = 0, limit = -1): Promise<ServerEvent[]> {
-    const rows = await this.database.attempt(() => this.database
-      .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq LIMIT ?')
-      .all(t.app_id, t.user_id, chatId, afterSeq, limit) as { body: string }[]);
+    const rows = await this.database.attempt(
+      () =>
+        this.database
+          .sql(
+            'SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+          )
+          .all(t.app_id, t.user_id, chatId, afterSeq, limit) as { body: string }[],
+    );
     return rows.map((r) => JSON.parse(r.body) as ServerEvent);
   }
 
@@ -56,19 +81,25 @@ export class SqliteChatLog implements ChatLog {
     const carried = TrackedWriter.takeState(basis.previous, lease);
     const state = await db.write((): WriterState => {
       this.checkLease(lease);
-      db.sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)').run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
+      db.sql(
+        'INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
       const row = db.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow;
       // Carried over with nothing committed since: the state is the log's.
       if (carried && carried.position === row.steps) return carried;
       const run = db
-        .sql("SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1")
+        .sql(
+          "SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1",
+        )
         .get(t.app_id, t.user_id, chatId) as { run_id: string; input_seq: number; calls: string } | undefined;
       const known = carried && carried.position < row.steps ? carried.messages : [];
       return {
         chat: toChatRecord(row),
         inputsDone: row.inputs_done,
         messages: known.length ? [...known, ...this.messages(t, chatId, known.length)] : this.messages(t, chatId),
-        unfinishedRun: run ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] } : undefined,
+        unfinishedRun: run
+          ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] }
+          : undefined,
         position: row.steps,
         epoch: 0,
       };
@@ -95,46 +126,88 @@ export class SqliteChatLog implements ChatLog {
     const key = [t.app_id, t.user_id, chatId] as const;
     return db.write(() => {
       this.checkLease(lease);
-      const counters = db.sql('SELECT last_seq, next_message FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?').get(...key) as { last_seq: number; next_message: number };
+      const counters = db
+        .sql('SELECT last_seq, next_message FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
+        .get(...key) as { last_seq: number; next_message: number };
       let nextMessage = counters.next_message;
       if (step.messages?.length) {
-        const insert = db.sql('INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+        const insert = db.sql(
+          'INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        );
         const now = new Date().toISOString();
         for (const m of step.messages) insert.run(...key, nextMessage++, JSON.stringify(m), now);
       }
       const run = step.run;
       let lastSeq = counters.last_seq;
-      const insertEvent = db.sql('INSERT OR IGNORE INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+      const insertEvent = db.sql(
+        'INSERT OR IGNORE INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
       const now = Date.now();
-      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map((event): ServerEvent => {
-        const stored = { ...event, seq: lastSeq + 1 } as ServerEvent;
-        if (insertEvent.run(...key, stored.seq, event.event_id, event.type, JSON.stringify(stored), now).changes === 1) {
-          lastSeq++;
-          return stored;
-        }
-        // Stored by an earlier attempt of this step: the event as it was stored, with its seq.
-        const existing = db.sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?').get(...key, event.event_id) as { body: string } | undefined;
-        if (!existing) throw new Error(`event ${event.event_id} (${event.type}) of chat ${chatId} could not be stored at seq ${stored.seq}`);
-        return JSON.parse(existing.body) as ServerEvent;
-      });
+      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map(
+        (event): ServerEvent => {
+          const stored = { ...event, seq: lastSeq + 1 } as ServerEvent;
+          if (
+            insertEvent.run(...key, stored.seq, event.event_id, event.type, JSON.stringify(stored), now).changes === 1
+          ) {
+            lastSeq++;
+            return stored;
+          }
+          // Stored by an earlier attempt of this step: the event as it was stored, with its seq.
+          const existing = db
+            .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
+            .get(...key, event.event_id) as { body: string } | undefined;
+          if (!existing)
+            throw new Error(
+              `event ${event.event_id} (${event.type}) of chat ${chatId} could not be stored at seq ${stored.seq}`,
+            );
+          return JSON.parse(existing.body) as ServerEvent;
+        },
+      );
       const { steps: position } = db
-        .sql('UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps')
-        .get(step.awaitInput ? JSON.stringify(step.awaitInput) : null, step.context ? JSON.stringify(step.context) : null, lastSeq, nextMessage, run?.finish ? run.input_seq : 0, ...key) as { steps: number };
+        .sql(
+          'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps',
+        )
+        .get(
+          step.awaitInput ? JSON.stringify(step.awaitInput) : null,
+          step.context ? JSON.stringify(step.context) : null,
+          lastSeq,
+          nextMessage,
+          run?.finish ? run.input_seq : 0,
+          ...key,
+        ) as { steps: number };
       if (run) {
-        db.sql("INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')")
-          .run(...key, run.run_id, run.input_seq, run.workflow_id);
+        db.sql(
+          "INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
+        ).run(...key, run.run_id, run.input_seq, run.workflow_id);
         let calls: string | null = null;
         if (run.calls?.length) {
-          const row = db.sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').get(...key, run.run_id) as { calls: string };
+          const row = db
+            .sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
+            .get(...key, run.run_id) as { calls: string };
           calls = JSON.stringify([...(JSON.parse(row.calls) as unknown[]), ...run.calls]);
         }
         if (run.finish) {
           const usage = run.usage ? events.at(-1) : undefined;
-          db.sql('UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
-            .run(calls, run.finish, new Date().toISOString(), usage ? JSON.stringify(usage) : null, usage ? 0 : 1, ...key, run.run_id);
-          db.sql("UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'").run(...key, run.input_seq);
+          db.sql(
+            'UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?',
+          ).run(
+            calls,
+            run.finish,
+            new Date().toISOString(),
+            usage ? JSON.stringify(usage) : null,
+            usage ? 0 : 1,
+            ...key,
+            run.run_id,
+          );
+          db.sql(
+            "UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'",
+          ).run(...key, run.input_seq);
         } else if (calls !== null) {
-          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(calls, ...key, run.run_id);
+          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(
+            calls,
+            ...key,
+            run.run_id,
+          );
         }
       }
       return { events, position };

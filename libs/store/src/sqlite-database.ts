@@ -100,8 +100,15 @@ export class SqliteDatabase {
       this.db.pragma('synchronous = NORMAL');
       this.db.transaction(() => this.migrate()).immediate();
     } catch (error) {
-      const cause = error instanceof Error ? ((error as { code?: string }).code ? `${(error as { code?: string }).code}: ${error.message}` : error.message) : String(error);
-      throw new StoreUnavailableError(`cannot open the SQLite store at ${this.file} (DATA_DIR): ${cause}`, { cause: error });
+      const cause =
+        error instanceof Error
+          ? (error as { code?: string }).code
+            ? `${(error as { code?: string }).code}: ${error.message}`
+            : error.message
+          : String(error);
+      throw new StoreUnavailableError(`cannot open the SQLite store at ${this.file} (DATA_DIR): ${cause}`, {
+        cause: error,
+      });
     }
     // From now on a busy database is retried by `attempt`, which yields to the event loop instead
     // of sleeping in SQLite for a millisecond or more with the whole process blocked.
@@ -115,15 +122,20 @@ export class SqliteDatabase {
     if (version >= SCHEMA_VERSION) return false;
     this.db.exec(SCHEMA);
     this.addColumns(ADDED_COLUMNS);
-    if (!(this.db.prepare("SELECT name FROM pragma_table_info('chats')").all() as { name: string }[]).some((c) => c.name === 'context')) {
+    if (
+      !(this.db.prepare("SELECT name FROM pragma_table_info('chats')").all() as { name: string }[]).some(
+        (c) => c.name === 'context',
+      )
+    ) {
       this.db.exec('ALTER TABLE chats ADD COLUMN context TEXT');
     }
     // Leases before fencing had no epoch: they are short-lived, so they are dropped, not converted.
     const leaseColumns = this.db.prepare("SELECT name FROM pragma_table_info('leases')").all() as { name: string }[];
     if (leaseColumns.length && !leaseColumns.some((c) => c.name === 'epoch')) this.db.exec('DROP TABLE leases');
     // Open input requests moved onto the chat row.
-    if ((this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'input_requests'").get())) {
-      this.db.exec(`UPDATE chats SET awaiting = (SELECT json_object('request_id', r.request_id, 'agent', r.agent) FROM input_requests r
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'input_requests'").get()) {
+      this.db
+        .exec(`UPDATE chats SET awaiting = (SELECT json_object('request_id', r.request_id, 'agent', r.agent) FROM input_requests r
         WHERE r.app_id = chats.app_id AND r.user_id = chats.user_id AND r.chat_id = chats.chat_id); DROP TABLE input_requests;`);
     }
     this.db.exec(LEASES);
@@ -135,7 +147,8 @@ export class SqliteDatabase {
   private addColumns(added: ReadonlyArray<[table: string, column: string, definition: string]>): void {
     for (const [table, column, definition] of added) {
       const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(table) as { name: string }[];
-      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      if (!columns.some((c) => c.name === column))
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
   }
 
@@ -148,7 +161,7 @@ export class SqliteDatabase {
     try {
       const version = db.pragma('user_version', { simple: true }) as number;
       db.close();
-      new SqliteDatabase(options).close();
+      void new SqliteDatabase(options).close();
       return { changed: version < SCHEMA_VERSION };
     } finally {
       if (db.open) db.close();
@@ -163,7 +176,9 @@ export class SqliteDatabase {
         return work();
       } catch (error) {
         if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
-        await (tries < 20 ? new Promise((resolve) => setImmediate(resolve)) : new Promise((resolve) => setTimeout(resolve, 1)));
+        await (tries < 20
+          ? new Promise((resolve) => setImmediate(resolve))
+          : new Promise((resolve) => setTimeout(resolve, 1)));
       }
     }
   }
@@ -196,7 +211,9 @@ export class SqliteDatabase {
     const cutoff = Date.now() - days * 24 * 3600_000;
     return this.write(() => ({
       events: this.sql('DELETE FROM events WHERE created_at < ?').run(cutoff).changes,
-      runs: this.sql("DELETE FROM runs WHERE usage_published = 1 AND status != 'running' AND finished_at < ?").run(new Date(cutoff).toISOString()).changes,
+      runs: this.sql("DELETE FROM runs WHERE usage_published = 1 AND status != 'running' AND finished_at < ?").run(
+        new Date(cutoff).toISOString(),
+      ).changes,
     }));
   }
 

@@ -23,7 +23,13 @@ chatInboxContract('SQLite', factory);
 describe('SQLite store', () => {
   it('creates its folder and a WAL-mode database file under DATA_DIR', async () => {
     const stores = await openStore({ dataDir: path.join(dir, 'nested', 'data') });
-    await stores.inbox.accept({ app_id: 'a', user_id: 'u' }, 'c', { request_id: 'r', workflow_id: 'wf', content: 'x', context: {}, received_at: new Date().toISOString() });
+    await stores.inbox.accept({ app_id: 'a', user_id: 'u' }, 'c', {
+      request_id: 'r',
+      workflow_id: 'wf',
+      content: 'x',
+      context: {},
+      received_at: new Date().toISOString(),
+    });
     expect(stores.location).toBe(path.join(dir, 'nested', 'data', 'mozaiks.sqlite'));
     expect(existsSync(path.join(dir, 'nested', 'data', 'mozaiks.sqlite-wal'))).toBe(true);
     await stores.close();
@@ -45,7 +51,10 @@ describe('SQLite store', () => {
     old.close();
     const stores = await openStore({ dataDir: dir });
     const t = { app_id: 'a', user_id: 'u' };
-    expect(await stores.log.getChat(t, 'c')).toMatchObject({ last_seq: 1, awaiting: { request_id: 'q1', agent: 'Asker' } });
+    expect(await stores.log.getChat(t, 'c')).toMatchObject({
+      last_seq: 1,
+      awaiting: { request_id: 'q1', agent: 'Asker' },
+    });
     expect((await stores.log.listEvents(t, 'c')).map((e) => e.event_id)).toEqual(['e1']);
     expect(await stores.inbox.acquire(t, 'c', 'new-executor', 1000)).toMatchObject({ epoch: 1 });
     await stores.close();

@@ -18,7 +18,10 @@ export interface WriterState {
 }
 
 /** Persists one step after `state`; returns its events with their seqs and the log's position after it. */
-export type PersistStep = (step: LogStep, state: Readonly<WriterState>) => Promise<{ events: ServerEvent[]; position: number }>;
+export type PersistStep = (
+  step: LogStep,
+  state: Readonly<WriterState>,
+) => Promise<{ events: ServerEvent[]; position: number }>;
 
 export class TrackedWriter implements ChatWriter {
   /** Set once a successor took this writer's state: it may not append any more. */
@@ -52,7 +55,10 @@ export class TrackedWriter implements ChatWriter {
    */
   static takeState(previous: ChatWriter | undefined, lease: Lease): WriterState | undefined {
     if (!(previous instanceof TrackedWriter) || previous.retired) return undefined;
-    const same = previous.lease.chatId === lease.chatId && previous.lease.tenant.app_id === lease.tenant.app_id && previous.lease.tenant.user_id === lease.tenant.user_id;
+    const same =
+      previous.lease.chatId === lease.chatId &&
+      previous.lease.tenant.app_id === lease.tenant.app_id &&
+      previous.lease.tenant.user_id === lease.tenant.user_id;
     if (!same) return undefined;
     previous.retired = true;
     return previous.state;

@@ -4,5 +4,13 @@ export type { Logger, LoggerOptions } from './logger.js';
 export { RuntimeMetrics } from './metrics.js';
 export { opsRoutes, sendJson, startOpsServer } from './ops-server.js';
 export type { OpsRoutesOptions, OpsServer } from './ops-server.js';
-export { SpanKind, captureMessageContent, childTraceparent, newTraceparent, startSpan, startTracing, traceIdOf } from './tracing.js';
+export {
+  SpanKind,
+  captureMessageContent,
+  childTraceparent,
+  newTraceparent,
+  startSpan,
+  startTracing,
+  traceIdOf,
+} from './tracing.js';
 export type { TraceSpan, Tracing } from './tracing.js';

@@ -15,23 +15,44 @@ describe('createLogger', () => {
     const { logger, lines } = capture();
     logger.child({ chat_id: 'c1' }).info({ user_id: 'u' }, 'Workflow execution started');
     const line = JSON.parse(lines[0]!);
-    expect(line).toMatchObject({ level: 'INFO', message: 'Workflow execution started', service: 'test', chat_id: 'c1', user_id: 'u' });
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'Workflow execution started',
+      service: 'test',
+      chat_id: 'c1',
+      user_id: 'u',
+    });
     expect(new Date(line.timestamp).toISOString()).toBe(line.timestamp);
   });
 
   it('never writes a token, a key or a configured secret', () => {
     const { logger, lines } = capture(['sk-live-abcdef123456', 'hmac-secret-value-123']);
-    logger.info({ token: 'anything', headers: { authorization: 'Bearer x' }, apiKey: 'k', nested: { secret: 's' } }, 'fields');
+    logger.info(
+      { token: 'anything', headers: { authorization: 'Bearer x' }, apiKey: 'k', nested: { secret: 's' } },
+      'fields',
+    );
     logger.info({ url: `/ws/chat?token=${JWT}&x=1` }, 'a url');
     logger.warn(`text with ${JWT} inside`);
     logger.error({ error: 'failed with key sk-live-abcdef123456 and hmac-secret-value-123' }, 'an error');
     const all = lines.join('');
-    for (const secret of [JWT, 'sk-live-abcdef123456', 'hmac-secret-value-123', 'Bearer x', '"anything"']) expect(all).not.toContain(secret);
+    for (const secret of [JWT, 'sk-live-abcdef123456', 'hmac-secret-value-123', 'Bearer x', '"anything"'])
+      expect(all).not.toContain(secret);
     expect(JSON.parse(lines[1]!).url).toBe('/ws/chat?token=[REDACTED]&x=1');
-    expect(JSON.parse(lines[0]!)).toMatchObject({ token: '[REDACTED]', headers: { authorization: '[REDACTED]' }, apiKey: '[REDACTED]', nested: { secret: '[REDACTED]' } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      token: '[REDACTED]',
+      headers: { authorization: '[REDACTED]' },
+      apiKey: '[REDACTED]',
+      nested: { secret: '[REDACTED]' },
+    });
   });
 
-  it('maps operators\' level names', () => {
-    expect(['INFO', 'WARNING', 'CRITICAL', 'debug', 'nope'].map(toPinoLevel)).toEqual(['info', 'warn', 'fatal', 'debug', undefined]);
+  it("maps operators' level names", () => {
+    expect(['INFO', 'WARNING', 'CRITICAL', 'debug', 'nope'].map(toPinoLevel)).toEqual([
+      'info',
+      'warn',
+      'fatal',
+      'debug',
+      undefined,
+    ]);
   });
 });

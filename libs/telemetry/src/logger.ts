@@ -7,8 +7,15 @@ export type Logger = PinoLogger;
 
 /** Levels as operators write them (`INFO`, `WARNING`, …) mapped to pino's. */
 const LEVEL_ALIASES: Record<string, pino.LevelWithSilent> = {
-  trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn',
-  error: 'error', fatal: 'fatal', critical: 'fatal', silent: 'silent',
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  silent: 'silent',
 };
 
 export const LOG_LEVELS = Object.keys(LEVEL_ALIASES);
@@ -20,9 +27,24 @@ export function toPinoLevel(level: string): pino.LevelWithSilent | undefined {
 
 /** Field names whose values never reach a log line. */
 const REDACT_PATHS = [
-  'token', 'access_token', 'authorization', 'password', 'secret', 'apiKey', 'api_key',
-  'jwt_secret', 'openai_api_key', 'headers.authorization', 'headers.cookie',
-  '*.token', '*.access_token', '*.authorization', '*.password', '*.secret', '*.apiKey', '*.api_key',
+  'token',
+  'access_token',
+  'authorization',
+  'password',
+  'secret',
+  'apiKey',
+  'api_key',
+  'jwt_secret',
+  'openai_api_key',
+  'headers.authorization',
+  'headers.cookie',
+  '*.token',
+  '*.access_token',
+  '*.authorization',
+  '*.password',
+  '*.secret',
+  '*.apiKey',
+  '*.api_key',
 ];
 
 const CENSOR = '[REDACTED]';
@@ -53,7 +75,9 @@ export function scrubSecrets(text: string, secrets: readonly string[] = []): str
 export const MIN_SECRET_LENGTH = 8;
 
 export function createLogger(options: LoggerOptions): Logger {
-  const secrets = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH);
+  const secrets = (options.secrets ?? []).filter(
+    (s): s is string => typeof s === 'string' && s.length >= MIN_SECRET_LENGTH,
+  );
   return pino(
     {
       level: options.level ?? 'info',

@@ -40,7 +40,8 @@ export class RuntimeMetrics {
   /** From a run's usage event to its endpoint's 2xx, retries included. */
   readonly usageWebhookLatency: Histogram<'sink'>;
 
-  private probes: { service: string; ready: () => boolean; runQueuePending?: () => Promise<number | undefined> } | undefined;
+  private probes:
+    { service: string; ready: () => boolean; runQueuePending?: () => Promise<number | undefined> } | undefined;
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     const metrics = this;
@@ -157,7 +158,7 @@ export class RuntimeMetrics {
     });
     this.usageWebhookLatency = new Histogram({
       name: 'usage_webhook_delivery_seconds',
-      help: 'From a run\'s usage event to its webhook endpoint\'s 2xx, retries included.',
+      help: "From a run's usage event to its webhook endpoint's 2xx, retries included.",
       labelNames: ['sink'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
       registers: [this.registry],
@@ -168,10 +169,14 @@ export class RuntimeMetrics {
    * Gauges read when /metrics is scraped: readiness of `service`, and (executors) the run queue's
    * backlog, which `pending` reads from NATS.
    */
-  observe(service: string, probes: { ready: () => boolean; runQueuePending?: () => Promise<number | undefined> }): void {
+  observe(
+    service: string,
+    probes: { ready: () => boolean; runQueuePending?: () => Promise<number | undefined> },
+  ): void {
     this.probes = { service, ...probes };
     // Only a process that reads the queue reports it: a 0 from any other would be a false reading.
-    if (probes.runQueuePending && !this.registry.getSingleMetric('run_queue_pending')) this.registry.registerMetric(this.runQueuePending);
+    if (probes.runQueuePending && !this.registry.getSingleMetric('run_queue_pending'))
+      this.registry.registerMetric(this.runQueuePending);
   }
 
   /** Exposes runs_in_flight: called by a process that runs an executor (its own, or standalone). */

@@ -45,17 +45,24 @@ export function opsRoutes(options: OpsRoutesOptions): RequestListener {
   return (req, res) => {
     const route = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (Object.hasOwn(posts, route)) {
-      if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers POST` });
+      if (req.method !== 'POST')
+        return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers POST` });
       return posts[route]!(req, res);
     }
     const handler = Object.hasOwn(routes, route) ? routes[route] : undefined;
     if (!handler) return sendJson(res, 404, { error: 'not_found', message: `no route ${req.method} ${route}` });
-    if (req.method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers GET` });
+    if (req.method !== 'GET')
+      return sendJson(res, 405, { error: 'method_not_allowed', message: `${route} answers GET` });
     handler(req, res);
   };
 }
 
-export async function startOpsServer(options: { port: number; host: string; metrics: RuntimeMetrics; isReady: () => boolean }): Promise<OpsServer> {
+export async function startOpsServer(options: {
+  port: number;
+  host: string;
+  metrics: RuntimeMetrics;
+  isReady: () => boolean;
+}): Promise<OpsServer> {
   const server = createServer(opsRoutes(options));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -64,9 +71,10 @@ export async function startOpsServer(options: { port: number; host: string; metr
   return {
     address: server.address() as AddressInfo,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -1,5 +1,6 @@
 // W3C trace context: children keep the trace and flags with a span of their own; bad input starts afresh.
 import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { captureMessageContent, childTraceparent, newTraceparent, traceIdOf } from './tracing';
 
 const SHAPE = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
@@ -13,7 +14,9 @@ describe('trace context', () => {
     expect(child.match(SHAPE)![2]).not.toBe(parent.match(SHAPE)![2]);
     expect(child.endsWith('-01')).toBe(true);
     // An unsampled trace stays unsampled.
-    expect(childTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00')).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/);
+    expect(childTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00')).toMatch(
+      /^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00$/,
+    );
   });
 
   it('starts a new trace from a missing or invalid parent, and reads no trace id from one', () => {
@@ -28,13 +31,18 @@ describe('trace context', () => {
 
 describe('tracing switch', () => {
   const load = (env: Record<string, string>) => {
-    const script = `const t = require(${JSON.stringify(require.resolve('@mozaiks/telemetry').replace('/src/index.ts', '/dist/index.js'))});
+    // The built package, as a service process loads it.
+    const built = path.join(__dirname, '../dist/index.js');
+    const script = `const t = require(${JSON.stringify(built)});
       t.startTracing('probe').then(async (tracing) => {
         const loaded = Object.keys(require.cache).some((k) => k.includes('sdk-trace') || k.includes('exporter-trace'));
         await tracing.shutdown();
         process.stdout.write(JSON.stringify({ enabled: tracing.enabled, loaded }));
       });`;
-    const out = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH!, ...env } });
+    const out = spawnSync(process.execPath, ['-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH!, ...env },
+    });
     return JSON.parse(out.stdout) as { enabled: boolean; loaded: boolean };
   };
 

@@ -19,7 +19,10 @@ const TRACER = 'mozaiks-runtime';
 let otel: { api: typeof OtelApi; w3c: W3CTraceContextPropagator } | undefined;
 function loadOtel(): { api: typeof OtelApi; w3c: W3CTraceContextPropagator } {
   /* eslint-disable @typescript-eslint/no-require-imports */
-  otel ??= { api: require('@opentelemetry/api') as typeof OtelApi, w3c: new (require('@opentelemetry/core') as typeof import('@opentelemetry/core')).W3CTraceContextPropagator() };
+  otel ??= {
+    api: require('@opentelemetry/api') as typeof OtelApi,
+    w3c: new (require('@opentelemetry/core') as typeof import('@opentelemetry/core')).W3CTraceContextPropagator(),
+  };
   /* eslint-enable @typescript-eslint/no-require-imports */
   return otel;
 }
@@ -57,7 +60,14 @@ const noop = () => undefined;
 function idsOnly(parent: string | undefined): TraceSpan {
   const of = parseTraceparent(parent);
   const traceId = of?.traceId ?? randomHex(16);
-  return { traceparent: `00-${traceId}-${randomHex(8)}-${of?.flags ?? '01'}`, traceId, set: noop, fail: noop, end: noop, within: (work) => work() };
+  return {
+    traceparent: `00-${traceId}-${randomHex(8)}-${of?.flags ?? '01'}`,
+    traceId,
+    set: noop,
+    fail: noop,
+    end: noop,
+    within: (work) => work(),
+  };
 }
 
 function format(span: SpanContext): string {
@@ -91,18 +101,31 @@ export interface TraceSpan {
  * Starts a span under `parent` (a traceparent), else under the active span, else as a new trace.
  * A span the SDK does not record (tracing off) still gets ids of its own in the parent's trace.
  */
-export function startSpan(name: string, options: { parent?: string; kind?: SpanKind; attributes?: Attributes } = {}): TraceSpan {
+export function startSpan(
+  name: string,
+  options: { parent?: string; kind?: SpanKind; attributes?: Attributes } = {},
+): TraceSpan {
   // Without an SDK the API's spans are no-ops: skip building them (and their contexts) at all.
   if (!recording) return idsOnly(options.parent);
   const { api } = loadOtel();
   const { trace, context } = api;
   const parentContext = contextOf(options.parent) ?? context.active();
-  const span: Span = trace.getTracer(TRACER).startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) }, parentContext);
+  const span: Span = trace
+    .getTracer(TRACER)
+    .startSpan(
+      name,
+      { kind: options.kind ?? SpanKind.INTERNAL, ...(options.attributes ? { attributes: options.attributes } : {}) },
+      parentContext,
+    );
   let ids = span.spanContext();
   if (!span.isRecording()) {
     const parentIds = trace.getSpanContext(parentContext);
     const valid = parentIds && api.isSpanContextValid(parentIds) ? parentIds : undefined;
-    ids = { traceId: valid?.traceId ?? randomHex(16), spanId: randomHex(8), traceFlags: valid?.traceFlags ?? api.TraceFlags.SAMPLED };
+    ids = {
+      traceId: valid?.traceId ?? randomHex(16),
+      spanId: randomHex(8),
+      traceFlags: valid?.traceFlags ?? api.TraceFlags.SAMPLED,
+    };
   }
   const traceparent = format(ids);
   const active = trace.setSpan(parentContext, span);
@@ -111,7 +134,10 @@ export function startSpan(name: string, options: { parent?: string; kind?: SpanK
     traceId: ids.traceId,
     set: (attributes) => void span.setAttributes(attributes),
     fail: (error) => {
-      span.setStatus({ code: api.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+      span.setStatus({
+        code: api.SpanStatusCode.ERROR,
+        message: error instanceof Error ? error.message : String(error),
+      });
       span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
       span.end();
     },
@@ -165,15 +191,21 @@ export interface Tracing {
  * which reads the standard OTEL_* variables (headers, timeouts, batch delays, sampler).
  */
 export async function startTracing(service: string, env: NodeJS.ProcessEnv = process.env): Promise<Tracing> {
-  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return { enabled: false, shutdown: async () => undefined };
-  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-node'),
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/resources'),
-  ]);
+  if (!env.OTEL_EXPORTER_OTLP_ENDPOINT && !env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+    return { enabled: false, shutdown: async () => undefined };
+  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+    ]);
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? `mozaiks-${service}`, 'service.namespace': 'mozaiks', 'service.version': '0.1.0' }),
+    resource: resourceFromAttributes({
+      'service.name': env.OTEL_SERVICE_NAME ?? `mozaiks-${service}`,
+      'service.namespace': 'mozaiks',
+      'service.version': '0.1.0',
+    }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   provider.register();

@@ -40,7 +40,9 @@ export function ferretDbBinary(): string | undefined {
 /** Whether a Docker engine may answer here: DOCKER_HOST, or its socket where engines put it. */
 function dockerEngine(): boolean {
   if (process.env.DOCKER_HOST) return true;
-  return ['/var/run/docker.sock', path.join(homedir(), '.docker', 'run', 'docker.sock')].some((socket) => existsSync(socket));
+  return ['/var/run/docker.sock', path.join(homedir(), '.docker', 'run', 'docker.sock')].some((socket) =>
+    existsSync(socket),
+  );
 }
 
 let warned = false;
@@ -73,7 +75,14 @@ export function mongoTestServerKind(): MongoTestServer['kind'] | undefined {
 export async function startMongoTestServer(): Promise<MongoTestServer | undefined> {
   const external = process.env.MONGODB_TEST_URI ?? process.env.MONGODB_URI;
   if (external) {
-    return { uri: external, kind: 'external', database: uniqueDatabase, stop: async () => {}, start: async () => {}, dispose: async () => {} };
+    return {
+      uri: external,
+      kind: 'external',
+      database: uniqueDatabase,
+      stop: async () => {},
+      start: async () => {},
+      dispose: async () => {},
+    };
   }
   // MONGODB_TEST_SERVER=container prefers mongo:7 to FerretDB where both can be had.
   const binary = process.env.MONGODB_TEST_SERVER === 'container' && dockerEngine() ? undefined : ferretDbBinary();
@@ -124,8 +133,13 @@ async function startFerretDb(binary: string): Promise<MongoTestServer> {
     child = spawn(
       binary,
       [
-        '--handler=sqlite', `--sqlite-url=file:${dataDir}/`, `--state-dir=${dataDir}`, `--listen-addr=127.0.0.1:${port}`,
-        `--debug-addr=127.0.0.1:${debugPort}`, '--telemetry=disable', '--log-level=ERROR',
+        '--handler=sqlite',
+        `--sqlite-url=file:${dataDir}/`,
+        `--state-dir=${dataDir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        `--debug-addr=127.0.0.1:${debugPort}`,
+        '--telemetry=disable',
+        '--log-level=ERROR',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

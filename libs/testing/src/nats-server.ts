@@ -25,7 +25,9 @@ export function natsServerBinary(): string {
     const candidate = path.join(dir, 'nats-server');
     if (dir && existsSync(candidate)) return candidate;
   }
-  throw new Error('nats-server not found: `npm test` installs it (scripts/ensure-test-servers.sh), or set NATS_SERVER_BIN');
+  throw new Error(
+    'nats-server not found: `npm test` installs it (scripts/ensure-test-servers.sh), or set NATS_SERVER_BIN',
+  );
 }
 
 export async function startNatsServer(): Promise<NatsServer> {
@@ -37,7 +39,9 @@ export async function startNatsServer(): Promise<NatsServer> {
 
   const start = async () => {
     log = '';
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
     child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
     const deadline = Date.now() + 10_000;

@@ -4,10 +4,20 @@ import { startScriptedLlm } from './scripted-llm';
 
 describe('startScriptedLlm', () => {
   it('answers queued steps in order, then the fallback, then HTTP 500', async () => {
-    const llm = await startScriptedLlm([{ content: 'one' }, (req) => ({ content: `echo ${String(req.messages.at(-1)?.content)}` })]);
+    const llm = await startScriptedLlm([
+      { content: 'one' },
+      (req) => ({ content: `echo ${String(req.messages.at(-1)?.content)}` }),
+    ]);
     const ask = async (content: string) => {
-      const res = await fetch(`${llm.url}/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content }] }) });
-      return { status: res.status, body: (await res.json()) as { choices?: Array<{ message: { content: string } }>; error?: { message: string } } };
+      const res = await fetch(`${llm.url}/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k' },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content }] }),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { choices?: Array<{ message: { content: string } }>; error?: { message: string } },
+      };
     };
     expect((await ask('a')).body.choices![0]!.message.content).toBe('one');
     expect((await ask('b')).body.choices![0]!.message.content).toBe('echo b');

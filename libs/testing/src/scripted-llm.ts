@@ -32,7 +32,10 @@ export async function startScriptedLlm(steps: ScriptStep[] = []): Promise<Script
     requests.push(body);
     authorizations.push(headers.authorization);
     const step = queue.shift() ?? fallback;
-    if (!step) return { error: { status: 500, message: 'script exhausted: the test did not expect this call', type: 'server_error' } };
+    if (!step)
+      return {
+        error: { status: 500, message: 'script exhausted: the test did not expect this call', type: 'server_error' },
+      };
     return typeof step === 'function' ? step(body) : step;
   });
   return {

@@ -34,7 +34,10 @@ export function guideClaims(overrides: Record<string, unknown> = {}): Record<str
 }
 
 export async function mintToken(options: MintOptions = {}): Promise<string> {
-  const claims: Record<string, unknown> = guideClaims({ exp: Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600), ...options.claims });
+  const claims: Record<string, unknown> = guideClaims({
+    exp: Math.floor(Date.now() / 1000) + (options.expiresIn ?? 3600),
+    ...options.claims,
+  });
   for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
   const key = options.key ?? TEST_SECRET;
   return new SignJWT(claims)

@@ -39,7 +39,10 @@ export class WsTestClient {
   }
 
   /** The handshake's HTTP status and body: 101 when it was accepted (and the socket is closed again). */
-  static async handshakeStatus(url: string, options: { headers?: Record<string, string> } = {}): Promise<{ status: number; body: string }> {
+  static async handshakeStatus(
+    url: string,
+    options: { headers?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: string }> {
     try {
       const client = await WsTestClient.connect(url, options);
       await client.close();
@@ -55,13 +58,17 @@ export class WsTestClient {
   }
 
   /** Resolves with the first recorded event (from `from` on) that matches, or rejects after `timeoutMs`. */
-  async waitFor(predicate: (e: TestEvent) => boolean, options: { timeoutMs?: number; from?: number } = {}): Promise<TestEvent> {
+  async waitFor(
+    predicate: (e: TestEvent) => boolean,
+    options: { timeoutMs?: number; from?: number } = {},
+  ): Promise<TestEvent> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.events.slice(options.from ?? 0).find(predicate);
       if (found) return found;
-      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before the expected event; got: ${this.describe()}`);
+      if (this.closeCode !== undefined)
+        throw new Error(`socket closed (${this.closeCode}) before the expected event; got: ${this.describe()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for an event; got: ${this.describe()}`);
       await new Promise<void>((resolve) => {
@@ -78,9 +85,11 @@ export class WsTestClient {
   async waitForDeltas(count: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.deltas.length < count) {
-      if (this.closeCode !== undefined) throw new Error(`socket closed (${this.closeCode}) before ${count} deltas came`);
+      if (this.closeCode !== undefined)
+        throw new Error(`socket closed (${this.closeCode}) before ${count} deltas came`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} deltas; got ${this.deltas.length}`);
+      if (left <= 0)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${count} deltas; got ${this.deltas.length}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => (clearTimeout(timer), resolve()));
@@ -125,13 +134,18 @@ export class WsTestClient {
   }
 
   private describe(): string {
-    return JSON.stringify(this.events.map((e) => (e.type === 'error' ? `error:${String(e.code)}:${String(e.message)}` : e.type)));
+    return JSON.stringify(
+      this.events.map((e) => (e.type === 'error' ? `error:${String(e.code)}:${String(e.message)}` : e.type)),
+    );
   }
 }
 
 export class HandshakeRefused extends Error {
   override name = 'HandshakeRefused';
-  constructor(readonly status: number, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`handshake refused with HTTP ${status}: ${body}`);
   }
 }

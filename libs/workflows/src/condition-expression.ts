@@ -20,12 +20,16 @@ export type Expression =
 
 export class ExpressionError extends Error {
   override name = 'ExpressionError';
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(`${message} at character ${offset + 1}`);
   }
 }
 
-const TOKEN = /\s*(\$\{[A-Za-z_][A-Za-z0-9_]*\}|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|==|!=|<=|>=|&&|\|\||[<>!()]|[A-Za-z_]+)/y;
+const TOKEN =
+  /\s*(\$\{[A-Za-z_][A-Za-z0-9_]*\}|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|==|!=|<=|>=|&&|\|\||[<>!()]|[A-Za-z_]+)/y;
 
 interface Token {
   text: string;
@@ -40,7 +44,11 @@ function tokenize(text: string): Token[] {
     if (/^\s*$/.test(text.slice(at))) break;
     TOKEN.lastIndex = at;
     const match = TOKEN.exec(text);
-    if (!match) throw new ExpressionError(`unexpected "${text.slice(at).trim()[0]}"`, at + (text.slice(at).length - text.slice(at).trimStart().length));
+    if (!match)
+      throw new ExpressionError(
+        `unexpected "${text.slice(at).trim()[0]}"`,
+        at + (text.slice(at).length - text.slice(at).trimStart().length),
+      );
     tokens.push({ text: match[1]!, offset: match.index + match[0].length - match[1]!.length });
     at = TOKEN.lastIndex;
   }
@@ -66,8 +74,10 @@ export function parseExpression(text: string): Expression {
     }
     if (t.startsWith('${')) return { kind: 'variable', name: t.slice(2, -1) };
     if (/^-?\d/.test(t)) return { kind: 'literal', value: Number(t) };
-    if (t.startsWith('"') || t.startsWith("'")) return { kind: 'literal', value: t.slice(1, -1).replace(/\\(.)/g, '$1') };
-    if (t === 'true' || t === 'false' || t === 'True' || t === 'False') return { kind: 'literal', value: t === 'true' || t === 'True' };
+    if (t.startsWith('"') || t.startsWith("'"))
+      return { kind: 'literal', value: t.slice(1, -1).replace(/\\(.)/g, '$1') };
+    if (t === 'true' || t === 'false' || t === 'True' || t === 'False')
+      return { kind: 'literal', value: t === 'true' || t === 'True' };
     if (t === 'null' || t === 'None') return { kind: 'literal', value: null };
     if (t === 'len' && peek() === '(') {
       i++;
@@ -159,8 +169,14 @@ export function evaluateExpression(expression: Expression, variables: Readonly<R
           return JSON.stringify(a) !== JSON.stringify(b);
         default: {
           if (typeof a !== typeof b || (typeof a !== 'number' && typeof a !== 'string')) return false;
-          const [x, y] = [a as number | string, b as number | string];
-          return expression.op === '<' ? x < y : expression.op === '<=' ? x <= y : expression.op === '>' ? x > y : x >= y;
+          const [x, y] = [a, b as number | string];
+          return expression.op === '<'
+            ? x < y
+            : expression.op === '<='
+              ? x <= y
+              : expression.op === '>'
+                ? x > y
+                : x >= y;
         }
       }
     }

@@ -24,8 +24,25 @@ export {
   VariableTrigger,
   reservedToolEnv,
 } from './workflow-definition.js';
-export type { AgentDefinition, ContextVariableDefinition, HandoffRule, HookDefinition, LifecycleToolDefinition, StructuredOutput, ToolDefinition, WorkflowDefinition } from './workflow-definition.js';
-export { JSON_FORM_FILE, WORKFLOW_FILE_NAMES, WorkflowNotFoundError, WorkflowValidationError, formatProblem, isWorkflowFolder, loadWorkflow } from './workflow-loader.js';
+export type {
+  AgentDefinition,
+  ContextVariableDefinition,
+  HandoffRule,
+  HookDefinition,
+  LifecycleToolDefinition,
+  StructuredOutput,
+  ToolDefinition,
+  WorkflowDefinition,
+} from './workflow-definition.js';
+export {
+  JSON_FORM_FILE,
+  WORKFLOW_FILE_NAMES,
+  WorkflowNotFoundError,
+  WorkflowValidationError,
+  formatProblem,
+  isWorkflowFolder,
+  loadWorkflow,
+} from './workflow-loader.js';
 export type { LoadOptions, WorkflowProblem } from './workflow-loader.js';
 export { CONTEXT_PARAMETER, readPythonSignature } from './python-signature.js';
 export { joinPromptSections } from './upstream-format.js';

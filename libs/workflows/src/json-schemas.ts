@@ -1,12 +1,33 @@
 // JSON Schemas of the workflow files, from the same zod schemas the loader uses, so editors
 // complete and check orchestrator.yaml, agents.yaml and tools.yaml as they are typed.
 import { z } from 'zod';
-import { AgentsFile, ContextVariablesFile, HandoffsFile, OrchestratorFile, StructuredOutputsFile, ToolsFile } from './workflow-definition.js';
+import {
+  AgentsFile,
+  ContextVariablesFile,
+  HandoffsFile,
+  OrchestratorFile,
+  StructuredOutputsFile,
+  ToolsFile,
+} from './workflow-definition.js';
 
-export const WORKFLOW_FILES = ['orchestrator', 'agents', 'tools', 'context_variables', 'handoffs', 'structured_outputs'] as const;
+export const WORKFLOW_FILES = [
+  'orchestrator',
+  'agents',
+  'tools',
+  'context_variables',
+  'handoffs',
+  'structured_outputs',
+] as const;
 export type WorkflowFileKind = (typeof WORKFLOW_FILES)[number];
 
-const schemas = { orchestrator: OrchestratorFile, agents: AgentsFile, tools: ToolsFile, context_variables: ContextVariablesFile, handoffs: HandoffsFile, structured_outputs: StructuredOutputsFile } as const;
+const schemas = {
+  orchestrator: OrchestratorFile,
+  agents: AgentsFile,
+  tools: ToolsFile,
+  context_variables: ContextVariablesFile,
+  handoffs: HandoffsFile,
+  structured_outputs: StructuredOutputsFile,
+} as const;
 
 /** The JSON Schema of one workflow file, as written by hand (defaults optional). */
 export function workflowFileJsonSchema(kind: WorkflowFileKind): Record<string, unknown> {

@@ -43,7 +43,12 @@ function splitTopLevel(text: string, separator: string): string[] {
 function subscript(annotation: string): { head: string; args: string[] } {
   const open = annotation.indexOf('[');
   if (open < 0 || !annotation.endsWith(']')) return { head: annotation.trim(), args: [] };
-  return { head: annotation.slice(0, open).trim(), args: splitTopLevel(annotation.slice(open + 1, -1), ',').map((a) => a.trim()).filter(Boolean) };
+  return {
+    head: annotation.slice(0, open).trim(),
+    args: splitTopLevel(annotation.slice(open + 1, -1), ',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+  };
 }
 
 const unquote = (literal: string): string | undefined => {
@@ -61,7 +66,10 @@ export function annotationSchema(annotation: string): Record<string, unknown> {
   switch (name) {
     case 'Annotated': {
       const base = annotationSchema(args[0] ?? 'Any');
-      const description = args.slice(1).map(unquote).find((d) => d !== undefined);
+      const description = args
+        .slice(1)
+        .map(unquote)
+        .find((d) => d !== undefined);
       return description ? { ...base, description } : base;
     }
     case 'Optional':
@@ -69,7 +77,11 @@ export function annotationSchema(annotation: string): Record<string, unknown> {
     case 'Union':
       return { anyOf: args.map(annotationSchema) };
     case 'Literal':
-      return { enum: args.map((a) => unquote(a) ?? (a === 'True' ? true : a === 'False' ? false : a === 'None' ? null : Number(a))) };
+      return {
+        enum: args.map(
+          (a) => unquote(a) ?? (a === 'True' ? true : a === 'False' ? false : a === 'None' ? null : Number(a)),
+        ),
+      };
     case 'str':
       return { type: 'string' };
     case 'int':
@@ -103,7 +115,10 @@ export function annotationSchema(annotation: string): Record<string, unknown> {
 function docstringParameters(doc: string): Map<string, string> {
   const found = new Map<string, string>();
   for (const m of doc.matchAll(/:param\s+(?:\w+\s+)?(\w+):\s*(.+)/g)) found.set(m[1]!, m[2]!.trim());
-  const args = /^\s*(?:Args|Arguments|Parameters):\s*\n([\s\S]*?)(?:\n\s*\n|\n\s*(?:Returns|Raises|Yields|Examples?):|(?![\s\S]))/m.exec(doc);
+  const args =
+    /^\s*(?:Args|Arguments|Parameters):\s*\n([\s\S]*?)(?:\n\s*\n|\n\s*(?:Returns|Raises|Yields|Examples?):|(?![\s\S]))/m.exec(
+      doc,
+    );
   if (args) {
     for (const line of args[1]!.split('\n')) {
       const m = /^\s*(\w+)\s*(?:\([^)]*\))?:\s*(.+)$/.exec(line);
@@ -136,7 +151,8 @@ export function readPythonSignature(source: string, name: string): PythonSignatu
   const list = source.slice(start, i - 1).replace(/#[^\n]*/g, '');
   const colon = source.indexOf(':', i);
   const body = colon < 0 ? '' : source.slice(colon + 1);
-  const doc = /^\s*(?:[rRuU]?)("""|''')([\s\S]*?)\1/.exec(body)?.[2] ?? /^\s*[rRuU]?(["'])((?:\\.|(?!\1).)*)\1/.exec(body)?.[2];
+  const doc =
+    /^\s*(?:[rRuU]?)("""|''')([\s\S]*?)\1/.exec(body)?.[2] ?? /^\s*[rRuU]?(["'])((?:\\.|(?!\1).)*)\1/.exec(body)?.[2];
   const documented = doc ? docstringParameters(doc) : new Map<string, string>();
 
   const properties: Record<string, unknown> = {};
@@ -158,7 +174,11 @@ export function readPythonSignature(source: string, name: string): PythonSignatu
     properties[key] = description && !('description' in schema) ? { ...schema, description } : schema;
     if (defaults.length === 0) required.push(key);
   }
-  const summary = doc?.trim().split(/\n\s*\n/)[0]?.replace(/\s+/g, ' ').trim();
+  const summary = doc
+    ?.trim()
+    .split(/\n\s*\n/)[0]
+    ?.replace(/\s+/g, ' ')
+    .trim();
   return {
     parameters: { type: 'object', properties, required, additionalProperties: false },
     ...(summary ? { description: summary } : {}),

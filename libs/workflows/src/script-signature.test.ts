@@ -2,7 +2,7 @@
 import { readScriptSignature } from './script-signature';
 
 describe('readScriptSignature', () => {
-  it('reads a TypeScript function\'s argument type, its property docs and the function\'s doc comment', () => {
+  it("reads a TypeScript function's argument type, its property docs and the function's doc comment", () => {
     const source = `
 interface Recipient {
   /** The address. */
@@ -47,7 +47,12 @@ export async function send_email(args: { to: Recipient; cc?: string[]; priority:
 export const lookup_order = async (args) => ({ found: args.id });`;
     expect(readScriptSignature(whole, 'orders.mjs', 'lookup_order')).toEqual({
       description: 'Look up an order.',
-      parameters: { type: 'object', properties: { id: { type: 'string' }, verbose: { type: 'boolean' } }, required: ['id'], additionalProperties: false },
+      parameters: {
+        type: 'object',
+        properties: { id: { type: 'string' }, verbose: { type: 'boolean' } },
+        required: ['id'],
+        additionalProperties: false,
+      },
     });
     const tags = `
 /**
@@ -61,7 +66,10 @@ exports.current_time = function (args) { return new Date().toISOString(); };`;
       description: 'The current time.',
       parameters: {
         type: 'object',
-        properties: { time_zone: { type: 'string', description: 'An IANA time zone; UTC when omitted.' }, offset: { type: 'number', description: 'How many minutes to add.' } },
+        properties: {
+          time_zone: { type: 'string', description: 'An IANA time zone; UTC when omitted.' },
+          offset: { type: 'number', description: 'How many minutes to add.' },
+        },
         required: ['offset'],
         additionalProperties: false,
       },

@@ -12,7 +12,10 @@ function validator(): AjvClass {
 export function compileSchema(schema: Record<string, unknown>): ((value: unknown) => string[]) | string {
   try {
     const validate = validator().compile(schema);
-    return (value) => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '(reply)'} ${e.message ?? 'is invalid'}`));
+    return (value) =>
+      validate(value)
+        ? []
+        : (validate.errors ?? []).map((e) => `${e.instancePath || '(reply)'} ${e.message ?? 'is invalid'}`);
   } catch (error) {
     return `not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;
   }

@@ -5,7 +5,13 @@ import type { Expression } from './condition-expression.js';
 /** Names the model sees (agents, tools) follow the OpenAI `name` rules. */
 const ModelName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"');
 
-export const ORCHESTRATION_PATTERNS = ['DefaultPattern', 'AutoPattern', 'RoundRobinPattern', 'RandomPattern', 'ManualPattern'] as const;
+export const ORCHESTRATION_PATTERNS = [
+  'DefaultPattern',
+  'AutoPattern',
+  'RoundRobinPattern',
+  'RandomPattern',
+  'ManualPattern',
+] as const;
 /** Where a turn can hand over: an agent's name, the user, or the end of the run. */
 export const SPECIAL_TARGETS = ['user', 'terminate'] as const;
 export const CONTEXT_VARIABLE_TYPES = ['string', 'number', 'integer', 'boolean', 'object', 'array'] as const;
@@ -54,7 +60,13 @@ export const AGENT_CLASS_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs'] as const;
 export const AgentEntry = z.strictObject({
   name: ModelName,
   /** `module.ClassName`: a class in `module.ts` (or .js, .mjs, .cjs) of the workflow folder that extends ConversableAgent. */
-  class: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be "module.ClassName", such as custom_agents.DataAnalystAgent').optional(),
+  class: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/,
+      'must be "module.ClassName", such as custom_agents.DataAnalystAgent',
+    )
+    .optional(),
   role: z.string().optional(),
   system_message: z.string().min(1),
   llm_config: LlmConfig.optional(),
@@ -77,22 +89,89 @@ const ToolParameters = z.looseObject({ type: z.literal('object') });
  * environment.
  */
 export const RESERVED_TOOL_ENV = [
-  'PORT', 'HOST', 'OPENAI_API_KEY', 'OPENAI_API_BASE', 'OPENAI_BASE_URL', 'DEFAULT_MODEL', 'LLM_TIMEOUT_SECONDS',
-  'LLM_MAX_RETRIES', 'LLM_STREAMING', 'MODEL_PRICES', 'MONGODB_URI', 'MONGODB_DATABASE', 'JWT_SECRET', 'JWT_PUBLIC_KEY',
-  'JWT_ALGORITHMS', 'JWT_ISSUER', 'JWT_AUDIENCE', 'CONTEXT_AWARE', 'MONETIZATION_ENABLED', 'LOG_LEVEL', 'WORKFLOWS_DIR',
-  'DATA_DIR', 'SUBJECT_PREFIX', 'NATS_URL', 'RUN_ACK_WAIT_SECONDS', 'CHAT_LEASE_SECONDS', 'EXECUTOR_CONCURRENCY', 'SHUTDOWN_GRACE_SECONDS',
-  'TOOL_TIMEOUT_SECONDS', 'MAX_MESSAGE_BYTES', 'TOOL_CONCURRENCY', 'TOOL_CONCURRENCY_PER_APP', 'TOOL_QUEUE_LIMIT',
-  'TOOL_MEMORY_MB', 'TOOL_IDLE_WORKERS', 'TOOL_WORKER_MAX_CALLS', 'TOOL_WORKER_IDLE_SECONDS', 'TOOL_PYTHON', 'NATS_USER', 'NATS_PASSWORD',
-  'NATS_TOKEN', 'NATS_CREDS', 'NATS_NKEY', 'EVENT_RETENTION_DAYS', 'JWT_JWKS_URL', 'JWT_MAX_LIFETIME_SECONDS', 'WS_MAX_BUFFERED_BYTES',
-  'DOUBLE_TEXTING', 'CONSOLE_ENABLED', 'USAGE_WEBHOOK_URL', 'USAGE_WEBHOOK_SECRET', 'USAGE_WEBHOOK_TIMEOUT_SECONDS', 'USAGE_WEBHOOK_CONCURRENCY', 'USAGE_WEBHOOK_RETRY_HOURS', 'USAGE_WEBHOOK_BACKOFF_MAX_SECONDS', 'PATH', 'HOME', 'PWD', 'SHELL', 'BASH_ENV', 'ENV', 'IFS',
+  'PORT',
+  'HOST',
+  'OPENAI_API_KEY',
+  'OPENAI_API_BASE',
+  'OPENAI_BASE_URL',
+  'DEFAULT_MODEL',
+  'LLM_TIMEOUT_SECONDS',
+  'LLM_MAX_RETRIES',
+  'LLM_STREAMING',
+  'MODEL_PRICES',
+  'MONGODB_URI',
+  'MONGODB_DATABASE',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'JWT_ALGORITHMS',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'CONTEXT_AWARE',
+  'MONETIZATION_ENABLED',
+  'LOG_LEVEL',
+  'WORKFLOWS_DIR',
+  'DATA_DIR',
+  'SUBJECT_PREFIX',
+  'NATS_URL',
+  'RUN_ACK_WAIT_SECONDS',
+  'CHAT_LEASE_SECONDS',
+  'EXECUTOR_CONCURRENCY',
+  'SHUTDOWN_GRACE_SECONDS',
+  'TOOL_TIMEOUT_SECONDS',
+  'MAX_MESSAGE_BYTES',
+  'TOOL_CONCURRENCY',
+  'TOOL_CONCURRENCY_PER_APP',
+  'TOOL_QUEUE_LIMIT',
+  'TOOL_MEMORY_MB',
+  'TOOL_IDLE_WORKERS',
+  'TOOL_WORKER_MAX_CALLS',
+  'TOOL_WORKER_IDLE_SECONDS',
+  'TOOL_PYTHON',
+  'NATS_USER',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
+  'NATS_CREDS',
+  'NATS_NKEY',
+  'EVENT_RETENTION_DAYS',
+  'JWT_JWKS_URL',
+  'JWT_MAX_LIFETIME_SECONDS',
+  'WS_MAX_BUFFERED_BYTES',
+  'DOUBLE_TEXTING',
+  'CONSOLE_ENABLED',
+  'USAGE_WEBHOOK_URL',
+  'USAGE_WEBHOOK_SECRET',
+  'USAGE_WEBHOOK_TIMEOUT_SECONDS',
+  'USAGE_WEBHOOK_CONCURRENCY',
+  'USAGE_WEBHOOK_RETRY_HOURS',
+  'USAGE_WEBHOOK_BACKOFF_MAX_SECONDS',
+  'PATH',
+  'HOME',
+  'PWD',
+  'SHELL',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
 ] as const;
-const RESERVED_TOOL_ENV_PREFIXES = ['MOZAIKS_', 'MONGODB_', 'OTEL_', 'NODE_', 'NPM_', 'PYTHON', 'LD_', 'DYLD_', 'KUBERNETES_'];
+const RESERVED_TOOL_ENV_PREFIXES = [
+  'MOZAIKS_',
+  'MONGODB_',
+  'OTEL_',
+  'NODE_',
+  'NPM_',
+  'PYTHON',
+  'LD_',
+  'DYLD_',
+  'KUBERNETES_',
+];
 
 /** Why a tool may not declare variable `name`, or undefined when it may. */
 export function reservedToolEnv(name: string): string | undefined {
-  if ((RESERVED_TOOL_ENV as readonly string[]).includes(name)) return `${name} belongs to the runtime and is never given to tools`;
+  if ((RESERVED_TOOL_ENV as readonly string[]).includes(name))
+    return `${name} belongs to the runtime and is never given to tools`;
   const prefix = RESERVED_TOOL_ENV_PREFIXES.find((p) => name.startsWith(p));
-  return prefix ? `variables starting with ${prefix} belong to the runtime or the interpreter and are never given to tools` : undefined;
+  return prefix
+    ? `variables starting with ${prefix} belong to the runtime or the interpreter and are never given to tools`
+    : undefined;
 }
 
 /** Names of variables a tool needs from the tool-runner's environment, such as its provider's API key. */
@@ -112,7 +191,10 @@ export const ToolEntry = z.strictObject({
     .string()
     .min(1)
     .refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), 'must be a path inside the workflow folder')
-    .refine((f) => TOOL_FILE_EXTENSIONS.some((ext) => f.endsWith(ext)), `must end in ${TOOL_FILE_EXTENSIONS.join(', ')}`),
+    .refine(
+      (f) => TOOL_FILE_EXTENSIONS.some((ext) => f.endsWith(ext)),
+      `must end in ${TOOL_FILE_EXTENSIONS.join(', ')}`,
+    ),
   function: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be a function name'),
   /** The name the model calls; the function's name when unset. */
   name: ModelName.optional(),
@@ -154,7 +236,10 @@ export const LifecycleToolEntry = z.strictObject({
   ui: z.looseObject({}).nullable().optional(),
 });
 
-export const ToolsFile = z.strictObject({ tools: z.array(ToolEntry).default([]), lifecycle_tools: z.array(LifecycleToolEntry).default([]) });
+export const ToolsFile = z.strictObject({
+  tools: z.array(ToolEntry).default([]),
+  lifecycle_tools: z.array(LifecycleToolEntry).default([]),
+});
 
 /** Functions the runtime calls around an agent's reply (the Python runtime's AG2 hooks). */
 export const HOOK_TYPES = ['update_agent_state', 'process_message_before_send'] as const;
@@ -163,7 +248,11 @@ export const HookEntry = z.strictObject({
   hook_type: z.enum(HOOK_TYPES, { error: `must be one of: ${HOOK_TYPES.join(', ')}` }),
   /** An agent's name, or `all`. */
   hook_agent: z.string().min(1),
-  filename: z.string().min(1).refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), 'must be a path inside the workflow folder').refine((f) => f.endsWith('.py'), 'hooks are Python functions: must end in .py'),
+  filename: z
+    .string()
+    .min(1)
+    .refine((f) => !f.startsWith('/') && !f.split(/[\\/]/).includes('..'), 'must be a path inside the workflow folder')
+    .refine((f) => f.endsWith('.py'), 'hooks are Python functions: must end in .py'),
   function: ToolEntry.shape.function,
 });
 
@@ -174,7 +263,9 @@ export const StructuredOutputEntry = z.strictObject({
   /** Name of the output, for the model. @default `<agent>_output` */
   name: ModelName.optional(),
   /** JSON Schema of the agent's reply, an object. */
-  schema: z.looseObject({ type: z.literal('object', { error: 'a structured output is an object: type must be "object"' }) }),
+  schema: z.looseObject({
+    type: z.literal('object', { error: 'a structured output is an object: type must be "object"' }),
+  }),
 });
 
 export const StructuredOutputsFile = z.strictObject({ structured_outputs: z.array(StructuredOutputEntry).default([]) });
@@ -182,29 +273,45 @@ export const StructuredOutputsFile = z.strictObject({ structured_outputs: z.arra
 const VariableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a name of letters, digits and "_"');
 
 /** What sets a variable during a run, besides tools. */
-export const VariableTrigger = z.discriminatedUnion('type', [
-  /** An agent's reply: the variable becomes true when the reply matches. */
-  z.strictObject({
-    type: z.literal('agent_text'),
-    agent: ModelName,
-    match: z
-      .strictObject({ equals: z.string().min(1).optional(), contains: z.string().min(1).optional(), regex: z.string().min(1).optional() })
-      .refine((m) => [m.equals, m.contains, m.regex].filter((x) => x !== undefined).length === 1, 'give exactly one of equals, contains, regex'),
-    /** The matching reply is kept from the user (the agents still see it). */
-    ui_hidden: z.boolean().default(false),
-  }),
-  /** A UI tool's response: the variable takes the value of `response_key` in it. */
-  z.strictObject({ type: z.literal('ui_response'), tool: ModelName, response_key: z.string().min(1) }),
-], { error: 'type must be one of: agent_text, ui_response' });
+export const VariableTrigger = z.discriminatedUnion(
+  'type',
+  [
+    /** An agent's reply: the variable becomes true when the reply matches. */
+    z.strictObject({
+      type: z.literal('agent_text'),
+      agent: ModelName,
+      match: z
+        .strictObject({
+          equals: z.string().min(1).optional(),
+          contains: z.string().min(1).optional(),
+          regex: z.string().min(1).optional(),
+        })
+        .refine(
+          (m) => [m.equals, m.contains, m.regex].filter((x) => x !== undefined).length === 1,
+          'give exactly one of equals, contains, regex',
+        ),
+      /** The matching reply is kept from the user (the agents still see it). */
+      ui_hidden: z.boolean().default(false),
+    }),
+    /** A UI tool's response: the variable takes the value of `response_key` in it. */
+    z.strictObject({ type: z.literal('ui_response'), tool: ModelName, response_key: z.string().min(1) }),
+  ],
+  { error: 'type must be one of: agent_text, ui_response' },
+);
 export type VariableTrigger = z.infer<typeof VariableTrigger>;
 
 export const ContextVariableEntry = z.strictObject({
   name: VariableName,
-  type: z.enum(CONTEXT_VARIABLE_TYPES, { error: `must be one of: ${CONTEXT_VARIABLE_TYPES.join(', ')}` }).default('string'),
+  type: z
+    .enum(CONTEXT_VARIABLE_TYPES, { error: `must be one of: ${CONTEXT_VARIABLE_TYPES.join(', ')}` })
+    .default('string'),
   default: z.unknown().optional(),
   description: z.string().optional(),
   /** The variable starts with the value of this environment variable of the executor, when set. */
-  env_var: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and "_"').optional(),
+  env_var: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a variable name: letters, digits and "_"')
+    .optional(),
   triggers: z.array(VariableTrigger).optional(),
 });
 

@@ -31,23 +31,37 @@ function problems(id: string): string[] {
 }
 
 describe('loadWorkflow', () => {
-  it('loads the guide\'s onboarding_flow as written', () => {
+  it("loads the guide's onboarding_flow as written", () => {
     const wf = loadWorkflow(SHIPPED, 'onboarding_flow');
     expect(wf).toMatchObject({
-      id: 'onboarding_flow', name: 'Customer Onboarding', max_turns: 10, human_in_the_loop: false,
-      startup_mode: 'UserDriven', orchestration_pattern: 'DefaultPattern', initial_agent: 'DataCollector',
+      id: 'onboarding_flow',
+      name: 'Customer Onboarding',
+      max_turns: 10,
+      human_in_the_loop: false,
+      startup_mode: 'UserDriven',
+      orchestration_pattern: 'DefaultPattern',
+      initial_agent: 'DataCollector',
     });
     expect(wf.agents.map((a) => a.name)).toEqual(['DataCollector', 'Validator']);
     expect(wf.agents[0]!.llm_config).toEqual({ model: 'gpt-4', temperature: 0.7 });
     expect(wf.agents[0]!.tools).toEqual([
-      expect.objectContaining({ name: 'send_email', file: 'email_tools.py', function: 'send_email', description: 'Send welcome email', tool_type: 'Agent_Tool' }),
+      expect.objectContaining({
+        name: 'send_email',
+        file: 'email_tools.py',
+        function: 'send_email',
+        description: 'Send welcome email',
+        tool_type: 'Agent_Tool',
+      }),
     ]);
     expect(wf.agents[1]!.tools).toEqual([]);
   });
 
   it('loads the hello example and a workflow without tools.yaml', () => {
     expect(loadWorkflow(SHIPPED, 'hello').tools.map((t) => t.name)).toEqual(['current_time']);
-    write('bare', { 'orchestrator.yaml': 'workflow_name: Bare\n', 'agents.yaml': 'agents:\n  - name: Solo\n    system_message: Hi.\n' });
+    write('bare', {
+      'orchestrator.yaml': 'workflow_name: Bare\n',
+      'agents.yaml': 'agents:\n  - name: Solo\n    system_message: Hi.\n',
+    });
     expect(loadWorkflow(root, 'bare')).toMatchObject({ max_turns: 10, startup_mode: 'UserDriven', tools: [] });
   });
 
@@ -58,9 +72,35 @@ describe('loadWorkflow', () => {
 
   it('reports every problem across the files, each at its place', () => {
     write('broken', {
-      'orchestrator.yaml': ['workflow_name: Broken', 'max_turns: -1', 'orchestration_pattern: SwarmPattern', 'initial_agent: Ghost', 'max_turn: 3', ''].join('\n'),
-      'agents.yaml': ['agents:', '  - name: Writer', '    system_message: Writes.', '  - name: Writer', '    system_message: Again.', '  - name: bad name', ''].join('\n'),
-      'tools.yaml': ['tools:', '  - agent: Nobody', '    file: missing.py', '    function: go', '    description: Goes.', '  - agent: Writer', '    file: ../outside.js', '    function: x', '    description: X.', ''].join('\n'),
+      'orchestrator.yaml': [
+        'workflow_name: Broken',
+        'max_turns: -1',
+        'orchestration_pattern: SwarmPattern',
+        'initial_agent: Ghost',
+        'max_turn: 3',
+        '',
+      ].join('\n'),
+      'agents.yaml': [
+        'agents:',
+        '  - name: Writer',
+        '    system_message: Writes.',
+        '  - name: Writer',
+        '    system_message: Again.',
+        '  - name: bad name',
+        '',
+      ].join('\n'),
+      'tools.yaml': [
+        'tools:',
+        '  - agent: Nobody',
+        '    file: missing.py',
+        '    function: go',
+        '    description: Goes.',
+        '  - agent: Writer',
+        '    file: ../outside.js',
+        '    function: x',
+        '    description: X.',
+        '',
+      ].join('\n'),
     });
     // One pass: the references between files are checked too, with the entries that are valid.
     expect(problems('broken')).toEqual([
@@ -80,7 +120,8 @@ describe('loadWorkflow', () => {
   it('checks references between files', () => {
     write('refs', {
       'orchestrator.yaml': 'workflow_name: Refs\ninitial_agent: Ghost\n',
-      'agents.yaml': 'agents:\n  - name: Writer\n    system_message: Writes.\n  - name: Writer\n    system_message: Again.\n',
+      'agents.yaml':
+        'agents:\n  - name: Writer\n    system_message: Writes.\n  - name: Writer\n    system_message: Again.\n',
       'tools.yaml': 'tools:\n  - agent: Nobody\n    file: missing.py\n    function: go\n    description: Goes.\n',
     });
     expect(problems('refs')).toEqual([
@@ -92,20 +133,26 @@ describe('loadWorkflow', () => {
   });
 
   it('refuses unknown keys at the top of a file', () => {
-    write('tops', { 'orchestrator.yaml': 'workflow_name: Tops\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n', 'tools.yaml': 'tool: []\n' });
+    write('tops', {
+      'orchestrator.yaml': 'workflow_name: Tops\n',
+      'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
+      'tools.yaml': 'tool: []\n',
+    });
     expect(problems('tops')).toEqual(['tops/tools.yaml:1:1: tool: unknown field; expected tools or lifecycle_tools']);
   });
 
-  it('takes the variables a tool declares, and refuses the runtime\'s own and the interpreters\' switches', () => {
+  it("takes the variables a tool declares, and refuses the runtime's own and the interpreters' switches", () => {
     write('envs', {
       'orchestrator.yaml': 'workflow_name: Envs\n',
       'agents.yaml': 'agents:\n  - name: Mailer\n    system_message: Mails.\n',
       'mail.py': 'def send(to: str) -> dict:\n    return {}\n',
-      'tools.yaml': 'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [SENDGRID_API_KEY, MAIL_FROM]\n',
+      'tools.yaml':
+        'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [SENDGRID_API_KEY, MAIL_FROM]\n',
     });
     expect(loadWorkflow(root, 'envs').tools[0]!.env).toEqual(['SENDGRID_API_KEY', 'MAIL_FROM']);
     write('envs', {
-      'tools.yaml': 'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [OPENAI_API_KEY, NODE_OPTIONS, bad-name, JWT_SECRET]\n',
+      'tools.yaml':
+        'tools:\n  - agent: Mailer\n    file: mail.py\n    function: send\n    description: Sends.\n    env: [OPENAI_API_KEY, NODE_OPTIONS, bad-name, JWT_SECRET]\n',
     });
     expect(problems('envs')).toEqual([
       'envs/tools.yaml:6:11: tools.0.env.0: OPENAI_API_KEY belongs to the runtime and is never given to tools',
@@ -125,7 +172,10 @@ describe('loadWorkflow', () => {
 
 describe('WorkflowRegistry', () => {
   it('serves a loaded workflow until one of its files changes', () => {
-    write('live', { 'orchestrator.yaml': 'workflow_name: One\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n' });
+    write('live', {
+      'orchestrator.yaml': 'workflow_name: One\n',
+      'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
+    });
     const registry = new WorkflowRegistry(root, { recheckMs: 0 });
     const first = registry.get('live');
     expect(registry.get('live')).toBe(first);
@@ -136,7 +186,10 @@ describe('WorkflowRegistry', () => {
   });
 
   it('looks at the files again only once the recheck interval has passed', async () => {
-    write('paced', { 'orchestrator.yaml': 'workflow_name: One\n', 'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n' });
+    write('paced', {
+      'orchestrator.yaml': 'workflow_name: One\n',
+      'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
+    });
     const registry = new WorkflowRegistry(root, { recheckMs: 300 });
     expect(registry.get('paced').name).toBe('One');
     write('paced', { 'orchestrator.yaml': 'workflow_name: Two\n' });
@@ -147,7 +200,7 @@ describe('WorkflowRegistry', () => {
 });
 
 describe('workflow JSON Schemas', () => {
-  it('are committed as generated from the loader\'s own schemas', () => {
+  it("are committed as generated from the loader's own schemas", () => {
     for (const kind of WORKFLOW_FILES) {
       const committed = JSON.parse(readFileSync(path.join(__dirname, `../schemas/${kind}.schema.json`), 'utf8'));
       expect(committed).toEqual(workflowFileJsonSchema(kind));
@@ -155,8 +208,19 @@ describe('workflow JSON Schemas', () => {
   });
 
   it('describe the files as the guide writes them', () => {
-    const orchestrator = workflowFileJsonSchema('orchestrator') as { properties: Record<string, unknown>; required: string[] };
-    expect(Object.keys(orchestrator.properties)).toEqual(expect.arrayContaining(['workflow_name', 'max_turns', 'human_in_the_loop', 'startup_mode', 'orchestration_pattern']));
+    const orchestrator = workflowFileJsonSchema('orchestrator') as {
+      properties: Record<string, unknown>;
+      required: string[];
+    };
+    expect(Object.keys(orchestrator.properties)).toEqual(
+      expect.arrayContaining([
+        'workflow_name',
+        'max_turns',
+        'human_in_the_loop',
+        'startup_mode',
+        'orchestration_pattern',
+      ]),
+    );
     expect(orchestrator.required).toEqual(['workflow_name']);
   });
 });
@@ -164,13 +228,15 @@ describe('workflow JSON Schemas', () => {
 describe('handoffs and context variables', () => {
   const base = {
     'orchestrator.yaml': 'workflow_name: Routed\n',
-    'agents.yaml': 'agents:\n  - name: Collector\n    system_message: Collect.\n  - name: Checker\n    system_message: Check.\n',
+    'agents.yaml':
+      'agents:\n  - name: Collector\n    system_message: Collect.\n  - name: Checker\n    system_message: Check.\n',
   };
 
   it('loads rules of every kind, with parsed expressions and declared variables', () => {
     write('routed', {
       ...base,
-      'context_variables.yaml': 'context_variables:\n  - name: collected\n    type: boolean\n    default: false\n  - name: plan\n',
+      'context_variables.yaml':
+        'context_variables:\n  - name: collected\n    type: boolean\n    default: false\n  - name: plan\n',
       'handoffs.yaml': [
         'handoff_rules:',
         '  - source_agent: Collector',
@@ -190,7 +256,10 @@ describe('handoffs and context variables', () => {
       ].join('\n'),
     });
     const wf = loadWorkflow(root, 'routed');
-    expect(wf.context_variables).toEqual([{ name: 'collected', type: 'boolean', default: false, triggers: [] }, { name: 'plan', type: 'string', default: null, triggers: [] }]);
+    expect(wf.context_variables).toEqual([
+      { name: 'collected', type: 'boolean', default: false, triggers: [] },
+      { name: 'plan', type: 'string', default: null, triggers: [] },
+    ]);
     expect(wf.handoffs.map((h) => [h.kind, h.source_agent, h.target])).toEqual([
       ['expression', 'Collector', 'Checker'],
       ['llm', 'Collector', 'terminate'],
@@ -268,24 +337,42 @@ describe('structured outputs', () => {
     });
     expect(problems('bad_outputs')).toEqual([
       'bad_outputs/structured_outputs.yaml:2:12: structured_outputs.0.agent: no agent named "Ghost" in agents.yaml',
-      expect.stringMatching(/^bad_outputs\/structured_outputs.yaml:5:13: structured_outputs.1.schema: not a valid JSON Schema: /),
+      expect.stringMatching(
+        /^bad_outputs\/structured_outputs.yaml:5:13: structured_outputs.1.schema: not a valid JSON Schema: /,
+      ),
     ]);
     write('list_output', {
       'orchestrator.yaml': 'workflow_name: Outputs\n',
       'agents.yaml': 'agents:\n  - name: Reviewer\n    system_message: Review.\n',
       'structured_outputs.yaml': 'structured_outputs:\n  - agent: Reviewer\n    schema: { type: array }\n',
     });
-    expect(problems('list_output')).toEqual(['list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object" (got "array")']);
+    expect(problems('list_output')).toEqual([
+      'list_output/structured_outputs.yaml:3:21: structured_outputs.0.schema.type: a structured output is an object: type must be "object" (got "array")',
+    ]);
   });
 });
 
 describe('the JSON form (config.json)', () => {
-  it('loads the guide\'s JSON into the same definition, a tool with no agent serving every agent', () => {
+  it("loads the guide's JSON into the same definition, a tool with no agent serving every agent", () => {
     write('json_wf', {
-      'config.json': JSON.stringify({
-        agents: [{ name: 'Analyst', system_message: 'Analyse.' }, { name: 'Writer', system_message: 'Write.' }],
-        tools: [{ name: 'query_database', implementation: 'stubs.query_database', description: 'Query the customer database', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
-      }, null, 2),
+      'config.json': JSON.stringify(
+        {
+          agents: [
+            { name: 'Analyst', system_message: 'Analyse.' },
+            { name: 'Writer', system_message: 'Write.' },
+          ],
+          tools: [
+            {
+              name: 'query_database',
+              implementation: 'stubs.query_database',
+              description: 'Query the customer database',
+              parameters: { type: 'object', properties: { query: { type: 'string' } } },
+            },
+          ],
+        },
+        null,
+        2,
+      ),
       'stubs.py': 'def query_database(query: str) -> dict:\n    return {}\n',
     });
     const wf = loadWorkflow(root, 'json_wf');
@@ -326,40 +413,59 @@ describe('custom agent classes', () => {
   it('point at a module of the workflow folder and a class it exports', () => {
     write('classy', {
       'orchestrator.yaml': 'workflow_name: Classy\n',
-      'agents.yaml': 'agents:\n  - name: Analyst\n    class: custom_agents.DataAnalystAgent\n    system_message: Analyse.\n',
+      'agents.yaml':
+        'agents:\n  - name: Analyst\n    class: custom_agents.DataAnalystAgent\n    system_message: Analyse.\n',
       'custom_agents.ts': 'export class DataAnalystAgent {}\n',
     });
-    expect(loadWorkflow(root, 'classy').agents[0]!.class).toEqual({ file: 'custom_agents.ts', export: 'DataAnalystAgent' });
+    expect(loadWorkflow(root, 'classy').agents[0]!.class).toEqual({
+      file: 'custom_agents.ts',
+      export: 'DataAnalystAgent',
+    });
   });
 });
 
 describe('tool schemas from the source', () => {
-  it('takes a TypeScript or JavaScript tool\'s parameters and description from its declared types when tools.yaml gives none', () => {
+  it("takes a TypeScript or JavaScript tool's parameters and description from its declared types when tools.yaml gives none", () => {
     write('typed', {
       'orchestrator.yaml': 'workflow_name: Typed\n',
       'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
-      'tools.yaml': 'tools:\n  - { agent: A, file: orders.ts, function: find_order }\n  - { agent: A, file: clock.js, function: now, description: Written out. }\n  - { agent: A, file: clock.js, function: later, description: Given., parameters: { type: object } }\n',
-      'orders.ts': '/** Find an order by its number. */\nexport function find_order(args: { number: string; archived?: boolean }) { return args; }\n',
-      'clock.js': '/** @param {{ zone?: string }} args */\nexport function now(args) { return 1; }\nexport function later() { return 2; }\n',
+      'tools.yaml':
+        'tools:\n  - { agent: A, file: orders.ts, function: find_order }\n  - { agent: A, file: clock.js, function: now, description: Written out. }\n  - { agent: A, file: clock.js, function: later, description: Given., parameters: { type: object } }\n',
+      'orders.ts':
+        '/** Find an order by its number. */\nexport function find_order(args: { number: string; archived?: boolean }) { return args; }\n',
+      'clock.js':
+        '/** @param {{ zone?: string }} args */\nexport function now(args) { return 1; }\nexport function later() { return 2; }\n',
     });
     const [order, now, later] = loadWorkflow(root, 'typed').tools;
     expect(order).toMatchObject({
       description: 'Find an order by its number.',
-      parameters: { type: 'object', properties: { number: { type: 'string' }, archived: { type: 'boolean' } }, required: ['number'], additionalProperties: false },
+      parameters: {
+        type: 'object',
+        properties: { number: { type: 'string' }, archived: { type: 'boolean' } },
+        required: ['number'],
+        additionalProperties: false,
+      },
     });
-    expect(now).toMatchObject({ description: 'Written out.', parameters: { type: 'object', properties: { zone: { type: 'string' } }, additionalProperties: false } });
+    expect(now).toMatchObject({
+      description: 'Written out.',
+      parameters: { type: 'object', properties: { zone: { type: 'string' } }, additionalProperties: false },
+    });
     // What tools.yaml says is kept as written.
     expect(later).toMatchObject({ description: 'Given.', parameters: { type: 'object' } });
   });
 
-  it('still asks for a description a JavaScript tool\'s source does not give', () => {
+  it("still asks for a description a JavaScript tool's source does not give", () => {
     write('undocumented', {
       'orchestrator.yaml': 'workflow_name: U\n',
       'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
       'tools.yaml': 'tools:\n  - { agent: A, file: t.js, function: go }\n',
       't.js': 'export function go(args) { return 1; }\n',
     });
-    expect(problems('undocumented')).toEqual([expect.stringMatching(/^undocumented\/tools.yaml:2:5: tools.0.description: is required \(or give the function a docstring, or a doc comment\)/)]);
+    expect(problems('undocumented')).toEqual([
+      expect.stringMatching(
+        /^undocumented\/tools.yaml:2:5: tools.0.description: is required \(or give the function a docstring, or a doc comment\)/,
+      ),
+    ]);
   });
 });
 
@@ -383,22 +489,39 @@ describe('folders of the Python MozaiksAI runtime', () => {
       "/steps/0 must have required property 'owner'",
       '/confidence must be equal to one of the allowed values',
     ]);
-    expect(wf.hooks).toEqual([{ type: 'update_agent_state', agent: 'Planner', tool: expect.objectContaining({ file: 'tools/naming.py', function: 'inject_guidance' }) }]);
-    expect(wf.handoffs.filter((h) => h.source_agent === 'user').map((h) => [h.kind, h.target])).toEqual([['expression', 'Interviewer'], ['expression', 'Planner'], ['llm', 'terminate']]);
+    expect(wf.hooks).toEqual([
+      {
+        type: 'update_agent_state',
+        agent: 'Planner',
+        tool: expect.objectContaining({ file: 'tools/naming.py', function: 'inject_guidance' }),
+      },
+    ]);
+    expect(wf.handoffs.filter((h) => h.source_agent === 'user').map((h) => [h.kind, h.target])).toEqual([
+      ['expression', 'Interviewer'],
+      ['expression', 'Planner'],
+      ['llm', 'terminate'],
+    ]);
     expect(wf.warnings!.map(formatProblem)).toEqual([
       expect.stringMatching(/^upstream_planner\/orchestrator.yaml:2:1: entry_point: has no effect here/),
-      expect.stringMatching(/^upstream_planner\/context_variables.yaml:42:5: definitions.5.source.type: source "data_reference" is not read here/),
-      expect.stringMatching(/^upstream_planner\/ui_config.yaml:1:1: visual_agents: is for the Python runtime's frontend/),
+      expect.stringMatching(
+        /^upstream_planner\/context_variables.yaml:42:5: definitions.5.source.type: source "data_reference" is not read here/,
+      ),
+      expect.stringMatching(
+        /^upstream_planner\/ui_config.yaml:1:1: visual_agents: is for the Python runtime's frontend/,
+      ),
       expect.stringMatching(/^upstream_planner\/_pack:1:1: workflow packs are not run here \(workflow_graph.json\)/),
     ]);
     // --strict: every warning is a problem.
-    expect(() => loadWorkflow(UPSTREAM, 'upstream_planner', { strict: true })).toThrow(/entry_point: has no effect here/);
+    expect(() => loadWorkflow(UPSTREAM, 'upstream_planner', { strict: true })).toThrow(
+      /entry_point: has no effect here/,
+    );
   });
 
   it('report what cannot be honoured, and unknown keys as warnings unless strict', () => {
     write('old', {
       'orchestrator.yaml': 'workflow_name: Old\nentry_point: true\nfancy_mode: on\n',
-      'agents.yaml': 'agents:\n  Asker:\n    prompt_sections:\n    - heading: "[ROLE]"\n      content: Asks.\n    colour: blue\n',
+      'agents.yaml':
+        'agents:\n  Asker:\n    prompt_sections:\n    - heading: "[ROLE]"\n      content: Asks.\n    colour: blue\n',
       'context_variables.yaml': [
         'definitions:',
         '- name: api_key',
@@ -433,7 +556,8 @@ describe('folders of the Python MozaiksAI runtime', () => {
         '  transition_target: NestedChatTarget',
         '',
       ].join('\n'),
-      'structured_outputs.yaml': 'structured_outputs:\n  models:\n    Out:\n      type: model\n      fields:\n        when:\n          type: datetime\nregistry:\n  Asker: Missing\n',
+      'structured_outputs.yaml':
+        'structured_outputs:\n  models:\n    Out:\n      type: model\n      fields:\n        when:\n          type: datetime\nregistry:\n  Asker: Missing\n',
     });
     expect(problems('old')).toEqual([
       'old/context_variables.yaml:6:14: definitions.0.source.env_var: STRIPE_API_KEY looks like a secret or a setting of the runtime, and context variables are shown to the model; give the value to a tool through tools.yaml env instead',
@@ -461,11 +585,22 @@ describe('folders of the Python MozaiksAI runtime', () => {
     write('json_files', {
       'orchestrator.json': JSON.stringify({ max_turns: 3 }),
       'agents.json': JSON.stringify({ agents: { Solo: { system_message: 'Hi.' } } }),
-      'handoffs.json': JSON.stringify({ handoff_rules: [{ source_agent: 'Solo', target_agent: 'terminate', handoff_type: 'after_work', condition: null }] }),
+      'handoffs.json': JSON.stringify({
+        handoff_rules: [
+          { source_agent: 'Solo', target_agent: 'terminate', handoff_type: 'after_work', condition: null },
+        ],
+      }),
     });
     const wf = loadWorkflow(root, 'json_files');
-    expect(wf).toMatchObject({ name: 'json_files', max_turns: 3, agents: [{ name: 'Solo', system_message: 'Hi.' }], handoffs: [{ kind: 'after_work', target: 'terminate' }] });
+    expect(wf).toMatchObject({
+      name: 'json_files',
+      max_turns: 3,
+      agents: [{ name: 'Solo', system_message: 'Hi.' }],
+      handoffs: [{ kind: 'after_work', target: 'terminate' }],
+    });
     write('json_files', { 'agents.json': '{ "agents": { "Solo": { "system_message": 7 } } }' });
-    expect(problems('json_files')).toEqual(['json_files/agents.json:1:43: agents.Solo.system_message: Invalid input: expected string, received number (got 7)']);
+    expect(problems('json_files')).toEqual([
+      'json_files/agents.json:1:43: agents.Solo.system_message: Invalid input: expected string, received number (got 7)',
+    ]);
   });
 });

@@ -11,14 +11,44 @@ import { z } from 'zod';
 import { ErrorCode, ID_PATTERN, RuntimeError } from '@mozaiks/protocol';
 import { ExpressionError, expressionVariables, parseExpression } from './condition-expression.js';
 import {
-  AGENT_CLASS_EXTENSIONS, AgentEntry, ContextVariableEntry, HOOK_TYPES, HandoffEntry, HookEntry, LifecycleToolEntry, OrchestratorFile, SPECIAL_TARGETS,
-  StructuredOutputEntry, TOOL_FILE_EXTENSIONS, ToolEntry, ToolEnv, matchesVariableType,
+  AGENT_CLASS_EXTENSIONS,
+  AgentEntry,
+  ContextVariableEntry,
+  HOOK_TYPES,
+  HandoffEntry,
+  HookEntry,
+  LifecycleToolEntry,
+  OrchestratorFile,
+  SPECIAL_TARGETS,
+  StructuredOutputEntry,
+  TOOL_FILE_EXTENSIONS,
+  ToolEntry,
+  ToolEnv,
+  matchesVariableType,
 } from './workflow-definition.js';
-import type { AgentDefinition, ContextVariableDefinition, HandoffRule, HookDefinition, LifecycleToolDefinition, ToolDefinition, WorkflowDefinition, WorkflowProblem } from './workflow-definition.js';
+import type {
+  AgentDefinition,
+  ContextVariableDefinition,
+  HandoffRule,
+  HookDefinition,
+  LifecycleToolDefinition,
+  ToolDefinition,
+  WorkflowDefinition,
+  WorkflowProblem,
+} from './workflow-definition.js';
 import { compileSchema } from './structured-output.js';
 import { readPythonSignature } from './python-signature.js';
 import { readScriptSignature } from './script-signature.js';
-import { adaptAgents, adaptContextVariables, adaptHandoffs, adaptOrchestrator, adaptStructuredOutputs, adaptTools, isUpstreamShaped, requiredStructuredOutputs } from './upstream-format.js';
+import {
+  adaptAgents,
+  adaptContextVariables,
+  adaptHandoffs,
+  adaptOrchestrator,
+  adaptStructuredOutputs,
+  adaptTools,
+  isUpstreamShaped,
+  requiredStructuredOutputs,
+} from './upstream-format.js';
 import type { Adapted, Note } from './upstream-format.js';
 
 /** The YAML parser, loaded with the first workflow read (a service that reads none never loads it). */
@@ -47,13 +77,18 @@ const UPSTREAM_EXTRAS = ['hooks.yaml', 'ui_config.yaml'] as const;
 
 /** Every file a workflow folder may hold: the multi-file form's files in each spelling, the extras, then the JSON form's. */
 export const WORKFLOW_FILE_NAMES = [
-  ...FILE_KINDS.flatMap((kind) => EXTENSIONS.map((ext) => `${kind}${ext}`)), ...UPSTREAM_EXTRAS, JSON_FORM_FILE,
+  ...FILE_KINDS.flatMap((kind) => EXTENSIONS.map((ext) => `${kind}${ext}`)),
+  ...UPSTREAM_EXTRAS,
+  JSON_FORM_FILE,
 ] as const;
 
 /** Whether `dir` holds a workflow (any form). */
 export function isWorkflowFolder(dir: string): boolean {
-  return EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`))) || existsSync(path.join(dir, JSON_FORM_FILE))
-    || EXTENSIONS.some((ext) => existsSync(path.join(dir, `agents${ext}`)));
+  return (
+    EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`))) ||
+    existsSync(path.join(dir, JSON_FORM_FILE)) ||
+    EXTENSIONS.some((ext) => existsSync(path.join(dir, `agents${ext}`)))
+  );
 }
 
 /** Formats a problem as `file:line:column: field: message`. */
@@ -63,14 +98,21 @@ export function formatProblem(p: WorkflowProblem): string {
 
 export class WorkflowNotFoundError extends RuntimeError {
   override name = 'WorkflowNotFoundError';
-  constructor(readonly workflowId: string, dir: string) {
+  constructor(
+    readonly workflowId: string,
+    dir: string,
+  ) {
     super(ErrorCode.WorkflowNotFound, `workflow "${workflowId}" not found: no folder ${dir} with an orchestrator.yaml`);
   }
 }
 
 export class WorkflowValidationError extends RuntimeError {
   override name = 'WorkflowValidationError';
-  constructor(readonly workflowId: string, readonly problems: WorkflowProblem[], readonly warnings: WorkflowProblem[] = []) {
+  constructor(
+    readonly workflowId: string,
+    readonly problems: WorkflowProblem[],
+    readonly warnings: WorkflowProblem[] = [],
+  ) {
     super(
       ErrorCode.WorkflowInvalid,
       `workflow "${workflowId}" is invalid:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
@@ -106,7 +148,12 @@ function readDocument(root: string, relative: string): ReadDocument | undefined 
       value: undefined,
       locate: noPosition,
       locateKey: noPosition,
-      problems: doc.errors.map((e) => ({ file: relative, field: '', ...at(e.pos[0]), message: `${relative.endsWith('.json') ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}` })),
+      problems: doc.errors.map((e) => ({
+        file: relative,
+        field: '',
+        ...at(e.pos[0]),
+        message: `${relative.endsWith('.json') ? 'JSON' : 'YAML'} syntax: ${e.message.split('\n')[0]}`,
+      })),
     };
   }
   return {
@@ -146,7 +193,8 @@ function quote(value: unknown): string {
 function issueMessage(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   if (input === undefined && issue.code === 'invalid_type') return 'is required';
-  if (input === undefined || typeof input === 'object' || (typeof input === 'string' && issue.message.includes(input))) return issue.message;
+  if (input === undefined || typeof input === 'object' || (typeof input === 'string' && issue.message.includes(input)))
+    return issue.message;
   return `${issue.message} (got ${quote(input)})`;
 }
 
@@ -176,7 +224,12 @@ class Checked {
   }
 
   problem(field: Path, message: string): void {
-    this.problems.push({ file: this.relative, field: (this.source?.toDocument(field) ?? field).join('.'), ...this.locate(field), message });
+    this.problems.push({
+      file: this.relative,
+      field: (this.source?.toDocument(field) ?? field).join('.'),
+      ...this.locate(field),
+      message,
+    });
   }
 
   /**
@@ -185,7 +238,12 @@ class Checked {
    */
   skip(field: Path, message: string, lenient: boolean): void {
     if (!lenient) return this.problem(field, message);
-    this.warnings.push({ file: this.relative, field: (this.source?.toDocument(field) ?? field).join('.'), ...this.locate(field), message: `${message}; skipped, as the Python runtime does (--strict refuses it)` });
+    this.warnings.push({
+      file: this.relative,
+      field: (this.source?.toDocument(field) ?? field).join('.'),
+      ...this.locate(field),
+      message: `${message}; skipped, as the Python runtime does (--strict refuses it)`,
+    });
   }
 
   /** Places notes the adapter made on the document as written. */
@@ -193,7 +251,12 @@ class Checked {
     if (!this.source) return;
     for (const n of notes) {
       const where = n.key === undefined ? this.source.read.locate(n.field) : this.source.read.locateKey(n.field, n.key);
-      into.push({ file: this.relative, field: [...n.field, ...(n.key === undefined ? [] : [n.key])].join('.'), ...where, message: n.message });
+      into.push({
+        file: this.relative,
+        field: [...n.field, ...(n.key === undefined ? [] : [n.key])].join('.'),
+        ...where,
+        message: n.message,
+      });
     }
   }
 
@@ -211,11 +274,19 @@ class Checked {
         current = structuredClone(current);
         for (const issue of unknownKeys) {
           const field = [...at, ...(issue.path as Path)];
-          const holder = (issue.path as Path).reduce<unknown>((o, k) => (o as Record<string | number, unknown>)?.[k], current) as Record<string, unknown>;
+          const holder = (issue.path as Path).reduce<unknown>(
+            (o, k) => (o as Record<string | number, unknown>)?.[k],
+            current,
+          ) as Record<string, unknown>;
           for (const key of issue.keys) {
             delete holder[key];
             const doc = this.source!.toDocument(field);
-            this.warnings.push({ file: this.relative, field: [...doc, key].join('.'), ...this.source!.read.locateKey(doc, key), message: 'unknown field, ignored (mozaiks validate --strict refuses it)' });
+            this.warnings.push({
+              file: this.relative,
+              field: [...doc, key].join('.'),
+              ...this.source!.read.locateKey(doc, key),
+              message: 'unknown field, ignored (mozaiks validate --strict refuses it)',
+            });
           }
         }
         continue;
@@ -224,7 +295,12 @@ class Checked {
         const field = [...at, ...(issue.path as Path)];
         if (issue.code === 'unrecognized_keys') {
           const doc = this.source!.toDocument(field);
-          this.problems.push({ file: this.relative, field: [...doc, issue.keys[0]!].join('.'), ...this.source!.read.locateKey(doc, issue.keys[0]!), message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}` });
+          this.problems.push({
+            file: this.relative,
+            field: [...doc, issue.keys[0]!].join('.'),
+            ...this.source!.read.locateKey(doc, issue.keys[0]!),
+            message: `unknown field${issue.keys.length > 1 ? `s ${issue.keys.map((k) => `"${k}"`).join(', ')}` : ''}`,
+          });
         } else this.problem(field, issueMessage(issue));
       }
       return undefined;
@@ -240,13 +316,30 @@ class Checked {
       if (allowed.includes(key)) continue;
       const doc = this.source!.toDocument([]);
       const where = this.source!.read.locateKey(doc, key);
-      if (lenient) this.warnings.push({ file: this.relative, field: key, ...where, message: 'unknown field, ignored (mozaiks validate --strict refuses it)' });
-      else this.problems.push({ file: this.relative, field: key, ...where, message: `unknown field; expected ${allowed.join(' or ')}` });
+      if (lenient)
+        this.warnings.push({
+          file: this.relative,
+          field: key,
+          ...where,
+          message: 'unknown field, ignored (mozaiks validate --strict refuses it)',
+        });
+      else
+        this.problems.push({
+          file: this.relative,
+          field: key,
+          ...where,
+          message: `unknown field; expected ${allowed.join(' or ')}`,
+        });
     }
   }
 
   /** The entries of list `key` of the document, each validated alone: the valid ones, with their index. */
-  entries<S extends z.ZodType>(key: string, entry: S, lenient: boolean, options: { min?: string } = {}): Array<{ i: number; value: z.infer<S> }> {
+  entries<S extends z.ZodType>(
+    key: string,
+    entry: S,
+    lenient: boolean,
+    options: { min?: string } = {},
+  ): Array<{ i: number; value: z.infer<S> }> {
     const doc = this.source?.value;
     if (doc === undefined) return [];
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
@@ -273,7 +366,12 @@ class Checked {
 const JsonToolEntry = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, "_" or "-"'),
   /** `module.function`: the function in `module.py` (or .js, .mjs, .cjs, .ts) of the workflow folder. */
-  implementation: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/, 'must be "module.function", such as stubs.query_database'),
+  implementation: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_][A-Za-z0-9_./-]*\.[A-Za-z_$][A-Za-z0-9_$]*$/,
+      'must be "module.function", such as stubs.query_database',
+    ),
   description: z.string().min(1),
   parameters: z.looseObject({ type: z.literal('object') }).optional(),
   /** The agent that may call it; every agent when unset. */
@@ -287,35 +385,59 @@ const ORCHESTRATOR_KEYS = Object.keys(OrchestratorFile.shape);
 const JSON_PART_KEYS = ['agents', 'tools', 'context_variables', 'handoff_rules', 'structured_outputs'];
 
 /** The JSON form's parts as sources, all placed in config.json; its tools are rewritten to the YAML form's. */
-function jsonFormSources(root: string, workflowId: string, relative: string, problems: WorkflowProblem[]): Partial<Record<FileKind, Source>> {
+function jsonFormSources(
+  root: string,
+  workflowId: string,
+  relative: string,
+  problems: WorkflowProblem[],
+): Partial<Record<FileKind, Source>> {
   const read = readDocument(root, relative)!;
   if (read.problems.length) {
     problems.push(...read.problems);
     return {};
   }
-  const json = (typeof read.value === 'object' && read.value !== null && !Array.isArray(read.value) ? read.value : {}) as Record<string, unknown>;
+  const json = (
+    typeof read.value === 'object' && read.value !== null && !Array.isArray(read.value) ? read.value : {}
+  ) as Record<string, unknown>;
   for (const key of Object.keys(json)) {
-    if (!ORCHESTRATOR_KEYS.includes(key) && !JSON_PART_KEYS.includes(key)) problems.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field' });
+    if (!ORCHESTRATOR_KEYS.includes(key) && !JSON_PART_KEYS.includes(key))
+      problems.push({ file: relative, field: key, ...read.locateKey([], key), message: 'unknown field' });
   }
-  const part = (value: unknown, toDocument: (field: Path) => Path = (f) => f): Source => ({ relative, read, value, toDocument });
+  const part = (value: unknown, toDocument: (field: Path) => Path = (f) => f): Source => ({
+    relative,
+    read,
+    value,
+    toDocument,
+  });
 
   // Tools: `implementation` names a module and a function; a tool with no agent serves every agent.
-  const agentNames = Array.isArray(json.agents) ? json.agents.flatMap((a) => (typeof a?.name === 'string' ? [a.name as string] : [])) : [];
+  const agentNames = namesIn(json.agents);
   const toolCheck = new Checked(part({ tools: json.tools ?? [] }));
   const converted: Record<string, unknown>[] = [];
   const origin: number[] = [];
   for (const { i, value: t } of toolCheck.entries('tools', JsonToolEntry, false)) {
     const dot = t.implementation.lastIndexOf('.');
     const module = t.implementation.slice(0, dot);
-    const file = TOOL_FILE_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(root, workflowId, f)));
+    const file = TOOL_FILE_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) =>
+      existsSync(path.join(root, workflowId, f)),
+    );
     if (!file) {
-      toolCheck.problem(['tools', i, 'implementation'], `no file ${module}${TOOL_FILE_EXTENSIONS.join(`, ${module}`)} in ${workflowId}/`);
+      toolCheck.problem(
+        ['tools', i, 'implementation'],
+        `no file ${module}${TOOL_FILE_EXTENSIONS.join(`, ${module}`)} in ${workflowId}/`,
+      );
       continue;
     }
     for (const agent of t.agent ? [t.agent] : agentNames) {
       converted.push({
-        agent, file, function: t.implementation.slice(dot + 1), name: t.name, description: t.description,
-        ...(t.parameters ? { parameters: t.parameters } : {}), ...(t.tool_type ? { tool_type: t.tool_type } : {}), ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+        agent,
+        file,
+        function: t.implementation.slice(dot + 1),
+        name: t.name,
+        description: t.description,
+        ...(t.parameters ? { parameters: t.parameters } : {}),
+        ...(t.tool_type ? { tool_type: t.tool_type } : {}),
+        ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
         ...(t.env ? { env: t.env } : {}),
       });
       origin.push(i);
@@ -323,11 +445,18 @@ function jsonFormSources(root: string, workflowId: string, relative: string, pro
   }
   problems.push(...toolCheck.problems);
   return {
-    orchestrator: part({ workflow_name: workflowId, ...Object.fromEntries(Object.entries(json).filter(([k]) => ORCHESTRATOR_KEYS.includes(k))) }),
+    orchestrator: part({
+      workflow_name: workflowId,
+      ...Object.fromEntries(Object.entries(json).filter(([k]) => ORCHESTRATOR_KEYS.includes(k))),
+    }),
     agents: part({ agents: json.agents }),
     tools: part({ tools: converted }, (field) =>
       field[0] === 'tools' && typeof field[1] === 'number'
-        ? ['tools', origin[field[1]] ?? field[1], ...(field[2] === 'file' || field[2] === 'function' ? ['implementation'] : field.slice(2))]
+        ? [
+            'tools',
+            origin[field[1]] ?? field[1],
+            ...(field[2] === 'file' || field[2] === 'function' ? ['implementation'] : field.slice(2)),
+          ]
         : field,
     ),
     context_variables: part({ context_variables: json.context_variables ?? [] }),
@@ -353,7 +482,9 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   const root = path.resolve(workflowsDir);
   const dir = path.join(root, workflowId);
   if (!ID_PATTERN.test(workflowId) || !isWorkflowFolder(dir)) throw new WorkflowNotFoundError(workflowId, dir);
-  const jsonForm = existsSync(path.join(dir, JSON_FORM_FILE)) && !EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`)));
+  const jsonForm =
+    existsSync(path.join(dir, JSON_FORM_FILE)) &&
+    !EXTENSIONS.some((ext) => existsSync(path.join(dir, `orchestrator${ext}`)));
   const problems: WorkflowProblem[] = [];
   const warnings: WorkflowProblem[] = [];
   const fileOf = (kind: FileKind) => {
@@ -371,7 +502,8 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       const read = readDocument(root, relative);
       if (!read) {
         // A folder of the Python runtime's form may leave out the orchestrator; every folder needs agents.
-        if (kind === 'agents') problems.push({ file: relative, field: '', line: 1, column: 1, message: 'file is missing' });
+        if (kind === 'agents')
+          problems.push({ file: relative, field: '', line: 1, column: 1, message: 'file is missing' });
         continue;
       }
       if (read.problems.length) problems.push(...read.problems);
@@ -380,7 +512,10 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   }
   const extras = UPSTREAM_EXTRAS.filter((f) => existsSync(path.join(dir, f)));
   const hasPack = existsSync(path.join(dir, '_pack'));
-  const upstream = isUpstreamShaped(Object.fromEntries(Object.entries(sources).map(([k, s]) => [k, s.value])), extras.length > 0 || hasPack);
+  const upstream = isUpstreamShaped(
+    Object.fromEntries(Object.entries(sources).map(([k, s]) => [k, s.value])),
+    extras.length > 0 || hasPack,
+  );
   if (!jsonForm && !sources.orchestrator && !upstream && !problems.some((p) => p.file === fileOf('orchestrator'))) {
     problems.push({ file: fileOf('orchestrator'), field: '', line: 1, column: 1, message: 'file is missing' });
   }
@@ -411,46 +546,74 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   }
 
   const TOP_LEVEL: Record<Exclude<FileKind, 'orchestrator'>, string[]> = {
-    agents: ['agents'], tools: ['tools', 'lifecycle_tools'], context_variables: ['context_variables', 'agents'], handoffs: ['handoff_rules'], structured_outputs: ['structured_outputs'],
+    agents: ['agents'],
+    tools: ['tools', 'lifecycle_tools'],
+    context_variables: ['context_variables', 'agents'],
+    handoffs: ['handoff_rules'],
+    structured_outputs: ['structured_outputs'],
   };
-  if (!jsonForm) for (const [kind, allowed] of Object.entries(TOP_LEVEL)) checked[kind as FileKind].topLevel(allowed, lenient);
+  if (!jsonForm)
+    for (const [kind, allowed] of Object.entries(TOP_LEVEL)) checked[kind as FileKind].topLevel(allowed, lenient);
 
   // orchestrator: the folder's name stands for an unset workflow_name.
   const orchestratorCheck = checked.orchestrator;
   let orchestratorValue = orchestratorCheck.source?.value ?? {};
   if (typeof orchestratorValue === 'object' && orchestratorValue !== null && !Array.isArray(orchestratorValue)) {
     // The Python runtime's pattern, when a folder of its form names none, is AutoPattern.
-    orchestratorValue = { workflow_name: workflowId, ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}), ...orchestratorValue };
+    orchestratorValue = {
+      workflow_name: workflowId,
+      ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}),
+      ...orchestratorValue,
+    };
   }
   let o = orchestratorCheck.source
     ? orchestratorCheck.parse(OrchestratorFile, orchestratorValue, [], lenient)
-    : OrchestratorFile.parse({ workflow_name: workflowId, ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}) });
+    : OrchestratorFile.parse({
+        workflow_name: workflowId,
+        ...(upstream ? { orchestration_pattern: 'AutoPattern' } : {}),
+      });
   if (!o && typeof orchestratorValue === 'object' && orchestratorValue !== null) {
     // The rest of the checks go on with the defaults in place of the refused settings.
-    const valid = Object.fromEntries(Object.entries(orchestratorValue).filter(([k, v]) => OrchestratorFile.shape[k as keyof typeof OrchestratorFile.shape]?.safeParse(v).success));
+    const valid = Object.fromEntries(
+      Object.entries(orchestratorValue).filter(
+        ([k, v]) => OrchestratorFile.shape[k as keyof typeof OrchestratorFile.shape]?.safeParse(v).success,
+      ),
+    );
     o = OrchestratorFile.safeParse({ workflow_name: workflowId, ...valid }).data;
   }
 
   // agents: every entry's name counts for references, even an entry with other problems.
   const agentsCheck = checked.agents;
   const rawAgents = (agentsCheck.source?.value as { agents?: unknown } | undefined)?.agents;
-  const namedAgents = new Set(Array.isArray(rawAgents) ? rawAgents.flatMap((a) => (typeof a?.name === 'string' ? [a.name as string] : [])) : []);
+  const namedAgents = new Set(namesIn(rawAgents));
   const agentsKnown = agentsCheck.source !== undefined;
   const agentsFile = agentsCheck.relative;
   const agents: AgentDefinition[] = [];
   const autoAgents: Array<{ name: string; i: number }> = [];
-  for (const { i, value: a } of agentsCheck.entries('agents', AgentEntry, lenient, { min: 'a workflow needs at least one agent' })) {
-    if (agents.some((other) => other.name === a.name)) agentsCheck.problem(['agents', i, 'name'], `duplicate agent name "${a.name}"`);
+  for (const { i, value: a } of agentsCheck.entries('agents', AgentEntry, lenient, {
+    min: 'a workflow needs at least one agent',
+  })) {
+    if (agents.some((other) => other.name === a.name))
+      agentsCheck.problem(['agents', i, 'name'], `duplicate agent name "${a.name}"`);
     let agentClass: AgentDefinition['class'];
     if (a.class) {
       const dot = a.class.lastIndexOf('.');
       const module = a.class.slice(0, dot);
       const file = AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).find((f) => existsSync(path.join(dir, f)));
       if (file) agentClass = { file, export: a.class.slice(dot + 1) };
-      else agentsCheck.problem(['agents', i, 'class'], `no file ${AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in ${workflowId}/`);
+      else
+        agentsCheck.problem(
+          ['agents', i, 'class'],
+          `no file ${AGENT_CLASS_EXTENSIONS.map((ext) => `${module}${ext}`).join(', ')} in ${workflowId}/`,
+        );
     }
     agents.push({
-      name: a.name, ...(agentClass ? { class: agentClass } : {}), ...(a.role ? { role: a.role } : {}), system_message: a.system_message, llm_config: a.llm_config ?? {}, tools: [],
+      name: a.name,
+      ...(agentClass ? { class: agentClass } : {}),
+      ...(a.role ? { role: a.role } : {}),
+      system_message: a.system_message,
+      llm_config: a.llm_config ?? {},
+      tools: [],
       ...(a.max_consecutive_auto_reply ? { max_consecutive_auto_reply: a.max_consecutive_auto_reply } : {}),
     });
     if (a.auto_tool_mode) autoAgents.push({ name: a.name, i });
@@ -465,7 +628,12 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
    * missing function is a problem), a JavaScript or TypeScript function's declared argument type
    * and doc comment (when the parser finds it; a file may export in ways only running it shows).
    */
-  const toolSignature = (file: string, name: string, problem: (field: string, message: string) => void, declared = false): { parameters?: Record<string, unknown>; description?: string; takesContext?: boolean } | undefined => {
+  const toolSignature = (
+    file: string,
+    name: string,
+    problem: (field: string, message: string) => void,
+    declared = false,
+  ): { parameters?: Record<string, unknown>; description?: string; takesContext?: boolean } | undefined => {
     // A script tool whose schema and description are written out is not parsed (nor the parser loaded).
     if (!file.endsWith('.py') && declared) return undefined;
     const source = readFileSync(path.join(dir, file), 'utf8');
@@ -484,13 +652,21 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     const unbound = agentsKnown && !isAgent(t.agent);
     if (lenient && (!file || unbound)) {
       if (unbound) toolsCheck.skip(['tools', i, 'agent'], noAgent(t.agent), true);
-      else toolsCheck.skip(['tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, true);
+      else
+        toolsCheck.skip(
+          ['tools', i, 'file'],
+          `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`,
+          true,
+        );
       continue;
     }
-    const signature = file ? toolSignature(file, t.function, problem, t.parameters !== undefined && t.description !== undefined) : (problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`), undefined);
+    const signature = file
+      ? toolSignature(file, t.function, problem, t.parameters !== undefined && t.description !== undefined)
+      : (problem('file', `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`), undefined);
     const description = t.description ?? signature?.description;
     if (!description) problem('description', 'is required (or give the function a docstring, or a doc comment)');
-    if (t.tool_type === 'UI_Tool' && !t.ui) problem('tool_type', 'a UI_Tool needs ui: {component, display}: what the client shows');
+    if (t.tool_type === 'UI_Tool' && !t.ui)
+      problem('tool_type', 'a UI_Tool needs ui: {component, display}: what the client shows');
     const tool: ToolDefinition = {
       name: t.name ?? t.function,
       agent: t.agent,
@@ -498,16 +674,18 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
       function: t.function,
       description: description ?? '',
       tool_type: t.tool_type,
-      parameters: t.parameters ?? signature?.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
+      parameters: t.parameters ??
+        signature?.parameters ?? { type: 'object', properties: {}, additionalProperties: true },
       ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
       env: t.env ?? [],
       ...(t.ui ? { ui: t.ui } : {}),
       ...(signature?.takesContext ? { takes_context: true } : {}),
-      ...(t.auto_invoke ?? t.tool_type === 'UI_Tool' ? { auto_invoke: true } : {}),
+      ...((t.auto_invoke ?? t.tool_type === 'UI_Tool') ? { auto_invoke: true } : {}),
     };
     const agent = agents.find((a) => a.name === t.agent);
     if (agentsKnown && !isAgent(t.agent)) problem('agent', noAgent(t.agent));
-    if (agent?.tools.some((other) => other.name === tool.name)) problem(t.name ? 'name' : 'function', `agent "${t.agent}" already has a tool named "${tool.name}"`);
+    if (agent?.tools.some((other) => other.name === tool.name))
+      problem(t.name ? 'name' : 'function', `agent "${t.agent}" already has a tool named "${tool.name}"`);
     agent?.tools.push(tool);
     tools.push(tool);
   }
@@ -517,33 +695,56 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   for (const { i, value: t } of toolsCheck.entries('lifecycle_tools', LifecycleToolEntry, lenient)) {
     const problem = (field: string, message: string) => toolsCheck.problem(['lifecycle_tools', i, field], message);
     if (t.tool_type === 'UI_Tool') {
-      toolsCheck.skip(['lifecycle_tools', i, 'tool_type'], 'a lifecycle tool runs without the user here: only Agent_Tool (show a UI tool from an agent instead)', lenient);
+      toolsCheck.skip(
+        ['lifecycle_tools', i, 'tool_type'],
+        'a lifecycle tool runs without the user here: only Agent_Tool (show a UI tool from an agent instead)',
+        lenient,
+      );
       continue;
     }
     const file = findInFolder(dir, t.file);
     if (!file) {
-      toolsCheck.skip(['lifecycle_tools', i, 'file'], `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`, lenient);
+      toolsCheck.skip(
+        ['lifecycle_tools', i, 'file'],
+        `tool file ${t.file} not found in ${workflowId}/ or ${workflowId}/tools/`,
+        lenient,
+      );
       continue;
     }
     const agent = t.agent ?? undefined;
-    if (agent !== undefined && (t.trigger === 'before_chat' || t.trigger === 'after_chat')) problem('agent', `a ${t.trigger} tool runs once for the chat: leave agent unset`);
+    if (agent !== undefined && (t.trigger === 'before_chat' || t.trigger === 'after_chat'))
+      problem('agent', `a ${t.trigger} tool runs once for the chat: leave agent unset`);
     else if (agent !== undefined && agentsKnown && !isAgent(agent)) problem('agent', noAgent(agent));
     let missing = false;
-    const signature = toolSignature(file, t.function, (field, message) => ((missing = true), toolsCheck.skip(['lifecycle_tools', i, field], message, lenient)), true);
+    const signature = toolSignature(
+      file,
+      t.function,
+      (field, message) => ((missing = true), toolsCheck.skip(['lifecycle_tools', i, field], message, lenient)),
+      true,
+    );
     if (missing) continue;
     lifecycle.push({
       trigger: t.trigger,
       ...(agent !== undefined ? { agent } : {}),
       tool: {
-        name: t.function, agent: agent ?? '', file, function: t.function, description: t.description ?? signature?.description ?? t.function, tool_type: 'Agent_Tool',
-        parameters: { type: 'object', properties: {} }, ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}), env: t.env ?? [],
+        name: t.function,
+        agent: agent ?? '',
+        file,
+        function: t.function,
+        description: t.description ?? signature?.description ?? t.function,
+        tool_type: 'Agent_Tool',
+        parameters: { type: 'object', properties: {} },
+        ...(t.timeout_seconds ? { timeout_seconds: t.timeout_seconds } : {}),
+        env: t.env ?? [],
         ...(signature?.takesContext ? { takes_context: true } : {}),
       },
     });
   }
 
-  if (o?.initial_agent && agentsKnown && !isAgent(o.initial_agent)) orchestratorCheck.problem(['initial_agent'], noAgent(o.initial_agent));
-  if (o?.after_work && agentsKnown && !isTarget(o.after_work)) orchestratorCheck.problem(['after_work'], targetMessage(o.after_work));
+  if (o?.initial_agent && agentsKnown && !isAgent(o.initial_agent))
+    orchestratorCheck.problem(['initial_agent'], noAgent(o.initial_agent));
+  if (o?.after_work && agentsKnown && !isTarget(o.after_work))
+    orchestratorCheck.problem(['after_work'], targetMessage(o.after_work));
 
   // structured outputs
   const outputsCheck = checked.structured_outputs;
@@ -560,13 +761,19 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     }
     const compiled = compileSchema(out.schema);
     if (typeof compiled === 'string') problem('schema', compiled);
-    else if (agent) agent.structured_output = { name: out.name ?? `${out.agent}_output`, schema: out.schema, check: compiled };
+    else if (agent)
+      agent.structured_output = { name: out.name ?? `${out.agent}_output`, schema: out.schema, check: compiled };
   }
   for (const { name, at } of jsonForm ? [] : requiredStructuredOutputs(sources.agents?.value)) {
     const agent = agents.find((a) => a.name === name);
     if (agent && !agent.structured_output) {
       const where = agentsCheck.source!.read.locateKey(at, 'structured_outputs_required');
-      (options.strict ? problems : warnings).push({ file: agentsFile, field: [...at, 'structured_outputs_required'].join('.'), ...where, message: `has no effect: structured_outputs.yaml's registry gives ${name} no model` });
+      (options.strict ? problems : warnings).push({
+        file: agentsFile,
+        field: [...at, 'structured_outputs_required'].join('.'),
+        ...where,
+        message: `has no effect: structured_outputs.yaml's registry gives ${name} no model`,
+      });
     }
   }
 
@@ -583,7 +790,17 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
           : undefined;
     if (!unmet) agent.auto_tool = candidates[0]!;
     else if (!lenient) agentsCheck.problem(['agents', i, 'auto_tool_mode'], unmet);
-    else agentsCheck.note([{ field: agentsCheck.source!.toDocument(['agents', i]), key: 'auto_tool_mode', message: `has no effect: ${unmet}` }], warnings);
+    else
+      agentsCheck.note(
+        [
+          {
+            field: agentsCheck.source!.toDocument(['agents', i]),
+            key: 'auto_tool_mode',
+            message: `has no effect: ${unmet}`,
+          },
+        ],
+        warnings,
+      );
   }
 
   // context variables
@@ -591,13 +808,16 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   const variables: ContextVariableDefinition[] = [];
   const variableEntries = variablesCheck.entries('context_variables', ContextVariableEntry, lenient);
   const rawVariables = (variablesCheck.source?.value as { context_variables?: unknown } | undefined)?.context_variables;
-  const namedVariables = new Set(Array.isArray(rawVariables) ? rawVariables.flatMap((v) => (typeof v?.name === 'string' ? [v.name as string] : [])) : []);
+  const namedVariables = new Set(namesIn(rawVariables));
   for (const { i, value: v } of variableEntries) {
-    const problem = (field: Path, message: string) => variablesCheck.problem(['context_variables', i, ...field], message);
+    const problem = (field: Path, message: string) =>
+      variablesCheck.problem(['context_variables', i, ...field], message);
     if (variables.some((other) => other.name === v.name)) problem(['name'], `duplicate variable "${v.name}"`);
-    if (v.default !== undefined && !matchesVariableType(v.default, v.type)) problem(['default'], `must be of type ${v.type} (got ${quote(v.default)})`);
+    if (v.default !== undefined && !matchesVariableType(v.default, v.type))
+      problem(['default'], `must be of type ${v.type} (got ${quote(v.default)})`);
     v.triggers?.forEach((t, j) => {
-      if (t.type === 'agent_text' && agentsKnown && !isAgent(t.agent)) problem(['triggers', j, 'agent'], noAgent(t.agent));
+      if (t.type === 'agent_text' && agentsKnown && !isAgent(t.agent))
+        problem(['triggers', j, 'agent'], noAgent(t.agent));
       if (t.type === 'agent_text' && t.match.regex !== undefined) {
         try {
           new RegExp(t.match.regex);
@@ -605,20 +825,34 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
           problem(['triggers', j, 'match', 'regex'], `not a regular expression: ${(error as Error).message}`);
         }
       }
-      if (t.type === 'agent_text' && v.type !== 'boolean') problem(['triggers', j], 'an agent_text trigger sets the variable to true: its type must be boolean');
-      if (t.type === 'ui_response' && !tools.some((tool) => tool.name === t.tool)) problem(['triggers', j, 'tool'], `no tool named "${t.tool}" in tools.yaml`);
+      if (t.type === 'agent_text' && v.type !== 'boolean')
+        problem(['triggers', j], 'an agent_text trigger sets the variable to true: its type must be boolean');
+      if (t.type === 'ui_response' && !tools.some((tool) => tool.name === t.tool))
+        problem(['triggers', j, 'tool'], `no tool named "${t.tool}" in tools.yaml`);
     });
     variables.push({
-      name: v.name, type: v.type, default: v.default ?? null, ...(v.description ? { description: v.description } : {}),
-      ...(v.env_var ? { env_var: v.env_var } : {}), triggers: v.triggers ?? [],
+      name: v.name,
+      type: v.type,
+      default: v.default ?? null,
+      ...(v.description ? { description: v.description } : {}),
+      ...(v.env_var ? { env_var: v.env_var } : {}),
+      triggers: v.triggers ?? [],
     });
   }
   // Which variables each agent sees.
-  const exposure = variablesCheck.source ? variablesCheck.parse(z.record(z.string(), z.array(z.string())).optional(), (variablesCheck.source.value as { agents?: unknown } | undefined)?.agents, ['agents'], lenient) : undefined;
+  const exposure = variablesCheck.source
+    ? variablesCheck.parse(
+        z.record(z.string(), z.array(z.string())).optional(),
+        (variablesCheck.source.value as { agents?: unknown } | undefined)?.agents,
+        ['agents'],
+        lenient,
+      )
+    : undefined;
   for (const [agentName, names] of Object.entries(exposure ?? {})) {
     if (agentsKnown && !isAgent(agentName)) variablesCheck.skip(['agents', agentName], noAgent(agentName), lenient);
     names.forEach((name, j) => {
-      if (!namedVariables.has(name)) variablesCheck.skip(['agents', agentName, j], `no context variable named "${name}"`, lenient);
+      if (!namedVariables.has(name))
+        variablesCheck.skip(['agents', agentName, j], `no context variable named "${name}"`, lenient);
     });
     const agent = agents.find((a) => a.name === agentName);
     if (agent) agent.variables = names.filter((n) => namedVariables.has(n));
@@ -631,9 +865,11 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
   for (const { i, value: h } of handoffsCheck.entries('handoff_rules', HandoffEntry, lenient)) {
     const problem = (field: string, message: string) => handoffsCheck.problem(['handoff_rules', i, field], message);
     const fromUser = h.source_agent === 'user';
-    if (agentsKnown && !fromUser && !isAgent(h.source_agent)) problem('source_agent', `${noAgent(h.source_agent)} (or use user)`);
+    if (agentsKnown && !fromUser && !isAgent(h.source_agent))
+      problem('source_agent', `${noAgent(h.source_agent)} (or use user)`);
     if (agentsKnown && !isTarget(h.target_agent)) problem('target_agent', targetMessage(h.target_agent));
-    if (fromUser && h.target_agent === 'user') problem('target_agent', 'a rule from the user must name the agent who answers (or terminate)');
+    if (fromUser && h.target_agent === 'user')
+      problem('target_agent', 'a rule from the user must name the agent who answers (or terminate)');
     if (h.handoff_type === 'after_work') {
       handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'after_work' });
       continue;
@@ -653,8 +889,19 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     try {
       const expression = parseExpression(h.condition);
       const unknown = expressionVariables(expression).filter((name) => !namedVariables.has(name));
-      if (unknown.length) problem('condition', `unknown context variable(s) ${unknown.map((n) => `"${n}"`).join(', ')}; declare them in context_variables.yaml`);
-      else handoffs.push({ source_agent: h.source_agent, target: h.target_agent, kind: 'expression', condition: h.condition, expression });
+      if (unknown.length)
+        problem(
+          'condition',
+          `unknown context variable(s) ${unknown.map((n) => `"${n}"`).join(', ')}; declare them in context_variables.yaml`,
+        );
+      else
+        handoffs.push({
+          source_agent: h.source_agent,
+          target: h.target_agent,
+          kind: 'expression',
+          condition: h.condition,
+          expression,
+        });
     } catch (error) {
       if (!(error instanceof ExpressionError)) throw error;
       problem('condition', error.message);
@@ -663,14 +910,28 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
 
   // The Python runtime's other files: read and reported, never silently ignored.
   const hooks = extras.includes('hooks.yaml') ? readHooks(root, workflowId, isAgent, lenient, warnings, problems) : [];
-  reportExtras(root, workflowId, extras.filter((name) => name !== 'hooks.yaml'), hasPack, options.strict ? problems : warnings, problems);
+  reportExtras(
+    root,
+    workflowId,
+    extras.filter((name) => name !== 'hooks.yaml'),
+    hasPack,
+    options.strict ? problems : warnings,
+    problems,
+  );
 
   for (const kind of FILE_KINDS) {
     problems.push(...checked[kind].problems);
     warnings.push(...checked[kind].warnings);
   }
   if (problems.length > 0 || !o || agents.length === 0) {
-    if (problems.length === 0) problems.push({ file: agentsFile || fileOf('agents'), field: 'agents', line: 1, column: 1, message: 'a workflow needs at least one agent' });
+    if (problems.length === 0)
+      problems.push({
+        file: agentsFile || fileOf('agents'),
+        field: 'agents',
+        line: 1,
+        column: 1,
+        message: 'a workflow needs at least one agent',
+      });
     throw new WorkflowValidationError(workflowId, sortProblems(problems), sortProblems(warnings));
   }
 
@@ -705,7 +966,9 @@ function sortProblems(problems: WorkflowProblem[]): WorkflowProblem[] {
     const i = [...FILE_KINDS, 'hooks', 'ui_config', '_pack'].indexOf(base === 'config' ? 'orchestrator' : base);
     return i < 0 ? 99 : i;
   };
-  return [...problems].sort((a, b) => order(a.file) - order(b.file) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column);
+  return [...problems].sort(
+    (a, b) => order(a.file) - order(b.file) || a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column,
+  );
 }
 
 /**
@@ -713,7 +976,12 @@ function sortProblems(problems: WorkflowProblem[]): WorkflowProblem[] {
  * that do not run here are reported and skipped (refused with --strict).
  */
 function readHooks(
-  root: string, workflowId: string, isAgent: (name: string) => boolean, lenient: boolean, warnings: WorkflowProblem[], problems: WorkflowProblem[],
+  root: string,
+  workflowId: string,
+  isAgent: (name: string) => boolean,
+  lenient: boolean,
+  warnings: WorkflowProblem[],
+  problems: WorkflowProblem[],
 ): HookDefinition[] {
   const dir = path.join(root, workflowId);
   const relative = path.join(workflowId, 'hooks.yaml');
@@ -730,17 +998,27 @@ function readHooks(
     const type = (h as { hook_type?: unknown })?.hook_type;
     if (typeof type === 'string' && !(HOOK_TYPES as readonly string[]).includes(type)) {
       const message = `${type} hooks do not run here, only ${HOOK_TYPES.join(' and ')}: this one is skipped; change the agent's prompt in an update_agent_state hook instead`;
-      (lenient ? warnings : problems).push({ file: relative, field: `hooks.${i}.hook_type`, ...read.locate(['hooks', i, 'hook_type']), message });
+      (lenient ? warnings : problems).push({
+        file: relative,
+        field: `hooks.${i}.hook_type`,
+        ...read.locate(['hooks', i, 'hook_type']),
+        message,
+      });
       continue;
     }
     const hook = check.parse(HookEntry, h, ['hooks', i], lenient);
     if (!hook) continue;
     const problem = (field: string, message: string) => check.problem(['hooks', i, field], message);
-    if (hook.hook_agent !== 'all' && !isAgent(hook.hook_agent)) problem('hook_agent', `no agent named "${hook.hook_agent}" (or use all)`);
+    if (hook.hook_agent !== 'all' && !isAgent(hook.hook_agent))
+      problem('hook_agent', `no agent named "${hook.hook_agent}" (or use all)`);
     // A hook that cannot be imported is logged and skipped by the Python runtime: here too, unless strict.
     const file = findInFolder(dir, hook.filename);
     if (!file) {
-      check.skip(['hooks', i, 'filename'], `hook file ${hook.filename} not found in ${workflowId}/ or ${workflowId}/tools/`, lenient);
+      check.skip(
+        ['hooks', i, 'filename'],
+        `hook file ${hook.filename} not found in ${workflowId}/ or ${workflowId}/tools/`,
+        lenient,
+      );
       continue;
     }
     const signature = readPythonSignature(readFileSync(path.join(dir, file), 'utf8'), hook.function);
@@ -751,7 +1029,16 @@ function readHooks(
     hooks.push({
       type: hook.hook_type,
       agent: hook.hook_agent,
-      tool: { name: hook.function, agent: hook.hook_agent, file, function: hook.function, description: signature.description ?? hook.function, tool_type: 'Agent_Tool', parameters: { type: 'object', properties: {} }, env: [] },
+      tool: {
+        name: hook.function,
+        agent: hook.hook_agent,
+        file,
+        function: hook.function,
+        description: signature.description ?? hook.function,
+        tool_type: 'Agent_Tool',
+        parameters: { type: 'object', properties: {} },
+        env: [],
+      },
     });
   }
   problems.push(...check.problems);
@@ -760,7 +1047,14 @@ function readHooks(
 }
 
 /** ui_config.yaml and _pack/: what each holds, and that it has no effect here. */
-function reportExtras(root: string, workflowId: string, extras: readonly string[], hasPack: boolean, warnings: WorkflowProblem[], problems: WorkflowProblem[]): void {
+function reportExtras(
+  root: string,
+  workflowId: string,
+  extras: readonly string[],
+  hasPack: boolean,
+  warnings: WorkflowProblem[],
+  problems: WorkflowProblem[],
+): void {
   const dir = path.join(root, workflowId);
   for (const name of extras) {
     const relative = path.join(workflowId, name);
@@ -771,10 +1065,31 @@ function reportExtras(root: string, workflowId: string, extras: readonly string[
       continue;
     }
     const doc = (read.value ?? {}) as Record<string, unknown>;
-    for (const key of Object.keys(doc)) warnings.push({ file: relative, field: key, ...read.locateKey([], key), message: 'is for the Python runtime\'s frontend and has no effect here' });
+    for (const key of Object.keys(doc))
+      warnings.push({
+        file: relative,
+        field: key,
+        ...read.locateKey([], key),
+        message: "is for the Python runtime's frontend and has no effect here",
+      });
   }
   if (hasPack) {
     const files = readdirSync(path.join(dir, '_pack')).sort();
-    warnings.push({ file: path.join(workflowId, '_pack'), field: '', line: 1, column: 1, message: `workflow packs are not run here (${files.join(', ') || 'empty'}): each workflow runs on its own, started by its id` });
+    warnings.push({
+      file: path.join(workflowId, '_pack'),
+      field: '',
+      line: 1,
+      column: 1,
+      message: `workflow packs are not run here (${files.join(', ') || 'empty'}): each workflow runs on its own, started by its id`,
+    });
   }
+}
+
+/** The `name`s of the entries of a list as written (entries without one skipped). */
+function namesIn(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return (list as unknown[]).flatMap((entry) => {
+    const name = typeof entry === 'object' && entry !== null ? (entry as { name?: unknown }).name : undefined;
+    return typeof name === 'string' ? [name] : [];
+  });
 }

@@ -6,7 +6,6 @@ import path from 'node:path';
 import { WORKFLOW_FILE_NAMES, loadWorkflow } from './workflow-loader.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
-
 export interface WorkflowRegistryOptions {
   /** How long a loaded workflow is served before its files are looked at again. @default 1000 */
   recheckMs?: number;
@@ -16,7 +15,10 @@ export class WorkflowRegistry {
   private readonly cache = new Map<string, { stamp: string; definition: WorkflowDefinition; checkedAt: number }>();
   private readonly recheckMs: number;
 
-  constructor(private readonly workflowsDir: string, options: WorkflowRegistryOptions = {}) {
+  constructor(
+    private readonly workflowsDir: string,
+    options: WorkflowRegistryOptions = {},
+  ) {
     this.recheckMs = options.recheckMs ?? 1000;
   }
 
@@ -42,14 +44,18 @@ export class WorkflowRegistry {
   /** Size and modification time of each file; undefined when the id cannot name a folder. */
   private stamp(id: string, definition?: WorkflowDefinition): string | undefined {
     if (id.includes('/') || id.includes('\\') || id.startsWith('.')) return undefined;
-    const sources = definition ? [...new Set(definition.tools.filter((t) => t.file.endsWith('.py')).map((t) => t.file))] : [];
-    return [...WORKFLOW_FILE_NAMES, ...sources].map((f) => {
-      try {
-        const s = statSync(path.join(this.workflowsDir, id, f));
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return '-';
-      }
-    }).join('|');
+    const sources = definition
+      ? [...new Set(definition.tools.filter((t) => t.file.endsWith('.py')).map((t) => t.file))]
+      : [];
+    return [...WORKFLOW_FILE_NAMES, ...sources]
+      .map((f) => {
+        try {
+          const s = statSync(path.join(this.workflowsDir, id, f));
+          return `${s.size}:${s.mtimeMs}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join('|');
   }
 }

@@ -4,6 +4,9 @@ const { existsSync } = require('node:fs');
 const path = require('node:path');
 const main = path.join(__dirname, '../dist/main.js');
 if (!existsSync(main)) {
-  require('node:child_process').execSync('npm run build --silent', { cwd: path.join(__dirname, '../../..'), stdio: 'inherit' });
+  require('node:child_process').execSync('npm run build --silent', {
+    cwd: path.join(__dirname, '../../..'),
+    stdio: 'inherit',
+  });
 }
 require(main);

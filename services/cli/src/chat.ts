@@ -8,7 +8,10 @@ import type { ServerEvent } from '@mozaiks/protocol';
 import { UsageError, parseFlags } from './flags.js';
 import { mintDevToken } from './token.js';
 
-export async function chatCommand(args: string[], io: { input: Readable; output: Writable; errors: Writable }): Promise<number> {
+export async function chatCommand(
+  args: string[],
+  io: { input: Readable; output: Writable; errors: Writable },
+): Promise<number> {
   // A socket address given first (as `npm start` prints it, token in its query) stands for --url and --token.
   const given = args[0] !== undefined && /^wss?:\/\//.test(args[0]) ? new URL(args[0]) : undefined;
   if (given) args = args.slice(1);
@@ -24,9 +27,12 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
     usage: { type: 'boolean' },
   });
   const lastSeq = flags['last-seq'] === undefined ? undefined : Number(flags['last-seq']);
-  if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0)) throw new UsageError(`--last-seq: must be a whole number, got "${flags['last-seq']}"`);
+  if (lastSeq !== undefined && !(Number.isInteger(lastSeq) && lastSeq >= 0))
+    throw new UsageError(`--last-seq: must be a whole number, got "${flags['last-seq']}"`);
   // Without --token, one is signed with JWT_SECRET, as `mozaiks token` does.
-  const mint = ['workflow', 'app', 'user', 'chat'].flatMap((k) => (flags[k as 'app'] ? [`--${k}`, flags[k as 'app']!] : []));
+  const mint = ['workflow', 'app', 'user', 'chat'].flatMap((k) =>
+    flags[k as 'app'] ? [`--${k}`, flags[k as 'app']!] : [],
+  );
   const inUrl = given?.searchParams.get('token') ?? undefined;
   given?.searchParams.delete('token');
   if (given) flags.url = given.toString();
@@ -63,14 +69,22 @@ export async function chatCommand(args: string[], io: { input: Readable; output:
       return;
     }
     if (e.type === 'tool_call') return write(`  → ${e.name}(${JSON.stringify(e.arguments)})`);
-    if (e.type === 'tool_result') return write(`  ← ${e.name}: ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message}`}`);
+    if (e.type === 'tool_result')
+      return write(`  ← ${e.name}: ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message}`}`);
     if (e.type === 'input_request') return write(`? ${e.prompt}${e.options ? ` (${e.options.join(', ')})` : ''}`);
-    if (e.type === 'ui_tool') return write(`  [${e.component}] ${JSON.stringify(e.payload)} (answer in a client that shows it)`);
-    if (e.type === 'usage_delta') return flags.usage ? write(`  · ${e.agent} (${e.model}): ${e.total_tokens} tokens${e.duration_ms === undefined ? '' : `, ${Math.round(e.duration_ms)} ms`}`) : undefined;
+    if (e.type === 'ui_tool')
+      return write(`  [${e.component}] ${JSON.stringify(e.payload)} (answer in a client that shows it)`);
+    if (e.type === 'usage_delta')
+      return flags.usage
+        ? write(
+            `  · ${e.agent} (${e.model}): ${e.total_tokens} tokens${e.duration_ms === undefined ? '' : `, ${Math.round(e.duration_ms)} ms`}`,
+          )
+        : undefined;
     if (e.type === 'usage_update') return write(`  (${e.total_tokens} tokens, $${e.cost_usd.toFixed(6)})`);
     if (e.type === 'error') return write(`! ${e.code}: ${e.message}`);
   });
-  if (!flags.json && 'isTTY' in io.input && io.input.isTTY) io.errors.write('connected; type a message and press Enter (Ctrl+D to quit)\n');
+  if (!flags.json && 'isTTY' in io.input && io.input.isTTY)
+    io.errors.write('connected; type a message and press Enter (Ctrl+D to quit)\n');
   client.onState((state) => {
     if (!flags.json && state === 'reconnecting') io.errors.write('(connection lost; reconnecting)\n');
   });

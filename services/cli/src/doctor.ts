@@ -22,11 +22,12 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, cwd = process
   const findings: Finding[] = [];
   let config: RuntimeConfig;
   try {
-    config = loadRuntimeConfig(env as Record<string, string | undefined>, undefined);
+    config = loadRuntimeConfig(env, undefined);
     findings.push({ ok: true, part: 'config', message: 'every variable is valid' });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) findings.push({ ok: false, part: 'config', message: `${problem} (fix it in the environment or .env)` });
+    for (const problem of error.problems)
+      findings.push({ ok: false, part: 'config', message: `${problem} (fix it in the environment or .env)` });
     // The other checks need a valid configuration: the workflows can still be checked.
     findings.push(workflowsFinding(env.WORKFLOWS_DIR ?? './workflows', cwd));
     return findings;
@@ -40,7 +41,12 @@ export async function doctor(env: NodeJS.ProcessEnv = process.env, cwd = process
 
 async function llmFinding(config: RuntimeConfig): Promise<Finding> {
   if (!config.OPENAI_API_KEY && !config.OPENAI_API_BASE) {
-    return { ok: true, part: 'llm', message: 'no OPENAI_API_KEY or OPENAI_API_BASE: agents answer with the built-in demo model; set them for a real one' };
+    return {
+      ok: true,
+      part: 'llm',
+      message:
+        'no OPENAI_API_KEY or OPENAI_API_BASE: agents answer with the built-in demo model; set them for a real one',
+    };
   }
   const base = (config.OPENAI_API_BASE ?? OPENAI_BASE).replace(/\/+$/, '');
   const host = new URL(base).host;
@@ -51,26 +57,56 @@ async function llmFinding(config: RuntimeConfig): Promise<Finding> {
     });
     await response.arrayBuffer().catch(() => undefined);
     if (response.status === 401 || response.status === 403) {
-      return { ok: false, part: 'llm', message: `${host} refused the key (${response.status}): set OPENAI_API_KEY to a valid key for this endpoint` };
+      return {
+        ok: false,
+        part: 'llm',
+        message: `${host} refused the key (${response.status}): set OPENAI_API_KEY to a valid key for this endpoint`,
+      };
     }
     if (response.ok) return { ok: true, part: 'llm', message: `${host} answers and accepts the key` };
     // Some OpenAI-compatible endpoints have no /models: reachable is all that can be told.
-    return { ok: true, part: 'llm', message: `${host} answers (GET /models: ${response.status}); the key is checked on the first call` };
+    return {
+      ok: true,
+      part: 'llm',
+      message: `${host} answers (GET /models: ${response.status}); the key is checked on the first call`,
+    };
   } catch (error) {
-    return { ok: false, part: 'llm', message: `${host} does not answer (${error instanceof Error ? error.message : String(error)}): check OPENAI_API_BASE and the network` };
+    return {
+      ok: false,
+      part: 'llm',
+      message: `${host} does not answer (${error instanceof Error ? error.message : String(error)}): check OPENAI_API_BASE and the network`,
+    };
   }
 }
 
 async function natsFinding(config: RuntimeConfig): Promise<Finding> {
-  if (!config.NATS_URL) return { ok: true, part: 'nats', message: 'no NATS_URL: the embedded runtime (npm start) needs none; the distributed services do' };
+  if (!config.NATS_URL)
+    return {
+      ok: true,
+      part: 'nats',
+      message: 'no NATS_URL: the embedded runtime (npm start) needs none; the distributed services do',
+    };
   try {
-    const bus = await connectRuntimeBus({ servers: config.NATS_URL, prefix: config.SUBJECT_PREFIX, service: 'doctor', ackWaitMs: 30_000, onError: () => undefined, failFast: true });
+    const bus = await connectRuntimeBus({
+      servers: config.NATS_URL,
+      prefix: config.SUBJECT_PREFIX,
+      service: 'doctor',
+      ackWaitMs: 30_000,
+      onError: () => undefined,
+      failFast: true,
+    });
     await bus.drain();
     return { ok: true, part: 'nats', message: `${config.NATS_URL} answers, with JetStream and the runtime's streams` };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    const fix = /jetstream/i.test(reason) ? 'enable JetStream on it (nats-server -js)' : 'start nats-server -js there, or fix NATS_URL';
-    return { ok: false, part: 'nats', message: `no NATS server with JetStream at ${config.NATS_URL} (${reason}): ${fix}` };
+    const fix = /jetstream/i.test(reason)
+      ? 'enable JetStream on it (nats-server -js)'
+      : 'start nats-server -js there, or fix NATS_URL';
+    return {
+      ok: false,
+      part: 'nats',
+      message: `no NATS server with JetStream at ${config.NATS_URL} (${reason}): ${fix}`,
+    };
   }
 }
 
@@ -79,26 +115,47 @@ async function storeFinding(config: RuntimeConfig): Promise<Finding> {
     try {
       mkdirSync(config.DATA_DIR, { recursive: true });
       accessSync(config.DATA_DIR, constants.W_OK);
-      return { ok: true, part: 'store', message: `SQLite under ${config.DATA_DIR} (one host only; set MONGODB_URI for the distributed runtime)` };
+      return {
+        ok: true,
+        part: 'store',
+        message: `SQLite under ${config.DATA_DIR} (one host only; set MONGODB_URI for the distributed runtime)`,
+      };
     } catch (error) {
-      return { ok: false, part: 'store', message: `cannot write ${config.DATA_DIR} (${error instanceof Error ? error.message : String(error)}): set DATA_DIR to a writable folder` };
+      return {
+        ok: false,
+        part: 'store',
+        message: `cannot write ${config.DATA_DIR} (${error instanceof Error ? error.message : String(error)}): set DATA_DIR to a writable folder`,
+      };
     }
   }
   try {
-    const stores = await openStore({ dataDir: config.DATA_DIR, mongodbUri: config.MONGODB_URI, mongodbDatabase: config.MONGODB_DATABASE });
+    const stores = await openStore({
+      dataDir: config.DATA_DIR,
+      mongodbUri: config.MONGODB_URI,
+      mongodbDatabase: config.MONGODB_DATABASE,
+    });
     const where = stores.location;
     await stores.close();
     return { ok: true, part: 'store', message: `${where} answers` };
   } catch (error) {
-    return { ok: false, part: 'store', message: `MongoDB does not answer (${error instanceof Error ? error.message : String(error)}): check MONGODB_URI and that the server is a replica set` };
+    return {
+      ok: false,
+      part: 'store',
+      message: `MongoDB does not answer (${error instanceof Error ? error.message : String(error)}): check MONGODB_URI and that the server is a replica set`,
+    };
   }
 }
 
 function workflowsFinding(dir: string, cwd: string): Finding {
   const report = validateWorkflows(dir, cwd);
   if (report.problems.length) {
-    return { ok: false, part: 'workflows', message: `${report.problems.length} problem(s), fix each at its place (mozaiks validate ${dir} lists them):\n    ${report.problems.join('\n    ')}` };
+    return {
+      ok: false,
+      part: 'workflows',
+      message: `${report.problems.length} problem(s), fix each at its place (mozaiks validate ${dir} lists them):\n    ${report.problems.join('\n    ')}`,
+    };
   }
-  if (report.checked.length === 0) return { ok: false, part: 'workflows', message: `no workflow folders in ${dir}: set WORKFLOWS_DIR` };
+  if (report.checked.length === 0)
+    return { ok: false, part: 'workflows', message: `no workflow folders in ${dir}: set WORKFLOWS_DIR` };
   return { ok: true, part: 'workflows', message: `${report.checked.length} valid: ${report.checked.join(', ')}` };
 }

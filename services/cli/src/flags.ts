@@ -10,7 +10,10 @@ export class UsageError extends Error {
 }
 
 /** The values of `options` in `args`. @throws UsageError for an unknown or malformed flag */
-export function parseFlags<O extends Options>(args: string[], options: O): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'] {
+export function parseFlags<O extends Options>(
+  args: string[],
+  options: O,
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true }>>['values'] {
   try {
     return parseArgs({ args, options, strict: true }).values;
   } catch (error) {

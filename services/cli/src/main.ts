@@ -94,7 +94,9 @@ async function checkUp(args: string[]): Promise<number> {
   const findings = await doctor();
   for (const f of findings) process.stdout.write(`${f.ok ? 'ok  ' : 'FAIL'} ${f.part}: ${f.message}\n`);
   const failed = findings.filter((f) => !f.ok);
-  process.stdout.write(failed.length ? `${failed.length} thing(s) to fix\n` : 'everything the runtime needs is in place\n');
+  process.stdout.write(
+    failed.length ? `${failed.length} thing(s) to fix\n` : 'everything the runtime needs is in place\n',
+  );
   return failed.length ? 1 : 0;
 }
 
@@ -108,14 +110,18 @@ function validate(args: string[]): number {
   for (const problem of report.problems) process.stdout.write(`${problem}\n`);
   for (const warning of report.warnings) process.stdout.write(`${warning}\n`);
   if (report.problems.length > 0) {
-    process.stderr.write(`${report.problems.length} problem(s)${report.warnings.length ? `, ${report.warnings.length} warning(s)` : ''} in ${report.checked.length} workflow(s)\n`);
+    process.stderr.write(
+      `${report.problems.length} problem(s)${report.warnings.length ? `, ${report.warnings.length} warning(s)` : ''} in ${report.checked.length} workflow(s)\n`,
+    );
     return 1;
   }
   if (report.checked.length === 0) {
     process.stderr.write('no workflow folders found\n');
     return 1;
   }
-  process.stdout.write(`${report.checked.length} workflow(s) valid: ${report.checked.join(', ')}${report.warnings.length ? ` (${report.warnings.length} warning(s): what has no effect here)` : ''}\n`);
+  process.stdout.write(
+    `${report.checked.length} workflow(s) valid: ${report.checked.join(', ')}${report.warnings.length ? ` (${report.warnings.length} warning(s): what has no effect here)` : ''}\n`,
+  );
   return 0;
 }
 
@@ -167,7 +173,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'smoke') return smoke(rest);
   if (command === 'usage') return usageOf(rest);
   if (command === 'doctor') return checkUp(rest);
-  if (command === 'chat') return reporting(() => chatCommand(rest, { input: process.stdin, output: process.stdout, errors: process.stderr }));
+  if (command === 'chat')
+    return reporting(() => chatCommand(rest, { input: process.stdin, output: process.stdout, errors: process.stderr }));
   if (command === 'replay') return reporting(() => replayChat(rest, (line) => process.stdout.write(`${line}\n`)));
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }

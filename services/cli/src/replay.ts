@@ -39,14 +39,26 @@ function describe(e: ServerEvent): string {
 /** Prints the chat's events from the configured store; 1 when it has none. */
 export async function replayChat(args: string[], out: (line: string) => void): Promise<number> {
   const [chat, ...rest] = args;
-  if (!chat || chat.startsWith('-')) throw new UsageError('mozaiks replay needs the chat id: mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]');
-  const flags = parseFlags(rest, { app: { type: 'string', default: 'dev_app' }, user: { type: 'string', default: 'dev_user' }, json: { type: 'boolean' } });
+  if (!chat || chat.startsWith('-'))
+    throw new UsageError(
+      'mozaiks replay needs the chat id: mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]',
+    );
+  const flags = parseFlags(rest, {
+    app: { type: 'string', default: 'dev_app' },
+    user: { type: 'string', default: 'dev_user' },
+    json: { type: 'boolean' },
+  });
   const config = loadRuntimeConfig();
   let stores;
   try {
-    stores = await openStore({ dataDir: config.DATA_DIR, ...(config.MONGODB_URI ? { mongodbUri: config.MONGODB_URI, mongodbDatabase: config.MONGODB_DATABASE } : {}) });
+    stores = await openStore({
+      dataDir: config.DATA_DIR,
+      ...(config.MONGODB_URI ? { mongodbUri: config.MONGODB_URI, mongodbDatabase: config.MONGODB_DATABASE } : {}),
+    });
   } catch (error) {
-    throw new ConfigError([`${config.MONGODB_URI ? 'MONGODB_URI' : 'DATA_DIR'}: the chat store cannot be opened (${error instanceof Error ? error.message : String(error)})`]);
+    throw new ConfigError([
+      `${config.MONGODB_URI ? 'MONGODB_URI' : 'DATA_DIR'}: the chat store cannot be opened (${error instanceof Error ? error.message : String(error)})`,
+    ]);
   }
   try {
     const tenant = { app_id: flags.app, user_id: flags.user };

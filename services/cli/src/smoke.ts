@@ -23,7 +23,10 @@ export async function smokeTest(args: string[], env: NodeJS.ProcessEnv = process
   if (!values.url) throw new UsageError('--url: required (the gateway, for example http://mozaiks-gateway:80)');
   const timeoutS = Number(values.timeout);
   if (!(timeoutS > 0)) throw new UsageError(`--timeout: must be a number of seconds, got "${values.timeout}"`);
-  const token = await mintDevToken(['--workflow', values.workflow, '--app', values.app, '--user', 'smoke', '--ttl', String(Math.ceil(timeoutS) + 60)], env);
+  const token = await mintDevToken(
+    ['--workflow', values.workflow, '--app', values.app, '--user', 'smoke', '--ttl', String(Math.ceil(timeoutS) + 60)],
+    env,
+  );
   const base = values.url.replace(/^http/, 'ws').replace(/\/+$/, '');
   const lines: string[] = [];
   return new Promise<SmokeResult>((resolve) => {
@@ -39,7 +42,9 @@ export async function smokeTest(args: string[], env: NodeJS.ProcessEnv = process
       resolve({ ok, lines });
     };
     const timer = setTimeout(() => finish(false, `no completed run within ${timeoutS} s`), timeoutS * 1000);
-    socket.once('unexpected-response', (_req, res) => finish(false, `the gateway refused the connection: HTTP ${res.statusCode}`));
+    socket.once('unexpected-response', (_req, res) =>
+      finish(false, `the gateway refused the connection: HTTP ${res.statusCode}`),
+    );
     socket.once('error', (error) => finish(false, `cannot reach ${base}: ${error.message}`));
     socket.once('open', () => {
       lines.push(`connected to ${base} (workflow ${values.workflow})`);
@@ -47,7 +52,15 @@ export async function smokeTest(args: string[], env: NodeJS.ProcessEnv = process
     });
     socket.on('close', (code, reason) => finish(false, `the gateway closed the socket: ${code} ${reason.toString()}`));
     socket.on('message', (data) => {
-      const event = JSON.parse(data.toString()) as { type: string; agent?: string; content?: string; status?: string; reason?: string; message?: string; code?: string };
+      const event = JSON.parse(data.toString()) as {
+        type: string;
+        agent?: string;
+        content?: string;
+        status?: string;
+        reason?: string;
+        message?: string;
+        code?: string;
+      };
       if (event.type === 'agent_message') {
         replied = true;
         lines.push(`${event.agent}: ${String(event.content).slice(0, 200)}`);

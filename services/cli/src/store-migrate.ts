@@ -23,17 +23,23 @@ export class MigrateUsageError extends Error {
 export async function migrateStore(options: MigrateOptions): Promise<void> {
   const { out } = options;
   if (options.from !== undefined || options.to !== undefined) {
-    if (!options.from?.startsWith('sqlite:')) throw new MigrateUsageError('--from must be sqlite:<data dir>, e.g. --from sqlite:./.data');
-    if (!options.to || !/^mongodb(\+srv)?:\/\//.test(options.to)) throw new MigrateUsageError('--to must be a mongodb:// connection string');
+    if (!options.from?.startsWith('sqlite:'))
+      throw new MigrateUsageError('--from must be sqlite:<data dir>, e.g. --from sqlite:./.data');
+    if (!options.to || !/^mongodb(\+srv)?:\/\//.test(options.to))
+      throw new MigrateUsageError('--to must be a mongodb:// connection string');
     const dataDir = path.resolve(options.from.slice('sqlite:'.length) || '.');
     const source = new SqliteDatabase({ dataDir });
     const target = await MongoDatabase.connect({ uri: options.to, database: options.mongodbDatabase });
     try {
-      out(`copying chats from ${source.file} to MongoDB at ${describeMongoUri(options.to)} (database ${options.mongodbDatabase})`);
+      out(
+        `copying chats from ${source.file} to MongoDB at ${describeMongoUri(options.to)} (database ${options.mongodbDatabase})`,
+      );
       const counts = await copySqliteToMongo(source, target);
       out(
         `copied ${counts.chats} chat(s): ${counts.messages} message(s), ${counts.events} event(s), ${counts.inputs} input(s), ${counts.runs} run(s) unfinished or with usage to publish` +
-          (counts.skipped ? `; ${counts.skipped} chat(s) left alone because MongoDB already has history of their own` : ''),
+          (counts.skipped
+            ? `; ${counts.skipped} chat(s) left alone because MongoDB already has history of their own`
+            : ''),
       );
     } finally {
       await source.close();
@@ -47,12 +53,16 @@ export async function migrateStore(options: MigrateOptions): Promise<void> {
       // Connecting creates what is missing, and says what that was.
       const all = Object.values(MONGO_INDEXES).flat().length;
       const created = db.createdIndexes;
-      out(`MongoDB at ${db.hosts} (database ${options.mongodbDatabase}): ${all} index(es) in place; ${created.length ? `created ${created.join(', ')}` : 'nothing changed'}`);
+      out(
+        `MongoDB at ${db.hosts} (database ${options.mongodbDatabase}): ${all} index(es) in place; ${created.length ? `created ${created.join(', ')}` : 'nothing changed'}`,
+      );
     } finally {
       await db.close();
     }
     return;
   }
   const { changed } = SqliteDatabase.migrateFile({ dataDir: options.dataDir });
-  out(`SQLite at ${path.resolve(options.dataDir, 'mozaiks.sqlite')}: ${changed ? 'schema brought up to date' : 'schema up to date, nothing changed'}`);
+  out(
+    `SQLite at ${path.resolve(options.dataDir, 'mozaiks.sqlite')}: ${changed ? 'schema brought up to date' : 'schema up to date, nothing changed'}`,
+  );
 }

@@ -20,9 +20,11 @@ export async function mintDevToken(args: string[], env: NodeJS.ProcessEnv = proc
     key: { type: 'string' },
   });
   const ttl = Number(values.ttl);
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new UsageError(`--ttl: must be a whole number of seconds, got "${values.ttl}"`);
+  if (!Number.isInteger(ttl) || ttl <= 0)
+    throw new UsageError(`--ttl: must be a whole number of seconds, got "${values.ttl}"`);
   const maxTokens = values['max-tokens'] === undefined ? undefined : Number(values['max-tokens']);
-  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw new UsageError(`--max-tokens: must be a whole number, got "${values['max-tokens']}"`);
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0))
+    throw new UsageError(`--max-tokens: must be a whole number, got "${values['max-tokens']}"`);
   // Custom claims, `name=value`: a JSON value when it reads as one (3, true, {"a":1}), else text.
   const custom: Record<string, unknown> = {};
   for (const pair of values.claim ?? []) {
@@ -38,7 +40,10 @@ export async function mintDevToken(args: string[], env: NodeJS.ProcessEnv = proc
   const config = loadRuntimeConfig(env);
   const claims = {
     ...custom,
-    user_id: values.user, app_id: values.app, workflow_id: values.workflow, chat_id: values.chat ?? `chat_${randomUUID().slice(0, 8)}`,
+    user_id: values.user,
+    app_id: values.app,
+    workflow_id: values.workflow,
+    chat_id: values.chat ?? `chat_${randomUUID().slice(0, 8)}`,
     ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
   };
   const common = { issuer: config.JWT_ISSUER ?? 'mozaiks-dev', audience: config.JWT_AUDIENCE, expiresInSeconds: ttl };
@@ -48,14 +53,21 @@ export async function mintDevToken(args: string[], env: NodeJS.ProcessEnv = proc
     try {
       pem = readFileSync(values.key, 'utf8');
     } catch (error) {
-      throw new UsageError(`--key: cannot read ${values.key} (${error instanceof Error ? error.message : String(error)})`);
+      throw new UsageError(
+        `--key: cannot read ${values.key} (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     try {
       return await signLaunchToken(claims, { ...common, privateKeyPem: pem });
     } catch (error) {
-      throw new UsageError(`--key: ${values.key} is not a private key that signs launch tokens (${error instanceof Error ? error.message : String(error)})`);
+      throw new UsageError(
+        `--key: ${values.key} is not a private key that signs launch tokens (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
   }
-  if (!config.JWT_SECRET) throw new ConfigError(['JWT_SECRET: required to sign a token, or pass --key <private key PEM> (the half of JWT_PUBLIC_KEY)']);
+  if (!config.JWT_SECRET)
+    throw new ConfigError([
+      'JWT_SECRET: required to sign a token, or pass --key <private key PEM> (the half of JWT_PUBLIC_KEY)',
+    ]);
   return signLaunchToken(claims, { ...common, secret: config.JWT_SECRET });
 }

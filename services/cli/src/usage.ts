@@ -26,12 +26,24 @@ export async function usageCommand(args: string[], out: Out): Promise<number> {
 
 async function withBus(work: (bus: NatsBus, wiring: Subjects) => Promise<number>): Promise<number> {
   const config = loadRuntimeConfig();
-  if (!config.NATS_URL) throw new UsageError('mozaiks usage reads the durable usage stream on NATS: set NATS_URL (the embedded runtime keeps none)');
+  if (!config.NATS_URL)
+    throw new UsageError(
+      'mozaiks usage reads the durable usage stream on NATS: set NATS_URL (the embedded runtime keeps none)',
+    );
   let bus: NatsBus;
   try {
-    bus = await connectRuntimeBus({ servers: config.NATS_URL, prefix: config.SUBJECT_PREFIX, service: 'cli', ackWaitMs: 30_000, onError: () => undefined, failFast: true });
+    bus = await connectRuntimeBus({
+      servers: config.NATS_URL,
+      prefix: config.SUBJECT_PREFIX,
+      service: 'cli',
+      ackWaitMs: 30_000,
+      onError: () => undefined,
+      failFast: true,
+    });
   } catch (error) {
-    throw new ConfigError([`NATS_URL: no NATS server answered at ${config.NATS_URL} (${error instanceof Error ? error.message : String(error)})`]);
+    throw new ConfigError([
+      `NATS_URL: no NATS server answered at ${config.NATS_URL} (${error instanceof Error ? error.message : String(error)})`,
+    ]);
   }
   try {
     return await work(bus, subjects(config.SUBJECT_PREFIX));
@@ -48,7 +60,11 @@ function date(flag: string, value: string | undefined): Date | undefined {
 }
 
 /** The usage events of a period, each once (oldest first), optionally of one app. */
-async function* eventsOf(bus: NatsBus, wiring: Subjects, range: { from: Date; to?: Date; app?: string }): AsyncGenerator<{ event: UsageUpdateEvent; body: string }> {
+async function* eventsOf(
+  bus: NatsBus,
+  wiring: Subjects,
+  range: { from: Date; to?: Date; app?: string },
+): AsyncGenerator<{ event: UsageUpdateEvent; body: string }> {
   const seen = new Set<string>();
   const end = range.to?.getTime() ?? Date.now();
   for await (const message of bus.read(wiring.allUsage, { from: new Date(range.from.getTime() - PUBLISH_LAG_MS) })) {
@@ -73,33 +89,68 @@ async function deadLetters(bus: NatsBus, wiring: Subjects, args: string[], out: 
     if (parsed.success) letters.push(parsed.data);
   }
   if (flags.json) {
-    for (const l of letters) out(JSON.stringify({ event_id: l.event_id, app_id: l.app_id, sink: l.sink, attempts: l.attempts, last_status: l.last_status, reason: l.reason, dead_at: l.dead_at }));
+    for (const l of letters)
+      out(
+        JSON.stringify({
+          event_id: l.event_id,
+          app_id: l.app_id,
+          sink: l.sink,
+          attempts: l.attempts,
+          last_status: l.last_status,
+          reason: l.reason,
+          dead_at: l.dead_at,
+        }),
+      );
     return 0;
   }
   if (letters.length === 0) {
     out('no undelivered usage events');
     return 0;
   }
-  table(out, ['event_id', 'app_id', 'sink', 'attempts', 'last_status', 'dead_at', 'reason'], letters.map((l) => [l.event_id, l.app_id, l.sink, String(l.attempts), l.last_status === null ? '-' : String(l.last_status), l.dead_at, l.reason]));
+  table(
+    out,
+    ['event_id', 'app_id', 'sink', 'attempts', 'last_status', 'dead_at', 'reason'],
+    letters.map((l) => [
+      l.event_id,
+      l.app_id,
+      l.sink,
+      String(l.attempts),
+      l.last_status === null ? '-' : String(l.last_status),
+      l.dead_at,
+      l.reason,
+    ]),
+  );
   const earliest = letters.map((l) => l.event.timestamp).sort()[0]!;
-  out(`${letters.length} undelivered; once the endpoint is fixed, resend them with: mozaiks usage replay --from ${earliest}`);
+  out(
+    `${letters.length} undelivered; once the endpoint is fixed, resend them with: mozaiks usage replay --from ${earliest}`,
+  );
   return 0;
 }
 
 async function replay(bus: NatsBus, wiring: Subjects, args: string[], out: Out): Promise<number> {
-  const flags = parseFlags(args, { from: { type: 'string' }, to: { type: 'string' }, app: { type: 'string' }, sink: { type: 'string' } });
+  const flags = parseFlags(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    app: { type: 'string' },
+    sink: { type: 'string' },
+  });
   const from = date('from', flags.from);
   if (!from) throw new UsageError('mozaiks usage replay needs --from <ISO date or time>');
   const to = date('to', flags.to);
   const config = loadRuntimeConfig();
-  if (!config.USAGE_WEBHOOK_SECRET) throw new UsageError('mozaiks usage replay signs with USAGE_WEBHOOK_SECRET: set it as the usage-emitter has it');
+  if (!config.USAGE_WEBHOOK_SECRET)
+    throw new UsageError('mozaiks usage replay signs with USAGE_WEBHOOK_SECRET: set it as the usage-emitter has it');
   const urls = flags.sink ? [flags.sink] : config.USAGE_WEBHOOK_URL;
   if (urls.length === 0) throw new UsageError('no webhook endpoint: set USAGE_WEBHOOK_URL or pass --sink <url>');
   for (const url of urls) if (!URL.canParse(url)) throw new UsageError(`--sink: not a URL (got "${url}")`);
   const signer = new Webhook(config.USAGE_WEBHOOK_SECRET);
   const timeoutMs = config.USAGE_WEBHOOK_TIMEOUT_SECONDS * 1000;
   const tally = new Map(urls.map((u) => [u, { delivered: 0, failed: [] as string[] }]));
-  for await (const { event, body } of eventsOf(bus, wiring, { from, ...(to ? { to } : {}), ...(flags.app ? { app: flags.app } : {}) })) {
+  for await (const { event, body } of eventsOf(bus, wiring, {
+    from,
+    ...(to ? { to } : {}),
+    ...(flags.app ? { app: flags.app } : {}),
+  })) {
     for (const url of urls) {
       const counts = tally.get(url)!;
       let attempt = await postWebhook(url, signer, event.event_id, body, timeoutMs);
@@ -117,7 +168,9 @@ async function replay(bus: NatsBus, wiring: Subjects, args: string[], out: Out):
   }
   let failed = 0;
   for (const [url, counts] of tally) {
-    out(`${sinkHost(url)}: ${counts.delivered} delivered${counts.failed.length ? `, ${counts.failed.length} not delivered: ${counts.failed.slice(0, 20).join(', ')}${counts.failed.length > 20 ? ', …' : ''}` : ''}`);
+    out(
+      `${sinkHost(url)}: ${counts.delivered} delivered${counts.failed.length ? `, ${counts.failed.length} not delivered: ${counts.failed.slice(0, 20).join(', ')}${counts.failed.length > 20 ? ', …' : ''}` : ''}`,
+    );
     failed += counts.failed.length;
   }
   return failed === 0 ? 0 : 1;
@@ -133,7 +186,11 @@ interface Totals {
 
 const zero = (): Totals => ({ events: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, cost_usd: 0 });
 
-function add(into: Totals, part: { prompt_tokens: number; completion_tokens: number; total_tokens: number; cost_usd: number }, events = 1): void {
+function add(
+  into: Totals,
+  part: { prompt_tokens: number; completion_tokens: number; total_tokens: number; cost_usd: number },
+  events = 1,
+): void {
   into.events += events;
   into.prompt_tokens += part.prompt_tokens;
   into.completion_tokens += part.completion_tokens;
@@ -142,7 +199,12 @@ function add(into: Totals, part: { prompt_tokens: number; completion_tokens: num
 }
 
 async function report(bus: NatsBus, wiring: Subjects, args: string[], out: Out): Promise<number> {
-  const flags = parseFlags(args, { from: { type: 'string' }, to: { type: 'string' }, app: { type: 'string' }, json: { type: 'boolean' } });
+  const flags = parseFlags(args, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    app: { type: 'string' },
+    json: { type: 'boolean' },
+  });
   const from = date('from', flags.from);
   const to = date('to', flags.to);
   if (!from || !to) throw new UsageError('mozaiks usage report needs --from and --to <ISO date or time>');
@@ -161,30 +223,69 @@ async function report(bus: NatsBus, wiring: Subjects, args: string[], out: Out):
   }
   const round = (t: Totals) => ({ ...t, cost_usd: Number(t.cost_usd.toFixed(10)) });
   if (flags.json) {
-    out(JSON.stringify({
-      from: from.toISOString(), to: to.toISOString(), ...(flags.app ? { app_id: flags.app } : {}), total: round(total),
-      apps: Object.fromEntries([...byApp].map(([k, v]) => [k, round(v)])),
-      workflows: [...byWorkflow].map(([k, v]) => ({ app_id: k.split('\t')[0], workflow_id: k.split('\t')[1], ...round(v) })),
-      models: Object.fromEntries([...byModel].map(([k, { events, ...tokens }]) => [k, { calls: events, ...tokens, cost_usd: Number(tokens.cost_usd.toFixed(10)) }])),
-    }));
+    out(
+      JSON.stringify({
+        from: from.toISOString(),
+        to: to.toISOString(),
+        ...(flags.app ? { app_id: flags.app } : {}),
+        total: round(total),
+        apps: Object.fromEntries([...byApp].map(([k, v]) => [k, round(v)])),
+        workflows: [...byWorkflow].map(([k, v]) => ({
+          app_id: k.split('\t')[0],
+          workflow_id: k.split('\t')[1],
+          ...round(v),
+        })),
+        models: Object.fromEntries(
+          [...byModel].map(([k, { events, ...tokens }]) => [
+            k,
+            { calls: events, ...tokens, cost_usd: Number(tokens.cost_usd.toFixed(10)) },
+          ]),
+        ),
+      }),
+    );
     return 0;
   }
-  const row = (name: string[], t: Totals) => [...name, String(t.events), String(t.prompt_tokens), String(t.completion_tokens), String(t.total_tokens), t.cost_usd.toFixed(6)];
-  out(`usage from ${from.toISOString()} to ${to.toISOString()}${flags.app ? ` for ${flags.app}` : ''}: ${total.events} runs, ${total.total_tokens} tokens, $${total.cost_usd.toFixed(6)}`);
+  const row = (name: string[], t: Totals) => [
+    ...name,
+    String(t.events),
+    String(t.prompt_tokens),
+    String(t.completion_tokens),
+    String(t.total_tokens),
+    t.cost_usd.toFixed(6),
+  ];
+  out(
+    `usage from ${from.toISOString()} to ${to.toISOString()}${flags.app ? ` for ${flags.app}` : ''}: ${total.events} runs, ${total.total_tokens} tokens, $${total.cost_usd.toFixed(6)}`,
+  );
   if (total.events === 0) return 0;
   out('');
-  table(out, ['app_id', 'runs', 'prompt', 'completion', 'total', 'cost_usd'], [...byApp].sort().map(([k, v]) => row([k], v)));
+  table(
+    out,
+    ['app_id', 'runs', 'prompt', 'completion', 'total', 'cost_usd'],
+    [...byApp].sort().map(([k, v]) => row([k], v)),
+  );
   out('');
-  table(out, ['app_id', 'workflow_id', 'runs', 'prompt', 'completion', 'total', 'cost_usd'], [...byWorkflow].sort().map(([k, v]) => row(k.split('\t'), v)));
+  table(
+    out,
+    ['app_id', 'workflow_id', 'runs', 'prompt', 'completion', 'total', 'cost_usd'],
+    [...byWorkflow].sort().map(([k, v]) => row(k.split('\t'), v)),
+  );
   out('');
-  table(out, ['model', 'calls', 'prompt', 'completion', 'total', 'cost_usd'], [...byModel].sort().map(([k, v]) => row([k], v)));
+  table(
+    out,
+    ['model', 'calls', 'prompt', 'completion', 'total', 'cost_usd'],
+    [...byModel].sort().map(([k, v]) => row([k], v)),
+  );
   return 0;
 }
 
 /** Columns padded to their widest cell. */
 function table(out: Out, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   out(line(header));
   for (const r of rows) out(line(r));
 }

@@ -14,43 +14,46 @@ beforeEach(() => {
   dir = makeTempDir('mozaiks-validate-');
   const wf = path.join(dir.path, 'workflows', 'ten_mistakes');
   mkdirSync(wf, { recursive: true });
-  writeFileSync(path.join(wf, 'orchestrator.yaml'), [
-    'workflow_name: Ten mistakes',
-    'max_turns: 0',
-    'startup_mode: Sometimes',
-    'max_turn: 3',
-    '',
-  ].join('\n'));
-  writeFileSync(path.join(wf, 'agents.yaml'), [
-    'agents:',
-    '  - name: bad name',
-    '    system_message: Hi.',
-    '  - name: Quiet',
-    '    role: forgets its instructions',
-    '  - name: Hot',
-    '    system_message: Hi.',
-    '    llm_config:',
-    '      temperature: 5',
-    '  - name: Typo',
-    '    system_message: Hi.',
-    '    rolee: misspelt',
-    '',
-  ].join('\n'));
-  writeFileSync(path.join(wf, 'tools.yaml'), [
-    'tools:',
-    '  - agent: Hot',
-    '    file: ../escape.py',
-    '    function: go',
-    '    description: Escapes.',
-    '  - agent: Hot',
-    '    file: tools.py',
-    '    function: not-a-fn',
-    '    description: Dashes.',
-    '  - agent: Hot',
-    '    file: tools.py',
-    '    function: quiet',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    path.join(wf, 'orchestrator.yaml'),
+    ['workflow_name: Ten mistakes', 'max_turns: 0', 'startup_mode: Sometimes', 'max_turn: 3', ''].join('\n'),
+  );
+  writeFileSync(
+    path.join(wf, 'agents.yaml'),
+    [
+      'agents:',
+      '  - name: bad name',
+      '    system_message: Hi.',
+      '  - name: Quiet',
+      '    role: forgets its instructions',
+      '  - name: Hot',
+      '    system_message: Hi.',
+      '    llm_config:',
+      '      temperature: 5',
+      '  - name: Typo',
+      '    system_message: Hi.',
+      '    rolee: misspelt',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    path.join(wf, 'tools.yaml'),
+    [
+      'tools:',
+      '  - agent: Hot',
+      '    file: ../escape.py',
+      '    function: go',
+      '    description: Escapes.',
+      '  - agent: Hot',
+      '    file: tools.py',
+      '    function: not-a-fn',
+      '    description: Dashes.',
+      '  - agent: Hot',
+      '    file: tools.py',
+      '    function: quiet',
+      '',
+    ].join('\n'),
+  );
   writeFileSync(path.join(wf, 'tools.py'), 'def quiet():\n    return {}\n');
 });
 afterEach(() => dir.remove());
@@ -76,11 +79,17 @@ describe('mozaiks validate', () => {
   });
 
   it('exits 1 and prints them when run as a command, and 0 on the shipped workflows', () => {
-    const failed = spawnSync(process.execPath, [BIN, 'validate', 'workflows/ten_mistakes'], { cwd: dir.path, encoding: 'utf8' });
+    const failed = spawnSync(process.execPath, [BIN, 'validate', 'workflows/ten_mistakes'], {
+      cwd: dir.path,
+      encoding: 'utf8',
+    });
     expect(failed.status).toBe(1);
     expect(failed.stdout.trim().split('\n')).toEqual(TEN);
     expect(failed.stderr).toContain('10 problem(s) in 1 workflow(s)');
-    const ok = execFileSync(process.execPath, [BIN, 'validate', 'workflows'], { cwd: path.resolve(__dirname, '../../..'), encoding: 'utf8' });
+    const ok = execFileSync(process.execPath, [BIN, 'validate', 'workflows'], {
+      cwd: path.resolve(__dirname, '../../..'),
+      encoding: 'utf8',
+    });
     expect(ok).toContain('workflow(s) valid: hello, onboarding_flow');
   });
 
@@ -88,11 +97,17 @@ describe('mozaiks validate', () => {
     const fixtures = path.resolve(__dirname, '../../../e2e/fixtures/workflows/upstream_planner');
     const lenient = spawnSync(process.execPath, [BIN, 'validate', fixtures], { cwd: dir.path, encoding: 'utf8' });
     expect(lenient.status).toBe(0);
-    const warnings = lenient.stdout.trim().split('\n').filter((l) => l.includes(': warning: '));
+    const warnings = lenient.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes(': warning: '));
     expect(warnings).toHaveLength(4);
     expect(warnings[0]).toMatch(/upstream_planner\/orchestrator.yaml:2:1: warning: entry_point: has no effect here/);
     expect(lenient.stdout).toContain('1 workflow(s) valid: upstream_planner (4 warning(s): what has no effect here)');
-    const strict = spawnSync(process.execPath, [BIN, 'validate', fixtures, '--strict'], { cwd: dir.path, encoding: 'utf8' });
+    const strict = spawnSync(process.execPath, [BIN, 'validate', fixtures, '--strict'], {
+      cwd: dir.path,
+      encoding: 'utf8',
+    });
     expect(strict.status).toBe(1);
     expect(strict.stdout).toMatch(/upstream_planner\/orchestrator.yaml:2:1: entry_point: has no effect here/);
     expect(strict.stderr).toContain('4 problem(s) in 1 workflow(s)');

@@ -3,7 +3,13 @@
 // loads but has no effect here) as `file:line:column: warning: field: message`.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, isWorkflowFolder, loadWorkflow } from '@mozaiks/workflows';
+import {
+  WorkflowNotFoundError,
+  WorkflowValidationError,
+  formatProblem,
+  isWorkflowFolder,
+  loadWorkflow,
+} from '@mozaiks/workflows';
 import type { WorkflowProblem } from '@mozaiks/workflows';
 
 export interface ValidationReport {
@@ -28,11 +34,16 @@ export function validateWorkflows(dir: string, cwd = process.cwd(), options: Val
   }
   const single = isWorkflowFolder(root);
   const parent = single ? path.dirname(root) : root;
-  const ids = single ? [path.basename(root)] : readdirSync(root).filter((name) => isWorkflowFolder(path.join(root, name))).sort();
+  const ids = single
+    ? [path.basename(root)]
+    : readdirSync(root)
+        .filter((name) => isWorkflowFolder(path.join(root, name)))
+        .sort();
   const problems: string[] = [];
   const warnings: string[] = [];
   const place = (p: WorkflowProblem) => ({ ...p, file: path.relative(cwd, path.join(parent, p.file)) });
-  const warn = (p: WorkflowProblem) => warnings.push(formatProblem({ ...place(p), field: p.field ? `warning: ${p.field}` : 'warning' }));
+  const warn = (p: WorkflowProblem) =>
+    warnings.push(formatProblem({ ...place(p), field: p.field ? `warning: ${p.field}` : 'warning' }));
   for (const id of ids) {
     try {
       loadWorkflow(parent, id, options).warnings?.forEach(warn);

@@ -11,7 +11,9 @@ type AgentClass = new (definition: AgentDefinition) => ConversableAgent;
 /** Loads a module of the workflow folder: .ts through tsx, the rest through Node. */
 async function loadModule(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith('.ts')) {
-    const { tsImport } = (await import('tsx/esm/api')) as { tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>> };
+    const { tsImport } = (await import('tsx/esm/api')) as {
+      tsImport: (specifier: string, parent: string) => Promise<Record<string, unknown>>;
+    };
     return tsImport(pathToFileURL(file).href, __filename);
   }
   return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -22,17 +24,26 @@ async function loadModule(file: string): Promise<Record<string, unknown>> {
  * up a change), checked to be agents.
  * @throws Error naming the agent, the file and what is wrong.
  */
-export async function agentFactory(workflow: WorkflowDefinition): Promise<((definition: AgentDefinition) => ConversableAgent) | undefined> {
+export async function agentFactory(
+  workflow: WorkflowDefinition,
+): Promise<((definition: AgentDefinition) => ConversableAgent) | undefined> {
   const classes = new Map<string, AgentClass>();
   for (const agent of workflow.agents) {
     if (!agent.class) continue;
     const file = path.join(workflow.dir, agent.class.file);
     const mod = await loadModule(file);
-    const candidate = mod[agent.class.export] ?? (mod.default as Record<string, unknown> | undefined)?.[agent.class.export];
+    const candidate =
+      mod[agent.class.export] ?? (mod.default as Record<string, unknown> | undefined)?.[agent.class.export];
     // The class may come from another copy of the engine package: check its shape, not its identity.
     const prototype = (candidate as { prototype?: Record<string, unknown> } | undefined)?.prototype;
-    if (typeof candidate !== 'function' || typeof prototype?.buildRequest !== 'function' || typeof prototype?.generateReply !== 'function') {
-      throw new Error(`agent ${agent.name}: ${workflow.id}/${agent.class.file} exports no class "${agent.class.export}" extending ConversableAgent`);
+    if (
+      typeof candidate !== 'function' ||
+      typeof prototype?.buildRequest !== 'function' ||
+      typeof prototype?.generateReply !== 'function'
+    ) {
+      throw new Error(
+        `agent ${agent.name}: ${workflow.id}/${agent.class.file} exports no class "${agent.class.export}" extending ConversableAgent`,
+      );
     }
     classes.set(agent.name, candidate as AgentClass);
   }

@@ -7,7 +7,17 @@ import type { ChatMessage, RunJournal, RunStep, ToolInvocation, ToolInvoker, Too
 import { priceCalls } from '@mozaiks/llm';
 import type { PriceTable } from '@mozaiks/llm';
 import { usageEventId } from '@mozaiks/protocol';
-import type { ChatEventEnvelope, EventBody, LlmCallUsage, ServerEvent, Subjects, Tenant, ToolReply, ToolRequest, UsageUpdateEvent } from '@mozaiks/protocol';
+import type {
+  ChatEventEnvelope,
+  EventBody,
+  LlmCallUsage,
+  ServerEvent,
+  Subjects,
+  Tenant,
+  ToolReply,
+  ToolRequest,
+  UsageUpdateEvent,
+} from '@mozaiks/protocol';
 import type { ChatWriter, PendingInput } from '@mozaiks/store';
 import { childTraceparent } from '@mozaiks/telemetry';
 
@@ -27,11 +37,16 @@ export function newEventId(): string {
 
 /** Stamps an event body with the chat, a fresh id and the time. */
 export function stampEvent(chatId: string, body: EventBody): ServerEvent {
-  return { ...body, chat_id: chatId, event_id: newEventId(), timestamp: new Date().toISOString() } as ServerEvent;
+  return { ...body, chat_id: chatId, event_id: newEventId(), timestamp: new Date().toISOString() };
 }
 
 /** Publishes an event to the chat's live subject, addressed to its owner. */
-export async function publishChatEvent(bus: Bus, subjects: Subjects, tenant: Tenant, event: ServerEvent): Promise<void> {
+export async function publishChatEvent(
+  bus: Bus,
+  subjects: Subjects,
+  tenant: Tenant,
+  event: ServerEvent,
+): Promise<void> {
   const envelope: ChatEventEnvelope = { v: 1, app_id: tenant.app_id, user_id: tenant.user_id, event };
   await bus.publish(subjects.chat(tenant.app_id, event.chat_id), envelope);
 }
@@ -66,7 +81,9 @@ export class LogRunJournal implements RunJournal {
   }
 
   live(event: EventBody): void {
-    void publishChatEvent(this.bus, this.subjects, this.scope.tenant, stampEvent(this.scope.chatId, event)).catch(() => undefined);
+    void publishChatEvent(this.bus, this.subjects, this.scope.tenant, stampEvent(this.scope.chatId, event)).catch(
+      () => undefined,
+    );
   }
 
   /** Ends a run that ran nothing (no events, nothing to bill). */
@@ -98,7 +115,9 @@ export class LogRunJournal implements RunJournal {
     if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
     // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
     // Published together (in order: each publish is queued when called), so they leave in one write.
-    await Promise.all(events.map((event) => publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined)));
+    await Promise.all(
+      events.map((event) => publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined)),
+    );
   }
 
   private usage(tenant: Tenant, chatId: string): Omit<UsageUpdateEvent, 'seq'> {
@@ -153,7 +172,17 @@ export class BusToolInvoker implements ToolInvoker {
       args,
       context: this.scope.context,
       // The ids a Python tool reads from its context_variables, under the declared variables.
-      ...(variables ? { variables: { chat_id: this.scope.chatId, app_id: this.scope.tenant.app_id, user_id: this.scope.tenant.user_id, workflow_name: this.scope.workflowId, ...variables } } : {}),
+      ...(variables
+        ? {
+            variables: {
+              chat_id: this.scope.chatId,
+              app_id: this.scope.tenant.app_id,
+              user_id: this.scope.tenant.user_id,
+              workflow_name: this.scope.workflowId,
+              ...variables,
+            },
+          }
+        : {}),
       timeout_ms: timeoutMs,
       call_id: `${this.runId}:${tool_call_id}`,
       ...(hook ? { hook } : {}),
@@ -165,11 +194,20 @@ export class BusToolInvoker implements ToolInvoker {
     try {
       const reply = await this.requestSurvivingReconnects(request, deadline);
       return reply.ok
-        ? { ok: true, result: reply.result, duration_ms: reply.duration_ms, ...(reply.variables ? { variables: reply.variables } : {}) }
+        ? {
+            ok: true,
+            result: reply.result,
+            duration_ms: reply.duration_ms,
+            ...(reply.variables ? { variables: reply.variables } : {}),
+          }
         : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` }, duration_ms: performance.now() - started };
+      return {
+        ok: false,
+        error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` },
+        duration_ms: performance.now() - started,
+      };
     }
   }
 
@@ -188,16 +226,25 @@ export class BusToolInvoker implements ToolInvoker {
     for (;;) {
       let stop: () => void = () => undefined;
       const reconnected = new Promise<'again'>((resolve) => (stop = this.bus.onReconnect(() => resolve('again'))));
-      const sent = this.bus.request<ToolReply>(subject, request, { timeoutMs: Math.max(1, deadline - Date.now()), headers });
+      const sent = this.bus.request<ToolReply>(subject, request, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        headers,
+      });
       answers.push(sent);
-      const answered = new Promise<ToolReply>((resolve) => answers.forEach((a) => a.then(resolve, () => undefined)));
+      const answered = new Promise<ToolReply>((resolve) => {
+        for (const a of answers) void a.then(resolve, () => undefined);
+      });
       // The newest request's failure decides: refused for want of a responder, it is sent again
       // soon; any other failure (its timeout is the call's deadline) is the call's.
       const failed = sent.then(
         () => new Promise<never>(() => undefined),
         async (error: unknown) => {
-          answers.splice(answers.indexOf(sent), 1);
-          if (!(error instanceof BusError && error.code === 'no_responders') || Date.now() + NO_RESPONDER_RETRY_MS >= deadline) throw error;
+          void answers.splice(answers.indexOf(sent), 1);
+          if (
+            !(error instanceof BusError && error.code === 'no_responders') ||
+            Date.now() + NO_RESPONDER_RETRY_MS >= deadline
+          )
+            throw error;
           await new Promise((r) => setTimeout(r, NO_RESPONDER_RETRY_MS));
           return 'again' as const;
         },

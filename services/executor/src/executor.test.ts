@@ -18,14 +18,21 @@ let llm: ScriptedLlm;
 let stores: ChatStores;
 let bus: MemoryBus;
 let executor: Executor | undefined;
-const silent = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) });
+const silent = createLogger({
+  service: 'test',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+});
 const tenant = { app_id: 'app_1', user_id: 'ada' };
 
 beforeEach(async () => {
   dir = makeTempDir('mozaiks-executor-');
   mkdirSync(path.join(dir.path, 'workflows', 'solo'), { recursive: true });
   writeFileSync(path.join(dir.path, 'workflows', 'solo', 'orchestrator.yaml'), 'workflow_name: Solo\n');
-  writeFileSync(path.join(dir.path, 'workflows', 'solo', 'agents.yaml'), 'agents:\n  - name: Solo\n    system_message: Answer.\n');
+  writeFileSync(
+    path.join(dir.path, 'workflows', 'solo', 'agents.yaml'),
+    'agents:\n  - name: Solo\n    system_message: Answer.\n',
+  );
   llm = await startScriptedLlm();
   llm.setFallback({ content: 'answered', usage: { prompt_tokens: 3, completion_tokens: 1 } });
   stores = await openStore({ dataDir: path.join(dir.path, 'data') });
@@ -39,16 +46,23 @@ afterEach(async () => {
   dir.remove();
 });
 
-let others: Executor[] = [];
+const others: Executor[] = [];
 afterEach(async () => {
   for (const other of others.splice(0)) await other.stop();
 });
 
 function newExecutor(options: { id?: string; sweepIntervalMs?: number } = {}): Executor {
   return new Executor({
-    bus, log: stores.log, inbox: stores.inbox, logger: silent, metrics: new RuntimeMetrics({ processMetrics: false }),
+    bus,
+    log: stores.log,
+    inbox: stores.inbox,
+    logger: silent,
+    metrics: new RuntimeMetrics({ processMetrics: false }),
     llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: 'm', maxRetries: 0 }),
-    subjects: subjects(), workflowsDir: path.join(dir.path, 'workflows'), sweepIntervalMs: 100, ...options,
+    subjects: subjects(),
+    workflowsDir: path.join(dir.path, 'workflows'),
+    sweepIntervalMs: 100,
+    ...options,
   });
 }
 
@@ -59,8 +73,20 @@ function startExecutor(options: { sweepIntervalMs?: number } = {}): Promise<void
 
 /** Accepts a message and nudges the executors, as a gateway does; resolves when its run has ended. */
 async function send(chatId: string, requestId: string, ended: Map<string, number>): Promise<void> {
-  const { input } = await stores.inbox.accept(tenant, chatId, { request_id: requestId, workflow_id: 'solo', content: requestId, context: {}, received_at: new Date().toISOString() });
-  await bus.publish(subjects().run(tenant.app_id, 'solo'), { v: 1, ...tenant, chat_id: chatId, workflow_id: 'solo', input_seq: input.input_seq });
+  const { input } = await stores.inbox.accept(tenant, chatId, {
+    request_id: requestId,
+    workflow_id: 'solo',
+    content: requestId,
+    context: {},
+    received_at: new Date().toISOString(),
+  });
+  await bus.publish(subjects().run(tenant.app_id, 'solo'), {
+    v: 1,
+    ...tenant,
+    chat_id: chatId,
+    workflow_id: 'solo',
+    input_seq: input.input_seq,
+  });
   while (!ended.has(`run_${requestId}`)) await new Promise((r) => setTimeout(r, 5));
 }
 
@@ -80,10 +106,27 @@ describe('Executor', () => {
     const metered: UsageRecord[] = [];
     bus.subscribe<ChatEventEnvelope>('mozaiks.chat.>', (m) => void seen.push(m.data.event.type));
     bus.subscribe<UsageRecord>('mozaiks.metering.>', (m) => void metered.push(m.data));
-    await stores.inbox.accept(tenant, 'c1', { request_id: 'r1', workflow_id: 'solo', content: 'hello?', context: {}, received_at: new Date().toISOString() });
+    await stores.inbox.accept(tenant, 'c1', {
+      request_id: 'r1',
+      workflow_id: 'solo',
+      content: 'hello?',
+      context: {},
+      received_at: new Date().toISOString(),
+    });
     for (let i = 0; i < 100 && metered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(seen).toEqual(['agent_message_delta', 'agent_message', 'usage_delta', 'workflow_complete', 'usage_update']);
-    expect(metered).toEqual([{ v: 1, event: expect.objectContaining({ type: 'usage_update', run_id: 'run_r1', chat_id: 'c1', seq: 4, total_tokens: 4 }) }]);
+    expect(metered).toEqual([
+      {
+        v: 1,
+        event: expect.objectContaining({
+          type: 'usage_update',
+          run_id: 'run_r1',
+          chat_id: 'c1',
+          seq: 4,
+          total_tokens: 4,
+        }),
+      },
+    ]);
     expect(await stores.inbox.unpublishedUsage(tenant, 'c1')).toEqual([]);
     expect(await stores.inbox.chatsWithWork()).toEqual([]);
   });
@@ -109,12 +152,20 @@ describe('Executor', () => {
       const gap = ended.get(`run_${chat}_b`)! - ended.get(`run_${chat}_a`)!;
       expect(gap).toBeGreaterThan(150);
       expect(gap).toBeLessThan(700);
-      expect((await stores.log.listMessages(tenant, chat)).filter((m) => m.role === 'user').map((m) => m.content)).toEqual([`${chat}_a`, `${chat}_b`]);
+      expect(
+        (await stores.log.listMessages(tenant, chat)).filter((m) => m.role === 'user').map((m) => m.content),
+      ).toEqual([`${chat}_a`, `${chat}_b`]);
     }
   });
 
   it('leaves a chat another executor holds to that executor', async () => {
-    await stores.inbox.accept(tenant, 'c2', { request_id: 'r2', workflow_id: 'solo', content: 'hi', context: {}, received_at: new Date().toISOString() });
+    await stores.inbox.accept(tenant, 'c2', {
+      request_id: 'r2',
+      workflow_id: 'solo',
+      content: 'hi',
+      context: {},
+      received_at: new Date().toISOString(),
+    });
     await stores.inbox.acquire(tenant, 'c2', 'someone-else', 60_000);
     await startExecutor();
     await new Promise((r) => setTimeout(r, 400));

@@ -74,7 +74,12 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
  * as an OpenTelemetry GenAI `chat` span (model and token counts; the messages only when
  * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
  */
-export function countedLlm(llm: LlmClient, metrics: RuntimeMetrics, defaultModel: string, captureContent = captureMessageContent()): LlmClient {
+export function countedLlm(
+  llm: LlmClient,
+  metrics: RuntimeMetrics,
+  defaultModel: string,
+  captureContent = captureMessageContent(),
+): LlmClient {
   return {
     async complete(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResponse> {
       const model = request.model ?? defaultModel;
@@ -97,7 +102,13 @@ export function countedLlm(llm: LlmClient, metrics: RuntimeMetrics, defaultModel
           'gen_ai.response.model': response.usage.model,
           'gen_ai.usage.input_tokens': response.usage.prompt_tokens,
           'gen_ai.usage.output_tokens': response.usage.completion_tokens,
-          ...(captureContent ? { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', content: response.content, tool_calls: response.tool_calls }]) } : {}),
+          ...(captureContent
+            ? {
+                'gen_ai.output.messages': JSON.stringify([
+                  { role: 'assistant', content: response.content, tool_calls: response.tool_calls },
+                ]),
+              }
+            : {}),
         });
         return response;
       } catch (error) {

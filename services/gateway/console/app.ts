@@ -39,7 +39,10 @@ function show(e: ServerEvent): void {
       item('tool', `${e.agent} calls ${e.name}(${JSON.stringify(e.arguments)})`);
       return;
     case 'tool_result':
-      item(e.ok ? 'tool' : 'error', `${e.name} → ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message ?? ''}`}`);
+      item(
+        e.ok ? 'tool' : 'error',
+        `${e.name} → ${e.ok ? JSON.stringify(e.result) : `failed: ${e.error?.message ?? ''}`}`,
+      );
       return;
     case 'input_request':
       question = { request_id: e.request_id, prompt: e.prompt };
@@ -105,4 +108,7 @@ form.addEventListener('submit', (event) => {
 
 // The dev token (npm start) or the last one used; the chat's history shows at once.
 tokenField.value ||= sessionStorage.getItem('mozaiks-console-token') ?? '';
-if (tokenField.value) void connect(tokenField.value).catch((error: unknown) => item('error', `Cannot connect: ${error instanceof Error ? error.message : String(error)}`));
+if (tokenField.value)
+  void connect(tokenField.value).catch((error: unknown) =>
+    item('error', `Cannot connect: ${error instanceof Error ? error.message : String(error)}`),
+  );

@@ -30,7 +30,10 @@ export interface GatewayParts {
 }
 
 /** The gateway as the configuration describes it: the same in its own process and in standalone. */
-export function gatewayFromConfig(config: RuntimeConfig, parts: GatewayParts & { consoleByDefault?: boolean }): Gateway {
+export function gatewayFromConfig(
+  config: RuntimeConfig,
+  parts: GatewayParts & { consoleByDefault?: boolean },
+): Gateway {
   return new Gateway({
     verifier: verifierFromConfig(config),
     bus: parts.bus,

@@ -7,7 +7,7 @@ import { LaunchTokenVerifier } from '@mozaiks/auth';
 import { MemoryBus } from '@mozaiks/bus';
 import { subjects } from '@mozaiks/protocol';
 import { openStore } from '@mozaiks/store';
-import type { ChatStores, NewEvent } from '@mozaiks/store';
+import type { ChatStores } from '@mozaiks/store';
 import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
 import type { TempDir } from '@mozaiks/testing';
@@ -40,12 +40,21 @@ afterEach(async () => {
 async function start(options: Partial<GatewayOptions> = {}): Promise<(token: string, lastSeq?: number) => string> {
   gateway = new Gateway({
     verifier: new LaunchTokenVerifier({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE }),
-    bus, log: stores.log, inbox: stores.inbox, subjects: subjects(), metrics,
-    logger: createLogger({ service: 'gateway', level: 'info', destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }) }),
+    bus,
+    log: stores.log,
+    inbox: stores.inbox,
+    subjects: subjects(),
+    metrics,
+    logger: createLogger({
+      service: 'gateway',
+      level: 'info',
+      destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }),
+    }),
     ...options,
   });
   const { port } = await gateway.listen(0, '127.0.0.1');
-  return (token, lastSeq) => `ws://127.0.0.1:${port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`;
+  return (token, lastSeq) =>
+    `ws://127.0.0.1:${port}/ws/chat?token=${token}${lastSeq === undefined ? '' : `&last_seq=${lastSeq}`}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,8 +65,14 @@ async function history(chatId: string, count: number, size = 100): Promise<void>
   const writer = await stores.log.openWriter(lease, 'onboarding_flow');
   for (let i = 0; i < count; i += 100) {
     const events = Array.from({ length: Math.min(100, count - i) }, (_, k) => ({
-      type: 'agent_message', chat_id: chatId, event_id: `e${i + k}`, timestamp: new Date().toISOString(), run_id: 'r', agent: 'A', content: 'x'.repeat(size),
-    }) as NewEvent);
+      type: 'agent_message' as const,
+      chat_id: chatId,
+      event_id: `e${i + k}`,
+      timestamp: new Date().toISOString(),
+      run_id: 'r',
+      agent: 'A',
+      content: 'x'.repeat(size),
+    }));
     await writer.append({ events });
   }
   await stores.inbox.release(lease, { inputsDone: 0, position: writer.position });
@@ -81,7 +96,10 @@ describe('Gateway', () => {
     const url = await start({ tokenLeewayMs: 100 });
     const client = await WsTestClient.connect(url(await mintToken({ expiresIn: 1 })));
     client.send({ type: 'refresh', token: await mintToken({ claims: { chat_id: 'chat_other' } }) });
-    expect(await client.waitForType('error')).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('chat_id') });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringContaining('chat_id'),
+    });
     const wrongKey = await mintToken({ key: 'another-secret-0123456789abcdef0123456789' });
     client.send({ type: 'refresh', token: wrongKey });
     await client.waitFor((e) => e.type === 'error' && String(e.message).includes('signature verification failed'));
@@ -98,7 +116,14 @@ describe('Gateway', () => {
   });
 
   it('with a lifetime cap, refuses a far exp hidden behind a future iat: at the handshake, on refresh and on POST /chat/start', async () => {
-    const url = await start({ verifier: new LaunchTokenVerifier({ secret: TEST_SECRET, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, maxLifetimeSeconds: 3600 }) });
+    const url = await start({
+      verifier: new LaunchTokenVerifier({
+        secret: TEST_SECRET,
+        issuer: TEST_ISSUER,
+        audience: TEST_AUDIENCE,
+        maxLifetimeSeconds: 3600,
+      }),
+    });
     const exp = Math.floor(Date.now() / 1000) + 10 * 365 * 86400;
     const disguised = await mintToken({ claims: { exp, iat: exp - 60 } });
     const handshake = await WsTestClient.handshakeStatus(url(disguised));
@@ -110,7 +135,10 @@ describe('Gateway', () => {
     expect(await post.json()).toEqual({ error: 'unauthorized', message: 'invalid iat' });
     const client = await WsTestClient.connect(url(await mintToken({ expiresIn: 600 })));
     client.send({ type: 'refresh', token: disguised });
-    expect(await client.waitForType('error')).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('invalid iat') });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringContaining('invalid iat'),
+    });
     client.send({ type: 'refresh', token: await mintToken({ claims: { exp, iat: Math.floor(Date.now() / 1000) } }) });
     await client.waitFor((e) => e.type === 'error' && String(e.message).includes('exceeds the 3600 s allowed'));
     expect(client.events.filter((e) => e.type === 'token_refreshed')).toEqual([]);
@@ -164,11 +192,14 @@ describe('Gateway', () => {
     socket.terminate();
   });
 
-  it('refuses a resume beyond the chat\'s newest event, then goes on from the present', async () => {
+  it("refuses a resume beyond the chat's newest event, then goes on from the present", async () => {
     await history('chat_789', 3);
     const url = await start();
     const client = await WsTestClient.connect(url(await mintToken(), 9));
-    expect(await client.waitForType('error')).toMatchObject({ code: 'invalid_message', message: expect.stringContaining('beyond the chat\'s newest event (3)') });
+    expect(await client.waitForType('error')).toMatchObject({
+      code: 'invalid_message',
+      message: expect.stringContaining("beyond the chat's newest event (3)"),
+    });
     client.send({ type: 'resume', last_seq: 1 });
     await client.waitFor((e) => e.seq === 3);
     expect(client.events.filter((e) => e.seq !== undefined).map((e) => e.seq)).toEqual([2, 3]);

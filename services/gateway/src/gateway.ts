@@ -16,7 +16,17 @@ import type { Bus, Subscription } from '@mozaiks/bus';
 import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput, PendingInput } from '@mozaiks/store';
 import { CloseCode, ErrorCode, LiveEventEnvelope, parseClientMessage, parseStartChat } from '@mozaiks/protocol';
-import type { ChatControl, ChatControlReply, ChatNudge, ErrorEvent, LaunchContext, ServerEvent, Subjects, Tenant, UserMessage } from '@mozaiks/protocol';
+import type {
+  ChatControl,
+  ChatControlReply,
+  ChatNudge,
+  ErrorEvent,
+  LaunchContext,
+  ServerEvent,
+  Subjects,
+  Tenant,
+  UserMessage,
+} from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, newTraceparent, opsRoutes, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { fromUpstream, toUpstream, upstreamPathIds } from './upstream-dialect.js';
@@ -104,7 +114,8 @@ export class Gateway {
         metrics: options.metrics,
         isReady: () => this.accepting && (this.options.isReady?.() ?? true),
         routes: {
-          [CHAT_PATH]: (_req, res) => sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }),
+          [CHAT_PATH]: (_req, res) =>
+            sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }),
           ...(options.console ? consoleRoutes(() => this.consoleToken) : {}),
         },
         postRoutes: { [START_PATH]: (req, res) => void this.startOverHttp(req, res) },
@@ -162,7 +173,12 @@ export class Gateway {
     // The Python runtime's path names the chat; its token comes as access_token.
     const pathIds = url.pathname === CHAT_PATH ? undefined : upstreamPathIds(url.pathname);
     if (url.pathname !== CHAT_PATH && !pathIds) {
-      return refuse(socket, 404, 'not_found', `no WebSocket at ${url.pathname}; use ${CHAT_PATH} (or /ws/{workflow_id}/{app_id}/{chat_id}/{user_id})`);
+      return refuse(
+        socket,
+        404,
+        'not_found',
+        `no WebSocket at ${url.pathname}; use ${CHAT_PATH} (or /ws/{workflow_id}/{app_id}/{chat_id}/{user_id})`,
+      );
     }
     if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
     const lastSeqParam = url.searchParams.get('last_seq');
@@ -171,22 +187,62 @@ export class Gateway {
       return refuse(socket, 400, ErrorCode.InvalidMessage, 'last_seq must be a non-negative integer');
     }
     const token = url.searchParams.get(pathIds ? 'access_token' : 'token') ?? bearer(req.headers.authorization);
-    if (!token) return refuse(socket, 401, ErrorCode.Unauthorized, `missing launch token: pass ?${pathIds ? 'access_token' : 'token'}=<jwt>`);
+    if (!token)
+      return refuse(
+        socket,
+        401,
+        ErrorCode.Unauthorized,
+        `missing launch token: pass ?${pathIds ? 'access_token' : 'token'}=<jwt>`,
+      );
     const launch = await this.verify(token, req);
     if (typeof launch === 'string') return refuse(socket, 401, ErrorCode.Unauthorized, launch);
     // The gateway may have begun to stop while the token was checked: this socket would outlive it.
     if (!this.accepting) return refuse(socket, 503, 'unavailable', 'server is shutting down');
-    const differs = pathIds && (['workflow_id', 'app_id', 'chat_id', 'user_id'] as const).find((k) => pathIds[k] !== launch[k]);
-    if (differs) return refuse(socket, 403, ErrorCode.IdentityMismatch, `the path's ${differs} "${pathIds[differs].slice(0, 128)}" is not the token's`);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, lastSeq, pathIds ? 'upstream' : 'native'));
+    const differs =
+      pathIds && (['workflow_id', 'app_id', 'chat_id', 'user_id'] as const).find((k) => pathIds[k] !== launch[k]);
+    if (differs)
+      return refuse(
+        socket,
+        403,
+        ErrorCode.IdentityMismatch,
+        `the path's ${differs} "${pathIds[differs].slice(0, 128)}" is not the token's`,
+      );
+    this.wss.handleUpgrade(req, socket, head, (ws) =>
+      this.open(ws, socket, launch, lastSeq, pathIds ? 'upstream' : 'native'),
+    );
   }
 
-  private open(socket: WebSocket, raw: Duplex, launch: LaunchContext, resumeFrom: number | undefined, dialect: Connection['dialect']): void {
+  private open(
+    socket: WebSocket,
+    raw: Duplex,
+    launch: LaunchContext,
+    resumeFrom: number | undefined,
+    dialect: Connection['dialect'],
+  ): void {
     const { bus, subjects, metrics } = this.options;
-    const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
+    const log = this.options.logger.child({
+      app_id: launch.app_id,
+      user_id: launch.user_id,
+      workflow_id: launch.workflow_id,
+      chat_id: launch.chat_id,
+    });
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
     const connection: Connection = {
-      socket, raw, corked: false, launch, tenant, subscription: undefined!, alive: true, pinged: undefined, expiry: undefined, log, lastSeq: 0, queue: Promise.resolve(), opened: Promise.resolve(), inbound: Promise.resolve(), dialect,
+      socket,
+      raw,
+      corked: false,
+      launch,
+      tenant,
+      subscription: undefined!,
+      alive: true,
+      pinged: undefined,
+      expiry: undefined,
+      log,
+      lastSeq: 0,
+      queue: Promise.resolve(),
+      opened: Promise.resolve(),
+      inbound: Promise.resolve(),
+      dialect,
     };
     this.watchExpiry(connection);
     const enqueue = (work: () => Promise<void>) => {
@@ -221,9 +277,14 @@ export class Gateway {
       connection.alive = true;
     });
     socket.on('message', (data, isBinary) => {
-      connection.inbound = connection.inbound.then(() => this.receive(connection, data, isBinary)).catch((error: unknown) => {
-        log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not handle a client message');
-      });
+      connection.inbound = connection.inbound
+        .then(() => this.receive(connection, data, isBinary))
+        .catch((error: unknown) => {
+          log.error(
+            { error: error instanceof Error ? error.message : String(error) },
+            'could not handle a client message',
+          );
+        });
     });
     socket.on('error', (error) => log.warn({ error: error.message }, 'socket error'));
     socket.on('close', (code) => {
@@ -242,10 +303,17 @@ export class Gateway {
    */
   private async announceOpening(c: Connection): Promise<void> {
     const traceparent = newTraceparent('chat open');
-    const { input, created } = await this.options.inbox.accept(c.tenant, c.launch.chat_id, openingInput(c.launch, traceparent));
+    const { input, created } = await this.options.inbox.accept(
+      c.tenant,
+      c.launch.chat_id,
+      openingInput(c.launch, traceparent),
+    );
     if (!created) return;
     await this.nudge(c.launch, input, traceparent).catch((error: unknown) => {
-      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, 'could not announce the chat\'s opening; trying again');
+      c.log.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        "could not announce the chat's opening; trying again",
+      );
       this.nudgeLater(c, input, traceparent);
     });
   }
@@ -260,28 +328,56 @@ export class Gateway {
   private async startOverHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.accepting) return sendJson(res, 503, { error: 'unavailable', message: 'server is shutting down' });
     const token = bearer(req.headers.authorization);
-    if (!token) return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: 'missing launch token: send Authorization: Bearer <jwt>' });
+    if (!token)
+      return sendJson(res, 401, {
+        error: ErrorCode.Unauthorized,
+        message: 'missing launch token: send Authorization: Bearer <jwt>',
+      });
     const launch = await this.verify(token, req);
     if (typeof launch === 'string') return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: launch });
     const body = await readBody(req, this.options.maxMessageBytes ?? 1024 * 1024);
-    if (body === undefined) return sendJson(res, 413, { error: ErrorCode.InvalidMessage, message: `the body is larger than ${this.options.maxMessageBytes ?? 1024 * 1024} bytes` });
+    if (body === undefined)
+      return sendJson(res, 413, {
+        error: ErrorCode.InvalidMessage,
+        message: `the body is larger than ${this.options.maxMessageBytes ?? 1024 * 1024} bytes`,
+      });
     const parsed = parseStartChat(body);
     if (!parsed.ok) return sendJson(res, 400, { error: ErrorCode.InvalidMessage, message: parsed.message });
     const start = parsed.request;
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
-    const log = this.options.logger.child({ app_id: launch.app_id, user_id: launch.user_id, workflow_id: launch.workflow_id, chat_id: launch.chat_id });
+    const log = this.options.logger.child({
+      app_id: launch.app_id,
+      user_id: launch.user_id,
+      workflow_id: launch.workflow_id,
+      chat_id: launch.chat_id,
+    });
     const span = startSpan('chat start', { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
     try {
       // The content is the chat's next message; without it, the chat opens (once, however many sockets and starts).
-      const input = await this.options.inbox.accept(tenant, launch.chat_id, start.content === undefined
-        ? openingInput(launch, span.traceparent)
-        : { ...newInput(launch, start.content, span.traceparent), ...(start.request_id ? { request_id: start.request_id } : {}) });
-      if (input.created) await this.nudge(launch, input.input, span.traceparent).catch(() => this.nudgeLater({ launch, log }, input.input, span.traceparent));
+      const input = await this.options.inbox.accept(
+        tenant,
+        launch.chat_id,
+        start.content === undefined
+          ? openingInput(launch, span.traceparent)
+          : {
+              ...newInput(launch, start.content, span.traceparent),
+              ...(start.request_id ? { request_id: start.request_id } : {}),
+            },
+      );
+      if (input.created)
+        await this.nudge(launch, input.input, span.traceparent).catch(() =>
+          this.nudgeLater({ launch, log }, input.input, span.traceparent),
+        );
       log.info({ request_id: input.input.request_id, created: input.created }, 'chat started over HTTP');
-      sendJson(res, 202, { chat_id: launch.chat_id, workflow_id: launch.workflow_id, request_id: input.input.request_id, created: input.created });
+      sendJson(res, 202, {
+        chat_id: launch.chat_id,
+        workflow_id: launch.workflow_id,
+        request_id: input.input.request_id,
+        created: input.created,
+      });
       span.end({ 'mozaiks.input.outcome': input.created ? 'accepted' : 'repeated' });
     } catch (error) {
-      log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not store the chat\'s start');
+      log.error({ error: error instanceof Error ? error.message : String(error) }, "could not store the chat's start");
       sendJson(res, 500, { error: ErrorCode.Internal, message: 'the start could not be stored; send it again' });
       span.end({ 'mozaiks.input.outcome': 'failed' });
     }
@@ -289,18 +385,33 @@ export class Gateway {
 
   /** Tells the executors that the chat has work in its inbox, from `input` on. */
   private nudge(launch: LaunchContext, input: PendingInput, traceparent: string): Promise<void> {
-    const nudge: ChatNudge = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, workflow_id: launch.workflow_id, input_seq: input.input_seq };
+    const nudge: ChatNudge = {
+      v: 1,
+      app_id: launch.app_id,
+      user_id: launch.user_id,
+      chat_id: launch.chat_id,
+      workflow_id: launch.workflow_id,
+      input_seq: input.input_seq,
+    };
     // One nudge per accepted input: the stream stores a repeated one once.
     const msgId = `${launch.app_id}.${launch.user_id}.${launch.chat_id}.${input.request_id}`;
     const subject = this.options.subjects.run(launch.app_id, launch.workflow_id);
-    return this.options.bus.publish(subject, nudge, { msgId, headers: { traceparent: childTraceparent(traceparent, `publish ${this.options.subjects.allRuns}`) } });
+    return this.options.bus.publish(subject, nudge, {
+      msgId,
+      headers: { traceparent: childTraceparent(traceparent, `publish ${this.options.subjects.allRuns}`) },
+    });
   }
 
   /**
    * Publishes a nudge that failed (NATS away) again, for about 25 seconds; the input is stored, so
    * after that an executor's sweep takes it up.
    */
-  private nudgeLater(c: Pick<Connection, 'launch' | 'log'>, input: PendingInput, traceparent: string, attempt = 1): void {
+  private nudgeLater(
+    c: Pick<Connection, 'launch' | 'log'>,
+    input: PendingInput,
+    traceparent: string,
+    attempt = 1,
+  ): void {
     if (attempt > NUDGE_RETRIES || !this.accepting) {
       c.log.warn({ request_id: input.request_id }, 'input not announced; an executor sweep will take it up');
       return;
@@ -325,7 +436,11 @@ export class Gateway {
     const latest = newest ?? (await this.options.log.getChat(c.tenant, c.launch.chat_id))?.last_seq ?? 0;
     if (from > latest) {
       // A client that counts wrong would otherwise wait in silence for events it will never get.
-      this.reject(c, ErrorCode.InvalidMessage, `last_seq ${from} is beyond the chat's newest event (${latest}); resume from ${latest} or less`);
+      this.reject(
+        c,
+        ErrorCode.InvalidMessage,
+        `last_seq ${from} is beyond the chat's newest event (${latest}); resume from ${latest} or less`,
+      );
       return;
     }
     await this.replay(c, from);
@@ -392,7 +507,10 @@ export class Gateway {
   /** Closes a socket whose client does not read: it resumes with `last_seq` when it connects again. */
   private closeSlow(c: Connection): void {
     if (c.socket.readyState !== WebSocket.OPEN) return;
-    c.log.warn({ buffered_bytes: c.socket.bufferedAmount, limit: this.maxBuffered }, 'client reads too slowly; closing its socket');
+    c.log.warn(
+      { buffered_bytes: c.socket.bufferedAmount, limit: this.maxBuffered },
+      'client reads too slowly; closing its socket',
+    );
     c.socket.close(CloseCode.SlowConsumer, 'reading too slowly; reconnect with last_seq');
     // The close frame waits behind what the client did not read: do not wait for it.
     setTimeout(() => c.socket.terminate(), 1000).unref();
@@ -418,16 +536,31 @@ export class Gateway {
     try {
       fresh = await this.options.verifier.verify(token);
     } catch (error) {
-      return this.reject(c, ErrorCode.Unauthorized, `refresh refused: ${error instanceof Error ? error.message : 'invalid token'}; the current token stays`);
+      return this.reject(
+        c,
+        ErrorCode.Unauthorized,
+        `refresh refused: ${error instanceof Error ? error.message : 'invalid token'}; the current token stays`,
+      );
     }
     const differs = (['user_id', 'app_id', 'workflow_id', 'chat_id'] as const).find((k) => fresh[k] !== c.launch[k]);
-    if (differs) return this.reject(c, ErrorCode.Unauthorized, `refresh refused: the new token's ${differs} is not this socket's; the current token stays`);
+    if (differs)
+      return this.reject(
+        c,
+        ErrorCode.Unauthorized,
+        `refresh refused: the new token's ${differs} is not this socket's; the current token stays`,
+      );
     // Custom claims and max_tokens follow the newest token, for the messages sent from now on.
     c.launch = fresh;
     this.watchExpiry(c);
     const expiresAt = new Date(fresh.expires_at * 1000).toISOString();
     c.log.info({ expires_at: expiresAt }, 'launch token refreshed');
-    this.send(c, { type: 'token_refreshed', chat_id: fresh.chat_id, event_id: newEventId(), timestamp: new Date().toISOString(), expires_at: expiresAt });
+    this.send(c, {
+      type: 'token_refreshed',
+      chat_id: fresh.chat_id,
+      event_id: newEventId(),
+      timestamp: new Date().toISOString(),
+      expires_at: expiresAt,
+    });
   }
 
   private deliveryFailed(c: Connection, error: unknown): void {
@@ -463,10 +596,18 @@ export class Gateway {
   private async userMessage(c: Connection, message: UserMessage): Promise<void> {
     const { launch } = c;
     if (message.chat_id !== undefined && message.chat_id !== launch.chat_id) {
-      return this.reject(c, ErrorCode.IdentityMismatch, `chat_id "${message.chat_id}" is not the chat this token was issued for`);
+      return this.reject(
+        c,
+        ErrorCode.IdentityMismatch,
+        `chat_id "${message.chat_id}" is not the chat this token was issued for`,
+      );
     }
     if (message.user_id !== undefined && message.user_id !== launch.user_id) {
-      return this.reject(c, ErrorCode.IdentityMismatch, `user_id "${message.user_id}" is not the user this token was issued for`);
+      return this.reject(
+        c,
+        ErrorCode.IdentityMismatch,
+        `user_id "${message.user_id}" is not the user this token was issued for`,
+      );
     }
     await c.opened;
     // The user message's trace: this span, the run it causes and everything the run does.
@@ -482,7 +623,11 @@ export class Gateway {
   private async cancel(c: Connection, runId: string | undefined): Promise<void> {
     const outcome = await this.requestCancel(c, runId);
     if (outcome === 'none') {
-      this.reject(c, ErrorCode.NoActiveRun, runId ? `run "${runId.slice(0, 200)}" is not a run of this chat that is going` : 'no run of this chat is going');
+      this.reject(
+        c,
+        ErrorCode.NoActiveRun,
+        runId ? `run "${runId.slice(0, 200)}" is not a run of this chat that is going` : 'no run of this chat is going',
+      );
     } else if (outcome === 'failed') {
       this.reject(c, ErrorCode.Internal, 'the cancel could not be delivered; send it again', true);
     }
@@ -491,9 +636,20 @@ export class Gateway {
   /** Asks the executor serving the chat to cancel its current run (the run's events say it ended). */
   private async requestCancel(c: Connection, runId?: string): Promise<'cancelled' | 'none' | 'failed'> {
     const { launch } = c;
-    const request: ChatControl = { v: 1, app_id: launch.app_id, user_id: launch.user_id, chat_id: launch.chat_id, action: 'cancel', ...(runId ? { run_id: runId } : {}) };
+    const request: ChatControl = {
+      v: 1,
+      app_id: launch.app_id,
+      user_id: launch.user_id,
+      chat_id: launch.chat_id,
+      action: 'cancel',
+      ...(runId ? { run_id: runId } : {}),
+    };
     try {
-      const reply = await this.options.bus.request<ChatControlReply>(this.options.subjects.control(launch.app_id, launch.chat_id), request, { timeoutMs: 2000 });
+      const reply = await this.options.bus.request<ChatControlReply>(
+        this.options.subjects.control(launch.app_id, launch.chat_id),
+        request,
+        { timeoutMs: 2000 },
+      );
       return reply.run_id ? 'cancelled' : 'none';
     } catch (error) {
       // Nobody serves the chat: no run is going.
@@ -507,7 +663,12 @@ export class Gateway {
    * Stores the input as the chat's next (runs follow the order inputs were accepted in), then
    * nudges the executors. Once stored, the input runs: a failed nudge is taken up by a sweep.
    */
-  private async acceptInput(c: Connection, input: NewInput, what: 'message' | 'answer', onlyIfIdle = false): Promise<'accepted' | 'repeated' | 'failed' | 'busy'> {
+  private async acceptInput(
+    c: Connection,
+    input: NewInput,
+    what: 'message' | 'answer',
+    onlyIfIdle = false,
+  ): Promise<'accepted' | 'repeated' | 'failed' | 'busy'> {
     let accepted;
     try {
       if (onlyIfIdle) {
@@ -520,7 +681,12 @@ export class Gateway {
           if (ahead.length > 0 && ahead.every((i) => i.kind === 'open')) {
             accepted = await inbox.accept(c.tenant, c.launch.chat_id, input);
           } else {
-            this.reject(c, ErrorCode.RunInProgress, 'a run of this chat is going; send the message again when it has ended', true);
+            this.reject(
+              c,
+              ErrorCode.RunInProgress,
+              'a run of this chat is going; send the message again when it has ended',
+              true,
+            );
             return 'busy';
           }
         }
@@ -534,7 +700,10 @@ export class Gateway {
     }
     if (!accepted.created) return 'repeated';
     await this.nudge(c.launch, accepted.input, input.traceparent!).catch((error: unknown) => {
-      c.log.warn({ error: error instanceof Error ? error.message : String(error) }, `could not announce user ${what}; trying again`);
+      c.log.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        `could not announce user ${what}; trying again`,
+      );
       this.nudgeLater(c, accepted.input, input.traceparent!);
     });
     return 'accepted';
@@ -544,12 +713,21 @@ export class Gateway {
    * Accepts the answer to the chat's open input request (a `user_input`) or UI tool (a
    * `ui_tool_response`, whose response is `content` as JSON), once; the run goes on from there.
    */
-  private async answer(c: Connection, answered: { request_id: string } | { tool_call_id: string }, content: string): Promise<void> {
+  private async answer(
+    c: Connection,
+    answered: { request_id: string } | { tool_call_id: string },
+    content: string,
+  ): Promise<void> {
     const { launch } = c;
     await c.opened;
-    const refuse = () => this.reject(c, ErrorCode.NoSuchInputRequest, 'request_id' in answered
-      ? `no open input request "${answered.request_id.slice(0, 200)}" in this chat`
-      : `no UI tool call "${answered.tool_call_id.slice(0, 200)}" is waiting for a response in this chat`);
+    const refuse = () =>
+      this.reject(
+        c,
+        ErrorCode.NoSuchInputRequest,
+        'request_id' in answered
+          ? `no open input request "${answered.request_id.slice(0, 200)}" in this chat`
+          : `no UI tool call "${answered.tool_call_id.slice(0, 200)}" is waiting for a response in this chat`,
+      );
     let open;
     try {
       open = (await this.options.log.getChat(c.tenant, launch.chat_id))?.awaiting;
@@ -557,10 +735,21 @@ export class Gateway {
       c.log.error({ error: error instanceof Error ? error.message : String(error) }, 'could not read the chat');
       return this.reject(c, ErrorCode.Internal, 'the answer could not be stored; send it again', true);
     }
-    const matches = 'request_id' in answered ? open?.request_id === answered.request_id && open.tool_call_id === undefined : open?.tool_call_id === answered.tool_call_id;
+    const matches =
+      'request_id' in answered
+        ? open?.request_id === answered.request_id && open.tool_call_id === undefined
+        : open?.tool_call_id === answered.tool_call_id;
     if (!open || !matches) return refuse();
-    const span = startSpan(`chat ${'request_id' in answered ? 'user_input' : 'ui_tool_response'}`, { kind: SpanKind.SERVER, attributes: spanAttributes(launch) });
-    const input: NewInput = { ...newInput(launch, content, span.traceparent), request_id: answerRequestId(open.request_id), kind: 'input', answers: open };
+    const span = startSpan(`chat ${'request_id' in answered ? 'user_input' : 'ui_tool_response'}`, {
+      kind: SpanKind.SERVER,
+      attributes: spanAttributes(launch),
+    });
+    const input: NewInput = {
+      ...newInput(launch, content, span.traceparent),
+      request_id: answerRequestId(open.request_id),
+      kind: 'input',
+      answers: open,
+    };
     // Accepted once per request: a second answer finds the first in the inbox.
     const outcome = await this.acceptInput(c, input, 'answer');
     span.end({ 'mozaiks.input.outcome': outcome });
@@ -569,7 +758,15 @@ export class Gateway {
 
   private reject(c: Connection, code: ErrorEvent['code'], message: string, retryable = false): void {
     c.log.info({ code, problem: message }, 'client message refused');
-    const event: ErrorEvent = { type: 'error', chat_id: c.launch.chat_id, event_id: newEventId(), timestamp: new Date().toISOString(), code, message, retryable };
+    const event: ErrorEvent = {
+      type: 'error',
+      chat_id: c.launch.chat_id,
+      event_id: newEventId(),
+      timestamp: new Date().toISOString(),
+      code,
+      message,
+      retryable,
+    };
     this.send(c, event);
   }
 
@@ -590,27 +787,41 @@ export class Gateway {
 }
 
 /** The web console's page and script (services/gateway/console, built by `npm run console`). */
-function consoleRoutes(token: () => string | undefined): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
+function consoleRoutes(
+  token: () => string | undefined,
+): Record<string, (req: IncomingMessage, res: ServerResponse) => void> {
   const dir = path.join(__dirname, '../console');
   const page = readFileSync(path.join(dir, 'index.html'), 'utf8');
   const script = readFileSync(path.join(dir, 'app.js'));
   const headers = {
-    'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'",
+    'content-security-policy':
+      "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'",
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
   };
   const attribute = (value: string) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return {
     // The page may carry a token: never cached.
-    '/console': (_req, res) => res.writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(page.replace('%%DEV_TOKEN%%', attribute(token() ?? ''))),
-    '/console/app.js': (_req, res) => res.writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }).end(script),
+    '/console': (_req, res) =>
+      res
+        .writeHead(200, { ...headers, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+        .end(page.replace('%%DEV_TOKEN%%', attribute(token() ?? ''))),
+    '/console/app.js': (_req, res) =>
+      res
+        .writeHead(200, { ...headers, 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+        .end(script),
   };
 }
 
 /** An input from the token's ids and claims, with the user's words. */
 /** What a span says of the chat it belongs to: ids, never content. */
 function spanAttributes(launch: LaunchContext): Record<string, string> {
-  return { 'mozaiks.app_id': launch.app_id, 'mozaiks.user_id': launch.user_id, 'mozaiks.chat_id': launch.chat_id, 'mozaiks.workflow_id': launch.workflow_id };
+  return {
+    'mozaiks.app_id': launch.app_id,
+    'mozaiks.user_id': launch.user_id,
+    'mozaiks.chat_id': launch.chat_id,
+    'mozaiks.workflow_id': launch.workflow_id,
+  };
 }
 
 function newInput(launch: LaunchContext, content: string, traceparent: string): NewInput {
@@ -654,7 +865,10 @@ function bearer(header: string | undefined): string | undefined {
 /** Answers a WebSocket handshake with an HTTP error and a JSON body saying why. */
 function refuse(socket: Duplex, status: number, code: string, message: string): void {
   const body = JSON.stringify({ error: code, message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+  const reason =
+    { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }[
+      status
+    ] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );

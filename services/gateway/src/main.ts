@@ -5,15 +5,19 @@ import { ConfigError } from '@mozaiks/config';
 import { runService } from '@mozaiks/service';
 import { gatewayFromConfig } from './from-config.js';
 
-runService('gateway', { defaultPort: 8000, opsEndpoints: false, store: true }, async ({ config, logger, metrics, bus, stores, ready }) => {
-  if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
-    throw new ConfigError(['JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: required, and the same on every gateway']);
-  }
-  const gateway = gatewayFromConfig(config, { bus, stores: stores!, logger, metrics, isReady: ready });
-  const address = await gateway.listen(config.PORT, config.HOST);
-  return {
-    info: { url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${address.port}` },
-    // Refuses new sockets and asks the open ones to reconnect elsewhere (1012).
-    stop: () => gateway.stop(),
-  };
-});
+runService(
+  'gateway',
+  { defaultPort: 8000, opsEndpoints: false, store: true },
+  async ({ config, logger, metrics, bus, stores, ready }) => {
+    if (!config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL) {
+      throw new ConfigError(['JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: required, and the same on every gateway']);
+    }
+    const gateway = gatewayFromConfig(config, { bus, stores: stores!, logger, metrics, isReady: ready });
+    const address = await gateway.listen(config.PORT, config.HOST);
+    return {
+      info: { url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${address.port}` },
+      // Refuses new sockets and asks the open ones to reconnect elsewhere (1012).
+      stop: () => gateway.stop(),
+    };
+  },
+);

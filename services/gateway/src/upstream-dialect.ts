@@ -14,11 +14,18 @@ export interface UpstreamEnvelope {
 }
 
 /** The ids a path of that format names, or undefined when it is not one. */
-export function upstreamPathIds(pathname: string): { workflow_id: string; app_id: string; chat_id: string; user_id: string } | undefined {
+export function upstreamPathIds(
+  pathname: string,
+): { workflow_id: string; app_id: string; chat_id: string; user_id: string } | undefined {
   const match = UPSTREAM_PATH.exec(pathname);
   if (!match) return undefined;
   try {
-    const [workflow_id, app_id, chat_id, user_id] = match.slice(1).map((part) => decodeURIComponent(part)) as [string, string, string, string];
+    const [workflow_id, app_id, chat_id, user_id] = match.slice(1).map((part) => decodeURIComponent(part)) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     return { workflow_id, app_id, chat_id, user_id };
   } catch {
     // A malformed escape names no chat.
@@ -33,45 +40,100 @@ export function upstreamPathIds(pathname: string): { workflow_id: string; app_id
 export function toUpstream(event: ServerEvent): UpstreamEnvelope | undefined {
   const envelope = (type: string, data: Record<string, unknown>): UpstreamEnvelope => ({
     type,
-    data: { ...data, ...(event.seq === undefined ? {} : { sequence: event.seq }), ...('run_id' in event && event.run_id ? { run_id: event.run_id } : {}) },
+    data: {
+      ...data,
+      ...(event.seq === undefined ? {} : { sequence: event.seq }),
+      ...('run_id' in event && event.run_id ? { run_id: event.run_id } : {}),
+    },
     timestamp: event.timestamp,
   });
   switch (event.type) {
     case 'agent_message':
-      return envelope('chat.text', { kind: 'text', agent: event.agent, content: event.content, ...(event.structured === undefined ? {} : { structured_output: event.structured }) });
+      return envelope('chat.text', {
+        kind: 'text',
+        agent: event.agent,
+        content: event.content,
+        ...(event.structured === undefined ? {} : { structured_output: event.structured }),
+      });
     case 'agent_message_delta':
       return envelope('chat.print', { kind: 'print', agent: event.agent, content: event.delta });
     case 'tool_call':
-      return envelope('chat.tool_call', { kind: 'tool_call', call_id: event.tool_call_id, name: event.name, agent: event.agent, arguments: event.arguments });
+      return envelope('chat.tool_call', {
+        kind: 'tool_call',
+        call_id: event.tool_call_id,
+        name: event.name,
+        agent: event.agent,
+        arguments: event.arguments,
+      });
     case 'tool_result':
       return envelope('chat.tool_response', {
-        kind: 'tool_response', call_id: event.tool_call_id, name: event.name, agent: event.agent,
+        kind: 'tool_response',
+        call_id: event.tool_call_id,
+        name: event.name,
+        agent: event.agent,
         ...(event.ok ? { status: 'ok', result: event.result } : { status: 'error', error: event.error }),
       });
     case 'ui_tool':
       // That format's UI tool is a tool_call awaiting a response; `corr` is what its answer names.
       return envelope('chat.tool_call', {
-        kind: 'tool_call', call_id: event.tool_call_id, tool_name: event.name, name: event.name, agent: event.agent, component_type: event.component,
-        awaiting_response: true, payload: event.payload, corr: event.tool_call_id, display: event.display, display_type: event.display,
+        kind: 'tool_call',
+        call_id: event.tool_call_id,
+        tool_name: event.name,
+        name: event.name,
+        agent: event.agent,
+        component_type: event.component,
+        awaiting_response: true,
+        payload: event.payload,
+        corr: event.tool_call_id,
+        display: event.display,
+        display_type: event.display,
       });
     case 'input_request':
-      return envelope('chat.input_request', { kind: 'input_request', request_id: event.request_id, agent: event.agent, prompt: event.prompt, password: false, ...(event.options ? { options: event.options } : {}) });
+      return envelope('chat.input_request', {
+        kind: 'input_request',
+        request_id: event.request_id,
+        agent: event.agent,
+        prompt: event.prompt,
+        password: false,
+        ...(event.options ? { options: event.options } : {}),
+      });
     case 'workflow_complete':
       // There the run goes on while it waits for the user: only a run that ended completes.
       if (event.reason === 'awaiting_input' || event.reason === 'awaiting_user') return undefined;
-      return envelope('chat.run_complete', { kind: 'run_complete', status: event.status === 'completed' ? 1 : 0, reason: event.reason, turns: event.turns });
+      return envelope('chat.run_complete', {
+        kind: 'run_complete',
+        status: event.status === 'completed' ? 1 : 0,
+        reason: event.reason,
+        turns: event.turns,
+      });
     case 'usage_delta':
       return envelope('chat.usage_delta', {
-        kind: 'usage_delta', agent: event.agent, model: event.model, prompt_tokens: event.prompt_tokens, completion_tokens: event.completion_tokens,
-        total_tokens: event.total_tokens, duration_ms: event.duration_ms,
+        kind: 'usage_delta',
+        agent: event.agent,
+        model: event.model,
+        prompt_tokens: event.prompt_tokens,
+        completion_tokens: event.completion_tokens,
+        total_tokens: event.total_tokens,
+        duration_ms: event.duration_ms,
       });
     case 'usage_update':
       return envelope('chat.usage_summary', {
         kind: 'usage_summary',
-        usage: { prompt_tokens: event.tokens.prompt_tokens, completion_tokens: event.tokens.completion_tokens, total_tokens: event.total_tokens, cost: event.cost_usd, models: event.models },
+        usage: {
+          prompt_tokens: event.tokens.prompt_tokens,
+          completion_tokens: event.tokens.completion_tokens,
+          total_tokens: event.total_tokens,
+          cost: event.cost_usd,
+          models: event.models,
+        },
       });
     case 'error':
-      return envelope('chat.error', { kind: 'error', message: event.message, error_code: event.code, retryable: event.retryable });
+      return envelope('chat.error', {
+        kind: 'error',
+        message: event.message,
+        error_code: event.code,
+        retryable: event.retryable,
+      });
     case 'hook':
     case 'token_refreshed':
       return undefined;
@@ -87,7 +149,8 @@ export function fromUpstream(frame: string): ParsedClientMessage {
   let data: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(frame);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { ok: false, code: 'invalid_message', message: 'frame must be a JSON object' };
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return { ok: false, code: 'invalid_message', message: 'frame must be a JSON object' };
     data = parsed as Record<string, unknown>;
   } catch {
     return { ok: false, code: 'invalid_message', message: 'frame is not valid JSON' };
@@ -99,10 +162,16 @@ export function fromUpstream(frame: string): ParsedClientMessage {
       const text = typeof data.text === 'string' ? data.text.trim() : data.text;
       const requestId = data.input_request_id ?? data.request_id;
       const ids = data.chat_id === undefined ? {} : { chat_id: data.chat_id };
-      return requestId === undefined || requestId === null ? own({ type: 'user_message', content: text, ...ids }) : own({ type: 'user_input', request_id: requestId, content: text });
+      return requestId === undefined || requestId === null
+        ? own({ type: 'user_message', content: text, ...ids })
+        : own({ type: 'user_input', request_id: requestId, content: text });
     }
     case 'ui_tool_response':
-      return own({ type: 'ui_tool_response', tool_call_id: data.eventId ?? data.ui_tool_id, response: data.response ?? {} });
+      return own({
+        type: 'ui_tool_response',
+        tool_call_id: data.eventId ?? data.ui_tool_id,
+        response: data.response ?? {},
+      });
     case 'client.resume':
       return own({ type: 'resume', last_seq: data.lastClientIndex });
     default:

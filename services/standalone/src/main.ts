@@ -27,8 +27,17 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const devSecret = !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL ? randomBytes(32).toString('base64url') : undefined;
-  if (devSecret) config = { ...config, JWT_SECRET: devSecret, JWT_ISSUER: config.JWT_ISSUER ?? DEV_ISSUER, JWT_ALGORITHMS: undefined };
+  const devSecret =
+    !config.JWT_SECRET && !config.JWT_PUBLIC_KEY && !config.JWT_JWKS_URL
+      ? randomBytes(32).toString('base64url')
+      : undefined;
+  if (devSecret)
+    config = {
+      ...config,
+      JWT_SECRET: devSecret,
+      JWT_ISSUER: config.JWT_ISSUER ?? DEV_ISSUER,
+      JWT_ALGORITHMS: undefined,
+    };
   const logger = createLogger({
     service: 'standalone',
     level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
@@ -38,7 +47,12 @@ async function main(): Promise<void> {
   const tracing = await startTracing('standalone');
   const runtime = await startStandalone(config, { logger, toolEnv: process.env });
   logger.info(
-    { url: runtime.url, websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`, workflows_dir: path.resolve(config.WORKFLOWS_DIR), store: runtime.stores.location },
+    {
+      url: runtime.url,
+      websocket: `${runtime.url.replace(/^http/, 'ws')}/ws/chat`,
+      workflows_dir: path.resolve(config.WORKFLOWS_DIR),
+      store: runtime.stores.location,
+    },
     'MozaiksAI runtime listening',
   );
   if (devSecret) {
@@ -47,21 +61,34 @@ async function main(): Promise<void> {
     if (token) runtime.setConsoleToken(token);
   }
 
-  onShutdown(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await runtime.stop();
-    await tracing.shutdown().catch(() => undefined);
-    logger.info('stopped');
-  }, (error) => logger.error({ error: String(error) }, 'did not stop cleanly'), () => flushLogger(logger));
+  onShutdown(
+    async (signal) => {
+      logger.info({ signal }, 'shutting down');
+      await runtime.stop();
+      await tracing.shutdown().catch(() => undefined);
+      logger.info('stopped');
+    },
+    (error) => logger.error({ error: String(error) }, 'did not stop cleanly'),
+    () => flushLogger(logger),
+  );
 }
 
 /** With no signing key configured, mints a token for the first workflow and shows how to use it. */
-async function printDevToken(config: RuntimeConfig, secret: string, url: string, logger: Logger): Promise<string | undefined> {
+async function printDevToken(
+  config: RuntimeConfig,
+  secret: string,
+  url: string,
+  logger: Logger,
+): Promise<string | undefined> {
   const workflows = existsSync(config.WORKFLOWS_DIR)
-    ? readdirSync(config.WORKFLOWS_DIR).filter((d) => existsSync(path.join(config.WORKFLOWS_DIR, d, 'orchestrator.yaml'))).sort()
+    ? readdirSync(config.WORKFLOWS_DIR)
+        .filter((d) => existsSync(path.join(config.WORKFLOWS_DIR, d, 'orchestrator.yaml')))
+        .sort()
     : [];
   const workflowId = workflows.includes('hello') ? 'hello' : workflows[0];
-  logger.warn('no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: launch tokens are checked against a random secret made for this run only');
+  logger.warn(
+    'no JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL: launch tokens are checked against a random secret made for this run only',
+  );
   if (!workflowId) return undefined;
   const token = await signLaunchToken(
     { user_id: 'dev_user', app_id: 'dev_app', workflow_id: workflowId, chat_id: `chat_${randomUUID().slice(0, 8)}` },
@@ -86,6 +113,8 @@ async function printDevToken(config: RuntimeConfig, secret: string, url: string,
 void main().catch((error: unknown) => {
   // An unreachable store is said plainly (its host, never its password); anything else with its stack.
   const known = error instanceof StoreUnavailableError;
-  process.stderr.write(`failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`);
+  process.stderr.write(
+    `failed to start: ${error instanceof Error ? (known ? error.message : (error.stack ?? error.message)) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -37,14 +37,39 @@ export interface StandaloneDependencies {
 export async function startStandalone(config: RuntimeConfig, deps: StandaloneDependencies): Promise<StandaloneRuntime> {
   const { logger } = deps;
   const metrics = new RuntimeMetrics({ processMetrics: deps.processMetrics ?? true });
-  const bus = new MemoryBus({ onError: (error, subject) => logger.error({ subject, error: errorText(error) }, 'bus handler failed') });
+  const bus = new MemoryBus({
+    onError: (error, subject) => logger.error({ subject, error: errorText(error) }, 'bus handler failed'),
+  });
   const stores = await storeFromConfig(config);
   const { llm, demo } = await llmFromConfig(config, logger);
 
-  const toolRunner = toolRunnerFromConfig(config, { bus, metrics, logger: logger.child({ component: 'tool-runner' }), toolEnv: deps.toolEnv ?? {} });
-  const emitter = usageEmitterFromConfig(config, { bus, metrics, logger: logger.child({ component: 'usage-emitter' }) });
-  const executor = executorFromConfig(config, { bus, stores, llm, metrics, logger: logger.child({ component: 'executor' }), ...(deps.toolEnv ? { env: deps.toolEnv } : {}) });
-  const gateway = gatewayFromConfig(config, { bus, stores, metrics, logger: logger.child({ component: 'gateway' }), isReady: () => stores.healthy(), consoleByDefault: true });
+  const toolRunner = toolRunnerFromConfig(config, {
+    bus,
+    metrics,
+    logger: logger.child({ component: 'tool-runner' }),
+    toolEnv: deps.toolEnv ?? {},
+  });
+  const emitter = usageEmitterFromConfig(config, {
+    bus,
+    metrics,
+    logger: logger.child({ component: 'usage-emitter' }),
+  });
+  const executor = executorFromConfig(config, {
+    bus,
+    stores,
+    llm,
+    metrics,
+    logger: logger.child({ component: 'executor' }),
+    ...(deps.toolEnv ? { env: deps.toolEnv } : {}),
+  });
+  const gateway = gatewayFromConfig(config, {
+    bus,
+    stores,
+    metrics,
+    logger: logger.child({ component: 'gateway' }),
+    isReady: () => stores.healthy(),
+    consoleByDefault: true,
+  });
 
   toolRunner.start();
   await emitter.start();

@@ -15,14 +15,22 @@ const require = createRequire(import.meta.url);
 // would need a worker thread, which the permission model refuses to tool code.
 Module._extensions['.ts'] = function compileTypeScript(module, filename) {
   const { transform } = require(settings.sucrase);
-  const { code } = transform(readFileSync(filename, 'utf8'), { transforms: ['typescript', 'imports'], filePath: filename, production: true });
+  const { code } = transform(readFileSync(filename, 'utf8'), {
+    transforms: ['typescript', 'imports'],
+    filePath: filename,
+    production: true,
+  });
   module._compile(code, filename);
 };
 
 // Signals may only go to this process: the runner and other tenants' workers share the user.
 const ownKill = process.kill.bind(process);
 const guardedKill = (pid, signal) => {
-  if (pid !== process.pid && pid !== 0) throw Object.assign(new Error('tools may not signal other processes'), { code: 'ERR_ACCESS_DENIED', permission: 'Signal' });
+  if (pid !== process.pid && pid !== 0)
+    throw Object.assign(new Error('tools may not signal other processes'), {
+      code: 'ERR_ACCESS_DENIED',
+      permission: 'Signal',
+    });
   return ownKill(pid, signal);
 };
 Object.defineProperty(process, 'kill', { value: guardedKill, writable: false, configurable: false });
@@ -42,28 +50,53 @@ async function loadModule(file) {
 function loadFailure(error, request) {
   const message = String(error?.message ?? error).split('\n')[0];
   let hint = '';
-  if (request.file.endsWith('.js') && (error?.code === 'ERR_REQUIRE_CYCLE_MODULE' || /Unexpected token 'export'|Cannot use import statement/.test(message))) {
+  if (
+    request.file.endsWith('.js') &&
+    (error?.code === 'ERR_REQUIRE_CYCLE_MODULE' ||
+      /Unexpected token 'export'|Cannot use import statement/.test(message))
+  ) {
     hint = ' (a package.json above it says "type": "commonjs"; name the file .mjs or drop that field)';
   }
-  return { ok: false, error: { code: 'tool_load_failed', message: `could not load ${request.display}: ${message}${hint}` } };
+  return {
+    ok: false,
+    error: { code: 'tool_load_failed', message: `could not load ${request.display}: ${message}${hint}` },
+  };
 }
 
 function failure(error, request) {
   const message = String(error?.message ?? error).slice(0, 2000);
   if (error?.code === 'ERR_ACCESS_DENIED') {
-    const what = error.permission === 'FileSystemRead' ? `read ${error.resource}: it is outside the workflow folder`
-      : error.permission === 'FileSystemWrite' ? `write ${error.resource}`
-      : error.permission === 'ChildProcess' ? 'start processes'
-      : error.permission === 'WorkerThreads' ? 'start worker threads'
-      : error.permission === 'Signal' ? 'signal other processes'
-      : `use ${error.permission || error.message || 'this API'}`;
-    return { ok: false, error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not ${what}` } };
+    const what =
+      error.permission === 'FileSystemRead'
+        ? `read ${error.resource}: it is outside the workflow folder`
+        : error.permission === 'FileSystemWrite'
+          ? `write ${error.resource}`
+          : error.permission === 'ChildProcess'
+            ? 'start processes'
+            : error.permission === 'WorkerThreads'
+              ? 'start worker threads'
+              : error.permission === 'Signal'
+                ? 'signal other processes'
+                : `use ${error.permission || error.message || 'this API'}`;
+    return {
+      ok: false,
+      error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not ${what}` },
+    };
   }
   if (error?.code === 'ERR_DLOPEN_DISABLED') {
-    return { ok: false, error: { code: 'permission_denied', message: `${request.display} ${request.function}: tools may not load native addons` } };
+    return {
+      ok: false,
+      error: {
+        code: 'permission_denied',
+        message: `${request.display} ${request.function}: tools may not load native addons`,
+      },
+    };
   }
   if (error instanceof RangeError && /allocation failed|out of memory/i.test(message)) {
-    return { ok: false, error: { code: 'memory_limit', message: `${request.display} ${request.function} ran out of memory: ${message}` } };
+    return {
+      ok: false,
+      error: { code: 'memory_limit', message: `${request.display} ${request.function} ran out of memory: ${message}` },
+    };
   }
   return { ok: false, error: { code: 'tool_failed', message } };
 }
@@ -78,11 +111,15 @@ function checkResult(value, where = 'the result', seen = new Set()) {
   if (kind === 'function' || kind === 'symbol' || kind === 'bigint') return `${where} is a ${kind}, which is not JSON`;
   if (kind === 'number' && !Number.isFinite(value)) return `${where} is ${value}, which is not JSON`;
   if (value === null || kind !== 'object' || typeof value.toJSON === 'function') return undefined;
-  if (value instanceof Map || value instanceof Set) return `${where} is a ${value.constructor.name}, which is not JSON (return an object or an array)`;
-  if (ArrayBuffer.isView(value)) return `${where} is a ${value.constructor.name}, which is not JSON (return a string or an array)`;
+  if (value instanceof Map || value instanceof Set)
+    return `${where} is a ${value.constructor.name}, which is not JSON (return an object or an array)`;
+  if (ArrayBuffer.isView(value))
+    return `${where} is a ${value.constructor.name}, which is not JSON (return a string or an array)`;
   if (seen.has(value)) return `${where} refers back to itself, which JSON cannot hold`;
   seen.add(value);
-  const entries = Array.isArray(value) ? value.map((v, i) => [`[${i}]`, v]) : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [`[${i}]`, v])
+    : Object.entries(value).map(([k, v]) => [`.${k}`, v]);
   for (const [key, item] of entries) {
     // An absent optional field (undefined) is left out, as JSON.stringify does; in an array it is null.
     if (item === undefined) continue;
@@ -103,12 +140,17 @@ async function call(request) {
   }
   const fn = mod[request.function] ?? mod.default?.[request.function];
   if (typeof fn !== 'function') {
-    return { ok: false, error: { code: 'tool_not_found', message: `${request.display} exports no function "${request.function}"` } };
+    return {
+      ok: false,
+      error: { code: 'tool_not_found', message: `${request.display} exports no function "${request.function}"` },
+    };
   }
   try {
     const result = await fn(request.args, request.context);
     const problem = checkResult(result);
-    return problem ? { ok: false, error: { code: 'invalid_result', message: problem } } : { ok: true, result: result === undefined ? null : result };
+    return problem
+      ? { ok: false, error: { code: 'invalid_result', message: problem } }
+      : { ok: true, result: result === undefined ? null : result };
   } catch (error) {
     return failure(error, request);
   }
@@ -118,7 +160,11 @@ function encode(outcome, id) {
   try {
     return JSON.stringify({ id, ...outcome });
   } catch (error) {
-    return JSON.stringify({ id, ok: false, error: { code: 'invalid_result', message: `tool result is not JSON: ${error.message}` } });
+    return JSON.stringify({
+      id,
+      ok: false,
+      error: { code: 'invalid_result', message: `tool result is not JSON: ${error.message}` },
+    });
   }
 }
 
@@ -151,7 +197,11 @@ const onStray = (error) => {
   current = undefined;
   const reason = String(error?.message ?? error).slice(0, 2000);
   const done = () => process.exit(70);
-  if (request) replies.write(`${encode({ ok: false, error: { code: 'tool_failed', message: `${request.display} ${request.function} left an error unhandled: ${reason}` } }, request.id)}\n`, done);
+  if (request)
+    replies.write(
+      `${encode({ ok: false, error: { code: 'tool_failed', message: `${request.display} ${request.function} left an error unhandled: ${reason}` } }, request.id)}\n`,
+      done,
+    );
   else done();
 };
 process.on('uncaughtException', onStray);

@@ -52,7 +52,11 @@ describe('FairScheduler', () => {
     const patient = gate(started, 'patient');
     const waiting = scheduler.schedule('c', 10_000, patient.task);
     await expect(scheduler.schedule('d', 10_000, async () => 'never')).rejects.toBeInstanceOf(SchedulerBusyError);
-    await expect(impatient).rejects.toMatchObject({ code: 'tool_busy', retryable: true, message: expect.stringMatching(/no tool slot was free for 20 ms/) });
+    await expect(impatient).rejects.toMatchObject({
+      code: 'tool_busy',
+      retryable: true,
+      message: expect.stringMatching(/no tool slot was free for 20 ms/),
+    });
     first.release();
     patient.release();
     await expect(running).resolves.toBe('first');
@@ -62,7 +66,11 @@ describe('FairScheduler', () => {
 
   it('frees the slot of a task that fails', async () => {
     const scheduler = new FairScheduler({ concurrency: 1, perApp: 1, queueLimit: 10 });
-    await expect(scheduler.schedule('a', 1000, async () => { throw new Error('tool crashed'); })).rejects.toThrow('tool crashed');
+    await expect(
+      scheduler.schedule('a', 1000, async () => {
+        throw new Error('tool crashed');
+      }),
+    ).rejects.toThrow('tool crashed');
     await expect(scheduler.schedule('a', 1000, async () => 'next')).resolves.toBe('next');
   });
 });

@@ -65,12 +65,18 @@ export class FairScheduler {
   }
 
   private admit(appId: string, maxWaitMs: number): Promise<void> {
-    if (this.active < this.options.concurrency && (this.running.get(appId) ?? 0) < this.options.perApp && !this.queues.has(appId)) {
+    if (
+      this.active < this.options.concurrency &&
+      (this.running.get(appId) ?? 0) < this.options.perApp &&
+      !this.queues.has(appId)
+    ) {
       this.occupy(appId);
       return Promise.resolve();
     }
     if (this.waitingCount >= this.options.queueLimit) {
-      return Promise.reject(new SchedulerBusyError(`the tool-runner has ${this.waitingCount} calls waiting, its limit; try again shortly`));
+      return Promise.reject(
+        new SchedulerBusyError(`the tool-runner has ${this.waitingCount} calls waiting, its limit; try again shortly`),
+      );
     }
     return new Promise<void>((resolve, reject) => {
       const entry: Waiting = { start: resolve, refuse: reject, timer: undefined };
@@ -81,7 +87,11 @@ export class FairScheduler {
         queue.splice(index, 1);
         if (!queue.length) this.queues.delete(appId);
         this.waitingCount -= 1;
-        reject(new SchedulerBusyError(`no tool slot was free for ${maxWaitMs} ms (${this.active} calls running, ${this.waitingCount} waiting)`));
+        reject(
+          new SchedulerBusyError(
+            `no tool slot was free for ${maxWaitMs} ms (${this.active} calls running, ${this.waitingCount} waiting)`,
+          ),
+        );
       }, maxWaitMs);
       const queue = this.queues.get(appId);
       if (queue) queue.push(entry);

@@ -42,7 +42,9 @@ export class ToolSandbox {
   constructor(private readonly options: SandboxOptions) {
     this.prlimit = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p));
     this.setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
-    this.nodePermissionFlag = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
+    this.nodePermissionFlag = process.allowedNodeEnvironmentFlags.has('--permission')
+      ? '--permission'
+      : '--experimental-permission';
     const sucrase = require.resolve('sucrase');
     this.nodeReadable = [path.join(HOSTS_DIR, 'js-host.mjs'), ...packageClosure('sucrase', path.dirname(sucrase))];
   }
@@ -50,7 +52,9 @@ export class ToolSandbox {
   /** What the platform lacks for the full sandbox, for the runner to warn of at start. */
   get missing(): string[] {
     return [
-      ...(this.prlimit ? [] : ['prlimit (util-linux): JavaScript tools are held to their heap size only, not their buffers']),
+      ...(this.prlimit
+        ? []
+        : ['prlimit (util-linux): JavaScript tools are held to their heap size only, not their buffers']),
       ...(this.setpriv ? [] : ['setpriv (util-linux): tool workers outlive a runner that is killed outright']),
     ];
   }
@@ -60,7 +64,11 @@ export class ToolSandbox {
     const memoryBytes = this.options.memoryMb * 1024 * 1024;
     if (language === 'python') {
       const settings = JSON.stringify({ workflow_dir: workflowDir, memory_bytes: memoryBytes, env: Object.keys(env) });
-      return this.launch([this.python(), '-I', '-B', '-X', 'utf8', path.join(HOSTS_DIR, 'py-host.py'), settings], env, workflowDir);
+      return this.launch(
+        [this.python(), '-I', '-B', '-X', 'utf8', path.join(HOSTS_DIR, 'py-host.py'), settings],
+        env,
+        workflowDir,
+      );
     }
     const settings = JSON.stringify({ workflowDir, sucrase: require.resolve('sucrase') });
     const node = [
@@ -75,7 +83,11 @@ export class ToolSandbox {
     ];
     // V8's heap limit stops ordinary objects; the data limit stops buffers and native memory too.
     // It sits above the heap limit so that V8's own, clearer out-of-memory report comes first.
-    return this.launch(this.prlimit ? [this.prlimit, `--data=${memoryBytes + NODE_BASE_BYTES}`, '--core=0', '--', ...node] : node, env, workflowDir);
+    return this.launch(
+      this.prlimit ? [this.prlimit, `--data=${memoryBytes + NODE_BASE_BYTES}`, '--core=0', '--', ...node] : node,
+      env,
+      workflowDir,
+    );
   }
 
   /**
@@ -89,7 +101,8 @@ export class ToolSandbox {
 
   private python(): string {
     if (this.pythonExecutable === null) this.pythonExecutable = findPython(this.options.python ?? 'python3');
-    if (!this.pythonExecutable) throw new Error(`no Python interpreter "${this.options.python ?? 'python3'}" found to run Python tools`);
+    if (!this.pythonExecutable)
+      throw new Error(`no Python interpreter "${this.options.python ?? 'python3'}" found to run Python tools`);
     return this.pythonExecutable;
   }
 }
@@ -119,7 +132,9 @@ function packageClosure(name: string, from: string): string[] {
     }
     if (seen.has(pkg)) return;
     seen.set(pkg, dir);
-    const deps = Object.keys((readJson(path.join(dir, 'package.json')).dependencies as Record<string, string> | undefined) ?? {});
+    const deps = Object.keys(
+      (readJson(path.join(dir, 'package.json')).dependencies as Record<string, string> | undefined) ?? {},
+    );
     for (const dep of deps) {
       try {
         visit(dep, path.dirname(require.resolve(`${dep}/package.json`, { paths: [dir] })));

@@ -14,7 +14,11 @@ import type { TempDir } from '@mozaiks/testing';
 import { ToolRunner } from './tool-runner';
 import type { ToolRunnerLimits } from './tool-runner';
 
-const silent = createLogger({ service: 'test', level: 'silent', destination: new Writable({ write: (_c, _e, d) => d() }) });
+const silent = createLogger({
+  service: 'test',
+  level: 'silent',
+  destination: new Writable({ write: (_c, _e, d) => d() }),
+});
 /** What the runner's own environment holds: runtime secrets next to a variable a tool declares. */
 const RUNNER_ENV = {
   JWT_SECRET: 'jwt-secret-never-for-tools',
@@ -136,12 +140,68 @@ export async function echo({ text }: Args): Promise<{ text: string; mood: Mood; 
 
 function toolsYaml(entries: Array<[file: string, fn: string, env?: string[]]>): string {
   return `tools:\n${entries
-    .map(([file, fn, env]) => `  - agent: Worker\n    name: ${file.replace(/\W/g, '_')}_${fn}\n    file: ${file}\n    function: ${fn}\n    description: ${fn}\n${env ? `    env: [${env.join(', ')}]\n` : ''}`)
+    .map(
+      ([file, fn, env]) =>
+        `  - agent: Worker\n    name: ${file.replace(/\W/g, '_')}_${fn}\n    file: ${file}\n    function: ${fn}\n    description: ${fn}\n${env ? `    env: [${env.join(', ')}]\n` : ''}`,
+    )
     .join('')}`;
 }
 
-const JS_FUNCTIONS = ['ok', 'unicode', 'slow', 'stray', 'env', 'leakOnError', 'leakOnCrash', 'readOwn', 'readOutside', 'readParentEnv', 'writeFile', 'loop', 'hoard', 'hoardBuffers', 'quit', 'spawnLoop', 'addon', 'inspect', 'niceness', 'killRunner', 'flood', 'bigint', 'fn', 'nan', 'nested', 'dated', 'boom', 'noisy', 'notAFunction'];
-const PY_FUNCTIONS = ['ok', 'env', 'read_own', 'read_outside', 'read_parent_env', 'write_file', 'loop', 'hoard', 'leave', 'hard_exit', 'spawn_loop', 'niceness', 'fork', 'fork_exec_afresh', 'unlimit', 'native', 'kill_runner', 'flood', 'not_json', 'boom', 'greet', 'later'];
+const JS_FUNCTIONS = [
+  'ok',
+  'unicode',
+  'slow',
+  'stray',
+  'env',
+  'leakOnError',
+  'leakOnCrash',
+  'readOwn',
+  'readOutside',
+  'readParentEnv',
+  'writeFile',
+  'loop',
+  'hoard',
+  'hoardBuffers',
+  'quit',
+  'spawnLoop',
+  'addon',
+  'inspect',
+  'niceness',
+  'killRunner',
+  'flood',
+  'bigint',
+  'fn',
+  'nan',
+  'nested',
+  'dated',
+  'boom',
+  'noisy',
+  'notAFunction',
+];
+const PY_FUNCTIONS = [
+  'ok',
+  'env',
+  'read_own',
+  'read_outside',
+  'read_parent_env',
+  'write_file',
+  'loop',
+  'hoard',
+  'leave',
+  'hard_exit',
+  'spawn_loop',
+  'niceness',
+  'fork',
+  'fork_exec_afresh',
+  'unlimit',
+  'native',
+  'kill_runner',
+  'flood',
+  'not_json',
+  'boom',
+  'greet',
+  'later',
+];
 
 function writeWorkflow(root: string): void {
   const dir = path.join(root, 'wf');
@@ -162,8 +222,16 @@ function writeWorkflow(root: string): void {
   writeFileSync(
     path.join(dir, 'tools.yaml'),
     toolsYaml([
-      ...JS_FUNCTIONS.map((f): [string, string, string[]?] => ['tools.mjs', f, ['env', 'leakOnError', 'leakOnCrash'].includes(f) ? ['SENDGRID_API_KEY'] : undefined]),
-      ...PY_FUNCTIONS.map((f): [string, string, string[]?] => ['tools.py', f, f === 'env' ? ['SENDGRID_API_KEY'] : undefined]),
+      ...JS_FUNCTIONS.map((f): [string, string, string[]?] => [
+        'tools.mjs',
+        f,
+        ['env', 'leakOnError', 'leakOnCrash'].includes(f) ? ['SENDGRID_API_KEY'] : undefined,
+      ]),
+      ...PY_FUNCTIONS.map((f): [string, string, string[]?] => [
+        'tools.py',
+        f,
+        f === 'env' ? ['SENDGRID_API_KEY'] : undefined,
+      ]),
       ['typed.ts', 'echo'],
       ['plain.js', 'hi'],
       ['common.cjs', 'hi'],
@@ -182,11 +250,34 @@ beforeAll(() => {
 afterAll(() => workflows.remove());
 
 function startRunner(limits: ToolRunnerLimits = {}): ToolRunner {
-  return new ToolRunner({ bus: new MemoryBus(), subjects: subjects(), workflowsDir: workflows.path, logger: silent, toolEnv: RUNNER_ENV, limits: { memoryMb: 128, ...limits } });
+  return new ToolRunner({
+    bus: new MemoryBus(),
+    subjects: subjects(),
+    workflowsDir: workflows.path,
+    logger: silent,
+    toolEnv: RUNNER_ENV,
+    limits: { memoryMb: 128, ...limits },
+  });
 }
 
-function request(file: string, fn: string, args: Record<string, unknown> = {}, options: { timeoutMs?: number; appId?: string } = {}): ToolRequest {
-  return { v: 1, app_id: options.appId ?? 'app_a', user_id: 'u', chat_id: 'c', workflow_id: 'wf', file, function: fn, args, context: { plan: 'pro' }, timeout_ms: options.timeoutMs ?? 5000 };
+function request(
+  file: string,
+  fn: string,
+  args: Record<string, unknown> = {},
+  options: { timeoutMs?: number; appId?: string } = {},
+): ToolRequest {
+  return {
+    v: 1,
+    app_id: options.appId ?? 'app_a',
+    user_id: 'u',
+    chat_id: 'c',
+    workflow_id: 'wf',
+    file,
+    function: fn,
+    args,
+    context: { plan: 'pro' },
+    timeout_ms: options.timeoutMs ?? 5000,
+  };
 }
 
 describe('ToolRunner with hostile tools', () => {
@@ -198,7 +289,13 @@ describe('ToolRunner with hostile tools', () => {
 
   it.each([
     ['reads a file outside its folder', 'tools.mjs', 'readOutside', 'permission_denied', /outside the workflow folder/],
-    ['reads the runner\'s environment through /proc', 'tools.mjs', 'readParentEnv', 'permission_denied', /outside the workflow folder/],
+    [
+      "reads the runner's environment through /proc",
+      'tools.mjs',
+      'readParentEnv',
+      'permission_denied',
+      /outside the workflow folder/,
+    ],
     ['writes a file', 'tools.mjs', 'writeFile', 'permission_denied', /may not write/],
     ['loops forever', 'tools.mjs', 'loop', 'timeout', /did not finish within 400 ms/],
     ['allocates objects without bound', 'tools.mjs', 'hoard', 'memory_limit', /ran out of memory/],
@@ -212,15 +309,39 @@ describe('ToolRunner with hostile tools', () => {
     ['returns a BigInt', 'tools.mjs', 'bigint', 'invalid_result', /not JSON/],
     ['returns a function', 'tools.mjs', 'fn', 'invalid_result', /function, which is not JSON/],
     ['returns NaN', 'tools.mjs', 'nan', 'invalid_result', /NaN, which is not JSON/],
-    ['returns a Set deep inside', 'tools.mjs', 'nested', 'invalid_result', /the result.items\[1\].tags is a Set, which is not JSON/],
+    [
+      'returns a Set deep inside',
+      'tools.mjs',
+      'nested',
+      'invalid_result',
+      /the result.items\[1\].tags is a Set, which is not JSON/,
+    ],
     ['throws', 'tools.mjs', 'boom', 'tool_failed', /the database is down/],
-    ['leaves a rejected promise unhandled', 'tools.mjs', 'stray', 'tool_failed', /left an error unhandled: nobody awaited me/],
+    [
+      'leaves a rejected promise unhandled',
+      'tools.mjs',
+      'stray',
+      'tool_failed',
+      /left an error unhandled: nobody awaited me/,
+    ],
     ['exports no such function', 'tools.mjs', 'notAFunction', 'tool_not_found', /exports no function "notAFunction"/],
     ['does not parse', 'broken.js', 'x', 'tool_load_failed', /could not load wf\/broken.js/],
     ['is a link out of the folder', 'link.mjs', 'x', 'tool_not_found', /not found in the workflow folder/],
     ['is not declared in tools.yaml', 'tools.mjs', 'undeclared', 'tool_not_found', /not a tool declared in tools.yaml/],
-    ['(Python) reads a file outside its folder', 'tools.py', 'read_outside', 'permission_denied', /outside the workflow folder/],
-    ['(Python) reads the runner\'s environment through /proc', 'tools.py', 'read_parent_env', 'permission_denied', /outside the workflow folder/],
+    [
+      '(Python) reads a file outside its folder',
+      'tools.py',
+      'read_outside',
+      'permission_denied',
+      /outside the workflow folder/,
+    ],
+    [
+      "(Python) reads the runner's environment through /proc",
+      'tools.py',
+      'read_parent_env',
+      'permission_denied',
+      /outside the workflow folder/,
+    ],
     ['(Python) writes a file', 'tools.py', 'write_file', 'permission_denied', /may not write/],
     ['(Python) loops forever', 'tools.py', 'loop', 'timeout', /did not finish within 400 ms/],
     ['(Python) allocates without bound', 'tools.py', 'hoard', 'memory_limit', /ran out of memory/],
@@ -228,7 +349,13 @@ describe('ToolRunner with hostile tools', () => {
     ['(Python) calls os._exit', 'tools.py', 'hard_exit', 'tool_exited', /exit code 4/],
     ['(Python) spawns children in a loop', 'tools.py', 'spawn_loop', 'permission_denied', /may not start processes/],
     ['(Python) forks', 'tools.py', 'fork', 'permission_denied', /may not start processes/],
-    ['(Python) re-imports the process primitive', 'tools.py', 'fork_exec_afresh', 'permission_denied', /may not import _posixsubprocess/],
+    [
+      '(Python) re-imports the process primitive',
+      'tools.py',
+      'fork_exec_afresh',
+      'permission_denied',
+      /may not import _posixsubprocess/,
+    ],
     ['(Python) lifts its memory limit', 'tools.py', 'unlimit', 'permission_denied', /may not change their limits/],
     ['(Python) loads native code', 'tools.py', 'native', 'permission_denied', /may not import _ctypes/],
     ['(Python) signals the runner', 'tools.py', 'kill_runner', 'permission_denied', /may not signal other processes/],
@@ -236,18 +363,22 @@ describe('ToolRunner with hostile tools', () => {
     ['(Python) returns a set', 'tools.py', 'not_json', 'invalid_result', /not JSON/],
     ['(Python) raises', 'tools.py', 'boom', 'tool_failed', /RuntimeError: the database is down/],
     ['(Python) misses an argument', 'tools.py', 'greet', 'tool_failed', /TypeError: .*name/],
-  ])('contains a tool that %s, then serves the next call', async (_name, file, fn, code, message) => {
-    const okFile = file.endsWith('.py') ? 'tools.py' : 'tools.mjs';
-    const before = await call(okFile, 'ok', { n: 1 });
-    const reply = await call(file, fn, {}, code === 'timeout' ? 400 : 10_000);
-    expect(reply).toMatchObject({ ok: false, error: { code, message: expect.stringMatching(message) } });
-    const after = await call(okFile, 'ok', { n: 7 });
-    expect(after).toMatchObject({ ok: true, result: { n: 7 } });
-    // A failed call retires its worker: the next one runs in a fresh process.
-    if (before.ok && after.ok && file === okFile && code !== 'tool_not_found') {
-      expect((after.result as { pid: number }).pid).not.toBe((before.result as { pid: number }).pid);
-    }
-  }, 30_000);
+  ])(
+    'contains a tool that %s, then serves the next call',
+    async (_name, file, fn, code, message) => {
+      const okFile = file.endsWith('.py') ? 'tools.py' : 'tools.mjs';
+      const before = await call(okFile, 'ok', { n: 1 });
+      const reply = await call(file, fn, {}, code === 'timeout' ? 400 : 10_000);
+      expect(reply).toMatchObject({ ok: false, error: { code, message: expect.stringMatching(message) } });
+      const after = await call(okFile, 'ok', { n: 7 });
+      expect(after).toMatchObject({ ok: true, result: { n: 7 } });
+      // A failed call retires its worker: the next one runs in a fresh process.
+      if (before.ok && after.ok && file === okFile && code !== 'tool_not_found') {
+        expect((after.result as { pid: number }).pid).not.toBe((before.result as { pid: number }).pid);
+      }
+    },
+    30_000,
+  );
 
   it.each([
     ['JavaScript', 'tools.mjs'],
@@ -261,7 +392,7 @@ describe('ToolRunner with hostile tools', () => {
     expect(own).toMatchObject({ ok: true, result: 'inside the workflow' });
   });
 
-  it('keeps the values of a tool\'s variables out of its error messages', async () => {
+  it("keeps the values of a tool's variables out of its error messages", async () => {
     for (const fn of ['leakOnError', 'leakOnCrash']) {
       const reply = await call('tools.mjs', fn);
       expect(reply).toMatchObject({ ok: false, error: { message: expect.stringContaining('[REDACTED]') } });
@@ -270,38 +401,65 @@ describe('ToolRunner with hostile tools', () => {
   });
 
   it('runs ESM .js, .mjs, .cjs, .ts (with a .ts import) and Python tools, async included', async () => {
-    await expect(call('plain.js', 'hi', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hi: 'Ada', kind: 'esm .js' } });
-    await expect(call('common.cjs', 'hi', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hi: 'Ada', kind: 'cjs' } });
-    await expect(call('typed.ts', 'echo', { text: 'calm down' })).resolves.toMatchObject({ ok: true, result: { text: 'CALM DOWN', mood: 'calm' } });
-    await expect(call('tools.py', 'greet', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { hello: 'Ada' } });
-    await expect(call('tools.py', 'later', { name: 'Ada' })).resolves.toMatchObject({ ok: true, result: { later: 'Ada' } });
+    await expect(call('plain.js', 'hi', { name: 'Ada' })).resolves.toMatchObject({
+      ok: true,
+      result: { hi: 'Ada', kind: 'esm .js' },
+    });
+    await expect(call('common.cjs', 'hi', { name: 'Ada' })).resolves.toMatchObject({
+      ok: true,
+      result: { hi: 'Ada', kind: 'cjs' },
+    });
+    await expect(call('typed.ts', 'echo', { text: 'calm down' })).resolves.toMatchObject({
+      ok: true,
+      result: { text: 'CALM DOWN', mood: 'calm' },
+    });
+    await expect(call('tools.py', 'greet', { name: 'Ada' })).resolves.toMatchObject({
+      ok: true,
+      result: { hello: 'Ada' },
+    });
+    await expect(call('tools.py', 'later', { name: 'Ada' })).resolves.toMatchObject({
+      ok: true,
+      result: { later: 'Ada' },
+    });
     await expect(call('tools.mjs', 'noisy')).resolves.toMatchObject({ ok: true, result: { done: true } });
     // Dates are JSON by their own account; absent optional fields are left out.
-    await expect(call('tools.mjs', 'dated')).resolves.toEqual(expect.objectContaining({ ok: true, result: { when: '1970-01-01T00:00:00.000Z', list: [1, 2] } }));
+    await expect(call('tools.mjs', 'dated')).resolves.toEqual(
+      expect.objectContaining({ ok: true, result: { when: '1970-01-01T00:00:00.000Z', list: [1, 2] } }),
+    );
     // A large result arrives in many chunks; characters split between them arrive whole.
-    await expect(call('tools.mjs', 'unicode')).resolves.toMatchObject({ ok: true, result: { text: 'żółć 🚀 '.repeat(50000) } });
+    await expect(call('tools.mjs', 'unicode')).resolves.toMatchObject({
+      ok: true,
+      result: { text: 'żółć 🚀 '.repeat(50000) },
+    });
   });
 
-  it('never lets a tool declare one of the runtime\'s variables', () => {
+  it("never lets a tool declare one of the runtime's variables", () => {
     const variables = Object.keys(RuntimeConfig.in.shape);
     expect(variables.length).toBeGreaterThan(20);
     expect(variables.filter((name) => !reservedToolEnv(name))).toEqual([]);
   });
 
-  it('runs workers below the runner\'s CPU priority', async () => {
+  it("runs workers below the runner's CPU priority", async () => {
     await expect(call('tools.mjs', 'niceness')).resolves.toMatchObject({ ok: true, result: 10 });
     await expect(call('tools.py', 'niceness')).resolves.toMatchObject({ ok: true, result: 10 });
   });
 
   it('refuses a malformed request', async () => {
-    await expect(runner.handle({ v: 1, file: 'tools.mjs' })).resolves.toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    await expect(runner.handle({ v: 1, file: 'tools.mjs' })).resolves.toMatchObject({
+      ok: false,
+      error: { code: 'invalid_request' },
+    });
   });
 });
 
 describe('ToolRunner workers', () => {
   it('keeps a worker warm across calls and replaces it after its call budget, without a cold call', async () => {
     const runner = startRunner({ workerMaxCalls: 3 });
-    const call = async (n: number) => (await runner.handle(request('tools.mjs', 'ok', { n }))) as ToolReply & { ok: true; result: { pid: number; calls: number } };
+    const call = async (n: number) =>
+      (await runner.handle(request('tools.mjs', 'ok', { n }))) as ToolReply & {
+        ok: true;
+        result: { pid: number; calls: number };
+      };
     try {
       const first = [await call(0), await call(1), await call(2)];
       expect(first.map((r) => r.result.calls)).toEqual([1, 2, 3]);
@@ -331,7 +489,7 @@ describe('ToolRunner workers', () => {
     }
   });
 
-  it('runs an edited tool file\'s new code on the next call', async () => {
+  it("runs an edited tool file's new code on the next call", async () => {
     const runner = startRunner();
     const file = path.join(workflows.path, 'wf', 'counter.mjs');
     try {
@@ -367,7 +525,10 @@ describe('ToolRunner admission', () => {
     const runner = startRunner({ concurrency: 2, perApp: 1 });
     try {
       // Warm both apps' workers so that the timings compare calls, not process starts.
-      await Promise.all([runner.handle(request('tools.py', 'ok', {}, { appId: 'flood' })), runner.handle(request('tools.py', 'ok', {}, { appId: 'quiet' }))]);
+      await Promise.all([
+        runner.handle(request('tools.py', 'ok', {}, { appId: 'flood' })),
+        runner.handle(request('tools.py', 'ok', {}, { appId: 'quiet' })),
+      ]);
       const finished: string[] = [];
       const track = (label: string, appId: string, fn: string) =>
         runner.handle(request('tools.mjs', fn, {}, { appId, timeoutMs: 300 })).then((r) => {
@@ -393,10 +554,19 @@ describe('ToolRunner admission', () => {
       const running = runner.handle(request('tools.mjs', 'loop', {}, { timeoutMs: 500 }));
       const waiting = runner.handle(request('tools.mjs', 'ok', {}, { timeoutMs: 100 }));
       const refused = await runner.handle(request('tools.mjs', 'ok', {}, { appId: 'app_b' }));
-      expect(refused).toMatchObject({ ok: false, error: { code: 'tool_busy', message: expect.stringMatching(/1 calls waiting/) } });
-      await expect(waiting).resolves.toMatchObject({ ok: false, error: { code: 'tool_busy', message: expect.stringMatching(/no tool slot was free for 100 ms/) } });
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { code: 'tool_busy', message: expect.stringMatching(/1 calls waiting/) },
+      });
+      await expect(waiting).resolves.toMatchObject({
+        ok: false,
+        error: { code: 'tool_busy', message: expect.stringMatching(/no tool slot was free for 100 ms/) },
+      });
       await expect(running).resolves.toMatchObject({ ok: false, error: { code: 'timeout' } });
-      await expect(runner.handle(request('tools.mjs', 'ok', { n: 2 }))).resolves.toMatchObject({ ok: true, result: { n: 2 } });
+      await expect(runner.handle(request('tools.mjs', 'ok', { n: 2 }))).resolves.toMatchObject({
+        ok: true,
+        result: { n: 2 },
+      });
     } finally {
       await runner.stop();
     }

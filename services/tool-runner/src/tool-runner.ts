@@ -125,7 +125,11 @@ export class ToolRunner {
     const concurrency = limits.concurrency ?? 8;
     this.registry = new WorkflowRegistry(options.workflowsDir);
     this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb ?? 256, python: options.python ?? 'python3' });
-    this.scheduler = new FairScheduler({ concurrency, perApp: limits.perApp ?? Math.max(1, Math.floor(concurrency / 2)), queueLimit: limits.queueLimit ?? 1000 });
+    this.scheduler = new FairScheduler({
+      concurrency,
+      perApp: limits.perApp ?? Math.max(1, Math.floor(concurrency / 2)),
+      queueLimit: limits.queueLimit ?? 1000,
+    });
     this.pool = new WorkerPool({
       create: (key) => this.startWorker(key),
       maxCalls: limits.workerMaxCalls ?? 100,
@@ -137,7 +141,11 @@ export class ToolRunner {
 
   /** Starts answering `<prefix>.tool.*.*` in the `tool-runner` queue group. */
   start(): void {
-    this.subscription = this.options.bus.serve(this.options.subjects.allTools, (message) => this.traced(message.data, message.headers.traceparent), { queue: 'tool-runner' });
+    this.subscription = this.options.bus.serve(
+      this.options.subjects.allTools,
+      (message) => this.traced(message.data, message.headers.traceparent),
+      { queue: 'tool-runner' },
+    );
   }
 
   /** Stops taking requests, lets the calls in flight finish (for the grace period at most), then stops every worker. */
@@ -153,7 +161,12 @@ export class ToolRunner {
   /** Workers alive and calls waiting, for tests and metrics. */
   get load(): { idleWorkers: number; busyWorkers: number; running: number; waiting: number } {
     const { idle, busy } = this.pool.size;
-    return { idleWorkers: idle, busyWorkers: busy, running: this.scheduler.runningCount, waiting: this.scheduler.waiting };
+    return {
+      idleWorkers: idle,
+      busyWorkers: busy,
+      running: this.scheduler.runningCount,
+      waiting: this.scheduler.waiting,
+    };
   }
 
   /** `handle` in an `execute_tool` span (GenAI conventions), child of the executor's request. */
@@ -162,7 +175,13 @@ export class ToolRunner {
     const span = startSpan(`execute_tool ${String(request?.function ?? 'unknown')}`, {
       ...(traceparent ? { parent: traceparent } : {}),
       kind: SpanKind.SERVER,
-      attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': String(request?.function ?? ''), 'mozaiks.app_id': String(request?.app_id ?? ''), 'mozaiks.chat_id': String(request?.chat_id ?? ''), 'mozaiks.workflow_id': String(request?.workflow_id ?? '') },
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': String(request?.function ?? ''),
+        'mozaiks.app_id': String(request?.app_id ?? ''),
+        'mozaiks.chat_id': String(request?.chat_id ?? ''),
+        'mozaiks.workflow_id': String(request?.workflow_id ?? ''),
+      },
     });
     const result = await this.handle(data);
     if (result.ok) span.end();
@@ -178,11 +197,25 @@ export class ToolRunner {
     const parsed = ToolRequest.safeParse(data);
     const callId = parsed.success ? parsed.data.call_id : undefined;
     const call = callId
-      ? this.options.bus.once(`tool:${parsed.data!.app_id}:${parsed.data!.user_id}:${parsed.data!.chat_id}:${callId}`, () => this.answer(data), {
-          ttlMs: TOOL_RESULT_KEPT_MS,
-          // Waits as long as the first call may: its slot and its run.
-          waitMs: 2 * parsed.data!.timeout_ms + 1000,
-        }).catch((error: unknown) => reply(failure('tool_unavailable', `the call could not be matched with its first run: ${error instanceof Error ? error.message : String(error)}`), performance.now()))
+      ? this.options.bus
+          .once(
+            `tool:${parsed.data!.app_id}:${parsed.data!.user_id}:${parsed.data!.chat_id}:${callId}`,
+            () => this.answer(data),
+            {
+              ttlMs: TOOL_RESULT_KEPT_MS,
+              // Waits as long as the first call may: its slot and its run.
+              waitMs: 2 * parsed.data!.timeout_ms + 1000,
+            },
+          )
+          .catch((error: unknown) =>
+            reply(
+              failure(
+                'tool_unavailable',
+                `the call could not be matched with its first run: ${error instanceof Error ? error.message : String(error)}`,
+              ),
+              performance.now(),
+            ),
+          )
       : this.answer(data);
     this.inflight.add(call);
     void call.finally(() => this.inflight.delete(call));
@@ -192,9 +225,15 @@ export class ToolRunner {
   private async answer(data: unknown): Promise<ToolReply> {
     const received = performance.now();
     const parsed = ToolRequest.safeParse(data);
-    if (!parsed.success) return reply(failure('invalid_request', `invalid tool request: ${describeIssues(parsed.error)}`), received);
+    if (!parsed.success)
+      return reply(failure('invalid_request', `invalid tool request: ${describeIssues(parsed.error)}`), received);
     const request = parsed.data;
-    const log = this.options.logger.child({ app_id: request.app_id, user_id: request.user_id, workflow_id: request.workflow_id, chat_id: request.chat_id });
+    const log = this.options.logger.child({
+      app_id: request.app_id,
+      user_id: request.user_id,
+      workflow_id: request.workflow_id,
+      chat_id: request.chat_id,
+    });
     const resolved = this.resolve(request);
     let outcome: ToolOutcome;
     if ('error' in resolved) outcome = resolved;
@@ -208,15 +247,23 @@ export class ToolRunner {
         this.observeLoad();
         outcome = await admitted;
       } catch (error) {
-        outcome = error instanceof SchedulerBusyError ? failure('tool_busy', error.message) : failure('tool_failed', String(error));
+        outcome =
+          error instanceof SchedulerBusyError
+            ? failure('tool_busy', error.message)
+            : failure('tool_failed', String(error));
       }
       this.observeLoad();
     }
     const result = reply(outcome, received);
-    this.options.metrics?.toolCalls.inc({ workflow_id: request.workflow_id, outcome: outcome.ok ? 'ok' : outcome.error.code });
+    this.options.metrics?.toolCalls.inc({
+      workflow_id: request.workflow_id,
+      outcome: outcome.ok ? 'ok' : outcome.error.code,
+    });
     this.options.metrics?.toolDuration.observe({ workflow_id: request.workflow_id }, result.duration_ms / 1000);
-    if (outcome.ok) log.debug({ tool: request.function, duration_ms: Math.round(result.duration_ms) }, 'tool call succeeded');
-    else log.warn({ tool: request.function, code: outcome.error.code, error: outcome.error.message }, 'tool call failed');
+    if (outcome.ok)
+      log.debug({ tool: request.function, duration_ms: Math.round(result.duration_ms) }, 'tool call succeeded');
+    else
+      log.warn({ tool: request.function, code: outcome.error.code, error: outcome.error.message }, 'tool call failed');
     return result;
   }
 
@@ -237,20 +284,51 @@ export class ToolRunner {
     try {
       workflow = this.registry.get(request.workflow_id);
     } catch (error) {
-      return failure('tool_not_found', `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error ? error.message : String(error)).split('\n').map((l) => l.trim()).filter(Boolean).join('; ')}`);
+      return failure(
+        'tool_not_found',
+        `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error
+          ? error.message
+          : String(error)
+        )
+          .split('\n')
+          .map((l) => l.trim())
+          .filter(Boolean)
+          .join('; ')}`,
+      );
     }
     // Hooks and lifecycle tools are the workflow's functions too, declared in hooks.yaml and tools.yaml.
     const declared = request.hook
       ? (workflow.hooks ?? []).filter((h) => h.type === request.hook).map((h) => h.tool)
       : [...workflow.tools, ...(workflow.lifecycle_tools ?? []).map((l) => l.tool)];
     const tool = declared.find((t) => t.file === request.file && t.function === request.function);
-    if (!tool) return failure('tool_not_found', `${display} ${request.function} is not ${request.hook ? `a ${request.hook} hook declared in hooks.yaml` : 'a tool declared in tools.yaml'}`);
+    if (!tool)
+      return failure(
+        'tool_not_found',
+        `${display} ${request.function} is not ${request.hook ? `a ${request.hook} hook declared in hooks.yaml` : 'a tool declared in tools.yaml'}`,
+      );
     const workflowDir = realPath(workflow.dir);
     const file = workflowDir && insideRealPath(workflowDir, request.file);
-    if (!workflowDir || !file) return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
+    if (!workflowDir || !file)
+      return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
     const language = languageOf(file);
     if (!language) return failure('tool_not_found', `${display} is not a ${TOOL_FILE_EXTENSIONS.join(', ')} file`);
-    return { request, tool, toolFiles: [...new Set([...workflow.tools, ...(workflow.hooks ?? []).map((h) => h.tool), ...(workflow.lifecycle_tools ?? []).map((l) => l.tool)].map((t) => t.file))].sort(), file, display, language, workflowDir };
+    return {
+      request,
+      tool,
+      toolFiles: [
+        ...new Set(
+          [
+            ...workflow.tools,
+            ...(workflow.hooks ?? []).map((h) => h.tool),
+            ...(workflow.lifecycle_tools ?? []).map((l) => l.tool),
+          ].map((t) => t.file),
+        ),
+      ].sort(),
+      file,
+      display,
+      language,
+      workflowDir,
+    };
   }
 
   private async run(call: ResolvedCall): Promise<ToolOutcome> {
@@ -264,7 +342,13 @@ export class ToolRunner {
     if (!this.workers.has(key)) {
       this.pool.retire((k) => k.startsWith(`${group}#`));
       for (const k of this.workers.keys()) if (k.startsWith(`${group}#`)) this.workers.delete(k);
-      this.workers.set(key, { appId: request.app_id, workflowId: request.workflow_id, language: call.language, workflowDir: call.workflowDir, env });
+      this.workers.set(key, {
+        appId: request.app_id,
+        workflowId: request.workflow_id,
+        language: call.language,
+        workflowDir: call.workflowDir,
+        env,
+      });
     }
     return this.pool.run(key, {
       file: call.file,
@@ -290,10 +374,16 @@ export class ToolRunner {
       if (value !== undefined) env[name] = value;
       else if (!this.warnedMissing.has(`${spec.workflowId}:${name}`)) {
         this.warnedMissing.add(`${spec.workflowId}:${name}`);
-        this.options.logger.warn({ app_id: spec.appId, workflow_id: spec.workflowId, variable: name }, 'a tool declares a variable the tool-runner does not have');
+        this.options.logger.warn(
+          { app_id: spec.appId, workflow_id: spec.workflowId, variable: name },
+          'a tool declares a variable the tool-runner does not have',
+        );
       }
     }
-    return new ToolWorker(key, this.sandbox.command(spec.language, spec.workflowDir, env), { outputBytes: MAX_TOOL_OUTPUT_BYTES, resultBytes: MAX_TOOL_RESULT_BYTES });
+    return new ToolWorker(key, this.sandbox.command(spec.language, spec.workflowDir, env), {
+      outputBytes: MAX_TOOL_OUTPUT_BYTES,
+      resultBytes: MAX_TOOL_RESULT_BYTES,
+    });
   }
 }
 
@@ -336,6 +426,12 @@ function failure(code: string, message: string): { ok: false; error: { code: str
 function reply(outcome: ToolOutcome, received: number): ToolReply {
   const duration_ms = performance.now() - received;
   return outcome.ok
-    ? { v: 1, ok: true, result: outcome.result, duration_ms, ...(outcome.variables ? { variables: outcome.variables } : {}) }
+    ? {
+        v: 1,
+        ok: true,
+        result: outcome.result,
+        duration_ms,
+        ...(outcome.variables ? { variables: outcome.variables } : {}),
+      }
     : { v: 1, ok: false, error: outcome.error, duration_ms };
 }

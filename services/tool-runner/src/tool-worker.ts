@@ -12,7 +12,8 @@ import type { WorkerCommand } from './sandbox.js';
 /** Scheduling priority of workers (0 is normal, 19 the lowest). */
 const WORKER_NICENESS = 10;
 
-export type ToolOutcome = { ok: true; result: unknown; variables?: Record<string, unknown> } | { ok: false; error: ToolFailure };
+export type ToolOutcome =
+  { ok: true; result: unknown; variables?: Record<string, unknown> } | { ok: false; error: ToolFailure };
 
 export interface WorkerLimits {
   /** Bytes a call may print to stdout and stderr before the worker is stopped. */
@@ -71,7 +72,12 @@ export class ToolWorker {
   ) {
     this.secrets = Object.values(command.env).filter((value) => value.length >= MIN_SECRET_LENGTH);
     // Its own process group, so that killing the worker takes anything it managed to start along.
-    this.child = spawn(command.command, command.args, { cwd: command.cwd, env: command.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.child = spawn(command.command, command.args, {
+      cwd: command.cwd,
+      env: command.env,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     // Below the runner's own priority: a tool spinning on every core cannot starve the runner of
     // the CPU it needs to answer, time out and kill it.
     if (this.child.pid !== undefined) {
@@ -87,7 +93,10 @@ export class ToolWorker {
       this.printed += chunk.length;
       this.tail = (this.tail + chunk.toString('utf8')).slice(-4000);
       if (this.printed > this.limits.outputBytes) {
-        this.fail({ code: 'output_limit', message: `${this.describeCall()} printed more than ${this.limits.outputBytes} bytes` });
+        this.fail({
+          code: 'output_limit',
+          message: `${this.describeCall()} printed more than ${this.limits.outputBytes} bytes`,
+        });
       }
     };
     this.child.stdout!.on('data', onOutput);
@@ -112,18 +121,28 @@ export class ToolWorker {
         } else this.onReply(line);
       }
       if (this.reply.length > this.limits.resultBytes) {
-        this.fail({ code: 'result_limit', message: `${this.describeCall()} returned more than ${this.limits.resultBytes} bytes` });
+        this.fail({
+          code: 'result_limit',
+          message: `${this.describeCall()} returned more than ${this.limits.resultBytes} bytes`,
+        });
       }
     });
     this.child.on('error', (error) => {
-      const failure = { code: 'tool_start_failed', message: `could not start the tool worker (${command.command}): ${error.message}` };
+      const failure = {
+        code: 'tool_start_failed',
+        message: `could not start the tool worker (${command.command}): ${error.message}`,
+      };
       markReady(failure);
       this.fail(failure);
     });
     this.child.on('close', (code, signal) => {
       this.retired = true;
       const failure = this.exitFailure(code, signal);
-      if (!started) markReady({ code: 'tool_start_failed', message: `the tool worker stopped while starting (${signal ?? `code ${code}`})${this.lastLines()}` });
+      if (!started)
+        markReady({
+          code: 'tool_start_failed',
+          message: `the tool worker stopped while starting (${signal ?? `code ${code}`})${this.lastLines()}`,
+        });
       this.fail(failure);
     });
   }
@@ -152,7 +171,11 @@ export class ToolWorker {
     const id = this.nextId++;
     const outcome = new Promise<ToolOutcome>((resolve) => {
       const timer = setTimeout(
-        () => this.fail({ code: 'timeout', message: `${call.display} ${call.function} did not finish within ${call.timeoutMs} ms` }),
+        () =>
+          this.fail({
+            code: 'timeout',
+            message: `${call.display} ${call.function} did not finish within ${call.timeoutMs} ms`,
+          }),
         call.timeoutMs,
       );
       this.pending = { id, call, resolve, timer };
@@ -161,7 +184,9 @@ export class ToolWorker {
     if (startFailure) this.fail(startFailure);
     else if (this.pending?.id === id) {
       const { file, display, args, context, variables, hook } = call;
-      this.requests.write(`${JSON.stringify({ id, file, display, function: call.function, args, context, ...(variables ? { variables } : {}), ...(hook ? { hook } : {}) })}\n`);
+      this.requests.write(
+        `${JSON.stringify({ id, file, display, function: call.function, args, context, ...(variables ? { variables } : {}), ...(hook ? { hook } : {}) })}\n`,
+      );
     }
     return outcome;
   }
@@ -187,8 +212,15 @@ export class ToolWorker {
       return;
     }
     if (!pending || parsed.id !== pending.id) return;
-    const variables = typeof parsed.variables === 'object' && parsed.variables !== null && !Array.isArray(parsed.variables) ? (parsed.variables as Record<string, unknown>) : undefined;
-    this.settle(parsed.ok === true ? { ok: true, result: parsed.result, ...(variables ? { variables } : {}) } : { ok: false, error: (parsed as { error: ToolFailure }).error });
+    const variables =
+      typeof parsed.variables === 'object' && parsed.variables !== null && !Array.isArray(parsed.variables)
+        ? (parsed.variables as Record<string, unknown>)
+        : undefined;
+    this.settle(
+      parsed.ok === true
+        ? { ok: true, result: parsed.result, ...(variables ? { variables } : {}) }
+        : { ok: false, error: (parsed as { error: ToolFailure }).error },
+    );
   }
 
   /** Ends the pending call with `failure` and retires the worker: its state can no longer be trusted. */
@@ -205,7 +237,14 @@ export class ToolWorker {
     this.lastUsed = Date.now();
     // An error message is made of what the tool threw or printed, and it reaches the client and
     // the logs: the values of the tool's own variables (its API keys) are taken out of it.
-    pending.resolve(outcome.ok ? outcome : { ok: false, error: { code: outcome.error.code, message: scrubSecrets(String(outcome.error.message), this.secrets) } });
+    pending.resolve(
+      outcome.ok
+        ? outcome
+        : {
+            ok: false,
+            error: { code: outcome.error.code, message: scrubSecrets(String(outcome.error.message), this.secrets) },
+          },
+    );
   }
 
   private exitFailure(code: number | null, signal: NodeJS.Signals | null): ToolFailure {
@@ -213,7 +252,11 @@ export class ToolWorker {
     if (/heap out of memory|Reached heap limit|MemoryError|Cannot allocate memory|std::bad_alloc/.test(this.tail)) {
       return { code: 'memory_limit', message: `${what} ran out of memory` };
     }
-    if (code !== null) return { code: 'tool_exited', message: `${what} ended its process (exit code ${code}) instead of returning${this.lastLines()}` };
+    if (code !== null)
+      return {
+        code: 'tool_exited',
+        message: `${what} ended its process (exit code ${code}) instead of returning${this.lastLines()}`,
+      };
     return { code: 'tool_crashed', message: `${what} crashed (${signal})${this.lastLines()}` };
   }
 

@@ -42,7 +42,10 @@ export class WorkerPool {
     try {
       worker = this.take(key) ?? this.options.create(key);
     } catch (error) {
-      return { ok: false, error: { code: 'tool_start_failed', message: error instanceof Error ? error.message : String(error) } };
+      return {
+        ok: false,
+        error: { code: 'tool_start_failed', message: error instanceof Error ? error.message : String(error) },
+      };
     }
     this.busy.add(worker);
     try {

@@ -31,7 +31,12 @@ export class UsageEmitter {
     // The webhook endpoints' consumers first: a new one starts at the usage published after it exists.
     await Promise.all((this.options.sinks ?? []).map((sink) => sink.start()));
     // Usage is never dropped: a record that cannot be delivered now is retried, with backoff, until it can.
-    this.subscription = this.options.bus.consume(this.options.subjects.allMetering, 'usage-emitter', (message) => this.handle(message), { maxDeliver: Infinity });
+    this.subscription = this.options.bus.consume(
+      this.options.subjects.allMetering,
+      'usage-emitter',
+      (message) => this.handle(message),
+      { maxDeliver: Infinity },
+    );
   }
 
   async stop(): Promise<void> {
@@ -49,15 +54,34 @@ export class UsageEmitter {
     const span = startSpan(`usage.emit ${event.app_id}`, {
       ...(message.headers.traceparent ? { parent: message.headers.traceparent } : {}),
       kind: SpanKind.CONSUMER,
-      attributes: { 'mozaiks.app_id': event.app_id, 'mozaiks.chat_id': event.chat_id, 'mozaiks.run_id': event.run_id, 'mozaiks.usage.event_id': event.event_id, 'gen_ai.usage.input_tokens': event.tokens.prompt_tokens, 'gen_ai.usage.output_tokens': event.tokens.completion_tokens, 'mozaiks.cost_usd': event.cost_usd },
+      attributes: {
+        'mozaiks.app_id': event.app_id,
+        'mozaiks.chat_id': event.chat_id,
+        'mozaiks.run_id': event.run_id,
+        'mozaiks.usage.event_id': event.event_id,
+        'gen_ai.usage.input_tokens': event.tokens.prompt_tokens,
+        'gen_ai.usage.output_tokens': event.tokens.completion_tokens,
+        'mozaiks.cost_usd': event.cost_usd,
+      },
     });
     if (this.options.billing ?? true) {
       try {
-        await bus.publish(subjects.usage(event.app_id, event.user_id), event, { msgId: event.event_id, headers: { traceparent: childTraceparent(span.traceparent, 'publish usage') } });
+        await bus.publish(subjects.usage(event.app_id, event.user_id), event, {
+          msgId: event.event_id,
+          headers: { traceparent: childTraceparent(span.traceparent, 'publish usage') },
+        });
       } catch (error) {
         span.fail(error);
         metrics.usagePublishFailures.inc();
-        logger.warn({ app_id: event.app_id, run_id: event.run_id, event_id: event.event_id, error: error instanceof Error ? error.message : String(error) }, 'usage not published yet; retrying from the metering stream');
+        logger.warn(
+          {
+            app_id: event.app_id,
+            run_id: event.run_id,
+            event_id: event.event_id,
+            error: error instanceof Error ? error.message : String(error),
+          },
+          'usage not published yet; retrying from the metering stream',
+        );
         throw error;
       }
     }
@@ -65,28 +89,42 @@ export class UsageEmitter {
     span.end();
     // Detail: every usage event is on the usage stream, and counted in token_usage_total.
     logger.debug(
-      { app_id: event.app_id, user_id: event.user_id, workflow_id: event.workflow_id, chat_id: event.chat_id, run_id: event.run_id, total_tokens: event.total_tokens, cost_usd: event.cost_usd },
+      {
+        app_id: event.app_id,
+        user_id: event.user_id,
+        workflow_id: event.workflow_id,
+        chat_id: event.chat_id,
+        run_id: event.run_id,
+        total_tokens: event.total_tokens,
+        cost_usd: event.cost_usd,
+      },
       'usage emitted',
     );
   }
 }
 
 /** The usage-emitter as the configuration describes it: the same in its own process and in standalone. */
-export function usageEmitterFromConfig(config: RuntimeConfig, parts: { bus: Bus; logger: Logger; metrics: RuntimeMetrics }): UsageEmitter {
+export function usageEmitterFromConfig(
+  config: RuntimeConfig,
+  parts: { bus: Bus; logger: Logger; metrics: RuntimeMetrics },
+): UsageEmitter {
   const wiring = subjects(config.SUBJECT_PREFIX);
   const sinks = config.USAGE_WEBHOOK_SECRET
-    ? config.USAGE_WEBHOOK_URL.map((url) => new WebhookSink({
-      url,
-      secret: config.USAGE_WEBHOOK_SECRET!,
-      timeoutMs: config.USAGE_WEBHOOK_TIMEOUT_SECONDS * 1000,
-      concurrency: config.USAGE_WEBHOOK_CONCURRENCY,
-      retryForMs: config.USAGE_WEBHOOK_RETRY_HOURS * 3_600_000,
-      backoffMaxMs: config.USAGE_WEBHOOK_BACKOFF_MAX_SECONDS * 1000,
-      bus: parts.bus,
-      subjects: wiring,
-      logger: parts.logger,
-      metrics: parts.metrics,
-    }))
+    ? config.USAGE_WEBHOOK_URL.map(
+        (url) =>
+          new WebhookSink({
+            url,
+            secret: config.USAGE_WEBHOOK_SECRET!,
+            timeoutMs: config.USAGE_WEBHOOK_TIMEOUT_SECONDS * 1000,
+            concurrency: config.USAGE_WEBHOOK_CONCURRENCY,
+            retryForMs: config.USAGE_WEBHOOK_RETRY_HOURS * 3_600_000,
+            backoffMaxMs: config.USAGE_WEBHOOK_BACKOFF_MAX_SECONDS * 1000,
+            bus: parts.bus,
+            subjects: wiring,
+            logger: parts.logger,
+            metrics: parts.metrics,
+          }),
+      )
     : [];
   return new UsageEmitter({ ...parts, subjects: wiring, billing: config.MONETIZATION_ENABLED, sinks });
 }

@@ -25,7 +25,9 @@ interface Delivery {
 }
 
 /** A receiver that answers each delivery with what `answer` says and records it. */
-async function receiver(answer: (d: Delivery, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number }): Promise<{ url: string; deliveries: Delivery[]; server: Server }> {
+async function receiver(
+  answer: (d: Delivery, n: number) => { status: number; headers?: Record<string, string>; delayMs?: number },
+): Promise<{ url: string; deliveries: Delivery[]; server: Server }> {
   const deliveries: Delivery[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
@@ -33,7 +35,9 @@ async function receiver(answer: (d: Delivery, n: number) => { status: number; he
     req.on('end', () => {
       const id = String(req.headers['webhook-id']);
       const timestamp = Number(req.headers['webhook-timestamp']);
-      const expected = createHmac('sha256', Buffer.from(SECRET.slice(6), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64');
+      const expected = createHmac('sha256', Buffer.from(SECRET.slice(6), 'base64'))
+        .update(`${id}.${timestamp}.${body}`)
+        .digest('base64');
       const verified = String(req.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
       const delivery = { id, timestamp, body, verified, at: Date.now() };
       deliveries.push(delivery);
@@ -42,13 +46,30 @@ async function receiver(answer: (d: Delivery, n: number) => { status: number; he
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/billing/usage?token=abc`, deliveries, server };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/billing/usage?token=abc`,
+    deliveries,
+    server,
+  };
 }
 
 function usageEvent(run: string): UsageUpdateEvent {
   return {
-    type: 'usage_update', chat_id: 'chat_1', event_id: `usage_${run}`, timestamp: new Date().toISOString(), seq: 3, user_id: 'user_1', app_id: 'app_1', workflow_id: 'hello', run_id: run,
-    tokens: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }, total_tokens: 15, cost_usd: 0.0001, models: [{ model: 'gpt-4o-mini', calls: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost_usd: 0.0001 }],
+    type: 'usage_update',
+    chat_id: 'chat_1',
+    event_id: `usage_${run}`,
+    timestamp: new Date().toISOString(),
+    seq: 3,
+    user_id: 'user_1',
+    app_id: 'app_1',
+    workflow_id: 'hello',
+    run_id: run,
+    tokens: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    total_tokens: 15,
+    cost_usd: 0.0001,
+    models: [
+      { model: 'gpt-4o-mini', calls: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, cost_usd: 0.0001 },
+    ],
   };
 }
 
@@ -84,14 +105,30 @@ afterEach(async () => {
 
 /** A started sink: its consumer exists, so every event published after this resolves reaches it. */
 async function sink(url: string, options: { retryForMs?: number; concurrency?: number } = {}): Promise<WebhookSink> {
-  const logger = createLogger({ service: 'usage-emitter', level: 'debug', secrets: [SECRET], destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }) });
-  const s = new WebhookSink({ url, secret: SECRET, timeoutMs: 2000, concurrency: options.concurrency ?? 8, retryForMs: options.retryForMs ?? 3_600_000, bus, subjects: wiring, logger, metrics });
+  const logger = createLogger({
+    service: 'usage-emitter',
+    level: 'debug',
+    secrets: [SECRET],
+    destination: new Writable({ write: (c, _e, done) => ((logs += c.toString()), done()) }),
+  });
+  const s = new WebhookSink({
+    url,
+    secret: SECRET,
+    timeoutMs: 2000,
+    concurrency: options.concurrency ?? 8,
+    retryForMs: options.retryForMs ?? 3_600_000,
+    bus,
+    subjects: wiring,
+    logger,
+    metrics,
+  });
   sinks.push(s);
   await s.start();
   return s;
 }
 
-const publish = (event: UsageUpdateEvent) => bus.publish(wiring.usage(event.app_id, event.user_id), event, { msgId: event.event_id });
+const publish = (event: UsageUpdateEvent) =>
+  bus.publish(wiring.usage(event.app_id, event.user_id), event, { msgId: event.event_id });
 
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -102,7 +139,10 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 }
 
 async function metric(name: string): Promise<string> {
-  return (await metrics.render()).body.split('\n').filter((l) => l.startsWith(name)).join('\n');
+  return (await metrics.render()).body
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .join('\n');
 }
 
 describe('WebhookSink', () => {
@@ -131,35 +171,67 @@ describe('WebhookSink', () => {
   });
 
   it('retries 5xx, 429 (after its Retry-After) and timeouts with the same webhook-id, warning per attempt', async () => {
-    const r = await receiver((d, n) => (d.id === 'usage_run_limited' ? (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }) : n === 1 ? { status: 503 } : n === 2 ? { status: 200, delayMs: 3000 } : { status: 200 }));
+    const r = await receiver((d, n) =>
+      d.id === 'usage_run_limited'
+        ? n === 1
+          ? { status: 429, headers: { 'retry-after': '1' } }
+          : { status: 200 }
+        : n === 1
+          ? { status: 503 }
+          : n === 2
+            ? { status: 200, delayMs: 3000 }
+            : { status: 200 },
+    );
     servers.push(r.server);
     await sink(r.url);
     await publish(usageEvent('run_flaky'));
     await publish(usageEvent('run_limited'));
     // run_flaky: 503, then a reply slower than the 2 s timeout, then 200.
-    await until(() => r.deliveries.filter((d) => d.id === 'usage_run_flaky').length === 3 && r.deliveries.filter((d) => d.id === 'usage_run_limited').length === 2, 20_000, 'the retries');
+    await until(
+      () =>
+        r.deliveries.filter((d) => d.id === 'usage_run_flaky').length === 3 &&
+        r.deliveries.filter((d) => d.id === 'usage_run_limited').length === 2,
+      20_000,
+      'the retries',
+    );
     const limited = r.deliveries.filter((d) => d.id === 'usage_run_limited');
     expect(limited[1]!.at - limited[0]!.at).toBeGreaterThanOrEqual(950);
     expect(r.deliveries.every((d) => d.verified)).toBe(true);
     const warnings = logs.split('\n').filter((l) => l.includes('usage webhook attempt failed; retrying'));
     expect(warnings.map((l) => JSON.parse(l).reason).sort()).toEqual(['429', '503', 'timeout']);
-    expect(warnings.every((l) => JSON.parse(l).sink === new URL(r.url).host && JSON.parse(l).level === 'WARN')).toBe(true);
+    expect(warnings.every((l) => JSON.parse(l).sink === new URL(r.url).host && JSON.parse(l).level === 'WARN')).toBe(
+      true,
+    );
     expect(await metric('usage_webhook_retries_total')).toMatch(/reason="429"/);
   });
 
   it('dead-letters an event its endpoint refuses (400) at once, and one still failing past the retry window', async () => {
-    const r = await receiver((d) => (d.id === 'usage_run_bad' ? { status: 400 } : d.id === 'usage_run_down' ? { status: 502 } : { status: 200 }));
+    const r = await receiver((d) =>
+      d.id === 'usage_run_bad' ? { status: 400 } : d.id === 'usage_run_down' ? { status: 502 } : { status: 200 },
+    );
     servers.push(r.server);
     const s = await sink(r.url, { retryForMs: 2500 });
     for (const run of ['run_bad', 'run_ok', 'run_down']) await publish(usageEvent(run));
     const letters: UsageDeadLetter[] = [];
-    await until(() => logs.split('\n').filter((l) => l.includes('usage webhook dead-lettered')).length === 2, 20_000, 'two dead letters');
+    await until(
+      () => logs.split('\n').filter((l) => l.includes('usage webhook dead-lettered')).length === 2,
+      20_000,
+      'two dead letters',
+    );
     for await (const m of bus.read(wiring.usageDeadLetters(s.id))) letters.push(UsageDeadLetter.parse(m.data));
-    expect(letters.map((l) => [l.event_id, l.last_status, l.sink]).sort()).toEqual([['usage_run_bad', 400, new URL(r.url).host], ['usage_run_down', 502, new URL(r.url).host]]);
+    expect(letters.map((l) => [l.event_id, l.last_status, l.sink]).sort()).toEqual([
+      ['usage_run_bad', 400, new URL(r.url).host],
+      ['usage_run_down', 502, new URL(r.url).host],
+    ]);
     expect(letters.find((l) => l.event_id === 'usage_run_bad')!.attempts).toBe(1);
     expect(letters.find((l) => l.event_id === 'usage_run_down')!.attempts).toBeGreaterThan(1);
     expect(r.deliveries.filter((d) => d.id === 'usage_run_bad')).toHaveLength(1);
-    expect(logs.split('\n').filter((l) => l.includes('dead-lettered')).every((l) => JSON.parse(l).level === 'ERROR')).toBe(true);
+    expect(
+      logs
+        .split('\n')
+        .filter((l) => l.includes('dead-lettered'))
+        .every((l) => JSON.parse(l).level === 'ERROR'),
+    ).toBe(true);
     expect(await metric('usage_webhook_dead_letters_total')).toMatch(/ 2$/m);
   });
 

@@ -33,7 +33,13 @@ export function deadLetterKey(eventId: string): string {
 }
 
 /** POSTs one event, signed with `signer`, and says what came of it. Never throws. */
-export async function postWebhook(url: string, signer: Webhook, id: string, body: string, timeoutMs: number): Promise<WebhookAttempt> {
+export async function postWebhook(
+  url: string,
+  signer: Webhook,
+  id: string,
+  body: string,
+  timeoutMs: number,
+): Promise<WebhookAttempt> {
   const now = new Date();
   let response: Response;
   try {
@@ -63,7 +69,12 @@ export async function postWebhook(url: string, signer: Webhook, id: string, body
   if (status >= 200 && status < 300) return { outcome: 'delivered', status };
   if (status >= 500 || status === 408 || status === 429) {
     const retryAfterMs = retryAfter(response.headers.get('retry-after'));
-    return { outcome: 'retry', status, reason: String(status), ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+    return {
+      outcome: 'retry',
+      status,
+      reason: String(status),
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    };
   }
   return { outcome: 'refused', status, reason: String(status) };
 }
@@ -117,11 +128,16 @@ export class WebhookSink {
   async start(): Promise<void> {
     const { bus, subjects, concurrency } = this.options;
     // A new endpoint starts with the events published from now on; `mozaiks usage replay` sends it the past.
-    this.subscription = bus.consume(subjects.allUsage, `usage-webhook-${this.id}`, (message, attempt) => this.deliver(message, attempt), {
-      maxDeliver: Infinity,
-      concurrency,
-      startAt: 'new',
-    });
+    this.subscription = bus.consume(
+      subjects.allUsage,
+      `usage-webhook-${this.id}`,
+      (message, attempt) => this.deliver(message, attempt),
+      {
+        maxDeliver: Infinity,
+        concurrency,
+        startAt: 'new',
+      },
+    );
     await this.subscription.ready;
   }
 
@@ -133,7 +149,10 @@ export class WebhookSink {
     const { logger, metrics } = this.options;
     const parsed = UsageUpdateEvent.safeParse(message.data);
     if (!parsed.success) {
-      logger.error({ sink: this.host, subject: message.subject, problem: describeIssues(parsed.error) }, 'usage webhook skipped an invalid usage event');
+      logger.error(
+        { sink: this.host, subject: message.subject, problem: describeIssues(parsed.error) },
+        'usage webhook skipped an invalid usage event',
+      );
       return;
     }
     const event = parsed.data;
@@ -143,7 +162,10 @@ export class WebhookSink {
     const ids = { sink: this.host, event_id: event.event_id, app_id: event.app_id, attempt };
     if (result.outcome === 'delivered') {
       metrics.usageWebhookDeliveries.inc({ sink: this.host });
-      metrics.usageWebhookLatency.observe({ sink: this.host }, Math.max(0, Date.now() - Date.parse(event.timestamp)) / 1000);
+      metrics.usageWebhookLatency.observe(
+        { sink: this.host },
+        Math.max(0, Date.now() - Date.parse(event.timestamp)) / 1000,
+      );
       logger.debug({ ...ids, status: result.status }, 'usage webhook delivered');
       return;
     }
@@ -151,7 +173,10 @@ export class WebhookSink {
     if (result.outcome === 'retry' && left > 0) {
       const delayMs = Math.min(left, result.retryAfterMs ?? backoffMs(attempt, Math.random, this.options.backoffMaxMs));
       metrics.usageWebhookRetries.inc({ sink: this.host, reason: result.reason });
-      logger.warn({ ...ids, ...(result.status ? { status: result.status } : {}), reason: result.reason, retry_in_ms: delayMs }, 'usage webhook attempt failed; retrying');
+      logger.warn(
+        { ...ids, ...(result.status ? { status: result.status } : {}), reason: result.reason, retry_in_ms: delayMs },
+        'usage webhook attempt failed; retrying',
+      );
       throw new RetryLaterError(delayMs, `webhook ${this.host}: ${result.reason}`);
     }
     const record: UsageDeadLetter = {
@@ -162,13 +187,22 @@ export class WebhookSink {
       app_id: event.app_id,
       attempts: attempt,
       last_status: result.status ?? null,
-      reason: result.outcome === 'refused' ? `answered ${result.status}` : `still failing (${result.reason}) after ${Math.round(this.options.retryForMs / 3_600_000)} h`,
+      reason:
+        result.outcome === 'refused'
+          ? `answered ${result.status}`
+          : `still failing (${result.reason}) after ${Math.round(this.options.retryForMs / 3_600_000)} h`,
       dead_at: new Date().toISOString(),
       event,
     };
     // Kept until a replay delivers it; if it cannot be kept now, the event is delivered again later.
-    await this.options.bus.publish(this.options.subjects.usageDeadLetter(this.id, deadLetterKey(event.event_id)), record);
+    await this.options.bus.publish(
+      this.options.subjects.usageDeadLetter(this.id, deadLetterKey(event.event_id)),
+      record,
+    );
     metrics.usageWebhookDeadLetters.inc({ sink: this.host });
-    logger.error({ ...ids, ...(result.status ? { status: result.status } : {}), reason: record.reason }, 'usage webhook dead-lettered: see mozaiks usage dead-letters, resend with mozaiks usage replay');
+    logger.error(
+      { ...ids, ...(result.status ? { status: result.status } : {}), reason: record.reason },
+      'usage webhook dead-lettered: see mozaiks usage dead-letters, resend with mozaiks usage replay',
+    );
   }
 }

@@ -1,0 +1,5 @@
+// @mozaiks/common: small helpers every room needs, with no dependencies.
+export { backoffDelay } from './backoff.js';
+export type { BackoffPolicy } from './backoff.js';
+export { errorMessage } from './error-message.js';
+export { sleep } from './sleep.js';
