@@ -1,4 +1,5 @@
 // The engine's ports: everything it needs from the world, so it runs and is tested without I/O.
+import { ErrorCode, RuntimeError } from '@mozaiks/protocol';
 import type { EventBody, LlmCallUsage, ToolFailure } from '@mozaiks/protocol';
 import type { HookDefinition, ToolDefinition } from '@mozaiks/workflows';
 
@@ -54,6 +55,27 @@ export interface LlmCallOptions {
   onDelta?: (text: string) => void;
   /** Where retries and failures are reported. */
   log?: LlmCallLog;
+}
+
+/**
+ * A model call that failed for good (after its retries), was aborted, or answered what the agent
+ * cannot use: the client is told the endpoint's words (`llm_error`), never the runtime's insides.
+ */
+export class LlmCallError extends RuntimeError {
+  override name = 'LlmCallError';
+  /** The endpoint's HTTP status, when it answered. */
+  readonly status: number | undefined;
+  /** What an aborted call had consumed (counted here: the endpoint reports nothing for it). */
+  readonly usage: LlmCallUsage | undefined;
+
+  constructor(
+    message: string,
+    options: { cause?: unknown; retryable: boolean; status?: number; usage?: LlmCallUsage },
+  ) {
+    super(ErrorCode.LlmError, message, options);
+    this.status = options.status;
+    this.usage = options.usage;
+  }
 }
 
 /** A chat-completions endpoint. Throws `LlmCallError` (or any error) when the call fails for good. */

@@ -2,7 +2,8 @@
 // endpoint reports it, retries of transient failures, and errors that say what went wrong.
 import { startChatCompletionsServer } from './openai-wire';
 import type { ChatCompletionsServer, CompletionReply, CompletionRequestBody } from './openai-wire';
-import { LlmCallError, OpenAiLlmClient } from './openai-llm-client';
+import { LlmCallError } from '@mozaiks/engine';
+import { OpenAiLlmClient } from './openai-llm-client';
 
 let server: ChatCompletionsServer;
 let replies: CompletionReply[];

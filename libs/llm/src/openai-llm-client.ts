@@ -13,7 +13,7 @@ function openai(): typeof OpenAI {
   return (sdk ??= (require('openai') as { default: typeof OpenAI }).default);
 }
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import { ErrorCode, RuntimeError } from '@mozaiks/protocol';
+import { LlmCallError } from '@mozaiks/engine';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
 import { httpFetch } from './http-fetch.js';
 import { estimateCompletionTokens, estimatePromptTokens } from './token-estimate.js';
@@ -36,22 +36,6 @@ export interface OpenAiLlmClientOptions {
    * @default true
    */
   streaming?: boolean;
-}
-
-/** An LLM call that failed after its retries, or was aborted. */
-export class LlmCallError extends RuntimeError {
-  override name = 'LlmCallError';
-  constructor(
-    message: string,
-    options: { cause?: unknown; retryable: boolean; status?: number; usage?: LlmResponse['usage'] },
-  ) {
-    super(ErrorCode.LlmError, message, options);
-    this.status = options.status;
-    this.usage = options.usage;
-  }
-  readonly status: number | undefined;
-  /** What an aborted call had consumed (counted here: the endpoint reports nothing for it). */
-  readonly usage: LlmResponse['usage'] | undefined;
 }
 
 export class OpenAiLlmClient implements LlmClient {

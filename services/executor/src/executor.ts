@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { RetryLaterError } from '@mozaiks/bus';
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
-import { RunAbortedError, runWorkflow } from '@mozaiks/engine';
+import { LlmCallError, RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient, RunInput } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
 import { ChatControl, ChatNudge, describeIssues } from '@mozaiks/protocol';
@@ -573,7 +573,7 @@ export class Executor {
     } finally {
       serving.current = undefined;
     }
-    if (outcome.error !== undefined && (outcome.error as { code?: string }).code !== 'llm_error') {
+    if (outcome.error !== undefined && !(outcome.error instanceof LlmCallError)) {
       log.error(
         {
           error:

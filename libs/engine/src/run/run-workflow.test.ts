@@ -2,8 +2,8 @@
 import type { EventBody } from '@mozaiks/protocol';
 import { parseExpression } from '@mozaiks/workflows';
 import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
-import { MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from './run-workflow';
-import type { RunPorts } from './run-workflow';
+import { LlmCallError, MAX_TOOL_ROUNDS_PER_TURN, RunAbortedError, runWorkflow } from '../index';
+import type { RunPorts } from '../index';
 import type {
   ChatMessage,
   LlmCallOptions,
@@ -13,7 +13,7 @@ import type {
   RunStep,
   ToolInvocation,
   ToolOutcome,
-} from './ports';
+} from '../ports';
 
 type Reply = Partial<Pick<LlmResponse, 'content' | 'tool_calls'>> | Error;
 
@@ -333,10 +333,7 @@ describe('runWorkflow with DefaultPattern', () => {
   });
 
   it('turns an LLM failure into an error event and a failed completion, keeping the usage so far', async () => {
-    const failure = Object.assign(new Error('LLM call to model m failed (HTTP 503): overloaded'), {
-      code: 'llm_error',
-      retryable: true,
-    });
+    const failure = new LlmCallError('LLM call to model m failed (HTTP 503): overloaded', { retryable: true });
     const { ports: p, events, stored } = ports(new ScriptedLlmPort([{ content: 'A ok' }, failure]));
     const outcome = await runWorkflow({ workflow: workflow(), runId: 'r', userMessage: 'hi' }, p);
     expect(outcome).toMatchObject({ status: 'failed', reason: 'error', turns: 1 });
