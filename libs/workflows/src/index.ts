@@ -11,19 +11,17 @@ export {
   LIFECYCLE_TRIGGERS,
   SPECIAL_TARGETS,
   StructuredOutputsFile,
-  matchesVariableType,
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   OrchestratorFile,
-  RESERVED_TOOL_ENV,
   STARTUP_MODES,
   TOOL_FILE_EXTENSIONS,
-  ToolEnv,
   ToolsFile,
   UI_DISPLAYS,
   VariableTrigger,
-  reservedToolEnv,
-} from './workflow-definition.js';
+} from './file-schemas.js';
+export { RESERVED_TOOL_ENV, ToolEnv, reservedToolEnv } from './tool-env.js';
+export { matchesVariableType } from './workflow-definition.js';
 export type {
   AgentDefinition,
   ContextVariableDefinition,
@@ -33,21 +31,16 @@ export type {
   StructuredOutput,
   ToolDefinition,
   WorkflowDefinition,
+  WorkflowProblem,
 } from './workflow-definition.js';
-export {
-  JSON_FORM_FILE,
-  WORKFLOW_FILE_NAMES,
-  WorkflowNotFoundError,
-  WorkflowValidationError,
-  formatProblem,
-  isWorkflowFolder,
-  loadWorkflow,
-} from './workflow-loader.js';
-export type { LoadOptions, WorkflowProblem } from './workflow-loader.js';
+export { loadWorkflow } from './loading/load-workflow.js';
+export type { LoadOptions } from './loading/load-workflow.js';
+export { WorkflowNotFoundError, WorkflowValidationError, formatProblem } from './loading/problems.js';
+export { JSON_FORM_FILE, WORKFLOW_FILES, WORKFLOW_FILE_NAMES, isWorkflowFolder } from './loading/workflow-files.js';
+export type { WorkflowFileKind } from './loading/workflow-files.js';
 export { CONTEXT_PARAMETER, readPythonSignature } from './python-signature.js';
-export { joinPromptSections } from './upstream-format.js';
+export { joinPromptSections } from './python-format/agents.js';
 export { WorkflowRegistry } from './workflow-registry.js';
 export type { WorkflowRegistryOptions } from './workflow-registry.js';
-export { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas.js';
-export type { WorkflowFileKind } from './json-schemas.js';
+export { workflowFileJsonSchema } from './json-schemas.js';
 export { parseStructuredReply } from './structured-output.js';

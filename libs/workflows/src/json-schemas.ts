@@ -8,17 +8,8 @@ import {
   OrchestratorFile,
   StructuredOutputsFile,
   ToolsFile,
-} from './workflow-definition.js';
-
-export const WORKFLOW_FILES = [
-  'orchestrator',
-  'agents',
-  'tools',
-  'context_variables',
-  'handoffs',
-  'structured_outputs',
-] as const;
-export type WorkflowFileKind = (typeof WORKFLOW_FILES)[number];
+} from './file-schemas.js';
+import type { WorkflowFileKind } from './loading/workflow-files.js';
 
 const schemas = {
   orchestrator: OrchestratorFile,

@@ -3,9 +3,15 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WorkflowNotFoundError, WorkflowValidationError, formatProblem, loadWorkflow } from './workflow-loader';
-import { WorkflowRegistry } from './workflow-registry';
-import { WORKFLOW_FILES, workflowFileJsonSchema } from './json-schemas';
+import {
+  WORKFLOW_FILES,
+  WorkflowNotFoundError,
+  WorkflowRegistry,
+  WorkflowValidationError,
+  formatProblem,
+  loadWorkflow,
+  workflowFileJsonSchema,
+} from './index';
 
 const SHIPPED = path.resolve(__dirname, '../../../workflows');
 

@@ -3,7 +3,8 @@
 // stat of each) at most once per `recheckMs`, not on every run.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { WORKFLOW_FILE_NAMES, loadWorkflow } from './workflow-loader.js';
+import { loadWorkflow } from './loading/load-workflow.js';
+import { WORKFLOW_FILE_NAMES } from './loading/workflow-files.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
 export interface WorkflowRegistryOptions {
