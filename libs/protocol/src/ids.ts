@@ -16,3 +16,8 @@ export type Id = z.infer<typeof Id>;
 /** The owner of a chat: every stored chat, message and event belongs to one. */
 export const Tenant = z.object({ app_id: Id, user_id: Id });
 export type Tenant = z.infer<typeof Tenant>;
+
+/** A new event id: `evt_` and 32 hex digits, unique per event. */
+export function newEventId(): string {
+  return `evt_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;
+}

@@ -12,7 +12,7 @@ import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, WsTestClient, makeTempDir, mintToken } from '@mozaiks/testing';
 import type { TempDir } from '@mozaiks/testing';
 import { Gateway } from './gateway';
-import type { GatewayOptions } from './gateway';
+import type { GatewayOptions } from './gateway-options';
 
 let dir: TempDir;
 let stores: ChatStores;
