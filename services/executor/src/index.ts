@@ -1,7 +1,5 @@
 // The executor service's parts, shared with the standalone runtime.
 export { Executor } from './executor.js';
-export type { ExecutorOptions } from './executor.js';
-export { BusToolInvoker, LogRunJournal, newEventId, publishChatEvent, stampEvent } from './chat-ports.js';
-export type { ChatScope } from './chat-ports.js';
+export type { ExecutorOptions } from './executor-options.js';
 export { executorFromConfig, llmFromConfig } from './from-config.js';
 export type { ConfiguredLlm, ExecutorParts } from './from-config.js';
