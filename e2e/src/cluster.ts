@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NatsBus } from '@mozaiks/bus';
-import { subjects } from '@mozaiks/protocol';
+import { runtimeStreams } from '@mozaiks/service';
 import { makeTempDir, startNatsServer, startScriptedLlm } from '@mozaiks/testing';
 import type { MongoTestServer, NatsServer, ScriptedLlm, TempDir, TestEvent } from '@mozaiks/testing';
 import { REPO_ROOT, testRuntimeEnv } from './harness';
@@ -136,7 +136,7 @@ export async function startCluster(
     observer = await NatsBus.connect({
       servers: nats.url,
       name: 'test-observer',
-      streams: subjects('mozaiks').streams,
+      streams: runtimeStreams('mozaiks'),
     });
   } catch (error) {
     // A cluster that did not start leaves nothing running behind.

@@ -2,7 +2,7 @@
 // queue group. Tools see only what they declare of the service's environment, and no worker
 // outlives a service that is killed outright, not even one stuck in a loop.
 import { NatsBus } from '@mozaiks/bus';
-import { subjects } from '@mozaiks/protocol';
+import { runtimeStreams } from '@mozaiks/service';
 import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { processEnded, startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
@@ -15,7 +15,7 @@ let service: ServiceProcess;
 
 beforeAll(async () => {
   nats = await startNatsServer();
-  client = await NatsBus.connect({ servers: nats.url, name: 'test-executor', streams: subjects('mozaiks').streams });
+  client = await NatsBus.connect({ servers: nats.url, name: 'test-executor', streams: runtimeStreams('mozaiks') });
   service = await new ServiceProcess('tool-runner', {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     NATS_URL: nats.url,

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { subjects } from '@mozaiks/protocol';
+import { runtimeStreams } from '@mozaiks/service';
 import { makeTempDir } from '@mozaiks/testing';
 import { REPO_ROOT } from '../harness';
 import { CHART_DIR, CI_VALUES, HELMS, component, helm, ofKind, ours, renderChart, validateObjects } from './chart';
@@ -216,7 +216,7 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
     const objects = render({ valuesFiles: [CI_VALUES[1]!], set: { 'config.subjectPrefix': 'acme-prod' } });
     const [scaled] = ofKind(objects, 'ScaledObject');
     expect(scaled!.spec.triggers[0].metadata.stream).toBe(
-      subjects('acme-prod').streams.find((s) => s.subjects.includes('acme-prod.run.>'))!.name,
+      runtimeStreams('acme-prod').find((s) => s.subjects.includes('acme-prod.run.>'))!.name,
     );
     expect(scaled!.spec.triggers[0].metadata.consumer).toMatch(/^executors_[0-9a-f]{10}$/);
     // The NATS chart's monitoring Service when NATS comes with the release.

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { NatsBus } from '@mozaiks/bus';
-import { subjects } from '@mozaiks/protocol';
+import { runtimeStreams } from '@mozaiks/service';
 import type { CompletionRequestBody } from '@mozaiks/llm';
 import {
   WsTestClient,
@@ -96,7 +96,7 @@ maybe.each(HELMS.map((h) => [h.name, h] as const))(
       observer = await NatsBus.connect({
         servers: nats.url,
         name: 'billing-observer',
-        streams: subjects('mozaiks').streams,
+        streams: runtimeStreams('mozaiks'),
       });
       observer.subscribe<{ event_id: string; chat_id: string }>('mozaiks.usage.>', (m) => void billed.push(m.data));
     }, 90_000);

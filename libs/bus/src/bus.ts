@@ -3,6 +3,19 @@
 
 export type Headers = Record<string, string>;
 
+/** A durable stream: which subjects it holds, and how long. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  /** `workqueue`: a message is gone once a consumer acknowledges it. `limits`: kept for `maxAgeMs`. */
+  retention: 'workqueue' | 'limits';
+  maxAgeMs: number;
+  /** Window within which a repeated message id is stored once. */
+  duplicateWindowMs: number;
+  /** Messages kept per subject: the newest replaces the one before. @default unlimited */
+  maxMsgsPerSubject?: number;
+}
+
 export interface BusMessage<T = unknown> {
   subject: string;
   data: T;

@@ -7,10 +7,14 @@ export type {
   ConsumeOptions,
   Headers,
   PublishOptions,
+  StreamSpec,
   Subscription,
   WorkHandler,
 } from './bus.js';
 export { MemoryBus } from './memory-bus.js';
-export { MESSAGE_ID_HEADER, NatsBus, VERSION_HEADER, connectRuntimeBus, durableName } from './nats-bus.js';
-export type { NatsBusOptions } from './nats-bus.js';
+export { MESSAGE_ID_HEADER, VERSION_HEADER } from './nats/codec.js';
+export type { ConnectionEvent } from './nats/connection-status.js';
+export { NatsBus } from './nats/nats-bus.js';
+export type { NatsBusOptions } from './nats/nats-bus.js';
+export { durableName } from './nats/work-consumer.js';
 export type { MemoryBusOptions } from './memory-bus.js';

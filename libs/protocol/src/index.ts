@@ -56,4 +56,4 @@ export {
   UsageRecord,
 } from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
-export type { StreamSpec, Subjects } from './subjects.js';
+export type { Subjects } from './subjects.js';

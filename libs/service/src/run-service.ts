@@ -2,7 +2,6 @@
 // configuration (or stop, naming every problem), connect to NATS and (when the service keeps chats)
 // the store, serve /health, /ready and /metrics, and on SIGTERM/SIGINT stop taking work, let the
 // work in flight finish, then close.
-import { connectRuntimeBus } from '@mozaiks/bus';
 import type { NatsBus } from '@mozaiks/bus';
 import { ConfigError, loadServiceConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
@@ -17,6 +16,7 @@ import {
   toPinoLevel,
 } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
+import { connectRuntimeBus } from './runtime-bus.js';
 import { onShutdown } from './shutdown.js';
 import { storeFromConfig } from './store-from-config.js';
 

@@ -1,7 +1,7 @@
 // `mozaiks doctor`: checks what the runtime would run with (its configuration, the LLM endpoint
 // and key, NATS, the chat store, the workflow folders) and says what is wrong and how to fix it.
 import { mkdirSync, accessSync, constants } from 'node:fs';
-import { connectRuntimeBus } from '@mozaiks/bus';
+import { connectRuntimeBus } from '@mozaiks/service';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { openStore } from '@mozaiks/store';

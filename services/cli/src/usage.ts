@@ -1,8 +1,8 @@
 // `mozaiks usage`: billing operators' view of the durable usage stream on NATS: what the webhook
 // sinks could not deliver, re-delivery of a period with the same ids, and totals for a period.
 import { Webhook } from 'standardwebhooks';
-import { connectRuntimeBus } from '@mozaiks/bus';
 import type { NatsBus } from '@mozaiks/bus';
+import { connectRuntimeBus } from '@mozaiks/service';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { UsageDeadLetter, UsageUpdateEvent, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';

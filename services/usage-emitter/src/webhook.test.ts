@@ -6,6 +6,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { NatsBus } from '@mozaiks/bus';
+import { runtimeStreams } from '@mozaiks/service';
 import { UsageDeadLetter, subjects } from '@mozaiks/protocol';
 import type { UsageUpdateEvent } from '@mozaiks/protocol';
 import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
@@ -87,7 +88,12 @@ afterAll(async () => {
   await nats.dispose();
 });
 beforeEach(async () => {
-  bus = await NatsBus.connect({ servers: nats.url, name: 'webhook-test', streams: wiring.streams, ackWaitMs: 5000 });
+  bus = await NatsBus.connect({
+    servers: nats.url,
+    name: 'webhook-test',
+    streams: runtimeStreams('mozaiks'),
+    ackWaitMs: 5000,
+  });
   logs = '';
   metrics = new RuntimeMetrics({ processMetrics: false });
 });

@@ -1,11 +1,9 @@
 // The NATS adapter against the Bus contract, on a private nats-server, plus what only NATS can
 // show: messages between connections, stored work surviving a server restart, stream set-up.
-import { jetstreamManager } from '@nats-io/jetstream';
 import { startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
-import { busContract } from './bus.contract';
-import { subjects } from '@mozaiks/protocol';
-import type { StreamSpec } from '@mozaiks/protocol';
+import { busContract } from '../bus.contract';
+import type { StreamSpec } from '../bus';
 import { NatsBus } from './nats-bus';
 
 const testStreams: StreamSpec[] = [
@@ -46,17 +44,6 @@ async function open(name = 'test', streams = testStreams): Promise<NatsBus> {
 busContract('NatsBus', { create: () => open() });
 
 describe('NatsBus', () => {
-  it('creates the runtime streams idempotently', async () => {
-    await open('a', subjects('mozaiks').streams);
-    await open('b', subjects('mozaiks').streams);
-    const jsm = await jetstreamManager((opened.at(-1) as NatsBus).connection);
-    const names: string[] = [];
-    for await (const s of jsm.streams.list()) names.push(s.config.name);
-    expect(names).toEqual(expect.arrayContaining(['MOZAIKS_RUNS', 'MOZAIKS_METERING', 'MOZAIKS_USAGE']));
-    const usage = await jsm.streams.info('MOZAIKS_USAGE');
-    expect(usage.config.subjects).toEqual(['mozaiks.usage.>']);
-  });
-
   it('runs work once per key across connections (processes): the second gets the first result', async () => {
     const a = await open('a');
     const b = await open('b');
