@@ -4,10 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asyncApiHtml } from './asyncapi-page.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { asyncApiDocument, asyncApiHtml, protocolExamples } = require(path.join(root, 'libs/protocol/dist/asyncapi.js'));
+const { asyncApiDocument, protocolExamples } = require(path.join(root, 'libs/protocol/dist/asyncapi.js'));
 const { stringify } = require('yaml');
 
 const doc = asyncApiDocument(protocolExamples(readFileSync(path.join(root, 'libs/protocol/PROTOCOL.md'), 'utf8')));
