@@ -38,8 +38,6 @@ export interface RunningService {
   close?(): Promise<void>;
   /** Fields for the "running" log line. */
   info?: Record<string, unknown>;
-  /** Run requests waiting for an executor, for the run_queue_pending metric (executors). */
-  runQueuePending?: () => Promise<number | undefined>;
 }
 
 export interface ServiceOptions {
@@ -83,7 +81,7 @@ export function runService(
     let draining = false;
     const ready = () => bus.connected && (stores?.healthy() ?? true) && !draining;
     const service = await start({ config, logger, metrics, bus, stores, ready });
-    metrics.observe(name, { ready, ...(service.runQueuePending ? { runQueuePending: service.runQueuePending } : {}) });
+    metrics.observe(name, { ready });
     const ops =
       options.opsEndpoints === false
         ? undefined

@@ -6,7 +6,7 @@ import { connectRuntimeBus } from '@mozaiks/service';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { UsageDeadLetter, UsageUpdateEvent, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
-import { backoffMs, deadLetterKey, postWebhook, sinkHost, sinkId } from '@mozaiks/usage-emitter';
+import { backoffMs, deadLetterKey, postWebhook, sinkHost, sinkId } from '@mozaiks/webhooks';
 import { UsageError, parseFlags } from './flags.js';
 
 type Out = (line: string) => void;

@@ -10,6 +10,7 @@ import { newActiveChat, wakeUp } from './active-chat.js';
 import type { ActiveChat } from './active-chat.js';
 import { ChatSessions } from './chat-session.js';
 import { executorOptionsWithDefaults } from './executor-options.js';
+import { executorMetrics } from './metrics.js';
 import type { ExecutorOptions, ExecutorOptionsWithDefaults } from './executor-options.js';
 
 export class Executor {
@@ -27,12 +28,12 @@ export class Executor {
     this.options = executorOptionsWithDefaults(given);
     this.id = this.options.id;
     this.sessions = new ChatSessions(this.options);
+    executorMetrics(this.options.metrics);
   }
 
   /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
-    this.options.metrics.exposeRunsInFlight();
     this.subscription = bus.consume(
       subjects.allRuns,
       'executors',
@@ -113,7 +114,7 @@ export class Executor {
   private async serve(nudge: ChatNudge, key: string, attempt: number): Promise<void> {
     const chat = newActiveChat();
     this.active.set(key, chat);
-    this.options.metrics.runsInFlight.inc();
+    executorMetrics(this.options.metrics).runsInFlight.inc();
     // A request delivered again may stand for nudges its first executor took in before it died:
     // it reads the whole inbox, not only the input it names.
     const work = this.sessions.serve(nudge, key, chat, attempt > 1 ? undefined : nudge.input_seq).finally(() => {
@@ -125,7 +126,7 @@ export class Executor {
       await work;
     } finally {
       this.running.delete(work);
-      this.options.metrics.runsInFlight.dec();
+      executorMetrics(this.options.metrics).runsInFlight.dec();
     }
   }
 }

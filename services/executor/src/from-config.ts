@@ -10,6 +10,7 @@ import type { RuntimeConfig } from '@mozaiks/config';
 import { SpanKind, captureMessageContent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { Executor } from './executor.js';
+import { executorMetrics } from './metrics.js';
 
 export interface ConfiguredLlm {
   llm: OpenAiLlmClient;
@@ -83,7 +84,7 @@ export function countedLlm(
   return {
     async complete(request: LlmRequest, options?: LlmCallOptions): Promise<LlmResponse> {
       const model = request.model ?? defaultModel;
-      const end = metrics.llmDuration.startTimer({ model });
+      const end = executorMetrics(metrics).llmDuration.startTimer({ model });
       const span = startSpan(`chat ${model}`, {
         kind: SpanKind.CLIENT,
         attributes: {
@@ -97,7 +98,7 @@ export function countedLlm(
       });
       try {
         const response = await llm.complete(request, options);
-        metrics.llmCalls.inc({ model, outcome: 'ok' });
+        executorMetrics(metrics).llmCalls.inc({ model, outcome: 'ok' });
         span.end({
           'gen_ai.response.model': response.usage.model,
           'gen_ai.usage.input_tokens': response.usage.prompt_tokens,
@@ -112,7 +113,7 @@ export function countedLlm(
         });
         return response;
       } catch (error) {
-        metrics.llmCalls.inc({ model, outcome: options?.signal?.aborted ? 'cancelled' : 'error' });
+        executorMetrics(metrics).llmCalls.inc({ model, outcome: options?.signal?.aborted ? 'cancelled' : 'error' });
         span.fail(error);
         throw error;
       } finally {

@@ -4,15 +4,16 @@
 import { subjects } from '@mozaiks/protocol';
 import { runService, startRetention } from '@mozaiks/service';
 import { executorFromConfig, llmFromConfig } from './from-config.js';
+import { executorMetrics } from './metrics.js';
 
 runService('executor', { defaultPort: 8001, store: true }, async ({ config, logger, metrics, bus, stores }) => {
   const { llm, demo } = await llmFromConfig(config, logger);
   const executor = executorFromConfig(config, { bus, stores: stores!, llm, logger, metrics });
+  executorMetrics(metrics).watchRunQueue(() => bus.backlog(subjects(config.SUBJECT_PREFIX).allRuns, 'executors'));
   await executor.start();
   const stopRetention = startRetention(stores!, config.EVENT_RETENTION_DAYS, logger);
   return {
     info: { executor_id: executor.id },
-    runQueuePending: () => bus.backlog(subjects(config.SUBJECT_PREFIX).allRuns, 'executors'),
     // Finishes runs for the grace period, then hands the rest back to other executors.
     stop: async () => {
       stopRetention();

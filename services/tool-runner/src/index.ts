@@ -3,11 +3,6 @@ export { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
 export type { FairSchedulerOptions } from './fair-scheduler.js';
 export { ToolSandbox, languageOf } from './sandbox.js';
 export type { SandboxOptions, ToolLanguage, WorkerCommand } from './sandbox.js';
-export {
-  MAX_TOOL_OUTPUT_BYTES,
-  MAX_TOOL_RESULT_BYTES,
-  ToolRunner,
-  toolRunnerFromConfig,
-  toolRunnerLimits,
-} from './tool-runner.js';
-export type { ToolRunnerLimits, ToolRunnerOptions } from './tool-runner.js';
+export { MAX_TOOL_OUTPUT_BYTES, MAX_TOOL_RESULT_BYTES, ToolRunner } from './tool-runner.js';
+export { toolRunnerFromConfig, toolRunnerLimits } from './tool-runner-options.js';
+export type { ToolRunnerLimits, ToolRunnerOptions } from './tool-runner-options.js';

@@ -12,7 +12,7 @@ import { makeTempDir, processEnded } from '@mozaiks/testing';
 import { reservedToolEnv } from '@mozaiks/workflows';
 import type { TempDir } from '@mozaiks/testing';
 import { ToolRunner } from './tool-runner';
-import type { ToolRunnerLimits } from './tool-runner';
+import type { ToolRunnerLimits } from './tool-runner-options';
 
 const silent = createLogger({
   service: 'test',

@@ -1,19 +1,21 @@
 // The tool-runner: answers tool requests from the bus by running the workflow's tool code in
 // sandboxed worker processes, warm per app, workflow and language, admitted fairly between apps.
 // The standalone runtime and the tool-runner service both use this class.
-import { realpathSync, statSync } from 'node:fs';
-import path from 'node:path';
-import type { Bus, Subscription } from '@mozaiks/bus';
-import type { RuntimeConfig } from '@mozaiks/config';
-import { ToolRequest, describeIssues, subjects } from '@mozaiks/protocol';
-import type { Subjects, ToolReply } from '@mozaiks/protocol';
+import type { Subscription } from '@mozaiks/bus';
+import { errorMessage } from '@mozaiks/common';
+import { ToolRequest, describeIssues } from '@mozaiks/protocol';
+import type { ToolReply } from '@mozaiks/protocol';
 import { SpanKind, startSpan } from '@mozaiks/telemetry';
-import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
-import { TOOL_FILE_EXTENSIONS, WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
-import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
+import { WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
 import { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
-import { ToolSandbox, languageOf } from './sandbox.js';
+import { toolRunnerMetrics } from './metrics.js';
+import type { ToolRunnerMetrics } from './metrics.js';
+import { ToolSandbox } from './sandbox.js';
 import type { ToolLanguage } from './sandbox.js';
+import { codeVersion, failure, resolveCall } from './tool-resolution.js';
+import type { ResolvedCall } from './tool-resolution.js';
+import { limitsWithDefaults } from './tool-runner-options.js';
+import type { ToolRunnerOptions } from './tool-runner-options.js';
 import { ToolWorker } from './tool-worker.js';
 import type { ToolOutcome } from './tool-worker.js';
 import { WorkerPool } from './worker-pool.js';
@@ -25,88 +27,12 @@ export const MAX_TOOL_RESULT_BYTES = 8 * 1024 * 1024;
 /** How long a call's reply is kept for a repeated request. */
 const TOOL_RESULT_KEPT_MS = 15 * 60_000;
 
-export interface ToolRunnerLimits {
-  /** Calls running at once. @default 8 */
-  concurrency?: number;
-  /** Calls of one app running at once. @default half of `concurrency`, at least 1 */
-  perApp?: number;
-  /** Calls waiting at once; more are refused with `tool_busy`. @default 1000 */
-  queueLimit?: number;
-  /** Memory of one worker process, in MiB. @default 256 */
-  memoryMb?: number;
-  /** Calls a worker serves before it is replaced. @default 100 */
-  workerMaxCalls?: number;
-  /** Milliseconds an idle worker is kept. @default 60000 */
-  workerIdleMs?: number;
-  /** Idle workers kept over all apps and workflows. @default 16 */
-  maxIdleWorkers?: number;
-}
-
-/** The limits the runtime's configuration sets. */
-/** The tool-runner as the configuration describes it: the same in its own process and in standalone. */
-export function toolRunnerFromConfig(
-  config: RuntimeConfig,
-  parts: { bus: Bus; logger: Logger; metrics: RuntimeMetrics; toolEnv: Readonly<Record<string, string | undefined>> },
-): ToolRunner {
-  return new ToolRunner({
-    bus: parts.bus,
-    subjects: subjects(config.SUBJECT_PREFIX),
-    workflowsDir: config.WORKFLOWS_DIR,
-    logger: parts.logger,
-    metrics: parts.metrics,
-    // Tools receive only the variables they declare, taken from here.
-    toolEnv: parts.toolEnv,
-    python: config.TOOL_PYTHON,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
-    limits: toolRunnerLimits(config),
-  });
-}
-
-export function toolRunnerLimits(config: RuntimeConfig): ToolRunnerLimits {
-  return {
-    concurrency: config.TOOL_CONCURRENCY,
-    ...(config.TOOL_CONCURRENCY_PER_APP === undefined ? {} : { perApp: config.TOOL_CONCURRENCY_PER_APP }),
-    queueLimit: config.TOOL_QUEUE_LIMIT,
-    memoryMb: config.TOOL_MEMORY_MB,
-    workerMaxCalls: config.TOOL_WORKER_MAX_CALLS,
-    workerIdleMs: config.TOOL_WORKER_IDLE_SECONDS * 1000,
-    maxIdleWorkers: config.TOOL_IDLE_WORKERS,
-  };
-}
-
-export interface ToolRunnerOptions {
-  bus: Bus;
-  subjects: Subjects;
-  /** Folder holding one folder per workflow. */
-  workflowsDir: string;
-  logger: Logger;
-  metrics?: RuntimeMetrics;
-  /** Where the variables tools declare (`env:` in tools.yaml) take their values; nothing else of it reaches a tool. */
-  toolEnv?: Readonly<Record<string, string | undefined>>;
-  /** Interpreter for Python tools. @default 'python3' */
-  python?: string;
-  /** Milliseconds `stop()` lets calls in flight finish before it stops their workers. @default 25000 */
-  shutdownGraceMs?: number;
-  limits?: ToolRunnerLimits;
-}
-
 interface WorkerSpec {
   appId: string;
   workflowId: string;
   language: ToolLanguage;
   workflowDir: string;
   env: string[];
-}
-
-interface ResolvedCall {
-  request: ToolRequest;
-  tool: ToolDefinition;
-  /** Every tool file of the workflow: a change to any starts new workers. */
-  toolFiles: string[];
-  file: string;
-  display: string;
-  language: ToolLanguage;
-  workflowDir: string;
 }
 
 export class ToolRunner {
@@ -119,22 +45,20 @@ export class ToolRunner {
   private readonly workers = new Map<string, WorkerSpec>();
   private readonly warnedMissing = new Set<string>();
   private readonly inflight = new Set<Promise<ToolReply>>();
+  private readonly metrics: ToolRunnerMetrics | undefined;
 
   constructor(private readonly options: ToolRunnerOptions) {
-    const limits = options.limits ?? {};
-    const concurrency = limits.concurrency ?? 8;
+    const limits = limitsWithDefaults(options.limits);
     this.registry = new WorkflowRegistry(options.workflowsDir);
-    this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb ?? 256, python: options.python ?? 'python3' });
-    this.scheduler = new FairScheduler({
-      concurrency,
-      perApp: limits.perApp ?? Math.max(1, Math.floor(concurrency / 2)),
-      queueLimit: limits.queueLimit ?? 1000,
-    });
+    this.metrics = options.metrics ? toolRunnerMetrics(options.metrics) : undefined;
+    this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb, python: options.python ?? 'python3' });
+    const { concurrency, perApp, queueLimit } = limits;
+    this.scheduler = new FairScheduler({ concurrency, perApp, queueLimit });
     this.pool = new WorkerPool({
       create: (key) => this.startWorker(key),
-      maxCalls: limits.workerMaxCalls ?? 100,
-      idleMs: limits.workerIdleMs ?? 60_000,
-      maxIdle: limits.maxIdleWorkers ?? 16,
+      maxCalls: limits.workerMaxCalls,
+      idleMs: limits.workerIdleMs,
+      maxIdle: limits.maxIdleWorkers,
     });
     for (const gap of this.sandbox.missing) options.logger.warn(`tool sandbox: missing ${gap}`);
   }
@@ -209,10 +133,7 @@ export class ToolRunner {
           )
           .catch((error: unknown) =>
             reply(
-              failure(
-                'tool_unavailable',
-                `the call could not be matched with its first run: ${error instanceof Error ? error.message : String(error)}`,
-              ),
+              failure('tool_unavailable', `the call could not be matched with its first run: ${errorMessage(error)}`),
               performance.now(),
             ),
           )
@@ -234,7 +155,7 @@ export class ToolRunner {
       workflow_id: request.workflow_id,
       chat_id: request.chat_id,
     });
-    const resolved = this.resolve(request);
+    const resolved = resolveCall(this.registry, request);
     let outcome: ToolOutcome;
     if ('error' in resolved) outcome = resolved;
     else {
@@ -255,11 +176,11 @@ export class ToolRunner {
       this.observeLoad();
     }
     const result = reply(outcome, received);
-    this.options.metrics?.toolCalls.inc({
+    this.metrics?.toolCalls.inc({
       workflow_id: request.workflow_id,
       outcome: outcome.ok ? 'ok' : outcome.error.code,
     });
-    this.options.metrics?.toolDuration.observe({ workflow_id: request.workflow_id }, result.duration_ms / 1000);
+    this.metrics?.toolDuration.observe({ workflow_id: request.workflow_id }, result.duration_ms / 1000);
     if (outcome.ok)
       log.debug({ tool: request.function, duration_ms: Math.round(result.duration_ms) }, 'tool call succeeded');
     else
@@ -268,67 +189,13 @@ export class ToolRunner {
   }
 
   private observeLoad(): void {
-    const metrics = this.options.metrics;
+    const metrics = this.metrics;
     if (!metrics) return;
     const load = this.load;
     metrics.toolCallsActive.set({ state: 'running' }, load.running);
     metrics.toolCallsActive.set({ state: 'waiting' }, load.waiting);
     metrics.toolWorkers.set({ state: 'idle' }, load.idleWorkers);
     metrics.toolWorkers.set({ state: 'busy' }, load.busyWorkers);
-  }
-
-  /** The declared tool and its file, or the error the agent sees when there is none. */
-  private resolve(request: ToolRequest): ResolvedCall | { ok: false; error: { code: string; message: string } } {
-    const display = `${request.workflow_id}/${request.file}`;
-    let workflow: WorkflowDefinition;
-    try {
-      workflow = this.registry.get(request.workflow_id);
-    } catch (error) {
-      return failure(
-        'tool_not_found',
-        `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error
-          ? error.message
-          : String(error)
-        )
-          .split('\n')
-          .map((l) => l.trim())
-          .filter(Boolean)
-          .join('; ')}`,
-      );
-    }
-    // Hooks and lifecycle tools are the workflow's functions too, declared in hooks.yaml and tools.yaml.
-    const declared = request.hook
-      ? (workflow.hooks ?? []).filter((h) => h.type === request.hook).map((h) => h.tool)
-      : [...workflow.tools, ...(workflow.lifecycle_tools ?? []).map((l) => l.tool)];
-    const tool = declared.find((t) => t.file === request.file && t.function === request.function);
-    if (!tool)
-      return failure(
-        'tool_not_found',
-        `${display} ${request.function} is not ${request.hook ? `a ${request.hook} hook declared in hooks.yaml` : 'a tool declared in tools.yaml'}`,
-      );
-    const workflowDir = realPath(workflow.dir);
-    const file = workflowDir && insideRealPath(workflowDir, request.file);
-    if (!workflowDir || !file)
-      return failure('tool_not_found', `tool file ${display} not found in the workflow folder`);
-    const language = languageOf(file);
-    if (!language) return failure('tool_not_found', `${display} is not a ${TOOL_FILE_EXTENSIONS.join(', ')} file`);
-    return {
-      request,
-      tool,
-      toolFiles: [
-        ...new Set(
-          [
-            ...workflow.tools,
-            ...(workflow.hooks ?? []).map((h) => h.tool),
-            ...(workflow.lifecycle_tools ?? []).map((l) => l.tool),
-          ].map((t) => t.file),
-        ),
-      ].sort(),
-      file,
-      display,
-      language,
-      workflowDir,
-    };
   }
 
   private async run(call: ResolvedCall): Promise<ToolOutcome> {
@@ -385,42 +252,6 @@ export class ToolRunner {
       resultBytes: MAX_TOOL_RESULT_BYTES,
     });
   }
-}
-
-/** Size and modification time of a workflow's tool files. */
-function codeVersion(workflowDir: string, files: readonly string[]): string {
-  return files
-    .map((f) => {
-      try {
-        const s = statSync(path.join(workflowDir, f));
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return '-';
-      }
-    })
-    .join('|');
-}
-
-function realPath(dir: string): string | undefined {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The real path of `file` if it lies inside `root`, following links. */
-function insideRealPath(root: string, file: string): string | undefined {
-  try {
-    const full = realpathSync(path.join(root, file));
-    return full.startsWith(root + path.sep) ? full : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function failure(code: string, message: string): { ok: false; error: { code: string; message: string } } {
-  return { ok: false, error: { code, message } };
 }
 
 function reply(outcome: ToolOutcome, received: number): ToolReply {

@@ -9,7 +9,8 @@ import { UsageRecord, describeIssues, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
 import { SpanKind, childTraceparent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
-import { WebhookSink } from './webhook.js';
+import { WebhookSink, webhookMetrics } from '@mozaiks/webhooks';
+import { usageEmitterMetrics } from './metrics.js';
 
 export interface UsageEmitterOptions {
   bus: Bus;
@@ -25,7 +26,11 @@ export interface UsageEmitterOptions {
 export class UsageEmitter {
   private subscription: Subscription | undefined;
 
-  constructor(private readonly options: UsageEmitterOptions) {}
+  constructor(private readonly options: UsageEmitterOptions) {
+    // Its families are on /metrics from the start (alerts read them), webhooks or not.
+    usageEmitterMetrics(options.metrics);
+    webhookMetrics(options.metrics);
+  }
 
   async start(): Promise<void> {
     // The webhook endpoints' consumers first: a new one starts at the usage published after it exists.
@@ -72,7 +77,7 @@ export class UsageEmitter {
         });
       } catch (error) {
         span.fail(error);
-        metrics.usagePublishFailures.inc();
+        usageEmitterMetrics(metrics).usagePublishFailures.inc();
         logger.warn(
           {
             app_id: event.app_id,

@@ -12,7 +12,7 @@ import type { UsageUpdateEvent } from '@mozaiks/protocol';
 import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
 import { startNatsServer } from '@mozaiks/testing';
 import type { NatsServer } from '@mozaiks/testing';
-import { WebhookSink, backoffMs } from './webhook';
+import { WebhookSink, backoffMs } from './index';
 
 const SECRET = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 const wiring = subjects('mozaiks');
