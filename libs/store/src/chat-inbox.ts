@@ -2,6 +2,7 @@
 // order), the chat's lease with its fencing epoch, and the outbox of usage still to publish.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef, InputRequest } from './chat-log.js';
+import type { Lease, LeaseProgress } from './lease.js';
 
 /** What a user (or a client opening the chat) gave a chat, waiting for its run. */
 export interface NewInput {
@@ -27,34 +28,6 @@ export interface NewInput {
 /** An accepted input: its position among the chat's inputs, from 1, is the order runs happen in. */
 export interface PendingInput extends NewInput {
   input_seq: number;
-}
-
-/**
- * The right to write a chat. `epoch` grows with every acquisition: a write carrying an older epoch
- * than the chat's current one is refused (fencing).
- */
-export interface Lease {
-  readonly tenant: Tenant;
-  readonly chatId: string;
-  readonly holder: string;
-  readonly epoch: number;
-  /** The previous holder's lease expired without being released: its writes must be fenced. */
-  readonly takeover: boolean;
-  /** The highest finished input its previous holder reported on release (a lower bound). */
-  readonly inputsDone: number;
-  /**
-   * The log position its previous holder reported on release (0 after a takeover or for a chat
-   * never released): a read of the log made before this lease was taken is complete if it reached it.
-   */
-  readonly position: number;
-}
-
-/** What a holder reports when it gives a chat up, for the next holder. */
-export interface LeaseProgress {
-  /** Highest input whose run finished. */
-  inputsDone: number;
-  /** The log's position after the holder's last step (`ChatWriter.position`). */
-  position: number;
 }
 
 /** The request id under which the answer to an input request is accepted: once per request. */

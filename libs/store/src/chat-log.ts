@@ -1,7 +1,7 @@
 // The ChatLog port: a chat's committed history (messages, persisted events with their per-chat
 // `seq`, context variables), read by any service and appended only by the holder of its lease.
 import type { LlmCallUsage, ServerEvent, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { Lease } from './chat-inbox.js';
+import type { Lease } from './lease.js';
 
 /** A chat's identity: the tenant that owns it, its id, and the workflow it was started with. */
 export interface ChatRef {
@@ -138,16 +138,4 @@ export interface ChatLog {
    * @throws LeaseLostError when the lease was already taken over again.
    */
   openWriter(lease: Lease, workflowId: string, basis?: WriterBasis): Promise<ChatWriter>;
-}
-
-/** The writer's lease was taken over by another holder: its write was refused, and nothing of it stored. */
-export class LeaseLostError extends Error {
-  override name = 'LeaseLostError';
-  readonly retryable = true;
-  constructor(lease: Lease, options?: { cause?: unknown }) {
-    super(
-      `lease of chat ${lease.chatId} (epoch ${lease.epoch}, holder ${lease.holder}) was taken over; write refused`,
-      options,
-    );
-  }
 }

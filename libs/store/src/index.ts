@@ -1,6 +1,7 @@
 // Chat persistence: the ChatLog and ChatInbox ports, their SQLite and MongoDB adapters, and the
 // factory that opens the one the configuration names.
-export { LeaseLostError } from './chat-log.js';
+export { LeaseLostError } from './lease.js';
+export type { Lease, LeaseProgress } from './lease.js';
 export type {
   ChatLog,
   ChatRecord,
@@ -16,17 +17,17 @@ export type {
   WriterBasis,
 } from './chat-log.js';
 export { answerRequestId } from './chat-inbox.js';
-export type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
+export type { ChatInbox, NewInput, PendingInput } from './chat-inbox.js';
 export { openStore } from './open-store.js';
 export type { ChatStores, StoreOptions } from './open-store.js';
-export { MONGO_INDEXES, MongoDatabase, describeMongoUri } from './mongo-database.js';
+export { MONGO_INDEXES, MongoDatabase, describeMongoUri } from './mongo/mongo-database.js';
 export { StoreUnavailableError } from './store-error.js';
-export type { MongoDatabaseOptions } from './mongo-database.js';
-export { MongoChatLog } from './mongo-chat-log.js';
-export { MongoChatInbox } from './mongo-chat-inbox.js';
-export { SqliteDatabase } from './sqlite-database.js';
-export type { SqliteDatabaseOptions } from './sqlite-database.js';
-export { SqliteChatLog } from './sqlite-chat-log.js';
-export { SqliteChatInbox } from './sqlite-chat-inbox.js';
+export type { MongoDatabaseOptions } from './mongo/mongo-database.js';
+export { MongoChatLog } from './mongo/mongo-chat-log.js';
+export { MongoChatInbox } from './mongo/mongo-chat-inbox.js';
+export { SqliteDatabase } from './sqlite/sqlite-database.js';
+export type { SqliteDatabaseOptions } from './sqlite/sqlite-database.js';
+export { SqliteChatLog } from './sqlite/sqlite-chat-log.js';
+export { SqliteChatInbox } from './sqlite/sqlite-chat-inbox.js';
 export { copySqliteToMongo } from './copy-to-mongo.js';
 export type { CopyCounts } from './copy-to-mongo.js';

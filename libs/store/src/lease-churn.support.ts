@@ -2,9 +2,9 @@
 // past it now and then so that another takes it over. Used by the contract's stress test (several
 // connections in one process) and by the fencing test (several processes).
 import type { Tenant } from '@mozaiks/protocol';
-import type { Lease, LeaseProgress } from './chat-inbox';
+import type { Lease, LeaseProgress } from './lease';
 import type { ChatWriter, NewEvent } from './chat-log';
-import { LeaseLostError } from './chat-log';
+import { LeaseLostError } from './lease';
 import type { ChatStores } from './open-store';
 
 export const CHURN_TENANT: Tenant = { app_id: 'app_1', user_id: 'ada' };

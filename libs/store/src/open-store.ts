@@ -2,12 +2,12 @@
 // else the embedded SQLite file under the data folder (one host).
 import type { ChatInbox } from './chat-inbox.js';
 import type { ChatLog } from './chat-log.js';
-import { MongoChatInbox } from './mongo-chat-inbox.js';
-import { MongoChatLog } from './mongo-chat-log.js';
-import { MongoDatabase } from './mongo-database.js';
-import { SqliteChatInbox } from './sqlite-chat-inbox.js';
-import { SqliteChatLog } from './sqlite-chat-log.js';
-import { SqliteDatabase } from './sqlite-database.js';
+import { MongoChatInbox } from './mongo/mongo-chat-inbox.js';
+import { MongoChatLog } from './mongo/mongo-chat-log.js';
+import { MongoDatabase } from './mongo/mongo-database.js';
+import { SqliteChatInbox } from './sqlite/sqlite-chat-inbox.js';
+import { SqliteChatLog } from './sqlite/sqlite-chat-log.js';
+import { SqliteDatabase } from './sqlite/sqlite-database.js';
 
 export interface StoreOptions {
   /** MongoDB connection string (MONGODB_URI); unset: SQLite under `dataDir`. */

@@ -4,7 +4,7 @@ import type { UsageUpdateEvent } from '@mozaiks/protocol';
 import type { NewInput } from './chat-inbox';
 import { answerRequestId } from './chat-inbox';
 import type { NewEvent } from './chat-log';
-import { LeaseLostError } from './chat-log';
+import { LeaseLostError } from './lease';
 import { churn, expectChurnedLog, progressOf, sleep, writerFor } from './lease-churn.support';
 import type { ChatStores } from './open-store';
 

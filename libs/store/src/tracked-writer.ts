@@ -2,8 +2,8 @@
 // row reads the log once: what it appended is what the log now holds after what it read. Its state
 // can be handed to the next writer of the same process, which then reads only what others added.
 import type { ServerEvent } from '@mozaiks/protocol';
-import type { Lease } from './chat-inbox.js';
-import { LeaseLostError } from './chat-log.js';
+import type { Lease } from './lease.js';
+import { LeaseLostError } from './lease.js';
 import type { ChatRecord, ChatWriter, LogStep, StoredMessage, UnfinishedRun } from './chat-log.js';
 
 export interface WriterState {

@@ -14,13 +14,13 @@
 // steps after it, and that read may start before the lease is held (`prefetch`); the lease's
 // position, reported by its previous holder, tells whether the read saw everything.
 import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
-import { LeaseLostError } from './chat-log.js';
-import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, StoredMessage, WriterBasis } from './chat-log.js';
-import type { Lease } from './chat-inbox.js';
+import { LeaseLostError } from '../lease.js';
+import type { ChatLog, ChatRecord, ChatWriter, LogPrefetch, LogStep, StoredMessage, WriterBasis } from '../chat-log.js';
+import type { Lease } from '../lease.js';
 import { NO_ENTRIES, chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase, StepDoc } from './mongo-database.js';
-import { TrackedWriter } from './tracked-writer.js';
-import type { WriterState } from './tracked-writer.js';
+import { TrackedWriter } from '../tracked-writer.js';
+import type { WriterState } from '../tracked-writer.js';
 
 /** The chat's state after a step: what the next step carries forward. */
 interface Head {

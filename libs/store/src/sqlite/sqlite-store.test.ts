@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openStore } from './open-store';
-import { chatInboxContract, chatLogContract } from './store.contract';
-import type { StoreFactory } from './store.contract';
+import { openStore } from '../open-store';
+import { chatInboxContract, chatLogContract } from '../store.contract';
+import type { StoreFactory } from '../store.contract';
 
 let dir: string;
 beforeEach(() => {

@@ -11,8 +11,9 @@
 // acquisition increments its epoch. A refused acquire marks the lease wanted, and the release that
 // clears it says so. Usage outbox: the flag on the step that holds the usage event.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { ChatRef } from './chat-log.js';
-import type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
+import type { ChatRef } from '../chat-log.js';
+import type { ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Lease, LeaseProgress } from '../lease.js';
 import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatKeyFields, InputDoc, MongoDatabase } from './mongo-database.js';
 

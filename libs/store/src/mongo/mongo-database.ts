@@ -27,7 +27,7 @@ function connectionString(uri: string): ConnectionStringClass {
   };
   return new ConnectionString(uri);
 }
-import { StoreUnavailableError } from './store-error.js';
+import { StoreUnavailableError } from '../store-error.js';
 
 export interface MongoDatabaseOptions {
   /** Connection string, e.g. `mongodb://user:pass@host:27017/?replicaSet=rs0`. */

@@ -1,8 +1,9 @@
 // The ChatInbox on the embedded SQLite database: inputs numbered inside one write transaction, the
 // lease as a row whose epoch grows with every acquisition.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { ChatRef } from './chat-log.js';
-import type { ChatInbox, Lease, LeaseProgress, NewInput, PendingInput } from './chat-inbox.js';
+import type { ChatRef } from '../chat-log.js';
+import type { ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Lease, LeaseProgress } from '../lease.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 export class SqliteChatInbox implements ChatInbox {

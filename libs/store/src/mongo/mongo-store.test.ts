@@ -3,9 +3,9 @@
 import { mongoTestServerAvailable, mongoTestServerKind, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { MONGO_INDEXES, MongoDatabase } from './mongo-database';
-import { openStore } from './open-store';
-import { chatInboxContract, chatLogContract } from './store.contract';
-import type { StoreFactory } from './store.contract';
+import { openStore } from '../open-store';
+import { chatInboxContract, chatLogContract } from '../store.contract';
+import type { StoreFactory } from '../store.contract';
 
 let server: MongoTestServer | undefined;
 let database = '';

@@ -3,7 +3,7 @@
 // steps (the log's position), so a writer carried over from the previous one reads only the
 // messages added since.
 import type { LlmCallUsage, ServerEvent, Tenant } from '@mozaiks/protocol';
-import { LeaseLostError } from './chat-log.js';
+import { LeaseLostError } from '../lease.js';
 import type {
   ChatLog,
   ChatRecord,
@@ -11,13 +11,14 @@ import type {
   LogPrefetch,
   LogStep,
   NewEvent,
+  RunPart,
   StoredMessage,
   WriterBasis,
-} from './chat-log.js';
-import type { Lease } from './chat-inbox.js';
+} from '../chat-log.js';
+import type { Lease } from '../lease.js';
 import type { SqliteDatabase } from './sqlite-database.js';
-import { TrackedWriter } from './tracked-writer.js';
-import type { WriterState } from './tracked-writer.js';
+import { TrackedWriter } from '../tracked-writer.js';
+import type { WriterState } from '../tracked-writer.js';
 
 interface ChatRow {
   app_id: string;
@@ -43,6 +44,9 @@ export function toChatRecord(row: ChatRow): ChatRecord {
 
 const CHAT =
   'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+
+/** A chat's key columns: app, user, chat. */
+type ChatKey = readonly [app_id: string, user_id: string, chat_id: string];
 
 export class SqliteChatLog implements ChatLog {
   constructor(private readonly database: SqliteDatabase) {}
@@ -123,46 +127,16 @@ export class SqliteChatLog implements ChatLog {
   append(lease: Lease, step: LogStep): Promise<{ events: ServerEvent[]; position: number }> {
     const { tenant: t, chatId } = lease;
     const db = this.database;
-    const key = [t.app_id, t.user_id, chatId] as const;
+    const key: ChatKey = [t.app_id, t.user_id, chatId];
     return db.write(() => {
       this.checkLease(lease);
       const counters = db
         .sql('SELECT last_seq, next_message FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?')
         .get(...key) as { last_seq: number; next_message: number };
-      let nextMessage = counters.next_message;
-      if (step.messages?.length) {
-        const insert = db.sql(
-          'INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-        );
-        const now = new Date().toISOString();
-        for (const m of step.messages) insert.run(...key, nextMessage++, JSON.stringify(m), now);
-      }
+      const nextMessage = this.insertMessages(key, counters.next_message, step.messages ?? []);
       const run = step.run;
-      let lastSeq = counters.last_seq;
-      const insertEvent = db.sql(
-        'INSERT OR IGNORE INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      const now = Date.now();
-      const events = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])].map(
-        (event): ServerEvent => {
-          const stored = { ...event, seq: lastSeq + 1 } as ServerEvent;
-          if (
-            insertEvent.run(...key, stored.seq, event.event_id, event.type, JSON.stringify(stored), now).changes === 1
-          ) {
-            lastSeq++;
-            return stored;
-          }
-          // Stored by an earlier attempt of this step: the event as it was stored, with its seq.
-          const existing = db
-            .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
-            .get(...key, event.event_id) as { body: string } | undefined;
-          if (!existing)
-            throw new Error(
-              `event ${event.event_id} (${event.type}) of chat ${chatId} could not be stored at seq ${stored.seq}`,
-            );
-          return JSON.parse(existing.body) as ServerEvent;
-        },
-      );
+      const all = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])];
+      const { events, lastSeq } = this.insertEvents(key, counters.last_seq, all);
       const { steps: position } = db
         .sql(
           'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps',
@@ -175,43 +149,93 @@ export class SqliteChatLog implements ChatLog {
           run?.finish ? run.input_seq : 0,
           ...key,
         ) as { steps: number };
-      if (run) {
-        db.sql(
-          "INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
-        ).run(...key, run.run_id, run.input_seq, run.workflow_id);
-        let calls: string | null = null;
-        if (run.calls?.length) {
-          const row = db
-            .sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
-            .get(...key, run.run_id) as { calls: string };
-          calls = JSON.stringify([...(JSON.parse(row.calls) as unknown[]), ...run.calls]);
-        }
-        if (run.finish) {
-          const usage = run.usage ? events.at(-1) : undefined;
-          db.sql(
-            'UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?',
-          ).run(
-            calls,
-            run.finish,
-            new Date().toISOString(),
-            usage ? JSON.stringify(usage) : null,
-            usage ? 0 : 1,
-            ...key,
-            run.run_id,
-          );
-          db.sql(
-            "UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'",
-          ).run(...key, run.input_seq);
-        } else if (calls !== null) {
-          db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(
-            calls,
-            ...key,
-            run.run_id,
-          );
-        }
-      }
+      if (run) this.recordRun(key, run, run.usage ? events.at(-1) : undefined);
       return { events, position };
     });
+  }
+
+  /** Inserts the step's messages after the chat's last; returns the next index. */
+  private insertMessages(key: ChatKey, first: number, messages: readonly StoredMessage[]): number {
+    let next = first;
+    if (messages.length === 0) return next;
+    const insert = this.database.sql(
+      'INSERT INTO messages (app_id, user_id, chat_id, idx, body, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    const now = new Date().toISOString();
+    for (const m of messages) insert.run(...key, next++, JSON.stringify(m), now);
+    return next;
+  }
+
+  /**
+   * Inserts the events with the next seqs; an event stored by an earlier attempt of this step
+   * comes back as it was stored, with its seq.
+   */
+  private insertEvents(
+    key: ChatKey,
+    after: number,
+    events: readonly NewEvent[],
+  ): { events: ServerEvent[]; lastSeq: number } {
+    const db = this.database;
+    let lastSeq = after;
+    const insertEvent = db.sql(
+      'INSERT OR IGNORE INTO events (app_id, user_id, chat_id, seq, event_id, type, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const now = Date.now();
+    const stored = events.map((event): ServerEvent => {
+      const candidate = { ...event, seq: lastSeq + 1 } as ServerEvent;
+      if (
+        insertEvent.run(...key, candidate.seq, event.event_id, event.type, JSON.stringify(candidate), now).changes === 1
+      ) {
+        lastSeq++;
+        return candidate;
+      }
+      const existing = db
+        .sql('SELECT body FROM events WHERE app_id = ? AND user_id = ? AND chat_id = ? AND event_id = ?')
+        .get(...key, event.event_id) as { body: string } | undefined;
+      if (!existing)
+        throw new Error(
+          `event ${event.event_id} (${event.type}) of chat ${key[2]} could not be stored at seq ${candidate.seq}`,
+        );
+      return JSON.parse(existing.body) as ServerEvent;
+    });
+    return { events: stored, lastSeq };
+  }
+
+  /** The run's row: created with its first step, its calls added, and finished (with its usage in the outbox) by its last. */
+  private recordRun(key: ChatKey, run: RunPart, usage: ServerEvent | undefined): void {
+    const db = this.database;
+    db.sql(
+      "INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
+    ).run(...key, run.run_id, run.input_seq, run.workflow_id);
+    let calls: string | null = null;
+    if (run.calls?.length) {
+      const row = db
+        .sql('SELECT calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?')
+        .get(...key, run.run_id) as { calls: string };
+      calls = JSON.stringify([...(JSON.parse(row.calls) as unknown[]), ...run.calls]);
+    }
+    if (run.finish) {
+      db.sql(
+        'UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?',
+      ).run(
+        calls,
+        run.finish,
+        new Date().toISOString(),
+        usage ? JSON.stringify(usage) : null,
+        usage ? 0 : 1,
+        ...key,
+        run.run_id,
+      );
+      db.sql(
+        "UPDATE inputs SET state = 'done' WHERE app_id = ? AND user_id = ? AND chat_id = ? AND input_seq <= ? AND state = 'pending'",
+      ).run(...key, run.input_seq);
+    } else if (calls !== null) {
+      db.sql('UPDATE runs SET calls = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?').run(
+        calls,
+        ...key,
+        run.run_id,
+      );
+    }
   }
 
   /** The chat's messages from index `from` on. */

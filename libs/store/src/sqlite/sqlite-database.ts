@@ -4,7 +4,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { dataDirProblem } from './data-dir.js';
-import { StoreUnavailableError } from './store-error.js';
+import { StoreUnavailableError } from '../store-error.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
 const SCHEMA_VERSION = 3;
