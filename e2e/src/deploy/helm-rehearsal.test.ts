@@ -187,7 +187,7 @@ maybe.each(HELMS.map((h) => [h.name, h] as const))(
         await new Promise((r) => setTimeout(r, 100));
       for (const chat of chats) expect(billed.filter((b) => b.chat_id === chat)).toHaveLength(1);
       // What the chart's alerts and dashboard read, from the pod that took over.
-      const metrics = await (await fetch(`${survivor!.url}/metrics`)).text();
+      const metrics = await (await fetch(`${survivor.url}/metrics`)).text();
       expect(metrics).toContain('runtime_ready{service="executor"} 1');
       expect(metrics).toMatch(/llm_calls_total\{model="gpt-4o-mini",outcome="ok"\} [1-9]/);
       expect(metrics).toMatch(/^run_queue_pending 0$/m);

@@ -89,6 +89,17 @@ export async function startChatCompletionsServer(
   };
 }
 
+/** One reply as the wire carries it, whole or streamed. */
+interface WireReply {
+  id: string;
+  model: string;
+  created: number;
+  content: string | null;
+  toolCalls: Array<{ index: number; id: string; type: 'function'; function: { name: string; arguments: string } }>;
+  finish_reason: 'tool_calls' | 'stop';
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | undefined;
+}
+
 async function serve(handler: CompletionHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const route = (req.url ?? '').split('?')[0];
   if (req.method === 'GET' && (route === '/v1/models' || route === '/models')) {
@@ -114,8 +125,30 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
     writeError(res, reply.error.status, reply.error.message, reply.error.type);
     return;
   }
-  const id = `chatcmpl-${randomUUID()}`;
-  const model = reply.model ?? body.model;
+  const wire = wireReply(reply, body);
+  if (body.stream) return stream(res, reply, wire, body.stream_options?.include_usage === true);
+  // A whole reply cannot be cut in half: the connection drops instead.
+  if (reply.cut) return void res.socket?.destroy();
+  const message = {
+    role: 'assistant',
+    content: wire.content,
+    ...(wire.toolCalls.length ? { tool_calls: wire.toolCalls.map(({ index: _index, ...c }) => c) } : {}),
+  };
+  const { id, created, model, finish_reason, usage } = wire;
+  res.writeHead(200, { 'content-type': 'application/json' }).end(
+    JSON.stringify({
+      id,
+      object: 'chat.completion',
+      created,
+      model,
+      choices: [{ index: 0, message, finish_reason, logprobs: null }],
+      ...(usage ? { usage } : {}),
+    }),
+  );
+}
+
+/** The reply's parts as the wire names them. */
+function wireReply(reply: CompletionReply, body: CompletionRequestBody): WireReply {
   const usage = reply.usage
     ? {
         ...reply.usage,
@@ -128,30 +161,25 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
     type: 'function' as const,
     function: { name: c.name, arguments: c.arguments },
   }));
-  const finish_reason = toolCalls.length ? 'tool_calls' : 'stop';
-  const created = Math.floor(Date.now() / 1000);
+  return {
+    id: `chatcmpl-${randomUUID()}`,
+    model: reply.model ?? body.model,
+    created: Math.floor(Date.now() / 1000),
+    content: reply.content ?? null,
+    toolCalls,
+    finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
+    usage,
+  };
+}
 
-  if (!body.stream) {
-    // A whole reply cannot be cut in half: the connection drops instead.
-    if (reply.cut) return void res.socket?.destroy();
-    const message = {
-      role: 'assistant',
-      content: reply.content ?? null,
-      ...(toolCalls.length ? { tool_calls: toolCalls.map(({ index: _index, ...c }) => c) } : {}),
-    };
-    res.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        id,
-        object: 'chat.completion',
-        created,
-        model,
-        choices: [{ index: 0, message, finish_reason, logprobs: null }],
-        ...(usage ? { usage } : {}),
-      }),
-    );
-    return;
-  }
-
+/** The reply as SSE chunks: its text a few words at a time, then each tool call, why it finished, its usage. */
+async function stream(
+  res: ServerResponse,
+  reply: CompletionReply,
+  wire: WireReply,
+  includeUsage: boolean,
+): Promise<void> {
+  const { id, created, model } = wire;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
     res.write(
@@ -166,28 +194,15 @@ async function serve(handler: CompletionHandler, req: IncomingMessage, res: Serv
   }
   if (reply.cut === 'end') return void res.end();
   if (reply.cut === 'reset') return void res.socket?.destroy();
-  for (const call of toolCalls) {
-    send([
-      {
-        index: 0,
-        delta: {
-          tool_calls: [
-            { index: call.index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } },
-          ],
-        },
-        finish_reason: null,
-      },
-    ]);
-    send([
-      {
-        index: 0,
-        delta: { tool_calls: [{ index: call.index, function: { arguments: call.function.arguments } }] },
-        finish_reason: null,
-      },
-    ]);
+  for (const call of wire.toolCalls) {
+    const { index } = call;
+    const opening = { index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } };
+    send([{ index: 0, delta: { tool_calls: [opening] }, finish_reason: null }]);
+    const rest = { index, function: { arguments: call.function.arguments } };
+    send([{ index: 0, delta: { tool_calls: [rest] }, finish_reason: null }]);
   }
-  send([{ index: 0, delta: {}, finish_reason }]);
-  if (usage && body.stream_options?.include_usage) send([], { usage });
+  send([{ index: 0, delta: {}, finish_reason: wire.finish_reason }]);
+  if (wire.usage && includeUsage) send([], { usage: wire.usage });
   res.end('data: [DONE]\n\n');
 }
 

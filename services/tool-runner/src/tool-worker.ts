@@ -89,6 +89,32 @@ export class ToolWorker {
     }
     this.requests = this.child.stdio[3] as Writable;
     this.requests.on('error', () => undefined);
+    this.watchOutput();
+    let markReady: (failure: ToolFailure | undefined) => void = () => undefined;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    this.readReplies(markReady);
+    this.child.on('error', (error) => {
+      const failure = {
+        code: 'tool_start_failed',
+        message: `could not start the tool worker (${command.command}): ${error.message}`,
+      };
+      markReady(failure);
+      this.fail(failure);
+    });
+    this.child.on('close', (code, signal) => {
+      this.retired = true;
+      const failure = this.exitFailure(code, signal);
+      if (!this.isReady)
+        markReady({
+          code: 'tool_start_failed',
+          message: `the tool worker stopped while starting (${signal ?? `code ${code}`})${this.lastLines()}`,
+        });
+      this.fail(failure);
+    });
+  }
+
+  /** Counts what the tool prints (keeping its last lines for errors); past the limit the call fails. */
+  private watchOutput(): void {
     const onOutput = (chunk: Buffer) => {
       this.printed += chunk.length;
       this.tail = (this.tail + chunk.toString('utf8')).slice(-4000);
@@ -101,10 +127,10 @@ export class ToolWorker {
     };
     this.child.stdout!.on('data', onOutput);
     this.child.stderr!.on('data', onOutput);
+  }
 
-    let markReady: (failure: ToolFailure | undefined) => void = () => undefined;
-    this.ready = new Promise((resolve) => (markReady = resolve));
-    let started = false;
+  /** Reads the worker's replies, a line each: the first says it is ready, each later one answers the call. */
+  private readReplies(markReady: (failure: ToolFailure | undefined) => void): void {
     const replies = this.child.stdio[4] as Readable;
     // Decoded as a stream, so a character split between two chunks arrives whole.
     replies.setEncoding('utf8');
@@ -114,8 +140,7 @@ export class ToolWorker {
       while ((newline = this.reply.indexOf('\n')) >= 0) {
         const line = this.reply.slice(0, newline);
         this.reply = this.reply.slice(newline + 1);
-        if (!started) {
-          started = true;
+        if (!this.isReady) {
           this.isReady = true;
           markReady(undefined);
         } else this.onReply(line);
@@ -126,24 +151,6 @@ export class ToolWorker {
           message: `${this.describeCall()} returned more than ${this.limits.resultBytes} bytes`,
         });
       }
-    });
-    this.child.on('error', (error) => {
-      const failure = {
-        code: 'tool_start_failed',
-        message: `could not start the tool worker (${command.command}): ${error.message}`,
-      };
-      markReady(failure);
-      this.fail(failure);
-    });
-    this.child.on('close', (code, signal) => {
-      this.retired = true;
-      const failure = this.exitFailure(code, signal);
-      if (!started)
-        markReady({
-          code: 'tool_start_failed',
-          message: `the tool worker stopped while starting (${signal ?? `code ${code}`})${this.lastLines()}`,
-        });
-      this.fail(failure);
     });
   }
 
