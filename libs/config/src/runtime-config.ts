@@ -1,14 +1,12 @@
 // The runtime's configuration: the integration guide's variables plus the runtime's own, validated
 // once at start so a bad value stops the process with every problem named.
 import { z } from 'zod';
+import { EnvBoolean } from '@mozaiks/protocol';
 import { readEnv } from './env.js';
 import type { Env } from './env.js';
 
-const bool = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => ['true', '1', 'yes', 'on'].includes(v.toLowerCase()));
+/** A variable that is on or off, by the protocol's one rule, with its default. */
+const bool = (fallback: boolean) => EnvBoolean.default(fallback);
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent'];
 const JWT_ALGORITHMS = [
@@ -135,10 +133,7 @@ export const RuntimeConfig = z
     /** Publish priced usage to the billing subjects (usage is always measured and sent to the client). */
     MONETIZATION_ENABLED: bool(true),
     /** Serve the web console at /console: on in `npm start`, off in the gateway service unless set. */
-    CONSOLE_ENABLED: z
-      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', 'TRUE', 'FALSE', 'True', 'False'])
-      .optional()
-      .transform((v) => (v === undefined ? undefined : ['true', '1', 'yes', 'on'].includes(v.toLowerCase()))),
+    CONSOLE_ENABLED: EnvBoolean.optional(),
     /** Webhook endpoints (comma-separated) each usage event is POSTed to, signed as Standard Webhooks. */
     USAGE_WEBHOOK_URL: z
       .string()

@@ -1,5 +1,6 @@
 // The chat's context variables: seeded from the workflow, the environment and the launch token,
 // set by tools and hooks (declared names and typed values only) and by the agents' own words.
+import { parseEnvBoolean } from '@mozaiks/protocol';
 import { matchesVariableType } from '@mozaiks/workflows';
 import type { ContextVariableDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 
@@ -24,9 +25,7 @@ function fromEnvironment(text: string, variable: ContextVariableDefinition): unk
     case 'string':
       return text;
     case 'boolean':
-      if (/^(true|1|yes|on)$/i.test(text.trim())) return true;
-      if (/^(false|0|no|off|)$/i.test(text.trim())) return false;
-      return variable.default;
+      return parseEnvBoolean(text) ?? (text.trim() === '' ? false : variable.default);
     case 'number':
     case 'integer': {
       const n = Number(text);

@@ -17,6 +17,7 @@ import { LlmCallError } from '@mozaiks/engine';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
 import { httpFetch } from './http-fetch.js';
 import { estimateCompletionTokens, estimatePromptTokens } from './token-estimate.js';
+import { backoffDelay, errorMessage } from '@mozaiks/common';
 
 export interface OpenAiLlmClientOptions {
   apiKey: string;
@@ -222,7 +223,7 @@ function retryDelay(error: unknown, attempt: number, baseMs: number): number {
   const header = headers?.get?.('retry-after');
   const seconds = header === undefined || header === null ? NaN : Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
-  return Math.round(Math.min(8000, baseMs * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5));
+  return backoffDelay({ initialMs: baseMs, maxMs: 8000, jitter: 'equal' }, attempt);
 }
 
 /** The call's usage as the endpoint reported it; counted here, and marked so, when it reported none. */
@@ -302,7 +303,7 @@ function toLlmCallError(error: unknown, model: string): LlmCallError {
       },
     );
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new LlmCallError(`LLM call to model ${model} failed: ${message.slice(0, 300)}`, {
     cause: error,
     retryable: true,

@@ -1,6 +1,7 @@
 // The runtime's wire contract: token claims, client messages, server events, bus messages, subjects.
 export { ID_PATTERN, Id, Tenant, newEventId } from './ids.js';
 export { CloseCode } from './close-codes.js';
+export { EnvBoolean, parseEnvBoolean } from './env-boolean.js';
 export { ERROR_CODES, ErrorCode, RuntimeError } from './errors.js';
 export { EXECUTE_SCOPE, LaunchTokenClaims, REGISTERED_CLAIMS, toLaunchContext } from './launch-token.js';
 export type { LaunchContext } from './launch-token.js';

@@ -19,6 +19,7 @@ import type { Logger } from '@mozaiks/telemetry';
 import { connectRuntimeBus } from './runtime-bus.js';
 import { onShutdown } from './shutdown.js';
 import { storeFromConfig } from './store-from-config.js';
+import { errorMessage } from '@mozaiks/common';
 
 export interface ServiceContext {
   config: RuntimeConfig;
@@ -71,8 +72,7 @@ export function runService(
       prefix: config.SUBJECT_PREFIX,
       service: name,
       ackWaitMs: config.RUN_ACK_WAIT_SECONDS * 1000,
-      onError: (error, subject) =>
-        logger.error({ subject, error: error instanceof Error ? error.message : String(error) }, 'bus handler failed'),
+      onError: (error, subject) => logger.error({ subject, error: errorMessage(error) }, 'bus handler failed'),
       onStatus: ({ type, server }) =>
         type === 'disconnected'
           ? logger.warn({ server }, 'lost the NATS connection; reconnecting')
@@ -108,16 +108,10 @@ export function runService(
         await ops?.close();
         await tracing
           .shutdown()
-          .catch((error: unknown) =>
-            logger.warn(
-              { error: error instanceof Error ? error.message : String(error) },
-              'could not export the last spans',
-            ),
-          );
+          .catch((error: unknown) => logger.warn({ error: errorMessage(error) }, 'could not export the last spans'));
         logger.info(`${name} stopped`);
       },
-      (error) =>
-        logger.error({ error: error instanceof Error ? error.message : String(error) }, `${name} did not stop cleanly`),
+      (error) => logger.error({ error: errorMessage(error) }, `${name} did not stop cleanly`),
       () => flushLogger(logger),
     );
   })().catch((error: unknown) => {

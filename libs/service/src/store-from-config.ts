@@ -3,6 +3,7 @@ import type { RuntimeConfig } from '@mozaiks/config';
 import { openStore } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
 import type { Logger } from '@mozaiks/telemetry';
+import { errorMessage } from '@mozaiks/common';
 
 /** MongoDB when MONGODB_URI is set (nothing is written under DATA_DIR then), else SQLite under DATA_DIR. */
 export function storeFromConfig(config: RuntimeConfig): Promise<ChatStores> {
@@ -24,11 +25,7 @@ export function startRetention(stores: ChatStores, days: number, logger: Logger,
   const prune = () =>
     stores.prune(days).then(
       (removed) => logger.info({ retention_days: days, ...removed }, 'pruned old events'),
-      (error: unknown) =>
-        logger.warn(
-          { error: error instanceof Error ? error.message : String(error) },
-          'pruning old events failed; retrying later',
-        ),
+      (error: unknown) => logger.warn({ error: errorMessage(error) }, 'pruning old events failed; retrying later'),
     );
   void prune();
   const timer = setInterval(() => void prune(), intervalMs);

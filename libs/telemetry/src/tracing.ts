@@ -8,6 +8,8 @@ import { randomFillSync } from 'node:crypto';
 import type * as OtelApi from '@opentelemetry/api';
 import type { Attributes, Context, Span, SpanContext } from '@opentelemetry/api';
 import type { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { errorMessage } from '@mozaiks/common';
+import { parseEnvBoolean } from '@mozaiks/protocol';
 
 /** OpenTelemetry's span kinds, by the API's numbers. */
 export const SpanKind = { INTERNAL: 0, SERVER: 1, CLIENT: 2, PRODUCER: 3, CONSUMER: 4 } as const;
@@ -136,7 +138,7 @@ export function startSpan(
     fail: (error) => {
       span.setStatus({
         code: api.SpanStatusCode.ERROR,
-        message: error instanceof Error ? error.message : String(error),
+        message: errorMessage(error),
       });
       span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
       span.end();
@@ -175,7 +177,7 @@ export function traceIdOf(traceparent: string | undefined): string | undefined {
 
 /** Whether prompts and replies may be put on LLM spans (the GenAI conventions' opt-in). */
 export function captureMessageContent(env: NodeJS.ProcessEnv = process.env): boolean {
-  return /^(true|1)$/i.test(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT ?? '');
+  return parseEnvBoolean(env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT) ?? false;
 }
 
 export interface Tracing {

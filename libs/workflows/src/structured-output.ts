@@ -1,6 +1,7 @@
 // JSON Schema checks for structured outputs, compiled once when the workflow loads. The
 // validator is loaded with the first workflow that has structured outputs, not at start.
 import type AjvClass from 'ajv';
+import { errorMessage } from '@mozaiks/common';
 
 let ajv: AjvClass | undefined;
 function validator(): AjvClass {
@@ -17,7 +18,7 @@ export function compileSchema(schema: Record<string, unknown>): ((value: unknown
         ? []
         : (validate.errors ?? []).map((e) => `${e.instancePath || '(reply)'} ${e.message ?? 'is invalid'}`);
   } catch (error) {
-    return `not a valid JSON Schema: ${error instanceof Error ? error.message : String(error)}`;
+    return `not a valid JSON Schema: ${errorMessage(error)}`;
   }
 }
 

@@ -6,6 +6,7 @@ import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { openStore } from '@mozaiks/store';
 import { validateWorkflows } from './validate.js';
+import { errorMessage } from '@mozaiks/common';
 
 export interface Finding {
   ok: boolean;
@@ -74,7 +75,7 @@ async function llmFinding(config: RuntimeConfig): Promise<Finding> {
     return {
       ok: false,
       part: 'llm',
-      message: `${host} does not answer (${error instanceof Error ? error.message : String(error)}): check OPENAI_API_BASE and the network`,
+      message: `${host} does not answer (${errorMessage(error)}): check OPENAI_API_BASE and the network`,
     };
   }
 }
@@ -98,7 +99,7 @@ async function natsFinding(config: RuntimeConfig): Promise<Finding> {
     await bus.drain();
     return { ok: true, part: 'nats', message: `${config.NATS_URL} answers, with JetStream and the runtime's streams` };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     const fix = /jetstream/i.test(reason)
       ? 'enable JetStream on it (nats-server -js)'
       : 'start nats-server -js there, or fix NATS_URL';
@@ -124,7 +125,7 @@ async function storeFinding(config: RuntimeConfig): Promise<Finding> {
       return {
         ok: false,
         part: 'store',
-        message: `cannot write ${config.DATA_DIR} (${error instanceof Error ? error.message : String(error)}): set DATA_DIR to a writable folder`,
+        message: `cannot write ${config.DATA_DIR} (${errorMessage(error)}): set DATA_DIR to a writable folder`,
       };
     }
   }
@@ -141,7 +142,7 @@ async function storeFinding(config: RuntimeConfig): Promise<Finding> {
     return {
       ok: false,
       part: 'store',
-      message: `MongoDB does not answer (${error instanceof Error ? error.message : String(error)}): check MONGODB_URI and that the server is a replica set`,
+      message: `MongoDB does not answer (${errorMessage(error)}): check MONGODB_URI and that the server is a replica set`,
     };
   }
 }

@@ -1,6 +1,7 @@
 // Flags of the `mozaiks` subcommands: parsed strictly, a bad flag being a usage error (exit code 2).
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
+import { errorMessage } from '@mozaiks/common';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,6 +18,6 @@ export function parseFlags<O extends Options>(
   try {
     return parseArgs({ args, options, strict: true }).values;
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(errorMessage(error));
   }
 }

@@ -11,6 +11,7 @@ import { doctor } from './doctor.js';
 import { replayChat } from './replay.js';
 import { chatCommand } from './chat.js';
 import { validateWorkflows } from './validate.js';
+import { errorMessage } from '@mozaiks/common';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks store migrate [--from sqlite:<data dir> --to mongodb://…]
@@ -130,7 +131,7 @@ async function store(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, options: { from: { type: 'string' }, to: { type: 'string' } }, allowPositionals: true });
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`${errorMessage(error)}\n`);
     return usage(2);
   }
   if (parsed.positionals.join(' ') !== 'migrate') return usage(2);

@@ -4,6 +4,7 @@ import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import type { ServerEvent } from '@mozaiks/protocol';
 import { openStore } from '@mozaiks/store';
 import { UsageError, parseFlags } from './flags.js';
+import { errorMessage } from '@mozaiks/common';
 
 const PAGE = 500;
 
@@ -57,7 +58,7 @@ export async function replayChat(args: string[], out: (line: string) => void): P
     });
   } catch (error) {
     throw new ConfigError([
-      `${config.MONGODB_URI ? 'MONGODB_URI' : 'DATA_DIR'}: the chat store cannot be opened (${error instanceof Error ? error.message : String(error)})`,
+      `${config.MONGODB_URI ? 'MONGODB_URI' : 'DATA_DIR'}: the chat store cannot be opened (${errorMessage(error)})`,
     ]);
   }
   try {

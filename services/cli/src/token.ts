@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { signLaunchToken } from '@mozaiks/auth';
 import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
 import { UsageError, parseFlags } from './flags.js';
+import { errorMessage } from '@mozaiks/common';
 
 /** The token for `args`, signed with JWT_SECRET for JWT_ISSUER and JWT_AUDIENCE. */
 export async function mintDevToken(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
@@ -53,15 +54,13 @@ export async function mintDevToken(args: string[], env: NodeJS.ProcessEnv = proc
     try {
       pem = readFileSync(values.key, 'utf8');
     } catch (error) {
-      throw new UsageError(
-        `--key: cannot read ${values.key} (${error instanceof Error ? error.message : String(error)})`,
-      );
+      throw new UsageError(`--key: cannot read ${values.key} (${errorMessage(error)})`);
     }
     try {
       return await signLaunchToken(claims, { ...common, privateKeyPem: pem });
     } catch (error) {
       throw new UsageError(
-        `--key: ${values.key} is not a private key that signs launch tokens (${error instanceof Error ? error.message : String(error)})`,
+        `--key: ${values.key} is not a private key that signs launch tokens (${errorMessage(error)})`,
       );
     }
   }

@@ -8,6 +8,7 @@ import { UsageDeadLetter, UsageUpdateEvent, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
 import { backoffMs, deadLetterKey, postWebhook, sinkHost, sinkId } from '@mozaiks/webhooks';
 import { UsageError, parseFlags } from './flags.js';
+import { errorMessage } from '@mozaiks/common';
 
 type Out = (line: string) => void;
 
@@ -41,9 +42,7 @@ async function withBus(work: (bus: NatsBus, wiring: Subjects) => Promise<number>
       failFast: true,
     });
   } catch (error) {
-    throw new ConfigError([
-      `NATS_URL: no NATS server answered at ${config.NATS_URL} (${error instanceof Error ? error.message : String(error)})`,
-    ]);
+    throw new ConfigError([`NATS_URL: no NATS server answered at ${config.NATS_URL} (${errorMessage(error)})`]);
   }
   try {
     return await work(bus, subjects(config.SUBJECT_PREFIX));

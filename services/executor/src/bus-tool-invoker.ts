@@ -7,6 +7,7 @@ import type { ToolInvocation, ToolInvoker, ToolOutcome } from '@mozaiks/engine';
 import type { Subjects, ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { childTraceparent } from '@mozaiks/telemetry';
 import type { ChatScope } from './run-journal.js';
+import { errorMessage } from '@mozaiks/common';
 
 /** How soon a tool request that found no tool-runner is sent again. */
 const NO_RESPONDER_RETRY_MS = 250;
@@ -63,7 +64,7 @@ export class BusToolInvoker implements ToolInvoker {
           }
         : { ok: false, error: reply.error, duration_ms: reply.duration_ms };
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       return {
         ok: false,
         error: { code: 'tool_unavailable', message: `tool ${tool.name} could not be run: ${message}` },

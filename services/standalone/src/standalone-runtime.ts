@@ -12,6 +12,7 @@ import { RuntimeMetrics } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { toolRunnerFromConfig } from '@mozaiks/tool-runner';
 import { usageEmitterFromConfig } from '@mozaiks/usage-emitter';
+import { errorMessage } from '@mozaiks/common';
 
 export interface StandaloneRuntime {
   /** Base HTTP URL (`http://127.0.0.1:8000`). */
@@ -100,5 +101,5 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

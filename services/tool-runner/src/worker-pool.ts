@@ -2,6 +2,7 @@
 // loaded. A worker is retired after a failed call, after `maxCalls` calls, or when idle too long;
 // a retired worker is replaced in the background, so the next call of its key is warm again.
 import type { ToolOutcome, ToolWorker, WorkerCall } from './tool-worker.js';
+import { errorMessage } from '@mozaiks/common';
 
 export interface WorkerPoolOptions {
   /** Starts a worker for `key`; throws when the worker cannot be described (missing interpreter). */
@@ -44,7 +45,7 @@ export class WorkerPool {
     } catch (error) {
       return {
         ok: false,
-        error: { code: 'tool_start_failed', message: error instanceof Error ? error.message : String(error) },
+        error: { code: 'tool_start_failed', message: errorMessage(error) },
       };
     }
     this.busy.add(worker);

@@ -11,6 +11,7 @@ import { SpanKind, childTraceparent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import { WebhookSink, webhookMetrics } from '@mozaiks/webhooks';
 import { usageEmitterMetrics } from './metrics.js';
+import { errorMessage } from '@mozaiks/common';
 
 export interface UsageEmitterOptions {
   bus: Bus;
@@ -83,7 +84,7 @@ export class UsageEmitter {
             app_id: event.app_id,
             run_id: event.run_id,
             event_id: event.event_id,
-            error: error instanceof Error ? error.message : String(error),
+            error: errorMessage(error),
           },
           'usage not published yet; retrying from the metering stream',
         );

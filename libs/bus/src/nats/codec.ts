@@ -4,6 +4,7 @@ import { errors, headers as natsHeaders, nuid } from '@nats-io/transport-node';
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import { BusError } from '../bus.js';
 import type { BusMessage, Headers } from '../bus.js';
+import { errorMessage } from '@mozaiks/common';
 
 /** Header carrying the version of the payload's shape. */
 export const VERSION_HEADER = 'Mozaiks-Version';
@@ -50,6 +51,6 @@ export function toBusError(error: unknown, subject: string, timeoutMs: number): 
     return new BusError('timeout', `request to ${subject} timed out after ${timeoutMs} ms`, { cause: error });
   if (chain.some((e) => e instanceof errors.ClosedConnectionError || e instanceof errors.DrainingConnectionError))
     return new BusError('closed', 'bus is closed', { cause: error });
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return new BusError('remote_error', `request to ${subject} failed: ${message}`, { cause: error });
 }

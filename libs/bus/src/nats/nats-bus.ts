@@ -24,6 +24,7 @@ import { OnceStore } from './once-store.js';
 import { ensureStream, isDurable, streamHolding } from './streams.js';
 import { durableName, startConsumer } from './work-consumer.js';
 import type { ConsumerContext } from './work-consumer.js';
+import { errorMessage } from '@mozaiks/common';
 
 export interface NatsBusOptions {
   /** NATS URL(s), e.g. `nats://127.0.0.1:4222`. */
@@ -159,7 +160,9 @@ export class NatsBus implements Bus {
             const hdrs = natsHeaders();
             hdrs.set(
               ERROR_HEADER,
-              (failure instanceof Error ? failure.message : String(failure)).replace(/[\r\n]+/g, ' ').slice(0, 500),
+              errorMessage(failure)
+                .replace(/[\r\n]+/g, ' ')
+                .slice(0, 500),
             );
             msg.respond(new Uint8Array(), { headers: hdrs });
           }

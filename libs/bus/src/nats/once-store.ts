@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { createHash } from 'node:crypto';
 import { BusError } from '../bus.js';
 import type { ConnectionStatus } from './connection-status.js';
+import { errorMessage } from '@mozaiks/common';
 
 /** Largest result `once` keeps for repeated calls (a NATS message carries about 1 MiB). */
 const ONCE_MAX_BYTES = 900 * 1024;
@@ -79,11 +80,7 @@ export class OnceStore {
         const holder = taken && kv ? await kv.get(id).catch(() => undefined) : undefined;
         if (kv && holder) return { kv, mine: holder.string() === claim };
         if (Date.now() >= deadline || this.connection.isClosed()) {
-          throw new BusError(
-            'closed',
-            `could not claim the call: ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error },
-          );
+          throw new BusError('closed', `could not claim the call: ${errorMessage(error)}`, { cause: error });
         }
         await new Promise((r) => setTimeout(r, Math.min(1000, 100 * 2 ** attempt)));
       }

@@ -28,6 +28,8 @@ function connectionString(uri: string): ConnectionStringClass {
   return new ConnectionString(uri);
 }
 import { StoreUnavailableError } from '../store-error.js';
+import { backoffDelay, errorMessage, sleep } from '@mozaiks/common';
+import type { BackoffPolicy } from '@mozaiks/common';
 
 export interface MongoDatabaseOptions {
   /** Connection string, e.g. `mongodb://user:pass@host:27017/?replicaSet=rs0`. */
@@ -178,6 +180,9 @@ export function describeMongoUri(uri: string): string {
   }
 }
 
+/** The waits while a starting process connects to a server that drops it (other processes are setting up). */
+const CONNECT_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 1000, jitter: 'none' };
+
 export class MongoDatabase {
   readonly client: MongoClient;
   readonly db: Db;
@@ -238,11 +243,11 @@ export class MongoDatabase {
         return store;
       } catch (error) {
         if (isTransient(error) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+          await sleep(backoffDelay(CONNECT_BACKOFF, attempt));
           continue;
         }
         await client.close().catch(() => undefined);
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = errorMessage(error);
         throw new StoreUnavailableError(
           `cannot reach MongoDB at ${hosts} (database ${database}): ${reason.replaceAll(options.uri, hosts)}`,
           { cause: error },
