@@ -277,6 +277,11 @@ export class ConfigError extends Error {
 /** Names of the variables whose values are secrets, for log scrubbing. */
 export const SECRET_VARIABLES = ['OPENAI_API_KEY', 'JWT_SECRET', 'MONGODB_URI', 'USAGE_WEBHOOK_SECRET'] as const;
 
+/** The configuration's secret values (those set), which no log line may show. */
+export function secretValues(config: RuntimeConfig): string[] {
+  return SECRET_VARIABLES.flatMap((name) => (config[name] ? [config[name]] : []));
+}
+
 /**
  * Reads and validates the configuration from the environment and `.env`.
  * @throws ConfigError listing every problem, not just the first.

@@ -3,7 +3,7 @@
 // the store, serve /health, /ready and /metrics, and on SIGTERM/SIGINT stop taking work, let the
 // work in flight finish, then close.
 import type { NatsBus } from '@mozaiks/bus';
-import { ConfigError, loadServiceConfig } from '@mozaiks/config';
+import { ConfigError, loadServiceConfig, secretValues } from '@mozaiks/config';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { StoreUnavailableError } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
@@ -61,7 +61,7 @@ export function runService(
     const logger = createLogger({
       service: name,
       level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
-      secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET],
+      secrets: secretValues(config),
     });
     const metrics = new RuntimeMetrics();
     // Before anything makes spans: the SDK only when OTEL_EXPORTER_OTLP_ENDPOINT is set.

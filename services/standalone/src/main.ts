@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { signLaunchToken } from '@mozaiks/auth';
-import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { ConfigError, loadRuntimeConfig, secretValues } from '@mozaiks/config';
 import { onShutdown } from '@mozaiks/service';
 import { StoreUnavailableError } from '@mozaiks/store';
 import type { RuntimeConfig } from '@mozaiks/config';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   const logger = createLogger({
     service: 'standalone',
     level: toPinoLevel(config.LOG_LEVEL) ?? 'info',
-    secrets: [config.OPENAI_API_KEY, config.JWT_SECRET, config.MONGODB_URI, config.USAGE_WEBHOOK_SECRET],
+    secrets: secretValues(config),
   });
 
   const tracing = await startTracing('standalone');

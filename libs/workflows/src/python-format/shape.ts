@@ -40,12 +40,10 @@ export function isPythonFormat(documents: Partial<Record<string, unknown>>, hasP
     )
   )
     return true;
-  const upstreamTool = (t: unknown) => isObject(t) && ('auto_invoke' in t || (isObject(t.ui) && 'mode' in t.ui));
+  const pythonTool = (t: unknown) => isObject(t) && ('auto_invoke' in t || (isObject(t.ui) && 'mode' in t.ui));
   if (
     isObject(tools) &&
-    ['tools', 'lifecycle_tools'].some(
-      (key) => Array.isArray(tools[key]) && (tools[key] as unknown[]).some(upstreamTool),
-    )
+    ['tools', 'lifecycle_tools'].some((key) => Array.isArray(tools[key]) && (tools[key] as unknown[]).some(pythonTool))
   )
     return true;
   if (
