@@ -23,30 +23,12 @@ function helm(args) {
 }
 
 const chart = 'helm/mozaiks-runtime';
-const manifests = helm([
-  'template',
-  'mozaiks',
-  chart,
-  '--namespace',
-  'mozaiks',
-  '-f',
-  'deploy/kubernetes/values.yaml',
-  '--skip-tests',
-]);
+// The chart rendered with deploy/kubernetes/values.yaml, and anything more asked for.
+const render = (...extra) =>
+  helm(['template', 'mozaiks', chart, '--namespace', 'mozaiks', '-f', 'deploy/kubernetes/values.yaml', ...extra]);
+const manifests = render('--skip-tests');
 const rule = parseAllDocuments(
-  helm([
-    'template',
-    'mozaiks',
-    chart,
-    '--namespace',
-    'mozaiks',
-    '-f',
-    'deploy/kubernetes/values.yaml',
-    '--set',
-    'metrics.prometheusRule.enabled=true',
-    '--show-only',
-    'templates/prometheusrule.yaml',
-  ]),
+  render('--set', 'metrics.prometheusRule.enabled=true', '--show-only', 'templates/prometheusrule.yaml'),
 )
   .map((d) => d.toJS())
   .find((o) => o?.kind === 'PrometheusRule');

@@ -134,14 +134,7 @@ export class NatsBus implements Bus {
     handler: (message: BusMessage<T>) => void | Promise<void>,
     options: { queue?: string } = {},
   ): Subscription {
-    const sub = this.connection.subscribe(subject, {
-      ...(options.queue ? { queue: options.queue } : {}),
-      callback: (error, msg) => {
-        if (error) return this.options.onError?.(error, subject);
-        this.track(subject, async () => handler(toBusMessage<T>(msg)));
-      },
-    });
-    return this.keep(sub);
+    return this.listen(subject, options.queue, async (msg) => handler(toBusMessage<T>(msg)));
   }
 
   serve<T, R>(
@@ -149,24 +142,29 @@ export class NatsBus implements Bus {
     handler: (message: BusMessage<T>) => Promise<R>,
     options: { queue?: string } = {},
   ): Subscription {
+    return this.listen(subject, options.queue, async (msg) => {
+      try {
+        msg.respond(encoder.encode(JSON.stringify((await handler(toBusMessage<T>(msg))) ?? null)));
+      } catch (failure) {
+        const hdrs = natsHeaders();
+        hdrs.set(
+          ERROR_HEADER,
+          errorMessage(failure)
+            .replace(/[\r\n]+/g, ' ')
+            .slice(0, 500),
+        );
+        msg.respond(new Uint8Array(), { headers: hdrs });
+      }
+    });
+  }
+
+  /** Handles each message of `subject` (one member of `queue` each), tracked until its handler ends. */
+  private listen(subject: string, queue: string | undefined, handle: (msg: Msg) => Promise<unknown>): Subscription {
     const sub = this.connection.subscribe(subject, {
-      ...(options.queue ? { queue: options.queue } : {}),
+      ...(queue ? { queue } : {}),
       callback: (error, msg) => {
         if (error) return this.options.onError?.(error, subject);
-        this.track(subject, async () => {
-          try {
-            msg.respond(encoder.encode(JSON.stringify((await handler(toBusMessage<T>(msg))) ?? null)));
-          } catch (failure) {
-            const hdrs = natsHeaders();
-            hdrs.set(
-              ERROR_HEADER,
-              errorMessage(failure)
-                .replace(/[\r\n]+/g, ' ')
-                .slice(0, 500),
-            );
-            msg.respond(new Uint8Array(), { headers: hdrs });
-          }
-        });
+        this.track(subject, () => handle(msg));
       },
     });
     return this.keep(sub);
