@@ -87,30 +87,19 @@ export async function updateAgentState(
   key: string,
   told: EventBody[],
 ): Promise<boolean> {
-  const { input, ports, variables } = run;
+  const { input } = run;
   const hooks = hooksOf(input.workflow, 'update_agent_state', agent.name);
   const base = agent.definition.system_message;
   let system = base;
   let changed = false;
   const messages = hooks.length ? request.messages.filter((m) => m.role !== 'system') : [];
   for (const [i, { tool }] of hooks.entries()) {
-    const outcome = await untilCancelled(
-      input,
-      ports.tools.invoke({
-        tool,
-        agent: agent.name,
-        tool_call_id: `state_${key}_${i}`,
-        args: { agent: { name: agent.name, system_message: system }, messages },
-        variables: { ...variables },
-        hook: 'update_agent_state',
-      }),
-    );
-    const returned = outcome.ok ? (outcome.result as { system_message?: unknown } | null)?.system_message : undefined;
-    if (!outcome.ok) told.push(hookEvent(input.runId, 'update_agent_state', agent.name, tool.name, outcome));
-    else {
-      if (typeof returned === 'string') system = returned;
-      if (setVariables(input.workflow, outcome.variables, variables)) changed = true;
-    }
+    const args = { agent: { name: agent.name, system_message: system }, messages };
+    const called = await callHook(run, agent, 'update_agent_state', tool, `state_${key}_${i}`, args, told);
+    if (!called) continue;
+    const returned = (called.result as { system_message?: unknown } | null)?.system_message;
+    if (typeof returned === 'string') system = returned;
+    if (called.changed) changed = true;
   }
   const first = request.messages[0];
   if (system !== base && first?.role === 'system' && first.content.startsWith(base))
@@ -130,32 +119,20 @@ export async function beforeSend(
   key: string,
   told: EventBody[],
 ): Promise<{ message: string; changed: boolean }> {
-  const { input, ports, variables } = run;
+  const { input } = run;
   let message = content;
   let changed = false;
   for (const [i, { tool }] of hooksOf(input.workflow, 'process_message_before_send', agent.name).entries()) {
-    const outcome = await untilCancelled(
-      input,
-      ports.tools.invoke({
-        tool,
-        agent: agent.name,
-        tool_call_id: `send_${key}_${i}`,
-        args: {
-          sender: { name: agent.name, system_message: agent.definition.system_message },
-          message,
-          recipient: { name: recipient },
-          silent: false,
-        },
-        variables: { ...variables },
-        hook: 'process_message_before_send',
-      }),
-    );
-    if (!outcome.ok) {
-      told.push(hookEvent(input.runId, 'process_message_before_send', agent.name, tool.name, outcome));
-      continue;
-    }
+    const args = {
+      sender: { name: agent.name, system_message: agent.definition.system_message },
+      message,
+      recipient: { name: recipient },
+      silent: false,
+    };
+    const called = await callHook(run, agent, 'process_message_before_send', tool, `send_${key}_${i}`, args, told);
+    if (!called) continue;
     // A hook returns the message as a string, or as a dict with its content.
-    const returned = (outcome.result as { message?: unknown } | null)?.message;
+    const returned = (called.result as { message?: unknown } | null)?.message;
     if (typeof returned === 'string') message = returned;
     else if (
       typeof returned === 'object' &&
@@ -163,7 +140,32 @@ export async function beforeSend(
       typeof (returned as { content?: unknown }).content === 'string'
     )
       message = (returned as { content: string }).content;
-    if (setVariables(input.workflow, outcome.variables, variables)) changed = true;
+    if (called.changed) changed = true;
   }
   return { message, changed };
+}
+
+/**
+ * Calls one of the agent's hooks in the tool-runner with the run's variables. A failure is told in
+ * `told` (undefined is returned); on success, the variables it set are kept.
+ */
+async function callHook(
+  run: RunContext,
+  agent: ConversableAgent,
+  hook: HookDefinition['type'],
+  tool: HookDefinition['tool'],
+  callId: string,
+  args: Record<string, unknown>,
+  told: EventBody[],
+): Promise<{ result: unknown; changed: boolean } | undefined> {
+  const { input, ports, variables } = run;
+  const outcome = await untilCancelled(
+    input,
+    ports.tools.invoke({ tool, agent: agent.name, tool_call_id: callId, args, variables: { ...variables }, hook }),
+  );
+  if (!outcome.ok) {
+    told.push(hookEvent(input.runId, hook, agent.name, tool.name, outcome));
+    return undefined;
+  }
+  return { result: outcome.result, changed: setVariables(input.workflow, outcome.variables, variables) };
 }

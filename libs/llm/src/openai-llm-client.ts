@@ -16,7 +16,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { LlmCallError } from '@mozaiks/engine';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
 import { httpFetch } from './http-fetch.js';
-import { estimateCompletionTokens, estimatePromptTokens } from './token-estimate.js';
+import { estimatedUsage } from './token-estimate.js';
 import { backoffDelay, errorMessage } from '@mozaiks/common';
 
 export interface OpenAiLlmClientOptions {
@@ -74,17 +74,7 @@ export class OpenAiLlmClient implements LlmClient {
       } catch (caught) {
         if (options.signal?.aborted) {
           // Stopped by the caller: the prompt was sent and part of the reply may have come.
-          const prompt_tokens = estimatePromptTokens(model, request);
-          const completion_tokens = estimateCompletionTokens(model, streamed);
-          const usage = {
-            call_id: randomUUID(),
-            agent: request.agent,
-            model,
-            prompt_tokens,
-            completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
-            estimated: true,
-          };
+          const usage = estimatedUsage(request, model, randomUUID(), streamed);
           throw new LlmCallError(`LLM call to model ${model} was stopped`, { cause: caught, retryable: false, usage });
         }
         const error = caught instanceof LlmCallError ? caught : toLlmCallError(caught, model);
@@ -236,19 +226,7 @@ function toUsage(
   toolCalls: LlmToolCall[],
 ): LlmResponse['usage'] {
   const call_id = id || randomUUID();
-  if (!usage) {
-    const prompt_tokens = estimatePromptTokens(model, request);
-    const completion_tokens = estimateCompletionTokens(model, content, toolCalls);
-    return {
-      call_id,
-      agent: request.agent,
-      model,
-      prompt_tokens,
-      completion_tokens,
-      total_tokens: prompt_tokens + completion_tokens,
-      estimated: true,
-    };
-  }
+  if (!usage) return estimatedUsage(request, model, call_id, content, toolCalls);
   return {
     call_id,
     agent: request.agent,

@@ -2,7 +2,7 @@
 // proxy that drops it, a call cut short): with OpenAI's own encodings (gpt-tokenizer), so an
 // estimate bills close to what the provider counts. An encoding loads on first use (about 0.3 s
 // of CPU for o200k, once per process; js-tiktoken took a second to parse the same ranks).
-import type { LlmRequest } from '@mozaiks/engine';
+import type { LlmRequest, LlmResponse } from '@mozaiks/engine';
 
 /** Tokens a chat message costs beyond its text (role and separators), as OpenAI documents. */
 const PER_MESSAGE = 4;
@@ -67,4 +67,25 @@ export function estimateCompletionTokens(
     countTokens(model, content ?? '') +
     toolCalls.reduce((n, c) => n + countTokens(model, c.name) + countTokens(model, c.arguments), 0)
   );
+}
+
+/** The usage of a call the endpoint reported none for, counted here and marked `estimated`. */
+export function estimatedUsage(
+  request: Pick<LlmRequest, 'agent' | 'messages' | 'tools'>,
+  model: string,
+  callId: string,
+  content: string | null,
+  toolCalls: ReadonlyArray<{ name: string; arguments: string }> = [],
+): LlmResponse['usage'] {
+  const prompt_tokens = estimatePromptTokens(model, request);
+  const completion_tokens = estimateCompletionTokens(model, content, toolCalls);
+  return {
+    call_id: callId,
+    agent: request.agent,
+    model,
+    prompt_tokens,
+    completion_tokens,
+    total_tokens: prompt_tokens + completion_tokens,
+    estimated: true,
+  };
 }

@@ -35,24 +35,25 @@ export function answerRequestId(requestId: string): string {
   return `answer:${requestId}`;
 }
 
+/** An input as stored; `created` is false when it was accepted before under the same request id. */
+export interface Accepted {
+  input: PendingInput;
+  created: boolean;
+}
+
 /** A chat's work, always under a tenant. */
 export interface ChatInbox {
   /**
    * Accepts an input as the chat's next (creating the chat for `input.workflow_id` if the tenant has
    * none). Idempotent on `request_id`: `created` is false and the stored input is returned.
    */
-  accept(tenant: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }>;
+  accept(tenant: Tenant, chatId: string, input: NewInput): Promise<Accepted>;
   /**
    * Accepts `input` only as the chat's input number `next`, that is when every input before it has
    * been run (`next` = the log's inputs done + 1); undefined when another input has that number.
    * An input already accepted under the same request id is returned as `accept` does.
    */
-  acceptIfIdle(
-    tenant: Tenant,
-    chatId: string,
-    input: NewInput,
-    next: number,
-  ): Promise<{ input: PendingInput; created: boolean } | undefined>;
+  acceptIfIdle(tenant: Tenant, chatId: string, input: NewInput, next: number): Promise<Accepted | undefined>;
   /** Inputs after `afterSeq`, oldest first (at most `limit`). */
   pending(tenant: Tenant, chatId: string, afterSeq: number, limit?: number): Promise<PendingInput[]>;
   /**

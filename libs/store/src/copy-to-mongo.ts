@@ -4,6 +4,7 @@
 // cut short is finished by running it again, and a finished one changes nothing.
 import type { InputDoc, MongoDatabase, StepDoc } from './mongo/mongo-database.js';
 import { NO_ENTRIES, chatKey, isDuplicateKey } from './mongo/mongo-database.js';
+import type { ChatRow as SqliteChatRow } from './sqlite/sqlite-chat-log.js';
 import type { SqliteDatabase } from './sqlite/sqlite-database.js';
 
 export interface CopyCounts {
@@ -19,16 +20,7 @@ export interface CopyCounts {
 /** Messages or events per step document, well under MongoDB's 16 MiB document limit. */
 const CHUNK = 200;
 
-interface ChatRow {
-  app_id: string;
-  user_id: string;
-  chat_id: string;
-  workflow_id: string;
-  created_at: string;
-  context: string | null;
-  awaiting: string | null;
-  inputs_done: number;
-}
+type ChatRow = Omit<SqliteChatRow, 'last_seq' | 'steps'>;
 
 type Key = { app_id: string; user_id: string; chat_id: string };
 type RunRow = {

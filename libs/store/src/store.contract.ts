@@ -66,20 +66,25 @@ function usage(runId: string, chatId = 'c1'): Omit<UsageUpdateEvent, 'seq'> {
   };
 }
 
+/** Opens stores through the returned function and closes every one of them after each test. */
+function closedAfterEach(): (make: () => Promise<ChatStores>) => Promise<ChatStores> {
+  const opened: ChatStores[] = [];
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close().catch(() => undefined);
+  });
+  return async (make) => {
+    const s = await make();
+    opened.push(s);
+    return s;
+  };
+}
+
 export function chatLogContract(name: string, factory: StoreFactory): void {
   describe(`ChatLog contract: ${name}`, () => {
     let stores: ChatStores;
-    const opened: ChatStores[] = [];
-    const open = async (make: () => Promise<ChatStores>) => {
-      const s = await make();
-      opened.push(s);
-      return s;
-    };
+    const open = closedAfterEach();
     beforeEach(async () => {
       stores = await open(() => factory.create());
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close().catch(() => undefined);
     });
 
     it('numbers events 1, 2, 3… per chat, keeps messages in order, and lists events after a seq', async () => {
@@ -352,17 +357,9 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
 export function chatInboxContract(name: string, factory: StoreFactory): void {
   describe(`ChatInbox contract: ${name}`, () => {
     let stores: ChatStores;
-    const opened: ChatStores[] = [];
-    const open = async (make: () => Promise<ChatStores>) => {
-      const s = await make();
-      opened.push(s);
-      return s;
-    };
+    const open = closedAfterEach();
     beforeEach(async () => {
       stores = await open(() => factory.create());
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close().catch(() => undefined);
     });
 
     it('accepts inputs in order per chat, idempotently on request id, creating the chat', async () => {

@@ -2,13 +2,12 @@
 // private FerretDB (SQLite backend) on a free port, as nats-server is started, else mongo:7 in a
 // container through testcontainers when a Docker engine answers. Each suite gets its own database
 // name, so suites never see each other's data.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { accepting, freePort, testServerCacheDir } from './local-servers.js';
+import { serverProcess } from './server-process.js';
 
 export interface MongoTestServer {
   /** Connection string without a database. */
@@ -126,41 +125,21 @@ function uniqueDatabase(): string {
 async function startFerretDb(binary: string): Promise<MongoTestServer> {
   let [port, debugPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mozaiks-ferretdb-'));
-  let child: ChildProcess | undefined;
-  let log = '';
-  const start = async () => {
-    log = '';
-    child = spawn(
-      binary,
-      [
-        '--handler=sqlite',
-        `--sqlite-url=file:${dataDir}/`,
-        `--state-dir=${dataDir}`,
-        `--listen-addr=127.0.0.1:${port}`,
-        `--debug-addr=127.0.0.1:${debugPort}`,
-        '--telemetry=disable',
-        '--log-level=ERROR',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-    const deadline = Date.now() + 15_000;
-    while (!(await accepting(port))) {
-      if (child.exitCode !== null) throw new Error(`ferretdb exited (${child.exitCode}): ${log}`);
-      if (Date.now() > deadline) throw new Error(`ferretdb did not start on port ${port}: ${log}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  const stop = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((r) => running.once('exit', r));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { start, stop } = serverProcess(
+    'ferretdb',
+    binary,
+    () => [
+      '--handler=sqlite',
+      `--sqlite-url=file:${dataDir}/`,
+      `--state-dir=${dataDir}`,
+      `--listen-addr=127.0.0.1:${port}`,
+      `--debug-addr=127.0.0.1:${debugPort}`,
+      '--telemetry=disable',
+      '--log-level=ERROR',
+    ],
+    () => port,
+    15_000,
+  );
   // A free port can be taken by another suite between picking it and binding it: pick again.
   for (let attempt = 1; ; attempt++) {
     try {

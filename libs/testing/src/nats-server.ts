@@ -1,11 +1,10 @@
 // A private nats-server (JetStream on, its own port and store folder) for a test suite, which the
 // suite may stop and start again on the same port to play a NATS restart.
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { accepting, freePort, testServerCacheDir } from './local-servers.js';
+import { freePort, testServerCacheDir } from './local-servers.js';
+import { serverProcess } from './server-process.js';
 
 export interface NatsServer {
   readonly url: string;
@@ -34,32 +33,13 @@ export async function startNatsServer(): Promise<NatsServer> {
   const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'mozaiks-nats-'));
   const binary = natsServerBinary();
-  let child: ChildProcess | undefined;
-  let log = '';
-
-  const start = async () => {
-    log = '';
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout!.on('data', (c: Buffer) => (log += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-    const deadline = Date.now() + 10_000;
-    while (!(await accepting(port))) {
-      if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}): ${log}`);
-      if (Date.now() > deadline) throw new Error(`nats-server did not start on port ${port}: ${log}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  };
-  const stop = async () => {
-    const running = child;
-    if (!running || running.exitCode !== null) return;
-    const exited = new Promise((r) => running.once('exit', r));
-    running.kill('SIGTERM');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const { start, stop } = serverProcess(
+    'nats-server',
+    binary,
+    () => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dataDir],
+    () => port,
+    10_000,
+  );
 
   await start();
   return {

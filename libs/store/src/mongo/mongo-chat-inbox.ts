@@ -12,7 +12,7 @@
 // clears it says so. Usage outbox: the flag on the step that holds the usage event.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from '../chat-log.js';
-import type { ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Accepted, ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
 import type { Lease, LeaseProgress } from '../lease.js';
 import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatKeyFields, InputDoc, MongoDatabase } from './mongo-database.js';
@@ -34,7 +34,7 @@ export class MongoChatInbox implements ChatInbox {
 
   constructor(private readonly database: MongoDatabase) {}
 
-  async accept(t: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }> {
+  async accept(t: Tenant, chatId: string, input: NewInput): Promise<Accepted> {
     const { inputs } = this.database;
     const key = fields(t, chatId);
     const id = chatKey(key);
@@ -60,12 +60,7 @@ export class MongoChatInbox implements ChatInbox {
     }
   }
 
-  async acceptIfIdle(
-    t: Tenant,
-    chatId: string,
-    input: NewInput,
-    next: number,
-  ): Promise<{ input: PendingInput; created: boolean } | undefined> {
+  async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<Accepted | undefined> {
     const key = fields(t, chatId);
     try {
       return await this.insertAt(key, next, input);

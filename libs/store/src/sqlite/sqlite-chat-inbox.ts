@@ -2,14 +2,14 @@
 // lease as a row whose epoch grows with every acquisition.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from '../chat-log.js';
-import type { ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Accepted, ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
 import type { Lease, LeaseProgress } from '../lease.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 export class SqliteChatInbox implements ChatInbox {
   constructor(private readonly database: SqliteDatabase) {}
 
-  async accept(t: Tenant, chatId: string, input: NewInput): Promise<{ input: PendingInput; created: boolean }> {
+  async accept(t: Tenant, chatId: string, input: NewInput): Promise<Accepted> {
     const db = this.database;
     const byRequest =
       'SELECT input_seq, body FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND request_id = ?';
@@ -38,12 +38,7 @@ export class SqliteChatInbox implements ChatInbox {
     });
   }
 
-  async acceptIfIdle(
-    t: Tenant,
-    chatId: string,
-    input: NewInput,
-    next: number,
-  ): Promise<{ input: PendingInput; created: boolean } | undefined> {
+  async acceptIfIdle(t: Tenant, chatId: string, input: NewInput, next: number): Promise<Accepted | undefined> {
     const db = this.database;
     return db.write(() => {
       const again = db

@@ -20,7 +20,8 @@ import type { SqliteDatabase } from './sqlite-database.js';
 import { TrackedWriter } from '../tracked-writer.js';
 import type { WriterState } from '../tracked-writer.js';
 
-interface ChatRow {
+/** A row of the SQLite `chats` table. */
+export interface ChatRow {
   app_id: string;
   user_id: string;
   chat_id: string;
