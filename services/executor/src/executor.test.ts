@@ -51,18 +51,19 @@ afterEach(async () => {
   for (const other of others.splice(0)) await other.stop();
 });
 
-function newExecutor(options: { id?: string; sweepIntervalMs?: number } = {}): Executor {
+function newExecutor(options: { id?: string; sweepIntervalMs?: number; model?: string } = {}): Executor {
+  const { model = 'm', ...rest } = options;
   return new Executor({
     bus,
     log: stores.log,
     inbox: stores.inbox,
     logger: silent,
     metrics: new RuntimeMetrics({ processMetrics: false }),
-    llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: 'm', maxRetries: 0 }),
+    llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: model, maxRetries: 0 }),
     subjects: subjects(),
     workflowsDir: path.join(dir.path, 'workflows'),
     sweepIntervalMs: 100,
-    ...options,
+    ...rest,
   });
 }
 
@@ -156,6 +157,27 @@ describe('Executor', () => {
         (await stores.log.listMessages(tenant, chat)).filter((m) => m.role === 'user').map((m) => m.content),
       ).toEqual([`${chat}_a`, `${chat}_b`]);
     }
+  });
+
+  it('sends the whole history when a chat comes back to an executor after another one wrote to it', async () => {
+    const ended = endings();
+    await startExecutor({ sweepIntervalMs: 60_000 });
+    const other = newExecutor({ id: 'second', sweepIntervalMs: 60_000, model: 'second-model' });
+    others.push(other);
+    await other.start();
+    for (let i = 1; i <= 4; i++) await send('c3', `m${i}`, ended);
+    const prompts = llm.requests.map((r) => ({
+      model: r.model,
+      said: r.messages.filter((m) => m.role !== 'system').map((m) => m.content),
+    }));
+    // Both executors served the chat, each after the other had written to it.
+    expect(new Set(prompts.map((p) => p.model))).toEqual(new Set(['m', 'second-model']));
+    expect(prompts.map((p) => p.said)).toEqual([
+      ['m1'],
+      ['m1', 'answered', 'm2'],
+      ['m1', 'answered', 'm2', 'answered', 'm3'],
+      ['m1', 'answered', 'm2', 'answered', 'm3', 'answered', 'm4'],
+    ]);
   });
 
   it('leaves a chat another executor holds to that executor', async () => {

@@ -192,6 +192,38 @@ describe('Gateway', () => {
     socket.terminate();
   });
 
+  it('delivers every event once and in order when live ones arrive while a resume replays the history', async () => {
+    await history('chat_789', 10_000);
+    const url = await start();
+    // The chat's holder commits events and publishes each, as an executor does, before the client
+    // connects, while it reads the history, and after.
+    const lease = (await stores.inbox.acquire(tenant, 'chat_789', 'test', 60_000))!;
+    const writer = await stores.log.openWriter(lease, 'onboarding_flow');
+    let client: WsTestClient | undefined;
+    for (let i = 0; i < 300; i++) {
+      const [event] = await writer.append({
+        events: [
+          {
+            type: 'agent_message',
+            chat_id: 'chat_789',
+            event_id: `live${i}`,
+            timestamp: new Date().toISOString(),
+            run_id: 'r',
+            agent: 'A',
+            content: `live ${i}`,
+          },
+        ],
+      });
+      await bus.publish(subjects().chat(tenant.app_id, 'chat_789'), { v: 1, ...tenant, event: event! });
+      if (i === 50) client = await WsTestClient.connect(url(await mintToken(), 0));
+      await sleep(1);
+    }
+    await client!.waitFor((e) => e.seq === 10_300, { timeoutMs: 30_000 });
+    const seqs = client!.events.filter((e) => e.seq !== undefined).map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: 10_300 }, (_, i) => i + 1));
+    await client!.close();
+  });
+
   it("refuses a resume beyond the chat's newest event, then goes on from the present", async () => {
     await history('chat_789', 3);
     const url = await start();
