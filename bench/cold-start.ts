@@ -8,8 +8,10 @@
 //   npm run bench:cold-start              (ROUNDS=5)
 import path from 'node:path';
 import { freePort } from '@mozaiks/testing';
-import { ms, rssKiB, run, runBench, runtimeEnv, showSpread, spread, startLlm, stop } from './harness';
-import type { Child } from './harness';
+import { rssKiB, run, stop } from './harness/processes';
+import type { Child } from './harness/processes';
+import { runBench, runtimeEnv, startLlm } from './harness/runtime';
+import { ms, showSpread, spread } from './harness/stats';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const TARGETS = ['floor', 'gateway', 'executor', 'tool-runner', 'usage-emitter', 'standalone'] as const;

@@ -10,22 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import {
-  cpuMs,
-  rssKiB,
-  run,
-  runBench,
-  runtimeEnv,
-  scrape,
-  showSpread,
-  spread,
-  startDistributed,
-  startLlm,
-  startStandalone,
-  stop,
-  waitFor,
-} from './harness';
-import type { Child } from './harness';
+import { cpuMs, rssKiB, run, scrape, stop, waitFor } from './harness/processes';
+import type { Child } from './harness/processes';
+import { runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import { showSpread, spread } from './harness/stats';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
 /** Every process here holds one end of each socket: stay under the limit with room for the rest. */

@@ -12,23 +12,10 @@
 import path from 'node:path';
 import { WebSocket } from 'ws';
 import { mintToken } from '@mozaiks/testing';
-import {
-  ms,
-  percentiles,
-  rssKiB,
-  run,
-  runBench,
-  runtimeEnv,
-  scrape,
-  showSpread,
-  spread,
-  startDistributed,
-  startLlm,
-  startStandalone,
-  stop,
-  waitFor,
-} from './harness';
-import type { Runtime } from './harness';
+import { rssKiB, run, scrape, stop, waitFor } from './harness/processes';
+import { runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import type { Runtime } from './harness/runtime';
+import { ms, percentiles, showSpread, spread } from './harness/stats';
 
 const COUNTS = (process.env.N ?? '1000,5000').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);

@@ -16,8 +16,11 @@ import type { ToolReply, ToolRequest } from '@mozaiks/protocol';
 import { createLogger } from '@mozaiks/telemetry';
 import { startNatsServer } from '@mozaiks/testing';
 import { ToolRunner } from '@mozaiks/tool-runner';
-import { BENCH_WORKFLOWS as WORKFLOWS, percentiles, run, waitFor } from './harness';
-import type { Child, Percentiles as Figures } from './harness';
+import { run, waitFor } from './harness/processes';
+import type { Child } from './harness/processes';
+import { BENCH_WORKFLOWS as WORKFLOWS } from './harness/runtime';
+import { percentiles } from './harness/stats';
+import type { Percentiles as Figures } from './harness/stats';
 
 const CALLS = Number(process.env.CALLS ?? 1000);
 const COLD = Number(process.env.COLD ?? 30);

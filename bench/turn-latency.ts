@@ -16,23 +16,11 @@ import { WebSocket } from 'ws';
 import { mintToken, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startDelayProxy } from './delay-proxy';
-import {
-  SERVICES,
-  cpuMs,
-  ms,
-  percentiles,
-  run,
-  runBench,
-  runtimeEnv,
-  showSpread,
-  spread,
-  startDistributed,
-  startLlm,
-  startStandalone,
-  stop,
-  waitFor,
-} from './harness';
-import type { Child, Percentiles } from './harness';
+import { cpuMs, run, stop, waitFor } from './harness/processes';
+import type { Child } from './harness/processes';
+import { runBench, runtimeEnv, SERVICES, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import { ms, percentiles, showSpread, spread } from './harness/stats';
+import type { Percentiles } from './harness/stats';
 
 /** One round of turns: latency, and CPU per turn of each process measured. */
 interface TurnRound extends Percentiles {

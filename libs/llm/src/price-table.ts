@@ -1,5 +1,6 @@
 // Model prices in USD per million tokens, and the cost of a call under them.
 import type { LlmCallUsage, ModelUsage } from '@mozaiks/protocol';
+import defaultPrices from './default-prices.json';
 
 export interface ModelPrice {
   /** USD per million prompt (input) tokens. */
@@ -8,22 +9,8 @@ export interface ModelPrice {
   completion: number;
 }
 
-/** List prices of common OpenAI models; override or extend with MODEL_PRICES. */
-export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrice>> = {
-  'gpt-4': { prompt: 30, completion: 60 },
-  'gpt-4-turbo': { prompt: 10, completion: 30 },
-  'gpt-4o': { prompt: 2.5, completion: 10 },
-  'gpt-4o-mini': { prompt: 0.15, completion: 0.6 },
-  'gpt-4.1': { prompt: 2, completion: 8 },
-  'gpt-4.1-mini': { prompt: 0.4, completion: 1.6 },
-  'gpt-4.1-nano': { prompt: 0.1, completion: 0.4 },
-  'gpt-5': { prompt: 1.25, completion: 10 },
-  'gpt-5-mini': { prompt: 0.25, completion: 2 },
-  'gpt-5-nano': { prompt: 0.05, completion: 0.4 },
-  'gpt-3.5-turbo': { prompt: 0.5, completion: 1.5 },
-  'o3-mini': { prompt: 1.1, completion: 4.4 },
-  'o4-mini': { prompt: 1.1, completion: 4.4 },
-};
+/** List prices of common OpenAI models (default-prices.json); override or extend with MODEL_PRICES. */
+export const DEFAULT_MODEL_PRICES: Readonly<Record<string, ModelPrice>> = defaultPrices;
 
 export class PriceTable {
   private readonly prices: Map<string, ModelPrice>;

@@ -1,7 +1,9 @@
 // The Prometheus registry a process serves on /metrics, with what every process exposes: the
 // guide's four metric families (the contract) and readiness. Each service declares its own
 // families on it (see `declare`), so the standalone runtime, which runs them all, has each once.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { MetricFamilies } from './metric-families.js';
 
 export class RuntimeMetrics {
   readonly registry: Registry;
@@ -20,43 +22,37 @@ export class RuntimeMetrics {
 
   constructor(options: { registry?: Registry; processMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
-    const registers = [this.registry];
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.workflowExecutions = new Counter({
-      name: 'workflow_executions_total',
-      help: 'Workflow executions, by workflow and outcome.',
-      labelNames: ['workflow_id', 'status'],
-      registers,
-    });
-    this.workflowDuration = new Histogram({
-      name: 'workflow_duration_seconds',
-      help: 'Duration of workflow executions in seconds.',
-      labelNames: ['workflow_id'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
-      registers,
-    });
-    this.tokenUsage = new Counter({
-      name: 'token_usage_total',
-      help: 'LLM tokens used, as reported by the endpoint, by tenant.',
-      labelNames: ['user_id', 'app_id'],
-      registers,
-    });
-    this.websocketConnections = new Gauge({
-      name: 'websocket_connections_active',
-      help: 'Client WebSocket connections open on this process.',
-      registers,
-    });
-    const readiness = () => this.readiness;
-    this.ready = new Gauge({
-      name: 'runtime_ready',
-      help: '1 while this process is ready for work (its /ready answers 200), else 0.',
-      labelNames: ['service'],
-      registers,
-      collect() {
-        const probe = readiness();
-        if (probe) this.set({ service: probe.service }, probe.ready() ? 1 : 0);
+    const families = new MetricFamilies(this.registry);
+    this.workflowExecutions = families.counter(
+      'workflow_executions_total',
+      'Workflow executions, by workflow and outcome.',
+      ['workflow_id', 'status'],
+    );
+    this.workflowDuration = families.histogram(
+      'workflow_duration_seconds',
+      'Duration of workflow executions in seconds.',
+      ['workflow_id'],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    );
+    this.tokenUsage = families.counter(
+      'token_usage_total',
+      'LLM tokens used, as reported by the endpoint, by tenant.',
+      ['user_id', 'app_id'],
+    );
+    this.websocketConnections = families.gauge(
+      'websocket_connections_active',
+      'Client WebSocket connections open on this process.',
+    );
+    this.ready = families.gauge(
+      'runtime_ready',
+      '1 while this process is ready for work (its /ready answers 200), else 0.',
+      ['service'],
+      (gauge) => {
+        const probe = this.readiness;
+        if (probe) gauge.set({ service: probe.service }, probe.ready() ? 1 : 0);
       },
-    });
+    );
   }
 
   /**
@@ -64,8 +60,8 @@ export class RuntimeMetrics {
    * asked for and shared after: a process that runs several services (or asks twice) has each
    * family once.
    */
-  declare<T>(key: string, make: (registry: Registry) => T): T {
-    if (!this.declared.has(key)) this.declared.set(key, make(this.registry));
+  declare<T>(key: string, make: (families: MetricFamilies) => T): T {
+    if (!this.declared.has(key)) this.declared.set(key, make(new MetricFamilies(this.registry)));
     return this.declared.get(key) as T;
   }
 

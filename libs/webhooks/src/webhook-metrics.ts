@@ -1,5 +1,5 @@
 // The webhook sinks' metric families, by endpoint host.
-import { Counter, Histogram } from 'prom-client';
+import type { Counter, Histogram } from 'prom-client';
 import type { RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface WebhookMetrics {
@@ -15,34 +15,27 @@ export interface WebhookMetrics {
 
 /** The webhook families on the process's registry, declared once. */
 export function webhookMetrics(metrics: RuntimeMetrics): WebhookMetrics {
-  return metrics.declare('webhooks', (registry) => {
-    const registers = [registry];
-    return {
-      deliveries: new Counter({
-        name: 'usage_webhook_deliveries_total',
-        help: 'Usage events a webhook endpoint accepted with a 2xx, by endpoint host.',
-        labelNames: ['sink'],
-        registers,
-      }),
-      retries: new Counter({
-        name: 'usage_webhook_retries_total',
-        help: 'Webhook attempts that failed and will be retried, by endpoint host and reason (HTTP status, timeout, connection).',
-        labelNames: ['sink', 'reason'],
-        registers,
-      }),
-      deadLetters: new Counter({
-        name: 'usage_webhook_dead_letters_total',
-        help: 'Usage events dead-lettered by a webhook endpoint (a 4xx other than 408 and 429, or retries past USAGE_WEBHOOK_RETRY_HOURS).',
-        labelNames: ['sink'],
-        registers,
-      }),
-      latency: new Histogram({
-        name: 'usage_webhook_delivery_seconds',
-        help: "From a run's usage event to its webhook endpoint's 2xx, retries included.",
-        labelNames: ['sink'],
-        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
-        registers,
-      }),
-    };
-  });
+  return metrics.declare('webhooks', (families) => ({
+    deliveries: families.counter(
+      'usage_webhook_deliveries_total',
+      'Usage events a webhook endpoint accepted with a 2xx, by endpoint host.',
+      ['sink'],
+    ),
+    retries: families.counter(
+      'usage_webhook_retries_total',
+      'Webhook attempts that failed and will be retried, by endpoint host and reason (HTTP status, timeout, connection).',
+      ['sink', 'reason'],
+    ),
+    deadLetters: families.counter(
+      'usage_webhook_dead_letters_total',
+      'Usage events dead-lettered by a webhook endpoint (a 4xx other than 408 and 429, or retries past USAGE_WEBHOOK_RETRY_HOURS).',
+      ['sink'],
+    ),
+    latency: families.histogram(
+      'usage_webhook_delivery_seconds',
+      "From a run's usage event to its webhook endpoint's 2xx, retries included.",
+      ['sink'],
+      [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
+    ),
+  }));
 }

@@ -1,6 +1,6 @@
 // The executor's own metric families: its model calls, the chats it serves, and (in its own
 // process) the run queue's backlog.
-import { Counter, Gauge, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type { RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface ExecutorMetrics {
@@ -16,41 +16,37 @@ export interface ExecutorMetrics {
 
 /** The executor's families on the process's registry, declared once. */
 export function executorMetrics(metrics: RuntimeMetrics): ExecutorMetrics {
-  return metrics.declare('executor', (registry) => {
-    const registers = [registry];
+  return metrics.declare('executor', (families) => {
     let readBacklog: (() => Promise<number | undefined>) | undefined;
     return {
-      llmCalls: new Counter({
-        name: 'llm_calls_total',
-        help: 'LLM calls by model and outcome (ok, error or cancelled), counted once after retries.',
-        labelNames: ['model', 'outcome'],
-        registers,
-      }),
-      llmDuration: new Histogram({
-        name: 'llm_call_duration_seconds',
-        help: 'Duration of LLM calls in seconds, retries included.',
-        labelNames: ['model'],
-        buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 120],
-        registers,
-      }),
-      runsInFlight: new Gauge({
-        name: 'runs_in_flight',
-        help: 'Chats this executor is serving now (executors only; bounded by EXECUTOR_CONCURRENCY).',
-        registers,
-      }),
+      llmCalls: families.counter(
+        'llm_calls_total',
+        'LLM calls by model and outcome (ok, error or cancelled), counted once after retries.',
+        ['model', 'outcome'],
+      ),
+      llmDuration: families.histogram(
+        'llm_call_duration_seconds',
+        'Duration of LLM calls in seconds, retries included.',
+        ['model'],
+        [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64, 120],
+      ),
+      runsInFlight: families.gauge(
+        'runs_in_flight',
+        'Chats this executor is serving now (executors only; bounded by EXECUTOR_CONCURRENCY).',
+      ),
       watchRunQueue(pending) {
         // Only a process that reads the queue reports it: a 0 from any other would be a false reading.
         if (readBacklog) return;
         readBacklog = pending;
-        new Gauge({
-          name: 'run_queue_pending',
-          help: 'Run requests waiting in the JetStream run queue for an executor to take them (executors only).',
-          registers,
-          async collect() {
+        families.gauge(
+          'run_queue_pending',
+          'Run requests waiting in the JetStream run queue for an executor to take them (executors only).',
+          [],
+          async (gauge) => {
             const waiting = await readBacklog?.().catch(() => undefined);
-            if (waiting !== undefined) this.set(waiting);
+            if (waiting !== undefined) gauge.set(waiting);
           },
-        });
+        );
       },
     };
   });

@@ -1,5 +1,5 @@
 // The usage-emitter's own metric family: publications to the billing subjects that failed.
-import { Counter } from 'prom-client';
+import type { Counter } from 'prom-client';
 import type { RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface UsageEmitterMetrics {
@@ -9,11 +9,10 @@ export interface UsageEmitterMetrics {
 
 /** The usage-emitter's families on the process's registry, declared once. */
 export function usageEmitterMetrics(metrics: RuntimeMetrics): UsageEmitterMetrics {
-  return metrics.declare('usage-emitter', (registry) => ({
-    usagePublishFailures: new Counter({
-      name: 'usage_publish_failures_total',
-      help: 'Attempts to publish priced usage to the billing subjects that failed (the record is retried from the metering stream).',
-      registers: [registry],
-    }),
+  return metrics.declare('usage-emitter', (families) => ({
+    usagePublishFailures: families.counter(
+      'usage_publish_failures_total',
+      'Attempts to publish priced usage to the billing subjects that failed (the record is retried from the metering stream).',
+    ),
   }));
 }
