@@ -1,16 +1,6 @@
 // Messaging between services: the Bus port, its NATS adapter and its in-memory adapter.
 export { BusError, RetryLaterError, subjectMatches } from './bus.js';
-export type {
-  Bus,
-  BusErrorCode,
-  BusMessage,
-  ConsumeOptions,
-  Headers,
-  PublishOptions,
-  StreamSpec,
-  Subscription,
-  WorkHandler,
-} from './bus.js';
+export type * from './bus.js';
 export { MemoryBus } from './memory-bus.js';
 export { MESSAGE_ID_HEADER, VERSION_HEADER } from './nats/codec.js';
 export type { ConnectionEvent } from './nats/connection-status.js';

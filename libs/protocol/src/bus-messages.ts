@@ -3,16 +3,18 @@ import { z } from 'zod';
 import { Id } from './ids.js';
 import { ServerEvent, TokenCounts, UsageUpdateEvent } from './events.js';
 
+/** The version of a message's shape and the tenant whose chat it concerns. */
+const Owner = { v: z.literal(1), app_id: Id, user_id: Id };
+/** The same for a message about one chat. */
+const ChatOf = { ...Owner, chat_id: Id };
+
 /**
  * "This chat has work": sent by the gateway once an input is in the chat's inbox (and by an
  * executor's recovery sweep). Ids only: the executor that takes it reads the work from the inbox.
  * The trace context travels in the `traceparent` header.
  */
 export const ChatNudge = z.object({
-  v: z.literal(1),
-  app_id: Id,
-  user_id: Id,
-  chat_id: Id,
+  ...ChatOf,
   workflow_id: Id,
   /** The number of the input the gateway accepted: where the executor starts reading the inbox. */
   input_seq: z.number().int().positive().optional(),
@@ -21,10 +23,7 @@ export type ChatNudge = z.infer<typeof ChatNudge>;
 
 /** Asks the executor serving a chat to cancel its current run (request/reply on the chat's control subject). */
 export const ChatControl = z.object({
-  v: z.literal(1),
-  app_id: Id,
-  user_id: Id,
-  chat_id: Id,
+  ...ChatOf,
   action: z.literal('cancel'),
   /** Cancel only this run. */
   run_id: z.string().optional(),
@@ -40,9 +39,7 @@ export type ChatControlReply = z.infer<typeof ChatControlReply>;
 
 /** A chat event on its way to the gateways, with the owner it must be shown to. */
 export const ChatEventEnvelope = z.object({
-  v: z.literal(1),
-  app_id: Id,
-  user_id: Id,
+  ...Owner,
   event: ServerEvent,
 });
 export type ChatEventEnvelope = z.infer<typeof ChatEventEnvelope>;
@@ -53,18 +50,13 @@ export type ChatEventEnvelope = z.infer<typeof ChatEventEnvelope>;
  * whole union again for every event of every socket would be the gateway's largest cost per event.
  */
 export const LiveEventEnvelope = z.object({
-  v: z.literal(1),
-  app_id: Id,
-  user_id: Id,
+  ...Owner,
   event: z.looseObject({ type: z.string(), chat_id: Id, seq: z.number().int().positive().optional() }),
 });
 
 /** Asks the tool-runner to run one tool function. */
 export const ToolRequest = z.object({
-  v: z.literal(1),
-  app_id: Id,
-  user_id: Id,
-  chat_id: Id,
+  ...ChatOf,
   workflow_id: Id,
   /** The tool's file, relative to the workflow folder. */
   file: z.string(),

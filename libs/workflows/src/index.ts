@@ -22,17 +22,7 @@ export {
 } from './file-schemas.js';
 export { RESERVED_TOOL_ENV, ToolEnv, reservedToolEnv } from './tool-env.js';
 export { matchesVariableType } from './workflow-definition.js';
-export type {
-  AgentDefinition,
-  ContextVariableDefinition,
-  HandoffRule,
-  HookDefinition,
-  LifecycleToolDefinition,
-  StructuredOutput,
-  ToolDefinition,
-  WorkflowDefinition,
-  WorkflowProblem,
-} from './workflow-definition.js';
+export type * from './workflow-definition.js';
 export { loadWorkflow } from './loading/load-workflow.js';
 export type { LoadOptions } from './loading/load-workflow.js';
 export { WorkflowNotFoundError, WorkflowValidationError, formatProblem } from './loading/problems.js';

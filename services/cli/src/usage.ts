@@ -126,13 +126,11 @@ async function deadLetters(bus: NatsBus, wiring: Subjects, args: string[], out: 
   return 0;
 }
 
+/** The usage a command reads: --from and --to (ISO dates or times), --app to keep one app's. */
+const RANGE_FLAGS = { from: { type: 'string' }, to: { type: 'string' }, app: { type: 'string' } } as const;
+
 async function replay(bus: NatsBus, wiring: Subjects, args: string[], out: Out): Promise<number> {
-  const flags = parseFlags(args, {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    app: { type: 'string' },
-    sink: { type: 'string' },
-  });
+  const flags = parseFlags(args, { ...RANGE_FLAGS, sink: { type: 'string' } });
   const from = date('from', flags.from);
   if (!from) throw new UsageError('mozaiks usage replay needs --from <ISO date or time>');
   const to = date('to', flags.to);
@@ -198,12 +196,7 @@ function add(
 }
 
 async function report(bus: NatsBus, wiring: Subjects, args: string[], out: Out): Promise<number> {
-  const flags = parseFlags(args, {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    app: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const flags = parseFlags(args, { ...RANGE_FLAGS, json: { type: 'boolean' } });
   const from = date('from', flags.from);
   const to = date('to', flags.to);
   if (!from || !to) throw new UsageError('mozaiks usage report needs --from and --to <ISO date or time>');
