@@ -10,9 +10,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
-import { cpuMs, rssKiB, run, scrape, stop, waitFor } from './harness/processes';
+import { cpuMs, rssKiB, run, stop, waitFor } from './harness/processes';
 import type { Child } from './harness/processes';
-import { runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import { executorSettled, runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
 import { showSpread, spread } from './harness/stats';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
@@ -69,18 +69,6 @@ function startClients(url: string, count: number, chatPrefix: string | undefined
   );
 }
 
-/** Waits until the executor at `metricsUrl` serves no chat: the sockets' chat openings are all handled. */
-async function settled(metricsUrl: string | undefined): Promise<void> {
-  if (!metricsUrl) return;
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    const samples = await scrape(metricsUrl);
-    if ((samples.get('runs_in_flight') ?? 0) === 0 && (samples.get('run_queue_pending') ?? 0) === 0) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error("the chats' openings were not handled within 5 minutes");
-}
-
 async function holdSockets(
   url: string,
   serverPid: number,
@@ -104,7 +92,7 @@ async function holdSockets(
   }
   const openSeconds = (performance.now() - started) / 1000;
   // The chats' openings are handled meanwhile; memory and idle CPU are read once they are done.
-  await settled(executorMetrics);
+  if (executorMetrics) await executorSettled(executorMetrics, 300_000);
   await new Promise((r) => setTimeout(r, 2000));
   const cpuBefore = cpuMs(serverPid);
   await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { WebSocket } from 'ws';
 import { mintToken } from '@mozaiks/testing';
 import { rssKiB, run, scrape, stop, waitFor } from './harness/processes';
-import { runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import { executorSettled, runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
 import type { Runtime } from './harness/runtime';
 import { ms, percentiles, showSpread, spread } from './harness/stats';
 
@@ -127,17 +127,6 @@ function watchLag(
   };
 }
 
-/** Waits until the executor serves no chat (the chats' opening has been handled). */
-async function settled(metricsUrl: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const samples = await scrape(metricsUrl);
-    if ((samples.get('runs_in_flight') ?? 0) === 0) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('the executor did not settle within 2 minutes');
-}
-
 async function runtimeRound(
   runtime: Runtime,
   executorMetrics: string,
@@ -153,7 +142,7 @@ async function runtimeRound(
     ),
   );
   const sockets = await openAll(urls);
-  await settled(executorMetrics);
+  await executorSettled(executorMetrics, 120_000);
   const lag = watchLag(executorMetrics, executorPid);
   const result = await fireAll(
     sockets,

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, makeTempDir, startNatsServer } from '@mozaiks/testing';
 import type { NatsServer, TempDir } from '@mozaiks/testing';
-import { run, waitFor } from './processes';
+import { run, scrape, waitFor } from './processes';
 import type { Child, RunOptions } from './processes';
 
 export const BENCH_WORKFLOWS = path.join(__dirname, '../workflows');
@@ -113,4 +113,18 @@ export function runBench(tempPrefix: string, body: (scope: BenchScope) => Promis
       process.exit(1);
     },
   );
+}
+
+/**
+ * Waits until the executor whose /metrics is `metricsUrl` serves no chat and has no run request
+ * waiting for it; throws after `timeoutMs`.
+ */
+export async function executorSettled(metricsUrl: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const samples = await scrape(metricsUrl);
+    if ((samples.get('runs_in_flight') ?? 0) === 0 && (samples.get('run_queue_pending') ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the executor did not settle within ${timeoutMs / 1000} s`);
 }
