@@ -1,7 +1,7 @@
 // The usage-emitter: delivers each run's priced usage to billing. The executor that finishes a run
 // prices it and persists its `usage_update` in the chat's log (the client has it from there); the
 // record reaches this service through the durable metering stream, and is published to the billing
-// subject, de-duplicated by event id; webhook sinks (webhook.ts) read that stream in turn.
+// subject, de-duplicated by event id; webhook sinks (libs/webhooks) read that stream in turn.
 // Measures; never blocks anything.
 import type { Bus, BusMessage, Subscription } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';

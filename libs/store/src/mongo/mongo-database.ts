@@ -108,7 +108,7 @@ export interface StepDoc extends ChatKeyFields {
   imported?: true;
 }
 
-/** Every index the adapters need, by collection. Listed in the README. */
+/** Every index the adapters need, by collection. Listed in docs/operations.md (Storage). */
 export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log', IndexDescription[]> = {
   chats: [],
   inputs: [
