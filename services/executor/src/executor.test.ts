@@ -51,7 +51,9 @@ afterEach(async () => {
   for (const other of others.splice(0)) await other.stop();
 });
 
-function newExecutor(options: { id?: string; sweepIntervalMs?: number; model?: string } = {}): Executor {
+function newExecutor(
+  options: { id?: string; sweepIntervalMs?: number; model?: string; leaseMs?: number } = {},
+): Executor {
   const { model = 'm', ...rest } = options;
   return new Executor({
     bus,
@@ -67,7 +69,7 @@ function newExecutor(options: { id?: string; sweepIntervalMs?: number; model?: s
   });
 }
 
-function startExecutor(options: { sweepIntervalMs?: number } = {}): Promise<void> {
+function startExecutor(options: { sweepIntervalMs?: number; leaseMs?: number } = {}): Promise<void> {
   executor = newExecutor(options);
   return executor.start();
 }
@@ -178,6 +180,32 @@ describe('Executor', () => {
       ['m1', 'answered', 'm2', 'answered', 'm3'],
       ['m1', 'answered', 'm2', 'answered', 'm3', 'answered', 'm4'],
     ]);
+  });
+
+  it('stops writing at once when its lease is taken over, and the run is done once, by the next holder', async () => {
+    llm.setFallback({ content: 'answered', usage: { prompt_tokens: 3, completion_tokens: 1 }, delay_ms: 1000 });
+    const ended = endings();
+    await startExecutor({ sweepIntervalMs: 60_000, leaseMs: 150 });
+    const done = send('c4', 'r4', ended);
+    while (llm.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // The executor stalls past its lease (its renewals cannot run either), and another holder takes
+    // the chat over: the store runs the takeover's transaction at once, before any timer here.
+    const stalled = Date.now() + 400;
+    while (Date.now() < stalled);
+    const takeover = (await stores.inbox.acquire(tenant, 'c4', 'intruder', 60_000))!;
+    expect(takeover.takeover).toBe(true);
+    const writer = await stores.log.openWriter(takeover, 'solo');
+    await stores.inbox.release(takeover, { inputsDone: writer.inputsDone, position: writer.position });
+    await done;
+    // The first holder's model call was cut off with its lease; the run was made again and kept once.
+    expect(llm.requests).toHaveLength(2);
+    expect((await stores.log.listMessages(tenant, 'c4')).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'r4'],
+      ['assistant', 'answered'],
+    ]);
+    const events = await stores.log.listEvents(tenant, 'c4');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.filter((e) => e.type === 'workflow_complete')).toHaveLength(1);
   });
 
   it('leaves a chat another executor holds to that executor', async () => {
