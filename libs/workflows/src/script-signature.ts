@@ -149,23 +149,24 @@ function members(t: typeof Ts, sf: Ts.SourceFile, elements: readonly Ts.TypeElem
   return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
 }
 
+/** The JSON Schema type of each TypeScript keyword type. */
+function keywordType(t: typeof Ts): Map<Ts.SyntaxKind, string> {
+  const K = t.SyntaxKind;
+  return new Map([
+    [K.StringKeyword, 'string'],
+    [K.NumberKeyword, 'number'],
+    [K.BigIntKeyword, 'integer'],
+    [K.BooleanKeyword, 'boolean'],
+    [K.NullKeyword, 'null'],
+    [K.ObjectKeyword, 'object'],
+  ]);
+}
+
 /** A type as JSON Schema; what cannot be told is left open (`{}`). */
 function typeSchema(t: typeof Ts, sf: Ts.SourceFile, node: Ts.TypeNode, seen: Set<string>): Json {
   const K = t.SyntaxKind;
-  switch (node.kind) {
-    case K.StringKeyword:
-      return { type: 'string' };
-    case K.NumberKeyword:
-      return { type: 'number' };
-    case K.BigIntKeyword:
-      return { type: 'integer' };
-    case K.BooleanKeyword:
-      return { type: 'boolean' };
-    case K.NullKeyword:
-      return { type: 'null' };
-    case K.ObjectKeyword:
-      return { type: 'object' };
-  }
+  const keyword = keywordType(t).get(node.kind);
+  if (keyword) return { type: keyword };
   if (
     t.isParenthesizedTypeNode(node) ||
     t.isJSDocNullableType(node) ||
