@@ -13,6 +13,7 @@ import path from 'node:path';
 import { cpuMs, rssKiB, run, stop, waitFor } from './harness/processes';
 import type { Child } from './harness/processes';
 import { executorSettled, runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
+import type { Runtime } from './harness/runtime';
 import { showSpread, spread } from './harness/stats';
 
 const HARD_LIMIT = Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim());
@@ -122,6 +123,21 @@ runBench('mozaiks-bench-sockets-', async ({ nats, data, children }) => {
   const llm = await startLlm();
   children.push(llm.child);
   const env = runtimeEnv(llm.url, { NATS_URL: nats.url });
+  /** One round of sockets on `runtime`, measuring its `measured` process; then stops it. */
+  const holdOn = async (runtime: Runtime, measured: string, chatPrefix: string, executorMetrics: string) => {
+    children.push(...runtime.children.values());
+    const pid = runtime.children.get(measured)!.proc.pid!;
+    const round = await holdSockets(
+      `ws://127.0.0.1:${runtime.port}/ws/chat`,
+      pid,
+      SOCKETS,
+      chatPrefix,
+      executorMetrics,
+    );
+    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+    return round;
+  };
+
   for (const mode of MODES) {
     const rounds: Round[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -143,36 +159,15 @@ runBench('mozaiks-bench-sockets-', async ({ nats, data, children }) => {
           { ...env, DATA_DIR: path.join(data.path, `distributed_${r}`) },
           { raiseFileLimit: true, keepOutput: 64 * 1024 },
         );
-        children.push(...runtime.children.values());
-        const gateway = runtime.children.get('gateway')!;
-        rounds.push(
-          await holdSockets(
-            `ws://127.0.0.1:${runtime.port}/ws/chat`,
-            gateway.proc.pid!,
-            SOCKETS,
-            `d${r}`,
-            `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`,
-          ),
-        );
-        await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+        const executorMetrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
+        rounds.push(await holdOn(runtime, 'gateway', `d${r}`, executorMetrics));
       } else if (mode === 'standalone') {
         const { NATS_URL: _nats, ...standaloneEnv } = env;
         const runtime = await startStandalone(
           { ...standaloneEnv, DATA_DIR: path.join(data.path, `standalone_${r}`) },
           { raiseFileLimit: true, keepOutput: 64 * 1024 },
         );
-        const child = runtime.children.get('standalone')!;
-        children.push(child);
-        rounds.push(
-          await holdSockets(
-            `ws://127.0.0.1:${runtime.port}/ws/chat`,
-            child.proc.pid!,
-            SOCKETS,
-            `s${r}`,
-            `http://127.0.0.1:${runtime.port}/metrics`,
-          ),
-        );
-        await stop(child);
+        rounds.push(await holdOn(runtime, 'standalone', `s${r}`, `http://127.0.0.1:${runtime.port}/metrics`));
       }
     }
     lines.push(

@@ -202,6 +202,16 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
     results.set(mode, byN);
   };
 
+  /** Every round of every N on `runtime`, whose `measured` process is watched; then stops it. */
+  const measure = async (mode: string, runtime: Runtime, metricsUrl: string, measured: string) => {
+    children.push(...runtime.children.values());
+    const pid = runtime.children.get(measured)!.proc.pid!;
+    for (const n of COUNTS)
+      for (let r = 0; r < ROUNDS; r++)
+        record(mode, n, await runtimeRound(runtime, metricsUrl, pid, `${mode[0]}${n}_${r}`, n));
+    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+  };
+
   if (MODES.includes('floor')) {
     // The floor: relay (WebSocket → NATS request) and caller (NATS → HTTP to the model).
     const caller = run(
@@ -255,16 +265,7 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
             : [],
       },
     );
-    children.push(...runtime.children.values());
-    const metrics = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
-    for (const n of COUNTS)
-      for (let r = 0; r < ROUNDS; r++)
-        record(
-          'distributed',
-          n,
-          await runtimeRound(runtime, metrics, runtime.children.get('executor')!.proc.pid!, `d${n}_${r}`, n),
-        );
-    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+    await measure('distributed', runtime, `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`, 'executor');
   }
 
   if (MODES.includes('standalone')) {
@@ -279,16 +280,7 @@ runBench('mozaiks-bench-inflight-', async ({ nats, data, children }) => {
           : [],
       },
     );
-    children.push(...runtime.children.values());
-    const metrics = `http://127.0.0.1:${runtime.port}/metrics`;
-    for (const n of COUNTS)
-      for (let r = 0; r < ROUNDS; r++)
-        record(
-          'standalone',
-          n,
-          await runtimeRound(runtime, metrics, runtime.children.get('standalone')!.proc.pid!, `s${n}_${r}`, n),
-        );
-    await Promise.all([...runtime.children.values()].map((c) => stop(c)));
+    await measure('standalone', runtime, `http://127.0.0.1:${runtime.port}/metrics`, 'standalone');
   }
 
   lines.push(
