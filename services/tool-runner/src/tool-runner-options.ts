@@ -39,8 +39,21 @@ export interface ToolRunnerOptions {
   limits?: ToolRunnerLimits;
 }
 
+/** The options with every default filled in, once. */
+export type ToolRunnerOptionsWithDefaults = ToolRunnerOptions &
+  Required<Pick<ToolRunnerOptions, 'python' | 'shutdownGraceMs'>> & { limits: Required<ToolRunnerLimits> };
+
+export function toolRunnerOptionsWithDefaults(options: ToolRunnerOptions): ToolRunnerOptionsWithDefaults {
+  return {
+    ...options,
+    python: options.python ?? 'python3',
+    shutdownGraceMs: options.shutdownGraceMs ?? 25_000,
+    limits: limitsWithDefaults(options.limits),
+  };
+}
+
 /** The tool-runner's limits with their defaults filled in. */
-export function limitsWithDefaults(limits: ToolRunnerLimits = {}): Required<ToolRunnerLimits> {
+function limitsWithDefaults(limits: ToolRunnerLimits = {}): Required<ToolRunnerLimits> {
   const concurrency = limits.concurrency ?? 8;
   return {
     concurrency,

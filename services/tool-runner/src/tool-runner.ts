@@ -14,8 +14,8 @@ import { ToolSandbox } from './sandbox.js';
 import type { ToolLanguage } from './sandbox.js';
 import { codeVersion, failure, resolveCall } from './tool-resolution.js';
 import type { ResolvedCall } from './tool-resolution.js';
-import { limitsWithDefaults } from './tool-runner-options.js';
-import type { ToolRunnerOptions } from './tool-runner-options.js';
+import { toolRunnerOptionsWithDefaults } from './tool-runner-options.js';
+import type { ToolRunnerOptions, ToolRunnerOptionsWithDefaults } from './tool-runner-options.js';
 import { ToolWorker } from './tool-worker.js';
 import type { ToolOutcome } from './tool-worker.js';
 import { WorkerPool } from './worker-pool.js';
@@ -47,11 +47,14 @@ export class ToolRunner {
   private readonly inflight = new Set<Promise<ToolReply>>();
   private readonly metrics: ToolRunnerMetrics | undefined;
 
-  constructor(private readonly options: ToolRunnerOptions) {
-    const limits = limitsWithDefaults(options.limits);
+  private readonly options: ToolRunnerOptionsWithDefaults;
+
+  constructor(options: ToolRunnerOptions) {
+    this.options = toolRunnerOptionsWithDefaults(options);
+    const { limits } = this.options;
     this.registry = new WorkflowRegistry(options.workflowsDir);
     this.metrics = options.metrics ? toolRunnerMetrics(options.metrics) : undefined;
-    this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb, python: options.python ?? 'python3' });
+    this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb, python: options.python });
     const { concurrency, perApp, queueLimit } = limits;
     this.scheduler = new FairScheduler({ concurrency, perApp, queueLimit });
     this.pool = new WorkerPool({
@@ -76,7 +79,7 @@ export class ToolRunner {
   async stop(): Promise<void> {
     await this.subscription?.unsubscribe();
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs ?? 25_000)));
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.shutdownGraceMs)));
     await Promise.race([Promise.allSettled([...this.inflight]), grace]);
     clearTimeout(timer);
     this.pool.close();

@@ -7,12 +7,12 @@ import { errorMessage } from '@mozaiks/common';
 export interface WorkerPoolOptions {
   /** Starts a worker for `key`; throws when the worker cannot be described (missing interpreter). */
   create: (key: string) => ToolWorker;
-  /** Calls one worker serves before it is replaced. @default 100 */
-  maxCalls?: number;
-  /** Idle milliseconds after which a worker is stopped. @default 60000 */
-  idleMs?: number;
-  /** Idle workers kept over all keys; the least recently used go first. @default 16 */
-  maxIdle?: number;
+  /** Calls one worker serves before it is replaced. */
+  maxCalls: number;
+  /** Idle milliseconds after which a worker is stopped. */
+  idleMs: number;
+  /** Idle workers kept over all keys; the least recently used go first. */
+  maxIdle: number;
 }
 
 export class WorkerPool {
@@ -22,12 +22,8 @@ export class WorkerPool {
   private closed = false;
 
   constructor(private readonly options: WorkerPoolOptions) {
-    this.sweeper = setInterval(() => this.sweep(), Math.min(this.idleMs, 10_000));
+    this.sweeper = setInterval(() => this.sweep(), Math.min(this.options.idleMs, 10_000));
     this.sweeper.unref();
-  }
-
-  private get idleMs(): number {
-    return this.options.idleMs ?? 60_000;
   }
 
   /** Workers alive now, idle and busy. */
@@ -78,20 +74,16 @@ export class WorkerPool {
     }
   }
 
-  private get maxCalls(): number {
-    return this.options.maxCalls ?? 100;
-  }
-
   /**
    * An idle worker of `key`: a started one with calls left first. A worker past its call budget
    * keeps serving until its successor has started, so replacing workers costs callers nothing.
    */
   private take(key: string): ToolWorker | undefined {
     const alive = (this.idle.get(key) ?? []).filter((w) => w.idle);
-    const fresh = alive.filter((w) => w.calls < this.maxCalls);
+    const fresh = alive.filter((w) => w.calls < this.options.maxCalls);
     const readyFresh = fresh.find((w) => w.isReady);
     const pick = readyFresh ?? alive.find((w) => w.isReady) ?? fresh[0] ?? alive[0];
-    if (readyFresh) for (const w of alive) if (w.calls >= this.maxCalls) w.kill();
+    if (readyFresh) for (const w of alive) if (w.calls >= this.options.maxCalls) w.kill();
     const rest = alive.filter((w) => w !== pick && w.idle);
     if (rest.length) this.idle.set(key, rest);
     else this.idle.delete(key);
@@ -105,8 +97,8 @@ export class WorkerPool {
     }
     if (worker.idle) this.park(worker);
     // Retired or spent: start its successor now, off the callers' path, so the key stays warm.
-    const spent = !worker.idle || worker.calls >= this.maxCalls;
-    if (spent && !(this.idle.get(worker.key) ?? []).some((w) => w.idle && w.calls < this.maxCalls)) {
+    const spent = !worker.idle || worker.calls >= this.options.maxCalls;
+    if (spent && !(this.idle.get(worker.key) ?? []).some((w) => w.idle && w.calls < this.options.maxCalls)) {
       try {
         this.park(this.options.create(worker.key));
       } catch {
@@ -125,7 +117,7 @@ export class WorkerPool {
 
   /** Keeps at most `maxIdle` idle workers, stopping those of the least recently used keys. */
   private trim(): void {
-    let excess = this.size.idle - (this.options.maxIdle ?? 16);
+    let excess = this.size.idle - this.options.maxIdle;
     for (const [key, list] of this.idle) {
       while (excess > 0 && list.length) {
         list.shift()!.kill();
@@ -140,7 +132,7 @@ export class WorkerPool {
     const now = Date.now();
     for (const [key, list] of this.idle) {
       const keep = list.filter((worker) => {
-        if (worker.idle && now - worker.lastUsed < this.idleMs) return true;
+        if (worker.idle && now - worker.lastUsed < this.options.idleMs) return true;
         worker.kill();
         return false;
       });
