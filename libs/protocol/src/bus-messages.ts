@@ -1,6 +1,6 @@
 // Messages between services on the bus. Each carries `v`, the version of its shape.
 import { z } from 'zod';
-import { Id } from './ids.js';
+import { Id, WorkflowVersion } from './ids.js';
 import { ServerEvent, TokenCounts, UsageUpdateEvent } from './events.js';
 
 /** The version of a message's shape and the tenant whose chat it concerns. */
@@ -58,6 +58,8 @@ export const LiveEventEnvelope = z.object({
 export const ToolRequest = z.object({
   ...ChatOf,
   workflow_id: Id,
+  /** The workflow version whose code runs the tool: the chat's pinned one, not what is on disk. */
+  workflow_version: WorkflowVersion.optional(),
   /** The tool's file, relative to the workflow folder. */
   file: z.string(),
   /** The function the file exports. */
@@ -143,3 +145,18 @@ export const UsageDeadLetter = z.object({
   event: UsageUpdateEvent,
 });
 export type UsageDeadLetter = z.infer<typeof UsageDeadLetter>;
+
+/** Asks the executors, which read the store, for the files of a stored workflow version. */
+export const WorkflowVersionRequest = z.object({
+  v: z.literal(1),
+  workflow_id: Id,
+  workflow_version: WorkflowVersion,
+});
+export type WorkflowVersionRequest = z.infer<typeof WorkflowVersionRequest>;
+
+/** A stored version's files (path inside the folder → text), or `found: false`. */
+export const WorkflowVersionReply = z.discriminatedUnion('found', [
+  z.object({ v: z.literal(1), found: z.literal(true), files: z.record(z.string(), z.string()) }),
+  z.object({ v: z.literal(1), found: z.literal(false) }),
+]);
+export type WorkflowVersionReply = z.infer<typeof WorkflowVersionReply>;

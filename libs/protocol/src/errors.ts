@@ -26,6 +26,11 @@ export const ErrorCode = {
   NoActiveRun: 'no_active_run',
   /** A message came while a run of the chat was going and DOUBLE_TEXTING=reject. */
   RunInProgress: 'run_in_progress',
+  /**
+   * The chat's workflow changed under `version_policy: latest` and its new version has no agent
+   * for the open input request or UI tool call: the chat goes on with the new version.
+   */
+  WorkflowChanged: 'workflow_changed',
   /** Something went wrong inside the runtime. */
   Internal: 'internal_error',
 } as const;

@@ -2,6 +2,7 @@
 // `timestamp`; an event that was persisted also has `seq`, its position in the chat's history.
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
+import { WorkflowVersion } from './ids.js';
 
 const Envelope = {
   chat_id: z.string(),
@@ -92,6 +93,8 @@ export const WorkflowCompleteEvent = z.object({
   ...Envelope,
   run_id: z.string(),
   workflow_id: z.string(),
+  /** The version of the workflow's files the run used (see WorkflowVersion). */
+  workflow_version: WorkflowVersion.optional(),
   status: z.enum(['completed', 'failed', 'cancelled']),
   reason: CompletionReason,
   /** Agent turns taken by this run. */
@@ -114,6 +117,8 @@ export const UsageUpdateEvent = z.object({
   user_id: z.string(),
   app_id: z.string(),
   workflow_id: z.string(),
+  /** The version of the workflow's files the run used, so billing can tell versions apart. */
+  workflow_version: WorkflowVersion.optional(),
   run_id: z.string(),
   tokens: TokenCounts,
   /** Same as `tokens.total_tokens`, for clients that read it at the top level. */

@@ -21,3 +21,10 @@ export type Tenant = z.infer<typeof Tenant>;
 export function newEventId(): string {
   return `evt_${globalThis.crypto.randomUUID().replace(/-/g, '')}`;
 }
+
+/**
+ * A workflow version: the first 16 hex digits of the SHA-256 of the workflow's folder (every file,
+ * paths sorted, line ends normalized). A chat runs the version its first run used.
+ */
+export const WorkflowVersion = z.string().regex(/^[0-9a-f]{16}$/, 'must be 16 lowercase hex digits');
+export type WorkflowVersion = z.infer<typeof WorkflowVersion>;

@@ -1,5 +1,5 @@
 // The runtime's wire contract: token claims, client messages, server events, bus messages, subjects.
-export { ID_PATTERN, Id, Tenant, newEventId } from './ids.js';
+export { ID_PATTERN, Id, Tenant, WorkflowVersion, newEventId } from './ids.js';
 export { CloseCode } from './close-codes.js';
 export { EnvBoolean, parseEnvBoolean } from './env-boolean.js';
 export { ERROR_CODES, ErrorCode, RuntimeError } from './errors.js';
@@ -55,6 +55,8 @@ export {
   ToolRequest,
   UsageDeadLetter,
   UsageRecord,
+  WorkflowVersionReply,
+  WorkflowVersionRequest,
 } from './bus-messages.js';
 export { DEFAULT_SUBJECT_PREFIX, subjects } from './subjects.js';
 export type { Subjects } from './subjects.js';

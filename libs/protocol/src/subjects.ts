@@ -17,6 +17,8 @@ export interface Subjects {
   tool(appId: string, workflowId: string): string;
   /** Every tool invocation. */
   readonly allTools: string;
+  /** Requests for a stored workflow version's files (answered by executors, which read the store). */
+  readonly workflowVersions: string;
   /**
    * Priced usage of an app's runs on its way to the usage-emitter. Kept outside `usage.>` so a
    * billing pipeline that subscribes to `<prefix>.usage.>` receives what the emitter delivers only.
@@ -42,6 +44,7 @@ export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
     control: (appId, chatId) => `${prefix}.control.${appId}.${chatId}`,
     tool: (appId, workflowId) => `${prefix}.tool.${appId}.${workflowId}`,
     allTools: `${prefix}.tool.*.*`,
+    workflowVersions: `${prefix}.workflow_version`,
     metering: (appId) => `${prefix}.metering.${appId}`,
     allMetering: `${prefix}.metering.*`,
     usage: (appId, userId) => `${prefix}.usage.${appId}.${userId}`,

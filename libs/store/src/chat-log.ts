@@ -30,6 +30,8 @@ export interface ChatRecord extends ChatRef {
   awaiting?: InputRequest;
   /** Highest inbox input whose run has finished. */
   inputs_done: number;
+  /** The workflow version the chat's runs use; absent before its first run (and for chats older than versions). */
+  workflow_version?: string;
 }
 
 /** An event to persist: everything but `seq`, which the log assigns. */
@@ -63,6 +65,8 @@ export interface LogStep {
   context?: Record<string, unknown>;
   /** Leaves this request open for the user; a step without it closes any open request. */
   awaitInput?: InputRequest;
+  /** The workflow version the chat's runs use from this step on (kept until a step names another). */
+  workflowVersion?: string;
   run?: RunPart;
 }
 

@@ -15,6 +15,8 @@ export interface CopyCounts {
   events: number;
   inputs: number;
   runs: number;
+  /** Workflow versions copied (those MongoDB had already are left as they are). */
+  versions: number;
 }
 
 /** Messages or events per step document, well under MongoDB's 16 MiB document limit. */
@@ -37,10 +39,11 @@ export async function copySqliteToMongo(
   target: MongoDatabase,
   progress?: (counts: CopyCounts) => void,
 ): Promise<CopyCounts> {
-  const counts: CopyCounts = { chats: 0, skipped: 0, messages: 0, events: 0, inputs: 0, runs: 0 };
+  const counts: CopyCounts = { chats: 0, skipped: 0, messages: 0, events: 0, inputs: 0, runs: 0, versions: 0 };
+  counts.versions = await copyVersions(source, target);
   const chats = source.db
     .prepare(
-      'SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done FROM chats ORDER BY app_id, user_id, chat_id',
+      'SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done, workflow_version FROM chats ORDER BY app_id, user_id, chat_id',
     )
     .all() as ChatRow[];
   for (const chat of chats) {
@@ -133,6 +136,7 @@ function stepDocs(
       messages: NO_ENTRIES,
       inputs_done: chat.inputs_done,
       ...(context ? { context } : {}),
+      ...(chat.workflow_version ? { workflow_version: chat.workflow_version } : {}),
       imported: true,
       ...parts,
     });
@@ -156,6 +160,18 @@ function stepDocs(
     steps.at(-1)!.awaiting = JSON.parse(chat.awaiting) as StepDoc['awaiting'];
   }
   return steps;
+}
+
+/** Every stored workflow version: the chats copied may be pinned to any of them. */
+async function copyVersions(source: SqliteDatabase, target: MongoDatabase): Promise<number> {
+  const rows = source.db
+    .prepare('SELECT workflow_id, version, files, created_at FROM workflow_versions')
+    .all() as Array<{ workflow_id: string; version: string; files: string; created_at: string }>;
+  await insertIgnoringCopies(
+    target.workflowVersions,
+    rows.map((r) => ({ _id: `${r.workflow_id}@${r.version}`, ...r })),
+  );
+  return rows.length;
 }
 
 /** Inserts `docs`, leaving those already there (an earlier copy) as they are. */

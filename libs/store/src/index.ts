@@ -31,3 +31,6 @@ export { SqliteChatLog } from './sqlite/sqlite-chat-log.js';
 export { SqliteChatInbox } from './sqlite/sqlite-chat-inbox.js';
 export { copySqliteToMongo } from './copy-to-mongo.js';
 export type { CopyCounts } from './copy-to-mongo.js';
+export type { VersionFiles, VersionUsage, WaitingChat, WorkflowVersionStore } from './workflow-version-store.js';
+export { SqliteWorkflowVersions } from './sqlite/sqlite-workflow-versions.js';
+export { MongoWorkflowVersions } from './mongo/mongo-workflow-versions.js';

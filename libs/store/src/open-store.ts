@@ -8,6 +8,9 @@ import { MongoDatabase } from './mongo/mongo-database.js';
 import { SqliteChatInbox } from './sqlite/sqlite-chat-inbox.js';
 import { SqliteChatLog } from './sqlite/sqlite-chat-log.js';
 import { SqliteDatabase } from './sqlite/sqlite-database.js';
+import { SqliteWorkflowVersions } from './sqlite/sqlite-workflow-versions.js';
+import { MongoWorkflowVersions } from './mongo/mongo-workflow-versions.js';
+import type { WorkflowVersionStore } from './workflow-version-store.js';
 
 export interface StoreOptions {
   /** MongoDB connection string (MONGODB_URI); unset: SQLite under `dataDir`. */
@@ -27,6 +30,7 @@ export interface ChatStores {
   readonly location: string;
   readonly log: ChatLog;
   readonly inbox: ChatInbox;
+  readonly versions: WorkflowVersionStore;
   /** Whether the database answered lately (for /ready). */
   healthy(): boolean;
   /** Removes persisted events older than `days`; never messages nor usage still to publish. */
@@ -48,6 +52,7 @@ export async function openStore(options: StoreOptions): Promise<ChatStores> {
       location: `mongodb://${database.hosts}/${database.db.databaseName}`,
       log: new MongoChatLog(database),
       inbox: new MongoChatInbox(database),
+      versions: new MongoWorkflowVersions(database),
       healthy: () => database.isHealthy,
       prune: (days) => database.prune(days),
       close: () => database.close(),
@@ -59,6 +64,7 @@ export async function openStore(options: StoreOptions): Promise<ChatStores> {
     location: database.file,
     log: new SqliteChatLog(database),
     inbox: new SqliteChatInbox(database),
+    versions: new SqliteWorkflowVersions(database),
     healthy: () => true,
     prune: (days) => database.prune(days),
     close: () => database.close(),

@@ -82,6 +82,7 @@ export function applyStep(state: WriterState, step: LogStep, events: readonly Se
     last_seq: Math.max(state.chat.last_seq, ...events.map((e) => e.seq ?? 0)),
     ...(step.context ? { context: step.context } : {}),
     ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
+    ...(step.workflowVersion ? { workflow_version: step.workflowVersion } : {}),
   };
   const run = step.run;
   if (run?.finish) {

@@ -26,6 +26,9 @@ export const TOOL_FILE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.py'] as con
 /** Where a client shows a UI tool's component: in the conversation, or beside it. */
 export const UI_DISPLAYS = ['inline', 'artifact'] as const;
 
+/** Which version a chat's later runs use: the one its first run used, or the current one. */
+export const VERSION_POLICIES = ['pinned', 'latest'] as const;
+
 export const OrchestratorFile = z.strictObject({
   workflow_name: z.string().min(1),
   description: z.string().optional(),
@@ -35,6 +38,9 @@ export const OrchestratorFile = z.strictObject({
   max_consecutive_auto_reply: z.number().int().positive().default(10),
   human_in_the_loop: z.boolean().default(false),
   startup_mode: z.enum(STARTUP_MODES, { error: `must be one of: ${STARTUP_MODES.join(', ')}` }).default('UserDriven'),
+  version_policy: z
+    .enum(VERSION_POLICIES, { error: `must be one of: ${VERSION_POLICIES.join(', ')}` })
+    .default('pinned'),
   orchestration_pattern: z
     .enum(ORCHESTRATION_PATTERNS, { error: `must be one of: ${ORCHESTRATION_PATTERNS.join(', ')}` })
     .default('DefaultPattern'),

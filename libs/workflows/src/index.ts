@@ -18,6 +18,7 @@ export {
   TOOL_FILE_EXTENSIONS,
   ToolsFile,
   UI_DISPLAYS,
+  VERSION_POLICIES,
   VariableTrigger,
 } from './file-schemas.js';
 export { RESERVED_TOOL_ENV, ToolEnv, reservedToolEnv } from './tool-env.js';
@@ -34,3 +35,7 @@ export { WorkflowRegistry } from './workflow-registry.js';
 export type { WorkflowRegistryOptions } from './workflow-registry.js';
 export { workflowFileJsonSchema } from './json-schemas.js';
 export { parseStructuredReply } from './structured-output.js';
+export { MAX_VERSION_BYTES, folderStamp, readWorkflowFiles, workflowVersion } from './versions/workflow-snapshot.js';
+export type { WorkflowFiles } from './versions/workflow-snapshot.js';
+export { WorkflowVersions } from './versions/workflow-versions.js';
+export type { VersionSource, VersionedWorkflow, WorkflowVersionsOptions } from './versions/workflow-versions.js';

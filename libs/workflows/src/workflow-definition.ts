@@ -7,6 +7,7 @@ import type {
   LlmConfig,
   ORCHESTRATION_PATTERNS,
   STARTUP_MODES,
+  VERSION_POLICIES,
   UI_DISPLAYS,
   VariableTrigger,
 } from './file-schemas.js';
@@ -101,6 +102,8 @@ export interface WorkflowDefinition {
   max_consecutive_auto_reply: number;
   human_in_the_loop: boolean;
   startup_mode: (typeof STARTUP_MODES)[number];
+  /** `pinned`: a chat runs the version its first run used, for its life. `latest`: each run takes the current one. */
+  version_policy: (typeof VERSION_POLICIES)[number];
   orchestration_pattern: (typeof ORCHESTRATION_PATTERNS)[number];
   initial_agent: string;
   initial_message?: string;

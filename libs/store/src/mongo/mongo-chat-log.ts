@@ -29,6 +29,7 @@ interface Head {
   inputs_done: number;
   context?: Record<string, unknown>;
   awaiting?: StepDoc['awaiting'];
+  workflow_version?: string;
 }
 const EMPTY_HEAD: Head = { step: 0, last_seq: 0, inputs_done: 0 };
 /** Steps without their events: what a writer or a history reader needs. */
@@ -227,17 +228,21 @@ function record(chat: ChatDoc, head: Head): ChatRecord {
     inputs_done: head.inputs_done,
     ...(head.context ? { context: head.context } : {}),
     ...(head.awaiting ? { awaiting: head.awaiting } : {}),
+    ...(head.workflow_version ? { workflow_version: head.workflow_version } : {}),
   };
 }
 
 /** The chat's state as a stored step left it. */
-function headOfStep(doc: Pick<StepDoc, 'step' | 'last_seq' | 'inputs_done' | 'context' | 'awaiting'>): Head {
+function headOfStep(
+  doc: Pick<StepDoc, 'step' | 'last_seq' | 'inputs_done' | 'context' | 'awaiting' | 'workflow_version'>,
+): Head {
   return {
     step: doc.step,
     last_seq: doc.last_seq,
     inputs_done: doc.inputs_done,
     ...(doc.context ? { context: JSON.parse(doc.context) as Record<string, unknown> } : {}),
     ...(doc.awaiting ? { awaiting: doc.awaiting } : {}),
+    ...(doc.workflow_version ? { workflow_version: doc.workflow_version } : {}),
   };
 }
 
@@ -249,6 +254,7 @@ function headOf(state: WriterState): Head {
     inputs_done: state.inputsDone,
     ...(state.chat.context ? { context: state.chat.context } : {}),
     ...(state.chat.awaiting ? { awaiting: state.chat.awaiting } : {}),
+    ...(state.chat.workflow_version ? { workflow_version: state.chat.workflow_version } : {}),
   };
 }
 
@@ -276,6 +282,7 @@ function fold(state: WriterState, steps: readonly StepDoc[]): void {
     inputs_done: head.inputs_done,
     ...(head.context ? { context: head.context } : {}),
     ...(head.awaiting ? { awaiting: head.awaiting } : {}),
+    ...(head.workflow_version ? { workflow_version: head.workflow_version } : {}),
   };
   state.inputsDone = head.inputs_done;
   state.position = head.step;
@@ -294,6 +301,7 @@ function nextStep(lease: Lease, head: Head, step: LogStep): { doc: StepDoc; even
     messages: step.messages?.length ? JSON.stringify(step.messages) : NO_ENTRIES,
     ...(step.context ? { context: JSON.stringify(step.context) } : {}),
     ...(step.awaitInput ? { awaiting: step.awaitInput } : {}),
+    ...(step.workflowVersion ? { workflow_version: step.workflowVersion } : {}),
     ...(run?.finish ? { inputs_done: Math.max(head.inputs_done, run.input_seq) } : {}),
     ...(run
       ? {
@@ -325,6 +333,7 @@ function stepDoc(lease: Lease, head: Head, changes: Partial<StepDoc> & { step: n
     messages: NO_ENTRIES,
     inputs_done: head.inputs_done,
     ...(head.context ? { context: JSON.stringify(head.context) } : {}),
+    ...(head.workflow_version ? { workflow_version: head.workflow_version } : {}),
     ...changes,
   };
   if (doc.awaiting === undefined) delete doc.awaiting;

@@ -106,10 +106,21 @@ export interface StepDoc extends ChatKeyFields {
   fence?: true;
   /** Written by `mozaiks store migrate --from sqlite:…`, not by a holder of the chat's lease. */
   imported?: true;
+  /** The workflow version the chat runs after this step (carried forward, like the context). */
+  workflow_version?: string;
+}
+
+/** A stored workflow version: `_id` is `<workflow_id>@<version>`; `files` is JSON (path → text). */
+export interface WorkflowVersionDoc {
+  _id: string;
+  workflow_id: string;
+  version: string;
+  files: string;
+  created_at: string;
 }
 
 /** Every index the adapters need, by collection. Listed in docs/operations.md (Storage). */
-export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log', IndexDescription[]> = {
+export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log' | 'workflow_versions', IndexDescription[]> = {
   chats: [],
   inputs: [
     { key: { app_id: 1, user_id: 1, chat_id: 1, input_seq: 1 }, name: 'inputs_by_seq', unique: true },
@@ -123,6 +134,7 @@ export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log', IndexD
     { key: { usage_pending: 1 }, name: 'log_usage_pending' },
     { key: { created_at: 1 }, name: 'log_by_age' },
   ],
+  workflow_versions: [],
 };
 
 /** `events` or `messages` of a step that has none. */
@@ -190,6 +202,7 @@ export class MongoDatabase {
   readonly inputs: Collection<InputDoc>;
   readonly leases: Collection<LeaseDoc>;
   readonly log: Collection<StepDoc>;
+  readonly workflowVersions: Collection<WorkflowVersionDoc>;
   /** Indexes that connecting created (they were missing): what `store migrate` reports. */
   createdIndexes: string[] = [];
   /**
@@ -212,6 +225,7 @@ export class MongoDatabase {
     this.inputs = this.db.collection('inputs');
     this.leases = this.db.collection('leases');
     this.log = this.db.collection('log');
+    this.workflowVersions = this.db.collection('workflow_versions');
   }
 
   /**

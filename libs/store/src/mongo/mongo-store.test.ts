@@ -6,6 +6,7 @@ import { MONGO_INDEXES, MongoDatabase } from './mongo-database';
 import { openStore } from '../open-store';
 import { chatInboxContract, chatLogContract } from '../store.contract';
 import type { StoreFactory } from '../store.contract';
+import { workflowVersionContract } from '../workflow-version.contract';
 
 let server: MongoTestServer | undefined;
 let database = '';
@@ -30,6 +31,7 @@ const describeIfServer = mongoTestServerAvailable() ? describe : describe.skip;
 describeIfServer('MongoDB store', () => {
   chatLogContract('MongoDB', factory);
   chatInboxContract('MongoDB', factory);
+  workflowVersionContract('MongoDB', factory);
 
   it('creates its indexes idempotently', async () => {
     const db = await MongoDatabase.connect({ uri: server!.uri, database: server!.database() });

@@ -32,19 +32,21 @@ export interface ChatRow {
   awaiting: string | null;
   inputs_done: number;
   steps: number;
+  workflow_version: string | null;
 }
 
 export function toChatRecord(row: ChatRow): ChatRecord {
-  const { context, awaiting, steps: _steps, ...chat } = row;
+  const { context, awaiting, steps: _steps, workflow_version, ...chat } = row;
   return {
     ...chat,
+    ...(workflow_version === null ? {} : { workflow_version }),
     ...(context === null ? {} : { context: JSON.parse(context) as Record<string, unknown> }),
     ...(awaiting === null ? {} : { awaiting: JSON.parse(awaiting) as ChatRecord['awaiting'] & object }),
   };
 }
 
 const CHAT =
-  'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+  'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_seq, context, awaiting, inputs_done, steps, workflow_version FROM chats WHERE app_id = ? AND user_id = ? AND chat_id = ?';
 
 /** A chat's key columns: app, user, chat. */
 type ChatKey = readonly [app_id: string, user_id: string, chat_id: string];
@@ -140,11 +142,13 @@ export class SqliteChatLog implements ChatLog {
       const { events, lastSeq } = this.insertEvents(key, counters.last_seq, all);
       const { steps: position } = db
         .sql(
-          'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps',
+          'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), workflow_version = COALESCE(?, workflow_version), updated_at = ?, steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps',
         )
         .get(
           step.awaitInput ? JSON.stringify(step.awaitInput) : null,
           step.context ? JSON.stringify(step.context) : null,
+          step.workflowVersion ?? null,
+          new Date().toISOString(),
           lastSeq,
           nextMessage,
           run?.finish ? run.input_seq : 0,

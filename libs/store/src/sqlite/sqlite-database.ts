@@ -7,7 +7,7 @@ import { dataDirProblem } from './data-dir.js';
 import { StoreUnavailableError } from '../store-error.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chats (
@@ -42,6 +42,10 @@ CREATE TABLE IF NOT EXISTS runs (
   finished_at TEXT, usage_published INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (app_id, user_id, chat_id, run_id)
 );
+CREATE TABLE IF NOT EXISTS workflow_versions (
+  workflow_id TEXT NOT NULL, version TEXT NOT NULL, files TEXT NOT NULL, created_at TEXT NOT NULL,
+  PRIMARY KEY (workflow_id, version)
+);
 CREATE INDEX IF NOT EXISTS runs_unpublished ON runs (app_id, user_id, chat_id, input_seq) WHERE usage_published = 0;
 `;
 
@@ -53,6 +57,9 @@ const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> 
   ['runs', 'usage', 'TEXT'],
   // The log's position: steps committed to the chat.
   ['chats', 'steps', 'INTEGER NOT NULL DEFAULT 0'],
+  // The workflow version the chat runs, and when a step was last committed to it.
+  ['chats', 'workflow_version', 'TEXT'],
+  ['chats', 'updated_at', 'TEXT'],
 ];
 
 /** Lease columns added since leases got their epoch. */

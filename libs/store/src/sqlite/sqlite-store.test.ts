@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { openStore } from '../open-store';
 import { chatInboxContract, chatLogContract } from '../store.contract';
 import type { StoreFactory } from '../store.contract';
+import { workflowVersionContract } from '../workflow-version.contract';
 
 let dir: string;
 beforeEach(() => {
@@ -19,6 +20,7 @@ const factory: StoreFactory = {
 };
 chatLogContract('SQLite', factory);
 chatInboxContract('SQLite', factory);
+workflowVersionContract('SQLite', factory);
 
 describe('SQLite store', () => {
   it('creates its folder and a WAL-mode database file under DATA_DIR', async () => {

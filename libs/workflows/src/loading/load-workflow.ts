@@ -132,6 +132,7 @@ export function loadWorkflow(workflowsDir: string, workflowId: string, options: 
     max_consecutive_auto_reply: o.max_consecutive_auto_reply,
     human_in_the_loop: o.human_in_the_loop,
     startup_mode: o.startup_mode,
+    version_policy: o.version_policy,
     orchestration_pattern: o.orchestration_pattern,
     initial_agent: o.initial_agent ?? agents[0]!.name,
     ...(o.initial_message ? { initial_message: o.initial_message } : {}),
