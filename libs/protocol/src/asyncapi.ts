@@ -10,6 +10,8 @@ import {
   LiveEventEnvelope,
   ToolReply,
   ToolRequest,
+  WorkflowVersionReply,
+  WorkflowVersionRequest,
   UsageDeadLetter,
   UsageRecord,
 } from './bus-messages.js';
@@ -65,6 +67,13 @@ const NATS_CHANNELS: Array<
     ['app_id', 'workflow_id'],
   ],
   [
+    'workflowVersion',
+    'mozaiks.workflow_version',
+    "Tool-runners ask the executors (which read the store) for a stored workflow version's files.",
+    ['workflowVersionRequest', 'workflowVersionReply'],
+    [],
+  ],
+  [
     'metering',
     'mozaiks.metering.{app_id}',
     'Priced usage from executors to the usage-emitter (stream MOZAIKS_METERING).',
@@ -93,6 +102,13 @@ const NATS_OPERATIONS: Array<[name: string, channel: string, summary: string, me
   ['relayEvents', 'chatEvents', "Executors publish a chat's events.", 'liveEvent'],
   ['controlChat', 'control', 'Gateways ask the serving executor.', 'chatControl', 'chatControlReply'],
   ['callTool', 'tool', 'Executors call tools.', 'toolRequest', 'toolReply'],
+  [
+    'fetchWorkflowVersion',
+    'workflowVersion',
+    'Tool-runners fetch the version a tool request names.',
+    'workflowVersionRequest',
+    'workflowVersionReply',
+  ],
   ['meterUsage', 'metering', 'Executors hand priced usage to the usage-emitter.', 'usageRecord'],
   [
     'publishUsage',
@@ -170,6 +186,8 @@ function componentMessages(examples: Record<string, unknown[]>): {
   add('chatControlReply', ChatControlReply, "The executor's answer to a chat control");
   add('toolRequest', ToolRequest, 'A tool (or hook, or lifecycle tool) to run in the tool-runner');
   add('toolReply', ToolReply, "The tool-runner's answer");
+  add('workflowVersionRequest', WorkflowVersionRequest, "A request for a stored workflow version's files");
+  add('workflowVersionReply', WorkflowVersionReply, 'The files (path → text), or found: false');
   add('usageRecord', UsageRecord, "A run's priced usage on its way to the usage-emitter (JetStream)");
   add('usageEvent', UsageUpdateEvent, "A run's priced usage for billing (JetStream, Nats-Msg-Id = event_id)");
   add('usageDeadLetter', UsageDeadLetter, 'A usage event a webhook endpoint gave up on');

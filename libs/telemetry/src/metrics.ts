@@ -8,9 +8,9 @@ import { MetricFamilies } from './metric-families.js';
 export class RuntimeMetrics {
   readonly registry: Registry;
   /** Executions by workflow and outcome (`completed` or `failed`). */
-  readonly workflowExecutions: Counter<'workflow_id' | 'status'>;
+  readonly workflowExecutions: Counter<'workflow_id' | 'workflow_version' | 'status'>;
   /** Wall time of one execution, from request taken to `workflow_complete`. */
-  readonly workflowDuration: Histogram<'workflow_id'>;
+  readonly workflowDuration: Histogram<'workflow_id' | 'workflow_version'>;
   /** Tokens reported by the LLM endpoint, by tenant. */
   readonly tokenUsage: Counter<'user_id' | 'app_id'>;
   /** Open client WebSockets on this process. */
@@ -26,13 +26,13 @@ export class RuntimeMetrics {
     const families = new MetricFamilies(this.registry);
     this.workflowExecutions = families.counter(
       'workflow_executions_total',
-      'Workflow executions, by workflow and outcome.',
-      ['workflow_id', 'status'],
+      'Workflow executions, by workflow, workflow version and outcome.',
+      ['workflow_id', 'workflow_version', 'status'],
     );
     this.workflowDuration = families.histogram(
       'workflow_duration_seconds',
       'Duration of workflow executions in seconds.',
-      ['workflow_id'],
+      ['workflow_id', 'workflow_version'],
       [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     );
     this.tokenUsage = families.counter(

@@ -31,8 +31,6 @@ export { JSON_FORM_FILE, WORKFLOW_FILES, WORKFLOW_FILE_NAMES, isWorkflowFolder }
 export type { WorkflowFileKind } from './loading/workflow-files.js';
 export { CONTEXT_PARAMETER, readPythonSignature } from './python-signature.js';
 export { joinPromptSections } from './python-format/agents.js';
-export { WorkflowRegistry } from './workflow-registry.js';
-export type { WorkflowRegistryOptions } from './workflow-registry.js';
 export { workflowFileJsonSchema } from './json-schemas.js';
 export { parseStructuredReply } from './structured-output.js';
 export { MAX_VERSION_BYTES, folderStamp, readWorkflowFiles, workflowVersion } from './versions/workflow-snapshot.js';

@@ -6,8 +6,8 @@ import path from 'node:path';
 import {
   WORKFLOW_FILES,
   WorkflowNotFoundError,
-  WorkflowRegistry,
   WorkflowValidationError,
+  WorkflowVersions,
   formatProblem,
   loadWorkflow,
   workflowFileJsonSchema,
@@ -176,19 +176,21 @@ describe('loadWorkflow', () => {
   });
 });
 
-describe('WorkflowRegistry', () => {
-  it('serves a loaded workflow until one of its files changes', () => {
+describe('WorkflowVersions.current', () => {
+  const cacheDir = () => path.join(root, '.cache');
+
+  it('serves a loaded workflow until one of its files changes', async () => {
     write('live', {
       'orchestrator.yaml': 'workflow_name: One\n',
       'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
     });
-    const registry = new WorkflowRegistry(root, { recheckMs: 0 });
-    const first = registry.get('live');
-    expect(registry.get('live')).toBe(first);
+    const versions = new WorkflowVersions({ workflowsDir: root, cacheDir: cacheDir(), recheckMs: 0 });
+    const first = await versions.current('live');
+    expect(await versions.current('live')).toBe(first);
     write('live', { 'orchestrator.yaml': 'workflow_name: Two, renamed\n' });
-    expect(registry.get('live').name).toBe('Two, renamed');
+    expect((await versions.current('live')).definition.name).toBe('Two, renamed');
     write('live', { 'tools.yaml': 'tools: [oops\n' });
-    expect(() => registry.get('live')).toThrow(WorkflowValidationError);
+    await expect(versions.current('live')).rejects.toThrow(WorkflowValidationError);
   });
 
   it('looks at the files again only once the recheck interval has passed', async () => {
@@ -196,12 +198,12 @@ describe('WorkflowRegistry', () => {
       'orchestrator.yaml': 'workflow_name: One\n',
       'agents.yaml': 'agents:\n  - name: A\n    system_message: Hi.\n',
     });
-    const registry = new WorkflowRegistry(root, { recheckMs: 300 });
-    expect(registry.get('paced').name).toBe('One');
+    const versions = new WorkflowVersions({ workflowsDir: root, cacheDir: cacheDir(), recheckMs: 300 });
+    expect((await versions.current('paced')).definition.name).toBe('One');
     write('paced', { 'orchestrator.yaml': 'workflow_name: Two\n' });
-    expect(registry.get('paced').name).toBe('One');
+    expect((await versions.current('paced')).definition.name).toBe('One');
     await new Promise((r) => setTimeout(r, 350));
-    expect(registry.get('paced').name).toBe('Two');
+    expect((await versions.current('paced')).definition.name).toBe('Two');
   });
 });
 

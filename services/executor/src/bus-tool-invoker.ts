@@ -29,6 +29,7 @@ export class BusToolInvoker implements ToolInvoker {
       user_id: this.scope.tenant.user_id,
       chat_id: this.scope.chatId,
       workflow_id: this.scope.workflowId,
+      ...(this.scope.workflowVersion ? { workflow_version: this.scope.workflowVersion } : {}),
       file: tool.file,
       function: tool.function,
       args,

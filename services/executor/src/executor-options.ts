@@ -1,12 +1,13 @@
 // The executor's options, and the same with every default filled in, resolved once when the
 // executor is made: everything after reads the filled type.
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
 import type { Bus } from '@mozaiks/bus';
 import type { LlmClient } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
 import type { Subjects } from '@mozaiks/protocol';
-import type { ChatInbox, ChatLog } from '@mozaiks/store';
+import type { ChatInbox, ChatLog, WorkflowVersionStore } from '@mozaiks/store';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 
 export interface ExecutorOptions {
@@ -15,11 +16,15 @@ export interface ExecutorOptions {
   log: ChatLog;
   /** Chats' work: pending inputs, leases, the usage outbox. */
   inbox: ChatInbox;
+  /** Workflow versions: stored when first loaded here, read for chats pinned to one this host's files are not. */
+  versions: WorkflowVersionStore;
   llm: LlmClient;
   /** Prices of the models, for each run's usage event (MODEL_PRICES). @default list prices */
   prices?: PriceTable;
   subjects: Subjects;
   workflowsDir: string;
+  /** Where the versions runs use are written out (content-addressed). @default <tmpdir>/mozaiks-workflow-versions */
+  versionsDir?: string;
   logger: Logger;
   metrics: RuntimeMetrics;
   /** Show the token's custom claims to the agents (CONTEXT_AWARE). @default false */
@@ -52,6 +57,7 @@ export function executorOptionsWithDefaults(options: ExecutorOptions): ExecutorO
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ExecutorOptions;
   return {
     prices: new PriceTable(),
+    versionsDir: path.join(tmpdir(), 'mozaiks-workflow-versions'),
     contextAware: false,
     toolTimeoutMs: 30_000,
     leaseMs: 15_000,

@@ -59,6 +59,7 @@ function newExecutor(
     bus,
     log: stores.log,
     inbox: stores.inbox,
+    versions: stores.versions,
     logger: silent,
     metrics: new RuntimeMetrics({ processMetrics: false }),
     llm: new OpenAiLlmClient({ apiKey: 'k', baseURL: llm.url, defaultModel: model, maxRetries: 0 }),

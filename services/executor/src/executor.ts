@@ -9,6 +9,7 @@ import { ChatNudge, describeIssues } from '@mozaiks/protocol';
 import { newActiveChat, wakeUp } from './active-chat.js';
 import type { ActiveChat } from './active-chat.js';
 import { ChatSessions } from './chat-session.js';
+import { answerVersionRequests } from './version-responder.js';
 import { executorOptionsWithDefaults } from './executor-options.js';
 import { executorMetrics } from './metrics.js';
 import type { ExecutorOptions, ExecutorOptionsWithDefaults } from './executor-options.js';
@@ -18,6 +19,7 @@ export class Executor {
   private readonly options: ExecutorOptionsWithDefaults;
   private readonly sessions: ChatSessions;
   private subscription: Subscription | undefined;
+  private versionRequests: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Chats this process is serving, by chat key. */
@@ -34,6 +36,7 @@ export class Executor {
   /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
+    this.versionRequests = answerVersionRequests(this.options);
     this.subscription = bus.consume(
       subjects.allRuns,
       'executors',
@@ -77,6 +80,7 @@ export class Executor {
     await Promise.race([Promise.allSettled([...this.running]), grace]);
     for (const chat of this.active.values()) chat.controller.abort();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.versionRequests?.unsubscribe();
   }
 
   private async accept(message: BusMessage, attempt: number): Promise<void> {

@@ -1,22 +1,26 @@
-// Runs one input of a chat: the workflow it names is loaded, the engine's ports are made on the
-// chat's writer and the bus, and the run is traced as a child of the user message's trace. An
-// input that cannot run (no such workflow, a broken one) ends like a failed run, so a client
-// waiting for its end is not left waiting.
+// Runs one input of a chat: the version of the workflow the chat runs is loaded (workflow-choice.ts),
+// the engine's ports are made on the chat's writer and the bus, and the run is traced as a child
+// of the user message's trace. An input that cannot run (no such workflow, a broken one, an answer
+// for an agent the chat's new version removed) ends like a failed run, so a client waiting for its
+// end is not left waiting.
 import { errorMessage } from '@mozaiks/common';
 import { LlmCallError, RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient, RunInput, RunOutcome } from '@mozaiks/engine';
-import type { ErrorCode, Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
+import { ErrorCode } from '@mozaiks/protocol';
+import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatWriter, PendingInput } from '@mozaiks/store';
 import { SpanKind, startSpan, traceIdOf } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
-import { WorkflowNotFoundError, WorkflowRegistry, WorkflowValidationError } from '@mozaiks/workflows';
+import { WorkflowVersions } from '@mozaiks/workflows';
 import type { WorkflowDefinition } from '@mozaiks/workflows';
+import type { ChatMessage } from '@mozaiks/engine';
 import type { ActiveChat } from './active-chat.js';
 import { agentFactory } from './agent-classes.js';
 import { BusToolInvoker } from './bus-tool-invoker.js';
 import type { ExecutorOptionsWithDefaults } from './executor-options.js';
 import { LogRunJournal } from './run-journal.js';
 import type { ChatScope } from './run-journal.js';
+import { chooseVersion, strandedAgent } from './workflow-choice.js';
 
 /** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
 export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
@@ -33,10 +37,14 @@ interface InputRun {
 }
 
 export class InputRunner {
-  private readonly workflows: WorkflowRegistry;
+  private readonly workflows: WorkflowVersions;
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
-    this.workflows = new WorkflowRegistry(options.workflowsDir);
+    this.workflows = new WorkflowVersions({
+      workflowsDir: options.workflowsDir,
+      cacheDir: options.versionsDir,
+      source: options.versions,
+    });
   }
 
   /**
@@ -58,17 +66,19 @@ export class InputRunner {
       },
     });
     try {
-      const traced = { ...input, traceparent: span.traceparent };
-      const billed = await span.within(() => this.runTraced(this.prepare(writer, traced, serving)));
-      span.end(
-        billed
+      const prepared = this.prepare(writer, { ...input, traceparent: span.traceparent }, serving);
+      const billed = await span.within(() => this.runTraced(prepared));
+      const version = prepared.scope.workflowVersion;
+      span.end({
+        ...(version ? { 'mozaiks.workflow_version': version } : {}),
+        ...(billed
           ? {
               'gen_ai.usage.input_tokens': billed.tokens.prompt_tokens,
               'gen_ai.usage.output_tokens': billed.tokens.completion_tokens,
               'mozaiks.cost_usd': billed.cost_usd,
             }
-          : undefined,
-      );
+          : {}),
+      });
       return billed;
     } catch (error) {
       span.fail(error);
@@ -104,18 +114,19 @@ export class InputRunner {
 
   /** Runs the input; returns the usage event its run persisted, to publish for billing. */
   private async runTraced(run: InputRun): Promise<UsageUpdateEvent | undefined> {
-    const { input, journal, log } = run;
-    let workflow;
-    try {
-      workflow = this.workflows.get(input.workflow_id);
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError || error instanceof WorkflowValidationError)) throw error;
+    const { input, journal } = run;
+    const choice = await chooseVersion(this.workflows, input.workflow_id, run.writer.chat);
+    if (!choice.ok) {
       // An opening that cannot run is said when the user sends a message, where it answers something.
       if (input.kind === 'open') return void (await journal.close('failed'));
-      const message =
-        error instanceof WorkflowNotFoundError ? `workflow "${input.workflow_id}" not found` : error.message;
-      return this.failUnrun(run, error.code, message);
+      return this.failUnrun(run, choice.code, choice.message);
     }
+    const { definition: workflow, version } = choice.workflow;
+    run.scope.workflowVersion = version;
+    run.log = run.log.child({ workflow_version: version });
+    const log = run.log;
+    const stranded = choice.movedFrom && strandedAgent(input, choice.workflow);
+    if (stranded) return this.workflowChanged(run, choice.movedFrom!, stranded);
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
     if (input.kind === 'open' && workflow.startup_mode === 'UserDriven') return void (await journal.close('completed'));
     const resumed = run.writer.unfinishedRun?.run_id === run.runId;
@@ -173,23 +184,43 @@ export class InputRunner {
   }
 
   /** Logs and counts a finished run. */
-  private finished({ log }: InputRun, workflow: WorkflowDefinition, outcome: RunOutcome): void {
+  private finished({ log, scope }: InputRun, workflow: WorkflowDefinition, outcome: RunOutcome): void {
     const { metrics } = this.options;
     if (outcome.error !== undefined && !(outcome.error instanceof LlmCallError)) {
       const error =
         outcome.error instanceof Error ? (outcome.error.stack ?? outcome.error.message) : String(outcome.error);
       log.error({ error }, 'workflow execution failed inside the runtime');
     }
-    metrics.workflowExecutions.inc({ workflow_id: workflow.id, status: outcome.status });
-    metrics.workflowDuration.observe({ workflow_id: workflow.id }, outcome.duration_ms / 1000);
+    const labels = { workflow_id: workflow.id, workflow_version: scope.workflowVersion ?? '' };
+    metrics.workflowExecutions.inc({ ...labels, status: outcome.status });
+    metrics.workflowDuration.observe(labels, outcome.duration_ms / 1000);
     const { status, reason, turns } = outcome;
     log.info({ status, reason, turns, duration_ms: Math.round(outcome.duration_ms) }, 'workflow execution finished');
   }
 
+  /** The answer's agent is gone from the chat's new version: said as `workflow_changed`, the answer kept. */
+  private workflowChanged(run: InputRun, from: string, agent: string) {
+    const { input, runId, scope } = run;
+    const message = changedMessage(input.workflow_id, from, scope.workflowVersion, agent);
+    return this.failUnrun(run, ErrorCode.WorkflowChanged, message, [
+      { role: 'user', content: input.content, run_id: runId },
+    ]);
+  }
+
   /** Ends a run that cannot start like any failed run, so a client waiting for its end is not left waiting. */
-  private async failUnrun({ input, runId, log, journal }: InputRun, code: ErrorCode, message: string) {
+  private async failUnrun(
+    { input, runId, log, journal, scope }: InputRun,
+    code: ErrorCode,
+    message: string,
+    messages: ChatMessage[] = [],
+  ) {
     log.warn({ code, error: message }, 'workflow cannot run');
-    this.options.metrics.workflowExecutions.inc({ workflow_id: input.workflow_id, status: 'failed' });
+    const version = scope.workflowVersion ?? '';
+    this.options.metrics.workflowExecutions.inc({
+      workflow_id: input.workflow_id,
+      workflow_version: version,
+      status: 'failed',
+    });
     const complete = {
       run_id: runId,
       workflow_id: input.workflow_id,
@@ -197,6 +228,7 @@ export class InputRunner {
       reason: 'error' as const,
     };
     await journal.commit({
+      ...(messages.length ? { messages } : {}),
       events: [
         { type: 'error', code, message, retryable: false, run_id: runId },
         { type: 'workflow_complete', ...complete, turns: 0, duration_ms: 0 },
@@ -205,6 +237,14 @@ export class InputRunner {
     });
     return journal.usageEvent;
   }
+}
+
+/**
+ * Ends the run of an answer whose agent the chat's new version lacks (`version_policy: latest`):
+ * the answer stays in the history, and the chat goes on with the new version at the next message.
+ */
+function changedMessage(workflowId: string, from: string, to: string | undefined, agent: string): string {
+  return `workflow "${workflowId}" changed (version ${from} to ${to}) while this chat waited for ${agent}, which the new version does not have: the answer is kept in the conversation; send a message to go on with the new version`;
 }
 
 /** How an input starts its run: with the user's words, or (ManualPattern) with the agent the user chose. */

@@ -20,6 +20,8 @@ export interface ChatScope {
   tenant: Tenant;
   chatId: string;
   workflowId: string;
+  /** The workflow version the run uses, once chosen: its tools run from that version's code. */
+  workflowVersion?: string;
   /** Custom claims of the launch token. */
   context: Record<string, unknown>;
   /** W3C trace context of the run, continued on the tool requests it makes. */
@@ -88,12 +90,16 @@ export class LogRunJournal implements RunJournal {
 
   private async append(step: RunStep, bill: boolean): Promise<void> {
     if (step.calls) this.calls.push(...step.calls);
-    const { tenant, chatId, workflowId } = this.scope;
+    const { tenant, chatId, workflowId, workflowVersion: version } = this.scope;
     const events = await this.writer.append({
       ...(step.messages ? { messages: step.messages } : {}),
       ...(step.awaitInput ? { awaitInput: step.awaitInput } : {}),
       ...(step.variables ? { context: step.variables } : {}),
-      events: (step.events ?? []).map((e) => stampEvent(chatId, e)),
+      // The run's first step records its version as the chat's (on a chat's first run, or a move to the latest).
+      ...(version && this.writer.chat.workflow_version !== version ? { workflowVersion: version } : {}),
+      events: (step.events ?? []).map((e) =>
+        stampEvent(chatId, version && e.type === 'workflow_complete' ? { ...e, workflow_version: version } : e),
+      ),
       run: {
         run_id: this.runId,
         input_seq: this.input.input_seq,
@@ -125,6 +131,7 @@ export class LogRunJournal implements RunJournal {
       user_id: tenant.user_id,
       app_id: tenant.app_id,
       workflow_id: this.scope.workflowId,
+      ...(this.scope.workflowVersion ? { workflow_version: this.scope.workflowVersion } : {}),
       run_id: this.runId,
       tokens,
       total_tokens: tokens.total_tokens,

@@ -1,46 +1,31 @@
-// Which declared function a tool request names, and its file inside the workflow's folder (never
-// outside it, links followed): a request for anything else is refused with `tool_not_found`.
-import { realpathSync, statSync } from 'node:fs';
+// Which declared function a tool request names, and its file inside the folder of the workflow
+// version the request names (never outside it, links followed): a request for anything else is refused with `tool_not_found`.
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { ToolRequest } from '@mozaiks/protocol';
 import { TOOL_FILE_EXTENSIONS } from '@mozaiks/workflows';
-import type { ToolDefinition, WorkflowDefinition, WorkflowRegistry } from '@mozaiks/workflows';
+import type { ToolDefinition, WorkflowDefinition } from '@mozaiks/workflows';
 import { languageOf } from './sandbox.js';
 import type { ToolLanguage } from './sandbox.js';
 
 export interface ResolvedCall {
   request: ToolRequest;
   tool: ToolDefinition;
-  /** Every tool file of the workflow: a change to any starts new workers. */
-  toolFiles: string[];
+  /** The workflow version whose code runs: workers are kept per version. */
+  version: string;
   file: string;
   display: string;
   language: ToolLanguage;
   workflowDir: string;
 }
 
-/** The declared tool and its file, or the error the agent sees when there is none. */
+/** The declared tool of `workflow` (the version the request names) and its file, or the error the agent sees. */
 export function resolveCall(
-  registry: WorkflowRegistry,
+  workflow: WorkflowDefinition,
+  version: string,
   request: ToolRequest,
 ): ResolvedCall | { ok: false; error: { code: string; message: string } } {
   const display = `${request.workflow_id}/${request.file}`;
-  let workflow: WorkflowDefinition;
-  try {
-    workflow = registry.get(request.workflow_id);
-  } catch (error) {
-    return failure(
-      'tool_not_found',
-      `workflow ${request.workflow_id} could not be loaded by the tool-runner: ${(error instanceof Error
-        ? error.message
-        : String(error)
-      )
-        .split('\n')
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .join('; ')}`,
-    );
-  }
   // Hooks and lifecycle tools are the workflow's functions too, declared in hooks.yaml and tools.yaml.
   const declared = request.hook
     ? (workflow.hooks ?? []).filter((h) => h.type === request.hook).map((h) => h.tool)
@@ -59,34 +44,12 @@ export function resolveCall(
   return {
     request,
     tool,
-    toolFiles: [
-      ...new Set(
-        [
-          ...workflow.tools,
-          ...(workflow.hooks ?? []).map((h) => h.tool),
-          ...(workflow.lifecycle_tools ?? []).map((l) => l.tool),
-        ].map((t) => t.file),
-      ),
-    ].sort(),
+    version,
     file,
     display,
     language,
     workflowDir,
   };
-}
-
-/** Size and modification time of a workflow's tool files. */
-export function codeVersion(workflowDir: string, files: readonly string[]): string {
-  return files
-    .map((f) => {
-      try {
-        const s = statSync(path.join(workflowDir, f));
-        return `${s.size}:${s.mtimeMs}`;
-      } catch {
-        return '-';
-      }
-    })
-    .join('|');
 }
 
 function realPath(dir: string): string | undefined {

@@ -218,7 +218,6 @@ function writeWorkflow(root: string): void {
   writeFileSync(path.join(dir, 'common.cjs'), 'exports.hi = async ({ name }) => ({ hi: name, kind: "cjs" });\n');
   writeFileSync(path.join(dir, 'broken.js'), 'export const x = ;\n');
   writeFileSync(path.join(dir, 'counter.mjs'), 'export const version = () => 1;\n');
-  symlinkSync(path.join(root, 'secret.txt'), path.join(dir, 'link.mjs'));
   writeFileSync(
     path.join(dir, 'tools.yaml'),
     toolsYaml([
@@ -237,9 +236,15 @@ function writeWorkflow(root: string): void {
       ['common.cjs', 'hi'],
       ['broken.js', 'x'],
       ['counter.mjs', 'version'],
-      ['link.mjs', 'x'],
     ]),
   );
+  // A folder with a tool file that links out of it: the link is no part of the workflow's version.
+  const linked = path.join(root, 'linked');
+  mkdirSync(linked);
+  writeFileSync(path.join(linked, 'orchestrator.yaml'), 'workflow_name: Linked\nmax_turns: 2\n');
+  writeFileSync(path.join(linked, 'agents.yaml'), 'agents:\n  - name: Worker\n    system_message: You use tools.\n');
+  symlinkSync(path.join(root, 'secret.txt'), path.join(linked, 'link.mjs'));
+  writeFileSync(path.join(linked, 'tools.yaml'), toolsYaml([['link.mjs', 'x']]));
 }
 
 let workflows: TempDir;
@@ -326,7 +331,6 @@ describe('ToolRunner with hostile tools', () => {
     ],
     ['exports no such function', 'tools.mjs', 'notAFunction', 'tool_not_found', /exports no function "notAFunction"/],
     ['does not parse', 'broken.js', 'x', 'tool_load_failed', /could not load wf\/broken.js/],
-    ['is a link out of the folder', 'link.mjs', 'x', 'tool_not_found', /not found in the workflow folder/],
     ['is not declared in tools.yaml', 'tools.mjs', 'undeclared', 'tool_not_found', /not a tool declared in tools.yaml/],
     [
       '(Python) reads a file outside its folder',
@@ -484,6 +488,20 @@ describe('ToolRunner workers', () => {
       expect(a).toMatchObject({ ok: true, result: { calls: 1 } });
       expect(b).toMatchObject({ ok: true, result: { calls: 1 } });
       expect((a as { result: { pid: number } }).result.pid).not.toBe((b as { result: { pid: number } }).result.pid);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('never runs a tool file that links out of its folder: the link is no part of the version', async () => {
+    const runner = startRunner();
+    try {
+      const reply = await runner.handle({ ...request('link.mjs', 'x'), workflow_id: 'linked' });
+      expect(reply).toMatchObject({
+        ok: false,
+        error: { code: 'tool_not_found', message: expect.stringMatching(/tool file link\.mjs not found/) },
+      });
+      expect(JSON.stringify(reply)).not.toContain('outside the workflow');
     } finally {
       await runner.stop();
     }

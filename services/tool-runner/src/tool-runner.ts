@@ -6,13 +6,15 @@ import { errorMessage } from '@mozaiks/common';
 import { ToolRequest, describeIssues } from '@mozaiks/protocol';
 import type { ToolReply } from '@mozaiks/protocol';
 import { SpanKind, startSpan } from '@mozaiks/telemetry';
-import { WorkflowRegistry, reservedToolEnv } from '@mozaiks/workflows';
+import { WorkflowVersions, reservedToolEnv } from '@mozaiks/workflows';
+import type { VersionedWorkflow } from '@mozaiks/workflows';
+import { busVersionSource } from './bus-version-source.js';
 import { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
 import { toolRunnerMetrics } from './metrics.js';
 import type { ToolRunnerMetrics } from './metrics.js';
 import { ToolSandbox } from './sandbox.js';
 import type { ToolLanguage } from './sandbox.js';
-import { codeVersion, failure, resolveCall } from './tool-resolution.js';
+import { failure, resolveCall } from './tool-resolution.js';
 import type { ResolvedCall } from './tool-resolution.js';
 import { toolRunnerOptionsWithDefaults } from './tool-runner-options.js';
 import type { ToolRunnerOptions, ToolRunnerOptionsWithDefaults } from './tool-runner-options.js';
@@ -37,7 +39,7 @@ interface WorkerSpec {
 
 export class ToolRunner {
   private subscription: Subscription | undefined;
-  private readonly registry: WorkflowRegistry;
+  private readonly versions: WorkflowVersions;
   private readonly sandbox: ToolSandbox;
   private readonly scheduler: FairScheduler;
   private readonly pool: WorkerPool;
@@ -52,7 +54,13 @@ export class ToolRunner {
   constructor(options: ToolRunnerOptions) {
     this.options = toolRunnerOptionsWithDefaults(options);
     const { limits } = this.options;
-    this.registry = new WorkflowRegistry(options.workflowsDir);
+    this.versions = new WorkflowVersions({
+      workflowsDir: options.workflowsDir,
+      cacheDir: this.options.versionsDir,
+      source: busVersionSource(options.bus, options.subjects),
+      // A request without a version (an executor older than versions) runs the files as they are now.
+      recheckMs: 0,
+    });
     this.metrics = options.metrics ? toolRunnerMetrics(options.metrics) : undefined;
     this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb, python: options.python });
     const { concurrency, perApp, queueLimit } = limits;
@@ -158,7 +166,8 @@ export class ToolRunner {
       workflow_id: request.workflow_id,
       chat_id: request.chat_id,
     });
-    const resolved = resolveCall(this.registry, request);
+    const workflow = await this.workflowOf(request);
+    const resolved = 'error' in workflow ? workflow : resolveCall(workflow.definition, workflow.version, request);
     let outcome: ToolOutcome;
     if ('error' in resolved) outcome = resolved;
     else {
@@ -191,6 +200,25 @@ export class ToolRunner {
     return result;
   }
 
+  /** The version the request names (the chat's), else the current one; never other code than the chat's. */
+  private async workflowOf(request: ToolRequest): Promise<VersionedWorkflow | ReturnType<typeof failure>> {
+    const { workflow_id: id, workflow_version: version } = request;
+    try {
+      const found = version ? await this.versions.get(id, version) : await this.versions.current(id);
+      return found ?? failure('tool_not_found', `workflow ${id} version ${version} is not stored`);
+    } catch (error) {
+      const reason = errorMessage(error)
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .join('; ');
+      return failure(
+        'tool_not_found',
+        `workflow ${id}${version ? ` version ${version}` : ''} could not be loaded by the tool-runner: ${reason}`,
+      );
+    }
+  }
+
   private observeLoad(): void {
     const metrics = this.metrics;
     if (!metrics) return;
@@ -204,14 +232,10 @@ export class ToolRunner {
   private async run(call: ResolvedCall): Promise<ToolOutcome> {
     const { request, tool } = call;
     const env = [...new Set(tool.env)].sort();
-    // One group of warm workers per app (tenants share no process), workflow, language and
-    // declared variables; a change to the workflow's tool files starts a new generation.
-    const group = JSON.stringify([request.app_id, request.workflow_id, call.language, env]);
-    const version = codeVersion(call.workflowDir, call.toolFiles);
-    const key = `${group}#${version}`;
+    // Warm workers per app (tenants share no process), workflow version, language and declared
+    // variables: chats on different versions of a workflow run each their own version's code.
+    const key = JSON.stringify([request.app_id, request.workflow_id, call.version, call.language, env]);
     if (!this.workers.has(key)) {
-      this.pool.retire((k) => k.startsWith(`${group}#`));
-      for (const k of this.workers.keys()) if (k.startsWith(`${group}#`)) this.workers.delete(k);
       this.workers.set(key, {
         appId: request.app_id,
         workflowId: request.workflow_id,

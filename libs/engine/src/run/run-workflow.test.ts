@@ -86,6 +86,7 @@ function workflow(overrides: Partial<WorkflowDefinition> = {}): WorkflowDefiniti
     max_consecutive_auto_reply: 10,
     human_in_the_loop: false,
     startup_mode: 'UserDriven',
+    version_policy: 'pinned',
     orchestration_pattern: 'DefaultPattern',
     initial_agent: 'A',
     termination_marker: 'TERMINATE',

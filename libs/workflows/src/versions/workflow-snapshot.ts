@@ -1,7 +1,7 @@
 // A workflow folder as text, and its version: the content hash of every file in it (paths sorted,
 // line ends normalized), so two folders with the same files have the same version wherever they are.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /** A folder's files: path inside it (with `/`) → text, paths in sorted order. */
@@ -17,17 +17,30 @@ function skipped(name: string): boolean {
   return SKIPPED.has(name) || name.startsWith('.');
 }
 
-/** Every versioned file under `dir`, relative and sorted. */
-function listFiles(dir: string, prefix = ''): string[] {
+/**
+ * Every versioned file under `dir`, relative and sorted. A link counts as the file it points to
+ * only when that lies inside the folder: nothing outside it ever becomes part of a version.
+ */
+function listFiles(dir: string, prefix = '', root = realpathSync(dir)): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
     if (skipped(entry.name)) continue;
     const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...listFiles(dir, relative));
-    else if (entry.isFile() || (entry.isSymbolicLink() && statSync(path.join(dir, relative)).isFile()))
+    if (entry.isDirectory()) out.push(...listFiles(dir, relative, root));
+    else if (entry.isFile() || (entry.isSymbolicLink() && linksInside(root, path.join(dir, relative))))
       out.push(relative);
   }
   return out.sort();
+}
+
+/** Whether the link at `file` leads to a file inside `root`. */
+function linksInside(root: string, file: string): boolean {
+  try {
+    const target = realpathSync(file);
+    return target.startsWith(root + path.sep) && statSync(target).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Size and modification time of every versioned file: changes whenever the folder's content may have. */

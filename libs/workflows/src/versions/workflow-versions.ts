@@ -4,7 +4,7 @@
 // files under `cacheDir/<version>/<id>/` (written once, shared by the processes of a host), never
 // from the workflows folder, so the files a run reads are exactly the ones its version names.
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ID_PATTERN } from '@mozaiks/protocol';
 import { loadWorkflow } from '../loading/load-workflow.js';
@@ -98,6 +98,7 @@ export class WorkflowVersions {
         if (!existsSync(path.join(root, id))) {
           const files = await fetch();
           if (!files) return undefined;
+          linkNodeModules(this.options.cacheDir, this.options.workflowsDir);
           writeVersion(root, id, files);
         }
         return { definition: loadWorkflow(root, id), version };
@@ -122,6 +123,30 @@ export class WorkflowVersions {
       saving.catch(() => this.saved.delete(key));
     }
     return saving;
+  }
+}
+
+/**
+ * Lets code of a version written out under `cacheDir` (a custom agent class) import the packages
+ * code in the workflows folder could: a link to the nearest `node_modules` above that folder.
+ */
+function linkNodeModules(cacheDir: string, workflowsDir: string): void {
+  const link = path.join(cacheDir, 'node_modules');
+  for (let dir = path.resolve(workflowsDir); ; dir = path.dirname(dir)) {
+    const modules = path.join(dir, 'node_modules');
+    if (existsSync(modules)) {
+      if (existsSync(link) && realpathSync(link) === realpathSync(modules)) return;
+      mkdirSync(cacheDir, { recursive: true });
+      rmSync(link, { force: true });
+      try {
+        symlinkSync(modules, link, 'dir');
+      } catch (error) {
+        // Another process linked it meanwhile.
+        if ((error as { code?: string }).code !== 'EEXIST') throw error;
+      }
+      return;
+    }
+    if (path.dirname(dir) === dir) return;
   }
 }
 
