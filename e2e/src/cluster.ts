@@ -74,8 +74,8 @@ export interface Cluster {
   /** A NATS connection of the test's own, as a billing pipeline would have. */
   observer: NatsBus;
   wsUrl(gateway: number, token: string, lastSeq?: number): string;
-  /** Starts one more process of a service. */
-  add(service: ServiceName): Promise<ServiceProcess>;
+  /** Starts one more process of a service, with `env` over the cluster's. */
+  add(service: ServiceName, env?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -84,6 +84,8 @@ export async function startCluster(
     counts?: Partial<Record<ServiceName, number>>;
     workflowsDir?: string;
     env?: Record<string, string>;
+    /** Settings of one service's processes only. */
+    serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
     store?: ClusterStore;
   } = {},
 ): Promise<Cluster> {
@@ -118,18 +120,20 @@ export async function startCluster(
     'tool-runner': [],
     'usage-emitter': [],
   };
-  const add = async (service: ServiceName) => {
+  const add = async (service: ServiceName, extra: Record<string, string> = {}) => {
     // On MongoDB every process gets a data folder of its own, which must stay empty.
     const own: Record<string, string> =
       store.kind === 'mongodb' ? { DATA_DIR: path.join(dataDir.path, `${service}-${processes++}`) } : {};
-    const proc = new ServiceProcess(service, { ...env, ...own });
+    const proc = new ServiceProcess(service, { ...env, ...own, ...extra });
     services[service].push(proc);
     return proc.start();
   };
   let observer: NatsBus;
   try {
     const started = await Promise.allSettled(
-      (Object.keys(counts) as ServiceName[]).flatMap((s) => Array.from({ length: counts[s] }, () => add(s))),
+      (Object.keys(counts) as ServiceName[]).flatMap((s) =>
+        Array.from({ length: counts[s] }, () => add(s, options.serviceEnv?.[s])),
+      ),
     );
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;

@@ -99,6 +99,7 @@ export class UsageEmitter {
         app_id: event.app_id,
         user_id: event.user_id,
         workflow_id: event.workflow_id,
+        ...(event.workflow_version ? { workflow_version: event.workflow_version } : {}),
         chat_id: event.chat_id,
         run_id: event.run_id,
         total_tokens: event.total_tokens,
