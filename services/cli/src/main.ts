@@ -10,7 +10,10 @@ import { usageCommand } from './usage.js';
 import { doctor } from './doctor.js';
 import { replayChat } from './replay.js';
 import { chatCommand } from './chat.js';
-import { validateWorkflows } from './validate.js';
+import { strandedChats, validateWorkflows } from './validate.js';
+import { workflowsCommand } from './workflows.js';
+import type { ValidationReport } from './validate.js';
+import { configuredStoreExists, openConfiguredStore } from './configured-store.js';
 import { errorMessage } from '@mozaiks/common';
 
 const USAGE = `usage: mozaiks validate [dir] [--strict]
@@ -20,6 +23,7 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks smoke --url <gateway> [--workflow hello] [--message text] [--timeout 60]
        mozaiks chat [<ws url with ?token=…> | --url ws://localhost:8000/ws/chat] [--token <jwt> | --workflow hello --chat id] [--last-seq n] [--usage] [--json]
        mozaiks doctor
+       mozaiks workflows list [--json]
        mozaiks replay <chat> [--app dev_app] [--user dev_user] [--json]
        mozaiks usage dead-letters [--sink <url>] [--json]
        mozaiks usage replay --from <ISO> [--to <ISO>] [--app <app_id>] [--sink <url>]
@@ -50,6 +54,9 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
   doctor           check the configuration, the LLM endpoint and key, NATS, the chat store and
                    the workflows, and say what is wrong with each and how to fix it; exit code 1
                    when something is
+  workflows list   each workflow of WORKFLOWS_DIR and of the store: its current version (the
+                   folder's content hash), the versions its chats run, chats per version and
+                   the oldest of their last activities; --json: one JSON line per workflow
   replay <chat>    print a chat's events as the store keeps them (MONGODB_URI, else SQLite under
                    DATA_DIR), one line each, or as JSON lines with --json; exit code 1 for no such chat
   usage            read the durable usage stream on NATS (NATS_URL, SUBJECT_PREFIX):
@@ -103,11 +110,12 @@ async function checkUp(args: string[]): Promise<number> {
 
 const usageOf = (args: string[]) => reporting(() => usageCommand(args, (line) => process.stdout.write(`${line}\n`)));
 
-function validate(args: string[]): number {
+async function validate(args: string[]): Promise<number> {
   const strict = args.includes('--strict');
   const [dir, ...rest] = args.filter((a) => a !== '--strict');
   if (rest.length > 0 || dir?.startsWith('-')) return usage(2);
   const report = validateWorkflows(dir ?? process.env.WORKFLOWS_DIR ?? './workflows', process.cwd(), { strict });
+  if (report.problems.length === 0) report.warnings.push(...(await strandedByThisVersion(report.loaded)));
   for (const problem of report.problems) process.stdout.write(`${problem}\n`);
   for (const warning of report.warnings) process.stdout.write(`${warning}\n`);
   if (report.problems.length > 0) {
@@ -124,6 +132,24 @@ function validate(args: string[]): number {
     `${report.checked.length} workflow(s) valid: ${report.checked.join(', ')}${report.warnings.length ? ` (${report.warnings.length} warning(s): what has no effect here)` : ''}\n`,
   );
   return 0;
+}
+
+/** Chats the folders would strand under `latest`, when a store is configured and exists; nothing otherwise. */
+async function strandedByThisVersion(loaded: ValidationReport['loaded']): Promise<string[]> {
+  if (!loaded.some((w) => w.version_policy === 'latest')) return [];
+  let config;
+  try {
+    config = loadRuntimeConfig();
+  } catch {
+    return [];
+  }
+  if (!configuredStoreExists(config)) return [];
+  const stores = await openConfiguredStore(config);
+  try {
+    return await strandedChats(loaded, stores.versions);
+  } finally {
+    await stores.close();
+  }
 }
 
 async function store(args: string[]): Promise<number> {
@@ -168,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   // `mozaiks <command> --help`: the usage, exit code 0.
   if (rest.includes('--help') || rest.includes('-h')) return usage(0);
-  if (command === 'validate') return validate(rest);
+  if (command === 'validate') return reporting(() => validate(rest));
   if (command === 'store') return store(rest);
   if (command === 'token') return token(rest);
   if (command === 'smoke') return smoke(rest);
@@ -176,6 +202,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'doctor') return checkUp(rest);
   if (command === 'chat')
     return reporting(() => chatCommand(rest, { input: process.stdin, output: process.stdout, errors: process.stderr }));
+  if (command === 'workflows')
+    return reporting(() => workflowsCommand(rest, (line) => process.stdout.write(`${line}\n`)));
   if (command === 'replay') return reporting(() => replayChat(rest, (line) => process.stdout.write(`${line}\n`)));
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }

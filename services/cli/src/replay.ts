@@ -1,10 +1,9 @@
 // `mozaiks replay <chat>`: a chat's history as the store keeps it, event by event, for support and
 // audits: what a client resuming from 0 would receive.
-import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { loadRuntimeConfig } from '@mozaiks/config';
 import type { ServerEvent } from '@mozaiks/protocol';
-import { openStore } from '@mozaiks/store';
 import { UsageError, parseFlags } from './flags.js';
-import { errorMessage } from '@mozaiks/common';
+import { openConfiguredStore } from './configured-store.js';
 
 const PAGE = 500;
 
@@ -50,17 +49,7 @@ export async function replayChat(args: string[], out: (line: string) => void): P
     json: { type: 'boolean' },
   });
   const config = loadRuntimeConfig();
-  let stores;
-  try {
-    stores = await openStore({
-      dataDir: config.DATA_DIR,
-      ...(config.MONGODB_URI ? { mongodbUri: config.MONGODB_URI, mongodbDatabase: config.MONGODB_DATABASE } : {}),
-    });
-  } catch (error) {
-    throw new ConfigError([
-      `${config.MONGODB_URI ? 'MONGODB_URI' : 'DATA_DIR'}: the chat store cannot be opened (${errorMessage(error)})`,
-    ]);
-  }
+  const stores = await openConfiguredStore(config);
   try {
     const tenant = { app_id: flags.app, user_id: flags.user };
     const record = await stores.log.getChat(tenant, chat);
