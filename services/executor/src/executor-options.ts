@@ -1,8 +1,7 @@
 // The executor's options, and the same with every default filled in, resolved once when the
 // executor is made: everything after reads the filled type.
 import { randomUUID } from 'node:crypto';
-import { hostname, tmpdir } from 'node:os';
-import path from 'node:path';
+import { hostname } from 'node:os';
 import type { Bus } from '@mozaiks/bus';
 import type { LlmClient } from '@mozaiks/engine';
 import { PriceTable } from '@mozaiks/llm';
@@ -23,8 +22,6 @@ export interface ExecutorOptions {
   prices?: PriceTable;
   subjects: Subjects;
   workflowsDir: string;
-  /** Where the versions runs use are written out (content-addressed). @default <tmpdir>/mozaiks-workflow-versions */
-  versionsDir?: string;
   logger: Logger;
   metrics: RuntimeMetrics;
   /** Show the token's custom claims to the agents (CONTEXT_AWARE). @default false */
@@ -57,7 +54,6 @@ export function executorOptionsWithDefaults(options: ExecutorOptions): ExecutorO
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ExecutorOptions;
   return {
     prices: new PriceTable(),
-    versionsDir: path.join(tmpdir(), 'mozaiks-workflow-versions'),
     contextAware: false,
     toolTimeoutMs: 30_000,
     leaseMs: 15_000,

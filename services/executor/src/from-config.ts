@@ -1,6 +1,5 @@
 // The executor and its LLM client as the configuration describes them: the configured endpoint,
 // or, with none, the local demo endpoint (started here and announced loudly).
-import path from 'node:path';
 import type { Bus } from '@mozaiks/bus';
 import type { LlmCallOptions, LlmClient, LlmRequest, LlmResponse } from '@mozaiks/engine';
 import { OpenAiLlmClient, PriceTable, startDemoLlm } from '@mozaiks/llm';
@@ -63,7 +62,6 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
     prices: new PriceTable(config.MODEL_PRICES),
     subjects: subjects(config.SUBJECT_PREFIX),
     workflowsDir: config.WORKFLOWS_DIR,
-    versionsDir: path.resolve(config.DATA_DIR, 'workflow-versions'),
     contextAware: config.CONTEXT_AWARE,
     toolTimeoutMs: config.TOOL_TIMEOUT_SECONDS * 1000,
     leaseMs: config.CHAT_LEASE_SECONDS * 1000,

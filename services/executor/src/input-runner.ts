@@ -42,7 +42,6 @@ export class InputRunner {
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.workflows = new WorkflowVersions({
       workflowsDir: options.workflowsDir,
-      cacheDir: options.versionsDir,
       source: options.versions,
     });
   }

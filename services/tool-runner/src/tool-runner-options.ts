@@ -1,6 +1,4 @@
 // The tool-runner's options and limits, as the configuration gives them, with their defaults.
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Bus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { subjects } from '@mozaiks/protocol';
@@ -30,8 +28,7 @@ export interface ToolRunnerOptions {
   subjects: Subjects;
   /** Folder holding one folder per workflow. */
   workflowsDir: string;
-  /** Where the versions tools run from are written out (content-addressed). @default <tmpdir>/mozaiks-workflow-versions */
-  versionsDir?: string;
+
   logger: Logger;
   metrics?: RuntimeMetrics;
   /** Where the variables tools declare (`env:` in tools.yaml) take their values; nothing else of it reaches a tool. */
@@ -45,16 +42,13 @@ export interface ToolRunnerOptions {
 
 /** The options with every default filled in, once. */
 export type ToolRunnerOptionsWithDefaults = ToolRunnerOptions &
-  Required<Pick<ToolRunnerOptions, 'python' | 'shutdownGraceMs' | 'versionsDir'>> & {
-    limits: Required<ToolRunnerLimits>;
-  };
+  Required<Pick<ToolRunnerOptions, 'python' | 'shutdownGraceMs'>> & { limits: Required<ToolRunnerLimits> };
 
 export function toolRunnerOptionsWithDefaults(options: ToolRunnerOptions): ToolRunnerOptionsWithDefaults {
   return {
     ...options,
     python: options.python ?? 'python3',
     shutdownGraceMs: options.shutdownGraceMs ?? 25_000,
-    versionsDir: options.versionsDir ?? path.join(tmpdir(), 'mozaiks-workflow-versions'),
     limits: limitsWithDefaults(options.limits),
   };
 }
@@ -82,7 +76,6 @@ export function toolRunnerFromConfig(
     bus: parts.bus,
     subjects: subjects(config.SUBJECT_PREFIX),
     workflowsDir: config.WORKFLOWS_DIR,
-    versionsDir: path.resolve(config.DATA_DIR, 'workflow-versions'),
     logger: parts.logger,
     metrics: parts.metrics,
     // Tools receive only the variables they declare, taken from here.

@@ -56,7 +56,6 @@ export class ToolRunner {
     const { limits } = this.options;
     this.versions = new WorkflowVersions({
       workflowsDir: options.workflowsDir,
-      cacheDir: this.options.versionsDir,
       source: busVersionSource(options.bus, options.subjects),
       // A request without a version (an executor older than versions) runs the files as they are now.
       recheckMs: 0,

@@ -3,7 +3,8 @@
 // any process can run it later, whatever its own files say. A version is run from a copy of its
 // files under `cacheDir/<version>/<id>/` (written once, shared by the processes of a host), never
 // from the workflows folder, so the files a run reads are exactly the ones its version names.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ID_PATTERN } from '@mozaiks/protocol';
@@ -30,8 +31,11 @@ export interface VersionedWorkflow {
 
 export interface WorkflowVersionsOptions {
   workflowsDir: string;
-  /** Folder the versions run from are written to (created when missing). */
-  cacheDir: string;
+  /**
+   * Folder the versions run from are written to (created when missing).
+   * @default <tmpdir>/mozaiks-workflow-versions/<hash of workflowsDir's path>
+   */
+  cacheDir?: string;
   /** Keeps the versions this process loads and gives those it lacks; without one, only this host's files count. */
   source?: VersionSource;
   /** How long the current version is served before the folder is looked at again. @default 1000 */
@@ -43,9 +47,11 @@ export class WorkflowVersions {
   private readonly loaded = new Map<string, Promise<VersionedWorkflow | undefined>>();
   private readonly saved = new Map<string, Promise<void>>();
   private readonly recheckMs: number;
+  private readonly cacheDir: string;
 
   constructor(private readonly options: WorkflowVersionsOptions) {
     this.recheckMs = options.recheckMs ?? 1000;
+    this.cacheDir = options.cacheDir ?? defaultCacheDir(options.workflowsDir);
   }
 
   /**
@@ -94,11 +100,11 @@ export class WorkflowVersions {
     let loading = this.loaded.get(key);
     if (!loading) {
       loading = (async () => {
-        const root = path.join(this.options.cacheDir, version);
+        const root = path.join(this.cacheDir, version);
         if (!existsSync(path.join(root, id))) {
           const files = await fetch();
           if (!files) return undefined;
-          linkNodeModules(this.options.cacheDir, this.options.workflowsDir);
+          linkNodeModules(this.cacheDir, this.options.workflowsDir);
           writeVersion(root, id, files);
         }
         return { definition: loadWorkflow(root, id), version };
@@ -124,6 +130,15 @@ export class WorkflowVersions {
     }
     return saving;
   }
+}
+
+/**
+ * A folder of the system's temporary one per workflows folder: never under DATA_DIR (on MongoDB a
+ * process keeps nothing of its own there), and writable where the root file system is read-only.
+ */
+function defaultCacheDir(workflowsDir: string): string {
+  const of = createHash('sha256').update(path.resolve(workflowsDir)).digest('hex').slice(0, 12);
+  return path.join(tmpdir(), 'mozaiks-workflow-versions', of);
 }
 
 /**
