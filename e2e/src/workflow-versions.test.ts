@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { CompletionRequestBody } from '@mozaiks/llm';
 import { WsTestClient, makeTempDir, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
 import type { MongoTestServer, ScriptedLlm, TempDir, TestEvent } from '@mozaiks/testing';
-import { startCluster } from './cluster';
+import { startCluster, until } from './cluster';
 import type { Cluster, ClusterStore } from './cluster';
 import { startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
@@ -182,6 +182,9 @@ function distributedSuite(kind: ClusterStore['kind']): void {
         store: kind === 'mongodb' ? { kind, server: mongo! } : { kind },
       });
       scriptDesk(cluster.llm);
+      // What a billing pipeline subscribed to the usage subjects receives.
+      const billed: Array<Record<string, unknown>> = [];
+      cluster.observer.subscribe<Record<string, unknown>>('mozaiks.usage.>', (m) => void billed.push(m.data));
       const ws = (token: string) => cluster!.wsUrl(0, token);
       const first = await parkedChat(ws, 'chat_v1_a');
       const second = await parkedChat(ws, 'chat_v1_b');
@@ -210,7 +213,10 @@ function distributedSuite(kind: ClusterStore['kind']): void {
       expect(agentsOf(onC)).toEqual(['Closer']);
       expect(onC.find((e) => e.type === 'tool_result')).toMatchObject({ result: { filed_by: 'version 1' } });
       expect(completeOf(onC)).toMatchObject({ status: 'completed', workflow_version: v1 });
-      expect(onC.find((e) => e.type === 'usage_update')).toMatchObject({ workflow_version: v1 });
+      const usage = onC.find((e) => e.type === 'usage_update')!;
+      expect(usage).toMatchObject({ workflow_version: v1 });
+      await until(() => billed.some((b) => b.event_id === usage.event_id), 20_000, 'the usage event on NATS');
+      expect(billed.find((b) => b.event_id === usage.event_id)).toMatchObject({ workflow_version: v1 });
       const fromFresh = fresh.events.length;
       const followUp = await answer(fresh, String(opened.find((e) => e.type === 'input_request')!.request_id));
       expect(fresh.events.length).toBeGreaterThan(fromFresh);

@@ -115,6 +115,7 @@ export class ToolRunner {
         'mozaiks.app_id': String(request?.app_id ?? ''),
         'mozaiks.chat_id': String(request?.chat_id ?? ''),
         'mozaiks.workflow_id': String(request?.workflow_id ?? ''),
+        ...(request?.workflow_version ? { 'mozaiks.workflow_version': String(request.workflow_version) } : {}),
       },
     });
     const result = await this.handle(data);
@@ -163,6 +164,7 @@ export class ToolRunner {
       app_id: request.app_id,
       user_id: request.user_id,
       workflow_id: request.workflow_id,
+      ...(request.workflow_version ? { workflow_version: request.workflow_version } : {}),
       chat_id: request.chat_id,
     });
     const workflow = await this.workflowOf(request);
