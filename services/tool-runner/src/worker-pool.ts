@@ -65,15 +65,6 @@ export class WorkerPool {
     for (const worker of this.busy) worker.kill();
   }
 
-  /** Stops the idle workers of keys that match, such as those of a workflow whose files changed. */
-  retire(matches: (key: string) => boolean): void {
-    for (const [key, list] of this.idle) {
-      if (!matches(key)) continue;
-      for (const worker of list) worker.kill();
-      this.idle.delete(key);
-    }
-  }
-
   /**
    * An idle worker of `key`: a started one with calls left first. A worker past its call budget
    * keeps serving until its successor has started, so replacing workers costs callers nothing.
