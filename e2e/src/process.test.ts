@@ -104,7 +104,9 @@ describe('npm start with no configuration', () => {
     expect(String(events[3]!.content)).toContain('demo model');
     expect(Number(events.at(-1)!.total_tokens)).toBeGreaterThan(0);
     const metrics = await (await fetch(`${rt.url}/metrics`)).text();
-    expect(metrics).toMatch(/workflow_executions_total\{workflow_id="hello",workflow_version="[0-9a-f]{16}",status="completed"\} 1/);
+    expect(metrics).toMatch(
+      /workflow_executions_total\{workflow_id="hello",workflow_version="[0-9a-f]{16}",status="completed"\} 1/,
+    );
     expect(metrics).toMatch(/token_usage_total\{user_id="dev_user",app_id="dev_app"\} \d+/);
     expect(metrics).toMatch(/websocket_connections_active 1/);
     await client.close();

@@ -226,6 +226,12 @@ export const RuntimeConfig = z
       .int()
       .min(64 * 1024)
       .default(8 * 1024 * 1024),
+    /** Sockets one user (app and user) may hold open on one gateway; 0: no limit. Beyond it, HTTP 429 too_many_connections. */
+    WS_MAX_CONNECTIONS_PER_USER: number('must be a whole number').int().min(0).default(0),
+    /** Sockets one app may hold open on one gateway; 0: no limit. Beyond it, HTTP 429 too_many_connections. */
+    WS_MAX_CONNECTIONS_PER_APP: number('must be a whole number').int().min(0).default(0),
+    /** Messages one user (app and user) may send per minute on one gateway (a token bucket); 0: no limit. */
+    USER_MESSAGES_PER_MINUTE: number('must be a whole number').int().min(0).default(0),
     /** A message sent while the chat's run is going: `enqueue` (runs after it), `reject` (run_in_progress), `interrupt` (cancels it). */
     DOUBLE_TEXTING: z
       .enum(['enqueue', 'reject', 'interrupt'], { error: 'must be enqueue, reject or interrupt' })

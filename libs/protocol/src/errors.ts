@@ -26,6 +26,10 @@ export const ErrorCode = {
   NoActiveRun: 'no_active_run',
   /** A message came while a run of the chat was going and DOUBLE_TEXTING=reject. */
   RunInProgress: 'run_in_progress',
+  /** A message over USER_MESSAGES_PER_MINUTE: neither stored nor run; send it again after `retry_after_ms`. */
+  RateLimited: 'rate_limited',
+  /** A handshake beyond WS_MAX_CONNECTIONS_PER_USER or WS_MAX_CONNECTIONS_PER_APP (HTTP 429). */
+  TooManyConnections: 'too_many_connections',
   /**
    * The chat's workflow changed under `version_policy: latest` and its new version has no agent
    * for the open input request or UI tool call: the chat goes on with the new version.

@@ -228,6 +228,8 @@ export const ErrorEvent = z.object({
   message: z.string(),
   /** Whether sending the same thing again may succeed. */
   retryable: z.boolean(),
+  /** With `rate_limited`: how long to wait before sending again, in milliseconds. */
+  retry_after_ms: z.number().int().nonnegative().optional(),
   run_id: z.string().optional(),
 });
 export type ErrorEvent = z.infer<typeof ErrorEvent>;

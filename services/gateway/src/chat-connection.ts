@@ -175,7 +175,7 @@ export class ChatConnection {
   }
 
   /** Tells the client its frame was refused (an `error` event without `seq`: it changed nothing). */
-  reject(code: ErrorEvent['code'], message: string, retryable = false): void {
+  reject(code: ErrorEvent['code'], message: string, retryable = false, retryAfterMs?: number): void {
     this.log.info({ code, problem: message }, 'client message refused');
     const event: ErrorEvent = {
       type: 'error',
@@ -185,6 +185,7 @@ export class ChatConnection {
       code,
       message,
       retryable,
+      ...(retryAfterMs === undefined ? {} : { retry_after_ms: retryAfterMs }),
     };
     this.send(event);
   }

@@ -11,6 +11,7 @@ import { answerRequestId } from '@mozaiks/store';
 import type { ChatInbox, ChatLog, NewInput } from '@mozaiks/store';
 import { SpanKind, startSpan } from '@mozaiks/telemetry';
 import type { ChatConnection } from './chat-connection.js';
+import type { DoorLimits } from './door-limits.js';
 import type { TokenCheck } from './handshake.js';
 import { newInput } from './input-intake.js';
 import type { InputIntake } from './input-intake.js';
@@ -26,6 +27,7 @@ export class ClientCommands {
       subjects: Subjects;
       intake: InputIntake;
       tokens: TokenCheck;
+      door: DoorLimits;
       doubleTexting: 'enqueue' | 'reject' | 'interrupt';
     },
   ) {}
@@ -67,6 +69,7 @@ export class ClientCommands {
       const refused = `user_id "${message.user_id}" is not the user this token was issued for`;
       return c.reject(ErrorCode.IdentityMismatch, refused);
     }
+    if (!this.withinRate(c)) return;
     await c.opened;
     // The user message's trace: this span, the run it causes and everything the run does.
     const span = startSpan('chat user_message', { kind: SpanKind.SERVER, attributes: spanAttributes(c) });
@@ -106,6 +109,7 @@ export class ClientCommands {
         ? open?.request_id === answered.request_id && open.tool_call_id === undefined
         : open?.tool_call_id === answered.tool_call_id;
     if (!open || !matches) return refuse();
+    if (!this.withinRate(c)) return;
     const name = `chat ${'request_id' in answered ? 'user_input' : 'ui_tool_response'}`;
     const span = startSpan(name, { kind: SpanKind.SERVER, attributes: spanAttributes(c) });
     const input: NewInput = {
@@ -118,6 +122,15 @@ export class ClientCommands {
     const outcome = await this.accept(c, input, 'answer');
     span.end({ 'mozaiks.input.outcome': outcome });
     if (outcome === 'repeated') refuse();
+  }
+
+  /** Whether the user may send one more message now (USER_MESSAGES_PER_MINUTE); if not, it is refused, not stored. */
+  private withinRate(c: ChatConnection): boolean {
+    const allowed = this.options.door.message(c.tenant);
+    if (allowed.ok) return true;
+    const wait = allowed.retryAfterMs;
+    c.reject(ErrorCode.RateLimited, `too many messages: send it again in ${Math.ceil(wait / 1000)} s`, true, wait);
+    return false;
   }
 
   /** Stores the input (with DOUBLE_TEXTING=reject, only when the chat is idle) and announces it; a failure is told. */

@@ -45,6 +45,11 @@ export function gatewayFromConfig(
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     doubleTexting: config.DOUBLE_TEXTING,
+    limits: {
+      connectionsPerUser: config.WS_MAX_CONNECTIONS_PER_USER,
+      connectionsPerApp: config.WS_MAX_CONNECTIONS_PER_APP,
+      messagesPerMinute: config.USER_MESSAGES_PER_MINUTE,
+    },
     ...(parts.isReady ? { isReady: parts.isReady } : {}),
     console: config.CONSOLE_ENABLED ?? parts.consoleByDefault ?? false,
   });

@@ -5,6 +5,7 @@ import type { Bus } from '@mozaiks/bus';
 import type { Subjects } from '@mozaiks/protocol';
 import type { ChatInbox, ChatLog } from '@mozaiks/store';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import type { DoorLimitSettings } from './door-limits.js';
 
 export interface GatewayOptions {
   verifier: LaunchTokenVerifier;
@@ -32,6 +33,8 @@ export interface GatewayOptions {
   isReady?: () => boolean;
   /** Serve the web console at /console (CONSOLE_ENABLED). @default false */
   console?: boolean;
+  /** Sockets and messages allowed per user and app on this gateway. @default none limited */
+  limits?: DoorLimitSettings;
 }
 
 export type GatewayOptionsWithDefaults = Required<GatewayOptions>;
@@ -47,6 +50,7 @@ export function gatewayOptionsWithDefaults(options: GatewayOptions): GatewayOpti
     doubleTexting: 'enqueue',
     isReady: () => true,
     console: false,
+    limits: { connectionsPerUser: 0, connectionsPerApp: 0, messagesPerMinute: 0 },
     ...withoutUndefined(options),
   };
 }

@@ -238,3 +238,86 @@ describe('Gateway', () => {
     await client.close();
   });
 });
+
+/** The HTTP answer to a handshake the gateway refuses. */
+function refusal(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.on('open', () => reject(new Error('the handshake was accepted')));
+    socket.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(body) as Record<string, unknown> }));
+    });
+    socket.on('error', () => undefined);
+  });
+}
+
+describe('Gateway limits at the door', () => {
+  it('refuses a user a socket beyond WS_MAX_CONNECTIONS_PER_USER with 429 too_many_connections, until one closes', async () => {
+    const url = await start({ limits: { connectionsPerUser: 2, connectionsPerApp: 0, messagesPerMinute: 0 } });
+    const token = await mintToken({ claims: { chat_id: 'chat_a' } });
+    const first = await WsTestClient.connect(url(token));
+    const second = await WsTestClient.connect(url(await mintToken({ claims: { chat_id: 'chat_b' } })));
+    const refused = await refusal(url(token));
+    expect(refused).toEqual({
+      status: 429,
+      body: { error: 'too_many_connections', message: expect.stringMatching(/this user has 2 socket/) },
+    });
+    // Another user of the app is not held back by this one.
+    const other = await WsTestClient.connect(url(await mintToken({ claims: { user_id: 'user_other' } })));
+    await first.close();
+    // The server counts the socket out once its connection has closed: try until it has.
+    let again: WsTestClient | undefined;
+    for (let i = 0; !again; i++) {
+      again = await WsTestClient.connect(url(token)).catch((error: unknown) => {
+        if (i > 200) throw error;
+        return sleep(10).then(() => undefined);
+      });
+    }
+    expect((await metrics.render()).body).toMatch(/connections_refused_total\{reason="per_user"\} 1/);
+    await Promise.all([second.close(), other.close(), again.close()]);
+  });
+
+  it('refuses an app a socket beyond WS_MAX_CONNECTIONS_PER_APP, whichever of its users asks', async () => {
+    const url = await start({ limits: { connectionsPerUser: 0, connectionsPerApp: 2, messagesPerMinute: 0 } });
+    const a = await WsTestClient.connect(url(await mintToken({ claims: { user_id: 'u1' } })));
+    const b = await WsTestClient.connect(url(await mintToken({ claims: { user_id: 'u2' } })));
+    const refused = await refusal(url(await mintToken({ claims: { user_id: 'u3' } })));
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ error: 'too_many_connections', message: expect.stringMatching(/this app/) });
+    const elsewhere = await WsTestClient.connect(url(await mintToken({ claims: { app_id: 'app_other' } })));
+    expect((await metrics.render()).body).toMatch(/connections_refused_total\{reason="per_app"\} 1/);
+    await Promise.all([a.close(), b.close(), elsewhere.close()]);
+  });
+
+  it('answers a message over USER_MESSAGES_PER_MINUTE with rate_limited and retry_after_ms, storing nothing of it; POST /chat/start with 429 and Retry-After', async () => {
+    const url = await start({ limits: { connectionsPerUser: 0, connectionsPerApp: 0, messagesPerMinute: 2 } });
+    const token = await mintToken({ claims: { chat_id: 'chat_rate' } });
+    const client = await WsTestClient.connect(url(token));
+    client.send({ type: 'user_message', content: 'one' });
+    client.send({ type: 'user_message', content: 'two' });
+    client.send({ type: 'user_message', content: 'three' });
+    const limited = await client.waitForType('error');
+    expect(limited).toMatchObject({ code: 'rate_limited', retryable: true });
+    // Two messages a minute: the next is allowed in about 30 s.
+    expect(limited.retry_after_ms).toBeGreaterThan(25_000);
+    expect(limited.retry_after_ms).toBeLessThanOrEqual(30_000);
+    for (let i = 0; i < 100 && (await stores.inbox.pending(tenant, 'chat_rate', 0)).length < 3; i++) await sleep(10);
+    const stored = await stores.inbox.pending(tenant, 'chat_rate', 0);
+    expect(stored.filter((i) => i.kind !== 'open').map((i) => i.content)).toEqual(['one', 'two']);
+
+    const port = new URL(url(token)).port;
+    const started = await fetch(`http://127.0.0.1:${port}/chat/start`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'four', request_id: 'job-4' }),
+    });
+    expect(started.status).toBe(429);
+    expect(Number(started.headers.get('retry-after'))).toBeGreaterThanOrEqual(25);
+    expect(await started.json()).toMatchObject({ error: 'rate_limited', retry_after_ms: expect.any(Number) });
+    expect((await stores.inbox.pending(tenant, 'chat_rate', 0)).map((i) => i.request_id)).not.toContain('job-4');
+    expect((await metrics.render()).body).toMatch(/messages_rate_limited_total 2/);
+    await client.close();
+  });
+});

@@ -18,6 +18,7 @@ import { consoleRoutes } from './console-routes.js';
 import type { Dialect } from './dialects/dialect.js';
 import { gatewayOptionsWithDefaults } from './gateway-options.js';
 import type { GatewayOptions, GatewayOptionsWithDefaults } from './gateway-options.js';
+import { DoorLimits } from './door-limits.js';
 import { CHAT_PATH, TokenCheck, pathMismatch, readSocketRequest, refuse } from './handshake.js';
 import { Heartbeat } from './heartbeat.js';
 import { START_PATH, startChatOverHttp } from './http-start.js';
@@ -32,6 +33,7 @@ export class Gateway {
   private readonly tokens: TokenCheck;
   private readonly intake: InputIntake;
   private readonly commands: ClientCommands;
+  private readonly door: DoorLimits;
   private accepting = true;
   /** A token the console's Token field starts with (the development token of `npm start`). */
   consoleToken: string | undefined;
@@ -42,11 +44,13 @@ export class Gateway {
     this.heartbeat = new Heartbeat(this.connections, options.heartbeatMs);
     this.tokens = new TokenCheck(options.verifier, options.logger);
     const accepting = () => this.accepting;
+    this.door = new DoorLimits(options.limits, options.metrics);
     this.intake = new InputIntake({ bus: options.bus, inbox: options.inbox, subjects: options.subjects, accepting });
-    this.commands = new ClientCommands({ ...options, intake: this.intake, tokens: this.tokens });
+    this.commands = new ClientCommands({ ...options, intake: this.intake, tokens: this.tokens, door: this.door });
     const start = {
       tokens: this.tokens,
       intake: this.intake,
+      door: this.door,
       logger: options.logger,
       maxMessageBytes: options.maxMessageBytes,
       accepting,
@@ -110,6 +114,13 @@ export class Gateway {
       const message = `the path's ${differs} "${asked.pathIds![differs].slice(0, 128)}" is not the token's`;
       return refuse(socket, { status: 403, code: ErrorCode.IdentityMismatch, message });
     }
+    const held = this.door.connect(launch);
+    if ('status' in held) {
+      this.options.logger.info({ app_id: launch.app_id, user_id: launch.user_id }, held.message);
+      return refuse(socket, held);
+    }
+    // Counted out when the connection ends, however it ends (an upgrade that fails included).
+    socket.once('close', held.release);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, socket, launch, asked.lastSeq, asked.dialect));
   }
 

@@ -11,6 +11,7 @@ import type { Logger } from '@mozaiks/telemetry';
 import { spanAttributes } from './client-commands.js';
 import { bearer } from './handshake.js';
 import type { TokenCheck } from './handshake.js';
+import type { DoorLimits } from './door-limits.js';
 import { newInput, openingInput } from './input-intake.js';
 import type { InputIntake } from './input-intake.js';
 
@@ -20,6 +21,7 @@ export const START_PATH = '/chat/start';
 export interface HttpStartOptions {
   tokens: TokenCheck;
   intake: InputIntake;
+  door: DoorLimits;
   logger: Logger;
   maxMessageBytes: number;
   accepting: () => boolean;
@@ -38,6 +40,17 @@ export async function startChatOverHttp(
   }
   const launch = await options.tokens.verify(token, req.socket.remoteAddress);
   if (typeof launch === 'string') return sendJson(res, 401, { error: ErrorCode.Unauthorized, message: launch });
+  // Refused before the body is read: nothing of it is stored or run.
+  const allowed = options.door.message(launch);
+  if (!allowed.ok) {
+    const seconds = Math.ceil(allowed.retryAfterMs / 1000);
+    const body = {
+      error: ErrorCode.RateLimited,
+      message: `too many messages: send it again in ${seconds} s`,
+      retry_after_ms: allowed.retryAfterMs,
+    };
+    return sendJson(res, 429, body, { 'retry-after': String(seconds) });
+  }
   const body = await readBody(req, options.maxMessageBytes);
   if (body === undefined) {
     const message = `the body is larger than ${options.maxMessageBytes} bytes`;
