@@ -21,6 +21,7 @@ import type { ExecutorOptionsWithDefaults } from './executor-options.js';
 import { LogRunJournal } from './run-journal.js';
 import type { ChatScope } from './run-journal.js';
 import { chooseVersion, strandedAgent } from './workflow-choice.js';
+import type { VersionChoice } from './workflow-choice.js';
 
 /** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
 export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
@@ -65,9 +66,13 @@ export class InputRunner {
       },
     });
     try {
-      const prepared = this.prepare(writer, { ...input, traceparent: span.traceparent }, serving);
-      const billed = await span.within(() => this.runTraced(prepared));
-      const version = prepared.scope.workflowVersion;
+      const traced = { ...input, traceparent: span.traceparent };
+      let version: string | undefined;
+      const billed = await span.within(async () => {
+        const choice = await chooseVersion(this.workflows, input.workflow_id, chat);
+        version = choice.ok ? choice.workflow.version : undefined;
+        return this.runTraced(this.prepare(writer, traced, serving, version), choice);
+      });
       span.end({
         ...(version ? { 'mozaiks.workflow_version': version } : {}),
         ...(billed
@@ -85,8 +90,8 @@ export class InputRunner {
     }
   }
 
-  /** The input's run id, logger, scope and journal. */
-  private prepare(writer: ChatWriter, input: PendingInput, serving: ActiveChat): InputRun {
+  /** The input's run id, logger, scope and journal, for the workflow version it runs (if one could be loaded). */
+  private prepare(writer: ChatWriter, input: PendingInput, serving: ActiveChat, version: string | undefined): InputRun {
     const { bus, subjects, prices } = this.options;
     const chat = writer.chat;
     const tenant: Tenant = { app_id: chat.app_id, user_id: chat.user_id };
@@ -95,6 +100,7 @@ export class InputRunner {
       app_id: tenant.app_id,
       user_id: tenant.user_id,
       workflow_id: input.workflow_id,
+      ...(version ? { workflow_version: version } : {}),
       chat_id: chat.chat_id,
       run_id: runId,
       ...(input.traceparent ? { trace_id: traceIdOf(input.traceparent) } : {}),
@@ -103,6 +109,7 @@ export class InputRunner {
       tenant,
       chatId: chat.chat_id,
       workflowId: input.workflow_id,
+      ...(version ? { workflowVersion: version } : {}),
       context: input.context,
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     };
@@ -112,18 +119,14 @@ export class InputRunner {
   }
 
   /** Runs the input; returns the usage event its run persisted, to publish for billing. */
-  private async runTraced(run: InputRun): Promise<UsageUpdateEvent | undefined> {
-    const { input, journal } = run;
-    const choice = await chooseVersion(this.workflows, input.workflow_id, run.writer.chat);
+  private async runTraced(run: InputRun, choice: VersionChoice): Promise<UsageUpdateEvent | undefined> {
+    const { input, journal, log } = run;
     if (!choice.ok) {
       // An opening that cannot run is said when the user sends a message, where it answers something.
       if (input.kind === 'open') return void (await journal.close('failed'));
       return this.failUnrun(run, choice.code, choice.message);
     }
-    const { definition: workflow, version } = choice.workflow;
-    run.scope.workflowVersion = version;
-    run.log = run.log.child({ workflow_version: version });
-    const log = run.log;
+    const workflow = choice.workflow.definition;
     const stranded = choice.movedFrom && strandedAgent(input, choice.workflow);
     if (stranded) return this.workflowChanged(run, choice.movedFrom!, stranded);
     // The chat opened, and this workflow waits for the user: nothing runs, nothing is billed.
