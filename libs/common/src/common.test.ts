@@ -1,5 +1,5 @@
 // The helpers every room shares: what a retry waits, what an error says, how sleep stops.
-import { backoffDelay, errorMessage, sleep } from './index';
+import { FairGate, backoffDelay, errorMessage, sleep } from './index';
 
 describe('backoffDelay', () => {
   const policy = { initialMs: 200, maxMs: 1000 };
@@ -40,5 +40,72 @@ describe('sleep', () => {
     stop.abort();
     await waiting;
     expect(Date.now() - cut).toBeLessThan(1000);
+  });
+});
+
+describe('FairGate', () => {
+  /** Work that finishes when told to, recording its start. */
+  function piece(log: string[], name: string) {
+    let finish!: () => void;
+    const done = new Promise<void>((resolve) => (finish = resolve));
+    return { work: () => (log.push(name), done), finish };
+  }
+  const tick = () => new Promise((r) => setImmediate(r));
+
+  it("lets another app's work through before the rest of one app's burst", async () => {
+    const gate = new FairGate({ concurrency: 2 });
+    const started: string[] = [];
+    const burst = Array.from({ length: 6 }, (_, i) => piece(started, `A${i}`));
+    const runs = burst.map((p, i) => gate.run('A', `user${i}`, p.work));
+    const b = piece(started, 'B0');
+    const bRun = gate.run('B', 'solo', b.work);
+    await tick();
+    expect(started).toEqual(['A0', 'A1']);
+    expect(gate.waiting).toBe(5);
+    burst[0]!.finish();
+    await tick();
+    expect(started).toEqual(['A0', 'A1', 'B0']);
+    b.finish();
+    for (const p of burst) p.finish();
+    await Promise.all([...runs, bRun]);
+    expect(started).toEqual(['A0', 'A1', 'B0', 'A2', 'A3', 'A4', 'A5']);
+    expect(gate.running()).toBe(0);
+  });
+
+  it('keeps one app to its cap, the rest of its work waiting, never refused', async () => {
+    const gate = new FairGate({ concurrency: 10, perApp: 2 });
+    const started: string[] = [];
+    const burst = Array.from({ length: 5 }, (_, i) => piece(started, `A${i}`));
+    const runs = burst.map((p) => gate.run('A', 'u', p.work));
+    const b = piece(started, 'B0');
+    const bRun = gate.run('B', 'u', b.work);
+    await tick();
+    expect(started).toEqual(['A0', 'A1', 'B0']);
+    expect(gate.running('A')).toBe(2);
+    let most = 0;
+    for (const p of burst) {
+      p.finish();
+      await tick();
+      most = Math.max(most, gate.running('A'));
+    }
+    b.finish();
+    await Promise.all([...runs, bRun]);
+    expect(most).toBe(2);
+    expect(started.filter((s) => s.startsWith('A'))).toHaveLength(5);
+  });
+
+  it("takes an app's users in turn: a user who queued much waits behind one who queued once", async () => {
+    const gate = new FairGate({ concurrency: 1 });
+    const started: string[] = [];
+    const first = piece(started, 'x');
+    const held = gate.run('A', 'u0', first.work);
+    const many = Array.from({ length: 3 }, (_, i) => piece(started, `u1-${i}`));
+    const runs = many.map((p) => gate.run('A', 'u1', p.work));
+    const once = piece(started, 'u2-0');
+    runs.push(gate.run('A', 'u2', once.work));
+    first.finish();
+    for (const p of [...many, once]) p.finish();
+    await Promise.all([held, ...runs]);
+    expect(started).toEqual(['x', 'u1-0', 'u2-0', 'u1-1', 'u1-2']);
   });
 });

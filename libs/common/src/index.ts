@@ -3,3 +3,5 @@ export { backoffDelay } from './backoff.js';
 export type { BackoffPolicy } from './backoff.js';
 export { errorMessage } from './error-message.js';
 export { sleep } from './sleep.js';
+export { FairGate } from './fair-gate.js';
+export type { FairGateOptions } from './fair-gate.js';

@@ -194,6 +194,8 @@ export const RuntimeConfig = z
     RUN_ACK_WAIT_SECONDS: number('must be a number of seconds').positive().default(30),
     /** Chats one executor serves at once; more wait in the run queue for this or another executor. */
     EXECUTOR_CONCURRENCY: number('must be a whole number').int().min(1).default(5000),
+    /** Runs of one app in flight on one executor; more wait their turn (never refused); 0: no cap but EXECUTOR_CONCURRENCY. */
+    EXECUTOR_MAX_RUNS_PER_APP: number('must be a whole number').int().min(0).default(0),
     /** Seconds a chat's lease lasts unrenewed: how soon another executor continues a dead one's run. */
     CHAT_LEASE_SECONDS: number('must be a number of seconds').positive().default(15),
     /** Seconds a stopping service lets work in flight finish before handing it back. */

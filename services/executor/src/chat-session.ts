@@ -3,7 +3,7 @@
 // that wanted it), until its inbox has nothing left. A writer whose lease was taken over stops at
 // once. The chat's last writer is kept, so its next serving here reads only what is new.
 import { RetryLaterError } from '@mozaiks/bus';
-import { errorMessage } from '@mozaiks/common';
+import { FairGate, errorMessage } from '@mozaiks/common';
 import { RunAbortedError } from '@mozaiks/engine';
 import type { ChatNudge, Tenant } from '@mozaiks/protocol';
 import { LeaseLostError } from '@mozaiks/store';
@@ -18,6 +18,12 @@ import { UsagePublisher, UsageQueue } from './usage-outbox.js';
 
 /** Inputs read from the inbox at a time. */
 const PENDING_PAGE = 64;
+
+/**
+ * Chats taking their lease and reading their log at once. A burst of one app's chats queues here
+ * in turn with every other app's, instead of in front of them in arrival order.
+ */
+const TAKING_AT_ONCE = 32;
 
 /**
  * Delay before a nudge for a chat leased elsewhere is tried again. The holder was told the chat is
@@ -46,6 +52,8 @@ export class ChatSessions {
   readonly leases: LeaseKeeper;
   private readonly runner: InputRunner;
   private readonly publisher: UsagePublisher;
+  /** Lease takings and log reads, served in turn across apps and users. */
+  private readonly taking = new FairGate({ concurrency: TAKING_AT_ONCE });
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.leases = new LeaseKeeper(options.inbox, options.leaseMs);
@@ -134,17 +142,29 @@ export class ChatSessions {
     // A nudge names its input: that one is read (every later input brings a nudge of its own,
     // which wakes this run or is told to the holder). A sweep's nudge reads a page.
     const after = hint !== undefined ? hint - 1 : (previous?.inputsDone ?? 0);
-    const [lease, prefetched, early] = await Promise.all([
-      inbox.acquire(tenant, chatId, this.options.id, this.options.leaseMs),
-      log.prefetch(tenant, chatId, previous),
-      inbox.pending(tenant, chatId, after, hint !== undefined ? 1 : PENDING_PAGE),
-    ]);
-    if (!lease) return undefined;
-    // Another executor took over (this one stalled past its lease): stop writing at once.
-    const letGo = this.leases.hold(lease, () => chat.controller.abort());
+    // Taking the lease and reading the log wait their turn with every other app's chats.
+    const taken = await this.taking.run(tenant.app_id, tenant.user_id, async () => {
+      const [lease, prefetched, early] = await Promise.all([
+        inbox.acquire(tenant, chatId, this.options.id, this.options.leaseMs),
+        log.prefetch(tenant, chatId, previous),
+        inbox.pending(tenant, chatId, after, hint !== undefined ? 1 : PENDING_PAGE),
+      ]);
+      if (!lease) return undefined;
+      // Another executor took over (this one stalled past its lease): stop writing at once.
+      const letGo = this.leases.hold(lease, () => chat.controller.abort());
+      const opening = log.openWriter(lease, workflowId, { ...(previous ? { previous } : {}), prefetched });
+      const opened = await opening.then(
+        (writer) => ({ writer }),
+        (error: unknown) => ({ error }),
+      );
+      return { lease, early, letGo, opened };
+    });
+    if (!taken) return undefined;
+    const { lease, early, letGo, opened } = taken;
     let writer: ChatWriter | undefined;
     try {
-      writer = await log.openWriter(lease, workflowId, { ...(previous ? { previous } : {}), prefetched });
+      if ('error' in opened) throw opened.error;
+      writer = opened.writer;
       this.remember(key, writer);
       this.owedUsage(holding, carried, writer, lease);
       // The inputs read with the lease do if they start right after this chat's finished ones.

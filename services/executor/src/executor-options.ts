@@ -43,6 +43,8 @@ export interface ExecutorOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Chats served at once; more wait in the run queue (for this or another executor). @default 5000 */
   concurrency?: number;
+  /** Chats of one app served at once here; more wait their turn (EXECUTOR_MAX_RUNS_PER_APP). @default 0: no cap */
+  maxRunsPerApp?: number;
   /** Chats whose last writer this process keeps, to read only what is new when they next run here. @default 1000 */
   writerCacheSize?: number;
 }
@@ -62,6 +64,7 @@ export function executorOptionsWithDefaults(options: ExecutorOptions): ExecutorO
     sweepIntervalMs: 60_000,
     env: process.env,
     concurrency: 5000,
+    maxRunsPerApp: 0,
     writerCacheSize: 1000,
     ...given,
   };

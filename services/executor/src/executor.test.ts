@@ -52,7 +52,7 @@ afterEach(async () => {
 });
 
 function newExecutor(
-  options: { id?: string; sweepIntervalMs?: number; model?: string; leaseMs?: number } = {},
+  options: { id?: string; sweepIntervalMs?: number; model?: string; leaseMs?: number; maxRunsPerApp?: number } = {},
 ): Executor {
   const { model = 'm', ...rest } = options;
   return new Executor({
@@ -103,7 +103,49 @@ function endings(): Map<string, number> {
   return ended;
 }
 
+/** Accepts a message of `who` and nudges the executors, as a gateway does. */
+async function sendAs(who: { app_id: string; user_id: string }, chatId: string, content: string): Promise<void> {
+  const { input } = await stores.inbox.accept(who, chatId, {
+    request_id: `req_${chatId}`,
+    workflow_id: 'solo',
+    content,
+    context: {},
+    received_at: new Date().toISOString(),
+  });
+  await bus.publish(subjects().run(who.app_id, 'solo'), {
+    v: 1,
+    ...who,
+    chat_id: chatId,
+    workflow_id: 'solo',
+    input_seq: input.input_seq,
+  });
+}
+
 describe('Executor', () => {
+  it("serves at most EXECUTOR_MAX_RUNS_PER_APP of one app's chats at once, the rest in turn, another app's at once", async () => {
+    const MODEL_MS = 300;
+    const arrivals: Array<{ content: string; at: number }> = [];
+    llm.setFallback((request) => {
+      arrivals.push({ content: String(request.messages.at(-1)!.content), at: performance.now() });
+      return { content: 'answered', usage: { prompt_tokens: 3, completion_tokens: 1 }, delay_ms: MODEL_MS };
+    });
+    const ended = endings();
+    executor = newExecutor({ maxRunsPerApp: 2 });
+    await executor.start();
+    const burst = Array.from({ length: 6 }, (_, i) => `A${i}`);
+    for (const chat of burst) await sendAs({ app_id: 'app_a', user_id: `user_${chat}` }, chat, chat);
+    await sendAs({ app_id: 'app_b', user_id: 'solo' }, 'B0', 'B0');
+    while (ended.size < 7) await new Promise((r) => setTimeout(r, 10));
+    // A model call lasts at least MODEL_MS: calls of app A less apart than that overlapped.
+    const a = arrivals.filter((r) => r.content.startsWith('A')).map((r) => r.at);
+    const overlapping = Math.max(...a.map((t) => a.filter((u) => u >= t && u < t + MODEL_MS).length));
+    expect(a).toHaveLength(6);
+    expect(overlapping).toBeLessThanOrEqual(2);
+    // App B's chat did not wait for app A's burst: it was answered among the first of A's.
+    const b = arrivals.find((r) => r.content === 'B0')!.at;
+    expect(b).toBeLessThan([...a].sort((x, y) => x - y)[2]!);
+  });
+
   it('runs a message that was stored but never announced (its gateway died in between)', async () => {
     await startExecutor();
     const seen: string[] = [];

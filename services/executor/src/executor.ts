@@ -4,7 +4,7 @@
 // whichever executor next holds the lease; a writer whose lease was taken over can no longer append.
 import { RetryLaterError } from '@mozaiks/bus';
 import type { BusMessage, Subscription } from '@mozaiks/bus';
-import { errorMessage } from '@mozaiks/common';
+import { FairGate, errorMessage } from '@mozaiks/common';
 import { ChatNudge, describeIssues } from '@mozaiks/protocol';
 import { newActiveChat, wakeUp } from './active-chat.js';
 import type { ActiveChat } from './active-chat.js';
@@ -25,11 +25,14 @@ export class Executor {
   /** Chats this process is serving, by chat key. */
   private readonly active = new Map<string, ActiveChat>();
   private readonly running = new Set<Promise<unknown>>();
+  /** Chats served at once, taken in turn across apps and their users, each app within its cap. */
+  private readonly slots: FairGate;
 
   constructor(given: ExecutorOptions) {
     this.options = executorOptionsWithDefaults(given);
     this.id = this.options.id;
     this.sessions = new ChatSessions(this.options);
+    this.slots = new FairGate({ concurrency: this.options.concurrency, perApp: this.options.maxRunsPerApp });
     executorMetrics(this.options.metrics);
   }
 
@@ -118,19 +121,28 @@ export class Executor {
   private async serve(nudge: ChatNudge, key: string, attempt: number): Promise<void> {
     const chat = newActiveChat();
     this.active.set(key, chat);
-    executorMetrics(this.options.metrics).runsInFlight.inc();
+    const inFlight = executorMetrics(this.options.metrics).runsInFlight;
     // A request delivered again may stand for nudges its first executor took in before it died:
     // it reads the whole inbox, not only the input it names.
-    const work = this.sessions.serve(nudge, key, chat, attempt > 1 ? undefined : nudge.input_seq).finally(() => {
-      if (this.active.get(key) === chat) this.active.delete(key);
-    });
+    const from = attempt > 1 ? undefined : nudge.input_seq;
+    const work = this.slots
+      .run(nudge.app_id, nudge.user_id, async () => {
+        inFlight.inc();
+        try {
+          return await this.sessions.serve(nudge, key, chat, from);
+        } finally {
+          inFlight.dec();
+        }
+      })
+      .finally(() => {
+        if (this.active.get(key) === chat) this.active.delete(key);
+      });
     chat.served = work;
     this.running.add(work);
     try {
       await work;
     } finally {
       this.running.delete(work);
-      executorMetrics(this.options.metrics).runsInFlight.dec();
     }
   }
 }

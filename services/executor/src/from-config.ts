@@ -67,6 +67,7 @@ export function executorFromConfig(config: RuntimeConfig, parts: ExecutorParts):
     leaseMs: config.CHAT_LEASE_SECONDS * 1000,
     shutdownGraceMs: config.SHUTDOWN_GRACE_SECONDS * 1000,
     concurrency: config.EXECUTOR_CONCURRENCY,
+    maxRunsPerApp: config.EXECUTOR_MAX_RUNS_PER_APP,
     ...(parts.env ? { env: parts.env } : {}),
   });
 }

@@ -1,0 +1,113 @@
+// A gate that lets work through fairly between tenants: at most `concurrency` pieces at once, at
+// most `perApp` of one app's, and when a place frees up it goes to the app served least recently
+// that has work waiting, then, within that app, to its user served least recently. One app's burst
+// therefore waits behind its own work, never in front of another app's. Nothing is ever refused:
+// work beyond the limits waits its turn.
+
+export interface FairGateOptions {
+  /** Pieces of work let through at once. */
+  concurrency: number;
+  /** Pieces of one app's work let through at once. @default no cap beyond `concurrency` */
+  perApp?: number;
+}
+
+/** Waiting work of one app: its users in the order they get their next turn (round robin), each with its own queue. */
+type AppQueue = Map<string, Array<() => void>>;
+
+export class FairGate {
+  private readonly waitingApps = new Map<string, AppQueue>();
+  private readonly inside = new Map<string, number>();
+  /** When each app was last let through, in turns; the one served longest ago goes first. */
+  private readonly served = new Map<string, number>();
+  private turn = 0;
+  private active = 0;
+  private queued = 0;
+  private readonly perApp: number;
+
+  constructor(private readonly options: FairGateOptions) {
+    this.perApp = options.perApp && options.perApp > 0 ? options.perApp : Infinity;
+  }
+
+  /** Pieces of work waiting at the gate. */
+  get waiting(): number {
+    return this.queued;
+  }
+
+  /** Pieces of work through the gate now, of one app or of all. */
+  running(appId?: string): number {
+    return appId === undefined ? this.active : (this.inside.get(appId) ?? 0);
+  }
+
+  /** Runs `work` once the gate lets it through for (`appId`, `userId`). */
+  async run<T>(appId: string, userId: string, work: () => Promise<T>): Promise<T> {
+    await this.enter(appId, userId);
+    try {
+      return await work();
+    } finally {
+      this.leave(appId);
+    }
+  }
+
+  private enter(appId: string, userId: string): Promise<void> {
+    if (this.active < this.options.concurrency && this.running(appId) < this.perApp && !this.waitingApps.has(appId)) {
+      this.occupy(appId);
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      let app = this.waitingApps.get(appId);
+      if (!app) this.waitingApps.set(appId, (app = new Map<string, Array<() => void>>()));
+      const queue = app.get(userId);
+      if (queue) queue.push(resolve);
+      else app.set(userId, [resolve]);
+      this.queued += 1;
+    });
+  }
+
+  private leave(appId: string): void {
+    this.active -= 1;
+    const left = this.running(appId) - 1;
+    if (left > 0) this.inside.set(appId, left);
+    else {
+      this.inside.delete(appId);
+      // An app with nothing inside or waiting is forgotten; when it returns it is served first.
+      if (!this.waitingApps.has(appId)) this.served.delete(appId);
+    }
+    this.dispatch();
+  }
+
+  private occupy(appId: string): void {
+    this.served.set(appId, this.turn++);
+    this.active += 1;
+    this.inside.set(appId, this.running(appId) + 1);
+  }
+
+  /**
+   * Gives free places to waiting work: each to the app served least recently, and within it to the
+   * user whose turn it is (a user served goes to the back of the app's line).
+   */
+  private dispatch(): void {
+    while (this.active < this.options.concurrency) {
+      const appId = leastRecent(
+        [...this.waitingApps.keys()].filter((a) => this.running(a) < this.perApp),
+        this.served,
+      );
+      if (appId === undefined) return;
+      const app = this.waitingApps.get(appId)!;
+      const [userId, queue] = app.entries().next().value as [string, Array<() => void>];
+      const start = queue.shift()!;
+      app.delete(userId);
+      if (queue.length) app.set(userId, queue);
+      if (!app.size) this.waitingApps.delete(appId);
+      this.queued -= 1;
+      this.occupy(appId);
+      start();
+    }
+  }
+}
+
+/** The key served longest ago (never served: first), or undefined for none. */
+function leastRecent(keys: readonly string[], served: ReadonlyMap<string, number>): string | undefined {
+  let next: string | undefined;
+  for (const key of keys) if (next === undefined || (served.get(key) ?? -1) < (served.get(next) ?? -1)) next = key;
+  return next;
+}
