@@ -3,7 +3,7 @@
 // stored, the input runs: a failed announcement is retried, and an executor's sweep takes it up last.
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '@mozaiks/bus';
-import { backoffDelay, errorMessage } from '@mozaiks/common';
+import { FairGate, backoffDelay, errorMessage } from '@mozaiks/common';
 import type { BackoffPolicy } from '@mozaiks/common';
 import type { ChatNudge, LaunchContext, Subjects, Tenant } from '@mozaiks/protocol';
 import type { ChatInbox, NewInput, PendingInput } from '@mozaiks/store';
@@ -15,6 +15,12 @@ const NUDGE_RETRIES = 6;
 /** The waits between those tries. */
 const NUDGE_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 8000, jitter: 'none' };
 
+/**
+ * Inputs being stored at once. A burst of one app's messages queues here in turn with every other
+ * app's (FairGate), instead of in front of them in arrival order.
+ */
+const STORING_AT_ONCE = 32;
+
 /** An input stored, and whether it was new (the same request id is accepted once). */
 export interface Admitted {
   input: PendingInput;
@@ -22,6 +28,8 @@ export interface Admitted {
 }
 
 export class InputIntake {
+  private readonly storing = new FairGate({ concurrency: STORING_AT_ONCE });
+
   constructor(
     private readonly options: {
       bus: Bus;
@@ -35,7 +43,9 @@ export class InputIntake {
   /** Stores the input as the chat's next and announces it. @throws when the input could not be stored */
   async admit(launch: LaunchContext, input: NewInput, log: Logger): Promise<Admitted> {
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
-    const accepted = await this.options.inbox.accept(tenant, launch.chat_id, input);
+    const accepted = await this.storing.run(tenant.app_id, tenant.user_id, () =>
+      this.options.inbox.accept(tenant, launch.chat_id, input),
+    );
     if (accepted.created)
       await this.announce(launch, accepted.input, input.traceparent ?? newTraceparent('input'), log);
     return accepted;
@@ -44,7 +54,9 @@ export class InputIntake {
   /** Stores the input only when the chat is idle (nothing waits or runs beyond input `next - 1`); else undefined. */
   async admitIfIdle(launch: LaunchContext, input: NewInput, next: number, log: Logger): Promise<Admitted | undefined> {
     const tenant: Tenant = { app_id: launch.app_id, user_id: launch.user_id };
-    const accepted = await this.options.inbox.acceptIfIdle(tenant, launch.chat_id, input, next);
+    const accepted = await this.storing.run(tenant.app_id, tenant.user_id, () =>
+      this.options.inbox.acceptIfIdle(tenant, launch.chat_id, input, next),
+    );
     if (accepted?.created)
       await this.announce(launch, accepted.input, input.traceparent ?? newTraceparent('input'), log);
     return accepted;
