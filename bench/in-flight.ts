@@ -10,21 +10,18 @@
 //   npm run bench:in-flight               (N=1000,5000 ROUNDS=3 LLM_LATENCY_MS=500; MODES=floor,distributed,standalone;
 //                                          PROFILE_DIR=/tmp/prof writes the CPU profiles of standalone and the distributed services there)
 import path from 'node:path';
-import { WebSocket } from 'ws';
 import { mintToken } from '@mozaiks/testing';
 import { rssKiB, run, scrape, stop, waitFor } from './harness/processes';
 import { executorSettled, runBench, runtimeEnv, startDistributed, startLlm, startStandalone } from './harness/runtime';
 import type { Runtime } from './harness/runtime';
 import { ms, percentiles, showSpread, spread } from './harness/stats';
+import { fireAll, openAll } from './harness/sockets';
 
 const COUNTS = (process.env.N ?? '1000,5000').split(',').map(Number);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const LLM_LATENCY_MS = Number(process.env.LLM_LATENCY_MS ?? 500);
 const MODES = (process.env.MODES ?? 'floor,distributed,standalone').split(',');
 const PROFILE_DIR = process.env.PROFILE_DIR;
-const REPLY_TIMEOUT_MS = 180_000;
-/** Sockets opened at once while connecting. */
-const CONNECT_BATCH = 250;
 
 interface Round {
   extra: { p50: number; p99: number };
@@ -34,67 +31,6 @@ interface Round {
   lagMax: number;
   /** The executor's (standalone's) highest resident memory during the round, in MiB. */
   rssMiB: number;
-}
-
-/** Opens `n` sockets from `urls`, in batches; resolves with them once all are open. */
-async function openAll(urls: string[]): Promise<WebSocket[]> {
-  const sockets: WebSocket[] = [];
-  for (let i = 0; i < urls.length; i += CONNECT_BATCH) {
-    const batch = urls.slice(i, i + CONNECT_BATCH).map(
-      (url) =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const socket = new WebSocket(url);
-          socket.once('open', () => resolve(socket));
-          socket.once('error', reject);
-        }),
-    );
-    sockets.push(...(await Promise.all(batch)));
-  }
-  return sockets;
-}
-
-/** Failures printed so far (the first few are shown). */
-let failureSeen = 0;
-
-/**
- * Sends one message on every socket at once and times each to its reply: `isReply` tells a reply
- * from other frames, `isFailure` an error. Returns latencies (ms) of the replies and the failures.
- */
-async function fireAll(
-  sockets: WebSocket[],
-  message: string,
-  isReply: (frame: { type?: string }) => boolean,
-  isFailure: (frame: { type?: string }) => boolean,
-): Promise<{ latencies: number[]; failures: number }> {
-  const latencies: number[] = [];
-  let failures = 0;
-  await Promise.all(
-    sockets.map(
-      (socket) =>
-        new Promise<void>((resolve) => {
-          const started = performance.now();
-          const timer = setTimeout(() => (failures++, resolve()), REPLY_TIMEOUT_MS);
-          const finish = (ok: boolean) => {
-            clearTimeout(timer);
-            socket.removeAllListeners('message');
-            if (ok) latencies.push(performance.now() - started);
-            else failures++;
-            resolve();
-          };
-          socket.on('message', (data) => {
-            const frame = JSON.parse(data.toString()) as { type?: string; code?: string; message?: string };
-            if (isReply(frame)) finish(true);
-            else if (isFailure(frame)) {
-              if (failureSeen++ < 3) console.error(`failure: ${JSON.stringify(frame)}`);
-              finish(false);
-            }
-          });
-          socket.once('close', () => finish(false));
-          socket.send(message);
-        }),
-    ),
-  );
-  return { latencies, failures };
 }
 
 /** Samples a service's event-loop delay and memory every second until stopped: worst p99, max (ms) and peak RSS (MiB). */
