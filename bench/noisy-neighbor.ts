@@ -62,6 +62,10 @@ interface Result {
 }
 
 async function measure(runtime: Runtime, metricsUrl: string, label: string): Promise<Result> {
+  // Warmed up first (code paths compiled, store pages cached), so B alone is B's steady state.
+  const [warm] = await openAll([await url(runtime, 'app_w', 'user_w', `${label}_warm`)]);
+  await tenantB(warm!);
+  warm!.terminate();
   const [b] = await openAll([await url(runtime, 'app_b', 'user_b', `${label}_b`)]);
   const bAlone = await tenantB(b!);
   const aUrls = await Promise.all(
