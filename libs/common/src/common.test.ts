@@ -108,4 +108,15 @@ describe('FairGate', () => {
     await Promise.all([held, ...runs]);
     expect(started).toEqual(['x', 'u1-0', 'u2-0', 'u1-1', 'u1-2']);
   });
+
+  it('lets at most perTick pieces through in one turn of the event loop, the next turn beginning with another app', async () => {
+    const gate = new FairGate({ concurrency: 100, perTick: 2 });
+    const started: string[] = [];
+    const runs = Array.from({ length: 5 }, (_, i) => gate.run('A', `u${i}`, async () => void started.push(`A${i}`)));
+    runs.push(gate.run('B', 'u', async () => void started.push('B0')));
+    await Promise.resolve();
+    expect(started).toEqual(['A0', 'A1']);
+    await Promise.all(runs);
+    expect(started).toEqual(['A0', 'A1', 'B0', 'A2', 'A3', 'A4']);
+  });
 });

@@ -9,6 +9,12 @@ export interface FairGateOptions {
   concurrency: number;
   /** Pieces of one app's work let through at once. @default no cap beyond `concurrency` */
   perApp?: number;
+  /**
+   * Pieces let through in one turn of the event loop; the rest wait for the next turn, after the
+   * input that arrived meanwhile has been read. Bounds the synchronous work (SQLite statements) a
+   * burst runs back to back, and lets another app's message into the line. @default no limit
+   */
+  perTick?: number;
 }
 
 /** Waiting work of one app: its users in the order they get their next turn (round robin), each with its own queue. */
@@ -23,9 +29,13 @@ export class FairGate {
   private active = 0;
   private queued = 0;
   private readonly perApp: number;
+  private readonly perTick: number;
+  /** Pieces let through in this turn of the event loop. */
+  private thisTick = 0;
 
   constructor(private readonly options: FairGateOptions) {
     this.perApp = options.perApp && options.perApp > 0 ? options.perApp : Infinity;
+    this.perTick = options.perTick && options.perTick > 0 ? options.perTick : Infinity;
   }
 
   /** Pieces of work waiting at the gate. */
@@ -49,7 +59,12 @@ export class FairGate {
   }
 
   private enter(appId: string, userId: string): Promise<void> {
-    if (this.active < this.options.concurrency && this.running(appId) < this.perApp && !this.waitingApps.has(appId)) {
+    if (
+      this.active < this.options.concurrency &&
+      this.thisTick < this.perTick &&
+      this.running(appId) < this.perApp &&
+      !this.waitingApps.has(appId)
+    ) {
       this.occupy(appId);
       return Promise.resolve();
     }
@@ -76,6 +91,12 @@ export class FairGate {
   }
 
   private occupy(appId: string): void {
+    // The first piece of a turn starts the count; the next turn lets more through.
+    if (this.thisTick++ === 0 && this.perTick !== Infinity)
+      setImmediate(() => {
+        this.thisTick = 0;
+        this.dispatch();
+      });
     this.served.set(appId, this.turn++);
     this.active += 1;
     this.inside.set(appId, this.running(appId) + 1);
@@ -86,7 +107,7 @@ export class FairGate {
    * user whose turn it is (a user served goes to the back of the app's line).
    */
   private dispatch(): void {
-    while (this.active < this.options.concurrency) {
+    while (this.active < this.options.concurrency && this.thisTick < this.perTick) {
       const appId = leastRecent(
         [...this.waitingApps.keys()].filter((a) => this.running(a) < this.perApp),
         this.served,

@@ -53,7 +53,7 @@ export class ChatSessions {
   private readonly runner: InputRunner;
   private readonly publisher: UsagePublisher;
   /** Lease takings and log reads, served in turn across apps and users. */
-  private readonly taking = new FairGate({ concurrency: TAKING_AT_ONCE });
+  private readonly taking = new FairGate({ concurrency: TAKING_AT_ONCE, perTick: 8 });
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.leases = new LeaseKeeper(options.inbox, options.leaseMs);

@@ -3,7 +3,7 @@
 // of the user message's trace. An input that cannot run (no such workflow, a broken one, an answer
 // for an agent the chat's new version removed) ends like a failed run, so a client waiting for its
 // end is not left waiting.
-import { errorMessage } from '@mozaiks/common';
+import { FairGate, errorMessage } from '@mozaiks/common';
 import { LlmCallError, RunAbortedError, runWorkflow } from '@mozaiks/engine';
 import type { LlmClient, RunInput, RunOutcome } from '@mozaiks/engine';
 import { ErrorCode } from '@mozaiks/protocol';
@@ -23,6 +23,9 @@ import type { ChatScope } from './run-journal.js';
 import { chooseVersion, strandedAgent } from './workflow-choice.js';
 import type { VersionChoice } from './workflow-choice.js';
 
+/** Commits under way at once (their store work is synchronous on SQLite: more at once only queue in the event loop). */
+const COMMITTING_AT_ONCE = 8;
+
 /** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
 export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
 
@@ -39,6 +42,8 @@ interface InputRun {
 
 export class InputRunner {
   private readonly workflows: WorkflowVersions;
+  /** The runs' commits, a few at a time, in turn across apps and users: one app's burst does not hold another's reply. */
+  private readonly commits = new FairGate({ concurrency: COMMITTING_AT_ONCE, perTick: COMMITTING_AT_ONCE });
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.workflows = new WorkflowVersions({
@@ -114,7 +119,7 @@ export class InputRunner {
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     };
     const earlier = writer.unfinishedRun?.run_id === runId ? writer.unfinishedRun.calls : undefined;
-    const journal = new LogRunJournal(writer, bus, subjects, scope, runId, input, prices, earlier);
+    const journal = new LogRunJournal(writer, bus, subjects, scope, runId, input, prices, earlier, this.commits);
     return { writer, input, serving, runId, log, scope, journal };
   }
 

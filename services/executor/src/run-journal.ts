@@ -15,6 +15,7 @@ import type {
   UsageUpdateEvent,
 } from '@mozaiks/protocol';
 import type { ChatWriter, PendingInput } from '@mozaiks/store';
+import { FairGate } from '@mozaiks/common';
 
 export interface ChatScope {
   tenant: Tenant;
@@ -65,6 +66,8 @@ export class LogRunJournal implements RunJournal {
     private readonly input: PendingInput,
     private readonly prices: PriceTable,
     earlierCalls: readonly LlmCallUsage[] = [],
+    /** Commits of every run of this process, taken in turn across apps and users. */
+    private readonly commits: FairGate = new FairGate({ concurrency: Infinity }),
   ) {
     this.calls = [...earlierCalls];
   }
@@ -91,7 +94,19 @@ export class LogRunJournal implements RunJournal {
   private async append(step: RunStep, bill: boolean): Promise<void> {
     if (step.calls) this.calls.push(...step.calls);
     const { tenant, chatId, workflowId, workflowVersion: version } = this.scope;
-    const events = await this.writer.append({
+    const events = await this.commits.run(tenant.app_id, tenant.user_id, () => this.persist(step, bill, version));
+    if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
+    // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
+    // Published together (in order: each publish is queued when called), so they leave in one write.
+    await Promise.all(
+      events.map((event) => publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined)),
+    );
+  }
+
+  /** Appends the step to the chat's log; returns its events with their seqs. */
+  private persist(step: RunStep, bill: boolean, version: string | undefined): Promise<ServerEvent[]> {
+    const { tenant, chatId, workflowId } = this.scope;
+    return this.writer.append({
       ...(step.messages ? { messages: step.messages } : {}),
       ...(step.awaitInput ? { awaitInput: step.awaitInput } : {}),
       ...(step.variables ? { context: step.variables } : {}),
@@ -109,12 +124,6 @@ export class LogRunJournal implements RunJournal {
         ...(step.finish && bill ? { usage: this.usage(tenant, chatId) } : {}),
       },
     });
-    if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
-    // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
-    // Published together (in order: each publish is queued when called), so they leave in one write.
-    await Promise.all(
-      events.map((event) => publishChatEvent(this.bus, this.subjects, tenant, event).catch(() => undefined)),
-    );
   }
 
   private usage(tenant: Tenant, chatId: string): Omit<UsageUpdateEvent, 'seq'> {

@@ -20,6 +20,8 @@ const NUDGE_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 8000, jitter: 'non
  * app's (FairGate), instead of in front of them in arrival order.
  */
 const STORING_AT_ONCE = 32;
+/** Inputs stored in one turn of the event loop: a message that arrives meanwhile is read before the rest. */
+const PER_TICK = 4;
 
 /** An input stored, and whether it was new (the same request id is accepted once). */
 export interface Admitted {
@@ -28,7 +30,7 @@ export interface Admitted {
 }
 
 export class InputIntake {
-  private readonly storing = new FairGate({ concurrency: STORING_AT_ONCE });
+  private readonly storing = new FairGate({ concurrency: STORING_AT_ONCE, perTick: PER_TICK });
 
   constructor(
     private readonly options: {
