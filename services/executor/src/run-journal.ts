@@ -93,7 +93,7 @@ export class LogRunJournal implements RunJournal {
 
   private async append(step: RunStep, bill: boolean): Promise<void> {
     if (step.calls) this.calls.push(...step.calls);
-    const { tenant, chatId, workflowId, workflowVersion: version } = this.scope;
+    const { tenant, workflowVersion: version } = this.scope;
     const events = await this.commits.run(tenant.app_id, tenant.user_id, () => this.persist(step, bill, version));
     if (step.finish && bill) this.usageEvent = events.find((e): e is UsageUpdateEvent => e.type === 'usage_update');
     // Live delivery is best effort: a gateway that misses one fills the gap from the log by seq.
