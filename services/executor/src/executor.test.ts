@@ -77,20 +77,7 @@ function startExecutor(options: { sweepIntervalMs?: number; leaseMs?: number } =
 
 /** Accepts a message and nudges the executors, as a gateway does; resolves when its run has ended. */
 async function send(chatId: string, requestId: string, ended: Map<string, number>): Promise<void> {
-  const { input } = await stores.inbox.accept(tenant, chatId, {
-    request_id: requestId,
-    workflow_id: 'solo',
-    content: requestId,
-    context: {},
-    received_at: new Date().toISOString(),
-  });
-  await bus.publish(subjects().run(tenant.app_id, 'solo'), {
-    v: 1,
-    ...tenant,
-    chat_id: chatId,
-    workflow_id: 'solo',
-    input_seq: input.input_seq,
-  });
+  await sendAs(tenant, chatId, requestId);
   while (!ended.has(`run_${requestId}`)) await new Promise((r) => setTimeout(r, 5));
 }
 
@@ -103,12 +90,12 @@ function endings(): Map<string, number> {
   return ended;
 }
 
-/** Accepts a message of `who` and nudges the executors, as a gateway does. */
-async function sendAs(who: { app_id: string; user_id: string }, chatId: string, content: string): Promise<void> {
+/** Accepts a message of `who` (its request id is its content) and nudges the executors, as a gateway does. */
+async function sendAs(who: { app_id: string; user_id: string }, chatId: string, requestId: string): Promise<void> {
   const { input } = await stores.inbox.accept(who, chatId, {
-    request_id: `req_${chatId}`,
+    request_id: requestId,
     workflow_id: 'solo',
-    content,
+    content: requestId,
     context: {},
     received_at: new Date().toISOString(),
   });
