@@ -31,7 +31,7 @@ function currentOf(workflowsDir: string, id: string): Omit<WorkflowListing, 'wor
 }
 
 /** Every workflow in the folder or in the store, with its versions in use, oldest activity first. */
-export async function listWorkflows(workflowsDir: string, usage: VersionUsage[]): Promise<WorkflowListing[]> {
+export function listWorkflows(workflowsDir: string, usage: VersionUsage[]): WorkflowListing[] {
   const folders = existsSync(workflowsDir)
     ? readdirSync(workflowsDir).filter((name) => isWorkflowFolder(path.join(workflowsDir, name)))
     : [];
@@ -53,7 +53,7 @@ export async function workflowsCommand(args: string[], out: (line: string) => vo
   const stores = await openConfiguredStore(config);
   let listing: WorkflowListing[];
   try {
-    listing = await listWorkflows(path.resolve(config.WORKFLOWS_DIR), await stores.versions.versionUsage());
+    listing = listWorkflows(path.resolve(config.WORKFLOWS_DIR), await stores.versions.versionUsage());
   } finally {
     await stores.close();
   }

@@ -24,6 +24,8 @@ const PENDING_PAGE = 64;
  * in turn with every other app's, instead of in front of them in arrival order.
  */
 const TAKING_AT_ONCE = 32;
+/** Lease takings begun in one turn of the event loop: their store work is synchronous on SQLite. */
+const TAKING_PER_TICK = 8;
 
 /**
  * Delay before a nudge for a chat leased elsewhere is tried again. The holder was told the chat is
@@ -53,7 +55,7 @@ export class ChatSessions {
   private readonly runner: InputRunner;
   private readonly publisher: UsagePublisher;
   /** Lease takings and log reads, served in turn across apps and users. */
-  private readonly taking = new FairGate({ concurrency: TAKING_AT_ONCE, perTick: 8 });
+  private readonly taking = new FairGate({ concurrency: TAKING_AT_ONCE, perTick: TAKING_PER_TICK });
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.leases = new LeaseKeeper(options.inbox, options.leaseMs);

@@ -246,10 +246,7 @@ export class InputRunner {
   }
 }
 
-/**
- * Ends the run of an answer whose agent the chat's new version lacks (`version_policy: latest`):
- * the answer stays in the history, and the chat goes on with the new version at the next message.
- */
+/** What a client is told when the agent its answer was for is gone from the chat's new version (`latest`). */
 function changedMessage(workflowId: string, from: string, to: string | undefined, agent: string): string {
   return `workflow "${workflowId}" changed (version ${from} to ${to}) while this chat waited for ${agent}, which the new version does not have: the answer is kept in the conversation; send a message to go on with the new version`;
 }

@@ -15,7 +15,7 @@ import type {
   UsageUpdateEvent,
 } from '@mozaiks/protocol';
 import type { ChatWriter, PendingInput } from '@mozaiks/store';
-import { FairGate } from '@mozaiks/common';
+import type { FairGate } from '@mozaiks/common';
 
 export interface ChatScope {
   tenant: Tenant;
@@ -65,11 +65,11 @@ export class LogRunJournal implements RunJournal {
     private readonly runId: string,
     private readonly input: PendingInput,
     private readonly prices: PriceTable,
-    earlierCalls: readonly LlmCallUsage[] = [],
+    earlierCalls: readonly LlmCallUsage[] | undefined,
     /** Commits of every run of this process, taken in turn across apps and users. */
-    private readonly commits: FairGate = new FairGate({ concurrency: Infinity }),
+    private readonly commits: FairGate,
   ) {
-    this.calls = [...earlierCalls];
+    this.calls = [...(earlierCalls ?? [])];
   }
 
   async load(): Promise<ChatMessage[]> {
