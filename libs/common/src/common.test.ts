@@ -1,5 +1,5 @@
 // The helpers every room shares: what a retry waits, what an error says, how sleep stops.
-import { FairGate, backoffDelay, errorMessage, sleep } from './index';
+import { Batcher, FairGate, backoffDelay, errorMessage, sleep } from './index';
 
 describe('backoffDelay', () => {
   const policy = { initialMs: 200, maxMs: 1000 };
@@ -118,5 +118,34 @@ describe('FairGate', () => {
     expect(started).toEqual(['A0', 'A1']);
     await Promise.all(runs);
     expect(started).toEqual(['A0', 'A1', 'B0', 'A2', 'A3', 'A4']);
+  });
+});
+
+describe('Batcher', () => {
+  it('hands what is added in one turn to one call, and tells each caller how it went', async () => {
+    const calls: number[][] = [];
+    let fail = false;
+    const batcher = new Batcher<number>(async (items) => {
+      calls.push(items);
+      if (fail) throw new Error('store away');
+    });
+    await Promise.all([batcher.add(1), batcher.add(2), batcher.add(3)]);
+    await batcher.add(4);
+    expect(calls).toEqual([[1, 2, 3], [4]]);
+    fail = true;
+    const outcomes = await Promise.allSettled([batcher.add(5), batcher.add(6)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
+    expect(calls.at(-1)).toEqual([5, 6]);
+  });
+
+  it('sends a full batch at once, without waiting for the turn to end', async () => {
+    const calls: string[][] = [];
+    const batcher = new Batcher<string>(async (items) => void calls.push(items), { maxItems: 2 });
+    const done = [batcher.add('a'), batcher.add('b')];
+    // Sent before this turn ends.
+    expect(calls).toEqual([['a', 'b']]);
+    done.push(batcher.add('c'));
+    await Promise.all(done);
+    expect(calls).toEqual([['a', 'b'], ['c']]);
   });
 });

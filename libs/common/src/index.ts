@@ -5,3 +5,5 @@ export { errorMessage } from './error-message.js';
 export { sleep } from './sleep.js';
 export { FairGate } from './fair-gate.js';
 export type { FairGateOptions } from './fair-gate.js';
+export { Batcher } from './batcher.js';
+export type { BatcherOptions } from './batcher.js';

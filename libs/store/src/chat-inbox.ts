@@ -41,6 +41,13 @@ export interface Accepted {
   created: boolean;
 }
 
+/** A usage event published for billing: the chat whose outbox holds it, and its id. */
+export interface UsageMark {
+  tenant: Tenant;
+  chatId: string;
+  eventId: string;
+}
+
 /** A chat's work, always under a tenant. */
 export interface ChatInbox {
   /**
@@ -74,7 +81,11 @@ export interface ChatInbox {
   release(lease: Lease, progress: LeaseProgress): Promise<{ wanted: boolean }>;
   /** Usage events persisted in the chat's log and not yet published, oldest first. */
   unpublishedUsage(tenant: Tenant, chatId: string): Promise<UsageUpdateEvent[]>;
-  markUsagePublished(tenant: Tenant, chatId: string, eventId: string): Promise<void>;
+  /**
+   * Takes published usage events out of their chats' outboxes: every mark at once (one transaction,
+   * or one round trip), so an executor marks what many chats published together.
+   */
+  markUsagePublished(marks: readonly UsageMark[]): Promise<void>;
   /**
    * Chats of every tenant with work left (inputs not run, usage not published) and no live lease:
    * for an executor's recovery sweep, the one query not scoped to a tenant.

@@ -17,7 +17,7 @@ export type {
   WriterBasis,
 } from './chat-log.js';
 export { answerRequestId } from './chat-inbox.js';
-export type { Accepted, ChatInbox, NewInput, PendingInput } from './chat-inbox.js';
+export type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from './chat-inbox.js';
 export { openStore } from './open-store.js';
 export type { ChatStores, StoreOptions } from './open-store.js';
 export { MONGO_INDEXES, MongoDatabase, describeMongoUri } from './mongo/mongo-database.js';

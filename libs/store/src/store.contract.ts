@@ -183,9 +183,28 @@ export function chatLogContract(name: string, factory: StoreFactory): void {
       expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([
         expect.objectContaining({ event_id: 'usage_run_1', seq: 2 }),
       ]);
-      await stores.inbox.markUsagePublished(ada, 'c1', 'usage_run_1');
+      await stores.inbox.markUsagePublished([{ tenant: ada, chatId: 'c1', eventId: 'usage_run_1' }]);
       expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([]);
       expect(writer.inputsDone).toBe(1);
+    });
+
+    it("marks several chats' usage published at once, and nothing else", async () => {
+      const finish = (runId: string) => ({
+        run: { run_id: runId, input_seq: 1, workflow_id: 'wf', finish: 'completed' as const, usage: usage(runId) },
+      });
+      await (await writerFor(stores, ada, 'c1')).writer.append(finish('run_a'));
+      await (await writerFor(stores, ada, 'c2')).writer.append(finish('run_b'));
+      await (await writerFor(stores, bob, 'c1')).writer.append(finish('run_c'));
+      await stores.inbox.markUsagePublished([
+        { tenant: ada, chatId: 'c1', eventId: 'usage_run_a' },
+        { tenant: bob, chatId: 'c1', eventId: 'usage_run_c' },
+        // Another chat's event id names nothing in this one.
+        { tenant: ada, chatId: 'c2', eventId: 'usage_run_c' },
+      ]);
+      expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([]);
+      expect(await stores.inbox.unpublishedUsage(bob, 'c1')).toEqual([]);
+      expect((await stores.inbox.unpublishedUsage(ada, 'c2')).map((e) => e.event_id)).toEqual(['usage_run_b']);
+      await stores.inbox.markUsagePublished([]);
     });
 
     it('stores what tools and users wrote as it is, whatever its keys', async () => {
@@ -493,7 +512,7 @@ export function chatInboxContract(name: string, factory: StoreFactory): void {
       await stores.inbox.release(lease, progressOf(writer));
       // The input ran; its usage is still to be published.
       expect(await listed()).toEqual(['ada/c1/wf', 'bob/c1/wf']);
-      await stores.inbox.markUsagePublished(ada, 'c1', 'usage_run_r1');
+      await stores.inbox.markUsagePublished([{ tenant: ada, chatId: 'c1', eventId: 'usage_run_r1' }]);
       expect(await listed()).toEqual(['bob/c1/wf']);
     });
   });

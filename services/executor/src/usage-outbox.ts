@@ -7,7 +7,8 @@ import { childTraceparent } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import type { PriceTable } from '@mozaiks/llm';
 import type { Subjects, Tenant, UsageRecord, UsageUpdateEvent } from '@mozaiks/protocol';
-import type { ChatInbox } from '@mozaiks/store';
+import { Batcher } from '@mozaiks/common';
+import type { ChatInbox, UsageMark } from '@mozaiks/store';
 
 /** A chat's usage events on their way to billing, published one batch at a time, in order. */
 export class UsageQueue {
@@ -43,10 +44,14 @@ export class UsageQueue {
 export class UsagePublisher {
   /** Models already reported as having no price. */
   private readonly unpriced = new Set<string>();
+  /** Events published in one turn of the event loop, by any chat, marked published in one write. */
+  private readonly marks: Batcher<UsageMark>;
 
   constructor(
     private readonly options: { bus: Bus; inbox: ChatInbox; subjects: Subjects; prices: PriceTable; logger: Logger },
-  ) {}
+  ) {
+    this.marks = new Batcher((marks) => options.inbox.markUsagePublished(marks));
+  }
 
   /** Publishes usage events of the chat for billing (each once, by run id), then takes them out of its outbox. */
   async publish(
@@ -55,7 +60,7 @@ export class UsagePublisher {
     events: readonly UsageUpdateEvent[],
     traceparent?: string,
   ): Promise<void> {
-    const { bus, inbox, subjects } = this.options;
+    const { bus, subjects } = this.options;
     for (const event of events) {
       for (const m of event.models) {
         if (!this.options.prices.priceOf(m.model) && !this.unpriced.has(m.model)) {
@@ -72,7 +77,7 @@ export class UsagePublisher {
         msgId: event.run_id,
         headers: { traceparent: childTraceparent(traceparent, `publish ${subjects.allMetering}`) },
       });
-      await inbox.markUsagePublished(tenant, chatId, event.event_id);
+      await this.marks.add({ tenant, chatId, eventId: event.event_id });
     }
   }
 }

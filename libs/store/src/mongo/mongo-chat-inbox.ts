@@ -12,7 +12,7 @@
 // clears it says so. Usage outbox: the flag on the step that holds the usage event.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from '../chat-log.js';
-import type { Accepted, ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from '../chat-inbox.js';
 import type { Lease, LeaseProgress } from '../lease.js';
 import { chatKey, ensureChat, isDuplicateKey } from './mongo-database.js';
 import type { ChatKeyFields, InputDoc, MongoDatabase } from './mongo-database.js';
@@ -225,15 +225,19 @@ export class MongoChatInbox implements ChatInbox {
     return events;
   }
 
-  async markUsagePublished(t: Tenant, chatId: string, eventId: string): Promise<void> {
-    const key = fields(t, chatId);
-    const known = `${chatKey(key)}\u0000${eventId}`;
-    const stepId = this.database.usageSteps.get(known);
-    const filter = stepId
-      ? { _id: stepId, usage_pending: true as const }
-      : { ...key, usage_pending: true as const, 'usage.event_id': eventId };
-    await this.database.log.updateOne(filter, { $unset: { usage_pending: '' } });
-    this.database.usageSteps.delete(known);
+  async markUsagePublished(marks: readonly UsageMark[]): Promise<void> {
+    if (marks.length === 0) return;
+    const known = marks.map((m) => `${chatKey(fields(m.tenant, m.chatId))}\u0000${m.eventId}`);
+    const updates = marks.map((m, i) => {
+      const stepId = this.database.usageSteps.get(known[i]!);
+      const filter = stepId
+        ? { _id: stepId, usage_pending: true as const }
+        : { ...fields(m.tenant, m.chatId), usage_pending: true as const, 'usage.event_id': m.eventId };
+      return { updateOne: { filter, update: { $unset: { usage_pending: '' as const } } } };
+    });
+    // One round trip for every chat's marks; each is its own update, so the order does not matter.
+    await this.database.log.bulkWrite(updates, { ordered: false });
+    for (const k of known) this.database.usageSteps.delete(k);
   }
 
   async chatsWithWork(): Promise<ChatRef[]> {

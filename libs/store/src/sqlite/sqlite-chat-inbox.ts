@@ -2,7 +2,7 @@
 // lease as a row whose epoch grows with every acquisition.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from '../chat-log.js';
-import type { Accepted, ChatInbox, NewInput, PendingInput } from '../chat-inbox.js';
+import type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from '../chat-inbox.js';
 import type { Lease, LeaseProgress } from '../lease.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
@@ -154,15 +154,15 @@ export class SqliteChatInbox implements ChatInbox {
     return rows.map((r) => JSON.parse(r.usage) as UsageUpdateEvent);
   }
 
-  async markUsagePublished(t: Tenant, chatId: string, eventId: string): Promise<void> {
+  async markUsagePublished(marks: readonly UsageMark[]): Promise<void> {
+    if (marks.length === 0) return;
     const db = this.database;
-    await db.write(() =>
-      db
-        .sql(
-          "UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND usage_published = 0 AND json_extract(usage, '$.event_id') = ?",
-        )
-        .run(t.app_id, t.user_id, chatId, eventId),
+    const mark = db.sql(
+      "UPDATE runs SET usage_published = 1 WHERE app_id = ? AND user_id = ? AND chat_id = ? AND usage_published = 0 AND json_extract(usage, '$.event_id') = ?",
     );
+    await db.write(() => {
+      for (const { tenant: t, chatId, eventId } of marks) mark.run(t.app_id, t.user_id, chatId, eventId);
+    });
   }
 
   async chatsWithWork(): Promise<ChatRef[]> {
