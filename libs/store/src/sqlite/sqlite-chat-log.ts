@@ -86,32 +86,45 @@ export class SqliteChatLog implements ChatLog {
     const { tenant: t, chatId } = lease;
     const db = this.database;
     const carried = TrackedWriter.takeState(basis.previous, lease);
-    const state = await db.write((): WriterState => {
-      this.checkLease(lease);
-      db.sql(
-        'INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString());
-      const row = db.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow;
-      // Carried over with nothing committed since: the state is the log's.
-      if (carried && carried.position === row.steps) return carried;
-      const run = db
-        .sql(
-          "SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1",
-        )
-        .get(t.app_id, t.user_id, chatId) as { run_id: string; input_seq: number; calls: string } | undefined;
-      const known = carried && carried.position < row.steps ? carried.messages : [];
-      return {
-        chat: toChatRecord(row),
-        inputsDone: row.inputs_done,
-        messages: known.length ? [...known, ...this.messages(t, chatId, known.length)] : this.messages(t, chatId),
-        unfinishedRun: run
-          ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] }
-          : undefined,
-        position: row.steps,
-        epoch: 0,
-      };
-    });
+    // A chat's row is made with its first input, so opening a writer is a read, which takes no
+    // lock and commits nothing; only a chat without a row is written first.
+    let state = await db.read(() => this.writerState(lease, carried));
+    if (!state) {
+      await db.write(() =>
+        db
+          .sql('INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(t.app_id, t.user_id, chatId, workflowId, new Date().toISOString()),
+      );
+      state = (await db.read(() => this.writerState(lease, carried)))!;
+    }
     return new TrackedWriter(lease, state, (step) => this.append(lease, step));
+  }
+
+  /** What a writer of the chat starts from, read under a current lease; undefined when the chat has no row. */
+  private writerState(lease: Lease, carried: WriterState | undefined): WriterState | undefined {
+    const { tenant: t, chatId } = lease;
+    const db = this.database;
+    this.checkLease(lease);
+    const row = db.sql(CHAT).get(t.app_id, t.user_id, chatId) as ChatRow | undefined;
+    if (!row) return undefined;
+    // Carried over with nothing committed since: the state is the log's.
+    if (carried && carried.position === row.steps) return carried;
+    const run = db
+      .sql(
+        "SELECT run_id, input_seq, calls FROM runs WHERE app_id = ? AND user_id = ? AND chat_id = ? AND status = 'running' ORDER BY input_seq DESC LIMIT 1",
+      )
+      .get(t.app_id, t.user_id, chatId) as { run_id: string; input_seq: number; calls: string } | undefined;
+    const known = carried && carried.position < row.steps ? carried.messages : [];
+    return {
+      chat: toChatRecord(row),
+      inputsDone: row.inputs_done,
+      messages: known.length ? [...known, ...this.messages(t, chatId, known.length)] : this.messages(t, chatId),
+      unfinishedRun: run
+        ? { run_id: run.run_id, input_seq: run.input_seq, calls: JSON.parse(run.calls) as LlmCallUsage[] }
+        : undefined,
+      position: row.steps,
+      epoch: 0,
+    };
   }
 
   /** Refuses the transaction unless `lease` is still the chat's current lease. */
