@@ -8,8 +8,8 @@
 // process accepted the chat's previous input.
 // Lease: one document per chat, taken by one conditional find-and-modify (which also returns what
 // the previous holder reported) and renewed and released by single-document updates; each
-// acquisition increments its epoch. A refused acquire marks the lease wanted, and the release that
-// clears it says so. Usage outbox: the flag on the step that holds the usage event.
+// acquisition increments its epoch. A refused acquire notes that the chat is wanted, in a document
+// of its own beside the lease, and the release that finds the note (after letting go) says so. Usage outbox: the flag on the step that holds the usage event.
 import type { Tenant, UsageUpdateEvent } from '@mozaiks/protocol';
 import type { ChatRef } from '../chat-log.js';
 import type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from '../chat-inbox.js';
@@ -122,7 +122,7 @@ export class MongoChatInbox implements ChatInbox {
         // Free (released or expired) or absent: take it, and see what the previous holder left.
         const before = await leases.findOneAndUpdate(
           { _id, $or: [{ released: true }, { expires_at: { $lte: now } }] },
-          { $set: { ...key, holder, expires_at: now + ttlMs, released: false, wanted: false }, $inc: { epoch: 1 } },
+          { $set: { ...key, holder, expires_at: now + ttlMs, released: false }, $inc: { epoch: 1 } },
           { upsert: true, returnDocument: 'before' },
         );
         if (!before) return { tenant: t, chatId, holder, epoch: 1, takeover: false, inputsDone: 0, position: 0 };
@@ -140,11 +140,15 @@ export class MongoChatInbox implements ChatInbox {
         // The upsert found the document held by someone else.
         if (!isDuplicateKey(error)) throw error;
       }
-      const marked = await leases.updateOne(
-        { _id, released: false, expires_at: { $gt: Date.now() } },
-        { $set: { wanted: true } },
-      );
-      if (marked.matchedCount === 1) return undefined;
+      // Noted before the lease is looked at again: a holder that lets go after this look finds the note.
+      await this.database.leaseWants
+        .updateOne({ _id }, { $set: { at: Date.now() } }, { upsert: true })
+        .catch((error) => {
+          // Another refused acquire made the note at the same moment: it is there.
+          if (!isDuplicateKey(error)) throw error;
+        });
+      const held = await leases.countDocuments({ _id, released: false, expires_at: { $gt: Date.now() } }, { limit: 1 });
+      if (held === 1) return undefined;
       // Let go in between: try again.
     }
     return undefined;
@@ -182,7 +186,7 @@ export class MongoChatInbox implements ChatInbox {
     const { inputsDone, position } = progress;
     const _id = chatKey(key);
     const handOn = async () => {
-      const released = { $set: { released: true, wanted: false, position }, $max: { inputs_done: inputsDone } };
+      const released = { $set: { released: true, position }, $max: { inputs_done: inputsDone } };
       // A lease taken over is released only once its holder fenced off the one before; else it is
       // handed on as expired, and the next holder fences.
       const before = await this.database.leases.findOneAndUpdate(
@@ -193,12 +197,16 @@ export class MongoChatInbox implements ChatInbox {
       if (before || !lease.takeover) return before;
       return this.database.leases.findOneAndUpdate(
         { _id, holder: lease.holder, epoch: lease.epoch },
-        { $set: { expires_at: 0, wanted: false, position }, $max: { inputs_done: inputsDone } },
+        { $set: { expires_at: 0, position }, $max: { inputs_done: inputsDone } },
         { returnDocument: 'before' },
       );
     };
-    const [before] = await Promise.all([handOn(), this.clearPending(key, lease.inputsDone, inputsDone)]);
-    return { wanted: before?.wanted === true };
+    // Let go first, then read the notes: an acquire refused before the lease was free noted the
+    // chat before this read; one refused after it finds the lease free and takes it.
+    // A lease another holder took is theirs, and so are the notes.
+    const letGo = async () => ((await handOn()) ? this.database.leaseWants.findOneAndDelete({ _id }) : null);
+    const [want] = await Promise.all([letGo(), this.clearPending(key, lease.inputsDone, inputsDone)]);
+    return { wanted: want !== null };
   }
 
   /** Takes inputs up to `done` off the recovery sweep's list; those after `from` by id when they are few. */

@@ -75,10 +75,20 @@ export interface LeaseDoc extends ChatKeyFields {
   inputs_done?: number;
   /** The log position the last holder reported on release. */
   position?: number;
-  /** Set when an acquire was refused while the lease was held: its release reports it. */
+  /** Set by releases before wants had their own collection; no longer read or written. */
   wanted?: boolean;
   /** The epoch whose holder fenced off the holder before it (after a takeover). */
   fenced?: number;
+}
+
+/**
+ * A refused acquire of a held lease, kept beside the lease (same `_id`) rather than in it: only
+ * the lease's holder writes the lease while it is held, so no two writers update one document at
+ * once (which MongoDB serializes, and which FerretDB v1 does not: one of the two updates is lost).
+ */
+export interface LeaseWantDoc {
+  _id: string;
+  at: number;
 }
 
 export interface StepDoc extends ChatKeyFields {
@@ -120,7 +130,10 @@ export interface WorkflowVersionDoc {
 }
 
 /** Every index the adapters need, by collection. Listed in docs/operations.md (Storage). */
-export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log' | 'workflow_versions', IndexDescription[]> = {
+export const MONGO_INDEXES: Record<
+  'chats' | 'inputs' | 'leases' | 'lease_wants' | 'log' | 'workflow_versions',
+  IndexDescription[]
+> = {
   chats: [],
   inputs: [
     { key: { app_id: 1, user_id: 1, chat_id: 1, input_seq: 1 }, name: 'inputs_by_seq', unique: true },
@@ -128,6 +141,7 @@ export const MONGO_INDEXES: Record<'chats' | 'inputs' | 'leases' | 'log' | 'work
     { key: { pending: 1 }, name: 'inputs_pending' },
   ],
   leases: [],
+  lease_wants: [],
   log: [
     { key: { app_id: 1, user_id: 1, chat_id: 1, step: 1 }, name: 'log_by_step', unique: true },
     { key: { app_id: 1, user_id: 1, chat_id: 1, last_seq: 1 }, name: 'log_by_seq' },
@@ -201,6 +215,7 @@ export class MongoDatabase {
   readonly chats: Collection<ChatDoc>;
   readonly inputs: Collection<InputDoc>;
   readonly leases: Collection<LeaseDoc>;
+  readonly leaseWants: Collection<LeaseWantDoc>;
   readonly log: Collection<StepDoc>;
   readonly workflowVersions: Collection<WorkflowVersionDoc>;
   /** Indexes that connecting created (they were missing): what `store migrate` reports. */
@@ -224,6 +239,7 @@ export class MongoDatabase {
     this.chats = this.db.collection('chats');
     this.inputs = this.db.collection('inputs');
     this.leases = this.db.collection('leases');
+    this.leaseWants = this.db.collection('lease_wants');
     this.log = this.db.collection('log');
     this.workflowVersions = this.db.collection('workflow_versions');
   }
