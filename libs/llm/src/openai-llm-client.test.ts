@@ -1,5 +1,6 @@
-// The OpenAI client against a real HTTP endpoint: requests as the SDK sends them, usage as the
-// endpoint reports it, retries of transient failures, and errors that say what went wrong.
+// The OpenAI-compatible client against a real HTTP endpoint: requests in the chat-completions wire
+// format, usage as the endpoint reports it, retries of transient failures, and errors that say
+// what went wrong.
 import { startChatCompletionsServer } from './openai-wire';
 import type { ChatCompletionsServer, CompletionReply, CompletionRequestBody } from './openai-wire';
 import { LlmCallError } from '@mozaiks/engine';
@@ -265,6 +266,26 @@ describe('OpenAiLlmClient', () => {
     expect(error.usage!.completion_tokens).toBeGreaterThanOrEqual(3);
     expect(error.usage!.completion_tokens).toBeLessThan(6);
     expect(error.usage!.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it('gives up on an endpoint silent past the timeout, as a retryable LLM error, and is served by the next try', async () => {
+    replies.push({ content: 'too late', delay_ms: 1500 }, { content: 'in time' });
+    const impatient = new OpenAiLlmClient({
+      apiKey: 'k',
+      baseURL: server.url,
+      defaultModel: 'm',
+      maxRetries: 0,
+      timeoutMs: 300,
+    });
+    const request = { agent: 'A', messages: [{ role: 'user' as const, content: 'x' }], tools: [] };
+    const started = Date.now();
+    await expect(impatient.complete(request)).rejects.toMatchObject({
+      code: 'llm_error',
+      retryable: true,
+      message: expect.stringContaining('silent for 300 ms'),
+    });
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect((await impatient.complete(request)).content).toBe('in time');
   });
 
   it('reports an unreachable endpoint as a retryable LLM error', async () => {

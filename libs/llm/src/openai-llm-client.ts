@@ -1,31 +1,57 @@
-// The engine's LlmClient on the openai SDK, against any OpenAI-compatible base URL. Token counts
-// come from the endpoint's own usage report, or are counted here when it sends none. Transient
-// failures (connection errors, 408, 409, 429, 5xx, a stream cut before its end) are retried with
-// backoff, each retry logged; a reply is complete only when the endpoint said why it finished.
+// The engine's LlmClient for any OpenAI-compatible base URL, speaking the chat-completions wire
+// format itself (completion-http.ts). Token counts come from the endpoint's own usage report, or
+// are counted here when it sends none. Transient failures (connection errors, 408, 409, 429, 5xx,
+// a stream cut before its end) are retried with backoff, each retry logged; a reply is complete
+// only when the endpoint said why it finished.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type OpenAI from 'openai';
-
-/** The openai SDK, loaded with the first client made (not when the module is imported). */
-let sdk: typeof OpenAI | undefined;
-function openai(): typeof OpenAI {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (sdk ??= (require('openai') as { default: typeof OpenAI }).default);
-}
-import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { LlmCallError } from '@mozaiks/engine';
 import type { LlmCallOptions, LlmClient, LlmMessage, LlmRequest, LlmResponse, LlmToolCall } from '@mozaiks/engine';
-import { httpFetch } from './http-fetch.js';
+import { CompletionHttp, HttpStatusError } from './completion-http.js';
 import { estimatedUsage } from './token-estimate.js';
 import { backoffDelay, errorMessage } from '@mozaiks/common';
 
+/** The endpoint's usage report. */
+interface WireUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens?: number;
+}
+
+/** A tool call as the wire carries it: whole in a reply, in pieces (by index) in a stream. */
+interface WireToolCallPart {
+  index?: number;
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+}
+
+/** A plain reply (`chat.completion`). */
+interface WireCompletion {
+  id?: string;
+  model?: string;
+  choices?: Array<{ message?: { content?: string | null; tool_calls?: WireToolCallPart[] } }>;
+  usage?: WireUsage | null;
+}
+
+/** One piece of a streamed reply (`chat.completion.chunk`). */
+interface WireChunk {
+  id?: string;
+  model?: string;
+  choices?: Array<{
+    finish_reason?: string | null;
+    delta?: { content?: string | null; tool_calls?: WireToolCallPart[] };
+  }>;
+  usage?: WireUsage | null;
+}
+
 export interface OpenAiLlmClientOptions {
   apiKey: string;
-  /** Base URL of the endpoint. @default the SDK's (api.openai.com) */
+  /** Base URL of the endpoint. @default https://api.openai.com/v1 */
   baseURL?: string;
   /** Model for requests that name none. */
   defaultModel: string;
-  /** Per-attempt timeout. @default 120000 */
+  /** How long an attempt may wait for the endpoint to say anything (first byte, next piece). @default 120000 */
   timeoutMs?: number;
   /** Retries of connection errors, 408, 409, 429, 5xx and cut streams, with backoff. @default 2 */
   maxRetries?: number;
@@ -40,22 +66,14 @@ export interface OpenAiLlmClientOptions {
 }
 
 export class OpenAiLlmClient implements LlmClient {
-  private made: OpenAI | undefined;
+  private readonly http: CompletionHttp;
 
-  constructor(private readonly options: OpenAiLlmClientOptions) {}
-
-  /** The SDK's client, made (and the SDK loaded: some 50 ms) with the first call. */
-  private get client(): OpenAI {
-    const options = this.options;
-    return (this.made ??= new (openai())({
+  constructor(private readonly options: OpenAiLlmClientOptions) {
+    this.http = new CompletionHttp({
+      baseURL: options.baseURL ?? 'https://api.openai.com/v1',
       apiKey: options.apiKey,
-      ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-      timeout: options.timeoutMs ?? 120_000,
-      // Retried here instead, so that every retry is logged and a cut stream is retried too.
-      maxRetries: 0,
-      // Keep-alive node:http under the fetch surface: a third of the platform fetch's CPU per call.
-      fetch: httpFetch(),
-    }));
+      timeoutMs: options.timeoutMs ?? 120_000,
+    });
   }
 
   async complete(request: LlmRequest, options: LlmCallOptions = {}): Promise<LlmResponse> {
@@ -122,62 +140,41 @@ export class OpenAiLlmClient implements LlmClient {
           }
         : {}),
     };
-    // The SDK keeps a listener on the signal it is given: each call gets a signal of its own, so a
-    // run's signal does not gather one listener per model call.
-    const own = signal && callSignal(signal);
-    try {
-      return await this.send(request, model, body, own ? { signal: own.signal } : {}, onDelta);
-    } finally {
-      own?.release();
-    }
-  }
-
-  private async send(
-    request: LlmRequest,
-    model: string,
-    body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-    requestOptions: { signal?: AbortSignal },
-    onDelta: ((text: string) => void) | undefined,
-  ): Promise<LlmResponse> {
-    if (onDelta && (this.options.streaming ?? true)) return this.stream(request, body, requestOptions, onDelta);
-    const completion = await this.client.chat.completions.create(body, requestOptions);
-    const choice = completion.choices[0];
+    if (onDelta && (this.options.streaming ?? true)) return this.stream(request, body, signal, onDelta);
+    const completion = (await this.http.json(body, signal)) as WireCompletion;
+    const choice = completion.choices?.[0];
     if (!choice?.message)
       throw new LlmCallError(`LLM endpoint returned no choices for model ${model}`, { retryable: true });
     const content = choice.message.content ?? null;
     const toolCalls = (choice.message.tool_calls ?? [])
-      .filter((c) => c.type === 'function')
-      .map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      .filter((c) => (c.type ?? 'function') === 'function')
+      .map((c) => ({ id: c.id ?? '', name: c.function?.name ?? '', arguments: c.function?.arguments ?? '' }));
     return {
       content,
       tool_calls: toolCalls,
-      usage: toUsage(request, completion.id, completion.model || model, completion.usage, content, toolCalls),
+      usage: toUsage(request, completion.id ?? '', completion.model || model, completion.usage, content, toolCalls),
     };
   }
 
   /** A streamed completion: text handed to `onDelta` as it arrives, tool calls assembled by index. */
   private async stream(
     request: LlmRequest,
-    body: OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-    requestOptions: { signal?: AbortSignal },
+    body: Record<string, unknown> & { model: string },
+    signal: AbortSignal | undefined,
     onDelta: (text: string) => void,
   ): Promise<LlmResponse> {
-    const stream = await this.client.chat.completions.create(
-      { ...body, stream: true, stream_options: { include_usage: true } },
-      requestOptions,
-    );
     let content = '';
     let finished = false;
     let id = '';
     let model = body.model;
-    let usage: OpenAI.CompletionUsage | undefined;
+    let usage: WireUsage | undefined;
     const calls = new Map<number, LlmToolCall>();
-    for await (const chunk of stream) {
-      id ||= chunk.id;
+    const onChunk = (chunk: WireChunk) => {
+      id ||= chunk.id ?? '';
       model = chunk.model || model;
       if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices[0];
-      if (!choice) continue;
+      const choice = chunk.choices?.[0];
+      if (!choice) return;
       if (choice.finish_reason) finished = true;
       const delta = choice.delta;
       if (delta?.content) {
@@ -185,13 +182,16 @@ export class OpenAiLlmClient implements LlmClient {
         onDelta(delta.content);
       }
       for (const part of delta?.tool_calls ?? []) {
-        const call = calls.get(part.index) ?? { id: '', name: '', arguments: '' };
+        const index = part.index ?? 0;
+        const call = calls.get(index) ?? { id: '', name: '', arguments: '' };
         if (part.id) call.id = part.id;
         if (part.function?.name) call.name += part.function.name;
         if (part.function?.arguments) call.arguments += part.function.arguments;
-        calls.set(part.index, call);
+        calls.set(index, call);
       }
-    }
+    };
+    const streamed = { ...body, stream: true, stream_options: { include_usage: true } };
+    await this.http.stream(streamed, signal, (data) => onChunk(data as WireChunk));
     // A stream that stops before the endpoint says why it finished was cut: it is not a reply.
     if (!finished)
       throw new LlmCallError(`LLM stream for model ${model} ended before the reply was finished`, { retryable: true });
@@ -206,12 +206,8 @@ export class OpenAiLlmClient implements LlmClient {
 
 /** How long to wait before retry `attempt`: the endpoint's `retry-after`, else exponential with jitter. */
 function retryDelay(error: unknown, attempt: number, baseMs: number): number {
-  const headers =
-    sdk && error instanceof sdk.APIError
-      ? (error.headers as { get?: (name: string) => string | null } | undefined)
-      : undefined;
-  const header = headers?.get?.('retry-after');
-  const seconds = header === undefined || header === null ? NaN : Number(header);
+  const header = error instanceof HttpStatusError ? error.retryAfter : undefined;
+  const seconds = header === undefined ? NaN : Number(header);
   if (Number.isFinite(seconds) && seconds >= 0) return Math.min(60_000, seconds * 1000);
   return backoffDelay({ initialMs: baseMs, maxMs: 8000, jitter: 'equal' }, attempt);
 }
@@ -221,7 +217,7 @@ function toUsage(
   request: LlmRequest,
   id: string,
   model: string,
-  usage: OpenAI.CompletionUsage | null | undefined,
+  usage: WireUsage | null | undefined,
   content: string | null,
   toolCalls: LlmToolCall[],
 ): LlmResponse['usage'] {
@@ -237,7 +233,8 @@ function toUsage(
   };
 }
 
-function toWire(m: LlmMessage): ChatCompletionMessageParam {
+/** A message as the wire carries it. */
+function toWire(m: LlmMessage): Record<string, unknown> {
   switch (m.role) {
     case 'system':
       return { role: 'system', content: m.content };
@@ -251,7 +248,7 @@ function toWire(m: LlmMessage): ChatCompletionMessageParam {
           ? {
               tool_calls: m.tool_calls.map((c) => ({
                 id: c.id,
-                type: 'function' as const,
+                type: 'function',
                 function: { name: c.name, arguments: c.arguments },
               })),
             }
@@ -262,37 +259,24 @@ function toWire(m: LlmMessage): ChatCompletionMessageParam {
   }
 }
 
-function toToolSpec(t: LlmRequest['tools'][number]): ChatCompletionTool {
+function toToolSpec(t: LlmRequest['tools'][number]): Record<string, unknown> {
   return { type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } };
 }
 
 function toLlmCallError(error: unknown, model: string): LlmCallError {
-  if (sdk && error instanceof sdk.APIError) {
-    const status = error.status as number | undefined;
+  if (error instanceof HttpStatusError) {
+    const { status } = error;
+    const retryable = status === 408 || status === 409 || status === 429 || status >= 500;
     // The endpoint's own words, trimmed: they say what is wrong (model, key, quota) without our secrets.
-    const detail = (error.error as { message?: string } | undefined)?.message ?? error.message;
-    const retryable = status === undefined || status === 408 || status === 409 || status === 429 || status >= 500;
-    return new LlmCallError(
-      `LLM call to model ${model} failed${status ? ` (HTTP ${status})` : ''}: ${String(detail).slice(0, 300)}`,
-      {
-        cause: error,
-        retryable,
-        ...(status === undefined ? {} : { status }),
-      },
-    );
+    return new LlmCallError(`LLM call to model ${model} failed (HTTP ${status}): ${error.detail.slice(0, 300)}`, {
+      cause: error,
+      retryable,
+      status,
+    });
   }
   const message = errorMessage(error);
   return new LlmCallError(`LLM call to model ${model} failed: ${message.slice(0, 300)}`, {
     cause: error,
     retryable: true,
   });
-}
-
-/** A signal aborted with `parent`, whose link to it is undone by `release`. */
-function callSignal(parent: AbortSignal): { signal: AbortSignal; release: () => void } {
-  const controller = new AbortController();
-  const forward = () => controller.abort(parent.reason);
-  if (parent.aborted) forward();
-  else parent.addEventListener('abort', forward, { once: true });
-  return { signal: controller.signal, release: () => parent.removeEventListener('abort', forward) };
 }
