@@ -16,8 +16,13 @@ export interface ActiveChat {
   current?: { runId: string; cancel: AbortController };
   /** Settles as the serving of the chat here ends: rejected when its request is to be delivered again. */
   served?: Promise<void>;
-  /** Its runs are over and only its usage is still being published: a nudge now waits, then serves it anew. */
+  /**
+   * Its runs are over, its lease let go, and only its usage is still being published: a nudge now
+   * serves the chat anew at once, its usage published after this one's (`usage`).
+   */
   settling?: boolean;
+  /** Settles once every usage event of this serving is published (rejects when one could not be). */
+  usage?: Promise<void>;
 }
 
 export function newActiveChat(): ActiveChat {

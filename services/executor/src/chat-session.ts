@@ -69,14 +69,28 @@ export class ChatSessions {
    * request is acknowledged) once the usage of every run is published too; the chat is marked
    * `settling` while only that is left.
    */
-  async serve(nudge: ChatNudge, key: string, chat: ActiveChat, first: number | undefined): Promise<void> {
+  async serve(
+    nudge: ChatNudge,
+    key: string,
+    chat: ActiveChat,
+    first: number | undefined,
+    usageBefore?: Promise<void>,
+  ): Promise<void> {
     const tenant: Tenant = { app_id: nudge.app_id, user_id: nudge.user_id };
     // Usage is published beside the chat's next run and after its lease is let go: neither a
-    // queued message nor the chat's next holder waits for a billing record.
+    // queued message nor the chat's next holder waits for a billing record. It goes out after the
+    // usage of the chat's previous serving here; should that fail, with what it left in the outbox.
     const usage = new UsageQueue(
       (events, traceparent) => this.publisher.publish(tenant, nudge.chat_id, events, traceparent),
       () => this.usageOwed.add(key),
+      usageBefore && {
+        after: usageBefore,
+        outbox: () => this.options.inbox.unpublishedUsage(tenant, nudge.chat_id),
+      },
     );
+    chat.usage = usage.settled();
+    // Observed by the next serving, or by none.
+    chat.usage.catch(() => undefined);
     const cancels = answerCancels(this.options, nudge, chat);
     const holding: Holding = { tenant, chatId: nudge.chat_id, key, chat, usage };
     let failure: { error: unknown } | undefined;

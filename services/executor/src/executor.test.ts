@@ -108,7 +108,54 @@ async function sendAs(who: { app_id: string; user_id: string }, chatId: string, 
   });
 }
 
+/** Waits (polling) until `check` holds; fails the test after 5 s. */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A bus whose billing records wait until `release` is called (NATS slow to acknowledge them). */
+class SlowBillingBus extends MemoryBus {
+  private opened!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.opened = resolve));
+  readonly held: string[] = [];
+
+  release(): void {
+    this.opened();
+  }
+
+  override async publish(subject: string, data: unknown, options?: Parameters<MemoryBus['publish']>[2]): Promise<void> {
+    if (subject.startsWith(subjects().metering(''))) {
+      this.held.push((data as UsageRecord).event.run_id);
+      await this.gate;
+    }
+    return super.publish(subject, data, options);
+  }
+}
+
 describe('Executor', () => {
+  it("runs a chat's next message while the last run's usage is still on its way to billing, and bills both in order", async () => {
+    const slow = new SlowBillingBus();
+    bus = slow;
+    const billed: string[] = [];
+    bus.subscribe<UsageRecord>(subjects().allMetering, (m) => void billed.push(m.data.event.run_id));
+    const ended = endings();
+    await startExecutor();
+    await send('c1', 'first', ended);
+    // The first run's billing record is held; the next message runs anyway.
+    await until(() => slow.held.length === 1);
+    await sendAs(tenant, 'c1', 'second');
+    await until(() => ended.has('run_second'));
+    expect(billed).toEqual([]);
+    slow.release();
+    await until(() => billed.length === 2);
+    expect(billed).toEqual(['run_first', 'run_second']);
+    expect(await stores.inbox.unpublishedUsage(tenant, 'c1')).toEqual([]);
+  });
+
   it("serves at most EXECUTOR_MAX_RUNS_PER_APP of one app's chats at once, the rest in turn, another app's at once", async () => {
     const MODEL_MS = 300;
     const arrivals: Array<{ content: string; at: number }> = [];

@@ -97,14 +97,10 @@ export class Executor {
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
     const nudge = parsed.data;
     const key = `${nudge.app_id}\u0000${nudge.user_id}\u0000${nudge.chat_id}`;
-    let serving = this.active.get(key);
-    while (serving?.settling) {
-      // Its serving is only publishing usage: this request is served anew after it (reading what
-      // that left unpublished, should it fail), not acknowledged beside it.
-      await serving.served?.catch(() => undefined);
-      serving = this.active.get(key);
-    }
-    if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
+    const serving = this.active.get(key);
+    // Its serving is only publishing usage: this request is served anew at once, not acknowledged
+    // beside it; its usage goes out after that serving's (and with what that one left unpublished).
+    if (serving?.settling) return this.serve(nudge, key, attempt, serving.usage);
     if (serving) {
       // Served here already: that run reads the inbox again before letting the chat go.
       wakeUp(serving, nudge.input_seq);
@@ -118,7 +114,7 @@ export class Executor {
   }
 
   /** Serves a chat nobody serves here, claimed before the first await so two nudges here never both serve it. */
-  private async serve(nudge: ChatNudge, key: string, attempt: number): Promise<void> {
+  private async serve(nudge: ChatNudge, key: string, attempt: number, usageBefore?: Promise<void>): Promise<void> {
     const chat = newActiveChat();
     this.active.set(key, chat);
     const inFlight = executorMetrics(this.options.metrics).runsInFlight;
@@ -129,7 +125,7 @@ export class Executor {
       .run(nudge.app_id, nudge.user_id, async () => {
         inFlight.inc();
         try {
-          return await this.sessions.serve(nudge, key, chat, from);
+          return await this.sessions.serve(nudge, key, chat, from, usageBefore);
         } finally {
           inFlight.dec();
         }

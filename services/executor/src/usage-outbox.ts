@@ -18,19 +18,30 @@ export class UsageQueue {
   constructor(
     private readonly publish: (events: UsageUpdateEvent[], traceparent?: string) => Promise<void>,
     private readonly onFailure: () => void,
-  ) {}
+    /** The queue of the chat's previous serving: this one starts after it, with its outbox should it fail. */
+    previous?: { after: Promise<void>; outbox: () => Promise<UsageUpdateEvent[]> },
+  ) {
+    // What the previous serving could not publish goes out first, read again from the outbox.
+    if (previous)
+      this.chain = previous.after.then(
+        () => undefined,
+        () => this.publishLoaded(previous.outbox),
+      );
+  }
 
   /** Publishes what `load` returns once the batches before it are out; nothing after a failure. */
   add(load: () => Promise<UsageUpdateEvent[]>, traceparent?: string): void {
-    this.chain = this.chain.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.publish(await load(), traceparent);
-      } catch (error) {
-        this.failure = { error };
-        this.onFailure();
-      }
-    });
+    this.chain = this.chain.then(() => this.publishLoaded(load, traceparent));
+  }
+
+  private async publishLoaded(load: () => Promise<UsageUpdateEvent[]>, traceparent?: string): Promise<void> {
+    if (this.failure) return;
+    try {
+      await this.publish(await load(), traceparent);
+    } catch (error) {
+      this.failure = { error };
+      this.onFailure();
+    }
   }
 
   /** Resolves when everything added is published; rejects with the first failure. */
