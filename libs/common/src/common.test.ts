@@ -109,15 +109,22 @@ describe('FairGate', () => {
     expect(started).toEqual(['x', 'u1-0', 'u2-0', 'u1-1', 'u1-2']);
   });
 
-  it('lets at most perTick pieces through in one turn of the event loop, the next turn beginning with another app', async () => {
+  it('lets at most perTick pieces through in one turn of the event loop, and one more of an app new to the turn', async () => {
     const gate = new FairGate({ concurrency: 100, perTick: 2 });
     const started: string[] = [];
     const runs = Array.from({ length: 5 }, (_, i) => gate.run('A', `u${i}`, async () => void started.push(`A${i}`)));
-    runs.push(gate.run('B', 'u', async () => void started.push('B0')));
     await Promise.resolve();
+    // The turn's places are used up by A; the one kept for another app is not A's.
     expect(started).toEqual(['A0', 'A1']);
+    runs.push(gate.run('B', 'u', async () => void started.push('B0')));
+    runs.push(gate.run('C', 'u', async () => void started.push('C0')));
+    await Promise.resolve();
+    // B takes the kept place in this very turn; C, later still, waits for the next, ahead of A.
+    expect(started).toEqual(['A0', 'A1', 'B0']);
+    await tick();
+    expect(started).toEqual(['A0', 'A1', 'B0', 'C0', 'A2']);
     await Promise.all(runs);
-    expect(started).toEqual(['A0', 'A1', 'B0', 'A2', 'A3', 'A4']);
+    expect(started).toEqual(['A0', 'A1', 'B0', 'C0', 'A2', 'A3', 'A4']);
   });
 });
 

@@ -12,7 +12,9 @@ export interface FairGateOptions {
   /**
    * Pieces let through in one turn of the event loop; the rest wait for the next turn, after the
    * input that arrived meanwhile has been read. Bounds the synchronous work (SQLite statements) a
-   * burst runs back to back, and lets another app's message into the line. @default no limit
+   * burst runs back to back, and lets another app's message into the line. One place more is kept
+   * in each turn for an app that had none in it, so another app's piece never waits a turn behind
+   * a burst that used the turn up. @default no limit
    */
   perTick?: number;
 }
@@ -30,8 +32,9 @@ export class FairGate {
   private queued = 0;
   private readonly perApp: number;
   private readonly perTick: number;
-  /** Pieces let through in this turn of the event loop. */
+  /** Pieces let through in this turn of the event loop, and the apps they were of. */
   private thisTick = 0;
+  private readonly tickApps = new Set<string>();
 
   constructor(private readonly options: FairGateOptions) {
     this.perApp = options.perApp && options.perApp > 0 ? options.perApp : Infinity;
@@ -59,12 +62,7 @@ export class FairGate {
   }
 
   private enter(appId: string, userId: string): Promise<void> {
-    if (
-      this.active < this.options.concurrency &&
-      this.thisTick < this.perTick &&
-      this.running(appId) < this.perApp &&
-      !this.waitingApps.has(appId)
-    ) {
+    if (this.active < this.options.concurrency && this.mayPass(appId) && !this.waitingApps.has(appId)) {
       this.occupy(appId);
       return Promise.resolve();
     }
@@ -90,13 +88,21 @@ export class FairGate {
     this.dispatch();
   }
 
+  /** Whether the app is within its cap and the turn has a place for it (the last one only for an app new to the turn). */
+  private mayPass(appId: string): boolean {
+    if (this.running(appId) >= this.perApp) return false;
+    return this.thisTick < this.perTick || (this.thisTick === this.perTick && !this.tickApps.has(appId));
+  }
+
   private occupy(appId: string): void {
     // The first piece of a turn starts the count; the next turn lets more through.
     if (this.thisTick++ === 0 && this.perTick !== Infinity)
       setImmediate(() => {
         this.thisTick = 0;
+        this.tickApps.clear();
         this.dispatch();
       });
+    if (this.perTick !== Infinity) this.tickApps.add(appId);
     this.served.set(appId, this.turn++);
     this.active += 1;
     this.inside.set(appId, this.running(appId) + 1);
@@ -107,9 +113,9 @@ export class FairGate {
    * user whose turn it is (a user served goes to the back of the app's line).
    */
   private dispatch(): void {
-    while (this.active < this.options.concurrency && this.thisTick < this.perTick) {
+    while (this.active < this.options.concurrency && this.thisTick <= this.perTick) {
       const appId = leastRecent(
-        [...this.waitingApps.keys()].filter((a) => this.running(a) < this.perApp),
+        [...this.waitingApps.keys()].filter((a) => this.mayPass(a)),
         this.served,
       );
       if (appId === undefined) return;
