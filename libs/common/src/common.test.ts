@@ -128,6 +128,39 @@ describe('FairGate', () => {
   });
 });
 
+describe('FairGate refusals', () => {
+  it('refuses a piece when the line is full and one that waited its longest, leaving the rest in order', async () => {
+    const gate = new FairGate({ concurrency: 1, queueLimit: 2 });
+    const started: string[] = [];
+    let releaseFirst!: () => void;
+    const running = gate.run('a', 'u', () => (started.push('first'), new Promise<void>((r) => (releaseFirst = r))));
+    const impatient = gate.run('b', 'u', async () => void started.push('impatient'), { maxWaitMs: 20 });
+    const patient = gate.run('c', 'u', async () => void started.push('patient'), { maxWaitMs: 10_000 });
+    await expect(gate.run('d', 'u', async () => 'never')).rejects.toMatchObject({ reason: 'full', waiting: 2 });
+    await expect(impatient).rejects.toMatchObject({
+      name: 'GateRefusedError',
+      reason: 'timeout',
+      waitedMs: 20,
+      message: 'no place was free for 20 ms (1 running, 1 waiting)',
+    });
+    expect(gate.waiting).toBe(1);
+    releaseFirst();
+    await Promise.all([running, patient]);
+    expect(started).toEqual(['first', 'patient']);
+  });
+
+  it('frees the place of work that fails', async () => {
+    const gate = new FairGate({ concurrency: 1, queueLimit: 10 });
+    await expect(
+      gate.run('a', 'u', async () => {
+        throw new Error('tool crashed');
+      }),
+    ).rejects.toThrow('tool crashed');
+    await expect(gate.run('a', 'u', async () => 'next')).resolves.toBe('next');
+    expect(gate.running()).toBe(0);
+  });
+});
+
 describe('Batcher', () => {
   it('hands what is added in one turn to one call, and tells each caller how it went', async () => {
     const calls: number[][] = [];

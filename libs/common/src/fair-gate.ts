@@ -1,8 +1,9 @@
 // A gate that lets work through fairly between tenants: at most `concurrency` pieces at once, at
 // most `perApp` of one app's, and when a place frees up it goes to the app served least recently
 // that has work waiting, then, within that app, to its user served least recently. One app's burst
-// therefore waits behind its own work, never in front of another app's. Nothing is ever refused:
-// work beyond the limits waits its turn.
+// therefore waits behind its own work, never in front of another app's. Work beyond the limits
+// waits its turn; it is refused only when the gate was given a `queueLimit` and the line is full,
+// or a piece was given a longest wait (`maxWaitMs`) and waited that long.
 
 export interface FairGateOptions {
   /** Pieces of work let through at once. */
@@ -17,10 +18,38 @@ export interface FairGateOptions {
    * a burst that used the turn up. @default no limit
    */
   perTick?: number;
+  /** Pieces waiting at once; one more is refused at once (`GateRefusedError`, `full`). @default no limit */
+  queueLimit?: number;
+}
+
+/** A piece of work the gate would not let wait: its line was full, or it waited its longest. */
+export class GateRefusedError extends Error {
+  override readonly name = 'GateRefusedError';
+  constructor(
+    readonly reason: 'full' | 'timeout',
+    /** Pieces through the gate and waiting at it when this one was refused. */
+    readonly running: number,
+    readonly waiting: number,
+    /** How long it waited (`timeout`). */
+    readonly waitedMs = 0,
+  ) {
+    super(
+      reason === 'full'
+        ? `${waiting} pieces of work are waiting, the limit`
+        : `no place was free for ${waitedMs} ms (${running} running, ${waiting} waiting)`,
+    );
+  }
+}
+
+/** A piece waiting at the gate: what lets it through, what refuses it, and its longest wait. */
+interface Waiting {
+  start: () => void;
+  refuse: (error: GateRefusedError) => void;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /** Waiting work of one app: its users in the order they get their next turn (round robin), each with its own queue. */
-type AppQueue = Map<string, Array<() => void>>;
+type AppQueue = Map<string, Waiting[]>;
 
 export class FairGate {
   private readonly waitingApps = new Map<string, AppQueue>();
@@ -51,9 +80,17 @@ export class FairGate {
     return appId === undefined ? this.active : (this.inside.get(appId) ?? 0);
   }
 
-  /** Runs `work` once the gate lets it through for (`appId`, `userId`). */
-  async run<T>(appId: string, userId: string, work: () => Promise<T>): Promise<T> {
-    await this.enter(appId, userId);
+  /**
+   * Runs `work` once the gate lets it through for (`appId`, `userId`).
+   * @throws GateRefusedError when the line is full, or the piece waited `maxWaitMs`
+   */
+  async run<T>(
+    appId: string,
+    userId: string,
+    work: () => Promise<T>,
+    options: { maxWaitMs?: number } = {},
+  ): Promise<T> {
+    await this.enter(appId, userId, options.maxWaitMs);
     try {
       return await work();
     } finally {
@@ -61,19 +98,37 @@ export class FairGate {
     }
   }
 
-  private enter(appId: string, userId: string): Promise<void> {
+  private enter(appId: string, userId: string, maxWaitMs: number | undefined): Promise<void> {
     if (this.active < this.options.concurrency && this.mayPass(appId) && !this.waitingApps.has(appId)) {
       this.occupy(appId);
       return Promise.resolve();
     }
-    return new Promise<void>((resolve) => {
+    if (this.queued >= (this.options.queueLimit ?? Infinity))
+      return Promise.reject(new GateRefusedError('full', this.active, this.queued));
+    return new Promise<void>((start, refuse) => {
+      const entry: Waiting = { start, refuse, timer: undefined };
       let app = this.waitingApps.get(appId);
-      if (!app) this.waitingApps.set(appId, (app = new Map<string, Array<() => void>>()));
+      if (!app) this.waitingApps.set(appId, (app = new Map<string, Waiting[]>()));
       const queue = app.get(userId);
-      if (queue) queue.push(resolve);
-      else app.set(userId, [resolve]);
+      if (queue) queue.push(entry);
+      else app.set(userId, [entry]);
       this.queued += 1;
+      if (maxWaitMs !== undefined)
+        entry.timer = setTimeout(() => this.giveUp(appId, userId, entry, maxWaitMs), maxWaitMs);
     });
+  }
+
+  /** Takes a piece that waited its longest out of the line, refusing it. */
+  private giveUp(appId: string, userId: string, entry: Waiting, waitedMs: number): void {
+    const app = this.waitingApps.get(appId);
+    const queue = app?.get(userId);
+    const index = queue?.indexOf(entry) ?? -1;
+    if (!app || !queue || index < 0) return;
+    queue.splice(index, 1);
+    if (!queue.length) app.delete(userId);
+    if (!app.size) this.waitingApps.delete(appId);
+    this.queued -= 1;
+    entry.refuse(new GateRefusedError('timeout', this.active, this.queued, waitedMs));
   }
 
   private leave(appId: string): void {
@@ -120,14 +175,15 @@ export class FairGate {
       );
       if (appId === undefined) return;
       const app = this.waitingApps.get(appId)!;
-      const [userId, queue] = app.entries().next().value as [string, Array<() => void>];
-      const start = queue.shift()!;
+      const [userId, queue] = app.entries().next().value as [string, Waiting[]];
+      const entry = queue.shift()!;
       app.delete(userId);
       if (queue.length) app.set(userId, queue);
       if (!app.size) this.waitingApps.delete(appId);
       this.queued -= 1;
+      clearTimeout(entry.timer);
       this.occupy(appId);
-      start();
+      entry.start();
     }
   }
 }

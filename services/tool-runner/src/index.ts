@@ -1,6 +1,4 @@
 // The tool-runner service's parts, shared with the standalone runtime.
-export { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
-export type { FairSchedulerOptions } from './fair-scheduler.js';
 export { ToolSandbox, languageOf } from './sandbox.js';
 export type { SandboxOptions, ToolLanguage, WorkerCommand } from './sandbox.js';
 export { MAX_TOOL_OUTPUT_BYTES, MAX_TOOL_RESULT_BYTES, ToolRunner } from './tool-runner.js';

@@ -2,14 +2,13 @@
 // sandboxed worker processes, warm per app, workflow and language, admitted fairly between apps.
 // The standalone runtime and the tool-runner service both use this class.
 import type { Subscription } from '@mozaiks/bus';
-import { errorMessage } from '@mozaiks/common';
+import { FairGate, GateRefusedError, errorMessage } from '@mozaiks/common';
 import { ToolRequest, describeIssues } from '@mozaiks/protocol';
 import type { ToolReply } from '@mozaiks/protocol';
 import { SpanKind, startSpan } from '@mozaiks/telemetry';
 import { WorkflowVersions, reservedToolEnv } from '@mozaiks/workflows';
 import type { VersionedWorkflow } from '@mozaiks/workflows';
 import { busVersionSource } from './bus-version-source.js';
-import { FairScheduler, SchedulerBusyError } from './fair-scheduler.js';
 import { toolRunnerMetrics } from './metrics.js';
 import type { ToolRunnerMetrics } from './metrics.js';
 import { ToolSandbox } from './sandbox.js';
@@ -41,7 +40,8 @@ export class ToolRunner {
   private subscription: Subscription | undefined;
   private readonly versions: WorkflowVersions;
   private readonly sandbox: ToolSandbox;
-  private readonly scheduler: FairScheduler;
+  /** Slots shared in turn between apps (and their users), each app within its share; a bounded line. */
+  private readonly slots: FairGate;
   private readonly pool: WorkerPool;
   /** What each worker key starts: its app, workflow, language and declared variables. */
   private readonly workers = new Map<string, WorkerSpec>();
@@ -63,7 +63,7 @@ export class ToolRunner {
     this.metrics = options.metrics ? toolRunnerMetrics(options.metrics) : undefined;
     this.sandbox = new ToolSandbox({ memoryMb: limits.memoryMb, python: options.python });
     const { concurrency, perApp, queueLimit } = limits;
-    this.scheduler = new FairScheduler({ concurrency, perApp, queueLimit });
+    this.slots = new FairGate({ concurrency, perApp, queueLimit });
     this.pool = new WorkerPool({
       create: (key) => this.startWorker(key),
       maxCalls: limits.workerMaxCalls,
@@ -98,8 +98,8 @@ export class ToolRunner {
     return {
       idleWorkers: idle,
       busyWorkers: busy,
-      running: this.scheduler.runningCount,
-      waiting: this.scheduler.waiting,
+      running: this.slots.running(),
+      waiting: this.slots.waiting,
     };
   }
 
@@ -174,16 +174,21 @@ export class ToolRunner {
     else {
       try {
         // A call may wait for a slot as long as it may run, then it runs with its whole time.
-        const admitted = this.scheduler.schedule(request.app_id, request.timeout_ms, () => {
-          this.observeLoad();
-          return this.run(resolved);
-        });
+        const admitted = this.slots.run(
+          request.app_id,
+          request.user_id,
+          () => {
+            this.observeLoad();
+            return this.run(resolved);
+          },
+          { maxWaitMs: request.timeout_ms },
+        );
         this.observeLoad();
         outcome = await admitted;
       } catch (error) {
         outcome =
-          error instanceof SchedulerBusyError
-            ? failure('tool_busy', error.message)
+          error instanceof GateRefusedError
+            ? failure('tool_busy', busyMessage(error))
             : failure('tool_failed', String(error));
       }
       this.observeLoad();
@@ -293,4 +298,11 @@ function reply(outcome: ToolOutcome, received: number): ToolReply {
         ...(outcome.variables ? { variables: outcome.variables } : {}),
       }
     : { v: 1, ok: false, error: outcome.error, duration_ms };
+}
+
+/** Why a call found no slot, in the words of a tool-runner. */
+function busyMessage(refused: GateRefusedError): string {
+  return refused.reason === 'full'
+    ? `the tool-runner has ${refused.waiting} calls waiting, its limit; try again shortly`
+    : `no tool slot was free for ${refused.waitedMs} ms (${refused.running} calls running, ${refused.waiting} waiting)`;
 }
