@@ -6,6 +6,9 @@
 // (one gateway, one executor). Prints figures and the goal (B during A's burst at most 2 x B alone
 // + 100 ms); never fails on timing.
 //
+// With MAX_RUNS_PER_APP it also prints the most runs of A going at once, counted from the
+// executor's log (each run from "workflow execution started" to "finished").
+//
 //   npm run bench:noisy-neighbor          (N=1000 LATENCY_MS=500 MODES=standalone,distributed;
 //                                          MAX_RUNS_PER_APP=n sets EXECUTOR_MAX_RUNS_PER_APP)
 import path from 'node:path';
@@ -25,6 +28,8 @@ const MAX_RUNS_PER_APP = process.env.MAX_RUNS_PER_APP;
 const B_MESSAGES = 5;
 /** How long after A's burst B starts. */
 const B_AFTER_MS = 50;
+/** Log kept of each runtime process: enough for every run's two lines when the runs of A are counted. */
+const LOG_KEPT = (MAX_RUNS_PER_APP ? 64 : 1) * 1024 * 1024;
 
 const url = async (runtime: Runtime, app: string, user: string, chat: string) =>
   `ws://127.0.0.1:${runtime.port}/ws/chat?token=${await mintToken({
@@ -59,9 +64,34 @@ interface Result {
   bDuring: number[];
   aExtraP50: number;
   aFailures: number;
+  /** The most runs of A going at once, from the executor's log. */
+  aMostAtOnce?: number;
 }
 
-async function measure(runtime: Runtime, metricsUrl: string, label: string): Promise<Result> {
+/** The most runs of `appId` going at once in a log of JSON lines (started … finished, by run id). */
+function mostRunsAtOnce(log: string, appId: string): number {
+  const changes: Array<[at: number, by: number]> = [];
+  for (const line of log.split('\n')) {
+    if (!line.includes(appId) || !line.includes('workflow execution')) continue;
+    const entry = JSON.parse(line) as { app_id?: string; timestamp: string; message: string };
+    if (entry.app_id !== appId) continue;
+    if (entry.message === 'workflow execution started') changes.push([Date.parse(entry.timestamp), 1]);
+    if (entry.message === 'workflow execution finished') changes.push([Date.parse(entry.timestamp), -1]);
+  }
+  // Ends before starts at the same millisecond: a slot freed and taken again is not two at once.
+  changes.sort(([a, x], [b, y]) => a - b || x - y);
+  let now = 0;
+  let most = 0;
+  for (const [, by] of changes) most = Math.max(most, (now += by));
+  return most;
+}
+
+async function measure(
+  runtime: Runtime,
+  metricsUrl: string,
+  label: string,
+  executorLog: () => string,
+): Promise<Result> {
   // Warmed up first (code paths compiled, store pages cached), so B alone is B's steady state.
   const [warm] = await openAll([await url(runtime, 'app_w', 'user_w', `${label}_warm`)]);
   await tenantB(warm!);
@@ -88,6 +118,7 @@ async function measure(runtime: Runtime, metricsUrl: string, label: string): Pro
     bDuring,
     aExtraP50: percentiles(aResult.latencies).p50 - LATENCY_MS,
     aFailures: aResult.failures,
+    ...(MAX_RUNS_PER_APP ? { aMostAtOnce: mostRunsAtOnce(executorLog(), 'app_a') } : {}),
   };
 }
 
@@ -98,6 +129,11 @@ function report(mode: string, r: Result): string[] {
     `${mode.padEnd(12)} B alone: worst ${ms(worst(r.bAlone), 0)} (${r.bAlone.map((x) => x.toFixed(0)).join(', ')} ms)`,
     `${' '.repeat(12)} B during A's burst of ${N}: worst ${ms(worst(r.bDuring), 0)} (${r.bDuring.map((x) => x.toFixed(0)).join(', ')} ms); goal at most ${ms(goal, 0)}: ${worst(r.bDuring) <= goal ? 'met' : 'NOT met'}`,
     `${' '.repeat(12)} A's burst: extra p50 ${ms(r.aExtraP50, 0)}, failures ${r.aFailures}`,
+    ...(r.aMostAtOnce === undefined
+      ? []
+      : [
+          `${' '.repeat(12)} A's runs going at once: at most ${r.aMostAtOnce} (EXECUTOR_MAX_RUNS_PER_APP=${MAX_RUNS_PER_APP})`,
+        ]),
   ];
 }
 
@@ -115,20 +151,22 @@ runBench('mozaiks-bench-neighbor-', async ({ nats, data, children }) => {
     const { NATS_URL: _nats, ...standaloneEnv } = env;
     const runtime = await startStandalone(
       { ...standaloneEnv, DATA_DIR: path.join(data.path, 'standalone') },
-      { raiseFileLimit: true, keepOutput: 64 * 1024 },
+      { raiseFileLimit: true, keepOutput: LOG_KEPT },
     );
     children.push(...runtime.children.values());
-    lines.push(...report('standalone', await measure(runtime, `http://127.0.0.1:${runtime.port}/metrics`, 's')));
+    const log = () => runtime.children.get('standalone')!.output;
+    lines.push(...report('standalone', await measure(runtime, `http://127.0.0.1:${runtime.port}/metrics`, 's', log)));
     await Promise.all([...runtime.children.values()].map((c) => stop(c)));
   }
   if (MODES.includes('distributed')) {
     const runtime = await startDistributed(
       { ...env, DATA_DIR: path.join(data.path, 'distributed') },
-      { raiseFileLimit: true, keepOutput: 64 * 1024 },
+      { raiseFileLimit: true, keepOutput: LOG_KEPT },
     );
     children.push(...runtime.children.values());
     const metricsUrl = `http://127.0.0.1:${runtime.opsPorts.get('executor')}/metrics`;
-    lines.push(...report('distributed', await measure(runtime, metricsUrl, 'd')));
+    const log = () => runtime.children.get('executor')!.output;
+    lines.push(...report('distributed', await measure(runtime, metricsUrl, 'd', log)));
     await Promise.all([...runtime.children.values()].map((c) => stop(c)));
   }
   console.log(lines.join('\n'));
