@@ -25,6 +25,12 @@ import type { VersionChoice } from './workflow-choice.js';
 
 /** Commits under way at once (their store work is synchronous on SQLite: more at once only queue in the event loop). */
 const COMMITTING_AT_ONCE = 8;
+/**
+ * Model replies that resume their runs in one turn of the event loop. A thousand replies arriving
+ * together would otherwise each run on to their commit in the turn they arrived in, back to back,
+ * and another app's reply, read in the same turn, would wait for all of them.
+ */
+const RESUMING_PER_TICK = 16;
 
 /** What an agent-driven workflow's initial agent is told when its orchestrator.yaml gives no initial_message. */
 export const DEFAULT_INITIAL_MESSAGE = 'The user has opened the chat. Begin the conversation.';
@@ -44,6 +50,8 @@ export class InputRunner {
   private readonly workflows: WorkflowVersions;
   /** The runs' commits, a few at a time, in turn across apps and users: one app's burst does not hold another's reply. */
   private readonly commits = new FairGate({ concurrency: COMMITTING_AT_ONCE, perTick: COMMITTING_AT_ONCE });
+  /** Model replies resuming their runs, a few per turn, in turn across apps and users. */
+  private readonly resuming = new FairGate({ concurrency: Infinity, perTick: RESUMING_PER_TICK });
 
   constructor(private readonly options: ExecutorOptionsWithDefaults) {
     this.workflows = new WorkflowVersions({
@@ -159,8 +167,15 @@ export class InputRunner {
     const { bus, subjects } = this.options;
     const cancel = new AbortController();
     serving.current = { runId, cancel };
-    // Failed and retried LLM calls are logged with the run's ids.
-    const llm: LlmClient = { complete: (request, options) => this.options.llm.complete(request, { ...options, log }) };
+    // Failed and retried LLM calls are logged with the run's ids; a reply resumes its run when its turn comes.
+    const { app_id, user_id } = scope.tenant;
+    const llm: LlmClient = {
+      complete: async (request, options) => {
+        const reply = await this.options.llm.complete(request, { ...options, log });
+        await this.resuming.run(app_id, user_id, async () => undefined);
+        return reply;
+      },
+    };
     const stored = writer.chat.context;
     try {
       return await runWorkflow(
