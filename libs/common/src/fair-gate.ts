@@ -54,9 +54,9 @@ type AppQueue = Map<string, Waiting[]>;
 export class FairGate {
   private readonly waitingApps = new Map<string, AppQueue>();
   private readonly inside = new Map<string, number>();
-  /** When each app was last let through, in turns; the one served longest ago goes first. */
+  /** When each app was last let through (the count of pieces let through then); the one served longest ago goes first. */
   private readonly served = new Map<string, number>();
-  private turn = 0;
+  private servedCount = 0;
   private active = 0;
   private queued = 0;
   private readonly perApp: number;
@@ -96,6 +96,14 @@ export class FairGate {
     } finally {
       this.leave(appId);
     }
+  }
+
+  /**
+   * Waits for (`appId`, `userId`)'s turn and passes straight through: paces work that goes on by
+   * itself afterwards (a model's reply resuming its run), a few per turn of the event loop.
+   */
+  async turn(appId: string, userId: string): Promise<void> {
+    await this.run(appId, userId, async () => undefined);
   }
 
   private enter(appId: string, userId: string, maxWaitMs: number | undefined): Promise<void> {
@@ -158,7 +166,7 @@ export class FairGate {
         this.dispatch();
       });
     if (this.perTick !== Infinity) this.tickApps.add(appId);
-    this.served.set(appId, this.turn++);
+    this.served.set(appId, this.servedCount++);
     this.active += 1;
     this.inside.set(appId, this.running(appId) + 1);
   }

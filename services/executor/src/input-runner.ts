@@ -172,7 +172,7 @@ export class InputRunner {
     const llm: LlmClient = {
       complete: async (request, options) => {
         const reply = await this.options.llm.complete(request, { ...options, log });
-        await this.resuming.run(app_id, user_id, async () => undefined);
+        await this.resuming.turn(app_id, user_id);
         return reply;
       },
     };
