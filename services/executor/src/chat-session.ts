@@ -63,6 +63,11 @@ export class ChatSessions {
     this.publisher = new UsagePublisher(options);
   }
 
+  /** Loads every workflow of the folder before the first chat needs one (input-runner.ts). */
+  warmUp(): Promise<void> {
+    return this.runner.warmUp();
+  }
+
   /**
    * Runs every pending input of the chat, in order, while holding its lease; and again whenever
    * someone asked for the chat while it was held, until its inbox has nothing left. Resolves (the

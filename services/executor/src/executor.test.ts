@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { MemoryBus } from '@mozaiks/bus';
 import { OpenAiLlmClient } from '@mozaiks/llm';
 import { subjects } from '@mozaiks/protocol';
+import { readWorkflowFiles, workflowVersion } from '@mozaiks/workflows';
 import type { ChatEventEnvelope, UsageRecord } from '@mozaiks/protocol';
 import { openStore } from '@mozaiks/store';
 import type { ChatStores } from '@mozaiks/store';
@@ -52,7 +53,14 @@ afterEach(async () => {
 });
 
 function newExecutor(
-  options: { id?: string; sweepIntervalMs?: number; model?: string; leaseMs?: number; maxRunsPerApp?: number } = {},
+  options: {
+    id?: string;
+    sweepIntervalMs?: number;
+    model?: string;
+    leaseMs?: number;
+    maxRunsPerApp?: number;
+    logger?: typeof silent;
+  } = {},
 ): Executor {
   const { model = 'm', ...rest } = options;
   return new Executor({
@@ -137,6 +145,40 @@ class SlowBillingBus extends MemoryBus {
 }
 
 describe('Executor', () => {
+  it("loads the folder's workflows when it starts, naming a broken one in a warning, and runs the others", async () => {
+    const broken = path.join(dir.path, 'workflows', 'broken');
+    mkdirSync(broken);
+    writeFileSync(path.join(broken, 'orchestrator.yaml'), 'workflow_name: Broken\nmax_turns: many\n');
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      service: 'test',
+      level: 'warn',
+      destination: new Writable({
+        write: (chunk: Buffer, _e, done) => {
+          lines.push(
+            ...chunk
+              .toString()
+              .trim()
+              .split('\n')
+              .map((l) => JSON.parse(l) as Record<string, unknown>),
+          );
+          done();
+        },
+      }),
+    });
+    executor = newExecutor({ logger });
+    await executor.start();
+    // Stored as a version before any chat asked for it: the first chat finds it loaded.
+    const solo = workflowVersion(readWorkflowFiles(path.join(dir.path, 'workflows', 'solo')));
+    expect(await stores.versions.loadWorkflowVersion('solo', solo)).toBeDefined();
+    const warning = lines.find((l) => l.message === 'workflow cannot be loaded');
+    expect(warning).toMatchObject({ workflow_id: 'broken' });
+    expect(String(warning!.error)).toMatch(/broken\/orchestrator\.yaml:2:\d+: max_turns/);
+    const ended = endings();
+    await send('chat_warm', 'warm_1', ended);
+    expect(llm.requests).toHaveLength(1);
+  });
+
   it("runs a chat's next message while the last run's usage is still on its way to billing, and bills both in order", async () => {
     const slow = new SlowBillingBus();
     bus = slow;

@@ -36,9 +36,10 @@ export class Executor {
     executorMetrics(this.options.metrics);
   }
 
-  /** Starts taking run requests, then asks for every chat left with pending work to be taken up. */
+  /** Loads the workflows, starts taking run requests, then asks for every chat left with pending work to be taken up. */
   async start(): Promise<void> {
     const { bus, subjects } = this.options;
+    await this.sessions.warmUp();
     this.versionRequests = answerVersionRequests(this.options);
     this.subscription = bus.consume(
       subjects.allRuns,

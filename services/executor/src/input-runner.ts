@@ -61,6 +61,20 @@ export class InputRunner {
   }
 
   /**
+   * Loads the current version of every workflow in the folder, the first chat's included, before
+   * any chat is taken: loading one blocks the process (its files read and checked) for 50–150 ms,
+   * which under a burst every chat here would wait for. A workflow that cannot be loaded is named
+   * in a warning; a chat of it ends with the same error as before.
+   */
+  async warmUp(): Promise<void> {
+    const started = performance.now();
+    const failed = await this.workflows.warmUp();
+    for (const { workflowId, error } of failed)
+      this.options.logger.warn({ workflow_id: workflowId, error: errorMessage(error) }, 'workflow cannot be loaded');
+    this.options.logger.debug({ ms: Math.round(performance.now() - started) }, 'workflows loaded');
+  }
+
+  /**
    * Runs one input in a span of the user message's trace (its LLM calls and tool calls are its
    * children); returns the usage event its run persisted, to publish for billing.
    */

@@ -5,7 +5,16 @@
 // from the workflows folder, so the files a run reads are exactly the ones its version names.
 import { createHash, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { ID_PATTERN } from '@mozaiks/protocol';
 import { loadWorkflow } from '../loading/load-workflow.js';
@@ -75,6 +84,24 @@ export class WorkflowVersions {
     await this.save(id, version, files);
     this.currents.set(id, { stamp, versioned, checkedAt: now });
     return versioned;
+  }
+
+  /**
+   * Loads the current version of every workflow in the folder, so the first message after a start
+   * does not wait (with the whole process) for its workflow's files to be read and checked. Returns
+   * each workflow that could not be loaded with why; it fails again, with the same words, when a
+   * chat asks for it.
+   */
+  async warmUp(): Promise<Array<{ workflowId: string; error: unknown }>> {
+    const dir = this.options.workflowsDir;
+    const ids = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((id) => ID_PATTERN.test(id) && isWorkflowFolder(path.join(dir, id)))
+          .sort()
+      : [];
+    const failed: Array<{ workflowId: string; error: unknown }> = [];
+    for (const workflowId of ids) await this.current(workflowId).catch((error) => failed.push({ workflowId, error }));
+    return failed;
   }
 
   /**
