@@ -2,7 +2,7 @@
 // defaults pin, and which configurations are refused outright.
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { LaunchTokenError, LaunchTokenVerifier } from './launch-token-verifier';
+import { LaunchTokenError, LaunchTokenVerifier, ScopeError } from './launch-token-verifier';
 import { signLaunchToken } from './sign-launch-token';
 
 const SECRET = 'unit-secret-0123456789abcdef0123456789abcdef';
@@ -91,6 +91,45 @@ describe('LaunchTokenVerifier', () => {
       { secret: SECRET, issuer: 'cp', audience: 'mozaiks-runtime', expiresInSeconds: 60 },
     );
     await expect(verifier.verify(token)).resolves.toMatchObject({ user_id: 'dev', workflow_id: 'hello', custom: {} });
+  });
+});
+
+describe('a control-plane token (chats:admin)', () => {
+  const verifier = new LaunchTokenVerifier({
+    secret: SECRET,
+    issuer: 'cp',
+    audience: 'mozaiks-runtime',
+    maxLifetimeSeconds: 300,
+  });
+  const admin = { iss: 'cp', aud: 'mozaiks-runtime', sub: 'support-desk', scope: 'chats:admin', app_id: 'a' };
+
+  it('names the app every call is confined to, and who called', async () => {
+    await expect(verifier.verifyAdmin(await sign(admin))).resolves.toEqual({
+      app_id: 'a',
+      sub: 'support-desk',
+      iss: 'cp',
+    });
+    await expect(
+      verifier.verifyAdmin(await sign({ ...admin, scope: 'chats:read chats:admin' })),
+    ).resolves.toMatchObject({
+      app_id: 'a',
+    });
+  });
+
+  it('refuses a launch token with insufficient_scope, and one that cannot be trusted as unauthorized', async () => {
+    const launch = verifier.verifyAdmin(await sign(base));
+    await expect(launch).rejects.toThrow(ScopeError);
+    await expect(launch).rejects.toMatchObject({ code: 'insufficient_scope' });
+    const expired = verifier.verifyAdmin(await sign({ ...admin, exp: Math.floor(Date.now() / 1000) - 60 }));
+    await expect(expired).rejects.toMatchObject({ code: 'unauthorized', message: 'token expired' });
+    const noApp = verifier.verifyAdmin(await sign({ ...admin, app_id: undefined }));
+    await expect(noApp).rejects.toThrow(/invalid claims: app_id/);
+    const tooLong = verifier.verifyAdmin(await sign({ ...admin, exp: Math.floor(Date.now() / 1000) + 3600 }));
+    await expect(tooLong).rejects.toThrow(/exceeds the 300 s allowed/);
+    await expect(verifier.verifyAdmin(await sign(admin, 'another-secret-0123456789abcdef0123'))).rejects.toMatchObject({
+      code: 'unauthorized',
+      message: 'signature verification failed',
+    });
   });
 });
 

@@ -1,12 +1,23 @@
 // Verifies launch tokens: signature with pinned algorithms, standard claims, scope, lifetime and
-// the ids the runtime needs. Anything else in the token is a custom claim for the workflow. Keys
-// come from a shared secret, a PEM public key, or the control plane's JWKS (fetched and cached by
-// jose, refetched for a `kid` it does not know, at most once per cool-down).
+// the ids the runtime needs. Anything else in the token is a custom claim for the workflow. The
+// control plane's tokens for the API over chats (`chats:admin`, one app) are checked the same way
+// up to their claims. Keys come from a shared secret, a PEM public key, or the control plane's
+// JWKS (fetched and cached by jose, refetched for a `kid` it does not know, at most once per
+// cool-down).
 import { createPublicKey } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, importSPKI, jwtVerify } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JWTHeaderParameters } from 'jose';
-import { ErrorCode, LaunchTokenClaims, RuntimeError, describeIssues, toLaunchContext } from '@mozaiks/protocol';
-import type { LaunchContext } from '@mozaiks/protocol';
+import {
+  ADMIN_SCOPE,
+  AdminTokenClaims,
+  ErrorCode,
+  LaunchTokenClaims,
+  RuntimeError,
+  describeIssues,
+  hasScope,
+  toLaunchContext,
+} from '@mozaiks/protocol';
+import type { AdminCaller, LaunchContext } from '@mozaiks/protocol';
 
 export type VerifyAlgorithm =
   | 'HS256'
@@ -45,6 +56,12 @@ export interface LaunchTokenVerifierOptions {
   audience: string;
   /** Leeway for `exp`, `nbf` and `iat` (one issued in the future is refused), in seconds. @default 5 */
   clockToleranceSeconds?: number;
+}
+
+/** A token whose scope does not allow what it was sent for (HTTP 403 `insufficient_scope`). */
+export class ScopeError extends Error {
+  override name = 'ScopeError';
+  readonly code = 'insufficient_scope';
 }
 
 /** A refused launch token; `message` says why and is safe to show the client. */
@@ -88,22 +105,47 @@ export class LaunchTokenVerifier {
    * @throws LaunchTokenError saying why the token was refused.
    */
   async verify(token: string): Promise<LaunchContext> {
-    let payload: unknown;
+    const claims = LaunchTokenClaims.safeParse(await this.verifySigned(token));
+    if (!claims.success) throw new LaunchTokenError(`invalid claims: ${describeIssues(claims.error)}`);
+    this.checkTimes(claims.data);
+    return toLaunchContext(claims.data);
+  }
+
+  /**
+   * Verifies a control-plane token (the API over chats): signed, issued and timed as a launch
+   * token, naming an `app_id`, its scope including `chats:admin`.
+   * @throws LaunchTokenError (401) when it cannot be trusted; ScopeError (403) when it can but lacks the scope.
+   */
+  async verifyAdmin(token: string): Promise<AdminCaller> {
+    const payload = await this.verifySigned(token);
+    const claims = AdminTokenClaims.safeParse(payload);
+    if (!claims.success) throw new LaunchTokenError(`invalid claims: ${describeIssues(claims.error)}`);
+    this.checkTimes(claims.data);
+    if (!hasScope(claims.data.scope, ADMIN_SCOPE))
+      throw new ScopeError(`the token's scope does not include "${ADMIN_SCOPE}"`);
+    const { app_id, sub, iss } = claims.data;
+    return { app_id, iss, ...(sub === undefined ? {} : { sub }) };
+  }
+
+  /** The payload of a token whose signature, algorithm, `iss`, `aud` and `exp` hold. */
+  private async verifySigned(token: string): Promise<unknown> {
     try {
-      ({ payload } = await jwtVerify(token, (header, jws) => this.keyFor(header, jws), {
+      const { payload } = await jwtVerify(token, (header, jws) => this.keyFor(header, jws), {
         algorithms: [...this.algorithms],
         audience: this.options.audience,
         ...(this.options.issuer ? { issuer: this.options.issuer } : {}),
         requiredClaims: ['iss', 'aud', 'exp'],
         clockTolerance: this.clockTolerance,
-      }));
+      });
+      return payload;
     } catch (error) {
       throw new LaunchTokenError(describeJoseError(error), error);
     }
-    const claims = LaunchTokenClaims.safeParse(payload);
-    if (!claims.success) throw new LaunchTokenError(`invalid claims: ${describeIssues(claims.error)}`);
+  }
+
+  /** Refuses an `iat` in the future and a life longer than `maxLifetimeSeconds`. */
+  private checkTimes({ iat, exp }: { iat?: number | undefined; exp: number }): void {
     const now = Math.floor(Date.now() / 1000);
-    const { iat, exp } = claims.data;
     // A token cannot be issued in the future: an `iat` past now (and the clock leeway) would let it
     // claim a short life while living long.
     if (iat !== undefined && iat > now + this.clockTolerance) throw new LaunchTokenError('invalid iat');
@@ -114,7 +156,6 @@ export class LaunchTokenVerifier {
       if (lifetime > max)
         throw new LaunchTokenError(`token lifetime of ${Math.round(lifetime)} s exceeds the ${max} s allowed`);
     }
-    return toLaunchContext(claims.data);
   }
 
   private keyFor(header: JWTHeaderParameters, jws: FlattenedJWSInput): Uint8Array | Promise<CryptoKey> {

@@ -5,6 +5,8 @@ export { EnvBoolean, parseEnvBoolean } from './env-boolean.js';
 export { ERROR_CODES, ErrorCode, RuntimeError } from './errors.js';
 export { EXECUTE_SCOPE, LaunchTokenClaims, REGISTERED_CLAIMS, toLaunchContext } from './launch-token.js';
 export type { LaunchContext } from './launch-token.js';
+export { ADMIN_SCOPE, AdminTokenClaims, hasScope } from './admin-token.js';
+export type { AdminCaller } from './admin-token.js';
 export {
   CLIENT_MESSAGE_TYPES,
   CancelMessage,

@@ -22,7 +22,7 @@ export interface CopyCounts {
 /** Messages or events per step document, well under MongoDB's 16 MiB document limit. */
 const CHUNK = 200;
 
-type ChatRow = Omit<SqliteChatRow, 'last_seq' | 'steps'>;
+type ChatRow = Omit<SqliteChatRow, 'last_seq' | 'steps'> & { last_input_at: string | null };
 
 type Key = { app_id: string; user_id: string; chat_id: string };
 type RunRow = {
@@ -43,7 +43,7 @@ export async function copySqliteToMongo(
   counts.versions = await copyVersions(source, target);
   const chats = source.db
     .prepare(
-      'SELECT app_id, user_id, chat_id, workflow_id, created_at, context, awaiting, inputs_done, workflow_version FROM chats ORDER BY app_id, user_id, chat_id',
+      'SELECT app_id, user_id, chat_id, workflow_id, created_at, last_input_at, context, awaiting, inputs_done, workflow_version FROM chats ORDER BY app_id, user_id, chat_id',
     )
     .all() as ChatRow[];
   for (const chat of chats) {
@@ -68,7 +68,13 @@ async function copyChat(
     return false;
   }
   await insertIgnoringCopies(target.chats, [
-    { _id: chatKey(key), ...key, workflow_id: chat.workflow_id, created_at: chat.created_at },
+    {
+      _id: chatKey(key),
+      ...key,
+      workflow_id: chat.workflow_id,
+      created_at: chat.created_at,
+      last_input_at: chat.last_input_at ?? chat.created_at,
+    },
   ]);
   const inputs = inputDocs(source, chat, key, where);
   await insertIgnoringCopies(target.inputs, inputs);

@@ -16,6 +16,8 @@ export type {
   UnfinishedRun,
   WriterBasis,
 } from './chat-log.js';
+export { TITLE_LENGTH, titleOf } from './chat-catalog.js';
+export type { CatalogPosition, ChatCatalog, ChatListQuery, ChatSummary, RunStatus } from './chat-catalog.js';
 export { answerRequestId } from './chat-inbox.js';
 export type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from './chat-inbox.js';
 export { openStore } from './open-store.js';

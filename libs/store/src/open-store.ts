@@ -1,10 +1,13 @@
 // Opens the store the configuration names: MongoDB when a connection string is given (many hosts),
 // else the embedded SQLite file under the data folder (one host).
+import type { ChatCatalog } from './chat-catalog.js';
 import type { ChatInbox } from './chat-inbox.js';
 import type { ChatLog } from './chat-log.js';
+import { MongoChatCatalog } from './mongo/mongo-chat-catalog.js';
 import { MongoChatInbox } from './mongo/mongo-chat-inbox.js';
 import { MongoChatLog } from './mongo/mongo-chat-log.js';
 import { MongoDatabase } from './mongo/mongo-database.js';
+import { SqliteChatCatalog } from './sqlite/sqlite-chat-catalog.js';
 import { SqliteChatInbox } from './sqlite/sqlite-chat-inbox.js';
 import { SqliteChatLog } from './sqlite/sqlite-chat-log.js';
 import { SqliteDatabase } from './sqlite/sqlite-database.js';
@@ -31,6 +34,8 @@ export interface ChatStores {
   readonly log: ChatLog;
   readonly inbox: ChatInbox;
   readonly versions: WorkflowVersionStore;
+  /** Many chats of an app at once, for the API over chats. */
+  readonly catalog: ChatCatalog;
   /** Whether the database answered lately (for /ready). */
   healthy(): boolean;
   /** Removes persisted events older than `days`; never messages nor usage still to publish. */
@@ -53,6 +58,7 @@ export async function openStore(options: StoreOptions): Promise<ChatStores> {
       log: new MongoChatLog(database),
       inbox: new MongoChatInbox(database),
       versions: new MongoWorkflowVersions(database),
+      catalog: new MongoChatCatalog(database),
       healthy: () => database.isHealthy,
       prune: (days) => database.prune(days),
       close: () => database.close(),
@@ -65,6 +71,7 @@ export async function openStore(options: StoreOptions): Promise<ChatStores> {
     log: new SqliteChatLog(database),
     inbox: new SqliteChatInbox(database),
     versions: new SqliteWorkflowVersions(database),
+    catalog: new SqliteChatCatalog(database),
     healthy: () => true,
     prune: (days) => database.prune(days),
     close: () => database.close(),

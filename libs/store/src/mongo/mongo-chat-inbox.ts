@@ -78,17 +78,22 @@ export class MongoChatInbox implements ChatInbox {
     input: NewInput,
   ): Promise<{ input: PendingInput; created: true }> {
     const id = chatKey(key);
-    // The chat is created with its first input, so any chat with inputs has its document.
+    const now = new Date();
+    // The chat is created with its first input, so any chat with inputs has its document; a later
+    // input moves its last activity on (beside the insert: no round trip more).
     if (seq === 1) await ensureChat(this.database.chats, key, input.workflow_id);
-    await this.database.inputs.insertOne({
-      _id: `${id}/${seq}`,
-      ...key,
-      input_seq: seq,
-      request_id: input.request_id,
-      body: JSON.stringify(input),
-      accepted_at: new Date(),
-      pending: true,
-    });
+    await Promise.all([
+      this.database.inputs.insertOne({
+        _id: `${id}/${seq}`,
+        ...key,
+        input_seq: seq,
+        request_id: input.request_id,
+        body: JSON.stringify(input),
+        accepted_at: now,
+        pending: true,
+      }),
+      seq > 1 && this.database.chats.updateOne({ _id: id }, { $max: { last_input_at: now.toISOString() } }),
+    ]);
     this.remember(id, seq + 1);
     return { input: { ...input, input_seq: seq }, created: true };
   }

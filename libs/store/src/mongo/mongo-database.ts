@@ -53,6 +53,8 @@ export interface ChatDoc extends ChatKeyFields {
   _id: string;
   workflow_id: string;
   created_at: string;
+  /** When the chat last took an input (ISO): what the API over chats lists them by. */
+  last_input_at?: string;
 }
 
 export interface InputDoc extends ChatKeyFields {
@@ -134,7 +136,10 @@ export const MONGO_INDEXES: Record<
   'chats' | 'inputs' | 'leases' | 'lease_wants' | 'log' | 'workflow_versions',
   IndexDescription[]
 > = {
-  chats: [],
+  chats: [
+    { key: { app_id: 1, last_input_at: -1, user_id: -1, chat_id: -1 }, name: 'chats_by_activity' },
+    { key: { app_id: 1, user_id: 1, last_input_at: -1, chat_id: -1 }, name: 'chats_of_user_by_activity' },
+  ],
   inputs: [
     { key: { app_id: 1, user_id: 1, chat_id: 1, input_seq: 1 }, name: 'inputs_by_seq', unique: true },
     { key: { app_id: 1, user_id: 1, chat_id: 1, request_id: 1 }, name: 'inputs_by_request', unique: true },
@@ -169,7 +174,8 @@ export async function ensureChat(chats: Collection<ChatDoc>, key: ChatKeyFields,
   const _id = chatKey(key);
   const found = await chats.findOne({ _id });
   if (found) return found;
-  const doc: ChatDoc = { _id, ...key, workflow_id: workflowId, created_at: new Date().toISOString() };
+  const now = new Date().toISOString();
+  const doc: ChatDoc = { _id, ...key, workflow_id: workflowId, created_at: now, last_input_at: now };
   try {
     await chats.insertOne(doc);
     return doc;
@@ -270,6 +276,8 @@ export class MongoDatabase {
         const store = new MongoDatabase(client, database, hosts);
         await store.db.command({ ping: 1 });
         store.createdIndexes = await store.ensureIndexes();
+        // The first start of a version that lists chats by activity: older chats get theirs.
+        if (store.createdIndexes.includes('chats.chats_by_activity')) await store.backfillActivity();
         return store;
       } catch (error) {
         if (isTransient(error) && Date.now() < deadline) {
@@ -303,6 +311,25 @@ export class MongoDatabase {
       created.push(...missing.map((i) => `${name}.${i.name}`));
     }
     return created;
+  }
+
+  /** Gives every chat stored without `last_input_at` its creation time as its last activity. */
+  async backfillActivity(): Promise<number> {
+    const older = await this.chats
+      .find({ last_input_at: { $exists: false } }, { projection: { _id: 1, created_at: 1 } })
+      .toArray();
+    for (let i = 0; i < older.length; i += 1000) {
+      await this.chats.bulkWrite(
+        older.slice(i, i + 1000).map((c) => ({
+          updateOne: {
+            filter: { _id: c._id, last_input_at: { $exists: false } },
+            update: { $set: { last_input_at: c.created_at } },
+          },
+        })),
+        { ordered: false },
+      );
+    }
+    return older.length;
   }
 
   /** Notes that the usage event `eventId` of the chat `chat` is stored in the step `stepId`. */

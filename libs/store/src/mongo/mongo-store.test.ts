@@ -7,6 +7,7 @@ import { openStore } from '../open-store';
 import { chatInboxContract, chatLogContract } from '../store.contract';
 import type { StoreFactory } from '../store.contract';
 import { workflowVersionContract } from '../workflow-version.contract';
+import { chatCatalogContract } from '../chat-catalog.contract';
 
 let server: MongoTestServer | undefined;
 let database = '';
@@ -32,6 +33,7 @@ describeIfServer('MongoDB store', () => {
   chatLogContract('MongoDB', factory);
   chatInboxContract('MongoDB', factory);
   workflowVersionContract('MongoDB', factory);
+  chatCatalogContract('MongoDB', factory);
 
   it('creates its indexes idempotently', async () => {
     const db = await MongoDatabase.connect({ uri: server!.uri, database: server!.database() });

@@ -6,6 +6,10 @@ import type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from '../
 import type { Lease, LeaseProgress } from '../lease.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
+/** Creates the chat with its first input, and notes when it took its newest. */
+const CHAT_TOOK_INPUT = `INSERT INTO chats (app_id, user_id, chat_id, workflow_id, created_at, last_input_at) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (app_id, user_id, chat_id) DO UPDATE SET last_input_at = excluded.last_input_at`;
+
 export class SqliteChatInbox implements ChatInbox {
   constructor(private readonly database: SqliteDatabase) {}
 
@@ -23,9 +27,8 @@ export class SqliteChatInbox implements ChatInbox {
       const again = db.sql(byRequest).get(t.app_id, t.user_id, chatId, input.request_id) as
         { input_seq: number; body: string } | undefined;
       if (again) return { input: stored(again), created: false };
-      db.sql(
-        'INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
+      const now = new Date().toISOString();
+      db.sql(CHAT_TOOK_INPUT).run(t.app_id, t.user_id, chatId, input.workflow_id, now, now);
       const { next } = db
         .sql(
           'SELECT COALESCE(MAX(input_seq), 0) + 1 AS next FROM inputs WHERE app_id = ? AND user_id = ? AND chat_id = ?',
@@ -52,9 +55,8 @@ export class SqliteChatInbox implements ChatInbox {
         )
         .get(t.app_id, t.user_id, chatId) as { newest: number };
       if (newest + 1 !== next) return undefined;
-      db.sql(
-        'INSERT OR IGNORE INTO chats (app_id, user_id, chat_id, workflow_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      ).run(t.app_id, t.user_id, chatId, input.workflow_id, new Date().toISOString());
+      const now = new Date().toISOString();
+      db.sql(CHAT_TOOK_INPUT).run(t.app_id, t.user_id, chatId, input.workflow_id, now, now);
       db.sql(
         'INSERT INTO inputs (app_id, user_id, chat_id, input_seq, request_id, body) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(t.app_id, t.user_id, chatId, next, input.request_id, JSON.stringify(input));

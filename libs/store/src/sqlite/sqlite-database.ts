@@ -7,7 +7,7 @@ import { dataDirProblem } from './data-dir.js';
 import { StoreUnavailableError } from '../store-error.js';
 
 /** The schema version this code writes (PRAGMA user_version). */
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS chats (
@@ -60,6 +60,8 @@ const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> 
   // The workflow version the chat runs, and when a step was last committed to it.
   ['chats', 'workflow_version', 'TEXT'],
   ['chats', 'updated_at', 'TEXT'],
+  // When the chat last took an input: what the API over chats lists them by.
+  ['chats', 'last_input_at', 'TEXT'],
 ];
 
 /** Lease columns added since leases got their epoch. */

@@ -7,6 +7,7 @@ import { openStore } from '../open-store';
 import { chatInboxContract, chatLogContract } from '../store.contract';
 import type { StoreFactory } from '../store.contract';
 import { workflowVersionContract } from '../workflow-version.contract';
+import { chatCatalogContract } from '../chat-catalog.contract';
 
 let dir: string;
 beforeEach(() => {
@@ -21,6 +22,7 @@ const factory: StoreFactory = {
 chatLogContract('SQLite', factory);
 chatInboxContract('SQLite', factory);
 workflowVersionContract('SQLite', factory);
+chatCatalogContract('SQLite', factory);
 
 describe('SQLite store', () => {
   it('creates its folder and a WAL-mode database file under DATA_DIR', async () => {

@@ -1,0 +1,58 @@
+// The ChatCatalog port: what the API over chats (and `mozaiks chats`) reads of many chats at once,
+// one app at a time: a summary per chat, newest activity first, page by page.
+import type { Tenant } from '@mozaiks/protocol';
+
+/** How a chat's last run stands. */
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** A chat as a list shows it. */
+export interface ChatSummary {
+  chat_id: string;
+  user_id: string;
+  workflow_id: string;
+  created_at: string;
+  /** When the chat last took an input (a message, an answer, its opening): what lists are ordered by. */
+  last_activity_at: string;
+  /** Runs begun, the one going included. */
+  runs: number;
+  /** The last run's status; null before the first run. */
+  last_status: RunStatus | null;
+  /** The chat's first user message, cut to 80 characters; null before there is one. */
+  title: string | null;
+}
+
+/** Where a page of chats ends: the next page starts after this chat. */
+export interface CatalogPosition {
+  last_activity_at: string;
+  user_id: string;
+  chat_id: string;
+}
+
+export interface ChatListQuery {
+  app_id: string;
+  user_id?: string;
+  workflow_id?: string;
+  /** Chats in the page. */
+  limit: number;
+  /** The last chat of the previous page. */
+  after?: CatalogPosition;
+}
+
+/** Length a chat's title is cut to. */
+export const TITLE_LENGTH = 80;
+
+export interface ChatCatalog {
+  /**
+   * The app's chats (of one user, of one workflow, when given), newest activity first, then by
+   * user id and chat id, descending: `limit` of them after `after`.
+   */
+  listChats(query: ChatListQuery): Promise<ChatSummary[]>;
+  /** One chat's summary; undefined when the tenant has no such chat. */
+  summary(tenant: Tenant, chatId: string): Promise<ChatSummary | undefined>;
+}
+
+/** A title from a first message: its first `TITLE_LENGTH` characters (code points, never half of one). */
+export function titleOf(content: string | null | undefined): string | null {
+  if (content === undefined || content === null) return null;
+  return [...content].slice(0, TITLE_LENGTH).join('');
+}
