@@ -8,6 +8,18 @@ export type { LaunchContext } from './launch-token.js';
 export { ADMIN_SCOPE, AdminTokenClaims, hasScope } from './admin-token.js';
 export type { AdminCaller } from './admin-token.js';
 export {
+  AdminErrorCode,
+  ApiError,
+  ChatDetail,
+  ChatEvents,
+  ChatEventsQuery,
+  ChatList,
+  ChatListQuery,
+  ChatQuery,
+  ChatSummary,
+  RunStatus,
+} from './admin-api.js';
+export {
   CLIENT_MESSAGE_TYPES,
   CancelMessage,
   ClientMessage,

@@ -1,25 +1,8 @@
 // The ChatCatalog port: what the API over chats (and `mozaiks chats`) reads of many chats at once,
 // one app at a time: a summary per chat, newest activity first, page by page.
-import type { Tenant } from '@mozaiks/protocol';
+import type { ChatSummary, Tenant } from '@mozaiks/protocol';
 
-/** How a chat's last run stands. */
-export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
-
-/** A chat as a list shows it. */
-export interface ChatSummary {
-  chat_id: string;
-  user_id: string;
-  workflow_id: string;
-  created_at: string;
-  /** When the chat last took an input (a message, an answer, its opening): what lists are ordered by. */
-  last_activity_at: string;
-  /** Runs begun, the one going included. */
-  runs: number;
-  /** The last run's status; null before the first run. */
-  last_status: RunStatus | null;
-  /** The chat's first user message, cut to 80 characters; null before there is one. */
-  title: string | null;
-}
+export type { ChatSummary, RunStatus } from '@mozaiks/protocol';
 
 /** Where a page of chats ends: the next page starts after this chat. */
 export interface CatalogPosition {
@@ -28,7 +11,7 @@ export interface CatalogPosition {
   chat_id: string;
 }
 
-export interface ChatListQuery {
+export interface CatalogQuery {
   app_id: string;
   user_id?: string;
   workflow_id?: string;
@@ -46,7 +29,7 @@ export interface ChatCatalog {
    * The app's chats (of one user, of one workflow, when given), newest activity first, then by
    * user id and chat id, descending: `limit` of them after `after`.
    */
-  listChats(query: ChatListQuery): Promise<ChatSummary[]>;
+  listChats(query: CatalogQuery): Promise<ChatSummary[]>;
   /** One chat's summary; undefined when the tenant has no such chat. */
   summary(tenant: Tenant, chatId: string): Promise<ChatSummary | undefined>;
 }

@@ -9,12 +9,15 @@ export class WsTestClient {
   readonly events: TestEvent[] = [];
   /** `agent_message_delta` events, in order. */
   readonly deltas: TestEvent[] = [];
+  /** Every frame received, as its text. */
+  readonly frames: string[] = [];
   private waiters: Array<() => void> = [];
   closeCode: number | undefined;
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const event = JSON.parse(data.toString()) as TestEvent;
+      this.frames.push(data.toString());
+      const event = JSON.parse(this.frames.at(-1)!) as TestEvent;
       (event.type === 'agent_message_delta' ? this.deltas : this.events).push(event);
       this.notify();
     });

@@ -41,6 +41,7 @@ export function gatewayFromConfig(
     logger: parts.logger,
     log: parts.stores.log,
     inbox: parts.stores.inbox,
+    catalog: parts.stores.catalog,
     subjects: subjects(config.SUBJECT_PREFIX),
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,

@@ -3,7 +3,7 @@
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
 import type { Bus } from '@mozaiks/bus';
 import type { Subjects } from '@mozaiks/protocol';
-import type { ChatInbox, ChatLog } from '@mozaiks/store';
+import type { ChatCatalog, ChatInbox, ChatLog } from '@mozaiks/store';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import type { DoorLimitSettings } from './door-limits.js';
 
@@ -35,9 +35,11 @@ export interface GatewayOptions {
   console?: boolean;
   /** Sockets and messages allowed per user and app on this gateway. @default none limited */
   limits?: DoorLimitSettings;
+  /** Many chats of an app at once: with it, the gateway serves the API over chats under `/v1/`. @default no API */
+  catalog?: ChatCatalog;
 }
 
-export type GatewayOptionsWithDefaults = Required<GatewayOptions>;
+export type GatewayOptionsWithDefaults = Required<Omit<GatewayOptions, 'catalog'>> & Pick<GatewayOptions, 'catalog'>;
 
 /** The options with their defaults filled in. */
 export function gatewayOptionsWithDefaults(options: GatewayOptions): GatewayOptionsWithDefaults {

@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LiveEventEnvelope } from '@mozaiks/protocol';
 import type { LaunchContext, ServerEvent } from '@mozaiks/protocol';
+import { API_PREFIX, ChatAdmin, adminHttp } from '@mozaiks/chat-admin';
 import { opsRoutes, sendJson } from '@mozaiks/telemetry';
 import { ChatConnection } from './chat-connection.js';
 import { ClientCommands } from './client-commands.js';
@@ -55,18 +56,25 @@ export class Gateway {
       maxMessageBytes: options.maxMessageBytes,
       accepting,
     };
-    this.server = createServer(
-      opsRoutes({
-        metrics: options.metrics,
-        isReady: () => this.accepting && options.isReady(),
-        routes: {
-          [CHAT_PATH]: (_req, res) =>
-            sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }),
-          ...(options.console ? consoleRoutes(() => this.consoleToken) : {}),
-        },
-        postRoutes: { [START_PATH]: (req, res) => void startChatOverHttp(req, res, start) },
-      }),
-    );
+    const ops = opsRoutes({
+      metrics: options.metrics,
+      isReady: () => this.accepting && options.isReady(),
+      routes: {
+        [CHAT_PATH]: (_req, res) =>
+          sendJson(res, 426, { error: 'upgrade_required', message: `${CHAT_PATH} speaks WebSocket` }),
+        ...(options.console ? consoleRoutes(() => this.consoleToken) : {}),
+      },
+      postRoutes: { [START_PATH]: (req, res) => void startChatOverHttp(req, res, start) },
+    });
+    // The control plane's API over chats, when the gateway was given the store's catalog.
+    const api = options.catalog
+      ? adminHttp({
+          admin: new ChatAdmin({ catalog: options.catalog, log: options.log }),
+          tokens: options.verifier,
+          logger: options.logger,
+        })
+      : undefined;
+    this.server = createServer((req, res) => (api && req.url?.startsWith(API_PREFIX) ? api(req, res) : ops(req, res)));
     this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
     // Live events sent while the bus was away are lost: read them back for every socket.
     options.bus.onReconnect(() => {

@@ -1,21 +1,21 @@
 // The ChatCatalog on MongoDB: a page of chat documents by their last activity (one indexed query),
-// then, for the chats of the page only, the newest step (runs done, the run going), the newest run
-// and the first message, read beside each other.
+// then, for the chats of the page only, their first inputs by id (one query: the title is the
+// first message among them) and each chat's newest step with a run (its status, the inputs done).
 import type { Filter } from 'mongodb';
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { ChatCatalog, ChatListQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
+import type { ChatCatalog, CatalogQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
 import type { NewInput } from '../chat-inbox.js';
 import { chatKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase } from './mongo-database.js';
 
-/** Inputs read to find the first message (the opening, and an answer or two, may come before it). */
+/** Inputs looked at for the first message (the opening, and an answer or two, may come before it). */
 const TITLE_SCAN = 8;
 
 export class MongoChatCatalog implements ChatCatalog {
   constructor(private readonly database: MongoDatabase) {}
 
-  async listChats(query: ChatListQuery): Promise<ChatSummary[]> {
+  async listChats(query: CatalogQuery): Promise<ChatSummary[]> {
     const { app_id, user_id, workflow_id, after, limit } = query;
     const filter: Filter<ChatDoc> = {
       app_id,
@@ -33,36 +33,49 @@ export class MongoChatCatalog implements ChatCatalog {
     const chats = await this.database.chats
       .find(filter, { sort: { last_input_at: -1, user_id: -1, chat_id: -1 }, limit })
       .toArray();
-    return Promise.all(chats.map((c) => this.summarize(c)));
+    return this.summarize(chats);
   }
 
   async summary(t: Tenant, chatId: string): Promise<ChatSummary | undefined> {
     const chat = await this.database.chats.findOne({ _id: chatKey({ ...t, chat_id: chatId }) });
-    return chat ? this.summarize(chat) : undefined;
+    return chat ? (await this.summarize([chat]))[0] : undefined;
   }
 
-  private async summarize(chat: ChatDoc): Promise<ChatSummary> {
-    const key = { app_id: chat.app_id, user_id: chat.user_id, chat_id: chat.chat_id };
+  /** The chats' summaries: one query for their first inputs, one per chat for its newest run. */
+  private async summarize(chats: ChatDoc[]): Promise<ChatSummary[]> {
     const { log, inputs } = this.database;
-    const projection = { inputs_done: 1, run: 1 };
-    const [newest, lastRun, firstInputs] = await Promise.all([
-      log.findOne(key, { sort: { step: -1 }, projection }),
-      log.findOne({ ...key, run: { $exists: true } }, { sort: { step: -1 }, projection }),
-      inputs.find(key, { sort: { input_seq: 1 }, limit: TITLE_SCAN, projection: { body: 1 } }).toArray(),
+    const ids = chats.flatMap((c) => Array.from({ length: TITLE_SCAN }, (_, i) => `${c._id}/${i + 1}`));
+    const [firstInputs, lastRuns] = await Promise.all([
+      inputs.find({ _id: { $in: ids } }, { projection: { body: 1 } }).toArray(),
+      Promise.all(
+        chats.map((c) =>
+          log.findOne(
+            { app_id: c.app_id, user_id: c.user_id, chat_id: c.chat_id, run: { $exists: true } },
+            { sort: { step: -1 }, projection: { inputs_done: 1, run: 1 } },
+          ),
+        ),
+      ),
     ]);
-    const status = lastRun?.run ? ((lastRun.run.finish as RunStatus | undefined) ?? 'running') : null;
-    const first = firstInputs
-      .map((i) => JSON.parse(i.body) as NewInput)
-      .find((i) => (i.kind ?? 'message') === 'message');
-    return {
-      chat_id: chat.chat_id,
-      user_id: chat.user_id,
-      workflow_id: chat.workflow_id,
-      created_at: chat.created_at,
-      last_activity_at: chat.last_input_at ?? chat.created_at,
-      runs: (newest?.inputs_done ?? 0) + (status === 'running' ? 1 : 0),
-      last_status: status,
-      title: titleOf(first?.content),
-    };
+    const bodies = new Map(firstInputs.map((i) => [i._id, JSON.parse(i.body) as NewInput]));
+    return chats.map((chat, n) => {
+      const lastRun = lastRuns[n];
+      const status = lastRun?.run ? ((lastRun.run.finish as RunStatus | undefined) ?? 'running') : null;
+      let first: NewInput | undefined;
+      for (let i = 1; i <= TITLE_SCAN && !first; i++) {
+        const input = bodies.get(`${chat._id}/${i}`);
+        if (input && (input.kind ?? 'message') === 'message') first = input;
+      }
+      return {
+        chat_id: chat.chat_id,
+        user_id: chat.user_id,
+        workflow_id: chat.workflow_id,
+        created_at: chat.created_at,
+        last_activity_at: chat.last_input_at ?? chat.created_at,
+        // The newest run's step knows the inputs done before it (and with it, once it finished).
+        runs: (lastRun?.inputs_done ?? 0) + (status === 'running' ? 1 : 0),
+        last_status: status,
+        title: titleOf(first?.content),
+      };
+    });
   }
 }

@@ -2,7 +2,7 @@
 // message read beside each chat by its key.
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { ChatCatalog, ChatListQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
+import type { ChatCatalog, CatalogQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 const ACTIVITY = 'COALESCE(c.last_input_at, c.created_at)';
@@ -43,7 +43,7 @@ function toSummary(row: SummaryRow): ChatSummary {
 export class SqliteChatCatalog implements ChatCatalog {
   constructor(private readonly database: SqliteDatabase) {}
 
-  async listChats(query: ChatListQuery): Promise<ChatSummary[]> {
+  async listChats(query: CatalogQuery): Promise<ChatSummary[]> {
     const { app_id, user_id = null, workflow_id = null, after, limit } = query;
     const rows = await this.database.attempt(
       () =>

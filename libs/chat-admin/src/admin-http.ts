@@ -1,0 +1,119 @@
+// The API over chats on HTTP (`/v1/...`, on the gateway's port): the bearer token checked as a
+// control-plane token, the path and query parsed with the protocol's schemas, the call made, and
+// the answer (or the refusal, `{error, message}`) sent as JSON.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  AdminErrorCode,
+  ChatEventsQuery,
+  ChatListQuery,
+  ChatQuery,
+  ErrorCode,
+  Id,
+  describeIssues,
+} from '@mozaiks/protocol';
+import type { AdminCaller } from '@mozaiks/protocol';
+import { sendJson } from '@mozaiks/telemetry';
+import type { Logger } from '@mozaiks/telemetry';
+import type { z } from 'zod';
+import { AdminError } from './chat-admin.js';
+import type { ChatAdmin } from './chat-admin.js';
+
+/** Every path of the API starts with this. */
+export const API_PREFIX = '/v1/';
+
+/** Checks a control-plane token (`LaunchTokenVerifier.verifyAdmin`). */
+export interface AdminTokenCheck {
+  verifyAdmin(token: string): Promise<AdminCaller>;
+}
+
+export interface AdminHttpOptions {
+  admin: ChatAdmin;
+  tokens: AdminTokenCheck;
+  logger: Logger;
+}
+
+type Call = (caller: AdminCaller, query: Record<string, string>) => Promise<unknown>;
+
+/** The handler of every request whose path starts with `/v1/`. */
+export function adminHttp(options: AdminHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) =>
+    void answer(req, res, options).catch((error: unknown) => {
+      options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'API call failed');
+      if (!res.headersSent)
+        sendJson(res, 500, { error: ErrorCode.Internal, message: 'the call failed inside the runtime; try again' });
+    });
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, options: AdminHttpOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const route = routeOf(url.pathname, options.admin);
+  if (!route) return sendJson(res, 404, { error: AdminErrorCode.NotFound, message: `no route ${url.pathname}` });
+  const call = route[req.method ?? 'GET'];
+  if (!call) {
+    const allowed = Object.keys(route).join(', ');
+    return sendJson(
+      res,
+      405,
+      { error: AdminErrorCode.MethodNotAllowed, message: `${url.pathname} answers ${allowed}` },
+      { allow: allowed },
+    );
+  }
+  const token = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (!token) {
+    const message = 'missing token: send Authorization: Bearer <jwt> with scope chats:admin';
+    return sendJson(res, 401, { error: ErrorCode.Unauthorized, message });
+  }
+  let caller: AdminCaller;
+  try {
+    caller = await options.tokens.verifyAdmin(token);
+  } catch (error) {
+    const scope = (error as { code?: string }).code === AdminErrorCode.InsufficientScope;
+    const message = error instanceof Error ? error.message : String(error);
+    return sendJson(res, scope ? 403 : 401, {
+      error: scope ? AdminErrorCode.InsufficientScope : ErrorCode.Unauthorized,
+      message,
+    });
+  }
+  try {
+    sendJson(res, 200, await call(caller, Object.fromEntries(url.searchParams)));
+  } catch (error) {
+    if (!(error instanceof AdminError)) throw error;
+    sendJson(res, error.status, { error: error.code, message: error.message });
+  }
+}
+
+/** The calls a path answers, by method; undefined for a path the API does not have. */
+function routeOf(pathname: string, admin: ChatAdmin): Record<string, Call> | undefined {
+  const parts = pathname.split('/').slice(2).map(decoded);
+  if (parts[0] !== 'chats') return undefined;
+  if (parts.length === 1) return { GET: (caller, q) => admin.listChats(caller, parse(ChatListQuery, q)) };
+  const chatId = parts[1]!;
+  if (parts.length === 2)
+    return { GET: (caller, q) => admin.getChat(caller, checkId(chatId), parse(ChatQuery, q).user_id) };
+  if (parts.length === 3 && parts[2] === 'events')
+    return { GET: (caller, q) => admin.chatEvents(caller, checkId(chatId), parse(ChatEventsQuery, q)) };
+  return undefined;
+}
+
+/** A path segment with its escapes undone (as it came when they are malformed). */
+function decoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The query as `schema` reads it. @throws AdminError 400 naming what is wrong */
+function parse<S extends z.ZodType>(schema: S, query: Record<string, string>): z.output<S> {
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) throw new AdminError(400, AdminErrorCode.InvalidRequest, describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/** A chat id from the path. @throws AdminError 400 when it cannot be one */
+function checkId(chatId: string): string {
+  if (!Id.safeParse(chatId).success)
+    throw new AdminError(400, AdminErrorCode.InvalidRequest, `chat_id "${chatId.slice(0, 128)}" is not a valid id`);
+  return chatId;
+}
