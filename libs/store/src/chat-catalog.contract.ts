@@ -93,5 +93,66 @@ export function chatCatalogContract(name: string, factory: StoreFactory): void {
       ]);
       expect(await stores.catalog.listChats({ app_id: 'app_3', limit: 100 })).toEqual([]);
     });
+
+    it('erases every trace of a chat under its lease, counts it, and a later input opens a new, empty chat', async () => {
+      await stores.inbox.accept(ada, 'c1', input('m1'));
+      await stores.inbox.accept(ada, 'c1', input('m2'));
+      await stores.inbox.accept(ada, 'c2', input('keep'));
+      const usage = {
+        type: 'usage_update' as const,
+        event_id: 'usage_run_1',
+        chat_id: 'c1',
+        user_id: 'ada',
+        app_id: 'app_1',
+        workflow_id: 'wf',
+        run_id: 'run_1',
+        tokens: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+        total_tokens: 2,
+        cost_usd: 0,
+        models: [],
+        timestamp: new Date().toISOString(),
+      };
+      const event = (id: string) => ({
+        type: 'agent_message' as const,
+        chat_id: 'c1',
+        event_id: id,
+        timestamp: new Date().toISOString(),
+        run_id: 'run_1',
+        agent: 'A',
+        content: 'secret',
+      });
+      const held = await writerFor(stores, ada, 'c1');
+      await held.writer.append({
+        messages: [{ role: 'user', content: 'secret' }],
+        events: [event('e1'), event('e2')],
+        context: { email: 'ada@example.com' },
+        run: { run_id: 'run_1', input_seq: 1, workflow_id: 'wf', finish: 'completed', usage },
+      });
+      await stores.inbox.release(held.lease, progressOf(held.writer));
+      const other = await writerFor(stores, ada, 'c2');
+      await other.writer.append({ events: [event('e9')], messages: [{ role: 'user', content: 'keep' }] });
+
+      const eraser = (await stores.inbox.acquire(ada, 'c1', 'eraser', 10_000))!;
+      expect(eraser).toBeDefined();
+      expect(await stores.catalog.erase(ada, 'c1')).toEqual({ chats: 1, events: 3 });
+      expect(await stores.catalog.summary(ada, 'c1')).toBeUndefined();
+      expect(await stores.log.getChat(ada, 'c1')).toBeUndefined();
+      expect(await stores.log.listEvents(ada, 'c1')).toEqual([]);
+      expect(await stores.log.listMessages(ada, 'c1')).toEqual([]);
+      expect(await stores.inbox.pending(ada, 'c1', 0)).toEqual([]);
+      expect(await stores.inbox.unpublishedUsage(ada, 'c1')).toEqual([]);
+      expect(await stores.catalog.chatIdsOf(ada)).toEqual(['c2']);
+      // Nothing is left to erase; the other chat is whole.
+      expect(await stores.catalog.erase(ada, 'c1')).toEqual({ chats: 0, events: 0 });
+      expect((await stores.log.listMessages(ada, 'c2')).map((m) => m.content)).toEqual(['keep']);
+      expect(await stores.inbox.pending(ada, 'c2', 0)).toHaveLength(1);
+
+      // The same chat id starts over: its first input is number 1, its history empty.
+      expect((await stores.inbox.accept(ada, 'c1', input('again'))).input.input_seq).toBe(1);
+      const fresh = await writerFor(stores, ada, 'c1', 'exec-2');
+      expect(fresh.writer.messages).toEqual([]);
+      expect(fresh.writer.chat.context).toBeUndefined();
+      expect(fresh.writer.inputsDone).toBe(0);
+    });
   });
 }

@@ -32,6 +32,21 @@ export interface ChatCatalog {
   listChats(query: CatalogQuery): Promise<ChatSummary[]>;
   /** One chat's summary; undefined when the tenant has no such chat. */
   summary(tenant: Tenant, chatId: string): Promise<ChatSummary | undefined>;
+  /** Every chat id of a user in an app. */
+  chatIdsOf(tenant: Tenant): Promise<string[]>;
+  /**
+   * Removes every trace of the chat: history, events, inputs, runs and their usage outbox, context,
+   * lease. Call it holding the chat's lease, so no holder writes to it meanwhile (the lease goes
+   * too: a writer that held it is refused from then on). Counts what it removed; zeros when the
+   * tenant has no such chat.
+   */
+  erase(tenant: Tenant, chatId: string): Promise<ErasedChat>;
+}
+
+/** What erasing a chat removed. */
+export interface ErasedChat {
+  chats: number;
+  events: number;
 }
 
 /** A title from a first message: its first `TITLE_LENGTH` characters (code points, never half of one). */

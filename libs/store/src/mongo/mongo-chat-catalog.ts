@@ -4,7 +4,7 @@
 import type { Filter } from 'mongodb';
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { ChatCatalog, CatalogQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
+import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus } from '../chat-catalog.js';
 import type { NewInput } from '../chat-inbox.js';
 import { chatKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase } from './mongo-database.js';
@@ -39,6 +39,32 @@ export class MongoChatCatalog implements ChatCatalog {
   async summary(t: Tenant, chatId: string): Promise<ChatSummary | undefined> {
     const chat = await this.database.chats.findOne({ _id: chatKey({ ...t, chat_id: chatId }) });
     return chat ? (await this.summarize([chat]))[0] : undefined;
+  }
+
+  async chatIdsOf(t: Tenant): Promise<string[]> {
+    const docs = await this.database.chats
+      .find({ app_id: t.app_id, user_id: t.user_id }, { projection: { chat_id: 1 }, sort: { chat_id: 1 } })
+      .toArray();
+    return docs.map((d) => d.chat_id);
+  }
+
+  /**
+   * Erases the log first and the chat's document last: an erase cut short leaves the chat listed,
+   * to be erased again, never steps of a chat no list shows.
+   */
+  async erase(t: Tenant, chatId: string): Promise<ErasedChat> {
+    const key = { app_id: t.app_id, user_id: t.user_id, chat_id: chatId };
+    const id = chatKey(key);
+    const { log, inputs, leases, leaseWants, chats } = this.database;
+    const steps = await log.find(key, { projection: { events: 1 } }).toArray();
+    const events = steps.reduce((n, s) => n + (JSON.parse(s.events) as unknown[]).length, 0);
+    await log.deleteMany(key);
+    await inputs.deleteMany(key);
+    await Promise.all([leases.deleteOne({ _id: id }), leaseWants.deleteOne({ _id: id })]);
+    const gone = await chats.deleteOne({ _id: id });
+    for (const noted of [...this.database.usageSteps.keys()])
+      if (noted.startsWith(`${id}\u0000`)) this.database.usageSteps.delete(noted);
+    return { chats: gone.deletedCount, events };
   }
 
   /** The chats' summaries: one query for their first inputs, one per chat for its newest run. */

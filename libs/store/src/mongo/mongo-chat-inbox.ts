@@ -25,6 +25,9 @@ function toInput(doc: InputDoc): PendingInput {
   return { ...(JSON.parse(doc.body) as NewInput), input_seq: doc.input_seq };
 }
 
+/** A remembered input number of a chat that was erased meanwhile: read where the chat is again. */
+class ChatGoneError extends Error {}
+
 /** Chats whose next input number this process remembers. */
 const REMEMBERED_CHATS = 10_000;
 
@@ -53,8 +56,8 @@ export class MongoChatInbox implements ChatInbox {
       try {
         return await this.insertAt(key, seq, input);
       } catch (error) {
-        // Another request took this number, or this request was accepted before.
-        if (!isDuplicateKey(error) || tries > 100) throw error;
+        // Another request took this number, or this request was accepted before, or the chat was erased.
+        if (!(isDuplicateKey(error) || error instanceof ChatGoneError) || tries > 100) throw error;
         seq = undefined;
       }
     }
@@ -65,6 +68,8 @@ export class MongoChatInbox implements ChatInbox {
     try {
       return await this.insertAt(key, next, input);
     } catch (error) {
+      // Erased meanwhile: its inputs are gone, so `next` is not the number this input must have.
+      if (error instanceof ChatGoneError) return undefined;
       if (!isDuplicateKey(error)) throw error;
       const same = await this.database.inputs.findOne({ ...key, request_id: input.request_id });
       return same ? { input: toInput(same), created: false } : undefined;
@@ -82,7 +87,7 @@ export class MongoChatInbox implements ChatInbox {
     // The chat is created with its first input, so any chat with inputs has its document; a later
     // input moves its last activity on (beside the insert: no round trip more).
     if (seq === 1) await ensureChat(this.database.chats, key, input.workflow_id);
-    await Promise.all([
+    const [, moved] = await Promise.all([
       this.database.inputs.insertOne({
         _id: `${id}/${seq}`,
         ...key,
@@ -92,8 +97,15 @@ export class MongoChatInbox implements ChatInbox {
         accepted_at: now,
         pending: true,
       }),
-      seq > 1 && this.database.chats.updateOne({ _id: id }, { $max: { last_input_at: now.toISOString() } }),
+      seq > 1 ? this.database.chats.updateOne({ _id: id }, { $max: { last_input_at: now.toISOString() } }) : undefined,
     ]);
+    if (moved?.matchedCount === 0) {
+      // The chat was erased since its number was remembered (here or in the process that guessed
+      // it): this input would follow inputs that are gone. Taken back; the chat starts again at 1.
+      await this.database.inputs.deleteOne({ _id: `${id}/${seq}` });
+      this.nextInput.delete(id);
+      throw new ChatGoneError();
+    }
     this.remember(id, seq + 1);
     return { input: { ...input, input_seq: seq }, created: true };
   }

@@ -1,8 +1,8 @@
 // The ChatCatalog on SQLite: one query per page over the chats table, the last run and the first
-// message read beside each chat by its key.
+// message read beside each chat by its key; a chat erased from every table in one transaction.
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { ChatCatalog, CatalogQuery, ChatSummary, RunStatus } from '../chat-catalog.js';
+import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus } from '../chat-catalog.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 const ACTIVITY = 'COALESCE(c.last_input_at, c.created_at)';
@@ -77,5 +77,27 @@ export class SqliteChatCatalog implements ChatCatalog {
           .get(t.app_id, t.user_id, chatId) as SummaryRow | undefined,
     );
     return row && toSummary(row);
+  }
+
+  async chatIdsOf(t: Tenant): Promise<string[]> {
+    const rows = await this.database.attempt(
+      () =>
+        this.database
+          .sql('SELECT chat_id FROM chats WHERE app_id = ? AND user_id = ? ORDER BY chat_id')
+          .all(t.app_id, t.user_id) as { chat_id: string }[],
+    );
+    return rows.map((r) => r.chat_id);
+  }
+
+  async erase(t: Tenant, chatId: string): Promise<ErasedChat> {
+    const db = this.database;
+    const key = [t.app_id, t.user_id, chatId];
+    const where = 'WHERE app_id = ? AND user_id = ? AND chat_id = ?';
+    return db.write(() => {
+      const events = db.sql(`DELETE FROM events ${where}`).run(...key).changes;
+      for (const table of ['messages', 'inputs', 'runs', 'leases']) db.sql(`DELETE FROM ${table} ${where}`).run(...key);
+      const chats = db.sql(`DELETE FROM chats ${where}`).run(...key).changes;
+      return { chats, events };
+    });
   }
 }
