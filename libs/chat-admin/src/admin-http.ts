@@ -7,6 +7,7 @@ import {
   ChatEventsQuery,
   ChatListQuery,
   ChatQuery,
+  EraseUserQuery,
   ErrorCode,
   Id,
   describeIssues,
@@ -15,7 +16,7 @@ import type { AdminCaller } from '@mozaiks/protocol';
 import { sendJson } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import type { z } from 'zod';
-import { AdminError } from './chat-admin.js';
+import { AdminError } from './admin-error.js';
 import type { ChatAdmin } from './chat-admin.js';
 
 /** Every path of the API starts with this. */
@@ -85,11 +86,20 @@ async function answer(req: IncomingMessage, res: ServerResponse, options: AdminH
 /** The calls a path answers, by method; undefined for a path the API does not have. */
 function routeOf(pathname: string, admin: ChatAdmin): Record<string, Call> | undefined {
   const parts = pathname.split('/').slice(2).map(decoded);
+  if (parts[0] === 'users' && parts.length === 2) {
+    const userId = parts[1]!;
+    return {
+      DELETE: (caller, q) => admin.eraseUser(caller, checkId(userId, 'user_id'), parse(EraseUserQuery, q).usage),
+    };
+  }
   if (parts[0] !== 'chats') return undefined;
   if (parts.length === 1) return { GET: (caller, q) => admin.listChats(caller, parse(ChatListQuery, q)) };
   const chatId = parts[1]!;
   if (parts.length === 2)
-    return { GET: (caller, q) => admin.getChat(caller, checkId(chatId), parse(ChatQuery, q).user_id) };
+    return {
+      GET: (caller, q) => admin.getChat(caller, checkId(chatId), parse(ChatQuery, q).user_id),
+      DELETE: (caller, q) => admin.deleteChat(caller, checkId(chatId), parse(ChatQuery, q).user_id),
+    };
   if (parts.length === 3 && parts[2] === 'events')
     return { GET: (caller, q) => admin.chatEvents(caller, checkId(chatId), parse(ChatEventsQuery, q)) };
   return undefined;
@@ -111,9 +121,9 @@ function parse<S extends z.ZodType>(schema: S, query: Record<string, string>): z
   return parsed.data;
 }
 
-/** A chat id from the path. @throws AdminError 400 when it cannot be one */
-function checkId(chatId: string): string {
-  if (!Id.safeParse(chatId).success)
-    throw new AdminError(400, AdminErrorCode.InvalidRequest, `chat_id "${chatId.slice(0, 128)}" is not a valid id`);
-  return chatId;
+/** An id from the path. @throws AdminError 400 when it cannot be one */
+function checkId(id: string, name = 'chat_id'): string {
+  if (!Id.safeParse(id).success)
+    throw new AdminError(400, AdminErrorCode.InvalidRequest, `${name} "${id.slice(0, 128)}" is not a valid id`);
+  return id;
 }

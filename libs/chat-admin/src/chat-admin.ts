@@ -2,30 +2,62 @@
 // each confined to the caller's app, a chat of another app answered as one that does not exist.
 import { AdminErrorCode } from '@mozaiks/protocol';
 import type { AdminCaller, ChatDetail, ChatEvents, ChatEventsQuery, ChatList, ChatListQuery } from '@mozaiks/protocol';
-import type { ChatCatalog, ChatLog } from '@mozaiks/store';
+import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import type { Counter } from 'prom-client';
 import type { z } from 'zod';
+import { AdminError } from './admin-error.js';
+import { ChatEraser } from './chat-eraser.js';
+import type { ChatEraserOptions, ErasedUser } from './chat-eraser.js';
+import type { ErasedChat } from '@mozaiks/store';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-/** A refused call: its HTTP status, its code and why. */
-export class AdminError extends Error {
-  override name = 'AdminError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
+/** What the calls read and change, and where data requests are audited. */
+export interface ChatAdminOptions extends ChatEraserOptions {
+  logger: Logger;
+  metrics: RuntimeMetrics;
 }
 
-/** What the calls read and change. */
-export interface ChatAdminStores {
-  catalog: ChatCatalog;
-  log: ChatLog;
-}
+/** The kinds of data request audited (`data_requests_total{kind}`). */
+export type DataRequestKind = 'delete_chat' | 'erase_user' | 'export_user' | 'fork_chat' | 'retention';
 
 export class ChatAdmin {
-  constructor(private readonly stores: ChatAdminStores) {}
+  private readonly eraser: ChatEraser;
+  private readonly requests: Counter<'kind'>;
+
+  constructor(private readonly stores: ChatAdminOptions) {
+    this.eraser = new ChatEraser(stores);
+    this.requests = stores.metrics.declare('chat-admin', (families) =>
+      families.counter(
+        'data_requests_total',
+        'Data requests carried out (deletes, erasures, exports, forks), by kind.',
+        ['kind'],
+      ),
+    );
+  }
+
+  /** Deletes the chat everywhere (its sockets closed with 4410); zeros for a chat the app does not have. */
+  async deleteChat(caller: AdminCaller, chatId: string, userId: string): Promise<{ deleted: ErasedChat }> {
+    const tenant = { app_id: caller.app_id, user_id: userId };
+    const deleted = await this.eraser.deleteChat(tenant, chatId);
+    this.audit(caller, 'delete_chat', { user_id: userId, chat_ids: [chatId], ...deleted });
+    return { deleted };
+  }
+
+  /** Erases every chat of the user in the app and their dead letters; their billing records too with `usage`. */
+  async eraseUser(caller: AdminCaller, userId: string, usage: boolean): Promise<{ deleted: ErasedUser }> {
+    const { chat_ids, ...deleted } = await this.eraser.eraseUser({ app_id: caller.app_id, user_id: userId }, { usage });
+    this.audit(caller, 'erase_user', { user_id: userId, chat_ids, usage, ...deleted });
+    return { deleted };
+  }
+
+  /** One INFO line per data request: who asked, about whom, and how much; never content. */
+  audit(caller: AdminCaller, kind: DataRequestKind, facts: Record<string, unknown>): void {
+    this.requests.inc({ kind });
+    this.stores.logger.info(
+      { kind, app_id: caller.app_id, ...facts, caller_sub: caller.sub ?? null, caller_iss: caller.iss },
+      'data request',
+    );
+  }
 
   /** The app's chats (of a user, of a workflow), newest activity first, a page at a time. */
   async listChats(caller: AdminCaller, query: z.output<typeof ChatListQuery>): Promise<z.output<typeof ChatList>> {

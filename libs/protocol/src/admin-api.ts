@@ -14,6 +14,8 @@ export const AdminErrorCode = {
   NotFound: 'not_found',
   /** 405: the path is known, the method is not. */
   MethodNotAllowed: 'method_not_allowed',
+  /** 503: the chat's run did not stop within the wait (its executor did not let it go); nothing was deleted. */
+  ChatBusy: 'chat_busy',
 } as const;
 
 /** How a chat's last run stands. */
@@ -77,6 +79,29 @@ export const ChatEvents = z.object({
     .int()
     .nullable()
     .describe('Pass as `after_seq` for the next page; null when this page holds the last events'),
+});
+
+/** `DELETE /v1/users/{user_id}`: with `usage=true` their billing records on the usage stream go too. */
+export const EraseUserQuery = z.object({
+  usage: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
+
+/** What `DELETE /v1/chats/{chat_id}` removed (zeros for a chat the app does not have, or no longer has). */
+export const DeletedChat = z.object({
+  deleted: z.object({ chats: z.number().int().min(0), events: z.number().int().min(0) }),
+});
+
+/** What `DELETE /v1/users/{user_id}` removed, by kind. */
+export const ErasedUser = z.object({
+  deleted: z.object({
+    chats: z.number().int().min(0),
+    events: z.number().int().min(0),
+    dead_letters: z.number().int().min(0).describe('Usage events webhook endpoints could not be sent'),
+    usage_events: z.number().int().min(0).describe('Billing records on the usage stream (with usage=true; else 0)'),
+  }),
 });
 
 /** Every refused call: a code and a sentence saying why. */

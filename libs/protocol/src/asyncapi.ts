@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   ChatControl,
   ChatControlReply,
+  ChatDeleted,
   ChatNudge,
   LiveEventEnvelope,
   ToolReply,
@@ -60,6 +61,13 @@ const NATS_CHANNELS: Array<
     ['app_id', 'chat_id'],
   ],
   [
+    'chatDeleted',
+    'mozaiks.chat_deleted.{app_id}.{chat_id}',
+    'A chat was deleted: every gateway closes its sockets (4410), every executor forgets it.',
+    ['chatDeleted'],
+    ['app_id', 'chat_id'],
+  ],
+  [
     'tool',
     'mozaiks.tool.{app_id}.{workflow_id}',
     'Tool calls to the tool-runners (request and reply).',
@@ -101,6 +109,7 @@ const NATS_OPERATIONS: Array<[name: string, channel: string, summary: string, me
   ['nudgeRun', 'run', 'Gateways nudge executors.', 'chatNudge'],
   ['relayEvents', 'chatEvents', "Executors publish a chat's events.", 'liveEvent'],
   ['controlChat', 'control', 'Gateways ask the serving executor.', 'chatControl', 'chatControlReply'],
+  ['announceDeletion', 'chatDeleted', 'The API over chats (or retention) announces a deleted chat.', 'chatDeleted'],
   ['callTool', 'tool', 'Executors call tools.', 'toolRequest', 'toolReply'],
   [
     'fetchWorkflowVersion',
@@ -184,6 +193,7 @@ function componentMessages(examples: Record<string, unknown[]>): {
   add('liveEvent', LiveEventEnvelope, 'A chat event on its way from an executor to the gateways');
   add('chatControl', ChatControl, 'A request to the executor serving a chat (cancel)');
   add('chatControlReply', ChatControlReply, "The executor's answer to a chat control");
+  add('chatDeleted', ChatDeleted, 'A chat that was deleted (its ids only)');
   add('toolRequest', ToolRequest, 'A tool (or hook, or lifecycle tool) to run in the tool-runner');
   add('toolReply', ToolReply, "The tool-runner's answer");
   add('workflowVersionRequest', WorkflowVersionRequest, "A request for a stored workflow version's files");

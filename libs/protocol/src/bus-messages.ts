@@ -37,6 +37,14 @@ export const ChatControlReply = z.object({
 });
 export type ChatControlReply = z.infer<typeof ChatControlReply>;
 
+/**
+ * A chat is being deleted (`erased: false`: its sockets are closed with 4410, its executor stops
+ * serving it) or was (`erased: true`: what any process kept of it is dropped, and the chat id may
+ * start a new chat).
+ */
+export const ChatDeleted = z.object({ ...ChatOf, erased: z.boolean() });
+export type ChatDeleted = z.infer<typeof ChatDeleted>;
+
 /** A chat event on its way to the gateways, with the owner it must be shown to. */
 export const ChatEventEnvelope = z.object({
   ...Owner,

@@ -15,5 +15,7 @@ export const CloseCode = {
   TokenExpired: 4001,
   /** The client read too slowly: more than WS_MAX_BUFFERED_BYTES waited for it. Reconnect with `last_seq`. */
   SlowConsumer: 4008,
+  /** The chat was deleted (the API over chats, or retention): its history is gone. Do not reconnect to it. */
+  ChatDeleted: 4410,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -17,6 +17,9 @@ export {
   ChatListQuery,
   ChatQuery,
   ChatSummary,
+  DeletedChat,
+  EraseUserQuery,
+  ErasedUser,
   RunStatus,
 } from './admin-api.js';
 export {
@@ -60,6 +63,7 @@ export type { EventBody, ServerEventType } from './events.js';
 export {
   ChatControl,
   ChatControlReply,
+  ChatDeleted,
   ChatEventEnvelope,
   ChatNudge,
   LiveEventEnvelope,

@@ -13,6 +13,10 @@ export interface Subjects {
   chat(appId: string, chatId: string): string;
   /** Requests to the executor serving a chat (cancel). */
   control(appId: string, chatId: string): string;
+  /** A chat was deleted: gateways close its sockets (4410), executors forget what they kept of it. */
+  chatDeleted(appId: string, chatId: string): string;
+  /** Every chat deletion. */
+  readonly allChatDeletions: string;
   /** Tool invocations for a workflow of an app. */
   tool(appId: string, workflowId: string): string;
   /** Every tool invocation. */
@@ -42,6 +46,8 @@ export function subjects(prefix: string = DEFAULT_SUBJECT_PREFIX): Subjects {
     allRuns: `${prefix}.run.*.*`,
     chat: (appId, chatId) => `${prefix}.chat.${appId}.${chatId}`,
     control: (appId, chatId) => `${prefix}.control.${appId}.${chatId}`,
+    chatDeleted: (appId, chatId) => `${prefix}.chat_deleted.${appId}.${chatId}`,
+    allChatDeletions: `${prefix}.chat_deleted.*.*`,
     tool: (appId, workflowId) => `${prefix}.tool.${appId}.${workflowId}`,
     allTools: `${prefix}.tool.*.*`,
     workflowVersions: `${prefix}.workflow_version`,

@@ -26,6 +26,8 @@ const PENDING_PAGE = 64;
 const TAKING_AT_ONCE = 32;
 /** Lease takings begun in one turn of the event loop: their store work is synchronous on SQLite. */
 const TAKING_PER_TICK = 8;
+/** How long a chat being deleted is served no more if the word that it was erased never comes. */
+const DELETING_MS = 60_000;
 
 /**
  * Delay before a nudge for a chat leased elsewhere is tried again. The holder was told the chat is
@@ -50,6 +52,8 @@ export class ChatSessions {
   private readonly writers = new Map<string, ChatWriter>();
   /** Chats whose usage this process failed to publish: their outbox is read on the next run. */
   private readonly usageOwed = new Set<string>();
+  /** Chats being deleted, served no more until they are erased. */
+  private readonly deleting = new Map<string, NodeJS.Timeout>();
   /** The leases of the chats served here, renewed together. */
   readonly leases: LeaseKeeper;
   private readonly runner: InputRunner;
@@ -61,6 +65,32 @@ export class ChatSessions {
     this.leases = new LeaseKeeper(options.inbox, options.leaseMs);
     this.runner = new InputRunner(options);
     this.publisher = new UsagePublisher(options);
+  }
+
+  /**
+   * The chat is being deleted: its run going stops, and it is served no more (its next inputs are
+   * not run, nudges for it are let go) until it is erased, or for a minute should that word be lost.
+   */
+  stopServing(key: string, chat: ActiveChat | undefined): void {
+    clearTimeout(this.deleting.get(key));
+    this.deleting.set(
+      key,
+      setTimeout(() => this.deleting.delete(key), DELETING_MS),
+    );
+    chat?.current?.cancel.abort();
+  }
+
+  /** Whether the chat is being deleted (`stopServing`). */
+  isDeleting(key: string): boolean {
+    return this.deleting.has(key);
+  }
+
+  /** The chat was erased: what this process kept of it (its last writer, with the history) goes. */
+  forget(key: string): void {
+    clearTimeout(this.deleting.get(key));
+    this.deleting.delete(key);
+    this.writers.delete(key);
+    this.usageOwed.delete(key);
   }
 
   /** Loads every workflow of the folder before the first chat needs one (input-runner.ts). */
@@ -119,9 +149,11 @@ export class ChatSessions {
 
   /** Holds the chat as long as someone wants it. */
   private async serveUntilIdle(holding: Holding, workflowId: string, first: number | undefined): Promise<void> {
-    const { chat, tenant, chatId } = holding;
+    const { chat, tenant, chatId, key } = holding;
     let hint = first;
     for (;;) {
+      // Being deleted: nothing more of it runs here.
+      if (this.deleting.has(key)) return;
       const served = await this.hold(holding, workflowId, hint);
       if (!served) throw new RetryLaterError(BUSY_RETRY_MS, 'chat is leased by another executor');
       if (chat.wake) {
@@ -223,10 +255,11 @@ export class ChatSessions {
     for (;;) {
       for (const input of queue) {
         if (chat.controller.signal.aborted) throw new RetryLaterError(0, 'run handed back');
+        if (this.deleting.has(holding.key)) return;
         const billed = await this.runner.run(writer, input, chat);
         if (billed) usage.add(async () => [billed], input.traceparent);
       }
-      if (complete && !chat.wake) return;
+      if ((complete && !chat.wake) || this.deleting.has(holding.key)) return;
       const woken = takeWake(chat);
       // The one input a nudge named is a lookup by id; anything else, a page.
       const next = woken !== undefined && woken === writer.inputsDone + 1 && complete;

@@ -6,6 +6,7 @@ import { RetryLaterError } from '@mozaiks/bus';
 import type { BusMessage, Subscription } from '@mozaiks/bus';
 import { FairGate, errorMessage } from '@mozaiks/common';
 import { ChatNudge, describeIssues } from '@mozaiks/protocol';
+import type { ChatDeleted } from '@mozaiks/protocol';
 import { newActiveChat, wakeUp } from './active-chat.js';
 import type { ActiveChat } from './active-chat.js';
 import { ChatSessions } from './chat-session.js';
@@ -20,6 +21,7 @@ export class Executor {
   private readonly sessions: ChatSessions;
   private subscription: Subscription | undefined;
   private versionRequests: Subscription | undefined;
+  private deletions: Subscription | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private stopping = false;
   /** Chats this process is serving, by chat key. */
@@ -41,6 +43,12 @@ export class Executor {
     const { bus, subjects } = this.options;
     await this.sessions.warmUp();
     this.versionRequests = answerVersionRequests(this.options);
+    // A chat being deleted stops here; once erased, its history must not come back with its id.
+    this.deletions = bus.subscribe<ChatDeleted>(subjects.allChatDeletions, ({ data }) => {
+      const key = chatKeyOf(data);
+      if (data.erased) this.sessions.forget(key);
+      else this.sessions.stopServing(key, this.active.get(key));
+    });
     this.subscription = bus.consume(
       subjects.allRuns,
       'executors',
@@ -85,6 +93,7 @@ export class Executor {
     for (const chat of this.active.values()) chat.controller.abort();
     while (this.running.size > 0) await Promise.allSettled([...this.running]);
     await this.versionRequests?.unsubscribe();
+    await this.deletions?.unsubscribe();
   }
 
   private async accept(message: BusMessage, attempt: number): Promise<void> {
@@ -97,7 +106,9 @@ export class Executor {
     }
     if (this.stopping) throw new RetryLaterError(0, 'executor is stopping');
     const nudge = parsed.data;
-    const key = `${nudge.app_id}\u0000${nudge.user_id}\u0000${nudge.chat_id}`;
+    const key = chatKeyOf(nudge);
+    // Its work is about to be erased with it.
+    if (this.sessions.isDeleting(key)) return;
     const serving = this.active.get(key);
     // Its serving is only publishing usage: this request is served anew at once, not acknowledged
     // beside it; its usage goes out after that serving's (and with what that one left unpublished).
@@ -142,4 +153,9 @@ export class Executor {
       this.running.delete(work);
     }
   }
+}
+
+/** A chat's key among the chats this process serves and remembers. */
+function chatKeyOf(chat: { app_id: string; user_id: string; chat_id: string }): string {
+  return `${chat.app_id}\u0000${chat.user_id}\u0000${chat.chat_id}`;
 }

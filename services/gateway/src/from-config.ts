@@ -1,5 +1,6 @@
 // The gateway and its launch-token verifier as the configuration describes them.
 import { LaunchTokenVerifier } from '@mozaiks/auth';
+import { NatsBus } from '@mozaiks/bus';
 import type { Bus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { subjects } from '@mozaiks/protocol';
@@ -42,6 +43,7 @@ export function gatewayFromConfig(
     log: parts.stores.log,
     inbox: parts.stores.inbox,
     catalog: parts.stores.catalog,
+    ...(parts.bus instanceof NatsBus ? { usageStreams: parts.bus } : {}),
     subjects: subjects(config.SUBJECT_PREFIX),
     maxMessageBytes: config.MAX_MESSAGE_BYTES,
     maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,

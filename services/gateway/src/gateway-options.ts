@@ -1,6 +1,7 @@
 // The gateway's options, and the same with every default filled in, resolved once when the
 // gateway is made: everything after reads the filled type.
 import type { LaunchTokenVerifier } from '@mozaiks/auth';
+import type { UsageStreams } from '@mozaiks/chat-admin';
 import type { Bus } from '@mozaiks/bus';
 import type { Subjects } from '@mozaiks/protocol';
 import type { ChatCatalog, ChatInbox, ChatLog } from '@mozaiks/store';
@@ -37,9 +38,12 @@ export interface GatewayOptions {
   limits?: DoorLimitSettings;
   /** Many chats of an app at once: with it, the gateway serves the API over chats under `/v1/`. @default no API */
   catalog?: ChatCatalog;
+  /** On NATS: the usage streams, where erasing a user also removes their dead letters (and billing records). */
+  usageStreams?: UsageStreams;
 }
 
-export type GatewayOptionsWithDefaults = Required<Omit<GatewayOptions, 'catalog'>> & Pick<GatewayOptions, 'catalog'>;
+type Optional = 'catalog' | 'usageStreams';
+export type GatewayOptionsWithDefaults = Required<Omit<GatewayOptions, Optional>> & Pick<GatewayOptions, Optional>;
 
 /** The options with their defaults filled in. */
 export function gatewayOptionsWithDefaults(options: GatewayOptions): GatewayOptionsWithDefaults {

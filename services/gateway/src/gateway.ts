@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import { CloseCode, ErrorCode, LiveEventEnvelope } from '@mozaiks/protocol';
-import type { LaunchContext, ServerEvent } from '@mozaiks/protocol';
+import type { ChatDeleted, LaunchContext, ServerEvent } from '@mozaiks/protocol';
 import { API_PREFIX, ChatAdmin, adminHttp } from '@mozaiks/chat-admin';
 import { opsRoutes, sendJson } from '@mozaiks/telemetry';
 import { ChatConnection } from './chat-connection.js';
@@ -69,17 +69,33 @@ export class Gateway {
     // The control plane's API over chats, when the gateway was given the store's catalog.
     const api = options.catalog
       ? adminHttp({
-          admin: new ChatAdmin({ catalog: options.catalog, log: options.log }),
+          admin: new ChatAdmin({
+            ...options,
+            catalog: options.catalog,
+            ...(options.usageStreams ? { streams: options.usageStreams } : {}),
+          }),
           tokens: options.verifier,
           logger: options.logger,
         })
       : undefined;
     this.server = createServer((req, res) => (api && req.url?.startsWith(API_PREFIX) ? api(req, res) : ops(req, res)));
     this.server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
+    // A deleted chat's sockets are closed, on every gateway.
+    options.bus.subscribe<ChatDeleted>(options.subjects.allChatDeletions, (message) => this.closeDeleted(message.data));
     // Live events sent while the bus was away are lost: read them back for every socket.
     options.bus.onReconnect(() => {
       for (const c of this.connections) c.resync();
     });
+  }
+
+  /** Closes every socket of a deleted chat with 4410 (`chat_deleted`). */
+  private closeDeleted(deleted: ChatDeleted): void {
+    for (const c of this.connections) {
+      const { app_id, user_id, chat_id } = c.launch;
+      if (app_id !== deleted.app_id || user_id !== deleted.user_id || chat_id !== deleted.chat_id) continue;
+      c.log.info('chat deleted: closing its socket');
+      c.socket.close(CloseCode.ChatDeleted, 'chat_deleted');
+    }
   }
 
   /** Listens on `port` (0 picks one) and returns the address. */

@@ -254,11 +254,11 @@ export class NatsBus implements Bus {
     }
   }
 
-  /** Removes what the stream holds on `subject` (a dead letter once it is delivered). */
-  async purge(subject: string): Promise<void> {
+  /** Removes what the stream holds on `subject` (a dead letter once it is delivered); returns how many messages. */
+  async purge(subject: string): Promise<number> {
     const spec = streamHolding(this.options.streams, subject);
     if (!spec) throw new Error(`no stream holds ${subject}`);
-    await this.jsm.streams.purge(spec.name, { filter: subject });
+    return (await this.jsm.streams.purge(spec.name, { filter: subject })).purged;
   }
 
   /**
