@@ -146,6 +146,33 @@ describe.each(stores)('the API over chats (%s)', (store) => {
     await replay.close();
     expect(paged.length).toBeGreaterThan(6);
     expect(replay.frames).toEqual(paged);
+
+    // The user's export: the chat (its history, the user's own words in it), then its events, as NDJSON.
+    const exported = await fetch(`${rt.runtime.url}/v1/users/cy/export`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(exported.headers.get('content-type')).toBe('application/x-ndjson');
+    const lines = (await exported.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ chat: { chat_id: 'chat_cy', title: 'What time is it?', runs: 3 } });
+    const history = JSON.stringify((lines[0]!.chat as { messages: unknown[] }).messages);
+    expect(history).toContain('What time is it?');
+    expect(history).toContain('And tomorrow?');
+    expect(lines.slice(1).map((l) => JSON.stringify(l.event))).toEqual(paged);
+    expect(
+      rt
+        .logs()
+        .filter((l) => l.message === 'data request')
+        .at(-1),
+    ).toMatchObject({
+      kind: 'export_user',
+      user_id: 'cy',
+      chat_ids: ['chat_cy'],
+      events: paged.length,
+      caller_sub: 'support-desk',
+    });
   }, 60_000);
 
   it('refuses a launch token, an expired or missing one, another app, and malformed calls, each with its code', async () => {

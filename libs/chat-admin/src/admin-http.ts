@@ -42,6 +42,8 @@ export function adminHttp(options: AdminHttpOptions): (req: IncomingMessage, res
       options.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'API call failed');
       if (!res.headersSent)
         sendJson(res, 500, { error: ErrorCode.Internal, message: 'the call failed inside the runtime; try again' });
+      // Cut short mid-stream: the client sees the answer end early, never a whole one.
+      else res.destroy();
     });
 }
 
@@ -76,11 +78,33 @@ async function answer(req: IncomingMessage, res: ServerResponse, options: AdminH
     });
   }
   try {
-    sendJson(res, 200, await call(caller, Object.fromEntries(url.searchParams)));
+    const answer = await call(caller, Object.fromEntries(url.searchParams));
+    if (answer instanceof Ndjson) await streamLines(res, answer.lines);
+    else sendJson(res, 200, answer);
   } catch (error) {
     if (!(error instanceof AdminError)) throw error;
     sendJson(res, error.status, { error: error.code, message: error.message });
   }
+}
+
+/** An answer sent as `application/x-ndjson`, a line at a time. */
+class Ndjson {
+  constructor(readonly lines: AsyncIterable<string>) {}
+}
+
+/** Writes the lines as they come, waiting whenever the client reads slower than they are made. */
+async function streamLines(res: ServerResponse, lines: AsyncIterable<string>): Promise<void> {
+  let started = false;
+  for await (const line of lines) {
+    if (!started) {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      started = true;
+    }
+    if (res.destroyed) return;
+    if (!res.write(line)) await new Promise((resolve) => res.once('drain', resolve));
+  }
+  if (!started) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.end();
 }
 
 /** The calls a path answers, by method; undefined for a path the API does not have. */
@@ -91,6 +115,10 @@ function routeOf(pathname: string, admin: ChatAdmin): Record<string, Call> | und
     return {
       DELETE: (caller, q) => admin.eraseUser(caller, checkId(userId, 'user_id'), parse(EraseUserQuery, q).usage),
     };
+  }
+  if (parts[0] === 'users' && parts.length === 3 && parts[2] === 'export') {
+    const userId = parts[1]!;
+    return { GET: async (caller) => new Ndjson(admin.exportUser(caller, checkId(userId, 'user_id'))) };
   }
   if (parts[0] !== 'chats') return undefined;
   if (parts.length === 1) return { GET: (caller, q) => admin.listChats(caller, parse(ChatListQuery, q)) };

@@ -17,6 +17,9 @@ export interface ChatAdminOptions extends ChatEraserOptions {
   metrics: RuntimeMetrics;
 }
 
+/** Events read at once while exporting. */
+const EXPORT_PAGE = 500;
+
 /** The kinds of data request audited (`data_requests_total{kind}`). */
 export type DataRequestKind = 'delete_chat' | 'erase_user' | 'export_user' | 'fork_chat' | 'retention';
 
@@ -48,6 +51,36 @@ export class ChatAdmin {
     const { chat_ids, ...deleted } = await this.eraser.eraseUser({ app_id: caller.app_id, user_id: userId }, { usage });
     this.audit(caller, 'erase_user', { user_id: userId, chat_ids, usage, ...deleted });
     return { deleted };
+  }
+
+  /**
+   * Everything the app keeps of a user, as NDJSON lines: for each chat, `{"chat": …}` (its summary,
+   * context variables and history, what the model is shown, the user's own messages included), then
+   * `{"event": …}` for each of its events, as a socket's replay sends them. Audited once it is whole.
+   */
+  async *exportUser(caller: AdminCaller, userId: string): AsyncGenerator<string> {
+    const tenant = { app_id: caller.app_id, user_id: userId };
+    const { catalog, log } = this.stores;
+    const chatIds = await catalog.chatIdsOf(tenant);
+    let events = 0;
+    for (const chatId of chatIds) {
+      const [summary, record, messages] = await Promise.all([
+        catalog.summary(tenant, chatId),
+        log.getChat(tenant, chatId),
+        log.listMessages(tenant, chatId),
+      ]);
+      // Erased while the export ran.
+      if (!summary) continue;
+      yield JSON.stringify({ chat: { ...summary, context_variables: record?.context ?? {}, messages } }) + '\n';
+      for (let after = 0; ;) {
+        const page = await log.listEvents(tenant, chatId, after, EXPORT_PAGE);
+        for (const event of page) yield JSON.stringify({ event }) + '\n';
+        events += page.length;
+        if (page.length < EXPORT_PAGE) break;
+        after = page.at(-1)!.seq!;
+      }
+    }
+    this.audit(caller, 'export_user', { user_id: userId, chat_ids: chatIds, chats: chatIds.length, events });
   }
 
   /** One INFO line per data request: who asked, about whom, and how much; never content. */
