@@ -46,6 +46,13 @@ export class ChatAdmin {
     return { deleted };
   }
 
+  /** Erases a chat past CHAT_RETENTION_DAYS, as `deleteChat` does; audited only when there was something to erase. */
+  async expire(caller: AdminCaller, chatId: string, userId: string): Promise<ErasedChat> {
+    const erased = await this.eraser.deleteChat({ app_id: caller.app_id, user_id: userId }, chatId);
+    if (erased.chats > 0) this.audit(caller, 'retention', { user_id: userId, chat_ids: [chatId], ...erased });
+    return erased;
+  }
+
   /** Erases every chat of the user in the app and their dead letters; their billing records too with `usage`. */
   async eraseUser(caller: AdminCaller, userId: string, usage: boolean): Promise<{ deleted: ErasedUser }> {
     const { chat_ids, ...deleted } = await this.eraser.eraseUser({ app_id: caller.app_id, user_id: userId }, { usage });

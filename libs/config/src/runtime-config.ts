@@ -90,6 +90,8 @@ export const RuntimeConfig = z
     MONGODB_MAX_POOL_SIZE: number('must be a whole number').int().min(1).default(20),
     /** Days persisted events are kept (0: for ever). Message history and usage not yet published are never removed. */
     EVENT_RETENTION_DAYS: number('must be a number of days').nonnegative().default(0),
+    /** Days without activity after which a chat is erased whole (executors' sweep); 0: kept for ever. */
+    CHAT_RETENTION_DAYS: number('must be a number of days').nonnegative().default(0),
     /** Shared secret for HS256 launch tokens. */
     JWT_SECRET: z.string().optional(),
     /** PEM public key (SPKI) for RS256/ES256 launch tokens; `\n` escapes are accepted. */

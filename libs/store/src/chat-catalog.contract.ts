@@ -92,6 +92,13 @@ export function chatCatalogContract(name: string, factory: StoreFactory): void {
         { chat_id: 'c0', title: 'elsewhere' },
       ]);
       expect(await stores.catalog.listChats({ app_id: 'app_3', limit: 100 })).toEqual([]);
+      // The retention sweep sees every app's chats last active before a moment, oldest first.
+      const cut = whole.find((s) => s.chat_id === 'c6')!.last_activity_at;
+      const stale = await stores.catalog.staleChats(cut, 100);
+      // Every chat of app_1 before c6's moment (app_2's chat came after all of them).
+      const older = whole.filter((s) => s.last_activity_at < cut);
+      expect(stale.map((s) => s.chat_id).sort()).toEqual(older.map((s) => s.chat_id).sort());
+      expect(await stores.catalog.staleChats(cut, 1)).toHaveLength(Math.min(1, stale.length));
     });
 
     it('erases every trace of a chat under its lease, counts it, and a later input opens a new, empty chat', async () => {

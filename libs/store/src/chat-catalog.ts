@@ -34,6 +34,8 @@ export interface ChatCatalog {
   summary(tenant: Tenant, chatId: string): Promise<ChatSummary | undefined>;
   /** Every chat id of a user in an app. */
   chatIdsOf(tenant: Tenant): Promise<string[]>;
+  /** Chats of every app whose last activity is before `before` (ISO 8601), at most `limit`: for the retention sweep. */
+  staleChats(before: string, limit: number): Promise<StaleChat[]>;
   /**
    * Removes every trace of the chat: history, events, inputs, runs and their usage outbox, context,
    * lease. Call it holding the chat's lease, so no holder writes to it meanwhile (the lease goes
@@ -41,6 +43,13 @@ export interface ChatCatalog {
    * tenant has no such chat.
    */
   erase(tenant: Tenant, chatId: string): Promise<ErasedChat>;
+}
+
+/** A chat without activity for too long. */
+export interface StaleChat {
+  app_id: string;
+  user_id: string;
+  chat_id: string;
 }
 
 /** What erasing a chat removed. */

@@ -17,7 +17,15 @@ export type {
   WriterBasis,
 } from './chat-log.js';
 export { TITLE_LENGTH, titleOf } from './chat-catalog.js';
-export type { CatalogPosition, CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus } from './chat-catalog.js';
+export type {
+  CatalogPosition,
+  CatalogQuery,
+  ChatCatalog,
+  ChatSummary,
+  ErasedChat,
+  RunStatus,
+  StaleChat,
+} from './chat-catalog.js';
 export { answerRequestId } from './chat-inbox.js';
 export type { Accepted, ChatInbox, NewInput, PendingInput, UsageMark } from './chat-inbox.js';
 export { openStore } from './open-store.js';

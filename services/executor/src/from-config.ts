@@ -1,5 +1,6 @@
 // The executor and its LLM client as the configuration describes them: the configured endpoint,
 // or, with none, the local demo endpoint (started here and announced loudly).
+import { ChatAdmin } from '@mozaiks/chat-admin';
 import type { Bus } from '@mozaiks/bus';
 import type { LlmCallOptions, LlmClient, LlmRequest, LlmResponse } from '@mozaiks/engine';
 import { OpenAiLlmClient, PriceTable, startDemoLlm } from '@mozaiks/llm';
@@ -9,6 +10,7 @@ import type { ChatCompletionsServer } from '@mozaiks/llm';
 import type { RuntimeConfig } from '@mozaiks/config';
 import { SpanKind, captureMessageContent, startSpan } from '@mozaiks/telemetry';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
+import { startChatRetention } from './chat-retention.js';
 import { Executor } from './executor.js';
 import { executorMetrics } from './metrics.js';
 
@@ -123,4 +125,27 @@ export function countedLlm(
       }
     },
   };
+}
+
+/** Erases chats past CHAT_RETENTION_DAYS every hour (chat-retention.ts); returns what stops it. */
+export function startChatRetentionFromConfig(
+  config: RuntimeConfig,
+  parts: Pick<ExecutorParts, 'bus' | 'stores' | 'logger' | 'metrics'>,
+): () => void {
+  if (config.CHAT_RETENTION_DAYS <= 0) return () => {};
+  const admin = new ChatAdmin({
+    ...parts.stores,
+    bus: parts.bus,
+    subjects: subjects(config.SUBJECT_PREFIX),
+    logger: parts.logger,
+    metrics: parts.metrics,
+    // A run going is given its executor's lease time (twice) to stop.
+    releaseWaitMs: config.CHAT_LEASE_SECONDS * 2000,
+  });
+  return startChatRetention({
+    admin,
+    catalog: parts.stores.catalog,
+    days: config.CHAT_RETENTION_DAYS,
+    logger: parts.logger,
+  });
 }

@@ -3,7 +3,7 @@
 // the store (MONGODB_URI, else SQLite under DATA_DIR); ops endpoints on PORT (8001).
 import { subjects } from '@mozaiks/protocol';
 import { runService, startRetention } from '@mozaiks/service';
-import { executorFromConfig, llmFromConfig } from './from-config.js';
+import { executorFromConfig, llmFromConfig, startChatRetentionFromConfig } from './from-config.js';
 import { executorMetrics } from './metrics.js';
 
 runService('executor', { defaultPort: 8001, store: true }, async ({ config, logger, metrics, bus, stores }) => {
@@ -12,11 +12,13 @@ runService('executor', { defaultPort: 8001, store: true }, async ({ config, logg
   executorMetrics(metrics).watchRunQueue(() => bus.backlog(subjects(config.SUBJECT_PREFIX).allRuns, 'executors'));
   await executor.start();
   const stopRetention = startRetention(stores!, config.EVENT_RETENTION_DAYS, logger);
+  const stopChatRetention = startChatRetentionFromConfig(config, { bus, stores: stores!, logger, metrics });
   return {
     info: { executor_id: executor.id },
     // Finishes runs for the grace period, then hands the rest back to other executors.
     stop: async () => {
       stopRetention();
+      stopChatRetention();
       await executor.stop();
     },
     close: async () => demo?.close(),

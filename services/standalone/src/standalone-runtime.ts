@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { MemoryBus } from '@mozaiks/bus';
 import type { RuntimeConfig } from '@mozaiks/config';
-import { executorFromConfig, llmFromConfig } from '@mozaiks/executor';
+import { executorFromConfig, llmFromConfig, startChatRetentionFromConfig } from '@mozaiks/executor';
 import { gatewayFromConfig } from '@mozaiks/gateway';
 import { startRetention, storeFromConfig } from '@mozaiks/service';
 import type { ChatStores } from '@mozaiks/store';
@@ -76,6 +76,12 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
   await emitter.start();
   await executor.start();
   const stopRetention = startRetention(stores, config.EVENT_RETENTION_DAYS, logger);
+  const stopChatRetention = startChatRetentionFromConfig(config, {
+    bus,
+    stores,
+    metrics,
+    logger: logger.child({ component: 'executor' }),
+  });
   const address = await gateway.listen(config.PORT, config.HOST);
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
 
@@ -88,6 +94,7 @@ export async function startStandalone(config: RuntimeConfig, deps: StandaloneDep
     setConsoleToken: (token) => void (gateway.consoleToken = token),
     stop: async () => {
       stopRetention();
+      stopChatRetention();
       await gateway.stop();
       await executor.stop();
       // Runs that just finished still have usage to deliver: let the bus carry it out.

@@ -4,7 +4,7 @@
 import type { Filter } from 'mongodb';
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus } from '../chat-catalog.js';
+import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus, StaleChat } from '../chat-catalog.js';
 import type { NewInput } from '../chat-inbox.js';
 import { chatKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase } from './mongo-database.js';
@@ -46,6 +46,16 @@ export class MongoChatCatalog implements ChatCatalog {
       .find({ app_id: t.app_id, user_id: t.user_id }, { projection: { chat_id: 1 }, sort: { chat_id: 1 } })
       .toArray();
     return docs.map((d) => d.chat_id);
+  }
+
+  async staleChats(before: string, limit: number): Promise<StaleChat[]> {
+    const docs = await this.database.chats
+      .find(
+        { last_input_at: { $lt: before } },
+        { projection: { app_id: 1, user_id: 1, chat_id: 1 }, sort: { last_input_at: 1 }, limit },
+      )
+      .toArray();
+    return docs.map(({ app_id, user_id, chat_id }) => ({ app_id, user_id, chat_id }));
   }
 
   /**

@@ -2,7 +2,7 @@
 // message read beside each chat by its key; a chat erased from every table in one transaction.
 import type { Tenant } from '@mozaiks/protocol';
 import { titleOf } from '../chat-catalog.js';
-import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus } from '../chat-catalog.js';
+import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus, StaleChat } from '../chat-catalog.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 const ACTIVITY = 'COALESCE(c.last_input_at, c.created_at)';
@@ -87,6 +87,15 @@ export class SqliteChatCatalog implements ChatCatalog {
           .all(t.app_id, t.user_id) as { chat_id: string }[],
     );
     return rows.map((r) => r.chat_id);
+  }
+
+  async staleChats(before: string, limit: number): Promise<StaleChat[]> {
+    return this.database.attempt(
+      () =>
+        this.database
+          .sql(`SELECT c.app_id, c.user_id, c.chat_id FROM chats c WHERE ${ACTIVITY} < ? ORDER BY ${ACTIVITY} LIMIT ?`)
+          .all(before, limit) as StaleChat[],
+    );
   }
 
   async erase(t: Tenant, chatId: string): Promise<ErasedChat> {
