@@ -126,6 +126,16 @@ export const StartChatRequest = z
   });
 export type StartChatRequest = z.infer<typeof StartChatRequest>;
 
+/** The answer to `POST /chat/start` (202): the input stored, or found stored before under its `request_id`. */
+export const StartChatAccepted = z.object({
+  chat_id: Id,
+  workflow_id: Id,
+  request_id: z.string(),
+  /** False when the same `request_id` was accepted before: nothing new was stored. */
+  created: z.boolean(),
+});
+export type StartChatAccepted = z.infer<typeof StartChatAccepted>;
+
 /** Parses the body of `POST /chat/start`, or says precisely what is wrong with it. */
 export function parseStartChat(body: string): { ok: true; request: StartChatRequest } | { ok: false; message: string } {
   let data: unknown = {};

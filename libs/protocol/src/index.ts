@@ -32,6 +32,7 @@ export {
   UserInputMessage,
   UiToolResponseMessage,
   UserMessage,
+  StartChatAccepted,
   StartChatRequest,
   describeIssues,
   parseClientMessage,

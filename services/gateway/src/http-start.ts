@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errorMessage } from '@mozaiks/common';
 import { ErrorCode, parseStartChat } from '@mozaiks/protocol';
+import type { StartChatAccepted } from '@mozaiks/protocol';
 import { SpanKind, sendJson, startSpan } from '@mozaiks/telemetry';
 import type { Logger } from '@mozaiks/telemetry';
 import { spanAttributes } from './client-commands.js';
@@ -77,12 +78,13 @@ export async function startChatOverHttp(
           };
     const admitted = await options.intake.admit(launch, input, log);
     log.info({ request_id: admitted.input.request_id, created: admitted.created }, 'chat started over HTTP');
-    sendJson(res, 202, {
+    const accepted: StartChatAccepted = {
       chat_id: launch.chat_id,
       workflow_id: launch.workflow_id,
       request_id: admitted.input.request_id,
       created: admitted.created,
-    });
+    };
+    sendJson(res, 202, accepted);
     span.end({ 'mozaiks.input.outcome': admitted.created ? 'accepted' : 'repeated' });
   } catch (error) {
     log.error({ error: errorMessage(error) }, "could not store the chat's start");
