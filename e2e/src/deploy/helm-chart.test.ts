@@ -239,6 +239,38 @@ describe.each(HELMS.map((h) => [h.name, h] as const))('with %s', (_name, h) => {
       { key: 'greeter__orchestrator.yaml', path: 'greeter/orchestrator.yaml' },
     ]);
   });
+
+  it('routes only the chat sockets and /chat/start from outside (and /console when asked); /v1 only when opened', () => {
+    const routed = (set: Record<string, string | number | boolean> = {}) => {
+      const objects = render({ valuesFiles: [CI_VALUES[1]!], set });
+      const ingress = ofKind(objects, 'Ingress')[0]!;
+      const route = ofKind(objects, 'HTTPRoute')[0]!;
+      return {
+        ingress: ingress.spec.rules[0].http.paths.map(
+          (p: { path: string; pathType: string }) => `${p.pathType} ${p.path}`,
+        ),
+        route: route.spec.rules[0].matches.map(
+          (m: { path: { type: string; value: string } }) => `${m.path.type} ${m.path.value}`,
+        ),
+      };
+    };
+    // ha-keda asks for the console on the Ingress only.
+    expect(routed()).toEqual({
+      ingress: ['Prefix /ws', 'Exact /chat/start', 'Prefix /console'],
+      route: ['PathPrefix /ws', 'Exact /chat/start'],
+    });
+    expect(routed({ 'ingress.chatsApi': true, 'httpRoute.chatsApi': true })).toEqual({
+      ingress: ['Prefix /ws', 'Exact /chat/start', 'Prefix /console', 'Prefix /v1'],
+      route: ['PathPrefix /ws', 'Exact /chat/start', 'PathPrefix /v1'],
+    });
+    // A host that names its own paths gets those.
+    const own = routed({
+      'ingress.hosts[0].host': 'a.example.com',
+      'ingress.hosts[0].paths[0].path': '/',
+      'ingress.hosts[0].paths[0].pathType': 'Prefix',
+    });
+    expect(own.ingress).toEqual(['Prefix /']);
+  });
 });
 
 it('keeps deploy/ (plain manifests, alert rules) in step with the chart', () => {

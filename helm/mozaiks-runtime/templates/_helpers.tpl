@@ -151,3 +151,23 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "mozaiks.runConsumer" -}}
 {{- printf "executors_%s" (printf "%s.run.*.*" .Values.config.subjectPrefix | sha256sum | trunc 10) }}
 {{- end }}
+
+{{/*
+The paths routed from outside to the gateway: its chat sockets and POST /chat/start; the console
+and the control plane's API over chats (/v1) only when the values (`console`, `chatsApi`) say so.
+Given the Ingress's or the HTTPRoute's values; a YAML list of {path, pathType}.
+*/}}
+{{- define "mozaiks.publicPaths" -}}
+- path: /ws
+  pathType: Prefix
+- path: /chat/start
+  pathType: Exact
+{{- if .console }}
+- path: /console
+  pathType: Prefix
+{{- end }}
+{{- if .chatsApi }}
+- path: /v1
+  pathType: Prefix
+{{- end }}
+{{- end }}
