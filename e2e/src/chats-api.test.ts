@@ -175,6 +175,75 @@ describe.each(stores)('the API over chats (%s)', (store) => {
     });
   }, 60_000);
 
+  it("forks a chat at a run's end: the new chat's next model call carries exactly the history up to there", async () => {
+    const token = await mintToken({
+      claims: { app_id: APP, user_id: 'fay', workflow_id: 'hello', chat_id: 'chat_fk' },
+    });
+    const client = await WsTestClient.connect(rt.wsUrl(token));
+    const first = await client.exchange('Which plan suits me?');
+    await client.exchange('And the price?');
+    await client.close();
+    const original = rt.llm.requests.at(-1)!;
+    const before = await get('/v1/chats/chat_fk/events?user_id=fay&limit=1000');
+    const end = first.find((e) => e.type === 'workflow_complete')!.seq as number;
+    const mid = first.find((e) => e.type === 'agent_message')!.seq as number;
+
+    const fork = (body: Record<string, unknown>, token = admin) =>
+      fetch(`${rt.runtime.url}/v1/chats/chat_fk/fork`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+    expect(await fork({ at_seq: mid, chat_id: 'chat_fk2', user_id: 'fay' })).toMatchObject({
+      status: 400,
+      body: { error: 'not_a_fork_point' },
+    });
+    expect(await fork({ at_seq: end, chat_id: 'chat_fk', user_id: 'fay' })).toMatchObject({
+      status: 409,
+      body: { error: 'chat_exists' },
+    });
+    expect(
+      await fork({ at_seq: end, chat_id: 'chat_fk2', user_id: 'fay' }, await adminToken({ app_id: 'app_other' })),
+    ).toMatchObject({
+      status: 404,
+    });
+    expect(await fork({ at_seq: end, chat_id: 'chat_fk2' })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_request' },
+    });
+    const made = await fork({ at_seq: end, chat_id: 'chat_fk2', user_id: 'fay' });
+    expect(made).toMatchObject({ status: 201, body: { chat_id: 'chat_fk2', user_id: 'fay', workflow_id: 'hello' } });
+
+    // "Edit and resend": the second question asked differently, on the fork.
+    const forked = await WsTestClient.connect(
+      `${rt.wsUrl(await mintToken({ claims: { app_id: APP, user_id: 'fay', workflow_id: 'hello', chat_id: 'chat_fk2' } }))}&last_seq=0`,
+    );
+    await forked.exchange('And the yearly price?');
+    await forked.close();
+    const sent = rt.llm.requests.at(-1)!;
+    expect(sent.messages.slice(0, -1)).toEqual(original.messages.slice(0, -1));
+    expect(sent.messages.at(-1)).toMatchObject({ role: 'user', content: 'And the yearly price?' });
+    // The fork replays the first run's events as its own, then its new run.
+    const replayed = forked.events.filter((e) => (e.seq as number) <= end);
+    expect(replayed.map((e) => e.event_id)).toEqual(
+      first.filter((e) => (e.seq as number) <= end).map((e) => e.event_id),
+    );
+    expect(replayed.every((e) => e.chat_id === 'chat_fk2')).toBe(true);
+    // The original is as it was.
+    expect(await get('/v1/chats/chat_fk/events?user_id=fay&limit=1000')).toEqual(before);
+    expect(
+      rt
+        .logs()
+        .filter((l) => l.message === 'data request')
+        .at(-1),
+    ).toMatchObject({
+      kind: 'fork_chat',
+      user_id: 'fay',
+      chat_ids: ['chat_fk', 'chat_fk2'],
+      at_seq: end,
+    });
+  }, 60_000);
+
   it('refuses a launch token, an expired or missing one, another app, and malformed calls, each with its code', async () => {
     await say({ user_id: 'dee' }, 'chat_dee', 'mine');
     const launch = await mintToken({

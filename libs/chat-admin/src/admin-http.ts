@@ -8,6 +8,7 @@ import {
   ChatListQuery,
   ChatQuery,
   EraseUserQuery,
+  ForkRequest,
   ErrorCode,
   Id,
   describeIssues,
@@ -33,7 +34,10 @@ export interface AdminHttpOptions {
   logger: Logger;
 }
 
-type Call = (caller: AdminCaller, query: Record<string, string>) => Promise<unknown>;
+type Call = (caller: AdminCaller, query: Record<string, string>, body: () => Promise<unknown>) => Promise<unknown>;
+
+/** Largest request body read (a fork's). */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** The handler of every request whose path starts with `/v1/`. */
 export function adminHttp(options: AdminHttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -78,12 +82,35 @@ async function answer(req: IncomingMessage, res: ServerResponse, options: AdminH
     });
   }
   try {
-    const answer = await call(caller, Object.fromEntries(url.searchParams));
+    const answer = await call(caller, Object.fromEntries(url.searchParams), () => readJson(req));
     if (answer instanceof Ndjson) await streamLines(res, answer.lines);
+    else if (answer instanceof Created) sendJson(res, 201, answer.body);
     else sendJson(res, 200, answer);
   } catch (error) {
     if (!(error instanceof AdminError)) throw error;
     sendJson(res, error.status, { error: error.code, message: error.message });
+  }
+}
+
+/** An answer that made something: 201. */
+class Created {
+  constructor(readonly body: unknown) {}
+}
+
+/** The request's JSON body. @throws AdminError 400 when it is too large or not JSON */
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new AdminError(400, AdminErrorCode.InvalidRequest, `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new AdminError(400, AdminErrorCode.InvalidRequest, 'the body is not valid JSON');
   }
 }
 
@@ -128,6 +155,11 @@ function routeOf(pathname: string, admin: ChatAdmin): Record<string, Call> | und
       GET: (caller, q) => admin.getChat(caller, checkId(chatId), parse(ChatQuery, q).user_id),
       DELETE: (caller, q) => admin.deleteChat(caller, checkId(chatId), parse(ChatQuery, q).user_id),
     };
+  if (parts.length === 3 && parts[2] === 'fork')
+    return {
+      POST: async (caller, _q, body) =>
+        new Created(await admin.forkChat(caller, checkId(chatId), parse(ForkRequest, await body()))),
+    };
   if (parts.length === 3 && parts[2] === 'events')
     return { GET: (caller, q) => admin.chatEvents(caller, checkId(chatId), parse(ChatEventsQuery, q)) };
   return undefined;
@@ -142,8 +174,8 @@ function decoded(segment: string): string {
   }
 }
 
-/** The query as `schema` reads it. @throws AdminError 400 naming what is wrong */
-function parse<S extends z.ZodType>(schema: S, query: Record<string, string>): z.output<S> {
+/** The query (or body) as `schema` reads it. @throws AdminError 400 naming what is wrong */
+function parse<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
   const parsed = schema.safeParse(query);
   if (!parsed.success) throw new AdminError(400, AdminErrorCode.InvalidRequest, describeIssues(parsed.error));
   return parsed.data;

@@ -1,12 +1,21 @@
 // The API over chats as calls, whatever carries them (HTTP on the gateway, or `mozaiks chats`):
 // each confined to the caller's app, a chat of another app answered as one that does not exist.
 import { AdminErrorCode } from '@mozaiks/protocol';
-import type { AdminCaller, ChatDetail, ChatEvents, ChatEventsQuery, ChatList, ChatListQuery } from '@mozaiks/protocol';
+import type {
+  AdminCaller,
+  ChatDetail,
+  ChatEvents,
+  ChatEventsQuery,
+  ChatList,
+  ChatListQuery,
+  ForkRequest,
+} from '@mozaiks/protocol';
 import type { Logger, RuntimeMetrics } from '@mozaiks/telemetry';
 import type { Counter } from 'prom-client';
 import type { z } from 'zod';
 import { AdminError } from './admin-error.js';
 import { ChatEraser } from './chat-eraser.js';
+import { ChatForker } from './chat-forker.js';
 import type { ChatEraserOptions, ErasedUser } from './chat-eraser.js';
 import type { ErasedChat } from '@mozaiks/store';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -25,10 +34,12 @@ export type DataRequestKind = 'delete_chat' | 'erase_user' | 'export_user' | 'fo
 
 export class ChatAdmin {
   private readonly eraser: ChatEraser;
+  private readonly forker: ChatForker;
   private readonly requests: Counter<'kind'>;
 
   constructor(private readonly stores: ChatAdminOptions) {
     this.eraser = new ChatEraser(stores);
+    this.forker = new ChatForker(stores);
     this.requests = stores.metrics.declare('chat-admin', (families) =>
       families.counter(
         'data_requests_total',
@@ -88,6 +99,26 @@ export class ChatAdmin {
       }
     }
     this.audit(caller, 'export_user', { user_id: userId, chat_ids: chatIds, chats: chatIds.length, events });
+  }
+
+  /**
+   * A new chat of the same user, workflow and version holding this one's history, context variables
+   * and events as they were at `at_seq` (the end of a run, or 0): "edit and resend", "try again".
+   */
+  async forkChat(
+    caller: AdminCaller,
+    chatId: string,
+    request: z.output<typeof ForkRequest>,
+  ): Promise<z.output<typeof ChatDetail>> {
+    const tenant = { app_id: caller.app_id, user_id: request.user_id };
+    const forked = await this.forker.fork(tenant, chatId, request.at_seq, request.chat_id);
+    this.audit(caller, 'fork_chat', {
+      user_id: request.user_id,
+      chat_ids: [chatId, request.chat_id],
+      at_seq: request.at_seq,
+      ...forked,
+    });
+    return this.getChat(caller, request.chat_id, request.user_id);
   }
 
   /** One INFO line per data request: who asked, about whom, and how much; never content. */

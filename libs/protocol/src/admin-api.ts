@@ -16,6 +16,10 @@ export const AdminErrorCode = {
   MethodNotAllowed: 'method_not_allowed',
   /** 503: the chat's run did not stop within the wait (its executor did not let it go); nothing was deleted. */
   ChatBusy: 'chat_busy',
+  /** 400: a fork's `at_seq` does not end a run of the chat (nor is 0). */
+  NotAForkPoint: 'not_a_fork_point',
+  /** 409: a fork's new `chat_id` is a chat of that user already. */
+  ChatExists: 'chat_exists',
 } as const;
 
 /** How a chat's last run stands. */
@@ -102,6 +106,16 @@ export const ErasedUser = z.object({
     dead_letters: z.number().int().min(0).describe('Usage events webhook endpoints could not be sent'),
     usage_events: z.number().int().min(0).describe('Billing records on the usage stream (with usage=true; else 0)'),
   }),
+});
+
+/** `POST /v1/chats/{chat_id}/fork`: a new chat of the same user holding the history as it was at `at_seq`. */
+export const ForkRequest = z.strictObject({
+  /** Where the new chat starts from: the seq ending a run (its `workflow_complete`, or the usage after it), or 0. */
+  at_seq: z.number().int().min(0),
+  /** The new chat's id: no chat of the user may have it yet. */
+  chat_id: Id,
+  /** The user of both chats. */
+  user_id: Id,
 });
 
 /** Every refused call: a code and a sentence saying why. */

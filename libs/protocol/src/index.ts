@@ -20,6 +20,7 @@ export {
   DeletedChat,
   EraseUserQuery,
   ErasedUser,
+  ForkRequest,
   RunStatus,
 } from './admin-api.js';
 export {

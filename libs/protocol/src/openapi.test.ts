@@ -24,6 +24,7 @@ describe('openapi.yaml', () => {
       '/v1/chats': ['get'],
       '/v1/chats/{chat_id}': ['delete', 'get'],
       '/v1/chats/{chat_id}/events': ['get'],
+      '/v1/chats/{chat_id}/fork': ['post'],
       '/v1/users/{user_id}': ['delete'],
       '/v1/users/{user_id}/export': ['get'],
       '/health': ['get'],

@@ -14,6 +14,7 @@ import {
   DeletedChat,
   EraseUserQuery,
   ErasedUser,
+  ForkRequest,
 } from './admin-api.js';
 import { StartChatAccepted, StartChatRequest } from './client-messages.js';
 import { ServerEvent } from './events.js';
@@ -57,8 +58,8 @@ const NOT_FOUND = {
 };
 const ADMIN = { security: [{ controlPlane: [] }], tags: ['Control-plane API'] };
 
-function paths(): Json {
-  const chatId = pathId('chat_id');
+/** What clients call with their launch token. */
+function clientPaths(): Json {
   return {
     '/chat/start': {
       post: {
@@ -78,6 +79,13 @@ function paths(): Json {
         },
       },
     },
+  };
+}
+
+/** The API over one app's chats. */
+function chatPaths(): Json {
+  const chatId = pathId('chat_id');
+  return {
     '/v1/chats': {
       get: {
         ...ADMIN,
@@ -119,6 +127,32 @@ function paths(): Json {
         responses: { '200': answer('Events after `after_seq`, oldest first', 'ChatEvents'), ...REFUSALS, ...NOT_FOUND },
       },
     },
+    '/v1/chats/{chat_id}/fork': {
+      post: {
+        ...ADMIN,
+        summary:
+          "A new chat of the same user, workflow and workflow version holding this chat's history, context variables and events as they were at `at_seq` (edit and resend, try again)",
+        parameters: [chatId],
+        requestBody: { required: true, content: json('ForkRequest') },
+        responses: {
+          '201': answer('The new chat', 'ChatDetail'),
+          '400': answer(
+            '`not_a_fork_point`: `at_seq` does not end a run of the chat (nor is 0); `invalid_request`: a malformed body',
+            'ApiError',
+          ),
+          '401': REFUSALS['401'],
+          '403': REFUSALS['403'],
+          ...NOT_FOUND,
+          '409': answer('`chat_exists`: the user has a chat with the new `chat_id` already', 'ApiError'),
+        },
+      },
+    },
+  };
+}
+
+/** The API over one user's data in an app. */
+function userPaths(): Json {
+  return {
     '/v1/users/{user_id}': {
       delete: {
         ...ADMIN,
@@ -143,6 +177,12 @@ function paths(): Json {
         },
       },
     },
+  };
+}
+
+/** The probes. */
+function opsPaths(): Json {
+  return {
     '/health': {
       get: {
         summary: 'Liveness: the process answers',
@@ -160,6 +200,10 @@ function paths(): Json {
   };
 }
 
+function paths(): Json {
+  return { ...clientPaths(), ...chatPaths(), ...userPaths(), ...opsPaths() };
+}
+
 /** One line of an export. */
 const ExportLine = z.union([
   z.object({ chat: ChatDetail.extend({ messages: z.array(z.record(z.string(), z.unknown())) }) }),
@@ -171,6 +215,7 @@ export function openApiDocument(): Json {
   const schemas: Record<string, z.ZodType> = {
     StartChatRequest,
     StartChatAccepted,
+    ForkRequest,
     ChatSummary,
     ChatList,
     ChatDetail,
@@ -204,7 +249,7 @@ export function openApiDocument(): Json {
       schemas: Object.fromEntries(
         Object.entries(schemas).map(([name, schema]) => [
           name,
-          schemaOf(schema, name === 'StartChatRequest' ? 'input' : 'output'),
+          schemaOf(schema, ['StartChatRequest', 'ForkRequest'].includes(name) ? 'input' : 'output'),
         ]),
       ),
       securitySchemes: {

@@ -1,6 +1,7 @@
 // The ChatCatalog port: what the API over chats (and `mozaiks chats`) reads of many chats at once,
 // one app at a time: a summary per chat, newest activity first, page by page.
-import type { ChatSummary, Tenant } from '@mozaiks/protocol';
+import type { ChatSummary, ServerEvent, Tenant } from '@mozaiks/protocol';
+import type { StoredMessage } from './chat-log.js';
 
 export type { ChatSummary, RunStatus } from '@mozaiks/protocol';
 
@@ -37,12 +38,40 @@ export interface ChatCatalog {
   /** Chats of every app whose last activity is before `before` (ISO 8601), at most `limit`: for the retention sweep. */
   staleChats(before: string, limit: number): Promise<StaleChat[]>;
   /**
+   * The chat as it was at `atSeq`, to start a new chat from: its history, context variables and
+   * events up to there. `atSeq` must end a run (its last event, or its `workflow_complete` with only
+   * billing after it), which is also where the next user message starts; or be 0. Undefined for no
+   * such chat; `not_a_fork_point` for any other seq (the middle of a run, or a run stored before
+   * runs noted their ends).
+   */
+  forkPoint(tenant: Tenant, chatId: string, atSeq: number): Promise<ForkPoint | 'not_a_fork_point' | undefined>;
+  /**
    * Removes every trace of the chat: history, events, inputs, runs and their usage outbox, context,
    * lease. Call it holding the chat's lease, so no holder writes to it meanwhile (the lease goes
    * too: a writer that held it is refused from then on). Counts what it removed; zeros when the
    * tenant has no such chat.
    */
   erase(tenant: Tenant, chatId: string): Promise<ErasedChat>;
+}
+
+/** A chat as it was at a fork point. */
+export interface ForkPoint {
+  workflow_id: string;
+  workflow_version?: string;
+  messages: StoredMessage[];
+  context?: Record<string, unknown>;
+  /** Its events up to the fork point, oldest first. */
+  events: ServerEvent[];
+}
+
+/**
+ * Whether `atSeq` ends the run whose finishing step's events end at `endSeq`; `from` holds the
+ * chat's events from `atSeq` to `endSeq` (fewer when old events were pruned).
+ */
+export function endsRun(atSeq: number, endSeq: number, from: readonly ServerEvent[]): boolean {
+  if (atSeq === endSeq) return true;
+  const [first, ...after] = from;
+  return first?.seq === atSeq && first.type === 'workflow_complete' && after.every((e) => e.type === 'usage_update');
 }
 
 /** A chat without activity for too long. */

@@ -16,13 +16,14 @@ export type {
   UnfinishedRun,
   WriterBasis,
 } from './chat-log.js';
-export { TITLE_LENGTH, titleOf } from './chat-catalog.js';
+export { TITLE_LENGTH, endsRun, titleOf } from './chat-catalog.js';
 export type {
   CatalogPosition,
   CatalogQuery,
   ChatCatalog,
   ChatSummary,
   ErasedChat,
+  ForkPoint,
   RunStatus,
   StaleChat,
 } from './chat-catalog.js';

@@ -2,9 +2,18 @@
 // then, for the chats of the page only, their first inputs by id (one query: the title is the
 // first message among them) and each chat's newest step with a run (its status, the inputs done).
 import type { Filter } from 'mongodb';
-import type { Tenant } from '@mozaiks/protocol';
-import { titleOf } from '../chat-catalog.js';
-import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus, StaleChat } from '../chat-catalog.js';
+import type { ServerEvent, Tenant } from '@mozaiks/protocol';
+import type { StoredMessage } from '../chat-log.js';
+import { endsRun, titleOf } from '../chat-catalog.js';
+import type {
+  CatalogQuery,
+  ChatCatalog,
+  ChatSummary,
+  ErasedChat,
+  RunStatus,
+  ForkPoint,
+  StaleChat,
+} from '../chat-catalog.js';
 import type { NewInput } from '../chat-inbox.js';
 import { chatKey } from './mongo-database.js';
 import type { ChatDoc, MongoDatabase } from './mongo-database.js';
@@ -56,6 +65,30 @@ export class MongoChatCatalog implements ChatCatalog {
       )
       .toArray();
     return docs.map(({ app_id, user_id, chat_id }) => ({ app_id, user_id, chat_id }));
+  }
+
+  async forkPoint(t: Tenant, chatId: string, atSeq: number): Promise<ForkPoint | 'not_a_fork_point' | undefined> {
+    const key = { app_id: t.app_id, user_id: t.user_id, chat_id: chatId };
+    const { chats, log } = this.database;
+    const chat = await chats.findOne({ _id: chatKey(key) });
+    if (!chat) return undefined;
+    if (atSeq === 0) return { workflow_id: chat.workflow_id, messages: [], events: [] };
+    const end = await log.findOne(
+      { ...key, 'run.finish': { $exists: true }, last_seq: { $gte: atSeq } },
+      { sort: { step: 1 } },
+    );
+    if (!end) return 'not_a_fork_point';
+    const stepEvents = (JSON.parse(end.events) as ServerEvent[]).filter((e) => (e.seq ?? 0) >= atSeq);
+    if (!endsRun(atSeq, end.last_seq, stepEvents)) return 'not_a_fork_point';
+    // Every step up to the run's end carries its part of the history and of the events.
+    const steps = await log.find({ ...key, step: { $lte: end.step } }, { sort: { step: 1 } }).toArray();
+    return {
+      workflow_id: chat.workflow_id,
+      ...(end.workflow_version ? { workflow_version: end.workflow_version } : {}),
+      messages: steps.flatMap((s) => JSON.parse(s.messages) as StoredMessage[]),
+      ...(end.context ? { context: JSON.parse(end.context) as Record<string, unknown> } : {}),
+      events: steps.flatMap((s) => JSON.parse(s.events) as ServerEvent[]).filter((e) => (e.seq ?? 0) <= atSeq),
+    };
   }
 
   /**

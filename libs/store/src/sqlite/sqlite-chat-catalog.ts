@@ -1,8 +1,17 @@
 // The ChatCatalog on SQLite: one query per page over the chats table, the last run and the first
 // message read beside each chat by its key; a chat erased from every table in one transaction.
-import type { Tenant } from '@mozaiks/protocol';
-import { titleOf } from '../chat-catalog.js';
-import type { CatalogQuery, ChatCatalog, ChatSummary, ErasedChat, RunStatus, StaleChat } from '../chat-catalog.js';
+import type { ServerEvent, Tenant } from '@mozaiks/protocol';
+import type { StoredMessage } from '../chat-log.js';
+import { endsRun, titleOf } from '../chat-catalog.js';
+import type {
+  CatalogQuery,
+  ChatCatalog,
+  ChatSummary,
+  ErasedChat,
+  RunStatus,
+  ForkPoint,
+  StaleChat,
+} from '../chat-catalog.js';
 import type { SqliteDatabase } from './sqlite-database.js';
 
 const ACTIVITY = 'COALESCE(c.last_input_at, c.created_at)';
@@ -96,6 +105,47 @@ export class SqliteChatCatalog implements ChatCatalog {
           .sql(`SELECT c.app_id, c.user_id, c.chat_id FROM chats c WHERE ${ACTIVITY} < ? ORDER BY ${ACTIVITY} LIMIT ?`)
           .all(before, limit) as StaleChat[],
     );
+  }
+
+  async forkPoint(t: Tenant, chatId: string, atSeq: number): Promise<ForkPoint | 'not_a_fork_point' | undefined> {
+    const db = this.database;
+    const key = [t.app_id, t.user_id, chatId];
+    const where = 'app_id = ? AND user_id = ? AND chat_id = ?';
+    return db.read(() => {
+      const chat = db.sql(`SELECT workflow_id, workflow_version FROM chats WHERE ${where}`).get(...key) as
+        { workflow_id: string; workflow_version: string | null } | undefined;
+      if (!chat) return undefined;
+      const point = {
+        workflow_id: chat.workflow_id,
+        ...(chat.workflow_version ? { workflow_version: chat.workflow_version } : {}),
+      };
+      if (atSeq === 0) return { ...point, messages: [], events: [] };
+      const run = db
+        .sql(
+          `SELECT end_seq, end_messages, end_context FROM runs WHERE ${where} AND end_seq >= ? ORDER BY end_seq LIMIT 1`,
+        )
+        .get(...key, atSeq) as { end_seq: number; end_messages: number; end_context: string | null } | undefined;
+      const events = (seqFrom: number, seqTo: number) =>
+        (
+          db
+            .sql(`SELECT body FROM events WHERE ${where} AND seq >= ? AND seq <= ? ORDER BY seq`)
+            .all(...key, seqFrom, seqTo) as {
+            body: string;
+          }[]
+        ).map((r) => JSON.parse(r.body) as ServerEvent);
+      if (!run || !endsRun(atSeq, run.end_seq, events(atSeq, run.end_seq))) return 'not_a_fork_point' as const;
+      const messages = (
+        db.sql(`SELECT body FROM messages WHERE ${where} AND idx < ? ORDER BY idx`).all(...key, run.end_messages) as {
+          body: string;
+        }[]
+      ).map((r) => JSON.parse(r.body) as StoredMessage);
+      return {
+        ...point,
+        messages,
+        ...(run.end_context ? { context: JSON.parse(run.end_context) as Record<string, unknown> } : {}),
+        events: events(1, atSeq),
+      };
+    });
   }
 
   async erase(t: Tenant, chatId: string): Promise<ErasedChat> {

@@ -153,9 +153,9 @@ export class SqliteChatLog implements ChatLog {
       const run = step.run;
       const all = [...(step.events ?? []), ...(run?.usage ? [run.usage as NewEvent] : [])];
       const { events, lastSeq } = this.insertEvents(key, counters.last_seq, all);
-      const { steps: position } = db
+      const { steps: position, context } = db
         .sql(
-          'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), workflow_version = COALESCE(?, workflow_version), updated_at = ?, steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps',
+          'UPDATE chats SET awaiting = ?, context = COALESCE(?, context), workflow_version = COALESCE(?, workflow_version), updated_at = ?, steps = steps + 1, last_seq = ?, next_message = ?, inputs_done = MAX(inputs_done, ?) WHERE app_id = ? AND user_id = ? AND chat_id = ? RETURNING steps, context',
         )
         .get(
           step.awaitInput ? JSON.stringify(step.awaitInput) : null,
@@ -166,8 +166,10 @@ export class SqliteChatLog implements ChatLog {
           nextMessage,
           run?.finish ? run.input_seq : 0,
           ...key,
-        ) as { steps: number };
-      if (run) this.recordRun(key, run, run.usage ? events.at(-1) : undefined);
+        ) as { steps: number; context: string | null };
+      // A finished run notes where it left the chat: a fork from its end starts from there.
+      const end = { seq: lastSeq, messages: nextMessage, context };
+      if (run) this.recordRun(key, run, run.usage ? events.at(-1) : undefined, end);
       return { events, position };
     });
   }
@@ -220,7 +222,12 @@ export class SqliteChatLog implements ChatLog {
   }
 
   /** The run's row: created with its first step, its calls added, and finished (with its usage in the outbox) by its last. */
-  private recordRun(key: ChatKey, run: RunPart, usage: ServerEvent | undefined): void {
+  private recordRun(
+    key: ChatKey,
+    run: RunPart,
+    usage: ServerEvent | undefined,
+    end: { seq: number; messages: number; context: string | null },
+  ): void {
     const db = this.database;
     db.sql(
       "INSERT OR IGNORE INTO runs (app_id, user_id, chat_id, run_id, input_seq, workflow_id, status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
@@ -234,13 +241,16 @@ export class SqliteChatLog implements ChatLog {
     }
     if (run.finish) {
       db.sql(
-        'UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?',
+        'UPDATE runs SET calls = COALESCE(?, calls), status = ?, finished_at = ?, usage = ?, usage_published = ?, end_seq = ?, end_messages = ?, end_context = ? WHERE app_id = ? AND user_id = ? AND chat_id = ? AND run_id = ?',
       ).run(
         calls,
         run.finish,
         new Date().toISOString(),
         usage ? JSON.stringify(usage) : null,
         usage ? 0 : 1,
+        end.seq,
+        end.messages,
+        end.context,
         ...key,
         run.run_id,
       );

@@ -62,6 +62,10 @@ const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> 
   ['chats', 'updated_at', 'TEXT'],
   // When the chat last took an input: what the API over chats lists them by.
   ['chats', 'last_input_at', 'TEXT'],
+  // Where a finished run left the chat (its last event, the history's length, the context): a fork point.
+  ['runs', 'end_seq', 'INTEGER'],
+  ['runs', 'end_messages', 'INTEGER'],
+  ['runs', 'end_context', 'TEXT'],
 ];
 
 /** Lease columns added since leases got their epoch. */
