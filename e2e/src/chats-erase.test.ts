@@ -26,7 +26,10 @@ async function everything(rt: TestRuntime, mongo: MongoTestServer | undefined): 
       for (const { name } of tables)
         found.set(
           name,
-          (db.prepare(`SELECT * FROM ${name}`).all()).map((r) => JSON.stringify(r)),
+          db
+            .prepare(`SELECT * FROM ${name}`)
+            .all()
+            .map((r) => JSON.stringify(r)),
         );
     } finally {
       db.close();
