@@ -75,11 +75,12 @@ export class ChatAdmin {
    * Everything the app keeps of a user, as NDJSON lines: for each chat, `{"chat": …}` (its summary,
    * context variables and history, what the model is shown, the user's own messages included), then
    * `{"event": …}` for each of its events, as a socket's replay sends them. Audited once it is whole.
+   * With `only`, those chats of the user alone.
    */
-  async *exportUser(caller: AdminCaller, userId: string): AsyncGenerator<string> {
+  async *exportUser(caller: AdminCaller, userId: string, only?: string[]): AsyncGenerator<string> {
     const tenant = { app_id: caller.app_id, user_id: userId };
     const { catalog, log } = this.stores;
-    const chatIds = await catalog.chatIdsOf(tenant);
+    const chatIds = only ?? (await catalog.chatIdsOf(tenant));
     let events = 0;
     for (const chatId of chatIds) {
       const [summary, record, messages] = await Promise.all([

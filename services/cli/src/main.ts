@@ -10,6 +10,7 @@ import { usageCommand } from './usage.js';
 import { doctor } from './doctor.js';
 import { replayChat } from './replay.js';
 import { chatCommand } from './chat.js';
+import { chatsCommand, usersCommand } from './chats.js';
 import { strandedChats, validateWorkflows } from './validate.js';
 import { workflowsCommand } from './workflows.js';
 import type { ValidationReport } from './validate.js';
@@ -28,6 +29,11 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
        mozaiks usage dead-letters [--sink <url>] [--json]
        mozaiks usage replay --from <ISO> [--to <ISO>] [--app <app_id>] [--sink <url>]
        mozaiks usage report --from <ISO> --to <ISO> [--app <app_id>] [--json]
+       mozaiks chats list --app <app_id> [--user <user_id>] [--workflow <id>] [--limit 50] [--cursor c] [--json]
+       mozaiks chats show|export|delete <chat> --app <app_id> --user <user_id> [--json]
+       mozaiks chats fork <chat> --app <app_id> --user <user_id> --at-seq <n> --to <new chat> [--json]
+       mozaiks users erase <user_id> --app <app_id> [--usage] [--json]
+       mozaiks users export <user_id> --app <app_id>
 
   validate [dir]   check the workflow folder dir, or every workflow folder in it
                    (default: WORKFLOWS_DIR or ./workflows); exit code 1 on any problem.
@@ -67,6 +73,18 @@ const USAGE = `usage: mozaiks validate [dir] [--strict]
                    receivers de-duplicate; a delivered event leaves the dead letters; exit code 1
                    when some could not be delivered
     report         runs, tokens and cost of the period by app, workflow and model
+  chats, users     the control plane's API over chats (README, "Control-plane API") on the store
+                   and NATS directly, for operators without the HTTP path; each delete, erasure,
+                   export and fork is audited as the API's are (a "data request" line on stderr)
+    chats list     an app's chats, newest activity first, a page at a time
+    chats show     a chat's summary and context variables
+    chats export   a chat as NDJSON: {"chat": …} (with its history), then {"event": …} lines
+    chats delete   a chat everywhere: its sockets closed (4410, with NATS_URL), its run stopped,
+                   everything of it removed from the store
+    chats fork     a new chat (--to) of the same user from the end of a run (--at-seq)
+    users erase    every chat of the user in the app, their usage dead letters (with NATS_URL),
+                   and with --usage their billing records on the usage stream
+    users export   every chat of the user, as chats export
 
 exit codes: 0 done, 1 what was checked or asked for is not right (the message says what),
 2 a command line it cannot run (unknown command or flag, a bad value)`;
@@ -205,6 +223,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'workflows')
     return reporting(() => workflowsCommand(rest, (line) => process.stdout.write(`${line}\n`)));
   if (command === 'replay') return reporting(() => replayChat(rest, (line) => process.stdout.write(`${line}\n`)));
+  if (command === 'chats') return reporting(() => chatsCommand(rest, (line) => process.stdout.write(`${line}\n`)));
+  if (command === 'users') return reporting(() => usersCommand(rest, (line) => process.stdout.write(`${line}\n`)));
   return usage(command === '--help' || command === '-h' ? 0 : 2);
 }
 
