@@ -37,6 +37,10 @@ export interface ErasedUser extends ErasedChat {
   usage_events: number;
 }
 
+/** Events looked at for the chat's latest billing records, and how recent those are. */
+const RECENT_EVENTS = 50;
+const RECENT_USAGE_MS = 10 * 60_000;
+
 /** How long the eraser's own lease lasts: the erase is a few writes. */
 const ERASER_LEASE_MS = 60_000;
 
@@ -47,12 +51,20 @@ export class ChatEraser {
 
   /** Erases the chat everywhere; zeros when the tenant has none such. @throws AdminError 503 when its run would not stop */
   async deleteChat(tenant: Tenant, chatId: string): Promise<ErasedChat> {
+    const { recentUsage: _recent, ...erased } = await this.eraseChat(tenant, chatId);
+    return erased;
+  }
+
+  /** `deleteChat`, with the ids of the chat's latest billing records (those that may still be on their way to the usage stream). */
+  private async eraseChat(tenant: Tenant, chatId: string): Promise<ErasedChat & { recentUsage: string[] }> {
     const { bus, subjects, catalog } = this.options;
     const deleting: ChatDeleted = { v: 1, ...tenant, chat_id: chatId, erased: false };
     const subject = subjects.chatDeleted(tenant.app_id, chatId);
     // Its sockets go first (nothing more comes into the chat from them), and its executor stops serving it.
     await bus.publish(subject, deleting);
     const lease = await this.takeLease(tenant, chatId);
+    await this.usageSent(tenant, chatId);
+    const recentUsage = await this.recentUsage(tenant, chatId);
     // A holder that never let go (its lease expired) is fenced off before anything is removed.
     if (lease.takeover) {
       const chat = await this.options.log.getChat(tenant, chatId);
@@ -61,17 +73,19 @@ export class ChatEraser {
     const erased = await catalog.erase(tenant, chatId);
     // Once it is gone: every process forgets what it kept of it, and its id may start a new chat.
     await bus.publish(subject, { ...deleting, erased: true });
-    return erased;
+    return { ...erased, recentUsage };
   }
 
   /** Erases every chat of the user in the app, their usage dead letters, and with `usage` their billing records. */
   async eraseUser(tenant: Tenant, options: { usage: boolean }): Promise<ErasedUser & { chat_ids: string[] }> {
     const chatIds = await this.options.catalog.chatIdsOf(tenant);
     const total: ErasedUser = { chats: 0, events: 0, dead_letters: 0, usage_events: 0 };
+    const inFlight: string[] = [];
     for (const chatId of chatIds) {
-      const erased = await this.deleteChat(tenant, chatId);
+      const erased = await this.eraseChat(tenant, chatId);
       total.chats += erased.chats;
       total.events += erased.events;
+      inFlight.push(...erased.recentUsage);
     }
     const streams = this.options.streams;
     if (streams) {
@@ -81,9 +95,48 @@ export class ChatEraser {
         if (letter.data.app_id === tenant.app_id && letter.data.event?.user_id === tenant.user_id)
           theirs.push(letter.subject);
       for (const subject of theirs) total.dead_letters += await streams.purge(subject);
-      if (options.usage) total.usage_events = await streams.purge(subjects.usage(tenant.app_id, tenant.user_id));
+      if (options.usage) {
+        const theirUsage = subjects.usage(tenant.app_id, tenant.user_id);
+        // A run cut short by the erase bills what it used: its record is on its way through the
+        // usage-emitter. The latest records are waited for, so none lands after the purge.
+        await this.arrived(streams, theirUsage, inFlight);
+        total.usage_events = await streams.purge(theirUsage);
+      }
     }
     return { ...total, chat_ids: chatIds };
+  }
+
+  /** The ids of the chat's billing records made in the last minutes: the ones that may not be on the usage stream yet. */
+  private async recentUsage(tenant: Tenant, chatId: string): Promise<string[]> {
+    const chat = await this.options.log.getChat(tenant, chatId);
+    if (!chat) return [];
+    const last = await this.options.log.listEvents(
+      tenant,
+      chatId,
+      Math.max(0, chat.last_seq - RECENT_EVENTS),
+      RECENT_EVENTS,
+    );
+    const since = Date.now() - RECENT_USAGE_MS;
+    return last.filter((e) => e.type === 'usage_update' && Date.parse(e.timestamp) > since).map((e) => e.event_id);
+  }
+
+  /** Waits (within the release wait) until every one of `ids` is on the stream at `subject`. */
+  private async arrived(streams: UsageStreams, subject: string, ids: string[]): Promise<void> {
+    const deadline = Date.now() + (this.options.releaseWaitMs ?? 30_000);
+    for (let missing = new Set(ids); missing.size > 0 && Date.now() < deadline;) {
+      for await (const m of streams.read<{ event_id?: string }>(subject)) missing.delete(m.data.event_id ?? '');
+      if (missing.size > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * Waits (within the release wait) until the chat's usage outbox is empty: a run that was stopped
+   * bills what it used, and its record goes on to billing before its chat is erased.
+   */
+  private async usageSent(tenant: Tenant, chatId: string): Promise<void> {
+    const deadline = Date.now() + (this.options.releaseWaitMs ?? 30_000);
+    while ((await this.options.inbox.unpublishedUsage(tenant, chatId)).length > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
   }
 
   /**
