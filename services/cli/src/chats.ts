@@ -5,11 +5,10 @@ import { userInfo } from 'node:os';
 import { MemoryBus, NatsBus } from '@mozaiks/bus';
 import type { Bus } from '@mozaiks/bus';
 import { AdminError, ChatAdmin } from '@mozaiks/chat-admin';
-import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
-import { errorMessage } from '@mozaiks/common';
+import { loadRuntimeConfig } from '@mozaiks/config';
 import { Id, subjects } from '@mozaiks/protocol';
 import type { AdminCaller, ChatSummary } from '@mozaiks/protocol';
-import { connectRuntimeBus } from '@mozaiks/service';
+import { connectConfiguredBus } from './configured-bus.js';
 import { RuntimeMetrics, createLogger } from '@mozaiks/telemetry';
 import { openConfiguredStore } from './configured-store.js';
 import { UsageError, parseFlags } from './flags.js';
@@ -116,17 +115,10 @@ async function withAdmin(
   let bus: Bus = new MemoryBus();
   if (config.NATS_URL) {
     try {
-      bus = await connectRuntimeBus({
-        servers: config.NATS_URL,
-        prefix: config.SUBJECT_PREFIX,
-        service: 'cli',
-        ackWaitMs: 30_000,
-        onError: () => undefined,
-        failFast: true,
-      });
+      bus = await connectConfiguredBus({ ...config, NATS_URL: config.NATS_URL });
     } catch (error) {
       await stores.close();
-      throw new ConfigError([`NATS_URL: no NATS server answered at ${config.NATS_URL} (${errorMessage(error)})`]);
+      throw error;
     }
   }
   // The audit line goes to stderr: stdout is the answer.

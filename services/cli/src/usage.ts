@@ -2,13 +2,12 @@
 // sinks could not deliver, re-delivery of a period with the same ids, and totals for a period.
 import { Webhook } from 'standardwebhooks';
 import type { NatsBus } from '@mozaiks/bus';
-import { connectRuntimeBus } from '@mozaiks/service';
-import { ConfigError, loadRuntimeConfig } from '@mozaiks/config';
+import { connectConfiguredBus } from './configured-bus.js';
+import { loadRuntimeConfig } from '@mozaiks/config';
 import { UsageDeadLetter, UsageUpdateEvent, subjects } from '@mozaiks/protocol';
 import type { Subjects } from '@mozaiks/protocol';
 import { backoffMs, deadLetterKey, postWebhook, sinkHost, sinkId } from '@mozaiks/webhooks';
 import { UsageError, parseFlags } from './flags.js';
-import { errorMessage } from '@mozaiks/common';
 
 type Out = (line: string) => void;
 
@@ -31,19 +30,7 @@ async function withBus(work: (bus: NatsBus, wiring: Subjects) => Promise<number>
     throw new UsageError(
       'mozaiks usage reads the durable usage stream on NATS: set NATS_URL (the embedded runtime keeps none)',
     );
-  let bus: NatsBus;
-  try {
-    bus = await connectRuntimeBus({
-      servers: config.NATS_URL,
-      prefix: config.SUBJECT_PREFIX,
-      service: 'cli',
-      ackWaitMs: 30_000,
-      onError: () => undefined,
-      failFast: true,
-    });
-  } catch (error) {
-    throw new ConfigError([`NATS_URL: no NATS server answered at ${config.NATS_URL} (${errorMessage(error)})`]);
-  }
+  const bus = await connectConfiguredBus({ ...config, NATS_URL: config.NATS_URL });
   try {
     return await work(bus, subjects(config.SUBJECT_PREFIX));
   } finally {
