@@ -1,10 +1,11 @@
 // Writes libs/protocol/asyncapi.yaml from the protocol's zod schemas and PROTOCOL.md's examples
 // (`npm run asyncapi`); `--check` writes nothing and exits 1 when the file is out of date.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asyncApiHtml } from './asyncapi-page.mjs';
+import { writeGenerated } from './generated-files.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -18,14 +19,4 @@ const outputs = {
     `# Generated from the protocol's zod schemas and PROTOCOL.md by \`npm run asyncapi\`; do not edit.\n${stringify(doc, { lineWidth: 0 })}`,
   [path.join(root, 'libs/protocol/asyncapi.html')]: asyncApiHtml(doc),
 };
-for (const [file, text] of Object.entries(outputs)) {
-  if (process.argv.includes('--check')) {
-    if (readFileSync(file, 'utf8') !== text) {
-      process.stderr.write(`${file} is out of date: run npm run asyncapi\n`);
-      process.exitCode = 1;
-    }
-  } else {
-    writeFileSync(file, text);
-    process.stdout.write(`wrote ${path.relative(root, file)}\n`);
-  }
-}
+writeGenerated(root, outputs, 'npm run asyncapi');

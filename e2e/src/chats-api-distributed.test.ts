@@ -3,7 +3,7 @@
 // letters leave the NATS streams (read back with consumers of the test's own), another user's stay.
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { WsTestClient, mintToken } from '@mozaiks/testing';
+import { WsTestClient, mintAdminToken, mintToken } from '@mozaiks/testing';
 import type { UsageUpdateEvent } from '@mozaiks/protocol';
 import { startCluster, until } from './cluster';
 import type { Cluster } from './cluster';
@@ -61,9 +61,7 @@ describe('the API over chats on the distributed runtime', () => {
     const streamed = lou.deltas.length;
     lou.send({ type: 'user_message', content: 'count for me' });
     await lou.waitForDeltas(streamed + 1);
-    const admin = await mintToken({
-      claims: { scope: 'chats:admin', sub: 'privacy', user_id: undefined, workflow_id: undefined, chat_id: undefined },
-    });
+    const admin = await mintAdminToken({ claims: { sub: 'privacy' } });
     const gateway = cluster.services.gateway[0]!;
     const res = await fetch(`http://127.0.0.1:${gateway.port}/v1/users/lou?usage=true`, {
       method: 'DELETE',

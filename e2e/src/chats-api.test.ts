@@ -1,7 +1,13 @@
 // The control plane's API over chats (`/v1/...` on the runtime's port), as a control plane calls
 // it: a token with scope chats:admin for one app, listing a user's chats page by page, reading a
 // chat and its events, and every refusal with its code. On SQLite and on the MongoDB-wire server.
-import { WsTestClient, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
+import {
+  WsTestClient,
+  mintAdminToken,
+  mintToken,
+  mongoTestServerAvailable,
+  startMongoTestServer,
+} from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
@@ -10,18 +16,10 @@ const stores = mongoTestServerAvailable() ? (['sqlite', 'mongodb'] as const) : (
 const APP = 'app_456';
 const usage = { prompt_tokens: 4, completion_tokens: 2 };
 
-/** A control-plane token for `app_id`: no chat, no user, scope chats:admin. */
+/** A control-plane token for `app_id` (the guide's unless given), from the support desk. */
 function adminToken(claims: Record<string, unknown> = {}, expiresIn?: number): Promise<string> {
-  return mintToken({
-    claims: {
-      scope: 'chats:admin',
-      sub: 'support-desk',
-      user_id: undefined,
-      workflow_id: undefined,
-      chat_id: undefined,
-      max_tokens: undefined,
-      ...claims,
-    },
+  return mintAdminToken({
+    claims: { sub: 'support-desk', ...claims },
     ...(expiresIn === undefined ? {} : { expiresIn }),
   });
 }

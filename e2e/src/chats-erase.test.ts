@@ -3,7 +3,13 @@
 // the store scanned for what is left. On SQLite and on the MongoDB-wire server.
 import Database from 'better-sqlite3';
 import { MongoClient } from 'mongodb';
-import { WsTestClient, mintToken, mongoTestServerAvailable, startMongoTestServer } from '@mozaiks/testing';
+import {
+  WsTestClient,
+  mintAdminToken,
+  mintToken,
+  mongoTestServerAvailable,
+  startMongoTestServer,
+} from '@mozaiks/testing';
 import type { MongoTestServer } from '@mozaiks/testing';
 import { startTestRuntime } from './harness';
 import type { TestRuntime } from './harness';
@@ -66,15 +72,7 @@ describe.each(stores)('deleting and erasing through the API over chats (%s)', (s
     if (store === 'mongodb') mongo = await startMongoTestServer();
     rt = await startTestRuntime(mongo ? { mongo } : {});
     rt.llm.setFallback({ content: 'Noted.', usage });
-    admin = await mintToken({
-      claims: {
-        scope: 'chats:admin',
-        sub: 'privacy-desk',
-        user_id: undefined,
-        workflow_id: undefined,
-        chat_id: undefined,
-      },
-    });
+    admin = await mintAdminToken({ claims: { sub: 'privacy-desk' } });
   }, 60_000);
   afterAll(async () => {
     await rt?.stop();

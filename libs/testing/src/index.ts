@@ -1,7 +1,15 @@
 // Test harness: real servers and clients for the runtime's tests. Tests only.
 export { startScriptedLlm } from './scripted-llm.js';
 export type { ScriptStep, ScriptedLlm } from './scripted-llm.js';
-export { TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, guideClaims, mintToken, unsignedToken } from './tokens.js';
+export {
+  TEST_AUDIENCE,
+  TEST_ISSUER,
+  TEST_SECRET,
+  guideClaims,
+  mintAdminToken,
+  mintToken,
+  unsignedToken,
+} from './tokens.js';
 export type { MintOptions } from './tokens.js';
 export { HandshakeRefused, WsTestClient } from './ws-client.js';
 export type { TestEvent } from './ws-client.js';

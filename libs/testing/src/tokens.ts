@@ -45,6 +45,25 @@ export async function mintToken(options: MintOptions = {}): Promise<string> {
     .sign(typeof key === 'string' ? new TextEncoder().encode(key) : key);
 }
 
+/**
+ * A control plane's own token for the API over chats: the guide's issuer, audience and app, scope
+ * `chats:admin`, no user or chat. `claims` set or override (`app_id`, `sub`, `scope`…).
+ */
+export function mintAdminToken(options: MintOptions = {}): Promise<string> {
+  return mintToken({
+    ...options,
+    claims: {
+      scope: 'chats:admin',
+      sub: 'control-plane',
+      user_id: undefined,
+      workflow_id: undefined,
+      chat_id: undefined,
+      max_tokens: undefined,
+      ...options.claims,
+    },
+  });
+}
+
 /** A token with `alg: none` and no signature: must never be accepted. */
 export function unsignedToken(claims: Record<string, unknown> = guideClaims()): string {
   const part = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
